@@ -1,0 +1,128 @@
+/**
+ * buildApp wires one api process: Prisma, Redis, pub/sub, services, yoga,
+ * graphql-ws and the plain HTTP routes, all on one HTTP server. It returns
+ * { start, stop } and touches no globals, so tests can run several.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga } from 'graphql-yoga';
+import type { Config } from './config.js';
+import { createPrisma, type Db } from './db/client.js';
+import { createMaskError, useErrorCodes, useOperationMetrics } from './graphql/error-handling.js';
+import type { Context } from './graphql/context.js';
+import { schema } from './graphql/schema.js';
+import { createRoutes } from './http/routes.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
+import { PubSub } from './pubsub.js';
+import { createRedis, type Redis } from './redis.js';
+import { createServices, type Services } from './services.js';
+import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
+
+export const GRAPHQL_PATH = '/graphql';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface App {
+  server: Server;
+  prisma: Db;
+  redis: Redis;
+  services: Services;
+  log: Logger;
+  /** Listens on config HOST/PORT (PORT 0 picks a free port); resolves to the base URL. */
+  start(): Promise<string>;
+  /** Stops accepting, closes sockets (1001), Redis and Prisma. */
+  stop(): Promise<void>;
+}
+
+export function buildApp(config: Config, options: { log?: Logger; logQueries?: boolean } = {}): App {
+  const log = options.log ?? createLogger(config);
+  const metrics = createMetrics();
+  const prisma = createPrisma(config, { logQueries: options.logQueries });
+  const redis = createRedis(config.REDIS_URL, log, 'dawg-api');
+  const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
+  const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
+  const services = createServices({ config, prisma, pubsub, log });
+  let shuttingDown = false;
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    cors: { origin: config.CORS_ORIGINS, credentials: true },
+    graphiql: config.GRAPHIQL ? { title: 'dawg', subscriptionsProtocol: 'WS' } : false,
+    maskedErrors: { maskError: createMaskError(log), isDev: false },
+    logging: log.child({ component: 'yoga' }),
+    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics)],
+    context: async (initial): Promise<Context> => {
+      const auth =
+        'wsViewer' in initial
+          ? { viewer: (initial as unknown as WsInitialContext).wsViewer, authError: null }
+          : await services.tokens.fromAuthorization((initial.request as Request).headers.get('authorization'));
+      return { ...auth, prisma, services, log };
+    },
+  });
+
+  const routes = createRoutes({ prisma, redis, metrics, isShuttingDown: () => shuttingDown });
+  const server = createServer(async (req, res) => {
+    const route = (req.url ?? '/').split('?')[0] ?? '/';
+    res.once('finish', () =>
+      metrics.httpRequests.inc({ route: route === GRAPHQL_PATH ? route : route.slice(0, 32), status: res.statusCode }),
+    );
+    try {
+      if (await routes(req, res)) return;
+      if (route !== GRAPHQL_PATH) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+        return;
+      }
+      if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
+        return;
+      }
+      await yoga(req, res);
+    } catch (err) {
+      log.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end();
+    }
+  });
+  const ws = attachGraphqlWs({
+    server,
+    path: GRAPHQL_PATH,
+    yoga,
+    tokens: services.tokens,
+    metrics,
+    log,
+    keepAliveMs: config.WS_KEEPALIVE_MS,
+  });
+
+  return {
+    server,
+    prisma,
+    redis,
+    services,
+    log,
+    start: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => {
+          const { port } = server.address() as AddressInfo;
+          const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+          log.info({ port }, `dawg api listening on http://${host}:${port}${GRAPHQL_PATH}`);
+          resolve(`http://${host}:${port}`);
+        });
+      }),
+    stop: async () => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await ws.close();
+      const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
+      await closed;
+      clearTimeout(forced);
+      await Promise.allSettled([redis.quit(), subscriber.quit(), prisma.$disconnect()]);
+      log.info('dawg api stopped');
+    },
+  };
+}

@@ -1,0 +1,44 @@
+/**
+ * Expected failures, each with the `extensions.code` clients rely on
+ * (docs/api-guide.md). Anything else thrown in a resolver is logged and masked
+ * as INTERNAL_SERVER_ERROR.
+ */
+import { GraphQLError } from 'graphql';
+
+export type ErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'RATE_LIMITED'
+  | 'INTERNAL_SERVER_ERROR'
+  | 'BAD_REQUEST'
+  | 'GRAPHQL_PARSE_FAILED'
+  | 'GRAPHQL_VALIDATION_FAILED';
+
+export class AppError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extensions, code } });
+  }
+}
+
+export const unauthenticated = (message = 'You must be logged in') => new AppError('UNAUTHENTICATED', message);
+export const forbidden = (message = 'You are not allowed to do this') => new AppError('FORBIDDEN', message);
+/** Also used for other users' resources, so their existence is not revealed. */
+export const notFound = (what: string, id?: string) =>
+  new AppError('NOT_FOUND', id ? `${what} ${id} not found` : `${what} not found`);
+export const badInput = (field: string, message: string) => new AppError('BAD_USER_INPUT', `${field}: ${message}`, { field });
+export const rateLimited = (retryAfterSec: number) =>
+  new AppError('RATE_LIMITED', `Too many requests, retry in ${retryAfterSec}s`, { retryAfter: retryAfterSec });
+
+/**
+ * Shape check rather than instanceof: under some loaders (vitest) graphql's ESM
+ * and CJS builds coexist, and an error from one fails instanceof on the other.
+ */
+export function isGraphQLError(err: unknown): err is GraphQLError {
+  return err instanceof Error && 'extensions' in err && 'path' in err && 'locations' in err;
+}
+
+export function errorCode(err: unknown): ErrorCode | undefined {
+  return isGraphQLError(err) ? (err.extensions?.code as ErrorCode | undefined) : undefined;
+}

@@ -1,0 +1,25 @@
+import type { Db } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { Services } from '../services.js';
+
+/** Who is calling, from a verified JWT. */
+export interface Viewer {
+  id: string;
+  role: 'USER' | 'ADMIN';
+}
+
+/** Per-operation context, the same over HTTP and graphql-ws. */
+export interface Context {
+  viewer: Viewer | null;
+  /** Why a presented token was refused (expired, bad signature...), for the UNAUTHENTICATED message. */
+  authError: string | null;
+  prisma: Db;
+  services: Services;
+  log: Logger;
+}
+
+/** The viewer on a field that scope-auth already guards with `loggedIn`. */
+export function viewerOf(ctx: Context): Viewer {
+  if (!ctx.viewer) throw new Error('viewerOf() on a field without the loggedIn scope');
+  return ctx.viewer;
+}

@@ -1,0 +1,10 @@
+/** GraphQL enums mirror the Prisma enums one to one. */
+import { GenerationStatus, GenerationType, Intent, MessageRole, MessageStatus, Role } from '../generated/prisma/enums.js';
+import { builder } from './builder.js';
+
+export const RoleEnum = builder.enumType(Role, { name: 'Role' });
+export const MessageRoleEnum = builder.enumType(MessageRole, { name: 'MessageRole' });
+export const MessageStatusEnum = builder.enumType(MessageStatus, { name: 'MessageStatus' });
+export const IntentEnum = builder.enumType(Intent, { name: 'Intent' });
+export const GenerationTypeEnum = builder.enumType(GenerationType, { name: 'GenerationType' });
+export const GenerationStatusEnum = builder.enumType(GenerationStatus, { name: 'GenerationStatus' });

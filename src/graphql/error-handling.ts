@@ -1,0 +1,117 @@
+/**
+ * Every error a client sees carries `extensions.code`:
+ * - resolver errors we raised (AppError) pass through;
+ * - Pothos validation errors (bad cursor, bad page size) become BAD_USER_INPUT;
+ * - document errors become GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED;
+ * - variable coercion errors (wrong type, missing required argument) become BAD_USER_INPUT;
+ * - malformed HTTP requests (bad JSON body...) become BAD_REQUEST;
+ * - anything else is logged with its stack and masked as INTERNAL_SERVER_ERROR.
+ */
+import { PothosValidationError } from '@pothos/core';
+import { type DocumentNode, GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { errorCode, isGraphQLError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+}
+
+/**
+ * yoga's `maskedErrors.maskError`: keeps expected errors, hides the rest.
+ * Expected means a GraphQLError that carries a code (ours, or yoga's own);
+ * Checked by shape, not instanceof (see isGraphQLError).
+ */
+export function createMaskError(log: Logger) {
+  return (error: unknown): Error => {
+    const original = isGraphQLError(error) && error.originalError ? error.originalError : error;
+    const code = errorCode(original) ?? errorCode(error);
+    if (code && isGraphQLError(error)) return withCode(error, code);
+    if (code) return original as Error;
+    if (isGraphQLError(error) && (original as Error)?.name === PothosValidationError.name) {
+      return withCode(error, 'BAD_USER_INPUT');
+    }
+    log.error({ err: original, path: isGraphQLError(error) ? error.path : undefined }, 'unexpected error');
+    return new GraphQLError('Internal server error', {
+      path: isGraphQLError(error) ? error.path : undefined,
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    });
+  };
+}
+
+/** Adds codes to errors raised before execution, and counts errors by code. */
+export function useErrorCodes(metrics: Metrics): Plugin {
+  return {
+    onParse:
+      () =>
+      ({ result, replaceParseResult }) => {
+        if (isGraphQLError(result)) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+      },
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.length) setResult(result.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
+      },
+    onExecute: () => ({
+      onExecuteDone: ({ result, setResult }) => {
+        if (!('errors' in result) || !result.errors?.length) return;
+        setResult({
+          ...result,
+          // No path: raised while coercing variables, before any resolver ran.
+          errors: result.errors.map((e) => (errorCode(e) || e.path ? e : withCode(e, 'BAD_USER_INPUT'))),
+        });
+      },
+    }),
+    onResultProcess: ({ result, setResult }) => {
+      const results = Array.isArray(result) ? result : [result];
+      let changed = false;
+      const cleaned = results.map((r) => {
+        if (!r || typeof r !== 'object' || !('errors' in r) || !r.errors?.length) return r;
+        const errors = r.errors.map((e) => {
+          let next = e;
+          if (!errorCode(next)) {
+            const status = (next.extensions?.http as { status?: number } | undefined)?.status;
+            next = withCode(next, status && status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR');
+          }
+          if (next.extensions && 'originalError' in next.extensions) {
+            // yoga attaches the parser's own error in development; clients get the message only.
+            const { originalError: _hidden, ...extensions } = next.extensions;
+            next = new GraphQLError(next.message, { nodes: next.nodes, path: next.path, extensions });
+          }
+          changed ||= next !== e;
+          metrics.graphqlErrors.inc({ code: String(errorCode(next)) });
+          return next;
+        });
+        return { ...r, errors };
+      });
+      if (changed) setResult((Array.isArray(result) ? cleaned : cleaned[0]) as Parameters<typeof setResult>[0]);
+    },
+  };
+}
+
+/** Counts and times queries and mutations by operation name. */
+export function useOperationMetrics(metrics: Metrics): Plugin {
+  return {
+    onExecute: ({ args }) => {
+      const op = (args.document as DocumentNode).definitions.find((d) => d.kind === 'OperationDefinition');
+      const type = op && 'operation' in op ? op.operation : 'unknown';
+      const name = args.operationName ?? (op && 'name' in op ? op.name?.value : undefined) ?? 'anonymous';
+      const stop = metrics.graphqlDuration.startTimer({ type, name });
+      return {
+        onExecuteDone: ({ result }) => {
+          stop();
+          const failed = 'errors' in result && Boolean(result.errors?.length);
+          metrics.graphqlOperations.inc({ type, name, outcome: failed ? 'error' : 'ok' });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * The api process: `npm start` (with the worker) or `npm run api` (alone).
+ * Migrates the database first unless MIGRATE_ON_START=false.
+ */
+import { buildApp } from './app.js';
+import { loadConfigOrExit } from './config.js';
+import { ensureDatabase } from './db/ensure-database.js';
+import { applyMigrations } from './db/schema-engine.js';
+import { createLogger } from './logger.js';
+
+const config = loadConfigOrExit();
+const log = createLogger(config);
+
+if (config.MIGRATE_ON_START) {
+  if (await ensureDatabase(config.DATABASE_URL)) log.info('created the database');
+  const applied = await applyMigrations(config.DATABASE_URL);
+  if (applied.length) log.info({ applied }, 'applied migrations');
+}
+
+const app = buildApp(config, { log });
+await app.start();
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

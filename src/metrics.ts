@@ -1,0 +1,52 @@
+/** Every metric the processes export, named dawg_<what>_<unit>. One registry per app instance. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'dawg_' });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'dawg_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
+    graphqlOperations: new Counter({
+      name: 'dawg_graphql_operations_total',
+      help: 'GraphQL operations by type, name and outcome (ok | error)',
+      labelNames: ['type', 'name', 'outcome'] as const,
+      registers: [registry],
+    }),
+    graphqlDuration: new Histogram({
+      name: 'dawg_graphql_operation_duration_seconds',
+      help: 'GraphQL query and mutation execution time',
+      labelNames: ['type', 'name'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    graphqlErrors: new Counter({
+      name: 'dawg_graphql_errors_total',
+      help: 'GraphQL errors returned, by extensions.code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    wsConnections: new Gauge({
+      name: 'dawg_ws_connections',
+      help: 'Open graphql-ws sockets',
+      registers: [registry],
+    }),
+    wsSubscriptions: new Counter({
+      name: 'dawg_ws_subscriptions_total',
+      help: 'GraphQL subscriptions started over graphql-ws',
+      registers: [registry],
+    }),
+    wsRefused: new Counter({
+      name: 'dawg_ws_refused_connections_total',
+      help: 'graphql-ws connections refused at connection_init (no or bad token)',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,80 @@
+import { builder } from '../../graphql/builder.js';
+import { viewerOf } from '../../graphql/context.js';
+import { encodeGlobalId, idOf } from '../../graphql/ids.js';
+
+builder.prismaNode('Conversation', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, userId: ctx.viewer?.id ?? '' }),
+  fields: (t) => ({
+    title: t.exposeString('title', { nullable: true }),
+    project: t.relation('project', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    messages: t.relatedConnection(
+      'messages',
+      {
+        cursor: 'id',
+        defaultSize: 50,
+        maxSize: 200,
+        totalCount: true,
+        description: 'Oldest first.',
+        query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+      },
+      { name: 'MessageConnection' },
+      { name: 'MessageEdge' },
+    ),
+  }),
+});
+
+builder.queryFields((t) => ({
+  conversation: t.prismaField({
+    type: 'Conversation',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.conversations.requireOwned(viewerOf(ctx), idOf('Conversation', args.id, 'id'), query),
+  }),
+  conversations: t.prismaConnection(
+    {
+      type: 'Conversation',
+      cursor: 'id',
+      defaultSize: 20,
+      maxSize: 100,
+      description: 'Most recently created first.',
+      resolve: (query, _root, _args, ctx) =>
+        ctx.prisma.conversation.findMany({
+          ...query,
+          where: { userId: viewerOf(ctx).id },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
+    },
+    { name: 'ConversationConnection' },
+    { name: 'ConversationEdge' },
+  ),
+}));
+
+builder.mutationFields((t) => ({
+  createConversation: t.prismaField({
+    type: 'Conversation',
+    args: { title: t.arg.string(), projectId: t.arg.id() },
+    resolve: (_query, _root, args, ctx) =>
+      ctx.services.conversations.create(viewerOf(ctx), {
+        title: args.title,
+        projectId: args.projectId ? idOf('Project', args.projectId, 'projectId') : null,
+      }),
+  }),
+  renameConversation: t.prismaField({
+    type: 'Conversation',
+    args: { id: t.arg.id({ required: true }), title: t.arg.string() },
+    resolve: (_query, _root, args, ctx) =>
+      ctx.services.conversations.rename(viewerOf(ctx), idOf('Conversation', args.id, 'id'), args.title ?? null),
+  }),
+  deleteConversation: t.id({
+    description: 'Deletes the conversation and its messages. Returns the deleted id.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const c = await ctx.services.conversations.delete(viewerOf(ctx), idOf('Conversation', args.id, 'id'));
+      return encodeGlobalId('Conversation', c.id);
+    },
+  }),
+}));

@@ -1,0 +1,130 @@
+import { builder } from '../../graphql/builder.js';
+import { viewerOf } from '../../graphql/context.js';
+import { encodeGlobalId, idOf } from '../../graphql/ids.js';
+
+export const ProjectRef = builder.prismaNode('Project', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, ownerId: ctx.viewer?.id ?? '' }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    bpm: t.exposeInt('bpm', { nullable: true }),
+    key: t.exposeString('key', { nullable: true, description: 'Canonical key name, e.g. "A minor".' }),
+    tracks: t.relation('tracks', { query: { orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] } }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.prismaNode('Track', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, project: { ownerId: ctx.viewer?.id ?? '' } }),
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    project: t.relation('project'),
+    generation: t.relation('generation', { nullable: true }),
+    gainDb: t.exposeFloat('gainDb'),
+    pan: t.exposeFloat('pan', { description: '-1 (left) to 1 (right).' }),
+    muted: t.exposeBoolean('muted'),
+    position: t.exposeInt('position'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  project: t.prismaField({
+    type: 'Project',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.services.projects.requireOwned(viewerOf(ctx), idOf('Project', args.id, 'id'), query),
+  }),
+  projects: t.prismaConnection(
+    {
+      type: 'Project',
+      cursor: 'id',
+      defaultSize: 20,
+      maxSize: 100,
+      resolve: (query, _root, _args, ctx) =>
+        ctx.prisma.project.findMany({
+          ...query,
+          where: { ownerId: viewerOf(ctx).id },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
+    },
+    { name: 'ProjectConnection' },
+    { name: 'ProjectEdge' },
+  ),
+}));
+
+builder.mutationFields((t) => ({
+  createProject: t.prismaField({
+    type: 'Project',
+    args: { name: t.arg.string({ required: true }), bpm: t.arg.int(), key: t.arg.string() },
+    resolve: (_query, _root, args, ctx) => ctx.services.projects.create(viewerOf(ctx), args),
+  }),
+  updateProject: t.prismaField({
+    type: 'Project',
+    args: { id: t.arg.id({ required: true }), name: t.arg.string(), bpm: t.arg.int(), key: t.arg.string() },
+    resolve: (_query, _root, { id, ...input }, ctx) =>
+      ctx.services.projects.update(viewerOf(ctx), idOf('Project', id, 'id'), input),
+  }),
+  deleteProject: t.id({
+    description: 'Deletes the project and its tracks (generations are kept). Returns the deleted id.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const project = await ctx.services.projects.delete(viewerOf(ctx), idOf('Project', args.id, 'id'));
+      return encodeGlobalId('Project', project.id);
+    },
+  }),
+  addTrack: t.prismaField({
+    type: 'Track',
+    args: {
+      projectId: t.arg.id({ required: true }),
+      generationId: t.arg.id({ required: true }),
+      name: t.arg.string(),
+      gainDb: t.arg.float(),
+      pan: t.arg.float(),
+    },
+    resolve: (_query, _root, { projectId, generationId, ...input }, ctx) =>
+      ctx.services.projects.addTrack(
+        viewerOf(ctx),
+        idOf('Project', projectId, 'projectId'),
+        idOf('Generation', generationId, 'generationId'),
+        input,
+      ),
+  }),
+  updateTrack: t.prismaField({
+    type: 'Track',
+    args: {
+      id: t.arg.id({ required: true }),
+      name: t.arg.string(),
+      gainDb: t.arg.float(),
+      pan: t.arg.float(),
+      muted: t.arg.boolean(),
+      position: t.arg.int(),
+    },
+    resolve: (_query, _root, { id, ...input }, ctx) =>
+      ctx.services.projects.updateTrack(viewerOf(ctx), idOf('Track', id, 'id'), input),
+  }),
+  removeTrack: t.id({
+    description: 'Removes a track from its project. Returns the removed id.',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const track = await ctx.services.projects.removeTrack(viewerOf(ctx), idOf('Track', args.id, 'id'));
+      return encodeGlobalId('Track', track.id);
+    },
+  }),
+}));
+
+builder.subscriptionField('projectUpdated', (t) =>
+  t.field({
+    type: ProjectRef,
+    description: 'The project, each time it or one of its tracks changes.',
+    args: { projectId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const project = await ctx.services.projects.requireOwned(viewerOf(ctx), idOf('Project', args.projectId, 'projectId'));
+      return ctx.services.pubsub.subscribe('projectUpdated', project.id);
+    },
+    resolve: (event) => event.project,
+  }),
+);

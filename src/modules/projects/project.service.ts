@@ -1,0 +1,116 @@
+import type { Db } from '../../db/client.js';
+import type { Prisma, Project, Track } from '../../generated/prisma/client.js';
+import { notFound } from '../../errors.js';
+import type { Viewer } from '../../graphql/context.js';
+import type { PubSub } from '../../pubsub.js';
+import { parseInput } from '../../validation.js';
+import { addTrackRules, createProjectRules, updateProjectRules, updateTrackRules } from './project.rules.js';
+
+type ProjectQuery = Omit<Prisma.ProjectFindFirstArgs, 'where'>;
+
+export class ProjectService {
+  constructor(private readonly deps: { prisma: Db; pubsub: PubSub }) {}
+
+  /** The one ownership check for projects: someone else's project is NOT_FOUND. */
+  async requireOwned(viewer: Viewer, id: string, query: ProjectQuery = {}): Promise<Project> {
+    const project = await this.deps.prisma.project.findFirst({ ...query, where: { id, ownerId: viewer.id } });
+    if (!project) throw notFound('Project', id);
+    return project;
+  }
+
+  async create(viewer: Viewer, input: { name: string; bpm?: number | null; key?: string | null }): Promise<Project> {
+    const data = parseInput(createProjectRules, input);
+    return this.deps.prisma.project.create({ data: { ...data, ownerId: viewer.id } });
+  }
+
+  async update(viewer: Viewer, id: string, input: { name?: string | null; bpm?: number | null; key?: string | null }) {
+    const data = parseInput(updateProjectRules, input);
+    await this.requireOwned(viewer, id);
+    const project = await this.deps.prisma.project.update({
+      where: { id },
+      data: { name: data.name ?? undefined, bpm: data.bpm ?? undefined, key: data.key ?? undefined },
+    });
+    await this.changed(project);
+    return project;
+  }
+
+  async delete(viewer: Viewer, id: string): Promise<Project> {
+    await this.requireOwned(viewer, id);
+    return this.deps.prisma.project.delete({ where: { id } });
+  }
+
+  async addTrack(
+    viewer: Viewer,
+    projectId: string,
+    generationId: string,
+    input: { name?: string | null; gainDb?: number | null; pan?: number | null },
+  ): Promise<Track> {
+    const data = parseInput(addTrackRules, input);
+    await this.requireOwned(viewer, projectId);
+    const generation = await this.deps.prisma.generation.findFirst({ where: { id: generationId, userId: viewer.id } });
+    if (!generation) throw notFound('Generation', generationId);
+    const last = await this.deps.prisma.track.aggregate({ where: { projectId }, _max: { position: true } });
+    const track = await this.deps.prisma.track.create({
+      data: {
+        projectId,
+        generationId,
+        name: data.name ?? `${generation.type.toLowerCase()} ${(last._max.position ?? -1) + 2}`,
+        gainDb: data.gainDb ?? 0,
+        pan: data.pan ?? 0,
+        position: (last._max.position ?? -1) + 1,
+      },
+    });
+    await this.touch(projectId);
+    return track;
+  }
+
+  async updateTrack(
+    viewer: Viewer,
+    trackId: string,
+    input: {
+      name?: string | null;
+      gainDb?: number | null;
+      pan?: number | null;
+      muted?: boolean | null;
+      position?: number | null;
+    },
+  ): Promise<Track> {
+    const data = parseInput(updateTrackRules, input);
+    const existing = await this.requireOwnedTrack(viewer, trackId);
+    const track = await this.deps.prisma.track.update({
+      where: { id: trackId },
+      data: {
+        name: data.name ?? undefined,
+        gainDb: data.gainDb ?? undefined,
+        pan: data.pan ?? undefined,
+        muted: data.muted ?? undefined,
+        position: data.position ?? undefined,
+      },
+    });
+    await this.touch(existing.projectId);
+    return track;
+  }
+
+  async removeTrack(viewer: Viewer, trackId: string): Promise<Track> {
+    const track = await this.requireOwnedTrack(viewer, trackId);
+    await this.deps.prisma.track.delete({ where: { id: trackId } });
+    await this.touch(track.projectId);
+    return track;
+  }
+
+  private async requireOwnedTrack(viewer: Viewer, trackId: string): Promise<Track> {
+    const track = await this.deps.prisma.track.findFirst({ where: { id: trackId, project: { ownerId: viewer.id } } });
+    if (!track) throw notFound('Track', trackId);
+    return track;
+  }
+
+  /** Bumps updatedAt and tells projectUpdated subscribers. */
+  private async touch(projectId: string): Promise<void> {
+    const project = await this.deps.prisma.project.update({ where: { id: projectId }, data: { updatedAt: new Date() } });
+    await this.changed(project);
+  }
+
+  private changed(project: Project): Promise<void> {
+    return this.deps.pubsub.publish('projectUpdated', project.id, { projectId: project.id, project });
+  }
+}

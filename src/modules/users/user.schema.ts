@@ -1,0 +1,24 @@
+import { builder } from '../../graphql/builder.js';
+import { RoleEnum } from '../../graphql/enums.js';
+
+export const UserRef = builder.prismaNode('User', {
+  id: { field: 'id' },
+  // Only yourself is reachable through node(id).
+  findUnique: (id, ctx) => ({ id: ctx.viewer?.id === id ? id : '00000000-0000-0000-0000-000000000000' }),
+  fields: (t) => ({
+    email: t.exposeString('email'),
+    role: t.expose('role', { type: RoleEnum }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('me', (t) =>
+  t.prismaField({
+    type: 'User',
+    nullable: true,
+    skipTypeScopes: true,
+    description: 'The logged-in user, or null without a valid token.',
+    resolve: (query, _root, _args, ctx) =>
+      ctx.viewer ? ctx.prisma.user.findUnique({ ...query, where: { id: ctx.viewer.id } }) : null,
+  }),
+);

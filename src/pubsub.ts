@@ -1,0 +1,52 @@
+/**
+ * The one typed pub/sub module: every event with its topic and payload type.
+ * Backed by Redis (graphql-redis-subscriptions), so an event published by any
+ * api or worker process reaches subscribers on every api instance.
+ */
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import type { Message, Project } from './generated/prisma/client.js';
+import type { Redis } from './redis.js';
+
+/** Event name → payload. Dates travel as ISO strings and are revived (keys ending in "At"). */
+export interface EventMap {
+  /** A message was stored in a conversation. */
+  messageAdded: { conversationId: string; message: Message };
+  /** A project or one of its tracks changed. */
+  projectUpdated: { projectId: string; project: Project };
+}
+
+export type EventName = keyof EventMap;
+
+const TOPICS: { [K in EventName]: (key: string) => string } = {
+  messageAdded: (conversationId) => `conversation:${conversationId}:message-added`,
+  projectUpdated: (projectId) => `project:${projectId}:updated`,
+};
+
+function reviveDates(key: string, value: unknown): unknown {
+  return typeof value === 'string' && key.endsWith('At') ? new Date(value) : value;
+}
+
+export class PubSub {
+  private readonly redisPubSub: RedisPubSub;
+
+  /** `publisher` may be shared with other commands; `subscriber` is dedicated (subscriber mode). */
+  constructor(
+    publisher: Redis,
+    subscriber: Redis,
+    private readonly prefix: string,
+  ) {
+    this.redisPubSub = new RedisPubSub({ publisher, subscriber, reviver: reviveDates });
+  }
+
+  private channel<K extends EventName>(event: K, key: string): string {
+    return `${this.prefix}${TOPICS[event](key)}`;
+  }
+
+  publish<K extends EventName>(event: K, key: string, payload: EventMap[K]): Promise<void> {
+    return this.redisPubSub.publish(this.channel(event, key), payload);
+  }
+
+  subscribe<K extends EventName>(event: K, key: string): AsyncIterableIterator<EventMap[K]> {
+    return this.redisPubSub.asyncIterator<EventMap[K]>(this.channel(event, key)) as unknown as AsyncIterableIterator<EventMap[K]>;
+  }
+}

@@ -1,0 +1,27 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from './logger.js';
+
+export type { Redis };
+
+/**
+ * An ioredis connection that reconnects forever with capped backoff, so a
+ * Redis restart is ridden out rather than crashing the process.
+ */
+export function createRedis(url: string, log: Logger, name: string, options: RedisOptions = {}): Redis {
+  const redis = new Redis(url, {
+    connectionName: name,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    ...options,
+  });
+  let lastError = '';
+  redis.on('error', (err: Error) => {
+    // One line per distinct error, not one per retry.
+    if (err.message !== lastError) log.warn({ err: err.message, connection: name }, 'redis connection error');
+    lastError = err.message;
+  });
+  redis.on('ready', () => {
+    if (lastError) log.info({ connection: name }, 'redis reconnected');
+    lastError = '';
+  });
+  return redis;
+}

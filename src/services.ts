@@ -1,0 +1,32 @@
+/** Builds every service from its dependencies; the app and tests each build their own. */
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import type { Logger } from './logger.js';
+import { AuthService } from './modules/auth/auth.service.js';
+import { TokenService } from './modules/auth/tokens.js';
+import { ConversationService } from './modules/conversations/conversation.service.js';
+import { GenerationService } from './modules/generations/generation.service.js';
+import { ProjectService } from './modules/projects/project.service.js';
+import type { PubSub } from './pubsub.js';
+
+export interface ServiceDeps {
+  config: Config;
+  prisma: Db;
+  pubsub: PubSub;
+  log: Logger;
+}
+
+export function createServices({ config, prisma, pubsub }: ServiceDeps) {
+  const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
+  const projects = new ProjectService({ prisma, pubsub });
+  return {
+    pubsub,
+    tokens,
+    auth: new AuthService({ prisma, tokens }),
+    projects,
+    conversations: new ConversationService({ prisma, projects }),
+    generations: new GenerationService({ prisma }),
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

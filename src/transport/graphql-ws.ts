@@ -1,0 +1,121 @@
+/**
+ * graphql-ws on the same HTTP server and path as yoga. A socket must present
+ * a valid token in `connection_init` ({ authorization: "Bearer <jwt>" }) or it
+ * is closed with 4403 before it can subscribe. Operations run through yoga's
+ * envelop, so error masking and codes are the same as over HTTP. A ping every
+ * WS_KEEPALIVE_MS finds dead peers; one that misses a pong is terminated.
+ */
+import type { Server } from 'node:http';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Viewer } from '../graphql/context.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { TokenService } from '../modules/auth/tokens.js';
+
+export type WsExtra = { viewer?: Viewer } & Record<PropertyKey, unknown>;
+
+/** What yoga's context function receives for an operation that arrived over graphql-ws. */
+export interface WsInitialContext {
+  wsViewer: Viewer;
+}
+
+type EnvelopedArgs = ExecutionArgs & {
+  rootValue: { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown };
+};
+
+export function attachGraphqlWs(opts: {
+  server: Server;
+  path: string;
+  // biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
+  yoga: YogaServerInstance<any, any>;
+  tokens: TokenService;
+  metrics: Metrics;
+  log: Logger;
+  keepAliveMs: number;
+}) {
+  const { yoga, tokens, metrics, log } = opts;
+  const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: 1024 * 1024 });
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  wss.on('connection', (socket) => {
+    metrics.wsConnections.inc();
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+    socket.once('close', () => metrics.wsConnections.dec());
+  });
+
+  const heartbeat = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!alive.get(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, opts.keepAliveMs);
+  heartbeat.unref();
+
+  const disposable = useServer<Record<string, unknown> | undefined, WsExtra>(
+    {
+      onConnect: async (ctx) => {
+        const { viewer } = await tokens.fromAuthorization(ctx.connectionParams?.authorization);
+        if (!viewer) {
+          metrics.wsRefused.inc();
+          return false; // graphql-ws closes with 4403 Forbidden
+        }
+        ctx.extra.viewer = viewer;
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const initial: WsInitialContext = { wsViewer: ctx.extra.viewer as Viewer };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...initial,
+          request: ctx.extra.request,
+          params: payload,
+        });
+        let document: ExecutionArgs['document'];
+        try {
+          document = parse(payload.query);
+        } catch (err) {
+          const message = err instanceof Error ? err.message : 'Syntax error';
+          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        metrics.wsSubscriptions.inc();
+        const args: EnvelopedArgs = {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        return args;
+      },
+      execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
+      subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
+      onError: (_ctx, _id, _payload, errors) => {
+        log.debug({ errors: errors.map((e) => e.message) }, 'graphql-ws operation error');
+      },
+    },
+    wss,
+  );
+
+  return {
+    wss,
+    /** Closes every socket with 1001 (going away) and stops the server. */
+    async close(): Promise<void> {
+      clearInterval(heartbeat);
+      for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
+      await disposable.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+export { WebSocket };

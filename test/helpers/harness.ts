@@ -1,0 +1,188 @@
+/** Builds apps and clients against the per-run database and Redis prefix. */
+import { randomUUID } from 'node:crypto';
+import { createClient, type Client } from 'graphql-ws';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { type App, buildApp } from '../../src/app.js';
+import { type Config, loadConfig } from '../../src/config.js';
+
+export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    MIGRATE_ON_START: 'false',
+    DATABASE_URL: inject('databaseUrl'),
+    REDIS_URL: inject('redisUrl'),
+    REDIS_PREFIX: inject('redisPrefix'),
+    WS_KEEPALIVE_MS: '2000',
+    ...overrides,
+  };
+}
+
+/** A config from the test environment only (the ambient env is ignored). */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig(testEnv(overrides));
+}
+
+export interface RunningApp {
+  app: App;
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  stop(): Promise<void>;
+}
+
+export async function startApp(
+  overrides: Record<string, string> = {},
+  options: { logQueries?: boolean } = {},
+): Promise<RunningApp> {
+  const app = buildApp(testConfig(overrides), options);
+  const url = await app.start();
+  return { app, url, graphqlUrl: `${url}/graphql`, wsUrl: `${url.replace(/^http/, 'ws')}/graphql`, stop: () => app.stop() };
+}
+
+export interface GqlResponse<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: string[]; extensions?: { code?: string; field?: string } }[];
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: test responses are read field by field
+export async function gql<T = any>(
+  graphqlUrl: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<GqlResponse<T>> {
+  const res = await fetch(graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as GqlResponse<T>;
+  return { ...body, status: res.status };
+}
+
+export function codes(res: GqlResponse): (string | undefined)[] {
+  return (res.errors ?? []).map((e) => e.extensions?.code);
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  token: string;
+}
+
+export async function signUp(graphqlUrl: string, password = 'correct horse battery'): Promise<TestUser> {
+  const email = `user-${randomUUID()}@example.test`;
+  const res = await gql(
+    graphqlUrl,
+    'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token user { id email } } }',
+    { e: email, p: password },
+  );
+  if (!res.data?.signUp) throw new Error(`signUp failed: ${JSON.stringify(res.errors)}`);
+  return { id: res.data.signUp.user.id, email, token: res.data.signUp.token };
+}
+
+/** A graphql-ws client; `closed` resolves with the close code when the socket closes. */
+export function wsClient(wsUrl: string, token?: string | null) {
+  let resolveClosed: (code: number) => void = () => {};
+  const closed = new Promise<number>((resolve) => {
+    resolveClosed = resolve;
+  });
+  const client: Client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    connectionParams: token === undefined ? {} : { authorization: token === null ? null : `Bearer ${token}` },
+    on: { closed: (event) => resolveClosed((event as { code: number }).code) },
+    onNonLazyError: () => {},
+  });
+  return { client, closed };
+}
+
+/** Subscribes and collects events; `next()` waits for the n-th one (default: the next). */
+export function collect<T = Record<string, unknown>>(client: Client, query: string, variables: Record<string, unknown> = {}) {
+  const events: T[] = [];
+  const errors: unknown[] = [];
+  const waiters: { n: number; resolve: (v: T) => void; reject: (e: unknown) => void }[] = [];
+  let completed = false;
+  const flush = () => {
+    for (const w of [...waiters]) {
+      if (events.length >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(events[w.n - 1] as T);
+      } else if (errors.length || completed) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.reject(errors[0] ?? new Error('subscription completed'));
+      }
+    }
+  };
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        if (value.errors?.length) errors.push(value.errors);
+        else if (value.data) events.push(value.data as T);
+        flush();
+      },
+      error: (err) => {
+        errors.push(err);
+        flush();
+      },
+      complete: () => {
+        completed = true;
+        flush();
+      },
+    },
+  );
+  return {
+    events,
+    errors,
+    dispose,
+    nth(n: number, timeoutMs = 5_000): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no event #${n} within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({
+          n,
+          resolve: (v) => {
+            clearTimeout(timer);
+            resolve(v);
+          },
+          reject: (e) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+        flush();
+      });
+    },
+    /** Resolves with the first error the subscription gets. */
+    failure(timeoutMs = 5_000): Promise<unknown> {
+      return new Promise((resolve, reject) => {
+        const started = Date.now();
+        const poll = setInterval(() => {
+          if (errors.length) {
+            clearInterval(poll);
+            resolve(errors[0]);
+          } else if (Date.now() - started > timeoutMs) {
+            clearInterval(poll);
+            reject(new Error('no subscription error'));
+          }
+        }, 10);
+      });
+    },
+  };
+}
+
+export const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 5_000) => {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
