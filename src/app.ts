@@ -15,7 +15,7 @@ import { createRoutes } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { PubSub } from './pubsub.js';
-import { createRedis, type Redis } from './redis.js';
+import { closeRedis, createRedis, type Redis } from './redis.js';
 import { createServices, type Services } from './services.js';
 import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
 
@@ -121,7 +121,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(forced);
-      await Promise.allSettled([redis.quit(), subscriber.quit(), prisma.$disconnect()]);
+      await Promise.allSettled([closeRedis(redis), closeRedis(subscriber), prisma.$disconnect()]);
       log.info('dawg api stopped');
     },
   };

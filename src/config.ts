@@ -11,7 +11,7 @@ export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     HOST: z.string().min(1).default('0.0.0.0'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+    PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(4000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: z
       .string()
@@ -48,11 +48,6 @@ export const configSchema = z
     WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   })
-  .superRefine((cfg, ctx) => {
-    if (cfg.NODE_ENV === 'production' && !cfg.JWT_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required when NODE_ENV=production' });
-    }
-  })
   .transform((cfg) => ({
     ...cfg,
     // Development and tests get a fixed, loudly insecure secret so the quick start needs no setup.
@@ -77,9 +72,10 @@ export function loadConfig(
   // An empty variable means "unset", as in most dotenv tooling.
   for (const key of Object.keys(merged)) if (merged[key] === '') delete merged[key];
   const result = configSchema.safeParse(merged);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
+  const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  // Cross-variable rules are checked on the raw values so they are reported beside any other problem.
+  if (merged.NODE_ENV === 'production' && !merged.JWT_SECRET) problems.push('JWT_SECRET: is required when NODE_ENV=production');
+  if (!result.success || problems.length) throw new ConfigError(problems);
   return result.data;
 }
 

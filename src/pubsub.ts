@@ -38,7 +38,8 @@ export class PubSub {
     this.redisPubSub = new RedisPubSub({ publisher, subscriber, reviver: reviveDates });
   }
 
-  private channel<K extends EventName>(event: K, key: string): string {
+  /** The Redis channel an event travels on. */
+  channel<K extends EventName>(event: K, key: string): string {
     return `${this.prefix}${TOPICS[event](key)}`;
   }
 

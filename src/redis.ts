@@ -25,3 +25,12 @@ export function createRedis(url: string, log: Logger, name: string, options: Red
   });
   return redis;
 }
+
+/** QUIT when connected (flushes pending replies); otherwise drop the socket rather than wait for Redis to return. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    await redis.quit().catch(() => redis.disconnect());
+  } else {
+    redis.disconnect();
+  }
+}

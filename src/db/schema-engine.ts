@@ -48,7 +48,7 @@ async function loadWasm(): Promise<void> {
 export interface EngineHandle {
   engine: SchemaEngine;
   schema: string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -73,13 +73,19 @@ function poolConfig(databaseUrl: string) {
  * still holds a connection, which PostgreSQL refuses; this one closes the pool
  * first and drops with FORCE.
  */
-function migrationAdapter(databaseUrl: string): SqlMigrationAwareDriverAdapterFactory {
+function migrationAdapter(databaseUrl: string): { factory: SqlMigrationAwareDriverAdapterFactory; dispose(): Promise<void> } {
   const config = poolConfig(databaseUrl);
   const main = new PrismaPg(config);
-  return {
+  // The engine never disposes what it connects; we do, so no pool (and no advisory-lock session) outlives it.
+  const open: { dispose(): Promise<void> }[] = [];
+  const factory: SqlMigrationAwareDriverAdapterFactory = {
     provider: main.provider,
     adapterName: main.adapterName,
-    connect: async () => readPgCharAsText(await main.connect()),
+    connect: async () => {
+      const adapter = readPgCharAsText(await main.connect());
+      open.push(adapter);
+      return adapter;
+    },
     async connectToShadowDb() {
       const name = `prisma_migrate_shadow_db_${randomUUID()}`;
       await ensureDatabase(databaseUrlWithDatabase(databaseUrl, name));
@@ -92,6 +98,7 @@ function migrationAdapter(databaseUrl: string): SqlMigrationAwareDriverAdapterFa
       return shadow;
     },
   };
+  return { factory, dispose: async () => void (await Promise.allSettled(open.splice(0).map((a) => a.dispose()))) };
 }
 
 const PG_CHAR_OID = 18;
@@ -125,9 +132,20 @@ function databaseUrlWithDatabase(databaseUrl: string, database: string): string 
 export async function openSchemaEngine(databaseUrl: string, log: (line: string) => void = () => {}): Promise<EngineHandle> {
   await loadWasm();
   const schema = await readFile(SCHEMA_PATH, 'utf8');
-  const adapter = bindMigrationAwareSqlAdapterFactory(migrationAdapter(databaseUrl));
-  const engine = await wasmBindings.SchemaEngine.new({ datamodels: [[SCHEMA_PATH, schema]] }, log, adapter);
-  return { engine, schema, close: () => engine.free() };
+  const adapter = migrationAdapter(databaseUrl);
+  const engine = await wasmBindings.SchemaEngine.new(
+    { datamodels: [[SCHEMA_PATH, schema]] },
+    log,
+    bindMigrationAwareSqlAdapterFactory(adapter.factory),
+  );
+  return {
+    engine,
+    schema,
+    close: async () => {
+      engine.free();
+      await adapter.dispose();
+    },
+  };
 }
 
 /** Reads prisma/migrations in the shape the engine expects (sorted by directory name). */
@@ -164,7 +182,7 @@ export async function applyMigrations(databaseUrl: string): Promise<string[]> {
     const out = await handle.engine.applyMigrations({ migrationsList: await readMigrations(), filters: NO_FILTER });
     return out.appliedMigrationNames;
   } finally {
-    handle.close();
+    await handle.close();
   }
 }
 
@@ -187,6 +205,6 @@ export async function diffMigrationsToSchema(databaseUrl: string): Promise<strin
     const sql = (result.stdout ?? '').trim();
     return sql === EMPTY_MIGRATION ? '' : sql;
   } finally {
-    handle.close();
+    await handle.close();
   }
 }

@@ -2,11 +2,9 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 
-/** Who is calling, from a verified JWT. */
-export interface Viewer {
-  id: string;
-  role: 'USER' | 'ADMIN';
-}
+import type { Viewer } from '../modules/auth/viewer.js';
+
+export type { Viewer };
 
 /** Per-operation context, the same over HTTP and graphql-ws. */
 export interface Context {

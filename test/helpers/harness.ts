@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { EventName } from '../../src/pubsub.js';
 
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -186,3 +187,12 @@ export const until = async (check: () => boolean | Promise<boolean>, timeoutMs =
     await new Promise((r) => setTimeout(r, 20));
   }
 };
+
+/** Waits until `count` connections are subscribed to the Redis channel of an event (no fixed sleeps). */
+export async function subscribed(app: App, event: EventName, key: string, count = 1): Promise<void> {
+  const channel = app.services.pubsub.channel(event, key);
+  await until(async () => {
+    const [, n] = (await app.redis.pubsub('NUMSUB', channel)) as [string, number];
+    return Number(n) >= count;
+  });
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, gql, type RunningApp, signUp, startApp, type TestUser } from '../helpers/harness.js';
+import { codes, type GqlResponse, gql, type RunningApp, signUp, startApp, type TestUser } from '../helpers/harness.js';
 
 const CREATE = 'mutation($t: String, $p: ID) { createConversation(title: $t, projectId: $p) { id title project { id } } }';
 const GET =
@@ -50,9 +50,12 @@ describe('conversations', () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 3; page++) {
-      const res = await gql(api.graphqlUrl, LIST, { first: 2, after }, user.token);
-      const conn = res.data.conversations;
-      seen.push(...conn.edges.map((e: { node: { title: string } }) => e.node.title));
+      const res: GqlResponse = await gql(api.graphqlUrl, LIST, { first: 2, after }, user.token);
+      const conn = res.data?.conversations as {
+        edges: { node: { title: string } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
+      seen.push(...conn.edges.map((e) => e.node.title));
       expect(conn.pageInfo.hasNextPage).toBe(page < 2);
       after = conn.pageInfo.endCursor;
     }

@@ -1,6 +1,6 @@
 /** HS256 JWTs with jose: `sub` = user id, `role`, 24 h expiry by default. */
 import { SignJWT, errors, jwtVerify } from 'jose';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from './viewer.js';
 
 const ISSUER = 'dawg';
 const AUDIENCE = 'dawg-api';

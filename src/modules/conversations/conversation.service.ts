@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { Conversation, Prisma } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../auth/viewer.js';
 import { parseInput } from '../../validation.js';
 import type { ProjectService } from '../projects/project.service.js';
 import { createConversationRules } from './conversation.rules.js';

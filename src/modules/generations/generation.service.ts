@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { Generation, Prisma } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../auth/viewer.js';
 
 type GenerationQuery = Omit<Prisma.GenerationFindFirstArgs, 'where'>;
 

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { Prisma, Project, Track } from '../../generated/prisma/client.js';
 import { notFound } from '../../errors.js';
-import type { Viewer } from '../../graphql/context.js';
+import type { Viewer } from '../auth/viewer.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
 import { addTrackRules, createProjectRules, updateProjectRules, updateTrackRules } from './project.rules.js';

@@ -1,0 +1,154 @@
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collect,
+  gql,
+  type RunningApp,
+  signUp,
+  startApp,
+  subscribed,
+  type TestUser,
+  until,
+  wsClient,
+} from '../helpers/harness.js';
+import { type ApiProcess, spawnApi } from '../helpers/process.js';
+
+const MESSAGE_ADDED = 'subscription($c: ID!) { messageAdded(conversationId: $c) { id content role status conversation { id } } }';
+const PROJECT_UPDATED = 'subscription($p: ID!) { projectUpdated(projectId: $p) { id bpm key tracks { id } } }';
+
+let api: RunningApp;
+let other: ApiProcess;
+let alice: TestUser;
+let bob: TestUser;
+const clients: { dispose(): void | Promise<void> }[] = [];
+
+beforeAll(async () => {
+  [api, other] = await Promise.all([startApp(), spawnApi()]);
+  [alice, bob] = await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)]);
+});
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  await Promise.all([api.stop(), other.kill()]);
+});
+
+const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
+
+function client(wsUrl: string, token?: string | null) {
+  const c = wsClient(wsUrl, token);
+  clients.push(c.client);
+  return c;
+}
+
+async function conversationOf(user: TestUser) {
+  const res = await gql(api.graphqlUrl, 'mutation { createConversation(title: "live") { id } }', {}, user.token);
+  return res.data.createConversation.id as string;
+}
+
+/** Stores a message and publishes it, as the chat service does. */
+async function addMessage(conversationId: string, content: string) {
+  const message = await api.app.prisma.message.create({ data: { conversationId: rawId(conversationId), role: 'USER', content } });
+  await api.app.services.pubsub.publish('messageAdded', message.conversationId, {
+    conversationId: message.conversationId,
+    message,
+  });
+  return message;
+}
+
+describe('messageAdded', () => {
+  it('delivers a stored message to a subscriber of its conversation', async () => {
+    const conversationId = await conversationOf(alice);
+    const { client: c } = client(api.wsUrl, alice.token);
+    const sub = collect<{ messageAdded: Record<string, unknown> }>(c, MESSAGE_ADDED, { c: conversationId });
+    await subscribed(api.app, 'messageAdded', rawId(conversationId));
+    const message = await addMessage(conversationId, 'make me a lofi beat');
+    const event = await sub.nth(1);
+    expect(event.messageAdded).toMatchObject({
+      content: 'make me a lofi beat',
+      role: 'USER',
+      status: 'COMPLETE',
+      conversation: { id: conversationId },
+    });
+    expect(rawId(event.messageAdded.id as string)).toBe(message.id);
+  });
+
+  it('reaches a subscriber on another api process sharing the same Redis', async () => {
+    const conversationId = await conversationOf(alice);
+    const { client: c } = client(other.wsUrl, alice.token);
+    const sub = collect<{ messageAdded: { content: string } }>(c, MESSAGE_ADDED, { c: conversationId });
+    await subscribed(api.app, 'messageAdded', rawId(conversationId));
+    await addMessage(conversationId, 'published on instance A');
+    expect((await sub.nth(1)).messageAdded.content).toBe('published on instance A');
+  });
+
+  it("refuses a subscription to another user's conversation with NOT_FOUND", async () => {
+    const conversationId = await conversationOf(alice);
+    const { client: c } = client(api.wsUrl, bob.token);
+    const sub = collect(c, MESSAGE_ADDED, { c: conversationId });
+    const failure = (await sub.failure()) as { extensions?: { code?: string } }[];
+    expect(failure[0]?.extensions?.code).toBe('NOT_FOUND');
+    await addMessage(conversationId, 'not for bob');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sub.events).toEqual([]);
+  });
+});
+
+describe('projectUpdated', () => {
+  it('pushes the project after a mutation made on another instance', async () => {
+    const created = await gql(api.graphqlUrl, 'mutation { createProject(name: "live", bpm: 90) { id } }', {}, alice.token);
+    const projectId = created.data.createProject.id;
+    const { client: c } = client(other.wsUrl, alice.token);
+    const sub = collect<{ projectUpdated: { bpm: number; key: string } }>(c, PROJECT_UPDATED, { p: projectId });
+    await subscribed(api.app, 'projectUpdated', rawId(projectId));
+    const updated = await gql(
+      api.graphqlUrl,
+      'mutation($id: ID!) { updateProject(id: $id, bpm: 128, key: "Dm") { id } }',
+      { id: projectId },
+      alice.token,
+    );
+    expect(updated.errors).toBeUndefined();
+    expect((await sub.nth(1)).projectUpdated).toMatchObject({ bpm: 128, key: 'D minor' });
+  });
+});
+
+describe('refused and malformed sockets', () => {
+  it.each([
+    ['no token', undefined],
+    ['a null token', null],
+    ['a forged token', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'],
+  ])('closes a socket with %s (4403) before it can subscribe', async (_label, token) => {
+    const { client: c, closed } = client(api.wsUrl, token);
+    const sub = collect(c, MESSAGE_ADDED, { c: await conversationOf(alice) });
+    expect(await closed).toBe(4403);
+    expect(sub.events).toEqual([]);
+  });
+
+  it('closes a socket that sends a malformed message (4400) and keeps serving others', async () => {
+    const raw = new WebSocket(api.wsUrl, 'graphql-transport-ws');
+    const code = await new Promise<number>((resolve) => {
+      raw.on('open', () => raw.send('this is not json'));
+      raw.on('close', (c) => resolve(c));
+    });
+    expect(code).toBe(4400);
+    const healthy = await gql(api.graphqlUrl, '{ me { id } }', {}, alice.token);
+    expect(healthy.data.me.id).toBe(alice.id);
+  });
+
+  it('terminates a peer that stops answering pings', async () => {
+    const solo = await startApp({ WS_KEEPALIVE_MS: '1000' });
+    try {
+      const metric = async () => {
+        const text = await (await fetch(`${solo.url}/metrics`)).text();
+        return Number(/^dawg_ws_connections (\d+)/m.exec(text)?.[1]);
+      };
+      const raw = new WebSocket(solo.wsUrl, 'graphql-transport-ws');
+      await new Promise((r) => raw.once('open', r));
+      await until(async () => (await metric()) === 1);
+      // Stop reading: the client no longer sees pings, so never pongs.
+      (raw as unknown as { _socket: { pause(): void } })._socket.pause();
+      await until(async () => (await metric()) === 0, 6_000);
+      raw.terminate();
+    } finally {
+      await solo.stop();
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, configSchema, loadConfig } from '../../src/config.js';
+
+describe('config', () => {
+  it('.env.example lists exactly the variables the config reads', () => {
+    const example = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
+    const listed = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
+    const schemaKeys = Object.keys(configSchema.in.shape).sort();
+    expect(listed).toEqual(schemaKeys);
+  });
+
+  it('gives working defaults with an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ PORT: 4000, REDIS_PREFIX: 'dawg:', JWT_TTL_SECONDS: 86_400, MIGRATE_ON_START: true });
+    expect(config.JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('reports every problem at once', () => {
+    try {
+      loadConfig({ PORT: '-1', REDIS_URL: 'http://nope', JWT_SECRET: 'short', GRAPHIQL: 'maybe' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const fields = (err as ConfigError).problems.map((p) => p.split(':')[0]);
+      expect(fields.sort()).toEqual(['GRAPHIQL', 'JWT_SECRET', 'PORT', 'REDIS_URL']);
+    }
+  });
+
+  it('demands a real JWT secret in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: is required/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) }).JWT_SECRET).toBe('p'.repeat(40));
+  });
+});
