@@ -41,6 +41,11 @@ export function createMetrics() {
       help: 'GraphQL subscriptions started over graphql-ws',
       registers: [registry],
     }),
+    wsSharedStreams: new Gauge({
+      name: 'dawg_ws_shared_subscription_streams',
+      help: 'Distinct subscriptions executed (identical subscriptions of one viewer share one)',
+      registers: [registry],
+    }),
     wsRefused: new Counter({
       name: 'dawg_ws_refused_connections_total',
       help: 'graphql-ws connections refused at connection_init (no or bad token)',

@@ -14,6 +14,7 @@ import type { Viewer } from '../modules/auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenService } from '../modules/auth/tokens.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
 
 export type WsExtra = { viewer?: Viewer } & Record<PropertyKey, unknown>;
 
@@ -23,7 +24,7 @@ export interface WsInitialContext {
 }
 
 type EnvelopedArgs = ExecutionArgs & {
-  rootValue: { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown };
+  rootValue: { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown; shareKey: string };
 };
 
 export function attachGraphqlWs(opts: {
@@ -39,6 +40,7 @@ export function attachGraphqlWs(opts: {
   const { yoga, tokens, metrics, log } = opts;
   const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: 1024 * 1024 });
   const alive = new WeakMap<WebSocket, boolean>();
+  const shared = new SharedSubscriptions((size) => metrics.wsSharedStreams.set(size));
 
   wss.on('connection', (socket) => {
     metrics.wsConnections.inc();
@@ -93,12 +95,24 @@ export function attachGraphqlWs(opts: {
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
+          rootValue: {
+            execute,
+            subscribe,
+            shareKey: JSON.stringify([
+              ctx.extra.viewer?.id,
+              payload.query,
+              payload.operationName ?? null,
+              payload.variables ?? null,
+            ]),
+          },
         };
         return args;
       },
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
-      subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
+      subscribe: (args) => {
+        const { rootValue } = args as EnvelopedArgs;
+        return shared.subscribe(rootValue.shareKey, async () => rootValue.subscribe(args)) as never;
+      },
       onError: (_ctx, _id, _payload, errors) => {
         log.debug({ errors: errors.map((e) => e.message) }, 'graphql-ws operation error');
       },
@@ -108,6 +122,7 @@ export function attachGraphqlWs(opts: {
 
   return {
     wss,
+    shared,
     /** Closes every socket with 1001 (going away) and stops the server. */
     async close(): Promise<void> {
       clearInterval(heartbeat);

@@ -92,6 +92,37 @@ describe('messageAdded', () => {
   });
 });
 
+describe('shared execution', () => {
+  it('executes identical subscriptions of one viewer once, delivering to each socket', async () => {
+    const solo = await startApp();
+    try {
+      const gauge = async () =>
+        Number(/^dawg_ws_shared_subscription_streams (\d+)/m.exec(await (await fetch(`${solo.url}/metrics`)).text())?.[1]);
+      const conversationId = await conversationOf(alice);
+      const sockets = [client(solo.wsUrl, alice.token), client(solo.wsUrl, alice.token), client(solo.wsUrl, alice.token)];
+      const subs = sockets.map(({ client: c }) =>
+        collect<{ messageAdded: { content: string } }>(c, MESSAGE_ADDED, { c: conversationId }),
+      );
+      await until(async () => (await gauge()) === 1);
+      await subscribed(solo.app, 'messageAdded', rawId(conversationId));
+      await addMessage(conversationId, 'to all three');
+      for (const sub of subs) expect((await sub.nth(1)).messageAdded.content).toBe('to all three');
+
+      // One leaves: the others still get events; the last one out closes the stream.
+      subs[0]?.dispose();
+      await addMessage(conversationId, 'to two');
+      expect((await subs[1]?.nth(2))?.messageAdded.content).toBe('to two');
+      expect((await subs[2]?.nth(2))?.messageAdded.content).toBe('to two');
+      expect(subs[0]?.events).toHaveLength(1);
+      subs[1]?.dispose();
+      subs[2]?.dispose();
+      await until(async () => (await gauge()) === 0);
+    } finally {
+      await solo.stop();
+    }
+  });
+});
+
 describe('projectUpdated', () => {
   it('pushes the project after a mutation made on another instance', async () => {
     const created = await gql(api.graphqlUrl, 'mutation { createProject(name: "live", bpm: 90) { id } }', {}, alice.token);
