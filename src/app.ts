@@ -3,7 +3,7 @@
  * graphql-ws and the plain HTTP routes, all on one HTTP server. It returns
  * { start, stop } and touches no globals, so tests can run several.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
@@ -16,7 +16,9 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { PubSub } from './pubsub.js';
 import { closeRedis, createRedis, type Redis } from './redis.js';
+import { RateLimiter, useRateLimit } from './rate-limit.js';
 import { createServices, type Services } from './services.js';
+import { clientIp } from './http/client-ip.js';
 import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -42,6 +44,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
   const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
   const services = createServices({ config, prisma, pubsub, log });
+  const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
   let shuttingDown = false;
 
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -52,13 +55,21 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     graphiql: config.GRAPHIQL ? { title: 'dawg', subscriptionsProtocol: 'WS' } : false,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
     logging: log.child({ component: 'yoga' }),
-    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics)],
+    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics), useRateLimit(limiter)],
     context: async (initial): Promise<Context> => {
-      const auth =
-        'wsViewer' in initial
-          ? { viewer: (initial as unknown as WsInitialContext).wsViewer, authError: null }
-          : await services.tokens.fromAuthorization((initial.request as Request).headers.get('authorization'));
-      return { ...auth, prisma, services, log };
+      if ('wsViewer' in initial) {
+        const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
+        return { viewer: wsViewer, authError: null, clientIp, prisma, services, log };
+      }
+      const request = initial.request as Request;
+      const auth = await services.tokens.fromAuthorization(request.headers.get('authorization'));
+      return {
+        ...auth,
+        clientIp: clientIp(initial.req as IncomingMessage, request.headers, config.TRUST_PROXY),
+        prisma,
+        services,
+        log,
+      };
     },
   });
 
@@ -92,6 +103,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     yoga,
     tokens: services.tokens,
     metrics,
+    trustProxy: config.TRUST_PROXY,
     log,
     keepAliveMs: config.WS_KEEPALIVE_MS,
   });

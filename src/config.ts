@@ -33,6 +33,8 @@ export const configSchema = z
       .int()
       .min(60)
       .default(24 * 3600),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+    TRUST_PROXY: bool.default(false),
     CORS_ORIGINS: z
       .string()
       .default('*')

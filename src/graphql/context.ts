@@ -14,6 +14,8 @@ export interface Context {
   prisma: Db;
   services: Services;
   log: Logger;
+  /** The caller's address, for limits on anonymous requests. */
+  clientIp: string | null;
 }
 
 /** The viewer on a field that scope-auth already guards with `loggedIn`. */

@@ -14,6 +14,7 @@ import type { Viewer } from '../modules/auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenService } from '../modules/auth/tokens.js';
+import { clientIp } from '../http/client-ip.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 
 export type WsExtra = { viewer?: Viewer } & Record<PropertyKey, unknown>;
@@ -21,6 +22,7 @@ export type WsExtra = { viewer?: Viewer } & Record<PropertyKey, unknown>;
 /** What yoga's context function receives for an operation that arrived over graphql-ws. */
 export interface WsInitialContext {
   wsViewer: Viewer;
+  clientIp: string | null;
 }
 
 type EnvelopedArgs = ExecutionArgs & {
@@ -36,6 +38,7 @@ export function attachGraphqlWs(opts: {
   metrics: Metrics;
   log: Logger;
   keepAliveMs: number;
+  trustProxy: boolean;
 }) {
   const { yoga, tokens, metrics, log } = opts;
   const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: 1024 * 1024 });
@@ -73,7 +76,11 @@ export function attachGraphqlWs(opts: {
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const initial: WsInitialContext = { wsViewer: ctx.extra.viewer as Viewer };
+        const request = ctx.extra.request;
+        const initial: WsInitialContext = {
+          wsViewer: ctx.extra.viewer as Viewer,
+          clientIp: clientIp(request, new Headers(request.headers as Record<string, string>), opts.trustProxy),
+        };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...initial,
           request: ctx.extra.request,

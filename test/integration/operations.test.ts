@@ -72,6 +72,26 @@ describe('health, readiness, metrics', () => {
   });
 });
 
+describe('rate limits', () => {
+  it('refuses a user past RATE_LIMIT_PER_MINUTE with RATE_LIMITED, leaving others alone', async () => {
+    const limited = await startApp({ RATE_LIMIT_PER_MINUTE: '3', REDIS_PREFIX: `dawg-test-rl-${Date.now()}:` });
+    try {
+      // signUp itself counts against the caller's IP, so each user is made from a fresh window.
+      const [ann, ben] = await Promise.all([signUp(limited.graphqlUrl), signUp(limited.graphqlUrl)]);
+      const results = [];
+      for (let i = 0; i < 4; i++) results.push(await gql(limited.graphqlUrl, '{ me { id } }', {}, ann.token));
+      expect(results.slice(0, 3).every((r) => r.data?.me?.id === ann.id)).toBe(true);
+      const refused = results[3]?.errors?.[0]?.extensions as { code?: string; retryAfter?: number } | undefined;
+      expect(refused?.code).toBe('RATE_LIMITED');
+      expect(refused?.retryAfter).toBeGreaterThan(0);
+      const other = await gql(limited.graphqlUrl, '{ me { id } }', {}, ben.token);
+      expect(other.data.me.id).toBe(ben.id);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('SIGTERM', () => {
   it('closes sockets with 1001, stops, and exits 0', async () => {
     const proc = await spawnApi();
