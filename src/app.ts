@@ -11,6 +11,7 @@ import { createPrisma, type Db } from './db/client.js';
 import { createMaskError, useErrorCodes, useOperationMetrics } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
+import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createRoutes } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -53,6 +54,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     landingPage: false,
     cors: { origin: config.CORS_ORIGINS, credentials: true },
     graphiql: config.GRAPHIQL ? { title: 'dawg', subscriptionsProtocol: 'WS' } : false,
+    renderGraphiQL: renderLocalGraphiql,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
     logging: log.child({ component: 'yoga' }),
     plugins: [useErrorCodes(metrics), useOperationMetrics(metrics), useRateLimit(limiter)],
@@ -73,6 +75,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     },
   });
 
+  if (config.GRAPHIQL && !hasLocalGraphiql())
+    log.warn('GraphiQL assets not installed (npm ci fetches them); GraphiQL will load them from a CDN');
   const routes = createRoutes({ prisma, redis, metrics, isShuttingDown: () => shuttingDown });
   const server = createServer(async (req, res) => {
     const route = (req.url ?? '/').split('?')[0] ?? '/';

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/client.js';
 import type { Metrics } from '../metrics.js';
 import type { Redis } from '../redis.js';
+import { GRAPHIQL_ASSETS_PATH, serveGraphiqlAsset } from './graphiql.js';
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json') {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -44,6 +45,7 @@ export function createRoutes(deps: { prisma: Db; redis: Redis; metrics: Metrics;
       send(res, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not ready', database, redis, shuttingDown }));
       return true;
     }
+    if (path?.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiqlAsset(path, res, req);
     if (path === '/metrics') {
       send(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
       return true;

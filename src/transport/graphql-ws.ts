@@ -67,7 +67,10 @@ export function attachGraphqlWs(opts: {
   const disposable = useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       onConnect: async (ctx) => {
-        const { viewer } = await tokens.fromAuthorization(ctx.connectionParams?.authorization);
+        // GraphiQL sends its header editor's "Authorization"; clients usually "authorization".
+        const params = ctx.connectionParams ?? {};
+        const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
+        const { viewer } = await tokens.fromAuthorization(key ? params[key] : undefined);
         if (!viewer) {
           metrics.wsRefused.inc();
           return false; // graphql-ws closes with 4403 Forbidden

@@ -65,10 +65,16 @@ describe('health, readiness, metrics', () => {
     expect(missingArg.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('serves GraphiQL to a browser on GET /graphql', async () => {
+  it('serves GraphiQL to a browser on GET /graphql, with its assets from this server', async () => {
     const res = await fetch(api.graphqlUrl, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
-    expect(await res.text()).toMatch(/graphiql/i);
+    const html = await res.text();
+    expect(html).not.toContain('unpkg.com');
+    const scripts = [...html.matchAll(/\/graphiql\/assets\/[\w./-]+\.(?:js|css)/g)].map((m) => m[0]);
+    expect(scripts).toContain('/graphiql/assets/yoga-graphiql.umd.js');
+    for (const path of new Set(scripts)) expect((await fetch(`${api.url}${path}`)).status, path).toBe(200);
+    expect((await fetch(`${api.url}/graphiql/assets/..%2F..%2Fpackage.json`)).status).toBe(404);
+    expect((await fetch(`${api.url}/graphiql/assets/../VERSION`)).status).toBe(404);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -151,6 +152,21 @@ describe('refused and malformed sockets', () => {
     const sub = collect(c, MESSAGE_ADDED, { c: await conversationOf(alice) });
     expect(await closed).toBe(4403);
     expect(sub.events).toEqual([]);
+  });
+
+  it('accepts the token under "Authorization", as GraphiQL sends its header editor', async () => {
+    const conversationId = await conversationOf(alice);
+    const graphiqlStyle = createClient({
+      url: api.wsUrl,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { Authorization: `Bearer ${alice.token}` },
+    });
+    clients.push(graphiqlStyle);
+    const sub = collect<{ messageAdded: { content: string } }>(graphiqlStyle, MESSAGE_ADDED, { c: conversationId });
+    await subscribed(api.app, 'messageAdded', rawId(conversationId));
+    await addMessage(conversationId, 'from graphiql');
+    expect((await sub.nth(1)).messageAdded.content).toBe('from graphiql');
   });
 
   it('closes a socket that sends a malformed message (4400) and keeps serving others', async () => {
