@@ -11,6 +11,8 @@ import { createPrisma, type Db } from './db/client.js';
 import { createMaskError, useErrorCodes, useOperationMetrics } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
+import { createGenerationQueue } from './jobs/generation-job.js';
+import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createRoutes } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
@@ -44,7 +46,9 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const redis = createRedis(config.REDIS_URL, log, 'dawg-api');
   const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
   const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
-  const services = createServices({ config, prisma, pubsub, log });
+  const storage = createStorage(config);
+  const queue = createGenerationQueue(redis, config.REDIS_PREFIX);
+  const services = createServices({ config, prisma, pubsub, queue, storage, log });
   const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
   let shuttingDown = false;
 
@@ -77,7 +81,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
 
   if (config.GRAPHIQL && !hasLocalGraphiql())
     log.warn('GraphiQL assets not installed (npm ci fetches them); GraphiQL will load them from a CDN');
-  const routes = createRoutes({ prisma, redis, metrics, isShuttingDown: () => shuttingDown });
+  const routes = createRoutes({ prisma, redis, metrics, storage, isShuttingDown: () => shuttingDown });
   const server = createServer(async (req, res) => {
     const route = (req.url ?? '/').split('?')[0] ?? '/';
     res.once('finish', () =>
@@ -137,6 +141,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(forced);
+      await queue.close().catch(() => {});
       await Promise.allSettled([closeRedis(redis), closeRedis(subscriber), prisma.$disconnect()]);
       log.info('dawg api stopped');
     },

@@ -35,6 +35,18 @@ export const configSchema = z
       .default(24 * 3600),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
     TRUST_PROXY: bool.default(false),
+    PUBLIC_URL: z.url('must be a URL').default('http://localhost:4000'),
+    STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+    STORAGE_DIR: z.string().min(1).default('./storage'),
+    FILES_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    S3_BUCKET: z.string().min(3).default('dawg-audio'),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_ENDPOINT: z.url('must be a URL').optional(),
+    S3_FORCE_PATH_STYLE: bool.default(false),
+    S3_ACCESS_KEY_ID: z.string().optional(),
+    S3_SECRET_ACCESS_KEY: z.string().optional(),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(5),
+    WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     CORS_ORIGINS: z
       .string()
       .default('*')
@@ -54,6 +66,8 @@ export const configSchema = z
     ...cfg,
     // Development and tests get a fixed, loudly insecure secret so the quick start needs no setup.
     JWT_SECRET: cfg.JWT_SECRET ?? 'dawg-development-secret-change-me-0000000000',
+    // Signed file URLs use their own secret when given, else one derived from JWT_SECRET's.
+    FILES_SIGNING_SECRET: cfg.FILES_SIGNING_SECRET ?? `files:${cfg.JWT_SECRET ?? 'dawg-development-secret-change-me-0000000000'}`,
   }));
 
 export type Config = z.infer<typeof configSchema>;
@@ -77,6 +91,7 @@ export function loadConfig(
   const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   // Cross-variable rules are checked on the raw values so they are reported beside any other problem.
   if (merged.NODE_ENV === 'production' && !merged.JWT_SECRET) problems.push('JWT_SECRET: is required when NODE_ENV=production');
+  if (merged.STORAGE_DRIVER === 's3' && !merged.S3_BUCKET) problems.push('S3_BUCKET: is required when STORAGE_DRIVER=s3');
   if (!result.success || problems.length) throw new ConfigError(problems);
   return result.data;
 }

@@ -4,7 +4,7 @@
  * api or worker process reaches subscribers on every api instance.
  */
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import type { Message, Project } from './generated/prisma/client.js';
+import type { Generation, Message, Project } from './generated/prisma/client.js';
 import type { Redis } from './redis.js';
 
 /** Event name → payload. Dates travel as ISO strings and are revived (keys ending in "At"). */
@@ -13,6 +13,16 @@ export interface EventMap {
   messageAdded: { conversationId: string; message: Message };
   /** A project or one of its tracks changed. */
   projectUpdated: { projectId: string; project: Project };
+  /** A generation changed state or progressed (keyed by generation id). */
+  generationProgress: GenerationEvent;
+  /** The same events, keyed by the generation's owner. */
+  userGenerations: GenerationEvent;
+}
+
+export interface GenerationEvent {
+  generation: Generation;
+  percent: number;
+  stage: string | null;
 }
 
 export type EventName = keyof EventMap;
@@ -20,6 +30,8 @@ export type EventName = keyof EventMap;
 const TOPICS: { [K in EventName]: (key: string) => string } = {
   messageAdded: (conversationId) => `conversation:${conversationId}:message-added`,
   projectUpdated: (projectId) => `project:${projectId}:updated`,
+  generationProgress: (generationId) => `generation:${generationId}:progress`,
+  userGenerations: (userId) => `user:${userId}:generations`,
 };
 
 function reviveDates(key: string, value: unknown): unknown {
@@ -45,6 +57,17 @@ export class PubSub {
 
   publish<K extends EventName>(event: K, key: string, payload: EventMap[K]): Promise<void> {
     return this.redisPubSub.publish(this.channel(event, key), payload);
+  }
+
+  /**
+   * Like subscribe, but resolves once Redis confirms the subscription, so a
+   * snapshot read afterwards cannot miss an event published in between.
+   */
+  async subscribeReady<K extends EventName>(event: K, key: string): Promise<AsyncIterableIterator<EventMap[K]>> {
+    const iterator = this.subscribe(event, key);
+    // graphql-redis-subscriptions subscribes lazily, on the first next(); start it now.
+    await (iterator as unknown as { subscribeAll(): Promise<unknown> }).subscribeAll();
+    return iterator;
   }
 
   subscribe<K extends EventName>(event: K, key: string): AsyncIterableIterator<EventMap[K]> {

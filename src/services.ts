@@ -8,15 +8,20 @@ import { ConversationService } from './modules/conversations/conversation.servic
 import { GenerationService } from './modules/generations/generation.service.js';
 import { ProjectService } from './modules/projects/project.service.js';
 import type { PubSub } from './pubsub.js';
+import type { Queue } from 'bullmq';
+import type { GenerationJob } from './jobs/generation-job.js';
+import type { Storage } from './storage/index.js';
 
 export interface ServiceDeps {
   config: Config;
   prisma: Db;
   pubsub: PubSub;
+  queue: Queue<GenerationJob>;
+  storage: Storage;
   log: Logger;
 }
 
-export function createServices({ config, prisma, pubsub }: ServiceDeps) {
+export function createServices({ config, prisma, pubsub, queue, storage, log }: ServiceDeps) {
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
   const projects = new ProjectService({ prisma, pubsub });
   return {
@@ -25,7 +30,8 @@ export function createServices({ config, prisma, pubsub }: ServiceDeps) {
     auth: new AuthService({ prisma, tokens }),
     projects,
     conversations: new ConversationService({ prisma, projects }),
-    generations: new GenerationService({ prisma }),
+    storage,
+    generations: new GenerationService({ prisma, pubsub, queue, projects, log }),
   };
 }
 

@@ -3,7 +3,40 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/client.js';
 import type { Metrics } from '../metrics.js';
 import type { Redis } from '../redis.js';
+import { FILES_PATH, LocalStorage, type Storage, contentTypeOf } from '../storage/index.js';
 import { GRAPHIQL_ASSETS_PATH, serveGraphiqlAsset } from './graphiql.js';
+
+/** GET /files/<key>?expires=…&signature=… for the local storage driver. */
+async function serveFile(storage: LocalStorage, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  let key: string;
+  try {
+    key = decodeURIComponent(url.pathname.slice(FILES_PATH.length));
+  } catch {
+    send(res, 400, JSON.stringify({ error: 'bad path' }));
+    return true;
+  }
+  const check = storage.verify(key, url.searchParams.get('expires'), url.searchParams.get('signature'));
+  if (!check.ok) {
+    send(res, 403, JSON.stringify({ error: check.reason === 'expired' ? 'link expired' : 'invalid signature' }));
+    return true;
+  }
+  const body = await storage.get(key).catch(() => null);
+  if (!body) {
+    send(res, 404, JSON.stringify({ error: 'not found' }));
+    return true;
+  }
+  const name = key.split('/').pop() ?? 'file';
+  res.writeHead(200, {
+    'content-type': contentTypeOf(key),
+    'content-length': body.length,
+    'cache-control': 'private, max-age=3600',
+    'content-disposition': `inline; filename="${name}"`,
+    'accept-ranges': 'none',
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+  return true;
+}
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json') {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
@@ -27,7 +60,13 @@ async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<
   }
 }
 
-export function createRoutes(deps: { prisma: Db; redis: Redis; metrics: Metrics; isShuttingDown: () => boolean }) {
+export function createRoutes(deps: {
+  prisma: Db;
+  redis: Redis;
+  metrics: Metrics;
+  storage: Storage;
+  isShuttingDown: () => boolean;
+}) {
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -46,6 +85,7 @@ export function createRoutes(deps: { prisma: Db; redis: Redis; metrics: Metrics;
       return true;
     }
     if (path?.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiqlAsset(path, res, req);
+    if (path?.startsWith(FILES_PATH) && deps.storage instanceof LocalStorage) return serveFile(deps.storage, req, res);
     if (path === '/metrics') {
       send(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
       return true;

@@ -1,7 +1,38 @@
+import type { Generation } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { GenerationStatusEnum, GenerationTypeEnum } from '../../graphql/enums.js';
 import { idOf } from '../../graphql/ids.js';
+import type { GenerationEvent } from '../../pubsub.js';
+import { type GenerationOutputData, isOutputData } from './generation-output.js';
+
+const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').implement({
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'drums | bass | chords | lead' }),
+    url: t.string({
+      description: 'Signed WAV URL, valid for 1 hour.',
+      resolve: (s, _a, ctx) => ctx.services.storage.signedUrl(s.key),
+    }),
+  }),
+});
+
+const GenerationOutputRef = builder.objectRef<GenerationOutputData>('GenerationOutput').implement({
+  description: 'Where to get the result. URLs are signed and expire after 1 hour; query again for fresh ones.',
+  fields: (t) => ({
+    audioUrl: t.string({ resolve: (o, _a, ctx) => ctx.services.storage.signedUrl(o.files.mp3) }),
+    format: t.exposeString('format'),
+    wavUrl: t.string({ nullable: true, resolve: (o, _a, ctx) => ctx.services.storage.signedUrl(o.files.wav) }),
+    midiUrl: t.string({
+      nullable: true,
+      resolve: (o, _a, ctx) => (o.files.midi ? ctx.services.storage.signedUrl(o.files.midi) : null),
+    }),
+    stems: t.field({ type: [StemRef], resolve: (o) => o.files.stems }),
+    durationSec: t.exposeFloat('durationSec'),
+    loudnessLufs: t.exposeFloat('loudnessLufs', { nullable: true, description: 'Integrated loudness, ITU-R BS.1770.' }),
+    truePeakDb: t.exposeFloat('truePeakDb', { nullable: true, description: 'dBTP.' }),
+    targetLufs: t.exposeFloat('targetLufs', { nullable: true }),
+  }),
+});
 
 export const GenerationRef = builder.prismaNode('Generation', {
   id: { field: 'id' },
@@ -12,6 +43,11 @@ export const GenerationRef = builder.prismaNode('Generation', {
     progress: t.exposeInt('progress', { description: '0..100' }),
     stage: t.exposeString('stage', { nullable: true, description: 'drums | bass | melody | mixing | ... | done' }),
     input: t.expose('input', { type: 'JSON' }),
+    output: t.field({
+      type: GenerationOutputRef,
+      nullable: true,
+      resolve: (g: Generation) => (g.status === 'COMPLETED' && isOutputData(g.output) ? g.output : null),
+    }),
     error: t.exposeString('error', { nullable: true }),
     provider: t.exposeString('provider', { nullable: true }),
     cost: t.float({ nullable: true, description: 'USD.', resolve: (g) => Number(g.cost) }),
@@ -51,3 +87,115 @@ builder.queryFields((t) => ({
     { name: 'GenerationEdge' },
   ),
 }));
+
+const GenerationProgressEventRef = builder.objectRef<GenerationEvent>('GenerationProgressEvent').implement({
+  fields: (t) => ({
+    generation: t.field({ type: GenerationRef, resolve: (e) => e.generation }),
+    percent: t.exposeInt('percent'),
+    stage: t.exposeString('stage', { nullable: true }),
+  }),
+});
+
+const GenerateBeatInput = builder.inputType('GenerateBeatInput', {
+  fields: (t) => ({
+    genre: t.string({ required: true, description: 'lofi, hiphop (boom bap), trap, house, techno, dnb, ambient, pop' }),
+    bpm: t.int({ required: true, description: '40..220' }),
+    key: t.string({ required: true, description: '"A minor", "F# major", "Bb minor", "Am", ...' }),
+    mood: t.string({ description: 'mellow, dark, energetic, happy, sad, ...' }),
+    durationSec: t.int({ description: '5..300, default 30' }),
+    seed: t.int({ description: 'Same input and seed give the same arrangement; random when omitted.' }),
+    targetLufs: t.float({ description: 'Mastering loudness target, -24..-6 LUFS, default -14.' }),
+    projectId: t.id(),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  generateBeat: t.prismaField({
+    type: 'Generation',
+    description: 'Queues a beat and returns at once (PENDING); follow it with generationProgress.',
+    args: { input: t.arg({ type: GenerateBeatInput, required: true }) },
+    resolve: (_q, _r, { input }, ctx) =>
+      ctx.services.generations.generateBeat(viewerOf(ctx), {
+        ...input,
+        projectId: input.projectId ? idOf('Project', input.projectId, 'projectId') : null,
+      }),
+  }),
+  createStems: t.prismaField({
+    type: 'Generation',
+    description: 'Separate WAVs (drums, bass, chords, lead) of a finished beat; they sum to its mix.',
+    args: { generationId: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) =>
+      ctx.services.generations.createStems(viewerOf(ctx), idOf('Generation', args.generationId, 'generationId')),
+  }),
+  masterTrack: t.prismaField({
+    type: 'Generation',
+    description: 'Re-masters a finished generation to a loudness target (default -14 LUFS, true peak ≤ -1 dBTP).',
+    args: { generationId: t.arg.id({ required: true }), targetLufs: t.arg.float() },
+    resolve: (_q, _r, args, ctx) =>
+      ctx.services.generations.masterTrack(viewerOf(ctx), idOf('Generation', args.generationId, 'generationId'), args.targetLufs),
+  }),
+  mixProject: t.prismaField({
+    type: 'Generation',
+    description: "Mixes the project's finished tracks with their gain, pan and mute, then masters the mix.",
+    args: { projectId: t.arg.id({ required: true }), targetLufs: t.arg.float() },
+    resolve: (_q, _r, args, ctx) =>
+      ctx.services.generations.mixProject(viewerOf(ctx), idOf('Project', args.projectId, 'projectId'), args.targetLufs),
+  }),
+  cancelGeneration: t.prismaField({
+    type: 'Generation',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.generations.cancel(viewerOf(ctx), idOf('Generation', args.id, 'id')),
+  }),
+  retryGeneration: t.prismaField({
+    type: 'Generation',
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_q, _r, args, ctx) => ctx.services.generations.retry(viewerOf(ctx), idOf('Generation', args.id, 'id')),
+  }),
+}));
+
+builder.subscriptionFields((t) => ({
+  generationProgress: t.field({
+    type: GenerationProgressEventRef,
+    description: 'The current state at once, then every change until the generation finishes.',
+    args: { id: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const viewer = viewerOf(ctx);
+      const id = idOf('Generation', args.id, 'id');
+      await ctx.services.generations.requireOwned(viewer, id);
+      const live = await ctx.services.pubsub.subscribeReady('generationProgress', id);
+      // Read the snapshot only once the subscription is live: nothing falls in between.
+      return withCurrentState(await ctx.services.generations.requireOwned(viewer, id), live);
+    },
+    resolve: (event) => event,
+  }),
+  myGenerations: t.field({
+    type: GenerationProgressEventRef,
+    description: 'Every state change of any of your generations.',
+    subscribe: (_root, _args, ctx) => ctx.services.pubsub.subscribe('userGenerations', viewerOf(ctx).id),
+    resolve: (event) => event,
+  }),
+}));
+
+const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+/**
+ * Yields the generation's current state first (a client that connects late
+ * loses nothing), then live events, and ends after a terminal state.
+ */
+async function* withCurrentState(
+  generation: Generation,
+  live: AsyncIterableIterator<GenerationEvent>,
+): AsyncGenerator<GenerationEvent> {
+  try {
+    yield { generation, percent: generation.progress, stage: generation.stage };
+    if (TERMINAL.has(generation.status)) return;
+    for await (const event of live) {
+      // Events older than the snapshot can arrive after it; skip them.
+      if (event.generation.updatedAt < generation.updatedAt) continue;
+      yield event;
+      if (TERMINAL.has(event.generation.status)) return;
+    }
+  } finally {
+    await live.return?.();
+  }
+}

@@ -1,17 +1,156 @@
+import { randomInt } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { Db } from '../../db/client.js';
-import type { Generation, Prisma } from '../../generated/prisma/client.js';
-import { notFound } from '../../errors.js';
+import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
+import { badInput, notFound } from '../../errors.js';
+import { type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
+import type { Logger } from '../../logger.js';
+import type { PubSub } from '../../pubsub.js';
+import { parseInput } from '../../validation.js';
 import type { Viewer } from '../auth/viewer.js';
+import type { ProjectService } from '../projects/project.service.js';
+import { publishGeneration, transition } from './generation-state.js';
+import { beatInputRules, targetLufsRule } from './generation.rules.js';
 
 type GenerationQuery = Omit<Prisma.GenerationFindFirstArgs, 'where'>;
 
+export interface GenerateBeatArgs {
+  genre: string;
+  bpm: number;
+  key: string;
+  mood?: string | null;
+  durationSec?: number | null;
+  seed?: number | null;
+  targetLufs?: number | null;
+  projectId?: string | null;
+}
+
+/** Types whose output includes a mastered WAV (so they can be stemmed, re-mastered or mixed). */
+const HAS_AUDIO: GenerationType[] = ['BEAT', 'MASTER', 'MIX'];
+
 export class GenerationService {
-  constructor(private readonly deps: { prisma: Db }) {}
+  constructor(
+    private readonly deps: { prisma: Db; pubsub: PubSub; queue: Queue<GenerationJob>; projects: ProjectService; log: Logger },
+  ) {}
 
   /** The one ownership check for generations: someone else's is NOT_FOUND. */
   async requireOwned(viewer: Viewer, id: string, query: GenerationQuery = {}): Promise<Generation> {
     const generation = await this.deps.prisma.generation.findFirst({ ...query, where: { id, userId: viewer.id } });
     if (!generation) throw notFound('Generation', id);
     return generation;
+  }
+
+  async generateBeat(viewer: Viewer, args: GenerateBeatArgs): Promise<Generation> {
+    const { projectId, ...rest } = args;
+    const input = parseInput(beatInputRules, rest);
+    if (projectId) await this.deps.projects.requireOwned(viewer, projectId);
+    return this.create(viewer, 'BEAT', { ...input, seed: input.seed ?? randomInt(2 ** 31 - 1) }, projectId ?? null);
+  }
+
+  async createStems(viewer: Viewer, generationId: string): Promise<Generation> {
+    const source = await this.requireFinished(viewer, generationId, ['BEAT'], 'generationId');
+    return this.create(viewer, 'STEMS', { sourceGenerationId: source.id }, source.projectId);
+  }
+
+  async masterTrack(viewer: Viewer, generationId: string, targetLufs: number | null | undefined): Promise<Generation> {
+    const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
+    const source = await this.requireFinished(viewer, generationId, HAS_AUDIO, 'generationId');
+    return this.create(viewer, 'MASTER', { sourceGenerationId: source.id, targetLufs: target }, source.projectId);
+  }
+
+  async mixProject(viewer: Viewer, projectId: string, targetLufs?: number | null): Promise<Generation> {
+    const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
+    await this.deps.projects.requireOwned(viewer, projectId);
+    const tracks = await this.deps.prisma.track.findMany({
+      where: { projectId, generation: { status: 'COMPLETED', type: { in: HAS_AUDIO } } },
+      orderBy: { position: 'asc' },
+    });
+    const audible = tracks.filter((t) => !t.muted && t.generationId);
+    if (!audible.length) throw badInput('projectId', 'the project has no finished, unmuted tracks to mix');
+    const snapshot = tracks.map((t) => ({
+      generationId: t.generationId as string,
+      gainDb: t.gainDb,
+      pan: t.pan,
+      muted: t.muted,
+    }));
+    return this.create(viewer, 'MIX', { projectId, targetLufs: target, tracks: snapshot }, projectId);
+  }
+
+  /** Stops a pending or running generation; the worker checks between stages. */
+  async cancel(viewer: Viewer, id: string): Promise<Generation> {
+    await this.requireOwned(viewer, id);
+    const cancelled = await transition(this.deps, id, { status: 'CANCELLED', stage: 'cancelled', completedAt: new Date() }, [
+      'PENDING',
+      'PROCESSING',
+    ]);
+    if (!cancelled) throw badInput('id', 'only a PENDING or PROCESSING generation can be cancelled');
+    // A job still waiting is removed outright; a running one is stopped by the worker at its next stage.
+    await this.deps.queue.remove(id).catch(() => 0);
+    return cancelled;
+  }
+
+  /** Runs a FAILED or CANCELLED generation again, from the start. */
+  async retry(viewer: Viewer, id: string): Promise<Generation> {
+    await this.requireOwned(viewer, id);
+    const reset = await transition(
+      this.deps,
+      id,
+      {
+        status: 'PENDING',
+        progress: 0,
+        stage: 'queued',
+        error: null,
+        output: Prisma.DbNull,
+        completedAt: null,
+        startedAt: null,
+        durationMs: null,
+      },
+      ['FAILED', 'CANCELLED'],
+    );
+    if (!reset) throw badInput('id', 'only a FAILED or CANCELLED generation can be retried');
+    await this.deps.queue.remove(id).catch(() => 0);
+    return this.enqueue(reset);
+  }
+
+  private async requireFinished(viewer: Viewer, id: string, types: GenerationType[], field: string): Promise<Generation> {
+    const source = await this.requireOwned(viewer, id);
+    if (source.status !== 'COMPLETED') throw badInput(field, `generation is ${source.status}, not COMPLETED`);
+    if (!types.includes(source.type))
+      throw badInput(field, `a ${source.type} generation cannot be used here (needs ${types.join(' or ')})`);
+    return source;
+  }
+
+  private async create(
+    viewer: Viewer,
+    type: GenerationType,
+    input: Prisma.InputJsonValue,
+    projectId: string | null,
+  ): Promise<Generation> {
+    const generation = await this.deps.prisma.generation.create({
+      data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
+    });
+    await publishGeneration(this.deps.pubsub, generation);
+    return this.enqueue(generation);
+  }
+
+  /** Queues the job; if the queue is unreachable the generation is marked FAILED with the reason (retryable). */
+  private async enqueue(generation: Generation): Promise<Generation> {
+    try {
+      await this.deps.queue.add(
+        generation.type,
+        { generationId: generation.id, userId: generation.userId, type: generation.type },
+        generationJobOptions(generation.id),
+      );
+      return generation;
+    } catch (err) {
+      this.deps.log.error({ err, generationId: generation.id }, 'could not queue generation');
+      const failed = await transition(this.deps, generation.id, {
+        status: 'FAILED',
+        stage: 'failed',
+        error: 'The job queue is unavailable; retry the generation later',
+        completedAt: new Date(),
+      });
+      return failed ?? generation;
+    }
   }
 }

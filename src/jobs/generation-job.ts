@@ -1,0 +1,33 @@
+/**
+ * The generation job, shared by api (enqueue) and worker (process): queue
+ * name, payload schema (validated on both sides), retry policy and the
+ * BullMQ prefix (with a Redis Cluster hash tag).
+ */
+import { Queue, type ConnectionOptions } from 'bullmq';
+import { z } from 'zod';
+
+export const GENERATION_QUEUE = 'generation';
+
+export const generationJobSchema = z.object({
+  generationId: z.uuid(),
+  userId: z.uuid(),
+  type: z.enum(['BEAT', 'STEMS', 'MIX', 'MASTER']),
+});
+export type GenerationJob = z.infer<typeof generationJobSchema>;
+
+/** The seed's settings: 3 attempts, exponential backoff from 2 s; job id = generation id. */
+export const GENERATION_ATTEMPTS = 3;
+export const generationJobOptions = (generationId: string) => ({
+  jobId: generationId,
+  attempts: GENERATION_ATTEMPTS,
+  backoff: { type: 'exponential' as const, delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+});
+
+/** All of a deployment's queue keys share one hash slot: `{dawg:}generation:…`-style on Redis Cluster. */
+export const queuePrefix = (redisPrefix: string) => `{${redisPrefix.replace(/[{}]/g, '') || 'dawg'}bull}`;
+
+export function createGenerationQueue(connection: ConnectionOptions, redisPrefix: string): Queue<GenerationJob> {
+  return new Queue<GenerationJob>(GENERATION_QUEUE, { connection, prefix: queuePrefix(redisPrefix) });
+}

@@ -1,0 +1,34 @@
+/**
+ * The one way a generation changes state, used by api and worker alike: the
+ * row is updated in PostgreSQL (conditionally, so a cancelled generation is
+ * never overwritten by a late worker), then the new state is published on
+ * generationProgress (by id) and userGenerations (by owner).
+ */
+import type { Db } from '../../db/client.js';
+import type { Generation, GenerationStatus, Prisma } from '../../generated/prisma/client.js';
+import type { PubSub } from '../../pubsub.js';
+
+export async function publishGeneration(pubsub: PubSub, generation: Generation): Promise<void> {
+  const event = { generation, percent: generation.progress, stage: generation.stage };
+  await Promise.all([
+    pubsub.publish('generationProgress', generation.id, event),
+    pubsub.publish('userGenerations', generation.userId, event),
+  ]);
+}
+
+/**
+ * Applies `data` when the row's status is one of `from` (any status when
+ * omitted); returns the updated row, or null when the row was not in `from`.
+ */
+export async function transition(
+  deps: { prisma: Db; pubsub: PubSub },
+  id: string,
+  data: Prisma.GenerationUpdateManyMutationInput,
+  from?: GenerationStatus[],
+): Promise<Generation | null> {
+  const { count } = await deps.prisma.generation.updateMany({ where: { id, ...(from ? { status: { in: from } } : {}) }, data });
+  if (!count) return null;
+  const generation = await deps.prisma.generation.findUniqueOrThrow({ where: { id } });
+  await publishGeneration(deps.pubsub, generation);
+  return generation;
+}

@@ -1,0 +1,59 @@
+/** Inputs of each generation type: validated by the API at the edge and again by the worker from the stored row. */
+import { z } from 'zod';
+import { GENRES, normalizeGenre } from '../../music/genres.js';
+import { bpmRule, keyRule } from '../projects/project.rules.js';
+
+export const genreRule = z
+  .string()
+  .max(40)
+  .transform((value, ctx) => {
+    const genre = normalizeGenre(value);
+    if (!genre) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a genre we make (try ${GENRES.join(', ')})` });
+      return z.NEVER;
+    }
+    return genre;
+  });
+
+export const targetLufsRule = z.number().min(-24, 'must be at least -24 LUFS').max(-6, 'must be at most -6 LUFS');
+
+export const beatInputRules = z.object({
+  genre: genreRule,
+  bpm: bpmRule,
+  key: keyRule,
+  mood: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .max(32, 'must be at most 32 characters')
+    .nullish()
+    .transform((m) => m || 'mellow'),
+  durationSec: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(5, 'must be at least 5')
+    .max(300, 'must be at most 300')
+    .nullish()
+    .transform((d) => d ?? 30),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 31 - 1)
+    .nullish(),
+  targetLufs: targetLufsRule.nullish().transform((t) => t ?? -14),
+});
+export type BeatInput = z.output<typeof beatInputRules> & { seed: number };
+
+/** What a stored BEAT row's input must look like (seed fixed at creation). */
+export const storedBeatInput = beatInputRules.extend({ seed: z.number().int().min(0) });
+
+export const storedStemsInput = z.object({ sourceGenerationId: z.uuid() });
+export const storedMasterInput = z.object({ sourceGenerationId: z.uuid(), targetLufs: targetLufsRule });
+export const storedMixInput = z.object({
+  projectId: z.uuid(),
+  targetLufs: targetLufsRule,
+  tracks: z
+    .array(z.object({ generationId: z.uuid(), gainDb: z.number(), pan: z.number(), muted: z.boolean() }))
+    .min(1, 'the project has no tracks to mix'),
+});

@@ -1,0 +1,13 @@
+import type { Config } from '../src/config.js';
+import type { Db } from '../src/db/client.js';
+import type { Logger } from '../src/logger.js';
+import type { PubSub } from '../src/pubsub.js';
+import type { Storage } from '../src/storage/index.js';
+
+export interface WorkerDeps {
+  config: Config;
+  prisma: Db;
+  pubsub: PubSub;
+  storage: Storage;
+  log: Logger;
+}

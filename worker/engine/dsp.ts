@@ -1,0 +1,153 @@
+/** Signal-processing building blocks on Float32Array (44.1 kHz unless told). */
+
+export const SAMPLE_RATE = 44_100;
+
+export interface Stereo {
+  left: Float32Array;
+  right: Float32Array;
+}
+
+export function stereo(length: number): Stereo {
+  return { left: new Float32Array(length), right: new Float32Array(length) };
+}
+
+export const dbToGain = (db: number) => 10 ** (db / 20);
+export const gainToDb = (g: number) => 20 * Math.log10(Math.max(g, 1e-12));
+
+/** Constant-power pan: -1 left … 1 right → [gainLeft, gainRight]. */
+export function panGains(pan: number): [number, number] {
+  const a = ((Math.max(-1, Math.min(1, pan)) + 1) * Math.PI) / 4;
+  return [Math.cos(a), Math.sin(a)];
+}
+
+/** RBJ biquad coefficients. */
+export interface Biquad {
+  b0: number;
+  b1: number;
+  b2: number;
+  a1: number;
+  a2: number;
+}
+
+export function lowpass(freq: number, q = Math.SQRT1_2, sr = SAMPLE_RATE): Biquad {
+  const w = (2 * Math.PI * freq) / sr;
+  const alpha = Math.sin(w) / (2 * q);
+  const cos = Math.cos(w);
+  const a0 = 1 + alpha;
+  return { b0: (1 - cos) / 2 / a0, b1: (1 - cos) / a0, b2: (1 - cos) / 2 / a0, a1: (-2 * cos) / a0, a2: (1 - alpha) / a0 };
+}
+
+export function highpass(freq: number, q = Math.SQRT1_2, sr = SAMPLE_RATE): Biquad {
+  const w = (2 * Math.PI * freq) / sr;
+  const alpha = Math.sin(w) / (2 * q);
+  const cos = Math.cos(w);
+  const a0 = 1 + alpha;
+  return { b0: (1 + cos) / 2 / a0, b1: -(1 + cos) / a0, b2: (1 + cos) / 2 / a0, a1: (-2 * cos) / a0, a2: (1 - alpha) / a0 };
+}
+
+/** Filters `x` in place (direct form I). */
+export function biquadInPlace(x: Float32Array, c: Biquad, from = 0, to = x.length): void {
+  let x1 = 0;
+  let x2 = 0;
+  let y1 = 0;
+  let y2 = 0;
+  const { b0, b1, b2, a1, a2 } = c;
+  for (let i = from; i < to; i++) {
+    const xi = x[i] as number;
+    const y = b0 * xi + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
+    x2 = x1;
+    x1 = xi;
+    y2 = y1;
+    y1 = y;
+    x[i] = y;
+  }
+}
+
+/**
+ * A small Freeverb-style reverb (4 parallel combs with damping, 2 series
+ * all-passes per side; lengths differ left and right for width). Adds `mix`
+ * of the wet signal of the mono send `input` into `out`.
+ */
+export function reverbInto(input: Float32Array, out: Stereo, mix: number, size = 0.8, damp = 0.3): void {
+  reverbSide(input, out.left, mix, size, damp, 0);
+  reverbSide(input, out.right, mix, size, damp, 23);
+}
+
+function reverbSide(input: Float32Array, target: Float32Array, mix: number, size: number, damp: number, spread: number): void {
+  const c0 = new Float32Array(1116 + spread);
+  const c1 = new Float32Array(1188 + spread);
+  const c2 = new Float32Array(1277 + spread);
+  const c3 = new Float32Array(1356 + spread);
+  const a0 = new Float32Array(556 + spread);
+  const a1 = new Float32Array(441 + spread);
+  let i0 = 0;
+  let i1 = 0;
+  let i2 = 0;
+  let i3 = 0;
+  let j0 = 0;
+  let j1 = 0;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const keep = 1 - damp;
+  const n = input.length;
+  for (let i = 0; i < n; i++) {
+    const x = (input[i] as number) * 0.015;
+    const y0 = c0[i0] as number;
+    const y1 = c1[i1] as number;
+    const y2 = c2[i2] as number;
+    const y3 = c3[i3] as number;
+    s0 = y0 * keep + s0 * damp;
+    s1 = y1 * keep + s1 * damp;
+    s2 = y2 * keep + s2 * damp;
+    s3 = y3 * keep + s3 * damp;
+    c0[i0] = x + s0 * size;
+    c1[i1] = x + s1 * size;
+    c2[i2] = x + s2 * size;
+    c3[i3] = x + s3 * size;
+    if (++i0 === c0.length) i0 = 0;
+    if (++i1 === c1.length) i1 = 0;
+    if (++i2 === c2.length) i2 = 0;
+    if (++i3 === c3.length) i3 = 0;
+    let acc = y0 + y1 + y2 + y3;
+    const b0 = a0[j0] as number;
+    a0[j0] = acc + b0 * 0.5;
+    if (++j0 === a0.length) j0 = 0;
+    acc = b0 - acc;
+    const b1 = a1[j1] as number;
+    a1[j1] = acc + b1 * 0.5;
+    if (++j1 === a1.length) j1 = 0;
+    acc = b1 - acc;
+    target[i] = (target[i] as number) + acc * mix;
+  }
+}
+
+/** Stereo feedback delay (ping-pong) of a mono send, added into `out`. */
+export function delayInto(input: Float32Array, out: Stereo, delaySamples: number, feedback: number, mix: number): void {
+  const bufL = new Float32Array(delaySamples);
+  const bufR = new Float32Array(delaySamples);
+  let idx = 0;
+  for (let i = 0; i < input.length; i++) {
+    const dl = bufL[idx] as number;
+    const dr = bufR[idx] as number;
+    bufL[idx] = (input[i] as number) + dr * feedback;
+    bufR[idx] = dl * feedback;
+    idx = idx + 1 === delaySamples ? 0 : idx + 1;
+    out.left[i] = (out.left[i] as number) + dl * mix;
+    out.right[i] = (out.right[i] as number) + dr * mix;
+  }
+}
+
+/** A deterministic white-noise table (values in -1..1). */
+export function noiseTable(length: number, seed: number): Float32Array {
+  const t = new Float32Array(length);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    t[i] = ((s >>> 0) / 4294967296) * 2 - 1;
+  }
+  return t;
+}

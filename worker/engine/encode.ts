@@ -1,0 +1,133 @@
+/** Encoders: WAV (PCM 16/24-bit), MP3 (LAME via wasm-media-encoders, CBR) and MIDI of the arrangement. */
+import ToneMidi from '@tonejs/midi';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createEncoder } from 'wasm-media-encoders';
+import type { Arrangement, DrumName, PartName } from './arrangement.js';
+import { SAMPLE_RATE, type Stereo } from './dsp.js';
+
+export function encodeWav(s: Stereo, bitDepth: 16 | 24 = 16, sampleRate = SAMPLE_RATE): Buffer {
+  const frames = s.left.length;
+  const bytes = bitDepth / 8;
+  const dataSize = frames * 2 * bytes;
+  const buf = Buffer.alloc(44 + dataSize);
+  buf.write('RIFF', 0, 'ascii');
+  buf.writeUInt32LE(36 + dataSize, 4);
+  buf.write('WAVE', 8, 'ascii');
+  buf.write('fmt ', 12, 'ascii');
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(2, 22);
+  buf.writeUInt32LE(sampleRate, 24);
+  buf.writeUInt32LE(sampleRate * 2 * bytes, 28);
+  buf.writeUInt16LE(2 * bytes, 32);
+  buf.writeUInt16LE(bitDepth, 34);
+  buf.write('data', 36, 'ascii');
+  buf.writeUInt32LE(dataSize, 40);
+  const max = bitDepth === 16 ? 32767 : 8388607;
+  const q = (x: number) => Math.round(Math.max(-1, Math.min(1, x)) * max);
+  if (bitDepth === 16) {
+    // Little-endian hosts (x86, ARM): write through an Int16Array view.
+    const pcm = new Int16Array(buf.buffer, buf.byteOffset + 44, frames * 2);
+    for (let i = 0; i < frames; i++) {
+      pcm[2 * i] = q(s.left[i] as number);
+      pcm[2 * i + 1] = q(s.right[i] as number);
+    }
+    return buf;
+  }
+  let o = 44;
+  for (let i = 0; i < frames; i++) {
+    buf.writeIntLE(q(s.left[i] as number), o, 3);
+    buf.writeIntLE(q(s.right[i] as number), o + 3, 3);
+    o += 6;
+  }
+  return buf;
+}
+
+/** Reads a PCM WAV written by encodeWav (16/24-bit stereo or mono). */
+export function decodeWav(buf: Buffer): { audio: Stereo; sampleRate: number } {
+  if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error('not a WAV file');
+  let o = 12;
+  let channels = 0;
+  let sampleRate = 0;
+  let bits = 0;
+  while (o + 8 <= buf.length) {
+    const id = buf.toString('ascii', o, o + 4);
+    const size = buf.readUInt32LE(o + 4);
+    if (id === 'fmt ') {
+      channels = buf.readUInt16LE(o + 10);
+      sampleRate = buf.readUInt32LE(o + 12);
+      bits = buf.readUInt16LE(o + 22);
+    } else if (id === 'data') {
+      if (bits !== 16 && bits !== 24) throw new Error(`unsupported WAV bit depth ${bits}`);
+      const bytes = bits / 8;
+      const frames = Math.floor(size / (bytes * channels));
+      const left = new Float32Array(frames);
+      const right = new Float32Array(frames);
+      const scale = bits === 16 ? 32768 : 8388608;
+      let p = o + 8;
+      for (let i = 0; i < frames; i++) {
+        const l = (bits === 16 ? buf.readInt16LE(p) : buf.readIntLE(p, 3)) / scale;
+        p += bytes;
+        let r = l;
+        if (channels > 1) {
+          r = (bits === 16 ? buf.readInt16LE(p) : buf.readIntLE(p, 3)) / scale;
+          p += bytes * (channels - 1);
+        }
+        left[i] = l;
+        right[i] = r;
+      }
+      return { audio: { left, right }, sampleRate };
+    }
+    o += 8 + size + (size % 2);
+  }
+  throw new Error('WAV file has no data chunk');
+}
+
+// Compiled once per process; each encode instantiates it afresh (encoders are stateful).
+let mp3Module: unknown = null;
+
+async function mp3Encoder() {
+  if (mp3Module) return createEncoder('audio/mpeg', mp3Module as Parameters<typeof createEncoder>[1]);
+  const wasm = readFileSync(createRequire(import.meta.url).resolve('wasm-media-encoders/wasm/mp3'));
+  return createEncoder('audio/mpeg', wasm, (module) => {
+    mp3Module = module;
+  });
+}
+
+export async function encodeMp3(s: Stereo, bitrate: 128 | 192 | 256 | 320 = 192): Promise<Buffer> {
+  const encoder = await mp3Encoder();
+  encoder.configure({ sampleRate: SAMPLE_RATE, channels: 2, bitrate });
+  const chunks: Buffer[] = [];
+  const block = SAMPLE_RATE; // one second at a time keeps the wasm buffers small
+  for (let i = 0; i < s.left.length; i += block) {
+    // The encoder reuses its output buffer: copy each chunk out.
+    chunks.push(Buffer.from(encoder.encode([s.left.subarray(i, i + block), s.right.subarray(i, i + block)])));
+  }
+  chunks.push(Buffer.from(encoder.finalize()));
+  return Buffer.concat(chunks);
+}
+
+const GM_DRUMS: Record<DrumName, number> = { kick: 36, snare: 38, clap: 39, hat: 42, openhat: 46, perc: 37 };
+const GM_PROGRAM: Record<Exclude<PartName, 'drums'>, number> = { bass: 38, chords: 4, lead: 80 };
+
+/** A type-1 MIDI file: tempo, key signature, one track per part (drums on channel 10). */
+export function encodeMidi(a: Arrangement): Buffer {
+  const midi = new ToneMidi.Midi();
+  midi.header.setTempo(a.bpm);
+  midi.header.keySignatures.push({ key: a.key.tonic, scale: a.key.mode, ticks: 0 });
+  midi.header.name = `${a.genre} ${a.bpm} bpm ${a.key.tonic} ${a.key.mode}`;
+  const spb = 60 / a.bpm;
+  const drums = midi.addTrack();
+  drums.name = 'drums';
+  drums.channel = 9;
+  for (const h of a.drums) drums.addNote({ midi: GM_DRUMS[h.drum], time: h.time * spb, duration: 0.1, velocity: h.velocity });
+  for (const part of ['bass', 'chords', 'lead'] as const) {
+    const track = midi.addTrack();
+    track.name = part;
+    track.instrument.number = GM_PROGRAM[part];
+    for (const n of a[part])
+      track.addNote({ midi: n.midi, time: n.time * spb, duration: n.duration * spb, velocity: n.velocity });
+  }
+  return Buffer.from(midi.toArray());
+}

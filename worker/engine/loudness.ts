@@ -1,0 +1,130 @@
+/**
+ * ITU-R BS.1770-4 loudness: K-weighting (pre-filter shelf + RLB high-pass,
+ * coefficients computed for the sample rate), 400 ms blocks every 100 ms,
+ * absolute gate −70 LUFS, relative gate −10 LU. True peak by 4× oversampling
+ * with the standard's 48-tap interpolator (Annex 2).
+ */
+import { type Biquad, SAMPLE_RATE, type Stereo, gainToDb } from './dsp.js';
+
+function kWeighting(sr: number): [Biquad, Biquad] {
+  // Stage 1: high shelf (+4 dB above ~1.7 kHz).
+  let f0 = 1681.974450955533;
+  const G = 3.999843853973347;
+  let Q = 0.7071752369554196;
+  let K = Math.tan((Math.PI * f0) / sr);
+  const Vh = 10 ** (G / 20);
+  const Vb = Vh ** 0.4996667741545416;
+  let a0 = 1 + K / Q + K * K;
+  const shelf: Biquad = {
+    b0: (Vh + (Vb * K) / Q + K * K) / a0,
+    b1: (2 * (K * K - Vh)) / a0,
+    b2: (Vh - (Vb * K) / Q + K * K) / a0,
+    a1: (2 * (K * K - 1)) / a0,
+    a2: (1 - K / Q + K * K) / a0,
+  };
+  // Stage 2: RLB high-pass (~38 Hz).
+  f0 = 38.13547087602444;
+  Q = 0.5003270373238773;
+  K = Math.tan((Math.PI * f0) / sr);
+  a0 = 1 + K / Q + K * K;
+  const hp: Biquad = { b0: 1, b1: -2, b2: 1, a1: (2 * (K * K - 1)) / a0, a2: (1 - K / Q + K * K) / a0 };
+  return [shelf, hp];
+}
+
+/** Sum of squares of the K-weighted channel per 100 ms segment. */
+function segmentEnergy(x: Float32Array, sr: number): Float64Array {
+  const [s1, s2] = kWeighting(sr);
+  const seg = Math.round(sr / 10);
+  const out = new Float64Array(Math.floor(x.length / seg));
+  // Direct form I state: stage 1 (x1, x2 → y1, y2), stage 2 (u1, u2 → z1, z2).
+  let x1 = 0;
+  let x2 = 0;
+  let y1 = 0;
+  let y2 = 0;
+  let u1 = 0;
+  let u2 = 0;
+  let z1 = 0;
+  let z2 = 0;
+  for (let k = 0; k < out.length; k++) {
+    let acc = 0;
+    for (let i = k * seg, end = i + seg; i < end; i++) {
+      const xi = x[i] as number;
+      const y = s1.b0 * xi + s1.b1 * x1 + s1.b2 * x2 - s1.a1 * y1 - s1.a2 * y2;
+      x2 = x1;
+      x1 = xi;
+      y2 = y1;
+      y1 = y;
+      const z = s2.b0 * y + s2.b1 * u1 + s2.b2 * u2 - s2.a1 * z1 - s2.a2 * z2;
+      u2 = u1;
+      u1 = y;
+      z2 = z1;
+      z1 = z;
+      acc += z * z;
+    }
+    out[k] = acc;
+  }
+  return out;
+}
+
+/** Integrated loudness in LUFS (−Infinity for silence). */
+export function integratedLoudness(s: Stereo, sr = SAMPLE_RATE): number {
+  const left = segmentEnergy(s.left, sr);
+  const right = segmentEnergy(s.right, sr);
+  const blockLen = 4 * Math.round(sr / 10);
+  const blocks: number[] = [];
+  for (let k = 0; k + 4 <= left.length; k++) {
+    let e = 0;
+    for (let j = k; j < k + 4; j++) e += (left[j] as number) + (right[j] as number);
+    blocks.push(e / blockLen);
+  }
+  const lufs = (z: number) => -0.691 + 10 * Math.log10(z);
+  const aboveAbs = blocks.filter((z) => lufs(z) > -70);
+  if (!aboveAbs.length) return Number.NEGATIVE_INFINITY;
+  const relGate = lufs(aboveAbs.reduce((a, b) => a + b, 0) / aboveAbs.length) - 10;
+  const gated = aboveAbs.filter((z) => lufs(z) > relGate);
+  return lufs(gated.reduce((a, b) => a + b, 0) / gated.length);
+}
+
+// BS.1770-4 Annex 2: 4-phase, 12-taps-per-phase interpolation filter.
+const PHASES = [
+  [
+    0.001708984375, 0.010986328125, -0.0196533203125, 0.033203125, -0.0594482421875, 0.1373291015625, 0.97216796875,
+    -0.102294921875, 0.047607421875, -0.026611328125, 0.014892578125, -0.00830078125,
+  ],
+  [
+    -0.0291748046875, 0.029296875, -0.0517578125, 0.089111328125, -0.16650390625, 0.465087890625, 0.77978515625, -0.2003173828125,
+    0.1015625, -0.0582275390625, 0.0330810546875, -0.0189208984375,
+  ],
+  [
+    -0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625, -0.2003173828125, 0.77978515625, 0.465087890625,
+    -0.16650390625, 0.089111328125, -0.0517578125, 0.029296875, -0.0291748046875,
+  ],
+  [
+    -0.00830078125, 0.014892578125, -0.026611328125, 0.047607421875, -0.102294921875, 0.97216796875, 0.1373291015625,
+    -0.0594482421875, 0.033203125, -0.0196533203125, 0.010986328125, 0.001708984375,
+  ],
+].map((p) => Float64Array.from(p));
+
+/**
+ * True peak in dBTP. Interpolates only around samples within 6 dB of the
+ * running sample peak: an inter-sample peak above that needs loud neighbours.
+ */
+export function truePeak(s: Stereo): number {
+  let peak = 0;
+  for (const x of [s.left, s.right]) {
+    let samplePeak = 0;
+    for (let i = 0; i < x.length; i++) samplePeak = Math.max(samplePeak, Math.abs(x[i] as number));
+    peak = Math.max(peak, samplePeak);
+    const threshold = samplePeak * 0.5;
+    for (let n = 6; n < x.length - 6; n++) {
+      if (Math.abs(x[n] as number) < threshold && Math.abs(x[n + 1] as number) < threshold) continue;
+      for (const taps of PHASES) {
+        let acc = 0;
+        for (let t = 0; t < 12; t++) acc += (taps[t] as number) * (x[n + 6 - t] as number);
+        const a = Math.abs(acc);
+        if (a > peak) peak = a;
+      }
+    }
+  }
+  return gainToDb(peak);
+}

@@ -1,0 +1,120 @@
+/**
+ * Mastering: glue compression, loudness normalization to a target
+ * (integrated LUFS, BS.1770) and a look-ahead peak limiter, then a true-peak
+ * check against the ceiling. Everything is a per-sample gain curve applied to
+ * the mix (stereo-linked), so the same curve applied to each stem makes the
+ * stems sum to the master exactly.
+ */
+import { type Stereo, SAMPLE_RATE, dbToGain, stereo } from './dsp.js';
+import { integratedLoudness, truePeak } from './loudness.js';
+
+export class SilentRenderError extends Error {
+  constructor() {
+    super('the render is silent: nothing to master');
+    this.name = 'SilentRenderError';
+  }
+}
+
+export interface MasterResult {
+  out: Stereo;
+  gain: Float32Array;
+  loudnessLufs: number;
+  truePeakDb: number;
+}
+
+const LOOKAHEAD = Math.round(0.002 * SAMPLE_RATE);
+
+export function applyGain(s: Stereo, gain: Float32Array, out: Stereo = stereo(s.left.length)): Stereo {
+  for (let i = 0; i < gain.length; i++) {
+    const g = gain[i] as number;
+    out.left[i] = (s.left[i] as number) * g;
+    out.right[i] = (s.right[i] as number) * g;
+  }
+  return out;
+}
+
+function peakEnvelope(s: Stereo, gain: Float32Array | number): Float32Array {
+  const n = s.left.length;
+  const env = new Float32Array(n);
+  const isCurve = typeof gain !== 'number';
+  for (let i = 0; i < n; i++) {
+    const g = isCurve ? ((gain as Float32Array)[i] as number) : (gain as number);
+    env[i] = Math.max(Math.abs(s.left[i] as number), Math.abs(s.right[i] as number)) * g;
+  }
+  return env;
+}
+
+/** A gentle bus compressor's gain curve (threshold in dBFS, 2.5:1, 5 ms / 150 ms). */
+function compressorGain(peaks: Float32Array, thresholdDb: number): Float32Array {
+  const g = new Float32Array(peaks.length);
+  const att = Math.exp(-1 / (0.005 * SAMPLE_RATE));
+  const rel = Math.exp(-1 / (0.15 * SAMPLE_RATE));
+  const ratio = 2.5;
+  let level = 0;
+  for (let i = 0; i < peaks.length; i++) {
+    const x = peaks[i] as number;
+    level = x > level ? att * level + (1 - att) * x : rel * level + (1 - rel) * x;
+    const db = 20 * Math.log10(level + 1e-9);
+    const over = db - thresholdDb;
+    g[i] = over > 0 ? dbToGain(-over * (1 - 1 / ratio)) : 1;
+  }
+  return g;
+}
+
+/** Look-ahead limiter gain: never lets |x·g| exceed `ceiling`; ramps down ahead of peaks, releases over 80 ms. */
+function limiterGain(peaks: Float32Array, ceiling: number): Float32Array {
+  const n = peaks.length;
+  const g = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = peaks[i] as number;
+    g[i] = p > ceiling ? ceiling / p : 1;
+  }
+  // Backward pass: reach each reduction linearly over the look-ahead window.
+  const step = 1 / LOOKAHEAD;
+  for (let i = n - 2; i >= 0; i--) g[i] = Math.min(g[i] as number, (g[i + 1] as number) + step);
+  // Forward pass: release smoothly, never above what the peak allows.
+  const rel = 1 - Math.exp(-1 / (0.08 * SAMPLE_RATE));
+  let prev = 1;
+  for (let i = 0; i < n; i++) {
+    const target = g[i] as number;
+    prev = Math.min(target, prev + (1 - prev) * rel);
+    g[i] = prev;
+  }
+  return g;
+}
+
+export function master(mix: Stereo, targetLufs = -14, ceilingDbtp = -1): MasterResult {
+  const l0 = integratedLoudness(mix);
+  if (!Number.isFinite(l0)) throw new SilentRenderError();
+  // Compress relative to the loudness target, then normalize and limit, re-measuring until on target.
+  const pre = dbToGain(targetLufs - l0);
+  const comp = compressorGain(peakEnvelope(mix, pre), targetLufs + 4);
+  const base = new Float32Array(comp.length);
+  for (let i = 0; i < base.length; i++) base[i] = pre * (comp[i] as number);
+  // Aim the sample-peak ceiling a little under the true-peak ceiling; inter-sample peaks sit above samples.
+  const sampleCeiling = dbToGain(ceilingDbtp - 0.6);
+  const peaks = peakEnvelope(mix, base);
+  const n = peaks.length;
+  const scaled = new Float32Array(n);
+  const gain = new Float32Array(n);
+  const out = stereo(n);
+  let makeup = 1;
+  let loudness = l0;
+  for (let iteration = 0; iteration < 4; iteration++) {
+    for (let i = 0; i < n; i++) scaled[i] = (peaks[i] as number) * makeup;
+    const lim = limiterGain(scaled, sampleCeiling);
+    for (let i = 0; i < n; i++) gain[i] = (base[i] as number) * makeup * (lim[i] as number);
+    loudness = integratedLoudness(applyGain(mix, gain, out));
+    if (Math.abs(loudness - targetLufs) < 0.2) break;
+    makeup *= dbToGain(targetLufs - loudness);
+  }
+  let tp = truePeak(out);
+  if (tp > ceilingDbtp - 0.1) {
+    const trim = dbToGain(ceilingDbtp - 0.1 - tp);
+    for (let i = 0; i < n; i++) gain[i] = (gain[i] as number) * trim;
+    applyGain(mix, gain, out);
+    tp = truePeak(out);
+    loudness = integratedLoudness(out);
+  }
+  return { out, gain, loudnessLufs: loudness, truePeakDb: tp };
+}

@@ -1,0 +1,151 @@
+/**
+ * Arrangement → four stereo stems (drums, bass, chords, lead) at 44.1 kHz,
+ * exactly `durationSec` long, each with its own space (reverb, delay) and
+ * level. The stems sum to the mix.
+ */
+import type { Arrangement, PartName } from './arrangement.js';
+import { type Stereo, SAMPLE_RATE, biquadInPlace, dbToGain, delayInto, lowpass, noiseTable, reverbInto, stereo } from './dsp.js';
+import { type ToneOptions, renderDrum, renderTone } from './synth.js';
+import { STYLES } from './styles.js';
+
+export type Stems = Record<PartName, Stereo>;
+
+/** Level of each part in the mix, dB. */
+const PART_DB: Record<PartName, number> = { drums: -3, bass: -5, chords: -13, lead: -12 };
+const FADE_OUT_SEC = 1.5;
+
+/** Renders each part in turn; `onPart` runs after each (progress, cancellation checks). */
+export async function renderStems(a: Arrangement, onPart: (part: PartName) => Promise<void> | void = () => {}): Promise<Stems> {
+  const style = STYLES[a.genre];
+  const length = Math.round(a.durationSec * SAMPLE_RATE);
+  const secPerBeat = 60 / a.bpm;
+  const at = (beats: number) => Math.round(beats * secPerBeat * SAMPLE_RATE);
+
+  const drums = stereo(length);
+  const kit = { noise: noiseTable(SAMPLE_RATE, a.seed ^ 0x5eed), longKick: a.genre === 'trap' };
+  for (const [i, hit] of a.drums.entries()) {
+    const start = at(hit.time);
+    if (start < length) renderDrum(drums, start, hit.drum, hit.velocity, kit, (i * 7919) % SAMPLE_RATE);
+  }
+
+  await onPart('drums');
+
+  const bass = stereo(length);
+  const bassTone: ToneOptions = {
+    timbre: style.bassTimbre,
+    attack: 0.005,
+    decay: style.bass === 'slide' ? 1.2 : 0.3,
+    sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.6,
+    release: 0.06,
+    cutoff: style.bassTimbre === 'saw' ? 700 : 1200,
+    detune: 0,
+    pan: 0,
+    gain: 0.8,
+    drive: style.bass === 'slide' ? 2.2 : undefined,
+    glide: style.bass === 'slide' ? 0.05 : undefined,
+  };
+  for (const n of a.bass) {
+    const start = at(n.time);
+    if (start < length) renderTone(bass, start, n.duration * secPerBeat, n.midi, n.velocity, bassTone);
+  }
+
+  await onPart('bass');
+
+  const chords = stereo(length);
+  const slow = style.chords === 'pad' || style.chords === 'swell';
+  const chordTone = (pan: number): ToneOptions => ({
+    timbre: style.chordTimbre,
+    attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
+    decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
+    sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.2 : 0.35,
+    release: slow ? 0.5 : 0.15,
+    cutoff: style.warmth ? 1600 : 2600,
+    detune: style.chordTimbre === 'saw' ? 9 : 4,
+    pan,
+    gain: 0.45,
+  });
+  for (const [i, n] of a.chords.entries()) {
+    const start = at(n.time);
+    if (start < length) renderTone(chords, start, n.duration * secPerBeat, n.midi, n.velocity, chordTone(i % 2 ? 0.35 : -0.35));
+  }
+
+  const lead = stereo(length);
+  const leadTone: ToneOptions = {
+    timbre: style.leadTimbre,
+    attack: 0.01,
+    decay: 0.25,
+    sustain: 0.5,
+    release: 0.12,
+    cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
+    detune: 0,
+    pan: -0.1,
+    gain: 0.5,
+  };
+  for (const n of a.lead) {
+    const start = at(n.time);
+    if (start < length) renderTone(lead, start, n.duration * secPerBeat, n.midi, n.velocity, leadTone);
+  }
+
+  // Space: reverb on chords and lead (more for ambient), a dotted-eighth echo on the lead.
+  const send = (s: Stereo) => {
+    const m = new Float32Array(length);
+    for (let i = 0; i < length; i++) m[i] = ((s.left[i] as number) + (s.right[i] as number)) * 0.5;
+    return m;
+  };
+  reverbInto(send(chords), chords, style.reverb);
+  const leadSend = send(lead);
+  reverbInto(leadSend, lead, style.reverb * 0.8);
+  delayInto(leadSend, lead, at(0.75), 0.35, 0.25);
+
+  await onPart('lead');
+
+  const stems: Stems = { drums, bass, chords, lead };
+  for (const part of Object.keys(stems) as PartName[]) {
+    const s = stems[part];
+    const g = dbToGain(PART_DB[part]);
+    if (style.warmth) {
+      biquadInPlace(s.left, lowpass(style.warmth));
+      biquadInPlace(s.right, lowpass(style.warmth));
+    }
+    fade(s, g);
+  }
+  return stems;
+}
+
+/** Applies gain `g` and fades the last seconds to silence, so a cut-off bar ends cleanly. */
+function fade(s: Stereo, g: number): void {
+  const length = s.left.length;
+  const fadeLen = Math.min(length, Math.round(FADE_OUT_SEC * SAMPLE_RATE));
+  const fadeStart = length - fadeLen;
+  for (let i = 0; i < length; i++) {
+    const f = i < fadeStart ? g : g * ((length - i) / fadeLen) ** 2;
+    s.left[i] = (s.left[i] as number) * f;
+    s.right[i] = (s.right[i] as number) * f;
+  }
+}
+
+/** Sum of stems with per-stem gain (dB), pan offset and mute. */
+export function mixStems(
+  stems: Stems,
+  settings: Partial<Record<PartName, { gainDb?: number; pan?: number; muted?: boolean }>> = {},
+): Stereo {
+  const first = stems.drums;
+  const out = stereo(first.left.length);
+  for (const [part, s] of Object.entries(stems) as [PartName, Stereo][]) {
+    const set = settings[part] ?? {};
+    if (set.muted) continue;
+    addInto(out, s, dbToGain(set.gainDb ?? 0), set.pan ?? 0);
+  }
+  return out;
+}
+
+/** out += s × gain, with a balance-style pan (−1..1) that keeps the centre at unity. */
+export function addInto(out: Stereo, s: Stereo, gain: number, pan = 0): void {
+  const gl = gain * Math.min(1, 1 - pan);
+  const gr = gain * Math.min(1, 1 + pan);
+  const n = Math.min(out.left.length, s.left.length);
+  for (let i = 0; i < n; i++) {
+    out.left[i] = (out.left[i] as number) + (s.left[i] as number) * gl;
+    out.right[i] = (out.right[i] as number) + (s.right[i] as number) * gr;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Instruments: each voice writes one note or hit into a stereo buffer.
+ * Drums are synthesized (pitch-swept sine kick, noise snare/hats/clap);
+ * tonal voices are band-limited (PolyBLEP) oscillators through an envelope
+ * and a low-pass.
+ */
+import { midiToFrequency } from '../../src/music/theory.js';
+import type { DrumName } from './arrangement.js';
+import { type Stereo, SAMPLE_RATE, panGains } from './dsp.js';
+import type { Timbre } from './styles.js';
+
+const TWO_PI = 2 * Math.PI;
+
+function polyBlep(t: number, dt: number): number {
+  if (t < dt) {
+    const x = t / dt;
+    return x + x - x * x - 1;
+  }
+  if (t > 1 - dt) {
+    const x = (t - 1) / dt;
+    return x * x + x + x + 1;
+  }
+  return 0;
+}
+
+/** One sample of a band-limited oscillator at phase t (0..1) advancing dt per sample. */
+function osc(timbre: Timbre, t: number, dt: number): number {
+  switch (timbre) {
+    case 'sine':
+      return Math.sin(TWO_PI * t);
+    case 'triangle':
+      return 1 - 4 * Math.abs(t - 0.5);
+    case 'saw':
+      return 2 * t - 1 - polyBlep(t, dt);
+    case 'square': {
+      let v = t < 0.5 ? 1 : -1;
+      v += polyBlep(t, dt);
+      const t2 = (t + 0.5) % 1;
+      return v - polyBlep(t2, dt);
+    }
+  }
+}
+
+export interface ToneOptions {
+  timbre: Timbre;
+  attack: number;
+  decay: number;
+  sustain: number;
+  release: number;
+  /** One-pole low-pass cutoff, Hz. */
+  cutoff: number;
+  /** Second oscillator detune in cents (0 = single oscillator). */
+  detune: number;
+  pan: number;
+  gain: number;
+  /** Soft saturation amount (808s). */
+  drive?: number;
+  /** Start frequency ratio gliding to 1 over `glide` seconds (808 slides). */
+  glide?: number;
+}
+
+/** Writes one note starting at sample `start`, `lengthSec` long plus its release. */
+export function renderTone(out: Stereo, start: number, lengthSec: number, midi: number, velocity: number, o: ToneOptions): void {
+  const freq = midiToFrequency(midi);
+  const total = Math.floor((lengthSec + o.release) * SAMPLE_RATE);
+  const end = Math.min(out.left.length, start + total);
+  const held = lengthSec * SAMPLE_RATE;
+  const [gl, gr] = panGains(o.pan);
+  const amp = o.gain * velocity;
+  const lpA = 1 - Math.exp((-TWO_PI * o.cutoff) / SAMPLE_RATE);
+  const attackS = Math.max(1, o.attack * SAMPLE_RATE);
+  const decayS = Math.max(1, o.decay * SAMPLE_RATE);
+  const releaseS = Math.max(1, o.release * SAMPLE_RATE);
+  const dt1 = freq / SAMPLE_RATE;
+  const dt2 = (freq * 2 ** (o.detune / 1200)) / SAMPLE_RATE;
+  const glideS = (o.glide ?? 0) * SAMPLE_RATE;
+  let p1 = 0;
+  let p2 = 0.25;
+  let lp = 0;
+  let envAtRelease = 0;
+  for (let i = start; i < end; i++) {
+    const n = i - start;
+    let env: number;
+    if (n < held) {
+      env = n < attackS ? n / attackS : Math.max(o.sustain, 1 - ((1 - o.sustain) * (n - attackS)) / decayS);
+      envAtRelease = env;
+    } else {
+      env = envAtRelease * (1 - (n - held) / releaseS);
+      if (env <= 0) break;
+    }
+    const bend = glideS && n < glideS ? 1 + (1 - n / glideS) * 0.5 : 1;
+    let v = osc(o.timbre, p1, dt1 * bend);
+    p1 += dt1 * bend;
+    if (p1 >= 1) p1 -= 1;
+    if (o.detune) {
+      v = 0.5 * (v + osc(o.timbre, p2, dt2 * bend));
+      p2 += dt2 * bend;
+      if (p2 >= 1) p2 -= 1;
+    }
+    lp += lpA * (v - lp);
+    let s = lp * env * amp;
+    if (o.drive) s = Math.tanh(s * o.drive) / Math.tanh(o.drive);
+    out.left[i] = (out.left[i] as number) + s * gl;
+    out.right[i] = (out.right[i] as number) + s * gr;
+  }
+}
+
+export interface DrumKit {
+  noise: Float32Array;
+  /** 808-style long kick (trap). */
+  longKick: boolean;
+}
+
+const DRUM_PAN: Record<DrumName, number> = { kick: 0, snare: 0.05, clap: -0.08, hat: 0.3, openhat: 0.3, perc: -0.35 };
+
+const decayFactor = (seconds: number) => Math.exp(-1 / (seconds * SAMPLE_RATE));
+
+/** Writes one drum hit at sample `start` (envelopes are running products, no per-sample exp). */
+export function renderDrum(
+  out: Stereo,
+  start: number,
+  drum: DrumName,
+  velocity: number,
+  kit: DrumKit,
+  noiseOffset: number,
+): void {
+  const [gl, gr] = panGains(DRUM_PAN[drum]);
+  const L = out.left;
+  const R = out.right;
+  const noise = kit.noise;
+  const nlen = noise.length;
+  let ni = noiseOffset % nlen;
+  const put = (i: number, v: number) => {
+    L[i] = (L[i] as number) + v * gl;
+    R[i] = (R[i] as number) + v * gr;
+  };
+  switch (drum) {
+    case 'kick': {
+      const decay = kit.longKick ? 0.9 : 0.32;
+      const end = Math.min(L.length, start + Math.floor(decay * 1.6 * SAMPLE_RATE));
+      const ampK = decayFactor(decay);
+      const sweepK = decayFactor(0.035);
+      let amp = 0.95 * velocity;
+      let sweep = 110;
+      let phase = 0;
+      for (let i = start; i < end; i++) {
+        const n = i - start;
+        phase += (48 + sweep) / SAMPLE_RATE;
+        if (phase >= 1) phase -= 1;
+        let v = Math.sin(TWO_PI * phase) * amp;
+        if (n < 80) v += (noise[(ni + n) % nlen] as number) * 0.25 * (1 - n / 80) * velocity;
+        put(i, v);
+        amp *= ampK;
+        sweep *= sweepK;
+      }
+      break;
+    }
+    case 'snare':
+    case 'clap':
+    case 'hat':
+    case 'openhat': {
+      const spec = NOISE_DRUMS[drum];
+      const end = Math.min(L.length, start + Math.floor(spec.length * SAMPLE_RATE));
+      const noiseK = decayFactor(spec.noiseDecay);
+      const toneK = decayFactor(0.04);
+      const burstEnd = Math.floor(0.03 * SAMPLE_RATE);
+      let noiseAmp = spec.noiseGain * velocity;
+      let toneAmp = spec.toneGain * velocity;
+      let hp = 0;
+      let prev = 0;
+      let phase = 0;
+      for (let i = start; i < end; i++) {
+        const n = i - start;
+        const x = noise[ni] as number;
+        if (++ni === nlen) ni = 0;
+        hp = spec.hp * (hp + x - prev);
+        prev = x;
+        let v: number;
+        if (drum === 'clap' && n < burstEnd) v = hp * spec.noiseGain * velocity * (Math.floor(n / 441) % 2 === 0 ? 1 : 0.3);
+        else {
+          v = hp * noiseAmp;
+          noiseAmp *= noiseK;
+        }
+        if (toneAmp > 1e-4) {
+          phase += 185 / SAMPLE_RATE;
+          v += Math.sin(TWO_PI * phase) * toneAmp;
+          toneAmp *= toneK;
+        }
+        put(i, v);
+      }
+      break;
+    }
+    case 'perc': {
+      const end = Math.min(L.length, start + Math.floor(0.12 * SAMPLE_RATE));
+      const k = decayFactor(0.025);
+      let amp = 0.45 * velocity;
+      for (let i = start; i < end; i++) {
+        put(i, Math.sin((TWO_PI * 820 * (i - start)) / SAMPLE_RATE) * amp);
+        amp *= k;
+      }
+      break;
+    }
+  }
+}
+
+/** Noise-based drums: high-pass amount, noise decay, optional 185 Hz body (snare). */
+const NOISE_DRUMS: Record<
+  'snare' | 'clap' | 'hat' | 'openhat',
+  { hp: number; noiseDecay: number; noiseGain: number; toneGain: number; length: number }
+> = {
+  snare: { hp: 0.85, noiseDecay: 0.07, noiseGain: 0.55, toneGain: 0.45, length: 0.3 },
+  clap: { hp: 0.7, noiseDecay: 0.06, noiseGain: 0.7, toneGain: 0, length: 0.25 },
+  hat: { hp: 0.35, noiseDecay: 0.025, noiseGain: 0.5, toneGain: 0, length: 0.15 },
+  openhat: { hp: 0.35, noiseDecay: 0.16, noiseGain: 0.5, toneGain: 0, length: 0.9 },
+};

@@ -1,0 +1,38 @@
+import { UnrecoverableError } from 'bullmq';
+import type { z } from 'zod';
+import type { Generation } from '../../src/generated/prisma/client.js';
+import type { GenerationOutputData } from '../../src/modules/generations/generation-output.js';
+import { isOutputData } from '../../src/modules/generations/generation-output.js';
+import { storageKeys } from '../../src/storage/index.js';
+import type { WorkerDeps } from '../deps.js';
+import { decodeWav, encodeMp3, encodeWav } from '../engine/encode.js';
+import type { Stereo } from '../engine/dsp.js';
+
+/** Validates a stored input with the same rules the API used; a bad one is not retried. */
+export function parseStored<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new UnrecoverableError(`invalid input: ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`);
+}
+
+/** A finished generation whose mastered WAV we can read. */
+export async function loadSourceAudio(deps: WorkerDeps, generationId: string): Promise<{ source: Generation; audio: Stereo }> {
+  const source = await deps.prisma.generation.findUnique({ where: { id: generationId } });
+  if (!source || source.status !== 'COMPLETED' || !isOutputData(source.output)) {
+    throw new UnrecoverableError(`source generation ${generationId} is not a finished generation`);
+  }
+  const { audio } = decodeWav(await deps.storage.get(source.output.files.wav));
+  return { source, audio };
+}
+
+/** Encodes the mastered mix as MP3 + WAV and stores both; returns their keys. */
+export async function storeMix(deps: WorkerDeps, generation: Generation, mix: Stereo): Promise<{ mp3: string; wav: string }> {
+  const mp3 = storageKeys.beatMp3(generation.userId, generation.id);
+  const wav = storageKeys.beatWav(generation.userId, generation.id);
+  const [mp3Bytes, wavBytes] = [await encodeMp3(mix), encodeWav(mix)];
+  await Promise.all([deps.storage.put(mp3, mp3Bytes, 'audio/mpeg'), deps.storage.put(wav, wavBytes, 'audio/wav')]);
+  return { mp3, wav };
+}
+
+export type Output = GenerationOutputData;

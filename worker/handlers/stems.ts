@@ -1,0 +1,39 @@
+import { UnrecoverableError } from 'bullmq';
+import { parseKey } from '../../src/music/keys.js';
+import { type GenerationOutputData, isOutputData } from '../../src/modules/generations/generation-output.js';
+import { storedBeatInput, storedStemsInput } from '../../src/modules/generations/generation.rules.js';
+import { storageKeys } from '../../src/storage/index.js';
+import { encodeWav } from '../engine/encode.js';
+import { PARTS, renderBeat } from '../engine/index.js';
+import { parseStored } from './shared.js';
+import type { Handler } from './types.js';
+
+/**
+ * Re-renders the source beat (deterministic: same input and seed) and writes
+ * each part as a 24-bit WAV, mastered with the mix's own gain curve so the
+ * stems sum to the source's mix, sample-aligned.
+ */
+export const stemsHandler: Handler = async (generation, report, deps) => {
+  const { sourceGenerationId } = parseStored(storedStemsInput, generation.input);
+  const source = await deps.prisma.generation.findUnique({ where: { id: sourceGenerationId } });
+  const sourceOutput = source?.output;
+  if (!source || source.status !== 'COMPLETED' || source.type !== 'BEAT' || !isOutputData(sourceOutput)) {
+    throw new UnrecoverableError(`source generation ${sourceGenerationId} is not a finished beat`);
+  }
+  const input = parseStored(storedBeatInput, source.input);
+  const key = parseKey(input.key);
+  if (!key) throw new Error(`unparseable key ${input.key}`);
+  const track = await renderBeat({ ...input, key }, (stage) =>
+    report(stage === 'mastering' ? 'mastering' : `rendering ${stage}`, stage === 'mastering' ? 60 : 10),
+  );
+  const stems = track.stems();
+  const out: { name: string; key: string }[] = [];
+  for (const [i, part] of PARTS.entries()) {
+    await report(`stem ${part}`, 70 + i * 7);
+    const k = storageKeys.stem(generation.userId, generation.id, part);
+    await deps.storage.put(k, encodeWav(stems[part], 24), 'audio/wav');
+    out.push({ name: part, key: k });
+  }
+  const base: GenerationOutputData = sourceOutput;
+  return { ...base, files: { ...base.files, stems: out } };
+};
