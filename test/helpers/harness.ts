@@ -198,3 +198,16 @@ export async function subscribed(app: App, event: EventName, key: string, count 
     return Number(n) >= count;
   });
 }
+
+/** A free TCP port on 127.0.0.1 (for apps whose PUBLIC_URL must be known before they start). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -78,7 +78,8 @@ function composeDrums(style: Style, bars: number, sectionOf: (bar: number) => Se
         const level = Number(steps[step]);
         if (!level) continue;
         if (lastOfSection && step >= 12 && drum !== 'kick' && drum !== 'hat') continue; // room for the fill
-        const swing = step % 2 === 1 ? swingDelay : 0;
+        // Swing delays off-beat 16ths, and off-beat 8ths twice as much.
+        const swing = step % 2 === 1 ? swingDelay : step % 4 === 2 ? 2 * swingDelay : 0;
         hits.push({
           time: bar * 4 + step / 4 + swing,
           drum,
@@ -130,8 +131,9 @@ function composeBass(
     if (section.name === 'intro' && style.bass !== 'drone' && bar < section.bars - 1) return;
     const v = 0.75 + 0.25 * section.energy;
     const t = bar * 4;
-    const add = (time: number, duration: number, degree: number, vel = v) =>
+    const add = (time: number, duration: number, degree: number, vel = v) => {
       notes.push({ time: t + time, duration, midi: at(degree), velocity: humanize(vel, rng) });
+    };
     switch (style.bass) {
       case 'roots':
         add(0, 1.5, chord);
@@ -156,7 +158,7 @@ function composeBass(
         add(0, 4, chord, 0.6);
         break;
       case 'walking':
-        [0, 2, 4, rng.pick([5, 3, 1])].forEach((d, beat) => add(beat, 0.9, chord + d));
+        for (const [beat, d] of [0, 2, 4, rng.pick([5, 3, 1])].entries()) add(beat, 0.9, chord + d);
         break;
     }
   });
@@ -179,8 +181,10 @@ function composeChords(
     const octave = degreeToMidi(key, chord, 3) < 52 ? 4 : 3;
     const pitches = degrees.map((d) => degreeToMidi(key, d, octave));
     const t = bar * 4;
-    const hit = (time: number, duration: number, strum = 0) =>
-      pitches.forEach((midi, i) => notes.push({ time: t + time + i * strum, duration, midi, velocity: humanize(v, rng) }));
+    const hit = (time: number, duration: number, strum = 0) => {
+      for (const [i, midi] of pitches.entries())
+        notes.push({ time: t + time + i * strum, duration, midi, velocity: humanize(v, rng) });
+    };
     const style_ = section.name === 'break' ? 'pad' : style.chords;
     if (style_ === 'pad' || style_ === 'swell') hit(0, 4);
     else if (style_ === 'keys') {

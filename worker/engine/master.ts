@@ -23,6 +23,7 @@ export interface MasterResult {
 }
 
 const LOOKAHEAD = Math.round(0.002 * SAMPLE_RATE);
+const TP_MARGIN = 0.4;
 
 export function applyGain(s: Stereo, gain: Float32Array, out: Stereo = stereo(s.left.length)): Stereo {
   for (let i = 0; i < gain.length; i++) {
@@ -91,8 +92,10 @@ export function master(mix: Stereo, targetLufs = -14, ceilingDbtp = -1): MasterR
   const comp = compressorGain(peakEnvelope(mix, pre), targetLufs + 4);
   const base = new Float32Array(comp.length);
   for (let i = 0; i < base.length; i++) base[i] = pre * (comp[i] as number);
-  // Aim the sample-peak ceiling a little under the true-peak ceiling; inter-sample peaks sit above samples.
-  const sampleCeiling = dbToGain(ceilingDbtp - 0.6);
+  // Aim the sample-peak ceiling under the true-peak ceiling (inter-sample peaks sit above samples), and
+  // keep TP_MARGIN below it by our meter: other meters (ffmpeg's resampler) read up to ~0.2 dB higher.
+  let sampleCeiling = dbToGain(ceilingDbtp - 0.9);
+  const tpLimit = ceilingDbtp - TP_MARGIN;
   const peaks = peakEnvelope(mix, base);
   const n = peaks.length;
   const scaled = new Float32Array(n);
@@ -100,17 +103,23 @@ export function master(mix: Stereo, targetLufs = -14, ceilingDbtp = -1): MasterR
   const out = stereo(n);
   let makeup = 1;
   let loudness = l0;
-  for (let iteration = 0; iteration < 4; iteration++) {
+  let tp = 0;
+  // Loudness is steered by the make-up gain, the true peak by the limiter's ceiling; both are re-measured.
+  for (let iteration = 0; iteration < 6; iteration++) {
     for (let i = 0; i < n; i++) scaled[i] = (peaks[i] as number) * makeup;
     const lim = limiterGain(scaled, sampleCeiling);
     for (let i = 0; i < n; i++) gain[i] = (base[i] as number) * makeup * (lim[i] as number);
     loudness = integratedLoudness(applyGain(mix, gain, out));
-    if (Math.abs(loudness - targetLufs) < 0.2) break;
-    makeup *= dbToGain(targetLufs - loudness);
+    tp = truePeak(out);
+    const loudOk = Math.abs(loudness - targetLufs) < 0.2;
+    const peakOk = tp <= tpLimit;
+    if (loudOk && peakOk) break;
+    if (!peakOk) sampleCeiling *= dbToGain(tpLimit - tp - 0.05);
+    if (!loudOk) makeup *= dbToGain(targetLufs - loudness);
   }
-  let tp = truePeak(out);
-  if (tp > ceilingDbtp - 0.1) {
-    const trim = dbToGain(ceilingDbtp - 0.1 - tp);
+  // The ceiling is a promise: if the loop ran out, trade loudness for it.
+  if (tp > tpLimit) {
+    const trim = dbToGain(tpLimit - tp);
     for (let i = 0; i < n; i++) gain[i] = (gain[i] as number) * trim;
     applyGain(mix, gain, out);
     tp = truePeak(out);

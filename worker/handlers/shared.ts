@@ -19,7 +19,7 @@ export function parseStored<S extends z.ZodType>(schema: S, input: unknown): z.i
 /** A finished generation whose mastered WAV we can read. */
 export async function loadSourceAudio(deps: WorkerDeps, generationId: string): Promise<{ source: Generation; audio: Stereo }> {
   const source = await deps.prisma.generation.findUnique({ where: { id: generationId } });
-  if (!source || source.status !== 'COMPLETED' || !isOutputData(source.output)) {
+  if (source?.status !== 'COMPLETED' || !isOutputData(source.output)) {
     throw new UnrecoverableError(`source generation ${generationId} is not a finished generation`);
   }
   const { audio } = decodeWav(await deps.storage.get(source.output.files.wav));

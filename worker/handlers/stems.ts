@@ -17,7 +17,7 @@ export const stemsHandler: Handler = async (generation, report, deps) => {
   const { sourceGenerationId } = parseStored(storedStemsInput, generation.input);
   const source = await deps.prisma.generation.findUnique({ where: { id: sourceGenerationId } });
   const sourceOutput = source?.output;
-  if (!source || source.status !== 'COMPLETED' || source.type !== 'BEAT' || !isOutputData(sourceOutput)) {
+  if (source?.status !== 'COMPLETED' || source.type !== 'BEAT' || !isOutputData(sourceOutput)) {
     throw new UnrecoverableError(`source generation ${sourceGenerationId} is not a finished beat`);
   }
   const input = parseStored(storedBeatInput, source.input);

@@ -1,0 +1,91 @@
+/** An api and a worker sharing a per-file Redis prefix and storage directory. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { createGenerationQueue } from '../../src/jobs/generation-job.js';
+import { createRedis } from '../../src/redis.js';
+import { type Handlers, defaultHandlers } from '../../worker/processor.js';
+import { buildWorker } from '../../worker/worker.js';
+import { freePort, gql, type RunningApp, startApp, testConfig } from './harness.js';
+
+export interface Stack {
+  api: RunningApp;
+  worker: ReturnType<typeof buildWorker>;
+  env: Record<string, string>;
+  storageDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(overrides: Record<string, string> = {}, handlers: Partial<Handlers> = {}): Promise<Stack> {
+  const storageDir = await mkdtemp(join(tmpdir(), 'dawg-storage-'));
+  const port = await freePort();
+  const env = {
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    STORAGE_DIR: storageDir,
+    REDIS_PREFIX: `${inject('redisPrefix')}${randomBytes(3).toString('hex')}:`,
+    WORKER_CONCURRENCY: '2',
+    ...overrides,
+  };
+  const api = await startApp(env);
+  const worker = buildWorker(testConfig(env), { handlers: { ...defaultHandlers, ...handlers } });
+  await worker.start();
+  return {
+    api,
+    worker,
+    env,
+    storageDir,
+    stop: async () => {
+      await worker.stop();
+      await api.stop();
+      await rm(storageDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A queue handle on the stack's prefix, for tests that enqueue by hand. */
+export function queueFor(stack: Stack) {
+  const connection = createRedis(testConfig(stack.env).REDIS_URL, stack.api.app.log, 'test-queue');
+  const queue = createGenerationQueue(connection, stack.env.REDIS_PREFIX as string);
+  return { queue, close: async () => (await queue.close(), connection.disconnect()) };
+}
+
+const STATUS =
+  'query($id: ID!) { generation(id: $id) { status progress stage error attempts output { audioUrl wavUrl midiUrl durationSec loudnessLufs truePeakDb stems { name url } } } }';
+
+export interface GenerationState {
+  status: string;
+  progress: number;
+  stage: string | null;
+  error: string | null;
+  attempts: number;
+  output: {
+    audioUrl: string;
+    wavUrl: string;
+    midiUrl: string | null;
+    durationSec: number;
+    loudnessLufs: number;
+    truePeakDb: number;
+    stems: { name: string; url: string }[];
+  } | null;
+}
+
+/** Polls a generation until `done(state)` (default: a terminal status). */
+export async function waitFor(
+  api: RunningApp,
+  token: string,
+  id: string,
+  done: (s: GenerationState) => boolean = (s) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(s.status),
+  timeoutMs = 60_000,
+): Promise<GenerationState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await gql(api.graphqlUrl, STATUS, { id }, token);
+    const state = res.data?.generation as GenerationState | undefined;
+    if (state && done(state)) return state;
+    if (Date.now() > deadline) throw new Error(`generation ${id} still ${JSON.stringify(state ?? res.errors)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { GENRES } from '../../src/music/genres.js';
+import { parseKey } from '../../src/music/keys.js';
+import { scalePitchClasses } from '../../src/music/theory.js';
+import { compose } from '../../worker/engine/composer.js';
+
+const key = (k: string) => {
+  const parsed = parseKey(k);
+  if (!parsed) throw new Error(k);
+  return parsed;
+};
+const base = { genre: 'lofi' as const, bpm: 90, key: key('A minor'), mood: 'mellow', durationSec: 30, seed: 7 };
+
+describe('composer', () => {
+  it('gives the same arrangement for the same input and seed', () => {
+    expect(JSON.stringify(compose(base))).toBe(JSON.stringify(compose({ ...base })));
+  });
+
+  it('gives audibly different arrangements for different seeds', () => {
+    const a = compose(base);
+    const b = compose({ ...base, seed: 8 });
+    const pitches = (x: typeof a) => x.lead.map((n) => n.midi).join(',');
+    expect(pitches(a)).not.toBe(pitches(b));
+  });
+
+  it.each(GENRES.flatMap((g) => ['A minor', 'F# major', 'Bb minor', 'C major'].map((k) => [g, k] as const)))(
+    '%s in %s: every pitched note is in the key',
+    (genre, k) => {
+      const arrangement = compose({ ...base, genre, key: key(k), seed: 123 });
+      const inKey = scalePitchClasses(key(k));
+      const notes = [...arrangement.bass, ...arrangement.chords, ...arrangement.lead];
+      expect(notes.length).toBeGreaterThan(0);
+      const outside = notes.filter((n) => !inKey.has(n.midi % 12));
+      expect(outside).toEqual([]);
+    },
+  );
+
+  it.each([
+    [90, 30],
+    [174, 20],
+    [60, 5],
+    [128, 300],
+  ])(
+    'at %i bpm for %i s: the bars cover the duration and every bar of the main sections has drums and bass',
+    (bpm, durationSec) => {
+      const a = compose({ ...base, genre: 'hiphop', bpm, durationSec });
+      const barSec = (4 * 60) / bpm;
+      expect(a.bars * barSec).toBeGreaterThanOrEqual(durationSec);
+      expect((a.bars - 1) * barSec).toBeLessThan(durationSec);
+      expect(a.sections.reduce((n, s) => n + s.bars, 0)).toBe(a.bars);
+      for (const section of a.sections.filter((s) => s.name === 'main')) {
+        for (let bar = section.startBar; bar < section.startBar + section.bars; bar++) {
+          expect(
+            a.drums.some((h) => h.time >= bar * 4 && h.time < bar * 4 + 4),
+            `drums in bar ${bar}`,
+          ).toBe(true);
+          expect(
+            a.bass.some((n) => n.time >= bar * 4 && n.time < bar * 4 + 4),
+            `bass in bar ${bar}`,
+          ).toBe(true);
+        }
+      }
+    },
+  );
+
+  it('shapes a long piece into intro, main, break and outro, with a repeating motif', () => {
+    const a = compose({ ...base, durationSec: 90 });
+    expect(a.sections.map((s) => s.name)).toEqual(['intro', 'main', 'break', 'main', 'outro']);
+    // The lead's rhythm in the first bar of the main section comes back two bars later.
+    const main = a.sections[1];
+    if (!main) throw new Error('no main section');
+    const rhythm = (bar: number) => a.lead.filter((n) => n.time >= bar * 4 && n.time < bar * 4 + 4).map((n) => n.time - bar * 4);
+    expect(rhythm(main.startBar).length).toBeGreaterThan(0);
+    expect(rhythm(main.startBar + 2)).toEqual(rhythm(main.startBar));
+  });
+
+  it('swings lo-fi off-beats but keeps techno straight', () => {
+    // Hats whose nominal grid step is an off-beat 8th (step 2 of 4).
+    const offbeats = (genre: 'lofi' | 'techno') =>
+      compose({ ...base, genre }).drums.filter((h) => h.drum === 'hat' && Math.round(h.time * 4) % 4 === 2);
+    expect(offbeats('lofi').length).toBeGreaterThan(0);
+    expect(offbeats('lofi').every((h) => h.time * 4 - Math.round(h.time * 4) > 0.05)).toBe(true);
+    expect(offbeats('techno').every((h) => Math.abs(h.time * 4 - Math.round(h.time * 4)) < 1e-9)).toBe(true);
+  });
+});
