@@ -19,13 +19,15 @@ export class RateLimiter {
   async hit(subject: string): Promise<{ allowed: boolean; retryAfter: number }> {
     const window = Math.floor(Date.now() / 1000 / this.windowSec);
     const key = `${this.prefix}ratelimit:${subject}:${window}`;
-    const [[, count]] = (await this.redis
-      .multi()
-      .incr(key)
-      .expire(key, this.windowSec + 1)
-      .exec()) as [[null, number]];
     const retryAfter = (window + 1) * this.windowSec - Math.floor(Date.now() / 1000);
-    return { allowed: count <= this.limit, retryAfter };
+    try {
+      const count = await this.redis.incr(key);
+      if (count === 1) await this.redis.expire(key, this.windowSec + 1);
+      return { allowed: count <= this.limit, retryAfter };
+    } catch {
+      // Redis away: fail open rather than refuse every request.
+      return { allowed: true, retryAfter };
+    }
   }
 }
 

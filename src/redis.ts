@@ -11,6 +11,9 @@ export function createRedis(url: string, log: Logger, name: string, options: Red
   const redis = new Redis(url, {
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
+    // While Redis is away, a command waits for one reconnection attempt, then fails: callers degrade
+    // (see docs/operations.md) instead of hanging. BullMQ workers override this with null.
+    maxRetriesPerRequest: 1,
     ...options,
   });
   let lastError = '';

@@ -5,7 +5,7 @@
 import { type Job, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createPrisma } from '../src/db/client.js';
-import { GENERATION_QUEUE, queuePrefix } from '../src/jobs/generation-job.js';
+import { GENERATION_QUEUE, createGenerationQueue, generationJobOptions, queuePrefix } from '../src/jobs/generation-job.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { PubSub } from '../src/pubsub.js';
@@ -26,6 +26,30 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   const pubsub = new PubSub(redis, redis, config.REDIS_PREFIX);
   const deps: WorkerDeps = { config, prisma, pubsub, storage: createStorage(config), log };
   let worker: Worker | null = null;
+  const queue = createGenerationQueue(queueConnection, config.REDIS_PREFIX);
+  queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
+  let reconcileTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * PostgreSQL is the source of truth: a PENDING or PROCESSING generation
+   * whose job is gone from Redis (Redis lost its data in a restart, or the
+   * enqueue never landed) is queued again. Runs at start and every lock period.
+   */
+  async function reconcile(): Promise<number> {
+    const stale = await prisma.generation.findMany({
+      where: { status: { in: ['PENDING', 'PROCESSING'] }, updatedAt: { lt: new Date(Date.now() - 2 * config.WORKER_LOCK_MS) } },
+      select: { id: true, userId: true, type: true },
+      take: 500,
+    });
+    let requeued = 0;
+    for (const g of stale) {
+      if (await queue.getJob(g.id)) continue;
+      await queue.add(g.type, { generationId: g.id, userId: g.userId, type: g.type }, generationJobOptions(g.id));
+      requeued++;
+    }
+    if (requeued) log.warn({ requeued }, 're-queued generations whose jobs were missing');
+    return requeued;
+  }
 
   return {
     deps,
@@ -52,11 +76,26 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
       });
       worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
       await worker.waitUntilReady();
+      await reconcile().catch((err) => log.warn({ err: err.message }, 'reconcile failed'));
+      reconcileTimer = setInterval(
+        () => void reconcile().catch((err) => log.warn({ err: err.message }, 'reconcile failed')),
+        config.WORKER_LOCK_MS,
+      );
+      reconcileTimer.unref();
       log.info({ concurrency: config.WORKER_CONCURRENCY }, 'dawg worker ready');
     },
     /** Finishes running jobs (up to the lock), then closes connections. */
+    reconcile,
     async stop(): Promise<void> {
-      await worker?.close();
+      if (reconcileTimer) clearInterval(reconcileTimer);
+      // A graceful close waits for Redis; if Redis is unreachable, force it after the lock period.
+      const closing = worker?.close();
+      const closed = await Promise.race([
+        closing?.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), config.WORKER_LOCK_MS)),
+      ]);
+      if (!closed) await worker?.close(true).catch(() => {});
+      await queue.close().catch(() => {});
       await Promise.allSettled([closeRedis(redis), closeRedis(queueConnection), prisma.$disconnect()]);
       log.info('dawg worker stopped');
     },

@@ -16,7 +16,21 @@ export interface ApiProcess {
 }
 
 export async function spawnApi(overrides: Record<string, string> = {}, timeoutMs = 30_000): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  return spawnEntry('src/main.ts', /listening on (http:\/\/[^/\s]+)\/graphql/, overrides, timeoutMs);
+}
+
+/** The worker entry point (worker/main.ts); resolves when it reports ready. */
+export async function spawnWorker(overrides: Record<string, string> = {}, timeoutMs = 30_000): Promise<ApiProcess> {
+  return spawnEntry('worker/main.ts', /(dawg worker ready)/, overrides, timeoutMs);
+}
+
+async function spawnEntry(
+  entry: string,
+  ready: RegExp,
+  overrides: Record<string, string>,
+  timeoutMs: number,
+): Promise<ApiProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...testEnv({ LOG_LEVEL: 'info', ...overrides }) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -24,10 +38,10 @@ export async function spawnApi(overrides: Record<string, string> = {}, timeoutMs
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`api did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
-      const match = /listening on (http:\/\/[^/\s]+)\/graphql/.exec(out);
+      const match = ready.exec(out);
       if (match?.[1]) {
         clearTimeout(timer);
         resolve(match[1]);
@@ -37,7 +51,7 @@ export async function spawnApi(overrides: Record<string, string> = {}, timeoutMs
     child.stderr?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`api exited with ${code} before listening:\n${out}`));
+      reject(new Error(`${entry} exited with ${code} before it was ready:\n${out}`));
     });
   });
   return {

@@ -49,6 +49,7 @@ export async function startStack(overrides: Record<string, string> = {}, handler
 export function queueFor(stack: Stack) {
   const connection = createRedis(testConfig(stack.env).REDIS_URL, stack.api.app.log, 'test-queue');
   const queue = createGenerationQueue(connection, stack.env.REDIS_PREFIX as string);
+  queue.on('error', () => {});
   return { queue, close: async () => (await queue.close(), connection.disconnect()) };
 }
 

@@ -8,12 +8,22 @@ import type { Db } from '../../db/client.js';
 import type { Generation, GenerationStatus, Prisma } from '../../generated/prisma/client.js';
 import type { PubSub } from '../../pubsub.js';
 
-export async function publishGeneration(pubsub: PubSub, generation: Generation): Promise<void> {
+/**
+ * Best effort: the state is already in PostgreSQL, so a failed publish (Redis
+ * away) costs live subscribers one event, not data; they get the next one, and
+ * generationProgress sends the current state on (re)subscribe.
+ */
+export async function publishGeneration(pubsub: PubSub, generation: Generation): Promise<boolean> {
   const event = { generation, percent: generation.progress, stage: generation.stage };
-  await Promise.all([
-    pubsub.publish('generationProgress', generation.id, event),
-    pubsub.publish('userGenerations', generation.userId, event),
-  ]);
+  try {
+    await Promise.all([
+      pubsub.publish('generationProgress', generation.id, event),
+      pubsub.publish('userGenerations', generation.userId, event),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -133,7 +133,10 @@ export class GenerationService {
     return this.enqueue(generation);
   }
 
-  /** Queues the job; if the queue is unreachable the generation is marked FAILED with the reason (retryable). */
+  /**
+   * Queues the job. If Redis is unreachable the generation stays PENDING
+   * ("waiting for queue"): the worker's reconciler queues it when Redis is back.
+   */
   private async enqueue(generation: Generation): Promise<Generation> {
     try {
       await this.deps.queue.add(
@@ -143,14 +146,11 @@ export class GenerationService {
       );
       return generation;
     } catch (err) {
-      this.deps.log.error({ err, generationId: generation.id }, 'could not queue generation');
-      const failed = await transition(this.deps, generation.id, {
-        status: 'FAILED',
-        stage: 'failed',
-        error: 'The job queue is unavailable; retry the generation later',
-        completedAt: new Date(),
-      });
-      return failed ?? generation;
+      this.deps.log.warn(
+        { err: (err as Error).message, generationId: generation.id },
+        'queue unavailable; generation left for the reconciler',
+      );
+      return (await transition(this.deps, generation.id, { stage: 'waiting for queue' }, ['PENDING'])) ?? generation;
     }
   }
 }

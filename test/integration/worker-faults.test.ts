@@ -1,0 +1,153 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gql, signUp, type TestUser, until } from '../helpers/harness.js';
+import { spawnWorker } from '../helpers/process.js';
+import { queueFor, type Stack, startStack, waitFor } from '../helpers/stack.js';
+
+const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id status } }';
+const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
+
+async function beat(stack: Stack, user: TestUser, durationSec: number) {
+  const res = await gql(
+    stack.api.graphqlUrl,
+    GENERATE,
+    { input: { genre: 'lofi', bpm: 90, key: 'Am', durationSec } },
+    user.token,
+  );
+  expect(res.errors).toBeUndefined();
+  return res.data.generateBeat.id as string;
+}
+
+describe('a failing engine', () => {
+  let stack: Stack;
+  let user: TestUser;
+  let calls = 0;
+  beforeAll(async () => {
+    stack = await startStack(
+      {},
+      {
+        BEAT: async () => {
+          calls++;
+          throw new Error('oscillator exploded');
+        },
+      },
+    );
+    user = await signUp(stack.api.graphqlUrl);
+  });
+  afterAll(() => stack.stop());
+
+  it('is retried three times with backoff, then the generation is FAILED with the reason', async () => {
+    const id = await beat(stack, user, 5);
+    const failed = await waitFor(stack.api, user.token, id, (s) => s.status === 'FAILED', 30_000);
+    expect(failed).toMatchObject({ status: 'FAILED', attempts: 3, error: 'oscillator exploded', output: null });
+    expect(calls).toBe(3);
+  });
+
+  it('fails a job whose payload is invalid, naming the problem', async () => {
+    const row = await stack.api.app.prisma.generation.create({
+      data: { userId: rawId(user.id), type: 'BEAT', input: {}, status: 'PENDING' },
+    });
+    const { queue, close } = queueFor(stack);
+    await queue.add('BEAT', { generationId: row.id, userId: 'not-a-uuid', type: 'SING' } as never, {
+      jobId: row.id,
+      attempts: 3,
+    });
+    await close();
+    const id = Buffer.from(`Generation:${row.id}`).toString('base64');
+    const state = await waitFor(stack.api, user.token, id, (s) => s.status === 'FAILED', 20_000);
+    expect(state.error).toMatch(/^invalid job payload: .*userId.*type/);
+  });
+});
+
+describe('the real engine with bad stored input', () => {
+  let stack: Stack;
+  let user: TestUser;
+  beforeAll(async () => {
+    stack = await startStack();
+    user = await signUp(stack.api.graphqlUrl);
+  });
+  afterAll(() => stack.stop());
+
+  it('marks it FAILED after one attempt with the rule that failed', async () => {
+    const row = await stack.api.app.prisma.generation.create({
+      data: { userId: rawId(user.id), type: 'BEAT', input: { genre: 'lofi', bpm: 1000, key: 'Am', seed: 1 }, status: 'PENDING' },
+    });
+    const { queue, close } = queueFor(stack);
+    await queue.add('BEAT', { generationId: row.id, userId: row.userId, type: 'BEAT' }, { jobId: row.id, attempts: 3 });
+    await close();
+    const state = await waitFor(stack.api, user.token, Buffer.from(`Generation:${row.id}`).toString('base64'), undefined, 20_000);
+    expect(state).toMatchObject({ status: 'FAILED', attempts: 1, error: 'invalid input: bpm: must be at most 220' });
+  });
+});
+
+describe('a worker killed mid-job', () => {
+  it('has its job picked up by another worker, which completes it', async () => {
+    const stack = await startStack({ WORKER_LOCK_MS: '2000', WORKER_CONCURRENCY: '1' });
+    await stack.worker.stop(); // only the child workers below take jobs
+    const user = await signUp(stack.api.graphqlUrl);
+    const first = await spawnWorker({ ...stack.env, LOG_LEVEL: 'info' });
+    let second: Awaited<ReturnType<typeof spawnWorker>> | null = null;
+    try {
+      const id = await beat(stack, user, 60);
+      await waitFor(stack.api, user.token, id, (s) => s.status === 'PROCESSING' && s.progress >= 5);
+      expect(await first.kill('SIGKILL')).toBeNull();
+      second = await spawnWorker({ ...stack.env, LOG_LEVEL: 'info' });
+      const done = await waitFor(stack.api, user.token, id, undefined, 60_000);
+      expect(done.status).toBe('COMPLETED');
+      expect(Math.abs((done.output?.durationSec ?? 0) - 60)).toBeLessThan(0.5);
+    } finally {
+      await first.kill();
+      await second?.kill();
+      await stack.api.stop();
+    }
+  });
+});
+
+describe('a Redis restart', () => {
+  const port = 16_000 + Math.floor(Math.random() * 1000);
+  let redis: ChildProcess | null = null;
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    await until(async () => {
+      const probe = spawn('redis-cli', ['-p', String(port), 'ping']);
+      return new Promise<boolean>((r) => probe.once('exit', (code) => r(code === 0)));
+    });
+  };
+  const killRedis = () =>
+    new Promise<void>((resolve) => {
+      if (!redis || redis.exitCode !== null) return resolve();
+      redis.once('exit', () => resolve());
+      redis.kill('SIGKILL');
+    });
+  afterAll(killRedis);
+
+  it('is ridden out: api and worker reconnect and every generation completes, even one requested while Redis was down', {
+    timeout: 120_000,
+  }, async () => {
+    await startRedis();
+    const stack = await startStack({ REDIS_URL: `redis://127.0.0.1:${port}`, WORKER_LOCK_MS: '2000' });
+    try {
+      const user = await signUp(stack.api.graphqlUrl);
+      const running = await beat(stack, user, 30);
+      await waitFor(stack.api, user.token, running, (s) => s.status !== 'PENDING');
+      await killRedis(); // loses every key: the queue is gone
+      await until(async () => (await fetch(`${stack.api.url}/ready`)).status === 503);
+      const during = await gql(
+        stack.api.graphqlUrl,
+        GENERATE,
+        { input: { genre: 'techno', bpm: 128, key: 'Dm', durationSec: 5 } },
+        user.token,
+      );
+      expect(during.data.generateBeat.status).toBe('PENDING');
+      await startRedis();
+      await until(async () => (await fetch(`${stack.api.url}/ready`)).status === 200, 15_000);
+      for (const id of [running, during.data.generateBeat.id]) {
+        expect((await waitFor(stack.api, user.token, id, undefined, 60_000)).status).toBe('COMPLETED');
+      }
+    } finally {
+      await stack.stop();
+    }
+  });
+});
