@@ -1,8 +1,7 @@
 import { storedMixInput } from '../../src/modules/generations/generation.rules.js';
 import { dbToGain, stereo } from '../engine/dsp.js';
-import { master } from '../engine/master.js';
 import { addInto } from '../engine/render.js';
-import { loadSourceAudio, parseStored, storeMix } from './shared.js';
+import { loadSourceAudio, masterAndStore, parseStored } from './shared.js';
 import type { Handler } from './types.js';
 
 /** Mixes a project's tracks (snapshot taken when the mix was requested) with gain, pan and mute, then masters. */
@@ -15,19 +14,7 @@ export const mixHandler: Handler = async (generation, report, deps) => {
     sources.push({ track: t, audio: (await loadSourceAudio(deps, t.generationId)).audio });
   }
   await report('mixing', 50);
-  const length = Math.max(...sources.map((s) => s.audio.left.length));
-  const mix = stereo(length);
+  const mix = stereo(Math.max(...sources.map((s) => s.audio.left.length)));
   for (const { track, audio } of sources) addInto(mix, audio, dbToGain(track.gainDb), track.pan);
-  await report('mastering', 70);
-  const mastered = master(mix, input.targetLufs);
-  await report('encoding', 85);
-  const files = await storeMix(deps, generation, mastered.out);
-  return {
-    format: 'mp3',
-    files: { ...files, midi: null, stems: [] },
-    durationSec: length / 44_100,
-    loudnessLufs: mastered.loudnessLufs,
-    truePeakDb: mastered.truePeakDb,
-    targetLufs: input.targetLufs,
-  };
+  return masterAndStore(deps, generation, mix, input.targetLufs, report);
 };

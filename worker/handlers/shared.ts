@@ -6,7 +6,9 @@ import { isOutputData } from '../../src/modules/generations/generation-output.js
 import { storageKeys } from '../../src/storage/index.js';
 import type { WorkerDeps } from '../deps.js';
 import { decodeWav, encodeMp3, encodeWav } from '../engine/encode.js';
-import type { Stereo } from '../engine/dsp.js';
+import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
+import { master } from '../engine/master.js';
+import type { Report } from './types.js';
 
 /** Validates a stored input with the same rules the API used; a bad one is not retried. */
 export function parseStored<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
@@ -35,4 +37,24 @@ export async function storeMix(deps: WorkerDeps, generation: Generation, mix: St
   return { mp3, wav };
 }
 
-export type Output = GenerationOutputData;
+/** Masters `mix` to the target, stores MP3 + WAV, and describes the result (MASTER and MIX). */
+export async function masterAndStore(
+  deps: WorkerDeps,
+  generation: Generation,
+  mix: Stereo,
+  targetLufs: number,
+  report: Report,
+): Promise<GenerationOutputData> {
+  await report('mastering', 60);
+  const mastered = master(mix, targetLufs);
+  await report('encoding', 85);
+  const files = await storeMix(deps, generation, mastered.out);
+  return {
+    format: 'mp3',
+    files: { ...files, midi: null, stems: [] },
+    durationSec: mastered.out.left.length / SAMPLE_RATE,
+    loudnessLufs: mastered.loudnessLufs,
+    truePeakDb: mastered.truePeakDb,
+    targetLufs,
+  };
+}

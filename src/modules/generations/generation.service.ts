@@ -129,7 +129,9 @@ export class GenerationService {
     const generation = await this.deps.prisma.generation.create({
       data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
     });
-    await publishGeneration(this.deps.pubsub, generation);
+    // Not awaited: the event and the job go out on the same Redis connection, which keeps their order,
+    // and the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
+    void publishGeneration(this.deps.pubsub, generation);
     return this.enqueue(generation);
   }
 

@@ -1,0 +1,100 @@
+/**
+ * `npm run bench:audio [-- --runs 5 --duration 30]`: a BEAT composed, rendered,
+ * mastered and encoded to MP3 + WAV + MIDI, on one core (one thread). Reports
+ * the first (cold) run and the median of the warm ones as × real time, the
+ * stage split, and peak RSS. Baseline in the same run: native ffmpeg/LAME
+ * encoding the same duration to MP3 at the same bitrate.
+ */
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { parseKey } from '../../src/music/keys.js';
+import { encodeMidi, encodeMp3, encodeWav } from '../../worker/engine/encode.js';
+import { renderBeat } from '../../worker/engine/index.js';
+import { summarize, table, writeResult } from './lib.js';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '6' }, duration: { type: 'string', default: '30' } },
+});
+const RUNS = Number(values.runs);
+const DURATION = Number(values.duration);
+const key = parseKey('A minor');
+if (!key) throw new Error('key');
+
+const runs: { render: number; mp3: number; wavMidi: number; total: number }[] = [];
+for (let i = 0; i < RUNS; i++) {
+  const t0 = performance.now();
+  const track = await renderBeat({ genre: 'lofi', bpm: 90, key, mood: 'mellow', durationSec: DURATION, seed: 1000 + i });
+  const t1 = performance.now();
+  await encodeMp3(track.mix);
+  const t2 = performance.now();
+  encodeWav(track.mix);
+  encodeMidi(track.arrangement);
+  const t3 = performance.now();
+  runs.push({ render: t1 - t0, mp3: t2 - t1, wavMidi: t3 - t2, total: t3 - t0 });
+}
+const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+
+const ffmpegTimes: number[] = [];
+for (let i = 0; i < 3; i++) {
+  const t0 = performance.now();
+  const r = spawnSync('ffmpeg', [
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=220:duration=${DURATION}:sample_rate=44100`,
+    '-ac',
+    '2',
+    '-b:a',
+    '192k',
+    '-f',
+    'mp3',
+    '-y',
+    '/dev/null',
+  ]);
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
+  ffmpegTimes.push(performance.now() - t0);
+}
+
+const warm = runs.slice(1);
+const med = (k: keyof (typeof runs)[number]) => summarize(warm.map((r) => r[k])).p50;
+const cold = runs[0] as (typeof runs)[number];
+const rt = (ms: number) => (DURATION * 1000) / ms;
+const ffmpegMs = summarize(ffmpegTimes).p50;
+console.log(
+  table([
+    {
+      run: 'cold (first)',
+      'compose+render+master ms': cold.render.toFixed(0),
+      'mp3 ms': cold.mp3.toFixed(0),
+      'wav+midi ms': cold.wavMidi.toFixed(0),
+      'total ms': cold.total.toFixed(0),
+      '× real time': rt(cold.total).toFixed(1),
+    },
+    {
+      run: `warm (median of ${warm.length})`,
+      'compose+render+master ms': med('render').toFixed(0),
+      'mp3 ms': med('mp3').toFixed(0),
+      'wav+midi ms': med('wavMidi').toFixed(0),
+      'total ms': med('total').toFixed(0),
+      '× real time': rt(med('total')).toFixed(1),
+    },
+    {
+      run: 'baseline: ffmpeg/LAME mp3 only',
+      'compose+render+master ms': '-',
+      'mp3 ms': ffmpegMs.toFixed(0),
+      'wav+midi ms': '-',
+      'total ms': ffmpegMs.toFixed(0),
+      '× real time': rt(ffmpegMs).toFixed(1),
+    },
+  ]),
+);
+const pass = rt(med('total')) >= 20 && peakRssMiB <= 300;
+console.log(`\npeak RSS ${peakRssMiB} MiB; our wasm MP3 / native ffmpeg MP3: ×${(med('mp3') / ffmpegMs).toFixed(2)} time`);
+console.log(
+  `floor (≥ 20× real time warm, ≤ 300 MB): ${pass ? 'met' : 'NOT met'}${rt(cold.total) < 20 ? ` (cold first run: ${rt(cold.total).toFixed(1)}×)` : ''}`,
+);
+console.log(
+  `wrote ${await writeResult('audio', { params: { runs: RUNS, durationSec: DURATION }, runs, ffmpegMp3Ms: ffmpegTimes, peakRssMiB, pass })}`,
+);

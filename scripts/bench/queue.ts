@@ -1,0 +1,178 @@
+/**
+ * `npm run bench:queue [-- --rate 100 --seconds 5 --count 100]`, against real
+ * api and worker processes:
+ * 1. generateBeat latency at a steady request rate (worker stopped, so the api is measured alone);
+ *    baseline in the same run: BullMQ's own queue.add at the same rate;
+ * 2. end to end, mutation → COMPLETED, for a 30 s beat with an idle worker (median of 5);
+ * 3. throughput: `count` beats of 30 s queued at once, beats per minute with the default worker.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
+import { applyMigrations } from '../../src/db/schema-engine.js';
+import { createGenerationQueue } from '../../src/jobs/generation-job.js';
+import { spawnTs, summarize, table, writeResult } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '5' },
+    count: { type: 'string', default: '100' },
+  },
+});
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const COUNT = Number(values.count);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const run = randomBytes(4).toString('hex');
+const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dawg_bench_${run}`;
+const prefix = `dawg-bench-${run}:`;
+const env = {
+  DATABASE_URL: databaseUrl,
+  REDIS_URL,
+  REDIS_PREFIX: prefix,
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'info',
+  MIGRATE_ON_START: 'false',
+  RATE_LIMIT_PER_MINUTE: '1000000',
+  STORAGE_DIR: `/tmp/dawg-bench-${run}`,
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+await ensureDatabase(databaseUrl);
+await applyMigrations(databaseUrl);
+const api = await spawnTs('src/main.ts', { ...env, PORT: '0' }, /"port":(\d+)/);
+const url = `http://127.0.0.1:${api.match[1]}/graphql`;
+const gql = async (query: string, variables: Record<string, unknown>, token?: string) => {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data: Record<string, Record<string, string>>; errors?: unknown[] };
+};
+const token = (
+  await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: `bench-${run}@example.test` })
+).data.signUp?.token as string;
+const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
+const beat = (durationSec: number) =>
+  gql(GENERATE, { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec } }, token);
+
+/** Fires `fn` at RATE/s for SECONDS, returning each call's latency (ms). */
+async function paced(fn: () => Promise<unknown>): Promise<number[]> {
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  for (let i = 0; i < RATE * SECONDS; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const t0 = performance.now();
+    pending.push(fn().then(() => void latencies.push(performance.now() - t0)));
+  }
+  await Promise.all(pending);
+  return latencies;
+}
+
+// 1. Mutation latency, api alone; baseline: bare queue.add.
+await paced(() => beat(5)).then(() => {}); // warm-up round is discarded
+const mutation = summarize(await paced(() => beat(5)));
+const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const queue = createGenerationQueue(connection, `${prefix}baseline:`);
+let n = 0;
+const enqueue = summarize(
+  await paced(() =>
+    queue.add(
+      'BEAT',
+      { generationId: '00000000-0000-4000-8000-000000000000', userId: '00000000-0000-4000-8000-000000000000', type: 'BEAT' },
+      { jobId: `b${n++}` },
+    ),
+  ),
+);
+await queue.obliterate({ force: true });
+// The latency phase's jobs are not part of the later phases.
+const mainQueue = createGenerationQueue(connection, prefix);
+await mainQueue.obliterate({ force: true });
+const pg = await import('pg');
+const db = new pg.default.Client({ connectionString: databaseUrl });
+await db.connect();
+await db.query(`UPDATE generations SET status = 'CANCELLED'`);
+
+// 2. End to end with an idle worker.
+const worker = await spawnTs('worker/main.ts', env, /dawg worker ready/);
+const STATUS = 'query($id: ID!) { generation(id: $id) { status } }';
+async function until(id: string) {
+  for (;;) {
+    const s = (await gql(STATUS, { id }, token)).data.generation?.status;
+    if (s === 'COMPLETED' || s === 'FAILED') return s;
+    await sleep(20);
+  }
+}
+const e2e: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const t0 = performance.now();
+  const id = (await beat(30)).data.generateBeat?.id as string;
+  if ((await until(id)) !== 'COMPLETED') throw new Error('generation failed');
+  e2e.push(performance.now() - t0);
+}
+const endToEnd = summarize(e2e);
+
+// 3. Throughput.
+const t0 = performance.now();
+const ids = await Promise.all(Array.from({ length: COUNT }, async () => (await beat(30)).data.generateBeat?.id as string));
+const { rows } = await (async () => {
+  for (;;) {
+    const r = await db.query(
+      `SELECT count(*) FILTER (WHERE status = 'COMPLETED') AS done, count(*) FILTER (WHERE status = 'FAILED') AS failed FROM generations WHERE id = ANY($1::uuid[])`,
+      [ids.map((g) => Buffer.from(g, 'base64').toString().split(':')[1])],
+    );
+    if (Number(r.rows[0].done) + Number(r.rows[0].failed) >= COUNT) return r;
+    await sleep(200);
+  }
+})();
+const throughputSec = (performance.now() - t0) / 1000;
+const beatsPerMinute = (Number(rows[0].done) / throughputSec) * 60;
+
+await db.end();
+await worker.stop();
+await api.stop();
+await mainQueue.close();
+connection.disconnect();
+await dropDatabase(databaseUrl);
+
+console.log(
+  table([
+    {
+      measure: `generateBeat at ${RATE}/s (api alone)`,
+      p50: `${mutation.p50.toFixed(1)} ms`,
+      p99: `${mutation.p99.toFixed(1)} ms`,
+      n: mutation.count,
+    },
+    {
+      measure: `baseline: BullMQ queue.add at ${RATE}/s`,
+      p50: `${enqueue.p50.toFixed(1)} ms`,
+      p99: `${enqueue.p99.toFixed(1)} ms`,
+      n: enqueue.count,
+    },
+    {
+      measure: 'mutation → COMPLETED, 30 s beat, idle worker',
+      p50: `${(endToEnd.p50 / 1000).toFixed(2)} s`,
+      p99: `${(endToEnd.max / 1000).toFixed(2)} s (max)`,
+      n: endToEnd.count,
+    },
+    {
+      measure: `${COUNT} × 30 s beats queued at once`,
+      p50: `${beatsPerMinute.toFixed(1)} beats/min`,
+      p99: `${throughputSec.toFixed(0)} s total, ${rows[0].failed} failed`,
+      n: COUNT,
+    },
+  ]),
+);
+const pass = mutation.p99 <= 50 && endToEnd.p50 <= 3000;
+console.log(`\nmutation p99 / queue.add p99: ×${(mutation.p99 / enqueue.p99).toFixed(1)}`);
+console.log(`floors (mutation p99 ≤ 50 ms at ${RATE}/s, end to end ≤ 3 s): ${pass ? 'met' : 'NOT met'}`);
+console.log(
+  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: endToEnd, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed) }, pass })}`,
+);
+process.exit(0);
