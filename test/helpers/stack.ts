@@ -50,7 +50,13 @@ export function queueFor(stack: Stack) {
   const connection = createRedis(testConfig(stack.env).REDIS_URL, stack.api.app.log, 'test-queue');
   const queue = createGenerationQueue(connection, stack.env.REDIS_PREFIX as string);
   queue.on('error', () => {});
-  return { queue, close: async () => (await queue.close(), connection.disconnect()) };
+  return {
+    queue,
+    close: async () => {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
 }
 
 const STATUS =
