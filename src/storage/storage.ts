@@ -1,0 +1,40 @@
+/**
+ * Object storage: one interface, two drivers (local directory with
+ * HMAC-signed URLs served by the api; any S3 API with presigned URLs).
+ * Keys follow the original layout: generated/beats/{userId}/{generationId}.mp3, …
+ */
+export interface Storage {
+  readonly driver: 'local' | 's3';
+  put(key: string, body: Buffer, contentType: string): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  exists(key: string): Promise<boolean>;
+  /** A URL that serves the object to anyone holding it until it expires. */
+  signedUrl(key: string, expiresInSec?: number): Promise<string>;
+}
+
+export const SIGNED_URL_TTL_SEC = 3600;
+
+export const storageKeys = {
+  beatMp3: (userId: string, generationId: string) => `generated/beats/${userId}/${generationId}.mp3`,
+  beatWav: (userId: string, generationId: string) => `generated/beats/${userId}/${generationId}.wav`,
+  beatMidi: (userId: string, generationId: string) => `generated/beats/${userId}/${generationId}.mid`,
+  stem: (userId: string, generationId: string, stem: string) => `generated/stems/${userId}/${generationId}-${stem}.wav`,
+  upload: (userId: string, uploadId: string, ext: string) => `uploads/${userId}/${uploadId}.${ext}`,
+};
+
+/** Keys are made by storageKeys; anything else (.., absolute paths, odd characters) is refused. */
+export function assertSafeKey(key: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9/_.-]{0,500}$/.test(key) || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    throw new Error(`unsafe storage key: ${key}`);
+  }
+}
+
+export const CONTENT_TYPES: Record<string, string> = {
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  mid: 'audio/midi',
+};
+
+export function contentTypeOf(key: string): string {
+  return CONTENT_TYPES[key.slice(key.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+}
