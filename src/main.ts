@@ -6,6 +6,7 @@ import { buildApp } from './app.js';
 import { loadConfigOrExit } from './config.js';
 import { ensureDatabase } from './db/ensure-database.js';
 import { applyMigrations } from './db/schema-engine.js';
+import { stopOnSignals } from './shutdown.js';
 import { createLogger } from './logger.js';
 
 const config = loadConfigOrExit();
@@ -20,15 +21,4 @@ if (config.MIGRATE_ON_START) {
 const app = buildApp(config, { log });
 await app.start();
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    log.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+stopOnSignals(() => app.stop(), log);
