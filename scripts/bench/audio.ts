@@ -9,7 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { parseKey } from '../../src/music/keys.js';
 import { encodeMidi, encodeMp3, encodeWav } from '../../worker/engine/encode.js';
+import { compose } from '../../worker/engine/composer.js';
 import { renderBeat } from '../../worker/engine/index.js';
+import { renderStems } from '../../worker/engine/render.js';
+import { renderWithWebAudio } from './webaudio-render.js';
 import { summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
@@ -33,6 +36,17 @@ for (let i = 0; i < RUNS; i++) {
   runs.push({ render: t1 - t0, mp3: t2 - t1, wavMidi: t3 - t2, total: t3 - t0 });
 }
 const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+
+// The same arrangements' synthesis through node-web-audio-api, against our renderStems (same run).
+const ours: number[] = [];
+const webaudio: number[] = [];
+for (let i = 0; i < 4; i++) {
+  const arrangement = compose({ genre: 'lofi', bpm: 90, key, mood: 'mellow', durationSec: DURATION, seed: 2000 + i });
+  const t0 = performance.now();
+  await renderStems(arrangement);
+  ours.push(performance.now() - t0);
+  webaudio.push(await renderWithWebAudio(arrangement));
+}
 
 const ffmpegTimes: number[] = [];
 for (let i = 0; i < 3; i++) {
@@ -90,11 +104,16 @@ console.log(
     },
   ]),
 );
+const oursMs = summarize(ours.slice(1)).p50;
+const webMs = summarize(webaudio.slice(1)).p50;
+console.log(
+  `\nsynthesis only (median of 3 warm): hand-written DSP renderStems ${oursMs.toFixed(0)} ms, node-web-audio-api OfflineAudioContext ${webMs.toFixed(0)} ms (×${(webMs / oursMs).toFixed(2)})`,
+);
 const pass = rt(med('total')) >= 20 && peakRssMiB <= 300;
 console.log(`\npeak RSS ${peakRssMiB} MiB; our wasm MP3 / native ffmpeg MP3: ×${(med('mp3') / ffmpegMs).toFixed(2)} time`);
 console.log(
   `floor (≥ 20× real time warm, ≤ 300 MB): ${pass ? 'met' : 'NOT met'}${rt(cold.total) < 20 ? ` (cold first run: ${rt(cold.total).toFixed(1)}×)` : ''}`,
 );
 console.log(
-  `wrote ${await writeResult('audio', { params: { runs: RUNS, durationSec: DURATION }, runs, ffmpegMp3Ms: ffmpegTimes, peakRssMiB, pass })}`,
+  `wrote ${await writeResult('audio', { params: { runs: RUNS, durationSec: DURATION }, runs, ffmpegMp3Ms: ffmpegTimes, synthesisMs: { handWritten: ours, webAudio: webaudio }, peakRssMiB, pass })}`,
 );
