@@ -45,6 +45,8 @@ export const configSchema = z
     S3_FORCE_PATH_STYLE: bool.default(false),
     S3_ACCESS_KEY_ID: z.string().optional(),
     S3_SECRET_ACCESS_KEY: z.string().optional(),
+    CHAT_CHUNK_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(15),
+    CHAT_MAX_CONCURRENT_REPLIES: z.coerce.number().int().min(1).max(100).default(3),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(5),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     CORS_ORIGINS: z

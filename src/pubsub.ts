@@ -17,6 +17,17 @@ export interface EventMap {
   generationProgress: GenerationEvent;
   /** The same events, keyed by the generation's owner. */
   userGenerations: GenerationEvent;
+  /** A chunk of an assistant reply (keyed by conversation); `done` closes the message. */
+  chatChunk: ChatChunkEvent;
+}
+
+export interface ChatChunkEvent {
+  conversationId: string;
+  messageId: string;
+  index: number;
+  delta: string;
+  done: boolean;
+  message: Message | null;
 }
 
 export interface GenerationEvent {
@@ -32,6 +43,7 @@ const TOPICS: { [K in EventName]: (key: string) => string } = {
   projectUpdated: (projectId) => `project:${projectId}:updated`,
   generationProgress: (generationId) => `generation:${generationId}:progress`,
   userGenerations: (userId) => `user:${userId}:generations`,
+  chatChunk: (conversationId) => `conversation:${conversationId}:chat`,
 };
 
 function reviveDates(key: string, value: unknown): unknown {

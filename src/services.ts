@@ -11,6 +11,8 @@ import type { PubSub } from './pubsub.js';
 import type { Queue } from 'bullmq';
 import type { GenerationJob } from './jobs/generation-job.js';
 import type { Storage } from './storage/index.js';
+import type { Redis } from './redis.js';
+import { ChatService } from './modules/chat/chat.service.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -18,20 +20,34 @@ export interface ServiceDeps {
   pubsub: PubSub;
   queue: Queue<GenerationJob>;
   storage: Storage;
+  redis: Redis;
   log: Logger;
 }
 
-export function createServices({ config, prisma, pubsub, queue, storage, log }: ServiceDeps) {
+export function createServices({ config, prisma, pubsub, queue, storage, redis, log }: ServiceDeps) {
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
   const projects = new ProjectService({ prisma, pubsub });
+  const conversations = new ConversationService({ prisma, projects });
+  const generations = new GenerationService({ prisma, pubsub, queue, projects, log });
   return {
     pubsub,
     tokens,
     auth: new AuthService({ prisma, tokens }),
     projects,
-    conversations: new ConversationService({ prisma, projects }),
+    conversations,
     storage,
-    generations: new GenerationService({ prisma, pubsub, queue, projects, log }),
+    generations,
+    chat: new ChatService({
+      prisma,
+      redis,
+      pubsub,
+      conversations,
+      generations,
+      log,
+      prefix: config.REDIS_PREFIX,
+      chunkDelayMs: config.CHAT_CHUNK_DELAY_MS,
+      maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
+    }),
   };
 }
 

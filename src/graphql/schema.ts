@@ -8,6 +8,7 @@ import '../modules/projects/project.schema.js';
 import '../modules/conversations/conversation.schema.js';
 import '../modules/messages/message.schema.js';
 import '../modules/generations/generation.schema.js';
+import '../modules/chat/chat.schema.js';
 
 export const schema = builder.toSchema();
 

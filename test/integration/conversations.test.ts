@@ -70,11 +70,12 @@ describe('conversations', () => {
   });
 
   it('rejects an oversized title and stores nothing', async () => {
-    const before = await api.app.prisma.conversation.count();
+    const mine = () => api.app.prisma.conversation.count({ where: { userId: rawId(alice.id) } });
+    const before = await mine();
     const res = await gql(api.graphqlUrl, CREATE, { t: 'x'.repeat(201) }, alice.token);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.errors?.[0]?.extensions?.field).toBe('title');
-    expect(await api.app.prisma.conversation.count()).toBe(before);
+    expect(await mine()).toBe(before);
   });
 
   it('answers malformed ids and ids of another type with BAD_USER_INPUT naming the argument', async () => {
@@ -121,10 +122,11 @@ describe('ownership', () => {
 
   it("refuses to attach a conversation to another user's project", async () => {
     const project = await gql(api.graphqlUrl, 'mutation { createProject(name: "alice only") { id } }', {}, alice.token);
-    const before = await api.app.prisma.conversation.count();
+    const bobs = () => api.app.prisma.conversation.count({ where: { userId: rawId(bob.id) } });
+    const before = await bobs();
     const res = await gql(api.graphqlUrl, CREATE, { t: 'sneaky', p: project.data.createProject.id }, bob.token);
     expect(codes(res)).toEqual(['NOT_FOUND']);
-    expect(await api.app.prisma.conversation.count()).toBe(before);
+    expect(await bobs()).toBe(before);
   });
 });
 

@@ -128,11 +128,13 @@ describe('bad input', () => {
     [{ genre: 'lofi', bpm: 90, key: 'Am', durationSec: 4 }, 'durationSec'],
     [{ genre: 'lofi', bpm: 90, key: 'Am', durationSec: 301 }, 'durationSec'],
   ])('%j is BAD_USER_INPUT on %s and queues nothing', async (input, field) => {
-    const before = await stack.api.app.prisma.generation.count();
+    const mine = () =>
+      stack.api.app.prisma.generation.count({ where: { userId: Buffer.from(alice.id, 'base64').toString().split(':')[1] } });
+    const before = await mine();
     const res = await gql(stack.api.graphqlUrl, GENERATE, { input }, alice.token);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.errors?.[0]?.extensions?.field).toBe(field);
-    expect(await stack.api.app.prisma.generation.count()).toBe(before);
+    expect(await mine()).toBe(before);
   });
 
   it('refuses to stem an unfinished or non-beat generation', async () => {

@@ -41,11 +41,12 @@ describe('projects', () => {
     [{ n: 'p', b: 221 }, 'bpm'],
     [{ n: 'p', k: 'H minor' }, 'key'],
   ])('rejects %j as BAD_USER_INPUT on %s and stores nothing', async (vars, field) => {
-    const before = await api.app.prisma.project.count();
+    const mine = () => api.app.prisma.project.count({ where: { ownerId: rawId(alice.id) } });
+    const before = await mine();
     const res = await gql(api.graphqlUrl, CREATE, vars, alice.token);
     expect(codes(res)).toEqual(['BAD_USER_INPUT']);
     expect(res.errors?.[0]?.extensions?.field).toBe(field);
-    expect(await api.app.prisma.project.count()).toBe(before);
+    expect(await mine()).toBe(before);
   });
 
   it('rejects a wrongly typed variable as BAD_USER_INPUT', async () => {

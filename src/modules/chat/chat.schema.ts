@@ -1,0 +1,95 @@
+import type { Generation, Message } from '../../generated/prisma/client.js';
+import { builder } from '../../graphql/builder.js';
+import { viewerOf } from '../../graphql/context.js';
+import { encodeGlobalId, idOf } from '../../graphql/ids.js';
+import type { ChatChunkEvent } from '../../pubsub.js';
+import { GenerationRef } from '../generations/generation.schema.js';
+import { MessageRef } from '../messages/message.schema.js';
+import type { ChatService } from './chat.service.js';
+
+const SendMessagePayloadRef = builder
+  .objectRef<{ userMessage: Message; assistantMessage: Message; generation: Generation | null }>('SendMessagePayload')
+  .implement({
+    fields: (t) => ({
+      userMessage: t.field({ type: MessageRef, resolve: (p) => p.userMessage }),
+      assistantMessage: t.field({
+        type: MessageRef,
+        description: 'STREAMING: its text arrives on chatStream.',
+        resolve: (p) => p.assistantMessage,
+      }),
+      generation: t.field({ type: GenerationRef, nullable: true, resolve: (p) => p.generation }),
+    }),
+  });
+
+const ChatStreamEventRef = builder.objectRef<ChatChunkEvent>('ChatStreamEvent').implement({
+  fields: (t) => ({
+    conversationId: t.id({ resolve: (e) => encodeGlobalId('Conversation', e.conversationId) }),
+    messageId: t.id({ resolve: (e) => encodeGlobalId('Message', e.messageId) }),
+    index: t.exposeInt('index', { description: 'From 0; the done event has the next index and an empty delta.' }),
+    delta: t.exposeString('delta'),
+    done: t.exposeBoolean('done'),
+    message: t.field({
+      type: MessageRef,
+      nullable: true,
+      description: 'The stored message, on the done event.',
+      resolve: (e) => e.message,
+    }),
+  }),
+});
+
+builder.mutationField('sendMessage', (t) =>
+  t.field({
+    type: SendMessagePayloadRef,
+    description: 'Stores the message, starts what it asks for, and streams the reply on chatStream.',
+    args: { conversationId: t.arg.id({ required: true }), content: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) =>
+      ctx.services.chat.sendMessage(viewerOf(ctx), idOf('Conversation', args.conversationId, 'conversationId'), args.content),
+  }),
+);
+
+builder.subscriptionField('chatStream', (t) =>
+  t.field({
+    type: ChatStreamEventRef,
+    description:
+      'Reply chunks of the conversation, live. After a reconnect pass fromIndex (and messageId, default the latest reply): chunks from that index are replayed first, then live ones, with no gap or repeat.',
+    args: { conversationId: t.arg.id({ required: true }), fromIndex: t.arg.int(), messageId: t.arg.id() },
+    subscribe: async (_root, args, ctx) => {
+      const conversationId = idOf('Conversation', args.conversationId, 'conversationId');
+      await ctx.services.conversations.requireOwned(viewerOf(ctx), conversationId);
+      const live = await ctx.services.pubsub.subscribeReady('chatChunk', conversationId);
+      if (args.fromIndex === null || args.fromIndex === undefined) return live;
+      const messageId = args.messageId
+        ? idOf('Message', args.messageId, 'messageId')
+        : (await ctx.prisma.message.findFirst({ where: { conversationId, role: 'ASSISTANT' }, orderBy: { createdAt: 'desc' } }))
+            ?.id;
+      return messageId ? replayThenLive(ctx.services.chat, conversationId, messageId, args.fromIndex, live, ctx.prisma) : live;
+    },
+    resolve: (event) => event,
+  }),
+);
+
+/** Stored chunks of `messageId` from `fromIndex`, then live events, skipping what was replayed. */
+async function* replayThenLive(
+  chat: ChatService,
+  conversationId: string,
+  messageId: string,
+  fromIndex: number,
+  live: AsyncIterableIterator<ChatChunkEvent>,
+  prisma: { message: { findUnique(args: { where: { id: string } }): Promise<Message | null> } },
+): AsyncGenerator<ChatChunkEvent> {
+  let last = fromIndex - 1;
+  try {
+    for (const c of await chat.storedChunks(messageId)) {
+      if (c.index < fromIndex) continue;
+      const message = c.done ? await prisma.message.findUnique({ where: { id: messageId } }) : null;
+      yield { conversationId, messageId, index: c.index, delta: c.delta, done: c.done, message };
+      last = c.index;
+    }
+    for await (const event of live) {
+      if (event.messageId === messageId && event.index <= last) continue;
+      yield event;
+    }
+  } finally {
+    await live.return?.();
+  }
+}
