@@ -1,0 +1,196 @@
+/**
+ * `npm run bench:chat [-- --conversations 50 --rounds 6 --seconds 5 --rate 200]`, local provider,
+ * one api process:
+ * 1. 50 conversations (50 users) each send a message per round, all at once; time from sendMessage
+ *    to the first chatStream chunk and to `done`, measured over graphql-ws;
+ * 2. sustained rate: sendMessage at `rate`/s for `seconds` across the conversations; achieved
+ *    messages/s and latency, and whether every reply completed.
+ * Baseline in the same run: a bare `{ me { id } }` query at the same rate.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
+import { applyMigrations } from '../../src/db/schema-engine.js';
+import { spawnTs, summarize, table, writeResult } from './lib.js';
+
+const { values } = parseArgs({
+  options: {
+    conversations: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '200' },
+  },
+});
+const N = Number(values.conversations);
+const ROUNDS = Number(values.rounds);
+const RATE = Number(values.rate);
+const SECONDS = Number(values.seconds);
+const run = randomBytes(4).toString('hex');
+const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dawg_bench_${run}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+await ensureDatabase(databaseUrl);
+await applyMigrations(databaseUrl);
+const api = await spawnTs(
+  'src/main.ts',
+  {
+    DATABASE_URL: databaseUrl,
+    REDIS_PREFIX: `dawg-bench-${run}:`,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    MIGRATE_ON_START: 'false',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    CHAT_MAX_CONCURRENT_REPLIES: '20',
+  },
+  /"port":(\d+)/,
+);
+const url = `http://127.0.0.1:${api.match[1]}/graphql`;
+const gql = async (query: string, variables: object, token?: string) =>
+  (await (
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    })
+  ).json()) as {
+    data: Record<string, Record<string, unknown>>;
+    errors?: unknown[];
+  };
+
+interface Conv {
+  token: string;
+  id: string;
+  firstChunk: Map<string, number>;
+  done: Map<string, number>;
+}
+const convs: Conv[] = [];
+for (let i = 0; i < N; i++) {
+  const token = (
+    await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', {
+      e: `chat-${run}-${i}@example.test`,
+    })
+  ).data.signUp?.token as string;
+  const id = (await gql('mutation { createConversation(title: "bench") { id } }', {}, token)).data.createConversation
+    ?.id as string;
+  convs.push({ token, id, firstChunk: new Map(), done: new Map() });
+}
+// One raw graphql-transport-ws socket per conversation, recording arrival times per message id.
+await Promise.all(
+  convs.map(
+    (c) =>
+      new Promise<void>((resolve) => {
+        const socket = new WebSocket(url.replace('http', 'ws'), 'graphql-transport-ws');
+        socket.on('open', () =>
+          socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${c.token}` } })),
+        );
+        socket.on('message', (data) => {
+          const m = JSON.parse(data.toString());
+          if (m.type === 'connection_ack') {
+            socket.send(
+              JSON.stringify({
+                id: '1',
+                type: 'subscribe',
+                payload: { query: `subscription { chatStream(conversationId: "${c.id}") { messageId index done } }` },
+              }),
+            );
+            setTimeout(resolve, 100);
+          } else if (m.type === 'next') {
+            const e = m.payload.data.chatStream;
+            const now = performance.now();
+            if (!c.firstChunk.has(e.messageId)) c.firstChunk.set(e.messageId, now);
+            if (e.done) c.done.set(e.messageId, now);
+          } else if (m.type === 'ping') socket.send('{"type":"pong"}');
+        });
+      }),
+  ),
+);
+const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { assistantMessage { id } } }';
+const sendOne = async (c: Conv, text: string) => {
+  const t0 = performance.now();
+  const res = await gql(SEND, { c: c.id, t: text }, c.token);
+  const id = (res.data?.sendMessage?.assistantMessage as { id: string } | undefined)?.id;
+  if (!id) throw new Error(JSON.stringify(res.errors));
+  return { c, id, t0, responded: performance.now() };
+};
+const waitDone = async (sent: { c: Conv; id: string }[], timeoutMs = 30_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (sent.some((s) => !s.c.done.has(s.id)) && Date.now() < deadline) await sleep(10);
+  return sent.filter((s) => s.c.done.has(s.id)).length;
+};
+
+// 1. Concurrency: all conversations at once, ROUNDS times (the first round is a warm-up).
+const first: number[] = [];
+const whole: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const sent = await Promise.all(convs.map((c) => sendOne(c, 'hey, what can you do?')));
+  await waitDone(sent);
+  if (round === 0) continue;
+  for (const s of sent) {
+    first.push((s.c.firstChunk.get(s.id) as number) - s.t0);
+    whole.push((s.c.done.get(s.id) as number) - s.t0);
+  }
+}
+const firstChunk = summarize(first);
+const toDone = summarize(whole);
+
+// 2. Sustained rate, and a bare query at the same rate as the baseline.
+async function paced<T>(fn: (i: number) => Promise<T>): Promise<{ results: T[]; seconds: number; latencies: number[] }> {
+  const results: Promise<T>[] = [];
+  const latencies: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < RATE * SECONDS; i++) {
+    const w = start + (i * 1000) / RATE - performance.now();
+    if (w > 0) await sleep(w);
+    const t0 = performance.now();
+    results.push(fn(i).then((r) => (latencies.push(performance.now() - t0), r)));
+  }
+  const all = await Promise.all(results);
+  return { results: all, seconds: (performance.now() - start) / 1000, latencies };
+}
+const sustained = await paced((i) => sendOne(convs[i % N] as Conv, 'hello there, tell me what you make'));
+const completed = await waitDone(sustained.results);
+const baseline = await paced(() => gql('{ me { id } }', {}, convs[0]?.token));
+await api.stop();
+await dropDatabase(databaseUrl);
+
+const sendLatency = summarize(sustained.latencies);
+const meLatency = summarize(baseline.latencies);
+console.log(
+  table([
+    {
+      measure: `${N} conversations at once: sendMessage → first chunk`,
+      p50: `${firstChunk.p50.toFixed(1)} ms`,
+      p99: `${firstChunk.p99.toFixed(1)} ms`,
+      n: firstChunk.count,
+    },
+    {
+      measure: `${N} conversations at once: sendMessage → done`,
+      p50: `${toDone.p50.toFixed(0)} ms`,
+      p99: `${toDone.p99.toFixed(0)} ms`,
+      n: toDone.count,
+    },
+    {
+      measure: `sendMessage at ${RATE}/s for ${SECONDS} s: response`,
+      p50: `${sendLatency.p50.toFixed(1)} ms`,
+      p99: `${sendLatency.p99.toFixed(1)} ms`,
+      n: sendLatency.count,
+    },
+    {
+      measure: `baseline: { me { id } } at ${RATE}/s`,
+      p50: `${meLatency.p50.toFixed(1)} ms`,
+      p99: `${meLatency.p99.toFixed(1)} ms`,
+      n: meLatency.count,
+    },
+  ]),
+);
+const rate = sustained.results.length / sustained.seconds;
+console.log(
+  `\nsustained: ${rate.toFixed(0)} messages/s offered and answered, ${completed}/${sustained.results.length} replies streamed to done`,
+);
+const pass = firstChunk.p99 <= 100 && rate >= 200 && completed === sustained.results.length;
+console.log(`floors (first chunk p99 ≤ 100 ms at ${N} conversations; ≥ 200 messages/s): ${pass ? 'met' : 'NOT met'}`);
+console.log(
+  `wrote ${await writeResult('chat', { params: { conversations: N, rounds: ROUNDS, rate: RATE, seconds: SECONDS }, firstChunkMs: firstChunk, doneMs: toDone, sendMs: sendLatency, meMs: meLatency, sustainedPerSec: rate, completed, pass })}`,
+);
+process.exit(0);
