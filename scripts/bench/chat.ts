@@ -143,7 +143,12 @@ async function paced<T>(fn: (i: number) => Promise<T>): Promise<{ results: T[]; 
     const w = start + (i * 1000) / RATE - performance.now();
     if (w > 0) await sleep(w);
     const t0 = performance.now();
-    results.push(fn(i).then((r) => (latencies.push(performance.now() - t0), r)));
+    results.push(
+      fn(i).then((r) => {
+        latencies.push(performance.now() - t0);
+        return r;
+      }),
+    );
   }
   const all = await Promise.all(results);
   return { results: all, seconds: (performance.now() - start) / 1000, latencies };
