@@ -48,50 +48,71 @@ export class ChatService {
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
     const { content } = parseInput(contentRules, { content: rawContent });
     const conversation = await this.deps.conversations.requireOwned(viewer, conversationId);
-    const streaming = await this.deps.prisma.message.count({
-      where: { status: 'STREAMING', conversation: { userId: viewer.id } },
-    });
-    if (streaming >= this.deps.maxConcurrentReplies) throw rateLimited(5);
-
-    const parsed = parseMessage(content);
-    const userMessage = await this.deps.prisma.message.create({
-      data: {
-        conversationId,
-        role: 'USER',
-        content,
-        status: 'COMPLETE',
-        intent: parsed.intent,
-        entities: { ...parsed.entities },
-      },
-    });
-    await this.added(userMessage);
-
-    let generation: Generation | null = null;
-    let problem: string | null = null;
+    const slot = await this.takeReplySlot(viewer.id);
+    let streaming = false;
     try {
-      generation = await this.startGeneration(viewer, conversation.id, conversation.projectId, parsed, content);
-    } catch (err) {
-      if (!errorCode(err) || errorCode(err) === 'INTERNAL_SERVER_ERROR') throw err;
-      problem = (err as AppError).message.replace(/^\w+: /, '');
+      const parsed = parseMessage(content);
+      const userMessage = await this.deps.prisma.message.create({
+        data: {
+          conversationId,
+          role: 'USER',
+          content,
+          status: 'COMPLETE',
+          intent: parsed.intent,
+          entities: { ...parsed.entities },
+        },
+      });
+      await this.added(userMessage);
+
+      let generation: Generation | null = null;
+      let problem: string | null = null;
+      try {
+        generation = await this.startGeneration(viewer, conversation.id, conversation.projectId, parsed, content);
+      } catch (err) {
+        if (!errorCode(err) || errorCode(err) === 'INTERNAL_SERVER_ERROR') throw err;
+        problem = (err as AppError).message.replace(/^\w+: /, '');
+      }
+      const entities = generation?.type === 'BEAT' ? pickEntities(generation.input) : parsed.entities;
+      const assistantMessage = await this.deps.prisma.message.create({
+        data: {
+          conversationId,
+          role: 'ASSISTANT',
+          content: '',
+          status: 'STREAMING',
+          intent: parsed.intent,
+          entities: { ...entities },
+          generationId: generation?.id ?? null,
+          provider: 'local',
+          model: 'local-templates',
+        },
+      });
+      await this.deps.prisma.conversation.update({ where: { id: conversationId }, data: { updatedAt: new Date() } });
+      await this.added(assistantMessage);
+      streaming = true;
+      void this.stream(assistantMessage, localReply(parsed, generation, problem), content).finally(() => slot.release());
+      return { userMessage, assistantMessage, generation };
+    } finally {
+      // Until the reply streams, any failure gives the slot back at once.
+      if (!streaming) await slot.release();
     }
-    const entities = generation?.type === 'BEAT' ? pickEntities(generation.input) : parsed.entities;
-    const assistantMessage = await this.deps.prisma.message.create({
-      data: {
-        conversationId,
-        role: 'ASSISTANT',
-        content: '',
-        status: 'STREAMING',
-        intent: parsed.intent,
-        entities: { ...entities },
-        generationId: generation?.id ?? null,
-        provider: 'local',
-        model: 'local-templates',
-      },
-    });
-    await this.deps.prisma.conversation.update({ where: { id: conversationId }, data: { updatedAt: new Date() } });
-    await this.added(assistantMessage);
-    void this.stream(assistantMessage, localReply(parsed, generation, problem), content);
-    return { userMessage, assistantMessage, generation };
+  }
+
+  /**
+   * One of the user's CHAT_MAX_CONCURRENT_REPLIES streaming slots, counted in Redis across api
+   * instances (the TTL frees the slots of a process that died mid-reply). Over the limit: RATE_LIMITED.
+   */
+  private async takeReplySlot(userId: string): Promise<{ release(): Promise<void> }> {
+    const key = `${this.deps.prefix}chat:streaming:${userId}`;
+    const count = await this.deps.redis.incr(key);
+    await this.deps.redis.expire(key, 600);
+    const release = async () => {
+      await this.deps.redis.decr(key).catch(() => 0);
+    };
+    if (count > this.deps.maxConcurrentReplies) {
+      await release();
+      throw rateLimited(5);
+    }
+    return { release };
   }
 
   /** Chunks stored for a reply, in order (for replay). */
@@ -108,11 +129,9 @@ export class ChatService {
   private async stream(message: Message, text: string, prompt: string): Promise<void> {
     const key = this.streamKey(message.id);
     const emit = async (event: Omit<ChatChunkEvent, 'conversationId' | 'messageId'>) => {
-      await this.deps.redis
-        .multi()
-        .xadd(key, '*', 'index', String(event.index), 'delta', event.delta, 'done', event.done ? '1' : '0')
-        .expire(key, STREAM_TTL_SEC)
-        .exec();
+      await this.deps.redis.xadd(key, '*', 'index', String(event.index), 'delta', event.delta, 'done', event.done ? '1' : '0');
+      // The TTL is set when the stream is created and renewed when it ends.
+      if (event.index === 0 || event.done) await this.deps.redis.expire(key, STREAM_TTL_SEC);
       await this.deps.pubsub.publish('chatChunk', message.conversationId, {
         conversationId: message.conversationId,
         messageId: message.id,
