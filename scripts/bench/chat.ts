@@ -10,9 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
-import { applyMigrations } from '../../src/db/schema-engine.js';
-import { spawnTs, summarize, table, writeResult } from './lib.js';
+import { startBenchApi, summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,36 +25,9 @@ const ROUNDS = Number(values.rounds);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const run = randomBytes(4).toString('hex');
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dawg_bench_${run}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-await ensureDatabase(databaseUrl);
-await applyMigrations(databaseUrl);
-const api = await spawnTs(
-  'src/main.ts',
-  {
-    DATABASE_URL: databaseUrl,
-    REDIS_PREFIX: `dawg-bench-${run}:`,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    MIGRATE_ON_START: 'false',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-    CHAT_MAX_CONCURRENT_REPLIES: '20',
-  },
-  /"port":(\d+)/,
-);
-const url = `http://127.0.0.1:${api.match[1]}/graphql`;
-const gql = async (query: string, variables: object, token?: string) =>
-  (await (
-    await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    })
-  ).json()) as {
-    data: Record<string, Record<string, unknown>>;
-    errors?: unknown[];
-  };
+const api = await startBenchApi({ CHAT_MAX_CONCURRENT_REPLIES: '20' });
+const { url, gql } = api;
 
 interface Conv {
   token: string;
@@ -157,7 +128,6 @@ const sustained = await paced((i) => sendOne(convs[i % N] as Conv, 'hello there,
 const completed = await waitDone(sustained.results);
 const baseline = await paced(() => gql('{ me { id } }', {}, convs[0]?.token));
 await api.stop();
-await dropDatabase(databaseUrl);
 
 const sendLatency = summarize(sustained.latencies);
 const meLatency = summarize(baseline.latencies);

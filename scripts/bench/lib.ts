@@ -92,3 +92,76 @@ export async function spawnTs(
       }),
   };
 }
+
+export interface BenchApi {
+  url: string;
+  pid: number;
+  databaseUrl: string;
+  prefix: string;
+  env: Record<string, string>;
+  /** What the api printed since the last call (e.g. --trace-gc lines). */
+  takeOutput(): string;
+  /** POST a GraphQL operation. */
+  gql(
+    query: string,
+    variables?: object,
+    token?: string,
+  ): Promise<{ data: Record<string, Record<string, unknown>>; errors?: unknown[] }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real api process on a per-run database (created and migrated here,
+ * dropped by stop) and Redis prefix, with rate limits out of the way.
+ */
+export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
+  const { randomBytes } = await import('node:crypto');
+  const { ensureDatabase, dropDatabase } = await import('../../src/db/ensure-database.js');
+  const { applyMigrations } = await import('../../src/db/schema-engine.js');
+  const run = randomBytes(4).toString('hex');
+  const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dawg_bench_${run}`;
+  const prefix = `dawg-bench-${run}:`;
+  await ensureDatabase(databaseUrl);
+  await applyMigrations(databaseUrl);
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    MIGRATE_ON_START: 'false',
+    RATE_LIMIT_PER_MINUTE: '1000000',
+    STORAGE_DIR: `/tmp/dawg-bench-${run}`,
+    ...extraEnv,
+  };
+  const api = await spawnTs('src/main.ts', { ...env, PORT: '0' }, /"port":(\d+)/, { nodeArgs });
+  const url = `http://127.0.0.1:${api.match[1]}/graphql`;
+  let output = '';
+  api.child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  return {
+    url,
+    pid: api.child.pid as number,
+    takeOutput: () => {
+      const out = output;
+      output = '';
+      return out;
+    },
+    databaseUrl,
+    prefix,
+    env,
+    gql: async (query, variables = {}, token) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as { data: Record<string, Record<string, unknown>>; errors?: unknown[] };
+    },
+    stop: async () => {
+      await api.stop();
+      await dropDatabase(databaseUrl);
+    },
+  };
+}

@@ -6,13 +6,10 @@
  * 2. end to end, mutation → COMPLETED, for a 30 s beat with an idle worker (median of 5);
  * 3. throughput: `count` beats of 30 s queued at once, beats per minute with the default worker.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
-import { applyMigrations } from '../../src/db/schema-engine.js';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
-import { spawnTs, summarize, table, writeResult } from './lib.js';
+import { spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,33 +22,11 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const COUNT = Number(values.count);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const run = randomBytes(4).toString('hex');
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dawg_bench_${run}`;
-const prefix = `dawg-bench-${run}:`;
-const env = {
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  REDIS_PREFIX: prefix,
-  HOST: '127.0.0.1',
-  LOG_LEVEL: 'info',
-  MIGRATE_ON_START: 'false',
-  RATE_LIMIT_PER_MINUTE: '1000000',
-  STORAGE_DIR: `/tmp/dawg-bench-${run}`,
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-await ensureDatabase(databaseUrl);
-await applyMigrations(databaseUrl);
-const api = await spawnTs('src/main.ts', { ...env, PORT: '0' }, /"port":(\d+)/);
-const url = `http://127.0.0.1:${api.match[1]}/graphql`;
-const gql = async (query: string, variables: Record<string, unknown>, token?: string) => {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as { data: Record<string, Record<string, string>>; errors?: unknown[] };
-};
+const api = await startBenchApi();
+const { gql, env, databaseUrl, prefix } = api;
+const run = prefix.replace(/^dawg-bench-|:$/g, '');
 const token = (
   await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: `bench-${run}@example.test` })
 ).data.signUp?.token as string;
@@ -136,10 +111,9 @@ const beatsPerMinute = (Number(rows[0].done) / throughputSec) * 60;
 
 await db.end();
 await worker.stop();
-await api.stop();
 await mainQueue.close();
 connection.disconnect();
-await dropDatabase(databaseUrl);
+await api.stop();
 
 console.log(
   table([

@@ -1,45 +1,15 @@
 /** Diagnostic: generateBeat at 100/s against an api started with extra node flags; prints latency tail. */
 import { randomBytes } from 'node:crypto';
-import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
-import { applyMigrations } from '../../src/db/schema-engine.js';
-import { spawnTs, summarize } from './lib.js';
+import { startBenchApi, summarize } from './lib.js';
 
 const run = randomBytes(4).toString('hex');
-const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dawg_bench_${run}`;
-await ensureDatabase(databaseUrl);
-await applyMigrations(databaseUrl);
-const api = await spawnTs(
-  'src/main.ts',
-  {
-    DATABASE_URL: databaseUrl,
-    REDIS_PREFIX: `dawg-bench-${run}:`,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LOG_LEVEL: 'info',
-    MIGRATE_ON_START: 'false',
-    RATE_LIMIT_PER_MINUTE: '1000000',
-  },
-  /"port":(\d+)/,
-  { nodeArgs: (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean) },
-);
-let gcOut = '';
-api.child.stdout?.on('data', (d: Buffer) => {
-  gcOut += d.toString();
-});
-const url = `http://127.0.0.1:${api.match[1]}/graphql`;
-const post = async (query: string, variables: object, token?: string) =>
-  (await (
-    await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-    })
-  ).json()) as { data: Record<string, Record<string, string>> };
+const api = await startBenchApi({}, (process.env.NODE_ARGS ?? '').split(' ').filter(Boolean));
+const post = api.gql;
 const token = (
   await post('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: `p-${run}@x.io` })
-).data.signUp?.token;
+).data.signUp?.token as string;
 for (let round = 0; round < 3; round++) {
-  gcOut = '';
+  api.takeOutput();
   const lat: number[] = [];
   const start = performance.now();
   const pending: Promise<void>[] = [];
@@ -57,7 +27,7 @@ for (let round = 0; round < 3; round++) {
   }
   await Promise.all(pending);
   const s = summarize(lat);
-  const pauses = [...gcOut.matchAll(/(Scavenge|Mark-Compact)[^\n]*?, ([\d.]+) \/ [\d.]+ ms/g)].map(
+  const pauses = [...api.takeOutput().matchAll(/(Scavenge|Mark-Compact)[^\n]*?, ([\d.]+) \/ [\d.]+ ms/g)].map(
     (m) => [m[1], Number(m[2])] as const,
   );
   const long = pauses.filter(([, ms]) => ms > 10);
@@ -66,5 +36,4 @@ for (let round = 0; round < 3; round++) {
   );
 }
 await api.stop();
-await dropDatabase(databaseUrl);
 process.exit(0);
