@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+// Development and tests only: production refuses to start without JWT_SECRET.
+const DEV_JWT_SECRET = 'dawg-development-secret-change-me-0000000000';
+
 export const configSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -67,9 +70,9 @@ export const configSchema = z
   .transform((cfg) => ({
     ...cfg,
     // Development and tests get a fixed, loudly insecure secret so the quick start needs no setup.
-    JWT_SECRET: cfg.JWT_SECRET ?? 'dawg-development-secret-change-me-0000000000',
+    JWT_SECRET: cfg.JWT_SECRET ?? DEV_JWT_SECRET,
     // Signed file URLs use their own secret when given, else one derived from JWT_SECRET's.
-    FILES_SIGNING_SECRET: cfg.FILES_SIGNING_SECRET ?? `files:${cfg.JWT_SECRET ?? 'dawg-development-secret-change-me-0000000000'}`,
+    FILES_SIGNING_SECRET: cfg.FILES_SIGNING_SECRET ?? `files:${cfg.JWT_SECRET ?? DEV_JWT_SECRET}`,
   }));
 
 export type Config = z.infer<typeof configSchema>;

@@ -12,10 +12,8 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { Message } from '../../src/generated/prisma/client.js';
-import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
-import { applyMigrations } from '../../src/db/schema-engine.js';
 import { PubSub } from '../../src/pubsub.js';
-import { rssOf, spawnTs, summarize, table, writeResult } from './lib.js';
+import { rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -128,44 +126,23 @@ async function waitAll(recorder: Recorder, attempt: number, timeoutMs: number) {
 }
 
 async function dawgTarget(): Promise<Target> {
-  const run = randomBytes(4).toString('hex');
-  const databaseUrl = `postgresql://postgres@127.0.0.1:5432/dawg_bench_${run}`;
-  const prefix = `dawg-bench-${run}:`;
-  await ensureDatabase(databaseUrl);
-  await applyMigrations(databaseUrl);
-  const server = await spawnTs(
-    'src/main.ts',
-    {
-      DATABASE_URL: databaseUrl,
-      REDIS_URL,
-      REDIS_PREFIX: prefix,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      MIGRATE_ON_START: 'false',
-    },
-    /"port":(\d+)/,
-    // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the api under load.
-    { nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) },
+  // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the api under load.
+  const api = await startBenchApi({}, process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean));
+  const { prefix } = api;
+  const graphqlUrl = api.url;
+  const call = async (query: string, token?: string) =>
+    (await api.gql(query, {}, token)).data as Record<string, Record<string, string>>;
+  const signUp = await call(
+    `mutation { signUp(email: "bench-${randomBytes(4).toString('hex')}@example.test", password: "benchmark pw") { token } }`,
   );
-  const port = Number(server.match[1]);
-  const graphqlUrl = `http://127.0.0.1:${port}/graphql`;
-  const call = async (query: string, token?: string) => {
-    const res = await fetch(graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query }),
-    });
-    return ((await res.json()) as { data: Record<string, Record<string, string>> }).data;
-  };
-  const signUp = await call(`mutation { signUp(email: "bench-${run}@example.test", password: "benchmark pw") { token } }`);
   const token = signUp.signUp?.token as string;
   const conversation = await call('mutation { createConversation(title: "bench") { id } }', token);
   const conversationGlobalId = conversation.createConversation?.id as string;
   const conversationId = Buffer.from(conversationGlobalId, 'base64').toString().split(':')[1] as string;
   const SUBSCRIPTION = `subscription { messageAdded(conversationId: "${conversationGlobalId}") { id role content status intent createdAt } }`;
   const publisher = new Redis(REDIS_URL);
-  const pubsub = new PubSub(publisher, publisher.duplicate(), prefix);
+  const subscriber = publisher.duplicate();
+  const pubsub = new PubSub(publisher, subscriber, prefix);
   const template: Message = {
     id: '00000000-0000-4000-8000-000000000000',
     conversationId,
@@ -185,7 +162,7 @@ async function dawgTarget(): Promise<Target> {
   };
   return {
     name: 'dawg (graphql-ws + Pothos + Redis)',
-    pid: server.child.pid as number,
+    pid: api.pid,
     // The graphql-transport-ws protocol spoken directly over `ws`, so the client side costs
     // what the baseline's does (one JSON.parse per message) and the comparison measures the server.
     connect: (onContent) =>
@@ -208,9 +185,9 @@ async function dawgTarget(): Promise<Target> {
       }),
     publish: (content) => pubsub.publish('messageAdded', conversationId, { conversationId, message: { ...template, content } }),
     async stop() {
-      await server.stop();
+      await api.stop();
       publisher.disconnect();
-      await dropDatabase(databaseUrl);
+      subscriber.disconnect();
     },
   };
 }
