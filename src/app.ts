@@ -49,7 +49,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const storage = createStorage(config);
   const queue = createGenerationQueue(redis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
-  const services = createServices({ config, prisma, pubsub, queue, storage, redis, log });
+  const services = createServices({ config, prisma, pubsub, queue, storage, redis, log, metrics });
   const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
   let shuttingDown = false;
 

@@ -4,8 +4,20 @@
  * reported all at once.
  */
 import { z } from 'zod';
+import { PROVIDER_NAMES } from './modules/chat/providers/types.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** USD per million input/output tokens; AI_PRICES (JSON) adds models or overrides these. */
+const DEFAULT_PRICES = {
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  'gpt-4o': { input: 2.5, output: 10 },
+  'claude-haiku-4-5': { input: 1, output: 5 },
+  'claude-sonnet-4-5': { input: 3, output: 15 },
+  'gemini-2.0-flash': { input: 0.1, output: 0.4 },
+  'gemini-2.5-flash': { input: 0.3, output: 2.5 },
+  'local-templates': { input: 0, output: 0 },
+};
 
 // Development and tests only: production refuses to start without JWT_SECRET.
 const DEV_JWT_SECRET = 'dawg-development-secret-change-me-0000000000';
@@ -50,6 +62,41 @@ export const configSchema = z
     S3_SECRET_ACCESS_KEY: z.string().optional(),
     CHAT_CHUNK_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(15),
     CHAT_MAX_CONCURRENT_REPLIES: z.coerce.number().int().min(1).max(100).default(3),
+    AI_PROVIDERS: z
+      .string()
+      .default('local')
+      .transform((v) =>
+        v
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum(PROVIDER_NAMES)).min(1, 'must name at least one provider')),
+    OPENAI_API_KEY: z.string().optional(),
+    OPENAI_BASE_URL: z.url('must be a URL').optional(),
+    OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    ANTHROPIC_API_KEY: z.string().optional(),
+    ANTHROPIC_BASE_URL: z.url('must be a URL').optional(),
+    ANTHROPIC_MODEL: z.string().min(1).default('claude-haiku-4-5'),
+    GOOGLE_API_KEY: z.string().optional(),
+    GOOGLE_BASE_URL: z.url('must be a URL').optional(),
+    GOOGLE_MODEL: z.string().min(1).default('gemini-2.0-flash'),
+    AI_FIRST_TOKEN_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+    AI_TOTAL_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+    AI_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
+    AI_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(0).default(30_000),
+    AI_PRICES: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        try {
+          return { ...DEFAULT_PRICES, ...(v ? JSON.parse(v) : {}) } as Record<string, { input: number; output: number }>;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON like {"model":{"input":0.15,"output":0.6}}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }))),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(5),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     CORS_ORIGINS: z

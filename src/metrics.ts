@@ -51,6 +51,19 @@ export function createMetrics() {
       help: 'graphql-ws connections refused at connection_init (no or bad token)',
       registers: [registry],
     }),
+    aiAttempts: new Counter({
+      name: 'dawg_ai_attempts_total',
+      help: 'AI provider attempts by provider, kind (intent | reply) and outcome (ok | error | rate_limited | timeout | invalid_output | circuit_open)',
+      labelNames: ['provider', 'kind', 'outcome'] as const,
+      registers: [registry],
+    }),
+    aiAttemptDuration: new Histogram({
+      name: 'dawg_ai_attempt_duration_seconds',
+      help: 'AI provider attempt latency by provider, kind and outcome',
+      labelNames: ['provider', 'kind', 'outcome'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
   };
 }
 

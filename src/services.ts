@@ -2,6 +2,8 @@
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { createProviderRouter } from './modules/chat/providers/index.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { TokenService } from './modules/auth/tokens.js';
 import { ConversationService } from './modules/conversations/conversation.service.js';
@@ -22,9 +24,10 @@ export interface ServiceDeps {
   storage: Storage;
   redis: Redis;
   log: Logger;
+  metrics: Metrics;
 }
 
-export function createServices({ config, prisma, pubsub, queue, storage, redis, log }: ServiceDeps) {
+export function createServices({ config, prisma, pubsub, queue, storage, redis, log, metrics }: ServiceDeps) {
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
   const projects = new ProjectService({ prisma, pubsub });
   const conversations = new ConversationService({ prisma, projects });
@@ -43,9 +46,9 @@ export function createServices({ config, prisma, pubsub, queue, storage, redis, 
       pubsub,
       conversations,
       generations,
+      router: createProviderRouter(config, metrics, log),
       log,
       prefix: config.REDIS_PREFIX,
-      chunkDelayMs: config.CHAT_CHUNK_DELAY_MS,
       maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
     }),
   };

@@ -1,13 +1,14 @@
 /**
- * sendMessage: store the user's message, understand it (local provider),
- * start the generation it asks for through the same service as the direct
- * mutations, then stream the assistant's reply: every chunk goes to a Redis
- * Stream (for replay from `fromIndex`) and to live chatStream subscribers;
- * the whole reply is stored when done.
+ * sendMessage: store the user's message, understand it (the configured AI
+ * providers, else the local parser), start the generation it asks for through
+ * the same service as the direct mutations, then stream the assistant's reply
+ * through the provider router: every chunk goes to a Redis Stream (for replay
+ * from `fromIndex`) and to live chatStream subscribers; the whole reply is
+ * stored when done, with provider, model, token counts and cost.
  */
 import { z } from 'zod';
 import type { Db } from '../../db/client.js';
-import type { Generation, Message } from '../../generated/prisma/client.js';
+import type { Generation, Message, Prisma } from '../../generated/prisma/client.js';
 import { AppError, errorCode, rateLimited } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_BPM } from '../../music/genres.js';
@@ -18,13 +19,26 @@ import type { Viewer } from '../auth/viewer.js';
 import type { ConversationService } from '../conversations/conversation.service.js';
 import type { GenerationService } from '../generations/generation.service.js';
 import { type ParsedMessage, parseMessage } from './intent-parser.js';
-import { chunk, localReply } from './reply.js';
+import { type ChatContext, intentSystemPrompt, replySystemPrompt } from './providers/prompts.js';
+import { AllProvidersFailed, type ProviderRouter } from './providers/router.js';
+import type { Turn } from './providers/types.js';
+import { localReply } from './reply.js';
 
 export const CONTENT_MAX = 4000;
 const contentRules = z.object({
   content: z.string().trim().min(1, 'must not be empty').max(CONTENT_MAX, `must be at most ${CONTENT_MAX} characters`),
 });
 const STREAM_TTL_SEC = 3600;
+/** How many earlier messages the providers see. */
+const CONTEXT_MESSAGES = 10;
+
+const withContext = {
+  include: {
+    project: true,
+    messages: { take: CONTEXT_MESSAGES, orderBy: { createdAt: 'desc' }, include: { generation: true } },
+  },
+} satisfies Prisma.ConversationDefaultArgs;
+type ConversationWithContext = Prisma.ConversationGetPayload<typeof withContext>;
 
 export interface ChatDeps {
   prisma: Db;
@@ -32,9 +46,9 @@ export interface ChatDeps {
   pubsub: PubSub;
   conversations: ConversationService;
   generations: GenerationService;
+  router: ProviderRouter;
   log: Logger;
   prefix: string;
-  chunkDelayMs: number;
   maxConcurrentReplies: number;
 }
 
@@ -47,49 +61,71 @@ export class ChatService {
 
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
     const { content } = parseInput(contentRules, { content: rawContent });
-    const conversation = await this.deps.conversations.requireOwned(viewer, conversationId);
+    const conversation = await this.deps.conversations.requireOwned(viewer, conversationId, withContext);
     const slot = await this.takeReplySlot(viewer.id);
     let streaming = false;
     try {
-      const parsed = parseMessage(content);
-      const userMessage = await this.deps.prisma.message.create({
-        data: {
-          conversationId,
-          role: 'USER',
-          content,
-          status: 'COMPLETE',
-          intent: parsed.intent,
-          entities: { ...parsed.entities },
-        },
-      });
-      await this.added(userMessage);
+      const context = contextOf(conversation);
+      const turns: Turn[] = [...context.recent, { role: 'user', content }];
+      const local = parseMessage(content);
+      // The message is stored (with the local reading) while a provider reads it; a different reading is saved after.
+      const [stored, understood] = await Promise.all([
+        this.deps.prisma.message.create({
+          data: {
+            conversationId,
+            role: 'USER',
+            content,
+            status: 'COMPLETE',
+            intent: local.intent,
+            entities: { ...local.entities },
+          },
+        }),
+        this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local),
+      ]);
+      const parsed = understood.parsed;
+      const userMessage =
+        understood.provider === 'local'
+          ? stored
+          : await this.deps.prisma.message.update({
+              where: { id: stored.id },
+              data: { intent: parsed.intent, entities: { ...parsed.entities } },
+            });
+      this.added(userMessage);
 
       let generation: Generation | null = null;
       let problem: string | null = null;
       try {
-        generation = await this.startGeneration(viewer, conversation.id, conversation.projectId, parsed, content);
+        generation = await this.startGeneration(viewer, conversation, parsed, content);
       } catch (err) {
         if (!errorCode(err) || errorCode(err) === 'INTERNAL_SERVER_ERROR') throw err;
         problem = (err as AppError).message.replace(/^\w+: /, '');
       }
       const entities = generation?.type === 'BEAT' ? pickEntities(generation.input) : parsed.entities;
-      const assistantMessage = await this.deps.prisma.message.create({
-        data: {
-          conversationId,
-          role: 'ASSISTANT',
-          content: '',
-          status: 'STREAMING',
-          intent: parsed.intent,
-          entities: { ...entities },
-          generationId: generation?.id ?? null,
-          provider: 'local',
-          model: 'local-templates',
-        },
-      });
-      await this.deps.prisma.conversation.update({ where: { id: conversationId }, data: { updatedAt: new Date() } });
-      await this.added(assistantMessage);
+      const first = this.deps.router.providers[0];
+      const [assistantMessage] = await Promise.all([
+        this.deps.prisma.message.create({
+          data: {
+            conversationId,
+            role: 'ASSISTANT',
+            content: '',
+            status: 'STREAMING',
+            intent: parsed.intent,
+            entities: { ...entities },
+            generationId: generation?.id ?? null,
+            provider: first?.name ?? null,
+            model: first?.model ?? null,
+          },
+        }),
+        this.deps.prisma.conversation.update({ where: { id: conversationId }, data: { updatedAt: new Date() } }),
+      ]);
+      this.added(assistantMessage);
       streaming = true;
-      void this.stream(assistantMessage, localReply(parsed, generation, problem), content).finally(() => slot.release());
+      const fallbackText = localReply(parsed, generation, problem);
+      void this.reply(assistantMessage, {
+        system: replySystemPrompt(context, fallbackText),
+        turns,
+        fallbackText,
+      }).finally(() => slot.release());
       return { userMessage, assistantMessage, generation };
     } finally {
       // Until the reply streams, any failure gives the slot back at once.
@@ -103,11 +139,11 @@ export class ChatService {
    */
   private async takeReplySlot(userId: string): Promise<{ release(): Promise<void> }> {
     const key = `${this.deps.prefix}chat:streaming:${userId}`;
-    const count = await this.deps.redis.incr(key);
-    await this.deps.redis.expire(key, 600);
+    const [[, count] = []] = (await this.deps.redis.multi().incr(key).expire(key, 600).exec()) ?? [];
     const release = async () => {
       await this.deps.redis.decr(key).catch(() => 0);
     };
+    if (typeof count !== 'number') throw new Error('Redis did not count the reply slot');
     if (count > this.deps.maxConcurrentReplies) {
       await release();
       throw rateLimited(5);
@@ -126,71 +162,98 @@ export class ChatService {
     });
   }
 
-  private async stream(message: Message, text: string, prompt: string): Promise<void> {
+  private async emit(message: Message, event: Omit<ChatChunkEvent, 'conversationId' | 'messageId'>): Promise<void> {
     const key = this.streamKey(message.id);
-    const emit = async (event: Omit<ChatChunkEvent, 'conversationId' | 'messageId'>) => {
-      await this.deps.redis.xadd(key, '*', 'index', String(event.index), 'delta', event.delta, 'done', event.done ? '1' : '0');
-      // The TTL is set when the stream is created and renewed when it ends.
-      if (event.index === 0 || event.done) await this.deps.redis.expire(key, STREAM_TTL_SEC);
-      await this.deps.pubsub.publish('chatChunk', message.conversationId, {
+    const tx = this.deps.redis
+      .multi()
+      .xadd(key, '*', 'index', String(event.index), 'delta', event.delta, 'done', event.done ? '1' : '0');
+    // The TTL is set when the stream is created and renewed when it ends.
+    if (event.index === 0 || event.done) tx.expire(key, STREAM_TTL_SEC);
+    await Promise.all([
+      tx.exec(),
+      this.deps.pubsub.publish('chatChunk', message.conversationId, {
         conversationId: message.conversationId,
         messageId: message.id,
         ...event,
-      });
-    };
-    const parts = chunk(text);
-    try {
-      for (const [index, delta] of parts.entries()) {
-        if (index && this.deps.chunkDelayMs) await new Promise((r) => setTimeout(r, this.deps.chunkDelayMs));
-        await emit({ index, delta, done: false, message: null });
-      }
-      const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
-      const done = await this.deps.prisma.message.update({
-        where: { id: message.id },
-        data: { content: text, status: 'COMPLETE', promptTokens: words(prompt), completionTokens: words(text), cost: 0 },
-      });
-      await emit({ index: parts.length, delta: '', done: true, message: done });
-    } catch (err) {
-      this.deps.log.error({ err, messageId: message.id }, 'reply stream failed');
-      await this.deps.prisma.message
-        .update({ where: { id: message.id }, data: { status: 'FAILED', error: 'The reply could not be delivered; ask again' } })
-        .catch(() => {});
-    }
+      }),
+    ]);
   }
 
-  private added(message: Message) {
-    return this.deps.pubsub
+  private async reply(message: Message, request: Parameters<ProviderRouter['streamReply']>[0]): Promise<void> {
+    let index = 0;
+    let final: Message;
+    try {
+      const result = await this.deps.router.streamReply(request, (delta) =>
+        this.emit(message, { index: index++, delta, done: false, message: null }),
+      );
+      final = await this.deps.prisma.message.update({
+        where: { id: message.id },
+        data: {
+          content: result.text,
+          status: 'COMPLETE',
+          provider: result.provider,
+          model: result.model,
+          promptTokens: result.usage.promptTokens,
+          completionTokens: result.usage.completionTokens,
+          cost: result.cost,
+        },
+      });
+    } catch (err) {
+      const failed = err instanceof AllProvidersFailed;
+      this.deps.log.error({ err, messageId: message.id }, failed ? 'no AI provider could answer' : 'reply stream failed');
+      const data = failed
+        ? {
+            content: err.text,
+            error: err.message,
+            provider: null,
+            model: null,
+            promptTokens: err.usage.promptTokens,
+            completionTokens: err.usage.completionTokens,
+            cost: err.cost,
+          }
+        : { error: 'The reply could not be delivered; ask again' };
+      const updated = await this.deps.prisma.message
+        .update({ where: { id: message.id }, data: { ...data, status: 'FAILED' } })
+        .catch(() => null);
+      if (!updated) return;
+      final = updated;
+    }
+    // Subscribers learn how the reply ended, COMPLETE or FAILED, with the stored message.
+    await this.emit(message, { index, delta: '', done: true, message: final }).catch((err) =>
+      this.deps.log.error({ err, messageId: message.id }, 'reply end could not be delivered'),
+    );
+  }
+
+  private added(message: Message): void {
+    void this.deps.pubsub
       .publish('messageAdded', message.conversationId, { conversationId: message.conversationId, message })
       .catch(() => {});
   }
 
   /** The conversation's last generation, for follow-ups ("make it faster", "give me the stems"). */
-  private async lastGeneration(conversationId: string, types?: Generation['type'][]): Promise<Generation | null> {
+  private async lastGeneration(conversation: ConversationWithContext, types: Generation['type'][]): Promise<Generation | null> {
+    const recent = conversation.messages.find((m) => m.generation && types.includes(m.generation.type))?.generation;
+    if (recent) return recent;
     const m = await this.deps.prisma.message.findFirst({
-      where: { conversationId, generationId: { not: null }, ...(types ? { generation: { type: { in: types } } } : {}) },
+      where: { conversationId: conversation.id, generationId: { not: null }, generation: { type: { in: types } } },
       orderBy: { createdAt: 'desc' },
       include: { generation: true },
     });
     return m?.generation ?? null;
   }
 
-  private async startGeneration(
-    viewer: Viewer,
-    conversationId: string,
-    projectId: string | null,
-    parsed: ParsedMessage,
-    content: string,
-  ) {
+  private async startGeneration(viewer: Viewer, conversation: ConversationWithContext, parsed: ParsedMessage, content: string) {
+    const { projectId, project } = conversation;
     switch (parsed.intent) {
       case 'CHAT':
         return null;
       case 'CREATE_STEMS': {
-        const last = await this.lastGeneration(conversationId, ['BEAT']);
+        const last = await this.lastGeneration(conversation, ['BEAT']);
         if (!last) throw new AppError('BAD_USER_INPUT', 'there is no beat in this conversation yet');
         return this.deps.generations.createStems(viewer, last.id);
       }
       case 'MASTER_TRACK': {
-        const last = await this.lastGeneration(conversationId, ['BEAT', 'MASTER', 'MIX']);
+        const last = await this.lastGeneration(conversation, ['BEAT', 'MASTER', 'MIX']);
         if (!last) throw new AppError('BAD_USER_INPUT', 'there is no track in this conversation to master yet');
         const explicit = /(-\d+(?:\.\d+)?)\s*lufs/i.exec(content);
         const target = explicit
@@ -206,7 +269,7 @@ export class ChatService {
         if (!projectId) throw new AppError('BAD_USER_INPUT', 'this conversation has no project to mix');
         return this.deps.generations.mixProject(viewer, projectId);
       case 'GENERATE_BEAT': {
-        const last = parsed.followUp ? await this.lastGeneration(conversationId, ['BEAT']) : null;
+        const last = parsed.followUp ? await this.lastGeneration(conversation, ['BEAT']) : null;
         const base = (last?.input ?? {}) as {
           genre?: string;
           bpm?: number;
@@ -215,7 +278,6 @@ export class ChatService {
           durationSec?: number;
           seed?: number;
         };
-        const project = projectId ? await this.deps.prisma.project.findUnique({ where: { id: projectId } }) : null;
         const e = parsed.entities;
         const genre = e.genre ?? base.genre ?? 'lofi';
         let bpm = e.bpm ?? base.bpm ?? project?.bpm ?? DEFAULT_BPM[genre as keyof typeof DEFAULT_BPM] ?? 90;
@@ -242,4 +304,25 @@ function pickEntities(input: unknown): Record<string, string | number> {
   for (const k of ['genre', 'bpm', 'key', 'mood', 'durationSec'] as const)
     if (i[k] !== undefined) out[k] = i[k] as string | number;
   return out;
+}
+
+/** What the providers are told about the conversation: its project, last generation and recent turns. */
+function contextOf(c: ConversationWithContext): ChatContext {
+  const newestFirst = c.messages;
+  const last = newestFirst.find((m) => m.generation)?.generation ?? null;
+  const turns: Turn[] = [];
+  for (const m of [...newestFirst].reverse()) {
+    if (m.role === 'SYSTEM' || !m.content) continue;
+    const role = m.role === 'USER' ? 'user' : 'assistant';
+    const previous = turns.at(-1);
+    // Providers want alternating turns starting with the user's: merge neighbours, drop a leading reply.
+    if (previous?.role === role) previous.content += `\n\n${m.content}`;
+    else if (turns.length || role === 'user') turns.push({ role, content: m.content });
+  }
+  if (turns.at(-1)?.role === 'user') turns.pop(); // an unanswered message: the new one supersedes it
+  return {
+    project: c.project ? { name: c.project.name, bpm: c.project.bpm, key: c.project.key } : null,
+    lastGeneration: last ? { type: last.type, status: last.status, input: last.input } : null,
+    recent: turns,
+  };
 }

@@ -12,10 +12,14 @@ export class ConversationService {
   constructor(private readonly deps: { prisma: Db; projects: ProjectService }) {}
 
   /** The one ownership check for conversations: someone else's is NOT_FOUND. */
-  async requireOwned(viewer: Viewer, id: string, query: ConversationQuery = {}): Promise<Conversation> {
+  async requireOwned<Q extends ConversationQuery = Record<never, never>>(
+    viewer: Viewer,
+    id: string,
+    query?: Q,
+  ): Promise<Prisma.ConversationGetPayload<Q>> {
     const conversation = await this.deps.prisma.conversation.findFirst({ ...query, where: { id, userId: viewer.id } });
     if (!conversation) throw notFound('Conversation', id);
-    return conversation;
+    return conversation as Prisma.ConversationGetPayload<Q>;
   }
 
   async create(viewer: Viewer, input: { title?: string | null; projectId?: string | null }): Promise<Conversation> {

@@ -1,0 +1,40 @@
+/** Anthropic messages through the official SDK. */
+import Anthropic from '@anthropic-ai/sdk';
+import type { ChatProvider, IntentRequest, ReplyEvent, ReplyRequest } from './types.js';
+
+export interface AnthropicOptions {
+  apiKey: string;
+  model: string;
+  baseURL?: string;
+  maxTokens?: number;
+}
+
+export function anthropicProvider({ apiKey, model, baseURL, maxTokens = 1024 }: AnthropicOptions): ChatProvider {
+  const client = new Anthropic({ apiKey, baseURL, maxRetries: 0 });
+  return {
+    name: 'anthropic',
+    model,
+    async *streamReply(req: ReplyRequest, signal: AbortSignal): AsyncIterable<ReplyEvent> {
+      // A reply cut off elsewhere is continued by prefilling it as the assistant's turn.
+      const turns = req.continueFrom
+        ? [...req.turns, { role: 'assistant' as const, content: req.continueFrom.trimEnd() }]
+        : req.turns;
+      const stream = await client.messages.create(
+        { model, max_tokens: maxTokens, system: req.system, messages: turns, stream: true },
+        { signal },
+      );
+      let promptTokens = 0;
+      for await (const event of stream) {
+        if (event.type === 'message_start') promptTokens = event.message.usage.input_tokens;
+        else if (event.type === 'content_block_delta' && event.delta.type === 'text_delta')
+          yield { type: 'text', text: event.delta.text };
+        else if (event.type === 'message_delta')
+          yield { type: 'usage', usage: { promptTokens, completionTokens: event.usage.output_tokens } };
+      }
+    },
+    async extractIntent(req: IntentRequest, signal: AbortSignal) {
+      const res = await client.messages.create({ model, max_tokens: 300, system: req.system, messages: req.turns }, { signal });
+      return res.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+    },
+  };
+}

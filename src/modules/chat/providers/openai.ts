@@ -1,0 +1,50 @@
+/** OpenAI chat completions through the official SDK (also any OpenAI-compatible server via baseURL). */
+import OpenAI from 'openai';
+import type { ChatProvider, IntentRequest, ReplyEvent, ReplyRequest } from './types.js';
+import { continuationTurns } from './prompts.js';
+
+export interface OpenAIOptions {
+  apiKey: string;
+  model: string;
+  baseURL?: string;
+}
+
+export function openaiProvider({ apiKey, model, baseURL }: OpenAIOptions): ChatProvider {
+  // Retries and timeouts are the router's job (it falls back instead of waiting).
+  const client = new OpenAI({ apiKey, baseURL, maxRetries: 0 });
+  return {
+    name: 'openai',
+    model,
+    async *streamReply(req: ReplyRequest, signal: AbortSignal): AsyncIterable<ReplyEvent> {
+      const stream = await client.chat.completions.create(
+        {
+          model,
+          stream: true,
+          stream_options: { include_usage: true },
+          messages: [{ role: 'system', content: req.system }, ...continuationTurns(req)],
+        },
+        { signal },
+      );
+      for await (const part of stream) {
+        const text = part.choices[0]?.delta?.content;
+        if (text) yield { type: 'text', text };
+        if (part.usage)
+          yield {
+            type: 'usage',
+            usage: { promptTokens: part.usage.prompt_tokens, completionTokens: part.usage.completion_tokens },
+          };
+      }
+    },
+    async extractIntent(req: IntentRequest, signal: AbortSignal) {
+      const res = await client.chat.completions.create(
+        {
+          model,
+          response_format: { type: 'json_object' },
+          messages: [{ role: 'system', content: req.system }, ...req.turns],
+        },
+        { signal },
+      );
+      return res.choices[0]?.message?.content ?? '';
+    },
+  };
+}

@@ -1,0 +1,252 @@
+/**
+ * Tries the configured providers in order. A provider that errors,
+ * rate-limits or times out (first token, total) is skipped for this request;
+ * after repeated failures its circuit opens and it is skipped for a cool-down.
+ * A reply that fails mid-stream is continued by the next provider without
+ * repeating what was already sent. Every attempt is counted.
+ */
+import type { Logger } from '../../../logger.js';
+import type { Metrics } from '../../../metrics.js';
+import { type ParsedMessage } from '../intent-parser.js';
+import { mergeIntent } from './prompts.js';
+import {
+  type ChatProvider,
+  classify,
+  estimateTokens,
+  type IntentRequest,
+  type ProviderName,
+  type ReplyRequest,
+  type Usage,
+} from './types.js';
+
+/** USD per million tokens. */
+export type PriceTable = Record<string, { input: number; output: number }>;
+
+export interface RouterOptions {
+  providers: ChatProvider[];
+  firstTokenTimeoutMs: number;
+  totalTimeoutMs: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
+  prices: PriceTable;
+  metrics: Pick<Metrics, 'aiAttempts' | 'aiAttemptDuration'>;
+  log: Logger;
+  now?: () => number;
+}
+
+export type Outcome = 'ok' | 'error' | 'rate_limited' | 'timeout' | 'invalid_output' | 'circuit_open';
+
+export interface Attempt {
+  provider: ProviderName;
+  outcome: Outcome;
+  ms: number;
+  reason?: string;
+}
+
+export interface ReplyResult {
+  provider: ProviderName;
+  model: string;
+  text: string;
+  usage: Usage;
+  cost: number;
+  attempts: Attempt[];
+}
+
+export class AllProvidersFailed extends Error {
+  constructor(
+    readonly attempts: Attempt[],
+    readonly text: string,
+    readonly usage: Usage,
+    readonly cost: number,
+  ) {
+    const why = attempts.map((a) => `${a.provider}: ${a.reason ?? a.outcome}`).join('; ');
+    super(attempts.length ? `No AI provider could answer (${why})` : 'No AI provider is configured');
+    this.name = 'AllProvidersFailed';
+  }
+}
+
+class Timeout extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} timed out after ${ms} ms`);
+    this.name = 'TimeoutError';
+  }
+}
+
+export class ProviderRouter {
+  private readonly circuits = new Map<ProviderName, { failures: number; openUntil: number }>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: RouterOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  get providers(): readonly ChatProvider[] {
+    return this.opts.providers;
+  }
+
+  /** The message's intent: the first provider that returns valid structured output, else the local parser's. */
+  async extractIntent(req: IntentRequest, local: ParsedMessage): Promise<{ parsed: ParsedMessage; provider: ProviderName }> {
+    for (const p of this.opts.providers) {
+      if (p.name === 'local') return { parsed: local, provider: 'local' };
+      if (this.isOpen(p)) {
+        this.record(p, 'intent', 'circuit_open', 0);
+        continue;
+      }
+      const started = this.now();
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(new Timeout('intent', this.opts.totalTimeoutMs)), this.opts.totalTimeoutMs);
+      try {
+        const raw = await p.extractIntent(req, ac.signal);
+        let parsed: ParsedMessage;
+        try {
+          parsed = mergeIntent(raw, local);
+        } catch (err) {
+          this.fail(p, 'intent', 'invalid_output', started, err);
+          continue;
+        }
+        this.succeed(p, 'intent', started);
+        return { parsed, provider: p.name };
+      } catch (err) {
+        this.fail(p, 'intent', ac.signal.aborted ? 'timeout' : classify(err), started, err);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    // Understanding a message never depends on a remote model: the local parser always answers.
+    return { parsed: local, provider: 'local' };
+  }
+
+  /** Streams a reply through the first provider that can give one; `onText` receives each new piece once. */
+  async streamReply(req: ReplyRequest, onText: (text: string) => Promise<void>): Promise<ReplyResult> {
+    const attempts: Attempt[] = [];
+    const usage: Usage = { promptTokens: 0, completionTokens: 0 };
+    let cost = 0;
+    let sent = '';
+    const promptEstimate = estimateTokens(req.system + req.turns.map((t) => t.content).join('\n'));
+    for (const p of this.opts.providers) {
+      if (this.isOpen(p)) {
+        attempts.push({ provider: p.name, outcome: 'circuit_open', ms: 0, reason: 'skipped after repeated failures' });
+        this.record(p, 'reply', 'circuit_open', 0);
+        continue;
+      }
+      const started = this.now();
+      const before = sent;
+      const ac = new AbortController();
+      const total = setTimeout(() => ac.abort(new Timeout('reply', this.opts.totalTimeoutMs)), this.opts.totalTimeoutMs);
+      let firstToken: NodeJS.Timeout | undefined = setTimeout(
+        () => ac.abort(new Timeout('first token', this.opts.firstTokenTimeoutMs)),
+        this.opts.firstTokenTimeoutMs,
+      );
+      let reported: Usage | null = null;
+      const dedupe = new RepeatFilter(before);
+      try {
+        for await (const ev of p.streamReply({ ...req, continueFrom: before || undefined }, ac.signal)) {
+          ac.signal.throwIfAborted();
+          if (ev.type === 'usage') {
+            reported = ev.usage;
+            continue;
+          }
+          clearTimeout(firstToken);
+          firstToken = undefined;
+          const fresh = dedupe.push(ev.text);
+          if (fresh) {
+            sent += fresh;
+            await onText(fresh);
+          }
+        }
+        ac.signal.throwIfAborted();
+        const own = reported ?? { promptTokens: promptEstimate, completionTokens: estimateTokens(sent.slice(before.length)) };
+        add(usage, own);
+        cost += this.price(p, own);
+        const ms = this.succeed(p, 'reply', started);
+        attempts.push({ provider: p.name, outcome: 'ok', ms });
+        return { provider: p.name, model: p.model, text: sent, usage, cost, attempts };
+      } catch (err) {
+        const outcome = ac.signal.aborted ? 'timeout' : classify(err);
+        const ms = this.fail(p, 'reply', outcome, started, ac.signal.aborted ? ac.signal.reason : err);
+        attempts.push({ provider: p.name, outcome, ms, reason: describe(outcome, ac.signal.aborted ? ac.signal.reason : err) });
+        // What a failed attempt streamed was billed too (estimated).
+        const own = { promptTokens: promptEstimate, completionTokens: estimateTokens(sent.slice(before.length)) };
+        if (sent.length > before.length) {
+          add(usage, own);
+          cost += this.price(p, own);
+        }
+      } finally {
+        clearTimeout(total);
+        clearTimeout(firstToken);
+      }
+    }
+    throw new AllProvidersFailed(attempts, sent, usage, cost);
+  }
+
+  private price(p: ChatProvider, u: Usage): number {
+    const price = this.opts.prices[p.model];
+    if (!price) return 0;
+    return (u.promptTokens * price.input + u.completionTokens * price.output) / 1_000_000;
+  }
+
+  private isOpen(p: ChatProvider): boolean {
+    const c = this.circuits.get(p.name);
+    return !!c && c.openUntil > this.now();
+  }
+
+  private succeed(p: ChatProvider, kind: 'intent' | 'reply', started: number): number {
+    this.circuits.delete(p.name);
+    return this.record(p, kind, 'ok', started);
+  }
+
+  private fail(p: ChatProvider, kind: 'intent' | 'reply', outcome: Outcome, started: number, err: unknown): number {
+    const c = this.circuits.get(p.name) ?? { failures: 0, openUntil: 0 };
+    // After a cool-down one failure re-opens the circuit (half-open); otherwise it takes breakerFailures in a row.
+    c.failures = c.openUntil ? this.opts.breakerFailures : c.failures + 1;
+    if (c.failures >= this.opts.breakerFailures) c.openUntil = this.now() + this.opts.breakerCooldownMs;
+    this.circuits.set(p.name, c);
+    this.opts.log.warn({ provider: p.name, kind, outcome, err: describe(outcome, err) }, 'AI provider attempt failed');
+    return this.record(p, kind, outcome, started);
+  }
+
+  private record(p: ChatProvider, kind: 'intent' | 'reply', outcome: Outcome, started: number): number {
+    const ms = started ? this.now() - started : 0;
+    this.opts.metrics.aiAttempts.inc({ provider: p.name, kind, outcome });
+    if (started) this.opts.metrics.aiAttemptDuration.observe({ provider: p.name, kind, outcome }, ms / 1000);
+    return ms;
+  }
+}
+
+function add(into: Usage, u: Usage) {
+  into.promptTokens += u.promptTokens;
+  into.completionTokens += u.completionTokens;
+}
+
+function describe(outcome: Outcome, err: unknown): string {
+  const status = (err as { status?: number })?.status;
+  const message = ((err as Error)?.message ?? String(err)).split('\n')[0]?.slice(0, 200);
+  if (outcome === 'rate_limited') return `rate limited${status ? ` (${status})` : ''}`;
+  if (outcome === 'timeout') return message ?? 'timed out';
+  return `${status ? `HTTP ${status}: ` : ''}${message}`;
+}
+
+/**
+ * A provider taking over a reply may start by repeating it. Holds back new text while it could still be
+ * a repeat of `already`; drops the repeated part, passes everything else through.
+ */
+export class RepeatFilter {
+  private pending = '';
+  private checking: boolean;
+
+  constructor(private readonly already: string) {
+    this.checking = already.length > 0;
+  }
+
+  push(text: string): string {
+    if (!this.checking) return text;
+    this.pending += text;
+    if (this.pending.startsWith(this.already)) {
+      this.checking = false;
+      return this.pending.slice(this.already.length);
+    }
+    if (this.already.startsWith(this.pending)) return '';
+    this.checking = false;
+    return this.pending;
+  }
+}
