@@ -134,7 +134,9 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
     STORAGE_DIR: `/tmp/dawg-bench-${run}`,
     ...extraEnv,
   };
-  const api = await spawnTs('src/main.ts', { ...env, PORT: '0' }, /"port":(\d+)/, { nodeArgs });
+  // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the api under load.
+  const extraArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const api = await spawnTs('src/main.ts', { ...env, PORT: '0' }, /"port":(\d+)/, { nodeArgs: [...nodeArgs, ...extraArgs] });
   const url = `http://127.0.0.1:${api.match[1]}/graphql`;
   let output = '';
   api.child.stdout?.on('data', (d: Buffer) => {

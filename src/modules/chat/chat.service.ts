@@ -32,13 +32,8 @@ const STREAM_TTL_SEC = 3600;
 /** How many earlier messages the providers see. */
 const CONTEXT_MESSAGES = 10;
 
-const withContext = {
-  include: {
-    project: true,
-    messages: { take: CONTEXT_MESSAGES, orderBy: { createdAt: 'desc' }, include: { generation: true } },
-  },
-} satisfies Prisma.ConversationDefaultArgs;
-type ConversationWithContext = Prisma.ConversationGetPayload<typeof withContext>;
+const withProject = { include: { project: true } } satisfies Prisma.ConversationDefaultArgs;
+type ConversationWithProject = Prisma.ConversationGetPayload<typeof withProject>;
 
 export interface ChatDeps {
   prisma: Db;
@@ -61,11 +56,11 @@ export class ChatService {
 
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
     const { content } = parseInput(contentRules, { content: rawContent });
-    const conversation = await this.deps.conversations.requireOwned(viewer, conversationId, withContext);
+    const conversation = await this.deps.conversations.requireOwned(viewer, conversationId, withProject);
     const slot = await this.takeReplySlot(viewer.id);
     let streaming = false;
     try {
-      const context = contextOf(conversation);
+      const context = await this.contextOf(conversation);
       const turns: Turn[] = [...context.recent, { role: 'user', content }];
       const local = parseMessage(content);
       // The message is stored (with the local reading) while a provider reads it; a different reading is saved after.
@@ -139,11 +134,11 @@ export class ChatService {
    */
   private async takeReplySlot(userId: string): Promise<{ release(): Promise<void> }> {
     const key = `${this.deps.prefix}chat:streaming:${userId}`;
-    const [[, count] = []] = (await this.deps.redis.multi().incr(key).expire(key, 600).exec()) ?? [];
+    const count = await this.deps.redis.incr(key);
+    await this.deps.redis.expire(key, 600);
     const release = async () => {
       await this.deps.redis.decr(key).catch(() => 0);
     };
-    if (typeof count !== 'number') throw new Error('Redis did not count the reply slot');
     if (count > this.deps.maxConcurrentReplies) {
       await release();
       throw rateLimited(5);
@@ -164,19 +159,14 @@ export class ChatService {
 
   private async emit(message: Message, event: Omit<ChatChunkEvent, 'conversationId' | 'messageId'>): Promise<void> {
     const key = this.streamKey(message.id);
-    const tx = this.deps.redis
-      .multi()
-      .xadd(key, '*', 'index', String(event.index), 'delta', event.delta, 'done', event.done ? '1' : '0');
+    await this.deps.redis.xadd(key, '*', 'index', String(event.index), 'delta', event.delta, 'done', event.done ? '1' : '0');
     // The TTL is set when the stream is created and renewed when it ends.
-    if (event.index === 0 || event.done) tx.expire(key, STREAM_TTL_SEC);
-    await Promise.all([
-      tx.exec(),
-      this.deps.pubsub.publish('chatChunk', message.conversationId, {
-        conversationId: message.conversationId,
-        messageId: message.id,
-        ...event,
-      }),
-    ]);
+    if (event.index === 0 || event.done) await this.deps.redis.expire(key, STREAM_TTL_SEC);
+    await this.deps.pubsub.publish('chatChunk', message.conversationId, {
+      conversationId: message.conversationId,
+      messageId: message.id,
+      ...event,
+    });
   }
 
   private async reply(message: Message, request: Parameters<ProviderRouter['streamReply']>[0]): Promise<void> {
@@ -231,29 +221,50 @@ export class ChatService {
   }
 
   /** The conversation's last generation, for follow-ups ("make it faster", "give me the stems"). */
-  private async lastGeneration(conversation: ConversationWithContext, types: Generation['type'][]): Promise<Generation | null> {
-    const recent = conversation.messages.find((m) => m.generation && types.includes(m.generation.type))?.generation;
-    if (recent) return recent;
+  private async lastGeneration(conversationId: string, types?: Generation['type'][]): Promise<Generation | null> {
     const m = await this.deps.prisma.message.findFirst({
-      where: { conversationId: conversation.id, generationId: { not: null }, generation: { type: { in: types } } },
+      where: { conversationId, generationId: { not: null }, ...(types && { generation: { type: { in: types } } }) },
       orderBy: { createdAt: 'desc' },
       include: { generation: true },
     });
     return m?.generation ?? null;
   }
 
-  private async startGeneration(viewer: Viewer, conversation: ConversationWithContext, parsed: ParsedMessage, content: string) {
+  /**
+   * What the providers are told about the conversation: its project, last generation and recent turns.
+   * The local provider reads none of it, so the queries run only when a remote provider may answer.
+   */
+  private async contextOf(c: ConversationWithProject): Promise<ChatContext> {
+    const project = c.project ? { name: c.project.name, bpm: c.project.bpm, key: c.project.key } : null;
+    if (!this.deps.router.usesContext) return { project, lastGeneration: null, recent: [] };
+    const [newestFirst, last] = await Promise.all([
+      this.deps.prisma.message.findMany({
+        where: { conversationId: c.id, status: 'COMPLETE' },
+        orderBy: { createdAt: 'desc' },
+        take: CONTEXT_MESSAGES,
+        select: { role: true, content: true },
+      }),
+      this.lastGeneration(c.id),
+    ]);
+    return {
+      project,
+      lastGeneration: last ? { type: last.type, status: last.status, input: last.input } : null,
+      recent: toTurns([...newestFirst].reverse()),
+    };
+  }
+
+  private async startGeneration(viewer: Viewer, conversation: ConversationWithProject, parsed: ParsedMessage, content: string) {
     const { projectId, project } = conversation;
     switch (parsed.intent) {
       case 'CHAT':
         return null;
       case 'CREATE_STEMS': {
-        const last = await this.lastGeneration(conversation, ['BEAT']);
+        const last = await this.lastGeneration(conversation.id, ['BEAT']);
         if (!last) throw new AppError('BAD_USER_INPUT', 'there is no beat in this conversation yet');
         return this.deps.generations.createStems(viewer, last.id);
       }
       case 'MASTER_TRACK': {
-        const last = await this.lastGeneration(conversation, ['BEAT', 'MASTER', 'MIX']);
+        const last = await this.lastGeneration(conversation.id, ['BEAT', 'MASTER', 'MIX']);
         if (!last) throw new AppError('BAD_USER_INPUT', 'there is no track in this conversation to master yet');
         const explicit = /(-\d+(?:\.\d+)?)\s*lufs/i.exec(content);
         const target = explicit
@@ -269,7 +280,7 @@ export class ChatService {
         if (!projectId) throw new AppError('BAD_USER_INPUT', 'this conversation has no project to mix');
         return this.deps.generations.mixProject(viewer, projectId);
       case 'GENERATE_BEAT': {
-        const last = parsed.followUp ? await this.lastGeneration(conversation, ['BEAT']) : null;
+        const last = parsed.followUp ? await this.lastGeneration(conversation.id, ['BEAT']) : null;
         const base = (last?.input ?? {}) as {
           genre?: string;
           bpm?: number;
@@ -306,23 +317,16 @@ function pickEntities(input: unknown): Record<string, string | number> {
   return out;
 }
 
-/** What the providers are told about the conversation: its project, last generation and recent turns. */
-function contextOf(c: ConversationWithContext): ChatContext {
-  const newestFirst = c.messages;
-  const last = newestFirst.find((m) => m.generation)?.generation ?? null;
+/** Messages as provider turns: alternating, starting with the user's, ending before an unanswered message. */
+function toTurns(messages: { role: string; content: string }[]): Turn[] {
   const turns: Turn[] = [];
-  for (const m of [...newestFirst].reverse()) {
+  for (const m of messages) {
     if (m.role === 'SYSTEM' || !m.content) continue;
     const role = m.role === 'USER' ? 'user' : 'assistant';
     const previous = turns.at(-1);
-    // Providers want alternating turns starting with the user's: merge neighbours, drop a leading reply.
     if (previous?.role === role) previous.content += `\n\n${m.content}`;
     else if (turns.length || role === 'user') turns.push({ role, content: m.content });
   }
-  if (turns.at(-1)?.role === 'user') turns.pop(); // an unanswered message: the new one supersedes it
-  return {
-    project: c.project ? { name: c.project.name, bpm: c.project.bpm, key: c.project.key } : null,
-    lastGeneration: last ? { type: last.type, status: last.status, input: last.input } : null,
-    recent: turns,
-  };
+  if (turns.at(-1)?.role === 'user') turns.pop(); // the new message supersedes an unanswered one
+  return turns;
 }

@@ -84,6 +84,11 @@ export class ProviderRouter {
     return this.opts.providers;
   }
 
+  /** Whether a remote provider may answer (the local one reads no conversation context). */
+  get usesContext(): boolean {
+    return this.opts.providers[0]?.name !== 'local';
+  }
+
   /** The message's intent: the first provider that returns valid structured output, else the local parser's. */
   async extractIntent(req: IntentRequest, local: ParsedMessage): Promise<{ parsed: ParsedMessage; provider: ProviderName }> {
     for (const p of this.opts.providers) {
