@@ -17,10 +17,38 @@ const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8',
 
 export const hasLocalGraphiql = (): boolean => existsSync(join(ASSETS_DIR, 'VERSION'));
 
+// yoga links its favicon from GitHub; offline (and under a strict CSP) that request fails, so use an inline one.
+const REMOTE_FAVICON = /https:\/\/raw\.githubusercontent\.com\/[^"'\s>]*favicon\.ico/g;
+const FAVICON = `data:image/svg+xml,${encodeURIComponent(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#e10098"/></svg>',
+)}`;
+
 /** yoga's `renderGraphiQL` option. */
 export function renderLocalGraphiql(opts: GraphiQLOptions): string {
   const html = renderGraphiQL(opts);
-  return hasLocalGraphiql() ? html.replace(CDN, GRAPHIQL_ASSETS_PATH) : html;
+  return hasLocalGraphiql() ? html.replace(CDN, GRAPHIQL_ASSETS_PATH).replace(REMOTE_FAVICON, FAVICON) : html;
+}
+
+/**
+ * GraphiQL sends the header editor's headers with HTTP requests but not over graphql-ws, where dawg
+ * authenticates on connection_init. This one-expression change to the served build passes them as the
+ * request's `connectionParams` too (graphql-tools' ws executor puts those in connection_init).
+ */
+const WS_HEADERS = /extensions:\{headers:([\w$]+)\?\.headers\}/;
+export function patchGraphiqlBuild(source: string): string {
+  return source.replace(WS_HEADERS, 'extensions:{headers:$1?.headers,connectionParams:$1?.headers}');
+}
+const patched = new Map<string, Buffer>();
+async function readAsset(parts: string[]): Promise<Buffer | null> {
+  const file = join(ASSETS_DIR, ...parts);
+  if (!file.endsWith('yoga-graphiql.umd.js')) return readFile(file).catch(() => null);
+  const cached = patched.get(file);
+  if (cached) return cached;
+  const source = await readFile(file, 'utf8').catch(() => null);
+  if (source === null) return null;
+  const body = Buffer.from(patchGraphiqlBuild(source));
+  patched.set(file, body);
+  return body;
 }
 
 /** Serves the unpacked files under GRAPHIQL_ASSETS_PATH; false for other paths. */
@@ -31,7 +59,7 @@ export async function serveGraphiqlAsset(path: string, res: ServerResponse, _req
   const parts = relative.split('/');
   const safe = parts.length <= 2 && parts.every((p) => p && p === basename(p) && !p.startsWith('.'));
   const type = TYPES[relative.slice(relative.lastIndexOf('.'))];
-  const body = safe && type ? await readFile(join(ASSETS_DIR, ...parts)).catch(() => null) : null;
+  const body = safe && type ? await readAsset(parts) : null;
   if (!body) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     return true;
