@@ -1,0 +1,174 @@
+/**
+ * `npm run demo -- "make me a dark 140 bpm trap beat in F minor"`: logs in (or signs up), opens a
+ * conversation, sends the message, prints the reply as it streams, shows the generation's progress
+ * stage by stage and saves the MP3 (with --stems and --midi, the stems and the MIDI too).
+ *
+ * Options: --url (default http://localhost:4000/graphql), --out DIR (default ./out),
+ * --email / --password (default DAWG_EMAIL / DAWG_PASSWORD, else a local demo account).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createDawgClient, type DawgClient, DawgError } from './client.js';
+import {
+  DemoChatStreamDocument,
+  DemoCreateConversationDocument,
+  DemoCreateStemsDocument,
+  DemoGenerationOutputDocument,
+  DemoGenerationProgressDocument,
+  DemoLogInDocument,
+  DemoSendMessageDocument,
+  DemoSignUpDocument,
+} from './generated/graphql.js';
+import { progressBar } from './progress.js';
+
+const USAGE = `usage: npm run demo -- "make me a dark 140 bpm trap beat in F minor" [--url URL] [--out DIR] [--stems] [--midi]
+                     [--email EMAIL --password PASSWORD]`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string', default: 'http://localhost:4000/graphql' },
+    out: { type: 'string', default: './out' },
+    stems: { type: 'boolean', default: false },
+    midi: { type: 'boolean', default: false },
+    email: { type: 'string', default: process.env.DAWG_EMAIL ?? 'demo@dawg.local' },
+    password: { type: 'string', default: process.env.DAWG_PASSWORD ?? 'dawg-demo-password' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+const prompt = positionals.join(' ').trim();
+if (values.help || !prompt) {
+  console.log(USAGE);
+  process.exit(values.help ? 0 : 2);
+}
+
+let token: string | null = null;
+const client = createDawgClient(values.url, () => token);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function logIn(): Promise<void> {
+  const { email, password } = values as { email: string; password: string };
+  try {
+    token = (await client.request(DemoLogInDocument, { email, password })).logIn.token;
+    say(`logged in as ${email}`);
+  } catch (err) {
+    if (!(err instanceof DawgError && err.code === 'UNAUTHENTICATED')) throw err;
+    try {
+      token = (await client.request(DemoSignUpDocument, { email, password })).signUp.token;
+      say(`signed up as ${email}`);
+    } catch (signUpError) {
+      if (signUpError instanceof DawgError && /already registered/.test(signUpError.message))
+        throw new DawgError(`login failed for ${email}: wrong password (pass --email and --password for your account)`, 'LOGIN_FAILED');
+      throw signUpError;
+    }
+  }
+}
+
+/** Prints the reply's chunks as they arrive; resolves with how it ended. */
+function streamReply(c: DawgClient, conversationId: string, messageId: () => string | null) {
+  let printed = false;
+  return c.subscribe(DemoChatStreamDocument, { conversationId }, ({ chatStream: e }) => {
+    const mine = messageId();
+    if (mine && e.messageId !== mine) return false;
+    if (!printed) process.stdout.write('dawg: ');
+    printed = true;
+    process.stdout.write(e.delta);
+    if (!e.done) return false;
+    process.stdout.write('\n');
+    if (e.message?.status === 'FAILED') say(`(the reply failed: ${e.message.error ?? 'no reason given'})`);
+    return true;
+  });
+}
+
+/**
+ * Follows a generation from now on (so no stage is missed while the reply is still printing);
+ * `show` draws the progress bar (stages so far, then live) and returns the output, or throws with the reason.
+ */
+function follow(c: DawgClient, id: string) {
+  type Event = { percent: number; stage: string | null };
+  const seen: Event[] = [];
+  let bar: ReturnType<typeof progressBar> | null = null;
+  let status = 'PENDING';
+  let error: string | null | undefined;
+  const finished = c.subscribe(DemoGenerationProgressDocument, { id }, ({ generationProgress: p }) => {
+    const event = { percent: p.percent, stage: p.stage ?? null };
+    seen.push(event);
+    bar?.update(event.percent, event.stage);
+    status = p.generation.status;
+    error = p.generation.error;
+    return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(status);
+  });
+  return {
+    async show(label: string) {
+      say(`${label}:`);
+      bar = progressBar(process.stdout);
+      for (const e of seen) bar.update(e.percent, e.stage);
+      await finished;
+      bar.end();
+      if (status !== 'COMPLETED') throw new DawgError(`${label}: ${status.toLowerCase()}: ${error ?? 'no reason given'}`, status);
+      const { generation } = await c.request(DemoGenerationOutputDocument, { id }, 'query');
+      if (!generation?.output) throw new DawgError(`${label}: finished without output`, 'NO_OUTPUT');
+      return generation.output;
+    },
+  };
+}
+
+/** The first part of the uuid inside a Relay global id ("Generation:<uuid>", base64). */
+function shortId(globalId: string): string {
+  const decoded = Buffer.from(globalId, 'base64').toString('utf8');
+  return (decoded.split(':')[1] ?? globalId).slice(0, 8);
+}
+
+async function download(url: string, path: string): Promise<string> {
+  const res = await fetch(url);
+  if (!res.ok) throw new DawgError(`download of ${path} failed: HTTP ${res.status}`, 'DOWNLOAD_FAILED');
+  await writeFile(path, Buffer.from(await res.arrayBuffer()));
+  return path;
+}
+
+async function main(): Promise<void> {
+  await logIn();
+  const conversationId = (await client.request(DemoCreateConversationDocument, { title: prompt.slice(0, 80) })).createConversation.id;
+  say(`you: ${prompt}`);
+  let assistantId: string | null = null;
+  const reply = streamReply(client, conversationId, () => assistantId);
+  // Subscribed before sending, so no chunk is missed.
+  await new Promise((r) => setTimeout(r, 200));
+  const sent = (await client.request(DemoSendMessageDocument, { conversationId, content: prompt })).sendMessage;
+  assistantId = sent.assistantMessage.id;
+  const e = sent.userMessage.entities;
+  say(`understood: ${sent.userMessage.intent}${e ? ` ${JSON.stringify(Object.fromEntries(Object.entries(e).filter(([k, v]) => k !== '__typename' && v != null)))}` : ''}`);
+  const generation = sent.generation;
+  const progress = generation ? follow(client, generation.id) : null;
+  await reply;
+  if (!generation || !progress) {
+    say('Nothing to make from that message. Try: "make me a mellow 90 bpm lo-fi beat in A minor"');
+    return;
+  }
+  const output = await progress.show(`making the ${generation.type.toLowerCase()}`);
+  const dir = resolve(values.out as string);
+  await mkdir(dir, { recursive: true });
+  const base = join(dir, `dawg-${shortId(generation.id)}`);
+  const saved = [await download(output.audioUrl, `${base}.mp3`)];
+  if (values.midi && output.midiUrl) saved.push(await download(output.midiUrl, `${base}.mid`));
+  if (values.stems && generation.type === 'BEAT') {
+    const stems = (await client.request(DemoCreateStemsDocument, { generationId: generation.id })).createStems;
+    const stemOutput = await follow(client, stems.id).show('splitting it into stems');
+    for (const stem of stemOutput.stems) saved.push(await download(stem.url, `${base}-${stem.name}.wav`));
+  }
+  say(`${output.durationSec.toFixed(1)} s${output.loudnessLufs != null ? `, ${output.loudnessLufs.toFixed(1)} LUFS` : ''}; saved:`);
+  for (const path of saved) say(`  ${path}`);
+}
+
+try {
+  await main();
+  await client.close();
+} catch (err) {
+  await client.close().catch(() => {});
+  const e = err instanceof DawgError ? err : new DawgError((err as Error).message, 'ERROR');
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(e.code))
+    console.error(`error: cannot reach the dawg server at ${values.url} (${e.code}). Start it with \`npm start\` in another terminal, or pass --url.`);
+  else console.error(`error: ${e.message}${e.code === 'LOGIN_FAILED' ? '' : ` [${e.code}]`}`);
+  process.exit(1);
+}

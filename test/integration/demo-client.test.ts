@@ -1,0 +1,92 @@
+/** The demo client (`npm run demo`) as a user runs it: a real process against a real api and worker. */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { measure } from '../helpers/audio.js';
+import { freePort, gql } from '../helpers/harness.js';
+import { type Stack, startStack } from '../helpers/stack.js';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ CHAT_CHUNK_DELAY_MS: '5' });
+});
+afterAll(() => stack.stop());
+
+function demo(args: string[], timeout = 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'scripts/demo/demo.ts', ...args],
+      { timeout, env: { PATH: process.env.PATH ?? '' } },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('npm run demo', () => {
+  it('makes a beat from a sentence: streamed reply, progress by stage, a playable MP3, MIDI and stems', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dawg-demo-'));
+    const email = `demo-${Date.now()}@example.test`;
+    const r = await demo([
+      'make me a dark 140 bpm trap beat in F minor, 8 seconds',
+      '--url',
+      stack.api.graphqlUrl,
+      '--out',
+      out,
+      '--email',
+      email,
+      '--password',
+      'demo password 123',
+      '--midi',
+      '--stems',
+    ]);
+    expect(r.stderr, r.stdout).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`signed up as ${email}`);
+    expect(r.stdout).toContain('understood: GENERATE_BEAT {"genre":"trap","bpm":140,"key":"F minor","mood":"dark","durationSec":8}');
+    expect(r.stdout).toMatch(/dawg: On it: a dark trap beat at 140 bpm in F minor/);
+    // Progress arrives stage by stage (not a terminal here: one line per stage) up to done.
+    // (The beat's progress is followed from sendMessage on; the first event is its state at that moment.)
+    const beatProgress = (r.stdout.split('making the beat:\n')[1] ?? '').split('splitting it into stems:')[0] ?? '';
+    const stages = beatProgress.match(/^\s+\d+% .+$/gm) ?? [];
+    expect(stages.length).toBeGreaterThanOrEqual(4);
+    expect(stages.at(-1)).toMatch(/100% done/);
+    expect(beatProgress).toMatch(/% encoding\n/);
+    const saved = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('  /'))
+      .map((l) => l.trim());
+    expect(saved.map((p) => p.slice(p.lastIndexOf('.')))).toEqual(['.mp3', '.mid', '.wav', '.wav', '.wav', '.wav']);
+    for (const p of saved) expect(existsSync(p)).toBe(true);
+    const mp3 = measure(saved[0] as string);
+    expect(mp3.durationSec).toBeGreaterThan(7.8);
+    expect(mp3.durationSec).toBeLessThan(8.4);
+    expect(mp3.integratedLufs).toBeGreaterThan(-15.5);
+
+    // The same account logs in the next time.
+    const again = await demo(['hello', '--url', stack.api.graphqlUrl, '--email', email, '--password', 'demo password 123']);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(`logged in as ${email}`);
+    expect(again.stdout).toContain('Nothing to make from that message');
+  });
+
+  it('says clearly when the server is not running', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/graphql`;
+    const r = await demo(['make me a beat', '--url', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot reach the dawg server at ${url} (ECONNREFUSED)`);
+    expect(r.stderr).toContain('npm start');
+  });
+
+  it('says clearly when the login fails', async () => {
+    const email = `taken-${Date.now()}@example.test`;
+    await gql(stack.api.graphqlUrl, 'mutation($e: String!) { signUp(email: $e, password: "the right password") { token } }', {
+      e: email,
+    });
+    const r = await demo(['make me a beat', '--url', stack.api.graphqlUrl, '--email', email, '--password', 'a wrong password']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(`error: login failed for ${email}: wrong password (pass --email and --password for your account)`);
+  });
+});
