@@ -19,7 +19,11 @@ export class DawgError extends Error {
 export interface DawgClient {
   request<R, V extends AnyVariables>(doc: TypedDocumentNode<R, V>, variables: V, kind?: 'query' | 'mutation'): Promise<R>;
   /** Events of a subscription until `until` says the last one arrived (or the server completes it). */
-  subscribe<R, V extends AnyVariables>(doc: TypedDocumentNode<R, V>, variables: V, onEvent: (data: R) => boolean | void): Promise<void>;
+  subscribe<R, V extends AnyVariables>(
+    doc: TypedDocumentNode<R, V>,
+    variables: V,
+    onEvent: (data: R) => boolean | void,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,7 +80,10 @@ export function createDawgClient(url: string, getToken: () => string | null): Da
   };
 }
 
-function toDawgError(error: { graphQLErrors: { message: string; extensions?: Record<string, unknown> }[]; networkError?: Error }): DawgError {
+function toDawgError(error: {
+  graphQLErrors: { message: string; extensions?: Record<string, unknown> }[];
+  networkError?: Error;
+}): DawgError {
   const first = error.graphQLErrors[0];
   if (first) return new DawgError(first.message, String(first.extensions?.code ?? 'GRAPHQL_ERROR'));
   const cause = (error.networkError as { cause?: { code?: string } } | undefined)?.cause?.code;

@@ -59,7 +59,10 @@ async function logIn(): Promise<void> {
       say(`signed up as ${email}`);
     } catch (signUpError) {
       if (signUpError instanceof DawgError && /already registered/.test(signUpError.message))
-        throw new DawgError(`login failed for ${email}: wrong password (pass --email and --password for your account)`, 'LOGIN_FAILED');
+        throw new DawgError(
+          `login failed for ${email}: wrong password (pass --email and --password for your account)`,
+          'LOGIN_FAILED',
+        );
       throw signUpError;
     }
   }
@@ -129,7 +132,8 @@ async function download(url: string, path: string): Promise<string> {
 
 async function main(): Promise<void> {
   await logIn();
-  const conversationId = (await client.request(DemoCreateConversationDocument, { title: prompt.slice(0, 80) })).createConversation.id;
+  const conversationId = (await client.request(DemoCreateConversationDocument, { title: prompt.slice(0, 80) })).createConversation
+    .id;
   say(`you: ${prompt}`);
   let assistantId: string | null = null;
   const reply = streamReply(client, conversationId, () => assistantId);
@@ -138,7 +142,9 @@ async function main(): Promise<void> {
   const sent = (await client.request(DemoSendMessageDocument, { conversationId, content: prompt })).sendMessage;
   assistantId = sent.assistantMessage.id;
   const e = sent.userMessage.entities;
-  say(`understood: ${sent.userMessage.intent}${e ? ` ${JSON.stringify(Object.fromEntries(Object.entries(e).filter(([k, v]) => k !== '__typename' && v != null)))}` : ''}`);
+  say(
+    `understood: ${sent.userMessage.intent}${e ? ` ${JSON.stringify(Object.fromEntries(Object.entries(e).filter(([k, v]) => k !== '__typename' && v != null)))}` : ''}`,
+  );
   const generation = sent.generation;
   const progress = generation ? follow(client, generation.id) : null;
   await reply;
@@ -157,7 +163,9 @@ async function main(): Promise<void> {
     const stemOutput = await follow(client, stems.id).show('splitting it into stems');
     for (const stem of stemOutput.stems) saved.push(await download(stem.url, `${base}-${stem.name}.wav`));
   }
-  say(`${output.durationSec.toFixed(1)} s${output.loudnessLufs != null ? `, ${output.loudnessLufs.toFixed(1)} LUFS` : ''}; saved:`);
+  say(
+    `${output.durationSec.toFixed(1)} s${output.loudnessLufs != null ? `, ${output.loudnessLufs.toFixed(1)} LUFS` : ''}; saved:`,
+  );
   for (const path of saved) say(`  ${path}`);
 }
 
@@ -168,7 +176,9 @@ try {
   await client.close().catch(() => {});
   const e = err instanceof DawgError ? err : new DawgError((err as Error).message, 'ERROR');
   if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET'].includes(e.code))
-    console.error(`error: cannot reach the dawg server at ${values.url} (${e.code}). Start it with \`npm start\` in another terminal, or pass --url.`);
+    console.error(
+      `error: cannot reach the dawg server at ${values.url} (${e.code}). Start it with \`npm start\` in another terminal, or pass --url.`,
+    );
   else console.error(`error: ${e.message}${e.code === 'LOGIN_FAILED' ? '' : ` [${e.code}]`}`);
   process.exit(1);
 }

@@ -80,20 +80,22 @@ describe('GraphiQL in Chromium', () => {
   });
 
   it('runs a subscription over graphql-ws and shows live events', async () => {
-    const c = (await gql(api.graphqlUrl, 'mutation { createConversation(title: "browser") { id } }', {}, user.token)).data
-      .createConversation.id as string;
-    await typeInto('.graphiql-query-editor', `subscription Added { messageAdded(conversationId: "${c}") { role content } }`);
+    const p = (await gql(api.graphqlUrl, 'mutation { createProject(name: "browser", bpm: 90) { id } }', {}, user.token)).data
+      .createProject.id as string;
+    await typeInto('.graphiql-query-editor', `subscription Updated { projectUpdated(projectId: "${p}") { name bpm } }`);
     await run();
-    // The page's own graphql-ws socket must be subscribed before the message is sent.
-    await expect.poll(resultText, { timeout: 10_000 }).not.toContain(`"email":"${user.email}"`);
+    // The page's own graphql-ws socket must be subscribed before the change is made.
+    await expect.poll(resultText, { timeout: 10_000 }).not.toContain(user.email);
     await new Promise((r) => setTimeout(r, 1000));
-    await gql(
-      api.graphqlUrl,
-      'mutation($c: ID!) { sendMessage(conversationId: $c, content: "hello from the browser test") { userMessage { id } } }',
-      { c },
-      user.token,
-    );
-    await expect.poll(resultText, { timeout: 10_000 }).toContain('"content":"hellofromthebrowsertest"');
+    for (const bpm of [133, 134]) {
+      await gql(
+        api.graphqlUrl,
+        'mutation($p: ID!, $bpm: Int) { updateProject(id: $p, bpm: $bpm) { id } }',
+        { p, bpm },
+        user.token,
+      );
+      await expect.poll(resultText, { timeout: 10_000 }).toContain(`"projectUpdated":{"name":"browser","bpm":${bpm}}`);
+    }
     await page.screenshot({ path: `${SHOTS}/graphiql-subscription.png` });
   });
 });

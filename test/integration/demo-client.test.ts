@@ -42,10 +42,12 @@ describe('npm run demo', () => {
       '--midi',
       '--stems',
     ]);
-    expect(r.stderr, r.stdout).toBe("");
+    expect(r.stderr, r.stdout).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`signed up as ${email}`);
-    expect(r.stdout).toContain('understood: GENERATE_BEAT {"genre":"trap","bpm":140,"key":"F minor","mood":"dark","durationSec":8}');
+    expect(r.stdout).toContain(
+      'understood: GENERATE_BEAT {"genre":"trap","bpm":140,"key":"F minor","mood":"dark","durationSec":8}',
+    );
     expect(r.stdout).toMatch(/dawg: On it: a dark trap beat at 140 bpm in F minor/);
     // Progress arrives stage by stage (not a terminal here: one line per stage) up to done.
     // (The beat's progress is followed from sendMessage on; the first event is its state at that moment.)
@@ -87,6 +89,8 @@ describe('npm run demo', () => {
     });
     const r = await demo(['make me a beat', '--url', stack.api.graphqlUrl, '--email', email, '--password', 'a wrong password']);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`error: login failed for ${email}: wrong password (pass --email and --password for your account)`);
+    expect(r.stderr.trim()).toBe(
+      `error: login failed for ${email}: wrong password (pass --email and --password for your account)`,
+    );
   });
 });

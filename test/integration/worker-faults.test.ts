@@ -100,7 +100,8 @@ describe('a worker killed mid-job', () => {
       await second?.kill();
       await stack.api.stop();
     }
-  });
+    // Two worker processes start (tsx) and a 60 s beat renders after the lock expires: more than the default 30 s on a busy machine.
+  }, 90_000);
 });
 
 describe('a Redis restart', () => {
