@@ -4,6 +4,7 @@
  */
 import { Client, type AnyVariables, type TypedDocumentNode, fetchExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createWsClient } from 'graphql-ws';
+import { onEnd, pipe, subscribe } from 'wonka';
 import WebSocket from 'ws';
 
 export class DawgError extends Error {
@@ -63,15 +64,25 @@ export function createDawgClient(url: string, getToken: () => string | null): Da
     },
     subscribe(doc, variables, onEvent) {
       return new Promise((resolve, reject) => {
-        const sub = client.subscription(doc, variables).subscribe((result) => {
-          if (result.error) {
-            sub.unsubscribe();
-            reject(toDawgError(result.error));
-          } else if (result.data && onEvent(result.data) === true) {
-            sub.unsubscribe();
-            resolve();
-          }
-        });
+        let finished = false;
+        const { unsubscribe } = pipe(
+          client.subscription(doc, variables),
+          onEnd(() => {
+            // The server completed it (or the socket gave up) before the event we wait for.
+            if (!finished) reject(new DawgError('the server ended the subscription early', 'SUBSCRIPTION_ENDED'));
+          }),
+          subscribe((result) => {
+            if (finished) return;
+            if (result.error) {
+              finished = true;
+              reject(toDawgError(result.error));
+            } else if (result.data && onEvent(result.data) === true) {
+              finished = true;
+              resolve();
+            } else return;
+            queueMicrotask(() => unsubscribe());
+          }),
+        );
       });
     },
     close: async () => {

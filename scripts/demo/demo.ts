@@ -3,7 +3,8 @@
  * conversation, sends the message, prints the reply as it streams, shows the generation's progress
  * stage by stage and saves the MP3 (with --stems and --midi, the stems and the MIDI too).
  *
- * Options: --url (default http://localhost:4000/graphql), --out DIR (default ./out),
+ * Options: --url (default http://localhost:4000/graphql), --out DIR (default ./out), --then "…"
+ * (a follow-up in the same conversation, repeatable: "make it faster", "give me the stems"),
  * --email / --password (default DAWG_EMAIL / DAWG_PASSWORD, else a local demo account).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -22,7 +23,8 @@ import {
 } from './generated/graphql.js';
 import { progressBar } from './progress.js';
 
-const USAGE = `usage: npm run demo -- "make me a dark 140 bpm trap beat in F minor" [--url URL] [--out DIR] [--stems] [--midi]
+const USAGE = `usage: npm run demo -- "make me a dark 140 bpm trap beat in F minor" [--then "make it faster" …]
+                     [--url URL] [--out DIR] [--stems] [--midi]
                      [--email EMAIL --password PASSWORD]`;
 
 const { values, positionals } = parseArgs({
@@ -32,6 +34,7 @@ const { values, positionals } = parseArgs({
     out: { type: 'string', default: './out' },
     stems: { type: 'boolean', default: false },
     midi: { type: 'boolean', default: false },
+    then: { type: 'string', multiple: true },
     email: { type: 'string', default: process.env.DAWG_EMAIL ?? 'demo@dawg.local' },
     password: { type: 'string', default: process.env.DAWG_PASSWORD ?? 'dawg-demo-password' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -68,14 +71,17 @@ async function logIn(): Promise<void> {
   }
 }
 
-/** Prints the reply's chunks as they arrive; resolves with how it ended. */
-function streamReply(c: DawgClient, conversationId: string, messageId: () => string | null) {
-  let printed = false;
-  return c.subscribe(DemoChatStreamDocument, { conversationId }, ({ chatStream: e }) => {
-    const mine = messageId();
-    if (mine && e.messageId !== mine) return false;
-    if (!printed) process.stdout.write('dawg: ');
-    printed = true;
+/**
+ * Prints a reply as it streams. Subscribing with the message id and `fromIndex: 0` replays what was
+ * streamed before the subscription started, then continues live; indexes already printed are skipped
+ * (graphql-ws resubscribes with the same variables after a reconnect).
+ */
+function streamReply(c: DawgClient, conversationId: string, messageId: string) {
+  let next = 0;
+  process.stdout.write('dawg: ');
+  return c.subscribe(DemoChatStreamDocument, { conversationId, messageId, fromIndex: 0 }, ({ chatStream: e }) => {
+    if (e.messageId !== messageId || e.index < next) return false;
+    next = e.index + 1;
     process.stdout.write(e.delta);
     if (!e.done) return false;
     process.stdout.write('\n');
@@ -130,21 +136,14 @@ async function download(url: string, path: string): Promise<string> {
   return path;
 }
 
-async function main(): Promise<void> {
-  await logIn();
-  const conversationId = (await client.request(DemoCreateConversationDocument, { title: prompt.slice(0, 80) })).createConversation
-    .id;
-  say(`you: ${prompt}`);
-  let assistantId: string | null = null;
-  const reply = streamReply(client, conversationId, () => assistantId);
-  // Subscribed before sending, so no chunk is missed.
-  await new Promise((r) => setTimeout(r, 200));
-  const sent = (await client.request(DemoSendMessageDocument, { conversationId, content: prompt })).sendMessage;
-  assistantId = sent.assistantMessage.id;
+/** One message of the conversation: send, print the reply as it streams, follow what it started, save the files. */
+async function turn(conversationId: string, content: string): Promise<void> {
+  say(`you: ${content}`);
+  const sent = (await client.request(DemoSendMessageDocument, { conversationId, content })).sendMessage;
   const e = sent.userMessage.entities;
-  say(
-    `understood: ${sent.userMessage.intent}${e ? ` ${JSON.stringify(Object.fromEntries(Object.entries(e).filter(([k, v]) => k !== '__typename' && v != null)))}` : ''}`,
-  );
+  const entities = e ? Object.fromEntries(Object.entries(e).filter(([k, v]) => k !== '__typename' && v != null)) : {};
+  say(`understood: ${sent.userMessage.intent} ${JSON.stringify(entities)}`);
+  const reply = streamReply(client, conversationId, sent.assistantMessage.id);
   const generation = sent.generation;
   const progress = generation ? follow(client, generation.id) : null;
   await reply;
@@ -158,15 +157,21 @@ async function main(): Promise<void> {
   const base = join(dir, `dawg-${shortId(generation.id)}`);
   const saved = [await download(output.audioUrl, `${base}.mp3`)];
   if (values.midi && output.midiUrl) saved.push(await download(output.midiUrl, `${base}.mid`));
+  let stems = output.stems;
   if (values.stems && generation.type === 'BEAT') {
-    const stems = (await client.request(DemoCreateStemsDocument, { generationId: generation.id })).createStems;
-    const stemOutput = await follow(client, stems.id).show('splitting it into stems');
-    for (const stem of stemOutput.stems) saved.push(await download(stem.url, `${base}-${stem.name}.wav`));
+    const job = (await client.request(DemoCreateStemsDocument, { generationId: generation.id })).createStems;
+    stems = (await follow(client, job.id).show('splitting it into stems')).stems;
   }
-  say(
-    `${output.durationSec.toFixed(1)} s${output.loudnessLufs != null ? `, ${output.loudnessLufs.toFixed(1)} LUFS` : ''}; saved:`,
-  );
+  for (const stem of stems) saved.push(await download(stem.url, `${base}-${stem.name}.wav`));
+  const loudness = output.loudnessLufs != null ? `, ${output.loudnessLufs.toFixed(1)} LUFS` : '';
+  say(`${output.durationSec.toFixed(1)} s${loudness}; saved:`);
   for (const path of saved) say(`  ${path}`);
+}
+
+async function main(): Promise<void> {
+  await logIn();
+  const { createConversation } = await client.request(DemoCreateConversationDocument, { title: prompt.slice(0, 80) });
+  for (const content of [prompt, ...(values.then ?? [])]) await turn(createConversation.id, content);
 }
 
 try {

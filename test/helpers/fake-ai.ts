@@ -45,7 +45,7 @@ export interface FakeAi {
 
 const USAGE = { prompt: 42, completion: 17 };
 
-export async function startFakeAi(): Promise<FakeAi> {
+export async function startFakeAi(port = 0): Promise<FakeAi> {
   const replies = new Map<FakeProvider, Behavior>();
   const intents = new Map<FakeProvider, Behavior>();
   const requests: LoggedRequest[] = [];
@@ -71,7 +71,7 @@ export async function startFakeAi(): Promise<FakeAi> {
       const text = JSON.stringify(behavior.intent ?? parseMessage(lastUserText(provider, body)));
       return sendJson(res, intentBody(provider, text));
     }
-    const text = behavior.text ?? `Reply from ${provider}.`;
+    const text = behavior.text ?? `(${provider}, loopback fake) ${actionOf(provider, body)}`;
     const size = behavior.pieceSize ?? 6;
     const pieces = text.match(new RegExp(`[\\s\\S]{1,${size}}`, 'g')) ?? [];
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -145,7 +145,7 @@ export async function startFakeAi(): Promise<FakeAi> {
     }
     res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
@@ -197,6 +197,17 @@ function sendError(res: ServerResponse, provider: FakeProvider, status: number) 
   if (provider === 'anthropic')
     return sendJson(res, { type: 'error', error: { type: status === 429 ? 'rate_limit_error' : 'api_error', message } }, status);
   return sendJson(res, { error: { code: status, message, status: status === 429 ? 'RESOURCE_EXHAUSTED' : 'INTERNAL' } }, status);
+}
+
+/** What dawg's instructions say it just did for the message (the last line of the reply prompt). */
+function actionOf(provider: FakeProvider, body: Record<string, unknown>): string {
+  const system =
+    provider === 'openai'
+      ? ((body.messages as { role: string; content: string }[]).find((m) => m.role === 'system')?.content ?? '')
+      : provider === 'anthropic'
+        ? String(body.system ?? '')
+        : ((body.systemInstruction as { parts?: { text: string }[] } | undefined)?.parts?.[0]?.text ?? '');
+  return /What the app just did for this message: (.*)$/s.exec(system)?.[1]?.trim() ?? 'Hello from the fake.';
 }
 
 /** The newest user turn of a request, in each provider's request shape. */

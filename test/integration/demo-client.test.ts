@@ -67,10 +67,26 @@ describe('npm run demo', () => {
     expect(mp3.durationSec).toBeLessThan(8.4);
     expect(mp3.integratedLufs).toBeGreaterThan(-15.5);
 
-    // The same account logs in the next time.
-    const again = await demo(['hello', '--url', stack.api.graphqlUrl, '--email', email, '--password', 'demo password 123']);
-    expect(again.code).toBe(0);
+    // The same account logs in the next time; follow-ups go to the same conversation.
+    const again = await demo([
+      'make me an 8 second house beat at 120 bpm',
+      '--then',
+      'make it faster',
+      '--then',
+      'hello',
+      '--url',
+      stack.api.graphqlUrl,
+      '--out',
+      out,
+      '--email',
+      email,
+      '--password',
+      'demo password 123',
+    ]);
+    expect(again.stderr, again.stdout).toBe('');
     expect(again.stdout).toContain(`logged in as ${email}`);
+    expect(again.stdout).toMatch(/you: make it faster\nunderstood: GENERATE_BEAT \{\}\ndawg: On it: a \w+ house beat at 132 bpm/);
+    expect(again.stdout.match(/\.mp3\n/g), again.stdout).toHaveLength(2);
     expect(again.stdout).toContain('Nothing to make from that message');
   });
 
