@@ -137,6 +137,42 @@ describe('chat through provider SDKs', () => {
     expect(String(reply?.body.system)).toContain('78 bpm');
   });
 
+  it('gives the provider the conversation: earlier turns, the project and the last generation', async () => {
+    const project = (
+      await gql(stack.graphqlUrl, 'mutation { createProject(name: "Night drive", bpm: 84, key: "Dm") { id } }', {}, alice.token)
+    ).data.createProject.id as string;
+    const c = (
+      await gql(stack.graphqlUrl, 'mutation($p: ID) { createConversation(projectId: $p) { id } }', { p: project }, alice.token)
+    ).data.createConversation.id as string;
+    fake.script('anthropic', { text: 'First answer.' });
+    const say = async (text: string) => {
+      const { client } = wsClient(stack.wsUrl, alice.token);
+      const sub = collect<Chunk>(client, CHAT, { c });
+      await new Promise((r) => setTimeout(r, 150));
+      expect((await gql(stack.graphqlUrl, SEND, { c, text }, alice.token)).errors).toBeUndefined();
+      await until(() => sub.events.some((e) => e.chatStream.done), 10_000);
+      await client.dispose();
+    };
+    await say('make me a lo-fi beat');
+    fake.reset();
+    fake.script('anthropic', { text: 'Second answer.' });
+    await say('make it faster');
+    const intent = fake.requests.find((q) => q.kind === 'intent');
+    const reply = fake.requests.find((q) => q.kind === 'reply');
+    for (const request of [intent, reply]) {
+      expect(request?.body.messages).toEqual([
+        { role: 'user', content: 'make me a lo-fi beat' },
+        { role: 'assistant', content: 'First answer.' },
+        { role: 'user', content: 'make it faster' },
+      ]);
+      const system = String(request?.body.system);
+      expect(system).toContain('project "Night drive" at 84 bpm in D minor');
+      expect(system).toMatch(/last generation: BEAT \(\w+\) with \{.*"bpm":84.*"genre":"lofi"/);
+    }
+    // The follow-up is made 12 bpm faster than the project's tempo the first beat used.
+    expect(String(reply?.body.system)).toContain('at 96 bpm');
+  });
+
   it('falls back in the configured order past a 429 and a 500, and counts every attempt', async () => {
     fake.script('anthropic', { status: 429 });
     fake.script('openai', { status: 500 });
@@ -195,6 +231,27 @@ describe('chat through provider SDKs', () => {
       parts: { text: string }[];
     }[];
     expect(contents.some((c) => c.role === 'model' && c.parts[0]?.text === 'Stems are ')).toBe(true);
+  });
+
+  it('hands a dropped reply to Anthropic as a prefilled assistant turn', async () => {
+    const { stack: s, user } = await chatApp({ AI_PROVIDERS: 'openai,anthropic' });
+    try {
+      fake.script('openai', { text: 'Mastering it louder now, to -10 LUFS.', dropAfter: 3, pieceSize: 5 });
+      fake.script('anthropic', { text: 'uder now, to -10 LUFS.' });
+      const r = await converse('make me a lofi beat', s, user);
+      expect(r.streamed).toBe('Mastering it louder now, to -10 LUFS.');
+      expect(r.assistant).toMatchObject({ content: r.streamed, provider: 'anthropic', status: 'COMPLETE' });
+      const handover = fake.requests.find((q) => q.provider === 'anthropic' && q.kind === 'reply')?.body.messages as {
+        role: string;
+        content: string;
+      }[];
+      expect(handover.at(-1)).toEqual({
+        role: 'assistant',
+        content: 'Mastering it louder now, to -10 LUFS.'.slice(0, 15).trimEnd(),
+      });
+    } finally {
+      await s.stop();
+    }
   });
 
   it('marks the reply FAILED with the reasons when every provider fails, keeping the user message and the generation', async () => {

@@ -15,6 +15,10 @@ describe('RepeatFilter', () => {
     const f = new RepeatFilter('Hello there, ');
     expect(['He', 'y you'].map((t) => f.push(t)).join('')).toBe('Hey you');
   });
+  it('does not double the space where a trimmed prefill is continued', () => {
+    const f = new RepeatFilter('Mastering ');
+    expect(['', ' it', ' louder'].map((t) => f.push(t)).join('')).toBe('it louder');
+  });
   it('passes everything when nothing was sent', () => {
     expect(new RepeatFilter('').push('abc')).toBe('abc');
   });

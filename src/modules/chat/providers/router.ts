@@ -246,12 +246,15 @@ export class RepeatFilter {
   push(text: string): string {
     if (!this.checking) return text;
     this.pending += text;
-    if (this.pending.startsWith(this.already)) {
-      this.checking = false;
-      return this.pending.slice(this.already.length);
-    }
+    if (this.pending.startsWith(this.already)) return this.release(this.pending.slice(this.already.length));
     if (this.already.startsWith(this.pending)) return '';
+    return this.release(this.pending);
+  }
+
+  /** The first new text; a continuation of text ending in a space (a trimmed prefill) does not add another. */
+  private release(fresh: string): string {
+    if (!fresh) return '';
     this.checking = false;
-    return this.pending;
+    return /\s$/.test(this.already) ? fresh.replace(/^\s+/, '') : fresh;
   }
 }
