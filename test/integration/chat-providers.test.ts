@@ -5,7 +5,7 @@
  * and what is stored each time.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeAi, startFakeAi } from '../helpers/fake-ai.js';
+import { type FakeAi, startFakeAi } from '../../scripts/fake-ai/server.js';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { collect, gql, type RunningApp, signUp, startApp, type TestUser, until, wsClient } from '../helpers/harness.js';

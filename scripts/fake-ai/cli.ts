@@ -4,7 +4,7 @@
  * `--fail NAME` (repeatable) makes that provider answer HTTP 500, to watch the fallback.
  */
 import { parseArgs } from 'node:util';
-import { startFakeAi } from '../test/helpers/fake-ai.js';
+import { startFakeAi } from './server.js';
 
 const { values } = parseArgs({
   options: { port: { type: 'string', default: '4010' }, fail: { type: 'string', multiple: true, default: [] } },
