@@ -99,3 +99,14 @@ describe('GraphiQL in Chromium', () => {
     await page.screenshot({ path: `${SHOTS}/graphiql-subscription.png` });
   });
 });
+
+describe('the served GraphiQL build', () => {
+  it('is patched to send the header editor on connection_init (the pattern exists in this version)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { patchGraphiqlBuild } = await import('../../src/http/graphiql.js');
+    const source = readFileSync('node_modules/.cache/dawg-graphiql/yoga-graphiql.umd.js', 'utf8');
+    const patched = patchGraphiqlBuild(source);
+    expect(patched).not.toBe(source);
+    expect(patched).toMatch(/connectionParams:[\w$]+\?\.headers\}/);
+  });
+});
