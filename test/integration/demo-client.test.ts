@@ -29,19 +29,8 @@ describe('npm run demo', () => {
   it('makes a beat from a sentence: streamed reply, progress by stage, a playable MP3, MIDI and stems', async () => {
     const out = mkdtempSync(join(tmpdir(), 'dawg-demo-'));
     const email = `demo-${Date.now()}@example.test`;
-    const r = await demo([
-      'make me a dark 140 bpm trap beat in F minor, 8 seconds',
-      '--url',
-      stack.api.graphqlUrl,
-      '--out',
-      out,
-      '--email',
-      email,
-      '--password',
-      'demo password 123',
-      '--midi',
-      '--stems',
-    ]);
+    const account = ['--url', stack.api.graphqlUrl, '--out', out, '--email', email, '--password', 'demo password 123'];
+    const r = await demo(['make me a dark 140 bpm trap beat in F minor, 8 seconds', ...account, '--midi', '--stems']);
     expect(r.stderr, r.stdout).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`signed up as ${email}`);
@@ -74,14 +63,7 @@ describe('npm run demo', () => {
       'make it faster',
       '--then',
       'hello',
-      '--url',
-      stack.api.graphqlUrl,
-      '--out',
-      out,
-      '--email',
-      email,
-      '--password',
-      'demo password 123',
+      ...account,
     ]);
     expect(again.stderr, again.stdout).toBe('');
     expect(again.stdout).toContain(`logged in as ${email}`);
