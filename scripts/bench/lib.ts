@@ -1,9 +1,11 @@
 /** Shared helpers for benchmarks: percentiles, tables, machine facts, JSON results. */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { spawnTs } from '../lib/spawn-ts.js';
+
+export { spawnTs };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -51,46 +53,6 @@ export async function writeResult(name: string, data: unknown): Promise<string> 
     `${JSON.stringify({ name, at: new Date().toISOString(), machine: machine(), ...(data as object) }, null, 2)}\n`,
   );
   return path;
-}
-
-/** Spawns a TypeScript entry point and waits for a line matching `ready`. */
-export async function spawnTs(
-  entry: string,
-  env: Record<string, string>,
-  ready: RegExp,
-  options: { timeoutMs?: number; nodeArgs?: string[] } = {},
-): Promise<{ child: ChildProcess; match: RegExpExecArray; stop(): Promise<void> }> {
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', entry], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} not ready in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = ready.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${entry} exited ${code}:\n${out}`)));
-  });
-  return {
-    child,
-    match,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 export interface BenchApi {

@@ -1,9 +1,7 @@
 /** Runs the real api entry point (src/main.ts) as a child process. */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { spawnTs } from '../../scripts/lib/spawn-ts.js';
 import { testEnv } from './harness.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface ApiProcess {
   child: ChildProcess;
@@ -30,39 +28,14 @@ async function spawnEntry(
   overrides: Record<string, string>,
   timeoutMs: number,
 ): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...testEnv({ LOG_LEVEL: 'info', ...overrides }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${entry} did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = ready.exec(out);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`${entry} exited with ${code} before it was ready:\n${out}`));
-    });
-  });
+  const p = await spawnTs(entry, testEnv({ LOG_LEVEL: 'info', ...overrides }), ready, { timeoutMs });
+  const url = p.match[1] as string;
   return {
-    child,
+    child: p.child,
     url,
     graphqlUrl: `${url}/graphql`,
     wsUrl: `${url.replace(/^http/, 'ws')}/graphql`,
-    output: () => out,
-    kill: (signal = 'SIGTERM') => {
-      if (child.exitCode === null) child.kill(signal);
-      return exited;
-    },
+    output: p.output,
+    kill: p.kill,
   };
 }
