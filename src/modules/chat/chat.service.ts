@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { Db } from '../../db/client.js';
-import type { Generation, Message, Prisma } from '../../generated/prisma/client.js';
+import type { Conversation, Generation, Message, Project } from '../../generated/prisma/client.js';
 import { AppError, errorCode, rateLimited } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_BPM } from '../../music/genres.js';
@@ -32,8 +32,11 @@ const STREAM_TTL_SEC = 3600;
 /** How many earlier messages the providers see. */
 const CONTEXT_MESSAGES = 10;
 
-const withProject = { include: { project: true } } satisfies Prisma.ConversationDefaultArgs;
-type ConversationWithProject = Prisma.ConversationGetPayload<typeof withProject>;
+/** A message's conversation, with its project loaded at most once and only when needed. */
+interface Conversing {
+  conversation: Conversation;
+  project(): Promise<Project | null>;
+}
 
 export interface ChatDeps {
   prisma: Db;
@@ -56,11 +59,19 @@ export class ChatService {
 
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
     const { content } = parseInput(contentRules, { content: rawContent });
-    const conversation = await this.deps.conversations.requireOwned(viewer, conversationId, withProject);
+    const conversation = await this.deps.conversations.requireOwned(viewer, conversationId);
+    let project: Promise<Project | null> | undefined;
+    const here: Conversing = {
+      conversation,
+      project: () =>
+        (project ??= conversation.projectId
+          ? this.deps.prisma.project.findUnique({ where: { id: conversation.projectId } })
+          : Promise.resolve(null)),
+    };
     const slot = await this.takeReplySlot(viewer.id);
     let streaming = false;
     try {
-      const context = await this.contextOf(conversation);
+      const context = await this.contextOf(here);
       const turns: Turn[] = [...context.recent, { role: 'user', content }];
       const local = parseMessage(content);
       // The message is stored (with the local reading) while a provider reads it; a different reading is saved after.
@@ -90,7 +101,7 @@ export class ChatService {
       let generation: Generation | null = null;
       let problem: string | null = null;
       try {
-        generation = await this.startGeneration(viewer, conversation, parsed, content);
+        generation = await this.startGeneration(viewer, here, parsed, content);
       } catch (err) {
         if (!errorCode(err) || errorCode(err) === 'INTERNAL_SERVER_ERROR') throw err;
         problem = (err as AppError).message.replace(/^\w+: /, '');
@@ -234,10 +245,10 @@ export class ChatService {
    * What the providers are told about the conversation: its project, last generation and recent turns.
    * The local provider reads none of it, so the queries run only when a remote provider may answer.
    */
-  private async contextOf(c: ConversationWithProject): Promise<ChatContext> {
-    const project = c.project ? { name: c.project.name, bpm: c.project.bpm, key: c.project.key } : null;
-    if (!this.deps.router.usesContext) return { project, lastGeneration: null, recent: [] };
-    const [newestFirst, last] = await Promise.all([
+  private async contextOf({ conversation: c, project: projectOf }: Conversing): Promise<ChatContext> {
+    if (!this.deps.router.usesContext) return { project: null, lastGeneration: null, recent: [] };
+    const [project, newestFirst, last] = await Promise.all([
+      projectOf(),
       this.deps.prisma.message.findMany({
         where: { conversationId: c.id, status: 'COMPLETE' },
         orderBy: { createdAt: 'desc' },
@@ -247,14 +258,15 @@ export class ChatService {
       this.lastGeneration(c.id),
     ]);
     return {
-      project,
+      project: project ? { name: project.name, bpm: project.bpm, key: project.key } : null,
       lastGeneration: last ? { type: last.type, status: last.status, input: last.input } : null,
       recent: toTurns([...newestFirst].reverse()),
     };
   }
 
-  private async startGeneration(viewer: Viewer, conversation: ConversationWithProject, parsed: ParsedMessage, content: string) {
-    const { projectId, project } = conversation;
+  private async startGeneration(viewer: Viewer, here: Conversing, parsed: ParsedMessage, content: string) {
+    const { conversation } = here;
+    const { projectId } = conversation;
     switch (parsed.intent) {
       case 'CHAT':
         return null;
@@ -289,6 +301,7 @@ export class ChatService {
           durationSec?: number;
           seed?: number;
         };
+        const project = await here.project();
         const e = parsed.entities;
         const genre = e.genre ?? base.genre ?? 'lofi';
         let bpm = e.bpm ?? base.bpm ?? project?.bpm ?? DEFAULT_BPM[genre as keyof typeof DEFAULT_BPM] ?? 90;
