@@ -67,6 +67,11 @@ export class PubSub {
     return `${this.prefix}${TOPICS[event](key)}`;
   }
 
+  /** An event as it travels: its channel and the JSON the subscribers parse (for publishing from a Redis script). */
+  encode<K extends EventName>(event: K, key: string, payload: EventMap[K]): { channel: string; data: string } {
+    return { channel: this.channel(event, key), data: JSON.stringify(payload) };
+  }
+
   publish<K extends EventName>(event: K, key: string, payload: EventMap[K]): Promise<void> {
     return this.redisPubSub.publish(this.channel(event, key), payload);
   }

@@ -23,12 +23,12 @@ import { type ChatContext, intentSystemPrompt, replySystemPrompt } from './provi
 import { AllProvidersFailed, type ProviderRouter } from './providers/router.js';
 import type { Turn } from './providers/types.js';
 import { localReply } from './reply.js';
+import { ReplyStream, type StoredChunk } from './reply-stream.js';
 
 export const CONTENT_MAX = 4000;
 const contentRules = z.object({
   content: z.string().trim().min(1, 'must not be empty').max(CONTENT_MAX, `must be at most ${CONTENT_MAX} characters`),
 });
-const STREAM_TTL_SEC = 3600;
 /** How many earlier messages the providers see. */
 const CONTEXT_MESSAGES = 10;
 
@@ -51,10 +51,10 @@ export interface ChatDeps {
 }
 
 export class ChatService {
-  constructor(private readonly deps: ChatDeps) {}
+  private readonly chunks: ReplyStream;
 
-  streamKey(messageId: string): string {
-    return `${this.deps.prefix}chat:${messageId}`;
+  constructor(private readonly deps: ChatDeps) {
+    this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix);
   }
 
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
@@ -158,26 +158,12 @@ export class ChatService {
   }
 
   /** Chunks stored for a reply, in order (for replay). */
-  async storedChunks(messageId: string): Promise<{ index: number; delta: string; done: boolean }[]> {
-    const entries = await this.deps.redis.xrange(this.streamKey(messageId), '-', '+');
-    return entries.map(([, fields]) => {
-      // XRANGE gives [name, value, name, value, …]
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
-      return { index: Number(f.index), delta: f.delta ?? '', done: f.done === '1' };
-    });
+  storedChunks(messageId: string): Promise<StoredChunk[]> {
+    return this.chunks.stored(messageId);
   }
 
-  private async emit(message: Message, event: Omit<ChatChunkEvent, 'conversationId' | 'messageId'>): Promise<void> {
-    const key = this.streamKey(message.id);
-    await this.deps.redis.xadd(key, '*', 'index', String(event.index), 'delta', event.delta, 'done', event.done ? '1' : '0');
-    // The TTL is set when the stream is created and renewed when it ends.
-    if (event.index === 0 || event.done) await this.deps.redis.expire(key, STREAM_TTL_SEC);
-    await this.deps.pubsub.publish('chatChunk', message.conversationId, {
-      conversationId: message.conversationId,
-      messageId: message.id,
-      ...event,
-    });
+  private emit(message: Message, event: Omit<ChatChunkEvent, 'conversationId' | 'messageId'>): Promise<void> {
+    return this.chunks.emit({ conversationId: message.conversationId, messageId: message.id, ...event });
   }
 
   private async reply(message: Message, request: Parameters<ProviderRouter['streamReply']>[0]): Promise<void> {
