@@ -19,12 +19,8 @@ export class DawgError extends Error {
 
 export interface DawgClient {
   request<R, V extends AnyVariables>(doc: TypedDocumentNode<R, V>, variables: V, kind?: 'query' | 'mutation'): Promise<R>;
-  /** Events of a subscription until `until` says the last one arrived (or the server completes it). */
-  subscribe<R, V extends AnyVariables>(
-    doc: TypedDocumentNode<R, V>,
-    variables: V,
-    onEvent: (data: R) => boolean | void,
-  ): Promise<void>;
+  /** Feeds the events of a subscription to `onEvent` until it returns true; an early end is an error. */
+  subscribe<R, V extends AnyVariables>(doc: TypedDocumentNode<R, V>, variables: V, onEvent: (data: R) => boolean): Promise<void>;
   close(): Promise<void>;
 }
 

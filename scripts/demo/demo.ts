@@ -34,6 +34,7 @@ const { values, positionals } = parseArgs({
     out: { type: 'string', default: './out' },
     stems: { type: 'boolean', default: false },
     midi: { type: 'boolean', default: false },
+    // biome-ignore lint/suspicious/noThenProperty: the --then flag; parseArgs' options object is never awaited
     then: { type: 'string', multiple: true },
     email: { type: 'string', default: process.env.DAWG_EMAIL ?? 'demo@dawg.local' },
     password: { type: 'string', default: process.env.DAWG_PASSWORD ?? 'dawg-demo-password' },

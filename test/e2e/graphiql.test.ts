@@ -59,6 +59,7 @@ async function run() {
 }
 
 /** The result pane's text without whitespace (the read-only editor wraps long lines). */
+// biome-ignore lint/performance/useDomNodeTextContent: the text as rendered is what the test checks (Playwright's innerText, not the DOM's)
 const resultText = async () => (await page.locator('.result-window').innerText()).replace(/\s+/g, '');
 
 describe('GraphiQL in Chromium', () => {
