@@ -280,6 +280,26 @@ describe('chat through provider SDKs', () => {
     }
   });
 
+  it('falls back from Gemini on a 429 and on a stalled stream, classifying each', async () => {
+    const { stack: s, user } = await chatApp({ AI_PROVIDERS: 'google,local' });
+    try {
+      fake.script('google', { status: 429 }, { status: 429 });
+      const limited = await converse('make me a dnb beat', s, user);
+      expect(limited.assistant).toMatchObject({ provider: 'local', status: 'COMPLETE' });
+      expect(limited.streamed).toMatch(/^On it: a \w+ dnb beat/);
+      fake.script('google', { text: 'never in time', delayMs: 1500 }, { delayMs: 1500 });
+      const slow = await converse('make me a trap beat', s, user);
+      expect(slow.assistant).toMatchObject({ provider: 'local', status: 'COMPLETE' });
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      expect(metrics).toMatch(/dawg_ai_attempts_total\{provider="google",kind="reply",outcome="rate_limited"\} 1/);
+      expect(metrics).toMatch(/dawg_ai_attempts_total\{provider="google",kind="intent",outcome="rate_limited"\} 1/);
+      expect(metrics).toMatch(/dawg_ai_attempts_total\{provider="google",kind="reply",outcome="timeout"\} 1/);
+      expect(metrics).toMatch(/dawg_ai_attempts_total\{provider="google",kind="intent",outcome="timeout"\} 1/);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('skips a provider without a key', async () => {
     const { stack: s, user } = await chatApp({ AI_PROVIDERS: 'google,openai', GOOGLE_API_KEY: '' });
     try {

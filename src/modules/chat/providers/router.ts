@@ -99,7 +99,9 @@ export class ProviderRouter {
       }
       const started = this.now();
       const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(new Timeout('intent', this.opts.totalTimeoutMs)), this.opts.totalTimeoutMs);
+      // One short JSON answer that sendMessage waits for: it gets the first-token timeout, not the reply's total.
+      const limit = this.opts.firstTokenTimeoutMs;
+      const timer = setTimeout(() => ac.abort(new Timeout('intent', limit)), limit);
       try {
         const raw = await p.extractIntent(req, ac.signal);
         let parsed: ParsedMessage;
