@@ -4,7 +4,7 @@
  * reported all at once.
  */
 import { z } from 'zod';
-import { PROVIDER_NAMES } from './modules/chat/providers/types.js';
+import { PROVIDER_NAMES, type ProviderName } from './modules/chat/providers/types.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -71,7 +71,20 @@ export const configSchema = z
           .map((s) => s.trim().toLowerCase())
           .filter(Boolean),
       )
-      .pipe(z.array(z.enum(PROVIDER_NAMES)).min(1, 'must name at least one provider')),
+      .pipe(
+        z
+          .array(z.string())
+          .min(1, 'must name at least one provider')
+          .superRefine((names, ctx) => {
+            const unknown = names.filter((n) => !(PROVIDER_NAMES as readonly string[]).includes(n));
+            if (unknown.length)
+              ctx.addIssue({
+                code: 'custom',
+                message: `unknown provider ${unknown.join(', ')} (use ${PROVIDER_NAMES.join(', ')})`,
+              });
+          })
+          .transform((names) => names as ProviderName[]),
+      ),
     OPENAI_API_KEY: z.string().optional(),
     OPENAI_BASE_URL: z.url('must be a URL').optional(),
     OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),

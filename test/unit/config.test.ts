@@ -27,6 +27,17 @@ describe('config', () => {
     }
   });
 
+  it('reads the AI provider order and prices, naming what it cannot use', () => {
+    const config = loadConfig({ AI_PROVIDERS: ' Anthropic , local ', AI_PRICES: '{"my-model":{"input":1,"output":2}}' });
+    expect(config.AI_PROVIDERS).toEqual(['anthropic', 'local']);
+    expect(config.AI_PRICES).toMatchObject({ 'my-model': { input: 1, output: 2 }, 'gpt-4o-mini': { input: 0.15, output: 0.6 } });
+    expect(loadConfig({}).AI_PROVIDERS).toEqual(['local']);
+    expect(() => loadConfig({ AI_PROVIDERS: 'openai,gpt5', AI_PRICES: '{bad' })).toThrow(
+      /AI_PROVIDERS: unknown provider gpt5 \(use openai, anthropic, google, local\)[\s\S]*AI_PRICES: must be JSON/,
+    );
+    expect(() => loadConfig({ AI_PRICES: '{"m":{"input":-1,"output":2}}' })).toThrow(/AI_PRICES/);
+  });
+
   it('demands a real JWT secret in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: is required/);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) }).JWT_SECRET).toBe('p'.repeat(40));
