@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAi } from '../../scripts/fake-ai/server.js';
 import { measure } from '../helpers/audio.js';
 import { freePort, gql } from '../helpers/harness.js';
 import { type Stack, startStack } from '../helpers/stack.js';
@@ -70,6 +71,50 @@ describe('npm run demo', () => {
     expect(again.stdout).toMatch(/you: make it faster\nunderstood: GENERATE_BEAT \{\}\ndawg: On it: a \w+ house beat at 132 bpm/);
     expect(again.stdout.match(/\.mp3\n/g), again.stdout).toHaveLength(2);
     expect(again.stdout).toContain('Nothing to make from that message');
+  });
+
+  it('works the same through AI providers, falling back when one fails (loopback fake, as `npm run fake-ai`)', async () => {
+    const fake = await startFakeAi();
+    fake.script('anthropic', { status: 500 }, { status: 500 });
+    const providers = await startStack({
+      ...fake.env,
+      AI_PROVIDERS: 'anthropic,openai,local',
+      ANTHROPIC_API_KEY: 'fake',
+      OPENAI_API_KEY: 'fake',
+      CHAT_CHUNK_DELAY_MS: '5',
+    });
+    try {
+      const out = mkdtempSync(join(tmpdir(), 'dawg-demo-'));
+      const r = await demo([
+        'make me a mellow 90 bpm lo-fi beat in A minor, 8 seconds',
+        '--then',
+        'same but in D minor',
+        '--url',
+        providers.api.graphqlUrl,
+        '--out',
+        out,
+        '--email',
+        `fake-${Date.now()}@example.test`,
+      ]);
+      expect(r.stderr, r.stdout).toBe('');
+      expect(r.stdout).toContain('dawg: (openai, loopback fake) On it: a mellow lofi beat at 90 bpm in A minor, 8 seconds long.');
+      expect(r.stdout).toContain('dawg: (openai, loopback fake) On it: a mellow lofi beat at 90 bpm in D minor, 8 seconds long.');
+      expect(r.stdout.match(/\.mp3\n/g)).toHaveLength(2);
+      // Anthropic failed the first intent, the first reply and the second intent: three in a row open its
+      // circuit (AI_BREAKER_FAILURES), so the second reply goes straight to OpenAI.
+      expect(fake.requests.map((q) => `${q.provider} ${q.kind}`)).toEqual([
+        'anthropic intent',
+        'openai intent',
+        'anthropic reply',
+        'openai reply',
+        'anthropic intent',
+        'openai intent',
+        'openai reply',
+      ]);
+    } finally {
+      await providers.stop();
+      await fake.close();
+    }
   });
 
   it('says clearly when the server is not running', async () => {
