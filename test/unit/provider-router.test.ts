@@ -65,6 +65,37 @@ describe('ProviderRouter', () => {
     expect(out).toMatchObject({ provider: 'google', parsed: { intent: 'MIX_TRACK' } });
   });
 
+  it('treats an empty reply as a failure and moves on', async () => {
+    const silent: ChatProvider = { ...scripted('openai', ''), async *streamReply() {} };
+    const result = await router([silent, scripted('google', '')]).streamReply(
+      { system: '', turns: [], fallbackText: '' },
+      async () => {},
+    );
+    expect(result).toMatchObject({ provider: 'google', text: 'google' });
+    expect(result.attempts.map((a) => [a.provider, a.outcome, a.reason])).toEqual([
+      ['openai', 'error', 'the reply was empty'],
+      ['google', 'ok', undefined],
+    ]);
+  });
+
+  it('does not blame the provider (or try the next one) when the text cannot be delivered', async () => {
+    const tried: string[] = [];
+    const spy = (name: ChatProvider['name']): ChatProvider => ({
+      ...scripted(name, ''),
+      async *streamReply() {
+        tried.push(name);
+        yield { type: 'text', text: 'hello' };
+      },
+    });
+    const r = router([spy('openai'), spy('google')]);
+    await expect(
+      r.streamReply({ system: '', turns: [], fallbackText: '' }, async () => {
+        throw new Error('Redis is down');
+      }),
+    ).rejects.toThrow('Redis is down');
+    expect(tried).toEqual(['openai']);
+  });
+
   it('falls back to the local reading when no provider gives a valid intent', async () => {
     const local = parseMessage('make me a trap beat');
     const out = await router([scripted('openai', 'nope')]).extractIntent({ system: '', turns: [] }, local);

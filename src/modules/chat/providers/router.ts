@@ -65,6 +65,12 @@ export class AllProvidersFailed extends Error {
   }
 }
 
+class DeliveryFailed extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the reply could not be delivered');
+  }
+}
+
 class Timeout extends Error {
   constructor(what: string, ms: number) {
     super(`${what} timed out after ${ms} ms`);
@@ -158,10 +164,13 @@ export class ProviderRouter {
           const fresh = dedupe.push(ev.text);
           if (fresh) {
             sent += fresh;
-            await onText(fresh);
+            await onText(fresh).catch((cause) => {
+              throw new DeliveryFailed(cause);
+            });
           }
         }
         ac.signal.throwIfAborted();
+        if (!sent) throw new Error('the reply was empty');
         const own = reported ?? { promptTokens: promptEstimate, completionTokens: estimateTokens(sent.slice(before.length)) };
         add(usage, own);
         cost += this.price(p, own);
@@ -169,6 +178,8 @@ export class ProviderRouter {
         attempts.push({ provider: p.name, outcome: 'ok', ms });
         return { provider: p.name, model: p.model, text: sent, usage, cost, attempts };
       } catch (err) {
+        // Not the provider's fault: the text could not be passed on, so no other provider can help.
+        if (err instanceof DeliveryFailed) throw err.cause;
         const outcome = ac.signal.aborted ? 'timeout' : classify(err);
         const ms = this.fail(p, 'reply', outcome, started, ac.signal.aborted ? ac.signal.reason : err);
         attempts.push({ provider: p.name, outcome, ms, reason: describe(outcome, ac.signal.aborted ? ac.signal.reason : err) });
