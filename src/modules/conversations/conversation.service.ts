@@ -12,14 +12,10 @@ export class ConversationService {
   constructor(private readonly deps: { prisma: Db; projects: ProjectService }) {}
 
   /** The one ownership check for conversations: someone else's is NOT_FOUND. */
-  async requireOwned<Q extends ConversationQuery = Record<never, never>>(
-    viewer: Viewer,
-    id: string,
-    query?: Q,
-  ): Promise<Prisma.ConversationGetPayload<Q>> {
+  async requireOwned(viewer: Viewer, id: string, query: ConversationQuery = {}): Promise<Conversation> {
     const conversation = await this.deps.prisma.conversation.findFirst({ ...query, where: { id, userId: viewer.id } });
     if (!conversation) throw notFound('Conversation', id);
-    return conversation as Prisma.ConversationGetPayload<Q>;
+    return conversation;
   }
 
   async create(viewer: Viewer, input: { title?: string | null; projectId?: string | null }): Promise<Conversation> {

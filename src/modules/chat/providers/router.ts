@@ -180,9 +180,11 @@ export class ProviderRouter {
       } catch (err) {
         // Not the provider's fault: the text could not be passed on, so no other provider can help.
         if (err instanceof DeliveryFailed) throw err.cause;
+        // Our own timeouts abort the SDK call; their reason says which limit was hit.
+        const cause = ac.signal.aborted ? ac.signal.reason : err;
         const outcome = ac.signal.aborted ? 'timeout' : classify(err);
-        const ms = this.fail(p, 'reply', outcome, started, ac.signal.aborted ? ac.signal.reason : err);
-        attempts.push({ provider: p.name, outcome, ms, reason: describe(outcome, ac.signal.aborted ? ac.signal.reason : err) });
+        const ms = this.fail(p, 'reply', outcome, started, cause);
+        attempts.push({ provider: p.name, outcome, ms, reason: describe(outcome, cause) });
         // What a failed attempt streamed was billed too (estimated).
         const own = { promptTokens: promptEstimate, completionTokens: estimateTokens(sent.slice(before.length)) };
         if (sent.length > before.length) {

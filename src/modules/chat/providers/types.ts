@@ -3,8 +3,6 @@
  * message's intent and entities as structured output. Implementations:
  * openai, anthropic, google (their official SDKs) and local (no key).
  */
-import type { ParsedMessage } from '../intent-parser.js';
-
 export const PROVIDER_NAMES = ['openai', 'anthropic', 'google', 'local'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
@@ -36,9 +34,6 @@ export interface IntentRequest {
   system: string;
   turns: Turn[];
 }
-
-/** A provider's answer to "what does this message ask for", before validation. */
-export type ExtractedIntent = Pick<ParsedMessage, 'intent' | 'entities'> & Partial<Pick<ParsedMessage, 'modifiers' | 'followUp'>>;
 
 export interface ChatProvider {
   readonly name: ProviderName;
