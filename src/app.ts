@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { createPrisma, type Db } from './db/client.js';
+import { createPool, createPrisma, type Db } from './db/client.js';
 import { createMaskError, useErrorCodes, useOperationMetrics } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
@@ -42,14 +42,15 @@ export interface App {
 export function buildApp(config: Config, options: { log?: Logger; logQueries?: boolean } = {}): App {
   const log = options.log ?? createLogger(config);
   const metrics = createMetrics();
-  const prisma = createPrisma(config, { logQueries: options.logQueries });
+  const sql = createPool(config);
+  const prisma = createPrisma(config, { logQueries: options.logQueries, pool: sql });
   const redis = createRedis(config.REDIS_URL, log, 'dawg-api');
   const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
   const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
   const storage = createStorage(config);
   const queue = createGenerationQueue(redis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
-  const services = createServices({ config, prisma, pubsub, queue, storage, redis, log, metrics });
+  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics });
   const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
   let shuttingDown = false;
 

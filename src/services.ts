@@ -1,6 +1,6 @@
 /** Builds every service from its dependencies; the app and tests each build their own. */
 import type { Config } from './config.js';
-import type { Db } from './db/client.js';
+import type { Db, Sql } from './db/client.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { createProviderRouter } from './modules/chat/providers/index.js';
@@ -15,10 +15,13 @@ import type { GenerationJob } from './jobs/generation-job.js';
 import type { Storage } from './storage/index.js';
 import type { Redis } from './redis.js';
 import { ChatService } from './modules/chat/chat.service.js';
+import { MessageStore } from './modules/chat/message.store.js';
 
 export interface ServiceDeps {
   config: Config;
   prisma: Db;
+  /** The pool under `prisma`, for the statements written as SQL. */
+  sql: Sql;
   pubsub: PubSub;
   queue: Queue<GenerationJob>;
   storage: Storage;
@@ -27,7 +30,7 @@ export interface ServiceDeps {
   metrics: Metrics;
 }
 
-export function createServices({ config, prisma, pubsub, queue, storage, redis, log, metrics }: ServiceDeps) {
+export function createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics }: ServiceDeps) {
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
   const projects = new ProjectService({ prisma, pubsub });
   const conversations = new ConversationService({ prisma, projects });
@@ -44,7 +47,7 @@ export function createServices({ config, prisma, pubsub, queue, storage, redis, 
       prisma,
       redis,
       pubsub,
-      conversations,
+      messages: new MessageStore(sql),
       generations,
       router: createProviderRouter(config, metrics, log),
       log,

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { startBenchApi, summarize, table, writeResult } from './lib.js';
+import { cpuMsOf, startBenchApi, summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -93,10 +93,14 @@ const waitDone = async (sent: { c: Conv; id: string }[], timeoutMs = 30_000) => 
 // 1. Concurrency: all conversations at once, ROUNDS times (the first round is a warm-up).
 const first: number[] = [];
 const whole: number[] = [];
+let burstCpuMs = 0;
 for (let round = 0; round < ROUNDS; round++) {
+  const cpu0 = cpuMsOf(api.pid);
   const sent = await Promise.all(convs.map((c) => sendOne(c, 'hey, what can you do?')));
   await waitDone(sent);
   if (round === 0) continue;
+  burstCpuMs += cpuMsOf(api.pid) - cpu0;
+  if (process.env.BENCH_DEBUG) { const f = sent.map((s) => (s.c.firstChunk.get(s.id) as number) - s.t0).sort((a, b) => a - b); const r = sent.map((s) => s.responded - s.t0).sort((a, b) => a - b); console.log('round', round, 'first', f[0]?.toFixed(0), f[25]?.toFixed(0), f[49]?.toFixed(0), 'resp', r[0]?.toFixed(0), r[25]?.toFixed(0), r[49]?.toFixed(0), 'cpu', cpuMsOf(api.pid) - cpu0); }
   for (const s of sent) {
     first.push((s.c.firstChunk.get(s.id) as number) - s.t0);
     whole.push((s.c.done.get(s.id) as number) - s.t0);
@@ -124,9 +128,13 @@ async function paced<T>(fn: (i: number) => Promise<T>): Promise<{ results: T[]; 
   const all = await Promise.all(results);
   return { results: all, seconds: (performance.now() - start) / 1000, latencies };
 }
+const sustainedCpu0 = cpuMsOf(api.pid);
 const sustained = await paced((i) => sendOne(convs[i % N] as Conv, 'hello there, tell me what you make'));
 const completed = await waitDone(sustained.results);
+const sustainedCpuMs = cpuMsOf(api.pid) - sustainedCpu0;
+const baselineCpu0 = cpuMsOf(api.pid);
 const baseline = await paced(() => gql('{ me { id } }', {}, convs[0]?.token));
+const baselineCpuMs = cpuMsOf(api.pid) - baselineCpu0;
 await api.stop();
 
 const sendLatency = summarize(sustained.latencies);
@@ -160,12 +168,20 @@ console.log(
   ]),
 );
 const rate = sustained.results.length / sustained.seconds;
+const cpuPerMessage = {
+  burst: burstCpuMs / Math.max(1, first.length),
+  sustained: sustainedCpuMs / sustained.results.length,
+  baselineQuery: baselineCpuMs / baseline.results.length,
+};
+console.log(
+  `\napi CPU per message, reply streamed to done included: ${cpuPerMessage.burst.toFixed(2)} ms (bursts), ${cpuPerMessage.sustained.toFixed(2)} ms (sustained); per { me { id } }: ${cpuPerMessage.baselineQuery.toFixed(2)} ms`,
+);
 console.log(
   `\nsustained: ${rate.toFixed(0)} messages/s offered and answered, ${completed}/${sustained.results.length} replies streamed to done`,
 );
 const pass = firstChunk.p99 <= 100 && rate >= 200 && completed === sustained.results.length;
 console.log(`floors (first chunk p99 ≤ 100 ms at ${N} conversations; ≥ 200 messages/s): ${pass ? 'met' : 'NOT met'}`);
 console.log(
-  `wrote ${await writeResult('chat', { params: { conversations: N, rounds: ROUNDS, rate: RATE, seconds: SECONDS }, firstChunkMs: firstChunk, doneMs: toDone, sendMs: sendLatency, meMs: meLatency, sustainedPerSec: rate, completed, pass })}`,
+  `wrote ${await writeResult('chat', { params: { conversations: N, rounds: ROUNDS, rate: RATE, seconds: SECONDS }, firstChunkMs: firstChunk, doneMs: toDone, sendMs: sendLatency, meMs: meLatency, sustainedPerSec: rate, cpuPerMessageMs: cpuPerMessage, completed, pass })}`,
 );
 process.exit(0);

@@ -8,33 +8,43 @@
  */
 import { z } from 'zod';
 import type { Db } from '../../db/client.js';
-import type { Conversation, Generation, Message, Project } from '../../generated/prisma/client.js';
-import { AppError, errorCode, rateLimited } from '../../errors.js';
+import type { Generation, Message, Project } from '../../generated/prisma/client.js';
+import { AppError, errorCode, notFound, rateLimited } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_BPM } from '../../music/genres.js';
 import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
 import type { Redis } from '../../redis.js';
 import { parseInput } from '../../validation.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { ConversationService } from '../conversations/conversation.service.js';
 import type { GenerationService } from '../generations/generation.service.js';
 import { type ParsedMessage, parseMessage } from './intent-parser.js';
 import { type ChatContext, intentSystemPrompt, replySystemPrompt } from './providers/prompts.js';
 import { AllProvidersFailed, type ProviderRouter } from './providers/router.js';
 import type { Turn } from './providers/types.js';
 import { localReply } from './reply.js';
+import type { MessageStore } from './message.store.js';
 import { ReplyStream, type StoredChunk } from './reply-stream.js';
 
 export const CONTENT_MAX = 4000;
 const contentRules = z.object({
   content: z.string().trim().min(1, 'must not be empty').max(CONTENT_MAX, `must be at most ${CONTENT_MAX} characters`),
 });
+/** A user's streaming-reply count expires this long after its last change (a crashed process's slots free up). */
+const SLOT_TTL_SEC = 600;
+// KEYS[1] the user's count; ARGV: limit, ttl. 1 = taken, 0 = over the limit (nothing changed). One round trip.
+const TAKE_SLOT = `
+local n = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if n > tonumber(ARGV[1]) then redis.call('DECR', KEYS[1]) return 0 end
+return 1
+`;
 /** How many earlier messages the providers see. */
 const CONTEXT_MESSAGES = 10;
 
 /** A message's conversation, with its project loaded at most once and only when needed. */
 interface Conversing {
-  conversation: Conversation;
+  id: string;
+  projectId: string | null;
   project(): Promise<Project | null>;
 }
 
@@ -42,7 +52,7 @@ export interface ChatDeps {
   prisma: Db;
   redis: Redis;
   pubsub: PubSub;
-  conversations: ConversationService;
+  messages: MessageStore;
   generations: GenerationService;
   router: ProviderRouter;
   log: Logger;
@@ -53,47 +63,46 @@ export interface ChatDeps {
 export class ChatService {
   private readonly chunks: ReplyStream;
 
+  private readonly takeSlot: (key: string, limit: number, ttlSec: number) => Promise<number>;
+
   constructor(private readonly deps: ChatDeps) {
     this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix);
+    deps.redis.defineCommand('dawgTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
+    const command = (deps.redis as unknown as { dawgTakeSlot: ChatService['takeSlot'] }).dawgTakeSlot;
+    this.takeSlot = command.bind(deps.redis);
   }
 
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
     const { content } = parseInput(contentRules, { content: rawContent });
-    const conversation = await this.deps.conversations.requireOwned(viewer, conversationId);
-    let project: Promise<Project | null> | undefined;
-    const here: Conversing = {
-      conversation,
-      project: () =>
-        (project ??= conversation.projectId
-          ? this.deps.prisma.project.findUnique({ where: { id: conversation.projectId } })
-          : Promise.resolve(null)),
-    };
     const slot = await this.takeReplySlot(viewer.id);
     let streaming = false;
     try {
-      const context = await this.contextOf(here);
-      const turns: Turn[] = [...context.recent, { role: 'user', content }];
+      // Stored at once, with the local reading, if the conversation is the viewer's; a provider's reading is saved after.
       const local = parseMessage(content);
-      // The message is stored (with the local reading) while a provider reads it; a different reading is saved after.
-      const [stored, understood] = await Promise.all([
-        this.deps.prisma.message.create({
-          data: {
-            conversationId,
-            role: 'USER',
-            content,
-            status: 'COMPLETE',
-            intent: local.intent,
-            entities: { ...local.entities },
-          },
-        }),
-        this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local),
-      ]);
+      const added = await this.deps.messages.addUserMessage(viewer.id, conversationId, {
+        content,
+        status: 'COMPLETE',
+        intent: local.intent,
+        entities: { ...local.entities },
+      });
+      if (!added) throw notFound('Conversation', conversationId);
+      const { projectId } = added;
+      let project: Promise<Project | null> | undefined;
+      const here: Conversing = {
+        id: conversationId,
+        projectId,
+        project: () =>
+          (project ??= projectId ? this.deps.prisma.project.findUnique({ where: { id: projectId } }) : Promise.resolve(null)),
+      };
+      const context = await this.contextOf(here, added.message.id);
+      const turns: Turn[] = [...context.recent, { role: 'user', content }];
+      const understood = await this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local);
       const parsed = understood.parsed;
       const userMessage =
         understood.provider === 'local'
-          ? stored
+          ? added.message
           : await this.deps.prisma.message.update({
-              where: { id: stored.id },
+              where: { id: added.message.id },
               data: { intent: parsed.intent, entities: { ...parsed.entities } },
             });
       this.added(userMessage);
@@ -108,22 +117,15 @@ export class ChatService {
       }
       const entities = generation?.type === 'BEAT' ? pickEntities(generation.input) : parsed.entities;
       const first = this.deps.router.providers[0];
-      const [assistantMessage] = await Promise.all([
-        this.deps.prisma.message.create({
-          data: {
-            conversationId,
-            role: 'ASSISTANT',
-            content: '',
-            status: 'STREAMING',
-            intent: parsed.intent,
-            entities: { ...entities },
-            generationId: generation?.id ?? null,
-            provider: first?.name ?? null,
-            model: first?.model ?? null,
-          },
-        }),
-        this.deps.prisma.conversation.update({ where: { id: conversationId }, data: { updatedAt: new Date() } }),
-      ]);
+      const assistantMessage = await this.deps.messages.addAssistantMessage(conversationId, userMessage.createdAt, {
+        content: '',
+        status: 'STREAMING',
+        intent: parsed.intent,
+        entities: { ...entities },
+        generationId: generation?.id ?? null,
+        provider: first?.name ?? null,
+        model: first?.model ?? null,
+      });
       this.added(assistantMessage);
       streaming = true;
       const fallbackText = localReply(parsed, generation, problem);
@@ -145,16 +147,13 @@ export class ChatService {
    */
   private async takeReplySlot(userId: string): Promise<{ release(): Promise<void> }> {
     const key = `${this.deps.prefix}chat:streaming:${userId}`;
-    const count = await this.deps.redis.incr(key);
-    await this.deps.redis.expire(key, 600);
-    const release = async () => {
-      await this.deps.redis.decr(key).catch(() => 0);
+    const taken = await this.takeSlot(key, this.deps.maxConcurrentReplies, SLOT_TTL_SEC);
+    if (!taken) throw rateLimited(5);
+    return {
+      release: async () => {
+        await this.deps.redis.decr(key).catch(() => 0);
+      },
     };
-    if (count > this.deps.maxConcurrentReplies) {
-      await release();
-      throw rateLimited(5);
-    }
-    return { release };
   }
 
   /** Chunks stored for a reply, in order (for replay). */
@@ -173,18 +172,17 @@ export class ChatService {
       const result = await this.deps.router.streamReply(request, (delta) =>
         this.emit(message, { index: index++, delta, done: false, message: null }),
       );
-      final = await this.deps.prisma.message.update({
-        where: { id: message.id },
-        data: {
-          content: result.text,
-          status: 'COMPLETE',
-          provider: result.provider,
-          model: result.model,
-          promptTokens: result.usage.promptTokens,
-          completionTokens: result.usage.completionTokens,
-          cost: result.cost,
-        },
+      const stored = await this.deps.messages.finish(message.id, {
+        content: result.text,
+        status: 'COMPLETE',
+        provider: result.provider,
+        model: result.model,
+        promptTokens: result.usage.promptTokens,
+        completionTokens: result.usage.completionTokens,
+        cost: result.cost,
       });
+      if (!stored) return; // the conversation was deleted while the reply streamed
+      final = stored;
     } catch (err) {
       const failed = err instanceof AllProvidersFailed;
       this.deps.log.error({ err, messageId: message.id }, failed ? 'no AI provider could answer' : 'reply stream failed');
@@ -199,9 +197,7 @@ export class ChatService {
             cost: err.cost,
           }
         : { error: 'The reply could not be delivered; ask again' };
-      const updated = await this.deps.prisma.message
-        .update({ where: { id: message.id }, data: { ...data, status: 'FAILED' } })
-        .catch(() => null);
+      const updated = await this.deps.messages.finish(message.id, { ...data, status: 'FAILED' }).catch(() => null);
       if (!updated) return;
       final = updated;
     }
@@ -231,12 +227,12 @@ export class ChatService {
    * What the providers are told about the conversation: its project, last generation and recent turns.
    * The local provider reads none of it, so the queries run only when a remote provider may answer.
    */
-  private async contextOf({ conversation: c, project: projectOf }: Conversing): Promise<ChatContext> {
+  private async contextOf(c: Conversing, newMessageId: string): Promise<ChatContext> {
     if (!this.deps.router.usesContext) return { project: null, lastGeneration: null, recent: [] };
     const [project, newestFirst, last] = await Promise.all([
-      projectOf(),
+      c.project(),
       this.deps.prisma.message.findMany({
-        where: { conversationId: c.id, status: 'COMPLETE' },
+        where: { conversationId: c.id, status: 'COMPLETE', id: { not: newMessageId } },
         orderBy: { createdAt: 'desc' },
         take: CONTEXT_MESSAGES,
         select: { role: true, content: true },
@@ -251,18 +247,17 @@ export class ChatService {
   }
 
   private async startGeneration(viewer: Viewer, here: Conversing, parsed: ParsedMessage, content: string) {
-    const { conversation } = here;
-    const { projectId } = conversation;
+    const { projectId } = here;
     switch (parsed.intent) {
       case 'CHAT':
         return null;
       case 'CREATE_STEMS': {
-        const last = await this.lastGeneration(conversation.id, ['BEAT']);
+        const last = await this.lastGeneration(here.id, ['BEAT']);
         if (!last) throw new AppError('BAD_USER_INPUT', 'there is no beat in this conversation yet');
         return this.deps.generations.createStems(viewer, last.id);
       }
       case 'MASTER_TRACK': {
-        const last = await this.lastGeneration(conversation.id, ['BEAT', 'MASTER', 'MIX']);
+        const last = await this.lastGeneration(here.id, ['BEAT', 'MASTER', 'MIX']);
         if (!last) throw new AppError('BAD_USER_INPUT', 'there is no track in this conversation to master yet');
         const explicit = /(-\d+(?:\.\d+)?)\s*lufs/i.exec(content);
         const target = explicit
@@ -278,7 +273,7 @@ export class ChatService {
         if (!projectId) throw new AppError('BAD_USER_INPUT', 'this conversation has no project to mix');
         return this.deps.generations.mixProject(viewer, projectId);
       case 'GENERATE_BEAT': {
-        const last = parsed.followUp ? await this.lastGeneration(conversation.id, ['BEAT']) : null;
+        const last = parsed.followUp ? await this.lastGeneration(here.id, ['BEAT']) : null;
         const base = (last?.input ?? {}) as {
           genre?: string;
           bpm?: number;

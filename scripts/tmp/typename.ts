@@ -1,0 +1,11 @@
+import { cpuMsOf, startBenchApi } from '../bench/lib.js';
+const q = process.argv[2] ?? '{ __typename }';
+const n = Number(process.argv[3] ?? 3000);
+const api = await startBenchApi({}, process.env.API_ARGS?.split(' ').filter(Boolean) ?? []);
+const { token } = (await api.gql('mutation { signUp(email: "idle-y@example.test", password: "benchmark pw") { token } }')).data.signUp as { token: string };
+for (let i = 0; i < 300; i++) await api.gql(q, {}, token);
+const c1 = cpuMsOf(api.pid);
+await Promise.all(Array.from({ length: 10 }, async () => { for (let i = 0; i < n / 10; i++) await api.gql(q, {}, token); }));
+console.log(q, '10 concurrent: cpu ms/req', ((cpuMsOf(api.pid) - c1) / n).toFixed(3));
+await api.stop();
+process.exit(0);

@@ -1,0 +1,112 @@
+/**
+ * The chat path's three writes as SQL on the pool Prisma runs over: every message makes them, and
+ * as Prisma model queries they were the largest cost of sendMessage (bench:chat, docs/benchmarks.md).
+ * Each is one statement, so one round trip: the ownership check with the user's message, the
+ * assistant's message with the conversation's updatedAt, and the finished reply. Rows come back
+ * in the shape of Prisma's `Message`; test/integration/message-store.test.ts compares them field
+ * by field with what Prisma reads.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Sql } from '../../db/client.js';
+import { Prisma, type Message } from '../../generated/prisma/client.js';
+
+const MESSAGE = `id, conversation_id AS "conversationId", role, content, status, intent, entities,
+  generation_id AS "generationId", provider, model, prompt_tokens AS "promptTokens",
+  completion_tokens AS "completionTokens", cost, error, created_at AS "createdAt"`;
+
+type Row = Omit<Message, 'cost'> & { cost: string };
+
+const toMessage = ({ cost, ...row }: Row): Message => ({ ...row, cost: new Prisma.Decimal(cost) });
+
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
+export interface NewMessage {
+  content: string;
+  status: Message['status'];
+  intent: Message['intent'];
+  entities: object | null;
+  generationId?: string | null;
+  provider?: string | null;
+  model?: string | null;
+}
+
+export type MessageResult = Partial<
+  Pick<Message, 'content' | 'status' | 'provider' | 'model' | 'promptTokens' | 'completionTokens' | 'error'>
+> & { cost?: number };
+
+export class MessageStore {
+  constructor(private readonly sql: Sql) {}
+
+  /**
+   * Stores the user's message in `conversationId` if `userId` owns it. Returns the message and the
+   * conversation's project, or null (nothing stored) when the conversation is not theirs or does not exist.
+   */
+  async addUserMessage(
+    userId: string,
+    conversationId: string,
+    m: NewMessage,
+  ): Promise<{ message: Message; projectId: string | null } | null> {
+    const { rows } = await this.sql.query<Row & { projectId: string | null }>(
+      `WITH c AS (SELECT id, project_id FROM conversations WHERE id = $1 AND user_id = $2),
+       m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities)
+             SELECT $3::uuid, c.id, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c RETURNING ${MESSAGE})
+       SELECT m.*, c.project_id AS "projectId" FROM m, c`,
+      [conversationId, userId, randomUUID(), m.content, m.status, m.intent, json(m.entities)],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const { projectId, ...message } = row;
+    return { message: toMessage(message), projectId };
+  }
+
+  /**
+   * Stores the assistant's message, strictly after `after` (messages are listed by createdAt, then
+   * id), and marks the conversation updated, in one statement.
+   */
+  async addAssistantMessage(conversationId: string, after: Date, m: NewMessage): Promise<Message> {
+    const { rows } = await this.sql.query<Row>(
+      `WITH m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities,
+                    generation_id, provider, model, created_at)
+                  VALUES ($1, $2, 'ASSISTANT', $3, $4, $5, $6, $7, $8, $9,
+                    GREATEST(now(), $10::timestamptz + interval '1 millisecond'))
+                  RETURNING ${MESSAGE}),
+       c AS (UPDATE conversations SET updated_at = now() WHERE id = $2)
+       SELECT * FROM m`,
+      [
+        randomUUID(),
+        conversationId,
+        m.content,
+        m.status,
+        m.intent,
+        json(m.entities),
+        m.generationId ?? null,
+        m.provider ?? null,
+        m.model ?? null,
+        after,
+      ],
+    );
+    return toMessage(rows[0] as Row);
+  }
+
+  /** Writes how a reply ended; the fields not given stay as they are. Null if the message is gone. */
+  async finish(id: string, result: MessageResult): Promise<Message | null> {
+    const fields = Object.entries(result).filter(([, v]) => v !== undefined);
+    const set = fields.map(([k], i) => `${COLUMN[k as keyof MessageResult]} = $${i + 2}`);
+    const { rows } = await this.sql.query<Row>(`UPDATE messages SET ${set.join(', ')} WHERE id = $1 RETURNING ${MESSAGE}`, [
+      id,
+      ...fields.map(([, v]) => v),
+    ]);
+    return rows[0] ? toMessage(rows[0]) : null;
+  }
+}
+
+const COLUMN: Record<keyof MessageResult, string> = {
+  content: 'content',
+  status: 'status',
+  provider: 'provider',
+  model: 'model',
+  promptTokens: 'prompt_tokens',
+  completionTokens: 'completion_tokens',
+  cost: 'cost',
+  error: 'error',
+};
