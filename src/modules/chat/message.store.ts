@@ -46,13 +46,14 @@ export class MessageStore {
     conversationId: string,
     m: NewMessage,
   ): Promise<{ message: Message; projectId: string | null } | null> {
-    const { rows } = await this.sql.query<Row & { projectId: string | null }>(
-      `WITH c AS (SELECT id, project_id FROM conversations WHERE id = $1 AND user_id = $2),
+    const { rows } = await this.sql.query<Row & { projectId: string | null }>({
+      name: 'dawg-add-user-message',
+      text: `WITH c AS (SELECT id, project_id FROM conversations WHERE id = $1 AND user_id = $2),
        m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities)
              SELECT $3::uuid, c.id, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c RETURNING ${MESSAGE})
        SELECT m.*, c.project_id AS "projectId" FROM m, c`,
-      [conversationId, userId, randomUUID(), m.content, m.status, m.intent, json(m.entities)],
-    );
+      values: [conversationId, userId, randomUUID(), m.content, m.status, m.intent, json(m.entities)],
+    });
     const row = rows[0];
     if (!row) return null;
     const { projectId, ...message } = row;
@@ -64,15 +65,16 @@ export class MessageStore {
    * id), and marks the conversation updated, in one statement.
    */
   async addAssistantMessage(conversationId: string, after: Date, m: NewMessage): Promise<Message> {
-    const { rows } = await this.sql.query<Row>(
-      `WITH m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities,
+    const { rows } = await this.sql.query<Row>({
+      name: 'dawg-add-assistant-message',
+      text: `WITH m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities,
                     generation_id, provider, model, created_at)
                   VALUES ($1, $2, 'ASSISTANT', $3, $4, $5, $6, $7, $8, $9,
                     GREATEST(now(), $10::timestamptz + interval '1 millisecond'))
                   RETURNING ${MESSAGE}),
        c AS (UPDATE conversations SET updated_at = now() WHERE id = $2)
        SELECT * FROM m`,
-      [
+      values: [
         randomUUID(),
         conversationId,
         m.content,
@@ -84,7 +86,7 @@ export class MessageStore {
         m.model ?? null,
         after,
       ],
-    );
+    });
     return toMessage(rows[0] as Row);
   }
 
@@ -92,10 +94,11 @@ export class MessageStore {
   async finish(id: string, result: MessageResult): Promise<Message | null> {
     const fields = Object.entries(result).filter(([, v]) => v !== undefined);
     const set = fields.map(([k], i) => `${COLUMN[k as keyof MessageResult]} = $${i + 2}`);
-    const { rows } = await this.sql.query<Row>(`UPDATE messages SET ${set.join(', ')} WHERE id = $1 RETURNING ${MESSAGE}`, [
-      id,
-      ...fields.map(([, v]) => v),
-    ]);
+    const { rows } = await this.sql.query<Row>({
+      name: `dawg-finish-message:${fields.map(([k]) => k).join(',')}`,
+      text: `UPDATE messages SET ${set.join(', ')} WHERE id = $1 RETURNING ${MESSAGE}`,
+      values: [id, ...fields.map(([, v]) => v)],
+    });
     return rows[0] ? toMessage(rows[0]) : null;
   }
 }
