@@ -44,11 +44,15 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const metrics = createMetrics();
   const sql = createPool(config);
   const prisma = createPrisma(config, { logQueries: options.logQueries, pool: sql });
-  const redis = createRedis(config.REDIS_URL, log, 'dawg-api');
+  // Commands issued in the same turn of the event loop (rate limits, reply slots, publishes, chunks
+  // of replies streaming side by side) go to Redis in one write: see docs/benchmarks.md, chat.
+  const redis = createRedis(config.REDIS_URL, log, 'dawg-api', { enableAutoPipelining: true });
+  // BullMQ gets a plain connection of its own; it pipelines its own scripts.
+  const queueRedis = createRedis(config.REDIS_URL, log, 'dawg-api-queue');
   const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
   const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
   const storage = createStorage(config);
-  const queue = createGenerationQueue(redis, config.REDIS_PREFIX);
+  const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
   const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics });
   const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
@@ -144,7 +148,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       await closed;
       clearTimeout(forced);
       await queue.close().catch(() => {});
-      await Promise.allSettled([closeRedis(redis), closeRedis(subscriber), prisma.$disconnect()]);
+      await Promise.allSettled([closeRedis(redis), closeRedis(queueRedis), closeRedis(subscriber), prisma.$disconnect()]);
       log.info('dawg api stopped');
     },
   };

@@ -61,6 +61,7 @@ export const configSchema = z
     S3_ACCESS_KEY_ID: z.string().optional(),
     S3_SECRET_ACCESS_KEY: z.string().optional(),
     CHAT_CHUNK_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(15),
+    CHAT_FRAME_MS: z.coerce.number().int().min(0).max(1000).default(30),
     CHAT_MAX_CONCURRENT_REPLIES: z.coerce.number().int().min(1).max(100).default(3),
     AI_PROVIDERS: z
       .string()

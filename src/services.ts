@@ -53,6 +53,7 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
       log,
       prefix: config.REDIS_PREFIX,
       maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
+      frameMs: config.CHAT_FRAME_MS,
     }),
   };
 }

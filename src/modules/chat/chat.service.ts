@@ -21,8 +21,9 @@ import { type ParsedMessage, parseMessage } from './intent-parser.js';
 import { type ChatContext, intentSystemPrompt, replySystemPrompt } from './providers/prompts.js';
 import { AllProvidersFailed, type ProviderRouter } from './providers/router.js';
 import type { Turn } from './providers/types.js';
+import { Frames } from './frames.js';
 import { localReply } from './reply.js';
-import type { MessageStore } from './message.store.js';
+import type { MessageStore, NewMessage } from './message.store.js';
 import { ReplyStream, type StoredChunk } from './reply-stream.js';
 
 export const CONTENT_MAX = 4000;
@@ -41,6 +42,17 @@ return 1
 /** How many earlier messages the providers see. */
 const CONTEXT_MESSAGES = 10;
 
+/** What the local provider is told (it reads nothing else). */
+const NO_CONTEXT: ChatContext = { project: null, lastGeneration: null, recent: [] };
+
+/** A stored message and its reply's placeholder, with what the reply is asked. */
+interface Exchange {
+  userMessage: Message;
+  assistantMessage: Message;
+  generation: Generation | null;
+  request: Parameters<ProviderRouter['streamReply']>[0];
+}
+
 /** A message's conversation, with its project loaded at most once and only when needed. */
 interface Conversing {
   id: string;
@@ -58,6 +70,8 @@ export interface ChatDeps {
   log: Logger;
   prefix: string;
   maxConcurrentReplies: number;
+  /** Reply text is sent in frames at most this often (see Frames). */
+  frameMs: number;
 }
 
 export class ChatService {
@@ -77,68 +91,111 @@ export class ChatService {
     const slot = await this.takeReplySlot(viewer.id);
     let streaming = false;
     try {
-      // Stored at once, with the local reading, if the conversation is the viewer's; a provider's reading is saved after.
       const local = parseMessage(content);
-      const added = await this.deps.messages.addUserMessage(viewer.id, conversationId, {
-        content,
-        status: 'COMPLETE',
-        intent: local.intent,
-        entities: { ...local.entities },
-      });
-      if (!added) throw notFound('Conversation', conversationId);
-      const { projectId } = added;
-      let project: Promise<Project | null> | undefined;
-      const here: Conversing = {
-        id: conversationId,
-        projectId,
-        project: () =>
-          (project ??= projectId ? this.deps.prisma.project.findUnique({ where: { id: projectId } }) : Promise.resolve(null)),
-      };
-      const context = await this.contextOf(here, added.message.id);
-      const turns: Turn[] = [...context.recent, { role: 'user', content }];
-      const understood = await this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local);
-      const parsed = understood.parsed;
-      const userMessage =
-        understood.provider === 'local'
-          ? added.message
-          : await this.deps.prisma.message.update({
-              where: { id: added.message.id },
-              data: { intent: parsed.intent, entities: { ...parsed.entities } },
-            });
-      this.added(userMessage);
-
-      let generation: Generation | null = null;
-      let problem: string | null = null;
-      try {
-        generation = await this.startGeneration(viewer, here, parsed, content);
-      } catch (err) {
-        if (!errorCode(err) || errorCode(err) === 'INTERNAL_SERVER_ERROR') throw err;
-        problem = (err as AppError).message.replace(/^\w+: /, '');
-      }
-      const entities = generation?.type === 'BEAT' ? pickEntities(generation.input) : parsed.entities;
-      const first = this.deps.router.providers[0];
-      const assistantMessage = await this.deps.messages.addAssistantMessage(conversationId, userMessage.createdAt, {
-        content: '',
-        status: 'STREAMING',
-        intent: parsed.intent,
-        entities: { ...entities },
-        generationId: generation?.id ?? null,
-        provider: first?.name ?? null,
-        model: first?.model ?? null,
-      });
+      // A message that starts nothing and that no remote model reads first (the local provider's chat)
+      // is stored with its reply in one statement; everything else goes step by step.
+      const exchange =
+        local.intent === 'CHAT' && !this.deps.router.usesContext
+          ? await this.storeChat(viewer, conversationId, content, local)
+          : await this.storeStepByStep(viewer, conversationId, content, local);
+      const { userMessage, assistantMessage, generation } = exchange;
       this.added(assistantMessage);
       streaming = true;
-      const fallbackText = localReply(parsed, generation, problem);
-      void this.reply(assistantMessage, {
-        system: replySystemPrompt(context, fallbackText),
-        turns,
-        fallbackText,
-      }).finally(() => slot.release());
+      void this.reply(assistantMessage, exchange.request).finally(() => slot.release());
       return { userMessage, assistantMessage, generation };
     } finally {
       // Until the reply streams, any failure gives the slot back at once.
       if (!streaming) await slot.release();
     }
+  }
+
+  /** The assistant message's fields before its reply streams. */
+  private streamingReply(parsed: ParsedMessage, entities: object, generation: Generation | null): NewMessage {
+    const first = this.deps.router.providers[0];
+    return {
+      content: '',
+      status: 'STREAMING',
+      intent: parsed.intent,
+      entities: { ...entities },
+      generationId: generation?.id ?? null,
+      provider: first?.name ?? null,
+      model: first?.model ?? null,
+    };
+  }
+
+  private async storeChat(viewer: Viewer, conversationId: string, content: string, parsed: ParsedMessage): Promise<Exchange> {
+    const stored = await this.deps.messages.addExchange(
+      viewer.id,
+      conversationId,
+      { content, status: 'COMPLETE', intent: parsed.intent, entities: { ...parsed.entities } },
+      this.streamingReply(parsed, parsed.entities, null),
+    );
+    if (!stored) throw notFound('Conversation', conversationId);
+    this.added(stored.userMessage);
+    const fallbackText = localReply(parsed, null, null);
+    return {
+      ...stored,
+      generation: null,
+      request: { system: replySystemPrompt(NO_CONTEXT, fallbackText), turns: [{ role: 'user', content }], fallbackText },
+    };
+  }
+
+  private async storeStepByStep(
+    viewer: Viewer,
+    conversationId: string,
+    content: string,
+    local: ParsedMessage,
+  ): Promise<Exchange> {
+    // Stored at once, with the local reading, if the conversation is the viewer's; a provider's reading is saved after.
+    const added = await this.deps.messages.addUserMessage(viewer.id, conversationId, {
+      content,
+      status: 'COMPLETE',
+      intent: local.intent,
+      entities: { ...local.entities },
+    });
+    if (!added) throw notFound('Conversation', conversationId);
+    const { projectId } = added;
+    let project: Promise<Project | null> | undefined;
+    const here: Conversing = {
+      id: conversationId,
+      projectId,
+      project: () =>
+        (project ??= projectId ? this.deps.prisma.project.findUnique({ where: { id: projectId } }) : Promise.resolve(null)),
+    };
+    const context = await this.contextOf(here, added.message.id);
+    const turns: Turn[] = [...context.recent, { role: 'user', content }];
+    const understood = await this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local);
+    const parsed = understood.parsed;
+    const userMessage =
+      understood.provider === 'local'
+        ? added.message
+        : await this.deps.prisma.message.update({
+            where: { id: added.message.id },
+            data: { intent: parsed.intent, entities: { ...parsed.entities } },
+          });
+    this.added(userMessage);
+
+    let generation: Generation | null = null;
+    let problem: string | null = null;
+    try {
+      generation = await this.startGeneration(viewer, here, parsed, content);
+    } catch (err) {
+      if (!errorCode(err) || errorCode(err) === 'INTERNAL_SERVER_ERROR') throw err;
+      problem = (err as AppError).message.replace(/^\w+: /, '');
+    }
+    const entities = generation?.type === 'BEAT' ? pickEntities(generation.input) : parsed.entities;
+    const assistantMessage = await this.deps.messages.addAssistantMessage(
+      conversationId,
+      userMessage.createdAt,
+      this.streamingReply(parsed, entities, generation),
+    );
+    const fallbackText = localReply(parsed, generation, problem);
+    return {
+      userMessage,
+      assistantMessage,
+      generation,
+      request: { system: replySystemPrompt(context, fallbackText), turns, fallbackText },
+    };
   }
 
   /**
@@ -167,11 +224,11 @@ export class ChatService {
 
   private async reply(message: Message, request: Parameters<ProviderRouter['streamReply']>[0]): Promise<void> {
     let index = 0;
+    const frames = new Frames(this.deps.frameMs, (delta) => this.emit(message, { index: index++, delta, done: false, message: null }));
     let final: Message;
     try {
-      const result = await this.deps.router.streamReply(request, (delta) =>
-        this.emit(message, { index: index++, delta, done: false, message: null }),
-      );
+      const result = await this.deps.router.streamReply(request, (delta) => frames.push(delta));
+      await frames.end();
       const stored = await this.deps.messages.finish(message.id, {
         content: result.text,
         status: 'COMPLETE',
@@ -184,6 +241,7 @@ export class ChatService {
       if (!stored) return; // the conversation was deleted while the reply streamed
       final = stored;
     } catch (err) {
+      await frames.end().catch(() => {}); // what was said before the failure still reaches the client
       const failed = err instanceof AllProvidersFailed;
       this.deps.log.error({ err, messageId: message.id }, failed ? 'no AI provider could answer' : 'reply stream failed');
       const data = failed
@@ -228,7 +286,7 @@ export class ChatService {
    * The local provider reads none of it, so the queries run only when a remote provider may answer.
    */
   private async contextOf(c: Conversing, newMessageId: string): Promise<ChatContext> {
-    if (!this.deps.router.usesContext) return { project: null, lastGeneration: null, recent: [] };
+    if (!this.deps.router.usesContext) return NO_CONTEXT;
     const [project, newestFirst, last] = await Promise.all([
       c.project(),
       this.deps.prisma.message.findMany({

@@ -130,19 +130,33 @@ function levenshtein(a: string, b: string): number {
   return dp[b.length] as number;
 }
 
+// Patterns built once (every message runs them all).
+const GENRE_PATTERNS = GENRE_ALIASES.map((alias) => ({ alias, re: new RegExp(`(^|[^a-z])${escapeRegex(alias)}([^a-z]|$)`) }));
+const TYPO_ALIASES = GENRE_ALIASES.filter((alias) => !alias.includes(' ') && alias.length >= 4);
+const MOOD_PATTERNS = MOOD_KEYS.map((word) => ({
+  word,
+  re: new RegExp(`(^|[^a-z])(not (?:too |very |so )?)?${escapeRegex(word)}([^a-z]|$)`),
+}));
+const NUMBER = `(\\d+(?:\\.\\d+)?|${Object.keys(NUMBER_WORDS)
+  .sort((a, b) => b.length - a.length)
+  .map(escapeRegex)
+  .join('|')})`;
+const MINUTES = new RegExp(`\\b${NUMBER}(?: and a half)?\\s*(?:-\\s*)?(?:minutes?|mins?)\\b`);
+const SECONDS = new RegExp(`\\b${NUMBER}\\s*(?:-\\s*)?(?:seconds?|secs?|s)\\b`);
+
 function findGenre(lower: string): Genre | undefined {
   // The genre named first wins ("lo-fi hip hop" is lo-fi); at one position, the longest alias.
   let best: { at: number; alias: string } | null = null;
-  for (const alias of GENRE_ALIASES) {
-    const m = new RegExp(`(^|[^a-z])${escapeRegex(alias)}([^a-z]|$)`).exec(lower);
+  for (const { alias, re } of GENRE_PATTERNS) {
+    const m = re.exec(lower);
     if (m && (!best || m.index < best.at)) best = { at: m.index, alias };
   }
   if (best) return normalizeGenre(best.alias) ?? undefined;
   // Typos: one edit away from a one-word alias of 4+ letters ("lofy", "tecno", "hiphp").
   for (const word of lower.split(/[^a-z&-]+/)) {
     if (word.length < 4) continue;
-    for (const alias of GENRE_ALIASES) {
-      if (!alias.includes(' ') && alias.length >= 4 && levenshtein(word, alias) === 1) return normalizeGenre(alias) ?? undefined;
+    for (const alias of TYPO_ALIASES) {
+      if (Math.abs(alias.length - word.length) <= 1 && levenshtein(word, alias) === 1) return normalizeGenre(alias) ?? undefined;
     }
   }
   return undefined;
@@ -184,8 +198,8 @@ function findKey(original: string, lower: string): string | undefined {
 }
 
 function findMood(lower: string): string | undefined {
-  for (const word of MOOD_KEYS) {
-    const m = new RegExp(`(^|[^a-z])(not (?:too |very |so )?)?${escapeRegex(word)}([^a-z]|$)`).exec(lower);
+  for (const { word, re } of MOOD_PATTERNS) {
+    const m = re.exec(lower);
     if (m && !m[2]) return MOOD_WORDS[word];
   }
   return undefined;
@@ -195,13 +209,9 @@ function findDuration(lower: string): number | undefined {
   const mmss = /\b(\d{1,2}):([0-5]\d)\b/.exec(lower);
   if (mmss) return Number(mmss[1]) * 60 + Number(mmss[2]);
   if (/\bhalf a minute\b/.test(lower)) return 30;
-  const num = `(\\d+(?:\\.\\d+)?|${Object.keys(NUMBER_WORDS)
-    .sort((a, b) => b.length - a.length)
-    .map(escapeRegex)
-    .join('|')})`;
   const value = (s: string) => NUMBER_WORDS[s] ?? Number(s);
-  const minutes = new RegExp(`\\b${num}(?: and a half)?\\s*(?:-\\s*)?(?:minutes?|mins?)\\b`).exec(lower);
-  const seconds = new RegExp(`\\b${num}\\s*(?:-\\s*)?(?:seconds?|secs?|s)\\b`).exec(lower);
+  const minutes = MINUTES.exec(lower);
+  const seconds = SECONDS.exec(lower);
   if (minutes?.[1])
     return Math.round(
       value(minutes[1]) * 60 + (minutes[0].includes('and a half') ? 30 : 0) + (seconds?.[1] ? value(seconds[1]) : 0),

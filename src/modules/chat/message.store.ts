@@ -1,8 +1,9 @@
 /**
- * The chat path's three writes as SQL on the pool Prisma runs over: every message makes them, and
+ * The chat path's writes as SQL on the pool Prisma runs over: every message makes them, and
  * as Prisma model queries they were the largest cost of sendMessage (bench:chat, docs/benchmarks.md).
  * Each is one statement, so one round trip: the ownership check with the user's message, the
- * assistant's message with the conversation's updatedAt, and the finished reply. Rows come back
+ * assistant's message with the conversation's updatedAt (or both messages at once, for a message
+ * that starts nothing), and the finished reply. Rows come back
  * in the shape of Prisma's `Message`; test/integration/message-store.test.ts compares them field
  * by field with what Prisma reads.
  */
@@ -58,6 +59,54 @@ export class MessageStore {
     if (!row) return null;
     const { projectId, ...message } = row;
     return { message: toMessage(message), projectId };
+  }
+
+  /**
+   * Stores the user's message and the assistant's reply to it (strictly after it) in `conversationId`
+   * if `userId` owns it, and marks the conversation updated: one statement. Null (nothing stored)
+   * when the conversation is not theirs or does not exist.
+   */
+  async addExchange(
+    userId: string,
+    conversationId: string,
+    user: NewMessage,
+    assistant: NewMessage,
+  ): Promise<{ userMessage: Message; assistantMessage: Message } | null> {
+    const { rows } = await this.sql.query<Row>({
+      name: 'dawg-add-exchange',
+      text: `WITH c AS (SELECT id FROM conversations WHERE id = $1 AND user_id = $2),
+       u AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities)
+             SELECT $3::uuid, c.id, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c
+             RETURNING ${MESSAGE}),
+       a AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities,
+               generation_id, provider, model, created_at)
+             SELECT $8::uuid, c.id, 'ASSISTANT', $9, $10::"MessageStatus", $11::"Intent", $12::jsonb,
+               $13::uuid, $14, $15, now() + interval '1 millisecond' FROM c
+             RETURNING ${MESSAGE}),
+       t AS (UPDATE conversations SET updated_at = now() WHERE id IN (SELECT id FROM c))
+       SELECT * FROM u UNION ALL SELECT * FROM a`,
+      values: [
+        conversationId,
+        userId,
+        randomUUID(),
+        user.content,
+        user.status,
+        user.intent,
+        json(user.entities),
+        randomUUID(),
+        assistant.content,
+        assistant.status,
+        assistant.intent,
+        json(assistant.entities),
+        assistant.generationId ?? null,
+        assistant.provider ?? null,
+        assistant.model ?? null,
+      ],
+    });
+    const userRow = rows.find((r) => r.role === 'USER');
+    const assistantRow = rows.find((r) => r.role === 'ASSISTANT');
+    if (!userRow || !assistantRow) return null;
+    return { userMessage: toMessage(userRow), assistantMessage: toMessage(assistantRow) };
   }
 
   /**

@@ -1,0 +1,115 @@
+/** The chat path's SQL (MessageStore) against PostgreSQL: the rows it returns are what Prisma reads. */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, type Sql } from '../../src/db/client.js';
+import { MessageStore } from '../../src/modules/chat/message.store.js';
+import { type RunningApp, startApp, testConfig } from '../helpers/harness.js';
+
+let api: RunningApp;
+let sql: Sql;
+let store: MessageStore;
+let userId: string;
+let conversationId: string;
+let projectId: string;
+beforeAll(async () => {
+  api = await startApp();
+  sql = createPool(testConfig());
+  store = new MessageStore(sql);
+  const { prisma } = api.app;
+  const user = await prisma.user.create({ data: { email: `store-${randomUUID()}@example.test`, passwordHash: 'x' } });
+  userId = user.id;
+  projectId = (await prisma.project.create({ data: { ownerId: userId, name: "store test" } })).id;
+  conversationId = (await prisma.conversation.create({ data: { userId, projectId } })).id;
+});
+afterAll(async () => {
+  await sql.end();
+  await api.stop();
+});
+
+const read = (id: string) => api.app.prisma.message.findUniqueOrThrow({ where: { id } });
+
+describe('MessageStore', () => {
+  it('stores a user message in an owned conversation, returning the row Prisma reads and the project', async () => {
+    const added = await store.addUserMessage(userId, conversationId, {
+      content: 'make it faster',
+      status: 'COMPLETE',
+      intent: 'GENERATE_BEAT',
+      entities: { bpm: 102, genre: 'lofi' },
+    });
+    expect(added?.projectId).toBe(projectId);
+    expect(added?.message).toEqual(await read(added?.message.id as string));
+    expect(added?.message).toMatchObject({ role: 'USER', conversationId, entities: { bpm: 102, genre: 'lofi' } });
+  });
+
+  it('stores nothing in a conversation the user does not own, or that does not exist', async () => {
+    const before = await api.app.prisma.message.count();
+    const m = { content: 'hi', status: 'COMPLETE', intent: 'CHAT', entities: {} } as const;
+    expect(await store.addUserMessage(randomUUID(), conversationId, m)).toBeNull();
+    expect(await store.addUserMessage(userId, randomUUID(), m)).toBeNull();
+    expect(await store.addExchange(randomUUID(), conversationId, m, { ...m, status: 'STREAMING' })).toBeNull();
+    expect(await api.app.prisma.message.count()).toBe(before);
+  });
+
+  it('stores the assistant message strictly after the user one and touches the conversation', async () => {
+    const touched = (await api.app.prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } })).updatedAt;
+    const sameInstant = new Date();
+    const assistant = await store.addAssistantMessage(conversationId, sameInstant, {
+      content: '',
+      status: 'STREAMING',
+      intent: 'CHAT',
+      entities: null,
+      provider: 'local',
+      model: 'local-templates',
+    });
+    expect(assistant).toEqual(await read(assistant.id));
+    expect(assistant.createdAt.getTime()).toBeGreaterThan(sameInstant.getTime());
+    expect(assistant.entities).toBeNull();
+    const after = (await api.app.prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } })).updatedAt;
+    expect(after.getTime()).toBeGreaterThanOrEqual(touched.getTime());
+  });
+
+  it('stores an exchange in one statement, the reply after the message, both as Prisma reads them', async () => {
+    const exchange = await store.addExchange(
+      userId,
+      conversationId,
+      { content: 'what can you do?', status: 'COMPLETE', intent: 'CHAT', entities: {} },
+      { content: '', status: 'STREAMING', intent: 'CHAT', entities: {}, provider: 'local', model: 'local-templates' },
+    );
+    if (!exchange) throw new Error('not stored');
+    expect(exchange.userMessage).toEqual(await read(exchange.userMessage.id));
+    expect(exchange.assistantMessage).toEqual(await read(exchange.assistantMessage.id));
+    expect(exchange.assistantMessage.createdAt.getTime()).toBeGreaterThan(exchange.userMessage.createdAt.getTime());
+    // Listed as the API lists them (createdAt, then id): the reply follows its message.
+    const listed = await api.app.prisma.message.findMany({
+      where: { conversationId },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      select: { id: true },
+    });
+    const ids = listed.map((m) => m.id);
+    expect(ids.indexOf(exchange.assistantMessage.id)).toBe(ids.indexOf(exchange.userMessage.id) + 1);
+  });
+
+  it('finishes a reply: the fields given change, the others stay; a deleted message gives null', async () => {
+    const exchange = await store.addExchange(
+      userId,
+      conversationId,
+      { content: 'hello', status: 'COMPLETE', intent: 'CHAT', entities: {} },
+      { content: '', status: 'STREAMING', intent: 'CHAT', entities: {}, provider: 'openai', model: 'gpt-4o-mini' },
+    );
+    const id = exchange?.assistantMessage.id as string;
+    const done = await store.finish(id, {
+      content: 'Hi there',
+      status: 'COMPLETE',
+      promptTokens: 12,
+      completionTokens: 3,
+      cost: 0.0123,
+    });
+    expect(done).toEqual(await read(id));
+    expect(done).toMatchObject({ content: 'Hi there', status: 'COMPLETE', provider: 'openai', promptTokens: 12 });
+    expect(Number(done?.cost)).toBe(0.0123);
+    const failed = await store.finish(id, { status: 'FAILED', error: 'gone', provider: null, model: null });
+    expect(failed).toMatchObject({ status: 'FAILED', error: 'gone', provider: null, content: 'Hi there' });
+    await api.app.prisma.message.delete({ where: { id } });
+    expect(await store.finish(id, { status: 'COMPLETE' })).toBeNull();
+  });
+});
