@@ -138,7 +138,6 @@ let burstCpuMs = 0;
 for (let round = 0; round < ROUNDS; round++) {
   const b = await burst();
   burstCpuMs += b.cpuMs;
-  if (process.env.BENCH_DEBUG) { const f = [...b.first].sort((x, y) => x - y); console.log('burst', round, 'first min/p50/max', f[0]?.toFixed(0), f[25]?.toFixed(0), f[49]?.toFixed(0), 'cpu', b.cpuMs); }
   first.push(...b.first);
   whole.push(...b.whole);
 }
