@@ -67,7 +67,11 @@ export async function writeResult(name: string, data: unknown): Promise<string> 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /** POSTs a GraphQL body and parses the JSON answer. */
-function post(url: string, body: string, token?: string): Promise<{ data: Record<string, Record<string, unknown>>; errors?: unknown[] }> {
+function post(
+  url: string,
+  body: string,
+  token?: string,
+): Promise<{ data: Record<string, Record<string, unknown>>; errors?: unknown[] }> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,

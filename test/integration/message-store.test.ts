@@ -18,7 +18,7 @@ beforeAll(async () => {
   const { prisma } = api.app;
   const user = await prisma.user.create({ data: { email: `store-${randomUUID()}@example.test`, passwordHash: 'x' } });
   userId = user.id;
-  projectId = (await prisma.project.create({ data: { ownerId: userId, name: "store test" } })).id;
+  projectId = (await prisma.project.create({ data: { ownerId: userId, name: 'store test' } })).id;
   conversationId = (await prisma.conversation.create({ data: { userId, projectId } })).id;
 });
 afterAll(async () => {

@@ -224,7 +224,9 @@ export class ChatService {
 
   private async reply(message: Message, request: Parameters<ProviderRouter['streamReply']>[0]): Promise<void> {
     let index = 0;
-    const frames = new Frames(this.deps.frameMs, (delta) => this.emit(message, { index: index++, delta, done: false, message: null }));
+    const frames = new Frames(this.deps.frameMs, (delta) =>
+      this.emit(message, { index: index++, delta, done: false, message: null }),
+    );
     let final: Message;
     try {
       const result = await this.deps.router.streamReply(request, (delta) => frames.push(delta));

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { TokenService } from '../../src/modules/auth/tokens.js';
+
+const SECRET = 'a test secret that is long enough for HS256 keys';
+
+describe('TokenService', () => {
+  it('verifies a token, and again from memory, with the same viewer', async () => {
+    const tokens = new TokenService(SECRET, 3600);
+    const token = await tokens.sign({ id: 'u1', role: 'ADMIN' });
+    expect(await tokens.verify(token)).toEqual({ viewer: { id: 'u1', role: 'ADMIN' } });
+    expect(await tokens.verify(token)).toEqual({ viewer: { id: 'u1', role: 'ADMIN' } });
+  });
+
+  it('does not remember a token past its expiry', async () => {
+    const tokens = new TokenService(SECRET, 2); // exp = iat + 2 s, iat in whole seconds
+    const token = await tokens.sign({ id: 'u2', role: 'USER' });
+    expect(await tokens.verify(token)).toEqual({ viewer: { id: 'u2', role: 'USER' } });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await tokens.verify(token)).toEqual({ error: 'Token expired, log in again' });
+  });
+
+  it('refuses a tampered token or one signed with another secret, whatever it verified before', async () => {
+    const tokens = new TokenService(SECRET, 3600);
+    const token = await tokens.sign({ id: 'u3', role: 'USER' });
+    await tokens.verify(token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'ADMIN' }));
+    expect(await tokens.verify(`${header}.${forged.toString('base64url')}.${signature}`)).toEqual({ error: 'Invalid token' });
+    const other = await new TokenService(`${SECRET}!`, 3600).sign({ id: 'u3', role: 'USER' });
+    expect(await tokens.verify(other)).toEqual({ error: 'Invalid token' });
+  });
+});
