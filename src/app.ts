@@ -8,12 +8,13 @@ import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createPool, createPrisma, type Db } from './db/client.js';
-import { createMaskError, useErrorCodes, useOperationMetrics } from './graphql/error-handling.js';
+import { createMaskError, finishErrors, useErrorCodes, useOperationMetrics } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
 import { schema } from './graphql/schema.js';
 import { createGenerationQueue } from './jobs/generation-job.js';
 import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
+import { createGraphqlPost } from './http/graphql-post.js';
 import { createRoutes } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -73,7 +74,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
         return { viewer: wsViewer, authError: null, clientIp, prisma, services, log };
       }
-      const request = initial.request as Request;
+      // A Fetch Request from yoga, or the lean path's { headers } (http/graphql-post.ts).
+      const request = initial.request as Pick<Request, 'headers'>;
       const auth = await services.tokens.fromAuthorization(request.headers.get('authorization'));
       return {
         ...auth,
@@ -87,6 +89,11 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
 
   if (config.GRAPHIQL && !hasLocalGraphiql())
     log.warn('GraphiQL assets not installed (npm ci fetches them); GraphiQL will load them from a CDN');
+  const graphqlPost = createGraphqlPost(yoga, {
+    maxBodyBytes: MAX_BODY_BYTES,
+    finish: (result) => finishErrors(result, metrics),
+    handled: (handler) => metrics.graphqlHttpRequests.inc({ handler }),
+  });
   const routes = createRoutes({ prisma, redis, metrics, storage, isShuttingDown: () => shuttingDown });
   const server = createServer(async (req, res) => {
     const route = (req.url ?? '/').split('?')[0] ?? '/';
@@ -104,7 +111,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
         return;
       }
-      await yoga(req, res);
+      await graphqlPost(req, res);
     } catch (err) {
       log.error({ err }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

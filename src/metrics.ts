@@ -12,6 +12,12 @@ export function createMetrics() {
       labelNames: ['route', 'status'] as const,
       registers: [registry],
     }),
+    graphqlHttpRequests: new Counter({
+      name: 'dawg_graphql_http_requests_total',
+      help: 'GraphQL requests over HTTP by handler: lean (POSTed JSON query or mutation) or yoga (the rest)',
+      labelNames: ['handler'] as const,
+      registers: [registry],
+    }),
     graphqlOperations: new Counter({
       name: 'dawg_graphql_operations_total',
       help: 'GraphQL operations by type, name and outcome (ok | error)',

@@ -72,29 +72,37 @@ export function useErrorCodes(metrics: Metrics): Plugin {
     }),
     onResultProcess: ({ result, setResult }) => {
       const results = Array.isArray(result) ? result : [result];
-      let changed = false;
-      const cleaned = results.map((r) => {
-        if (!r || typeof r !== 'object' || !('errors' in r) || !r.errors?.length) return r;
-        const errors = r.errors.map((e) => {
-          let next = e;
-          if (!errorCode(next)) {
-            const status = (next.extensions?.http as { status?: number } | undefined)?.status;
-            next = withCode(next, status && status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR');
-          }
-          if (next.extensions && 'originalError' in next.extensions) {
-            // yoga attaches the parser's own error in development; clients get the message only.
-            const { originalError: _hidden, ...extensions } = next.extensions;
-            next = new GraphQLError(next.message, { nodes: next.nodes, path: next.path, extensions });
-          }
-          changed ||= next !== e;
-          metrics.graphqlErrors.inc({ code: String(errorCode(next)) });
-          return next;
-        });
-        return { ...r, errors };
-      });
-      if (changed) setResult((Array.isArray(result) ? cleaned : cleaned[0]) as Parameters<typeof setResult>[0]);
+      const cleaned = results.map((r) => (r && typeof r === 'object' && 'errors' in r ? finishErrors(r, metrics) : r));
+      if (cleaned.some((r, i) => r !== results[i]))
+        setResult((Array.isArray(result) ? cleaned : cleaned[0]) as Parameters<typeof setResult>[0]);
     },
   };
+}
+
+/**
+ * The last step for a result's errors before they are sent: every error gets a code (yoga's own
+ * HTTP errors become BAD_REQUEST or INTERNAL_SERVER_ERROR), development-only details are dropped,
+ * and errors are counted by code. Returns `result` itself when nothing changed.
+ */
+export function finishErrors<R extends { errors?: readonly GraphQLError[] }>(result: R, metrics: Metrics): R {
+  if (!result.errors?.length) return result;
+  let changed = false;
+  const errors = result.errors.map((e) => {
+    let next = e;
+    if (!errorCode(next)) {
+      const status = (next.extensions?.http as { status?: number } | undefined)?.status;
+      next = withCode(next, status && status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR');
+    }
+    if (next.extensions && 'originalError' in next.extensions) {
+      // yoga attaches the parser's own error in development; clients get the message only.
+      const { originalError: _hidden, ...extensions } = next.extensions;
+      next = new GraphQLError(next.message, { nodes: next.nodes, path: next.path, extensions });
+    }
+    changed ||= next !== e;
+    metrics.graphqlErrors.inc({ code: String(errorCode(next)) });
+    return next;
+  });
+  return changed ? { ...result, errors } : result;
 }
 
 /** Counts and times queries and mutations by operation name. */

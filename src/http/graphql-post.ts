@@ -1,0 +1,146 @@
+/**
+ * A lean path for the most common GraphQL request, a query or mutation POSTed as JSON. It serves
+ * requests from clients that need no CORS (no Origin header) and that prefer a JSON answer
+ * (application/json or application/graphql-response+json first in Accept, or no Accept).
+ *
+ * It runs yoga's own envelop pipeline, as the graphql-ws transport does: the parse and validation
+ * caches, error masking, codes, operation metrics, rate limits and the same context. What it skips
+ * is yoga's Fetch-API adaptation of the Node request and response. That adaptation cost ~0.3 ms of
+ * CPU per request, about a third of a chat message's work before its first chunk
+ * (docs/benchmarks.md, chat).
+ *
+ * A result with errors is rendered by yoga's own result processor, so its status and body are
+ * yoga's. Everything else goes to yoga unchanged: GET, other content types, requests with an Origin
+ * header, SSE or multipart, subscriptions, bodies that are not one JSON operation, and parse or
+ * validation errors. test/integration/graphql-post.test.ts compares the two paths answer for answer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type ExecutionResult, getOperationAST, type GraphQLError } from 'graphql';
+import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+
+// biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
+type Yoga = YogaServerInstance<any, any>;
+
+type JsonType = 'application/json' | 'application/graphql-response+json';
+
+/** The answer type when the lean path can give it; null sends the request to yoga. */
+function jsonAnswer(req: IncomingMessage): JsonType | null {
+  if (req.method !== 'POST' || req.headers.origin !== undefined) return null;
+  if (!req.headers['content-type']?.toLowerCase().startsWith('application/json')) return null;
+  const first = (req.headers.accept ?? '').split(',')[0]?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (first === '' || first === '*/*' || first === 'application/json') return 'application/json';
+  if (first === 'application/graphql-response+json') return 'application/graphql-response+json';
+  return null;
+}
+
+interface Params {
+  query: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+}
+
+function asParams(body: string): Params | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const { query, variables, operationName, ...rest } = parsed as Record<string, unknown>;
+  if (typeof query !== 'string' || Object.keys(rest).some((k) => k !== 'extensions')) return null;
+  if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
+  return { query, variables: variables as Params['variables'], operationName: operationName as Params['operationName'] };
+}
+
+/** The request's headers, read the way a Fetch `Headers` is (the context and clientIp only call get). */
+function headersOf(req: IncomingMessage): Pick<Headers, 'get'> {
+  return {
+    get: (name: string) => {
+      const value = req.headers[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
+function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size <= maxBytes) parts.push(part);
+    });
+    req.on('end', () => resolve(size <= maxBytes ? Buffer.concat(parts).toString('utf8') : null));
+    req.on('error', reject);
+  });
+}
+
+/**
+ * Handles `req` if the lean path can, and hands it to yoga otherwise, with the body already read.
+ * `finish` is the last step for a result's errors (codes, metrics), as yoga's onResultProcess runs it.
+ */
+export function createGraphqlPost(
+  yoga: Yoga,
+  opts: {
+    maxBodyBytes: number;
+    finish: (result: ExecutionResult) => ExecutionResult;
+    /** Hears which handler answered each request. */
+    handled: (handler: 'lean' | 'yoga') => void;
+  },
+) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const type = jsonAnswer(req);
+    if (!type) {
+      opts.handled('yoga');
+      return yoga(req, res);
+    }
+    const body = await readBody(req, opts.maxBodyBytes);
+    const toYoga = () => {
+      opts.handled('yoga');
+      // whatwg-node takes a body already read from `req.body` (as behind Express).
+      if (body) (req as IncomingMessage & { body?: string }).body = body;
+      return yoga(req, res);
+    };
+    const params = body === null ? null : asParams(body);
+    if (!params) return toYoga();
+    const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
+      req,
+      request: { headers: headersOf(req) },
+      params,
+    });
+    let document: ReturnType<typeof parse>;
+    try {
+      document = parse(params.query);
+    } catch {
+      return toYoga();
+    }
+    if (validate(schema, document).length) return toYoga();
+    const operation = getOperationAST(document, params.operationName ?? undefined);
+    if (!operation || operation.operation === 'subscription') return toYoga();
+    opts.handled('lean');
+
+    const result = (await execute({
+      schema,
+      document,
+      variableValues: params.variables ?? undefined,
+      operationName: params.operationName ?? undefined,
+      contextValue: await contextFactory(),
+    })) as ExecutionResult;
+    if (!result.errors?.length) {
+      const json = JSON.stringify(result);
+      res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+      return;
+    }
+    const response = processRegularResult(
+      opts.finish(result) as ExecutionResult & { errors: GraphQLError[] },
+      yoga.fetchAPI,
+      type,
+    );
+    const text = await response.text();
+    res.writeHead(response.status, Object.fromEntries(response.headers.entries()));
+    res.end(text);
+  };
+}
