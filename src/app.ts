@@ -59,11 +59,12 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
   let shuttingDown = false;
 
+  const cors = { origin: config.CORS_ORIGINS, credentials: true };
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    cors: { origin: config.CORS_ORIGINS, credentials: true },
+    cors,
     graphiql: config.GRAPHIQL ? { title: 'dawg', subscriptionsProtocol: 'WS' } : false,
     renderGraphiQL: renderLocalGraphiql,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
@@ -91,6 +92,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     log.warn('GraphiQL assets not installed (npm ci fetches them); GraphiQL will load them from a CDN');
   const graphqlPost = createGraphqlPost(yoga, {
     maxBodyBytes: MAX_BODY_BYTES,
+    cors,
     finish: (result) => finishErrors(result, metrics),
     handled: (handler) => metrics.graphqlHttpRequests.inc({ handler }),
   });
@@ -111,7 +113,11 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
         return;
       }
-      await graphqlPost(req, res);
+      if (config.GRAPHQL_LEAN_POST) await graphqlPost(req, res);
+      else {
+        metrics.graphqlHttpRequests.inc({ handler: 'yoga' });
+        await yoga(req, res);
+      }
     } catch (err) {
       log.error({ err }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

@@ -50,6 +50,7 @@ export const configSchema = z
       .default(24 * 3600),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
     TRUST_PROXY: bool.default(false),
+    GRAPHQL_LEAN_POST: bool.default(true),
     PUBLIC_URL: z.url('must be a URL').default('http://localhost:4000'),
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
     STORAGE_DIR: z.string().min(1).default('./storage'),

@@ -1,20 +1,22 @@
 /**
- * A lean path for the most common GraphQL request, a query or mutation POSTed as JSON. It serves
- * requests from clients that need no CORS (no Origin header) and that prefer a JSON answer
- * (application/json or application/graphql-response+json first in Accept, or no Accept).
+ * A lean path for the most common GraphQL request, a query or mutation POSTed as JSON, from a client
+ * that prefers a JSON answer: application/json or application/graphql-response+json first in
+ * Accept, or no Accept.
  *
  * It runs yoga's own envelop pipeline, as the graphql-ws transport does: the parse and validation
- * caches, error masking, codes, operation metrics, rate limits and the same context. What it skips
- * is yoga's Fetch-API adaptation of the Node request and response. That adaptation cost ~0.3 ms of
- * CPU per request, about a third of a chat message's work before its first chunk
- * (docs/benchmarks.md, chat).
+ * caches, error masking, codes, operation metrics, rate limits and the same context. CORS headers
+ * come from the same whatwg-node function yoga uses. What it skips is yoga's Fetch-API adaptation
+ * of the Node request and response, which cost ~0.3 ms of CPU per request: about a third of a chat
+ * message's work before its first chunk (docs/benchmarks.md, chat).
  *
  * A result with errors is rendered by yoga's own result processor, so its status and body are
- * yoga's. Everything else goes to yoga unchanged: GET, other content types, requests with an Origin
- * header, SSE or multipart, subscriptions, bodies that are not one JSON operation, and parse or
- * validation errors. test/integration/graphql-post.test.ts compares the two paths answer for answer.
+ * yoga's. Everything else goes to yoga unchanged: GET, other content types, SSE or multipart,
+ * subscriptions, bodies that are not one JSON operation, and parse or validation errors.
+ * test/integration/graphql-post.test.ts compares the answers with the path on and off
+ * (GRAPHQL_LEAN_POST=false turns it off).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type CORSOptions, getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
 import { type ExecutionResult, getOperationAST, type GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 
@@ -25,7 +27,7 @@ type JsonType = 'application/json' | 'application/graphql-response+json';
 
 /** The answer type when the lean path can give it; null sends the request to yoga. */
 function jsonAnswer(req: IncomingMessage): JsonType | null {
-  if (req.method !== 'POST' || req.headers.origin !== undefined) return null;
+  if (req.method !== 'POST') return null;
   if (!req.headers['content-type']?.toLowerCase().startsWith('application/json')) return null;
   const first = (req.headers.accept ?? '').split(',')[0]?.split(';')[0]?.trim().toLowerCase() ?? '';
   if (first === '' || first === '*/*' || first === 'application/json') return 'application/json';
@@ -85,6 +87,8 @@ export function createGraphqlPost(
   yoga: Yoga,
   opts: {
     maxBodyBytes: number;
+    /** yoga's `cors` option, applied the way yoga applies it. */
+    cors: CORSOptions;
     finish: (result: ExecutionResult) => ExecutionResult;
     /** Hears which handler answered each request. */
     handled: (handler: 'lean' | 'yoga') => void;
@@ -105,9 +109,10 @@ export function createGraphqlPost(
     };
     const params = body === null ? null : asParams(body);
     if (!params) return toYoga();
+    const headers = headersOf(req);
     const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
       req,
-      request: { headers: headersOf(req) },
+      request: { headers },
       params,
     });
     let document: ReturnType<typeof parse>;
@@ -120,6 +125,7 @@ export function createGraphqlPost(
     const operation = getOperationAST(document, params.operationName ?? undefined);
     if (!operation || operation.operation === 'subscription') return toYoga();
     opts.handled('lean');
+    const cors = getCORSHeadersByRequestAndOptions({ method: 'POST', headers } as Request, opts.cors) ?? {};
 
     const result = (await execute({
       schema,
@@ -130,7 +136,7 @@ export function createGraphqlPost(
     })) as ExecutionResult;
     if (!result.errors?.length) {
       const json = JSON.stringify(result);
-      res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(json) });
+      res.writeHead(200, { ...cors, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(json) });
       res.end(json);
       return;
     }
@@ -140,7 +146,7 @@ export function createGraphqlPost(
       type,
     );
     const text = await response.text();
-    res.writeHead(response.status, Object.fromEntries(response.headers.entries()));
+    res.writeHead(response.status, { ...cors, ...Object.fromEntries(response.headers.entries()) });
     res.end(text);
   };
 }
