@@ -101,13 +101,19 @@ export function createGraphqlPost(
       return yoga(req, res);
     }
     const body = await readBody(req, opts.maxBodyBytes);
+    if (body === null) {
+      // Sent without a content-length (chunked) and over the limit: refused as the app refuses a declared one.
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
+      return;
+    }
     const toYoga = () => {
       opts.handled('yoga');
       // whatwg-node takes a body already read from `req.body` (as behind Express).
-      if (body) (req as IncomingMessage & { body?: string }).body = body;
+      (req as IncomingMessage & { body?: string }).body = body;
       return yoga(req, res);
     };
-    const params = body === null ? null : asParams(body);
+    const params = asParams(body);
     if (!params) return toYoga();
     const headers = headersOf(req);
     const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({

@@ -72,6 +72,7 @@ describe('lean GraphQL POST path', () => {
     ['a parse error', () => op('{ me {'), true, false],
     ['a validation error', () => op('{ nope }'), true, false],
     ['a body that is not JSON', () => '{"query": ', true, false],
+    ['an empty body', () => '', true, false],
     ['a body without a query', () => JSON.stringify({ variables: {} }), true, false],
     ['a subscription over plain POST', () => op('subscription { userGenerations { percent } }'), true, false],
   ];
@@ -127,5 +128,17 @@ describe('lean GraphQL POST path', () => {
     const big = op(`{ __typename } # ${'x'.repeat(1024 * 1024)}`);
     const res = await fetch(lean.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
     expect(res.status).toBe(413);
+    // The same without a content-length (chunked): refused while reading.
+    const { request } = await import('node:http');
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(lean.graphqlUrl, { method: 'POST', headers: { 'content-type': 'application/json' } }, (r) => {
+        r.resume();
+        resolve(r.statusCode);
+      });
+      req.on('error', reject);
+      req.write(big.slice(0, 600_000));
+      req.end(big.slice(600_000));
+    });
+    expect(status).toBe(413);
   });
 });
