@@ -29,6 +29,22 @@ export function createRedis(url: string, log: Logger, name: string, options: Red
   return redis;
 }
 
+/**
+ * A Lua script as a function on `redis` (EVALSHA, loaded on first use). `numberOfKeys` fixed, or
+ * left out to pass the count first on each call.
+ */
+export function defineScript<Args extends unknown[], Result>(
+  redis: Redis,
+  name: string,
+  lua: string,
+  numberOfKeys?: number,
+): (...args: Args) => Promise<Result> {
+  redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+  const command = (redis as unknown as Record<string, (...args: Args) => Promise<Result>>)[name];
+  if (!command) throw new Error(`redis script ${name} was not defined`);
+  return command.bind(redis);
+}
+
 /** QUIT when connected (flushes pending replies); otherwise drop the socket rather than wait for Redis to return. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'ready') {

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { cpuMsOf, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { cpuMsOf, paced, startBenchApi, summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -109,28 +109,9 @@ async function burst() {
   };
 }
 
-/** `fn` started `RATE` times a second for `count` calls; resolves when every call has. */
-async function paced<T>(count: number, fn: (i: number) => Promise<T>): Promise<{ results: T[]; latencies: number[] }> {
-  const results: Promise<T>[] = [];
-  const latencies: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < count; i++) {
-    const w = start + (i * 1000) / RATE - performance.now();
-    if (w > 0) await sleep(w);
-    const t0 = performance.now();
-    results.push(
-      fn(i).then((r) => {
-        latencies.push(performance.now() - t0);
-        return r;
-      }),
-    );
-  }
-  return { results: await Promise.all(results), latencies };
-}
-
 // 1. A burst on the cold process, then the warm-up, then the measured bursts.
 const cold = await burst();
-const warmup = await paced(WARMUP, (i) => sendOne(convs[i % N] as Conv, 'hello there, tell me what you make'));
+const warmup = await paced(RATE, WARMUP, (i) => sendOne(convs[i % N] as Conv, 'hello there, tell me what you make'));
 await waitDone(warmup.results);
 const first: number[] = [];
 const whole: number[] = [];
@@ -148,12 +129,12 @@ const coldFirst = summarize(cold.first);
 // 2. Sustained rate, and a bare query at the same rate as the baseline.
 const sustainedCpu0 = cpuMsOf(api.pid);
 const sustainedStart = performance.now();
-const sustained = await paced(RATE * SECONDS, (i) => sendOne(convs[i % N] as Conv, 'hello there, tell me what you make'));
+const sustained = await paced(RATE, RATE * SECONDS, (i) => sendOne(convs[i % N] as Conv, 'hello there, tell me what you make'));
 const completed = await waitDone(sustained.results);
 const lastDone = Math.max(...sustained.results.map((s) => s.c.done.get(s.id) ?? Number.NaN));
 const sustainedCpuMs = cpuMsOf(api.pid) - sustainedCpu0;
 const baselineCpu0 = cpuMsOf(api.pid);
-const baseline = await paced(RATE * SECONDS, () => gql('{ me { id } }', {}, convs[0]?.token));
+const baseline = await paced(RATE, RATE * SECONDS, () => gql('{ me { id } }', {}, convs[0]?.token));
 const baselineCpuMs = cpuMsOf(api.pid) - baselineCpu0;
 await api.stop();
 

@@ -45,6 +45,32 @@ export function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/**
+ * Starts `fn` `rate` times a second, `count` times, without waiting for earlier calls (open loop);
+ * resolves with every result and each call's latency (ms), once all have finished.
+ */
+export async function paced<T>(
+  rate: number,
+  count: number,
+  fn: (i: number) => Promise<T>,
+): Promise<{ results: T[]; latencies: number[] }> {
+  const results: Promise<T>[] = [];
+  const latencies: number[] = [];
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    const wait = start + (i * 1000) / rate - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const t0 = performance.now();
+    results.push(
+      fn(i).then((r) => {
+        latencies.push(performance.now() - t0);
+        return r;
+      }),
+    );
+  }
+  return { results: await Promise.all(results), latencies };
+}
+
 export function table(rows: Record<string, string | number>[]): string {
   const cols = Object.keys(rows[0] ?? {});
   const widths = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));

@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
-import { spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { paced, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,29 +35,16 @@ const beat = (durationSec: number) =>
   gql(GENERATE, { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec } }, token);
 
 /** Fires `fn` at RATE/s for SECONDS, returning each call's latency (ms). */
-async function paced(fn: () => Promise<unknown>): Promise<number[]> {
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const start = performance.now();
-  for (let i = 0; i < RATE * SECONDS; i++) {
-    const due = start + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    const t0 = performance.now();
-    pending.push(fn().then(() => void latencies.push(performance.now() - t0)));
-  }
-  await Promise.all(pending);
-  return latencies;
-}
+const atRate = async (fn: () => Promise<unknown>) => (await paced(RATE, RATE * SECONDS, fn)).latencies;
 
 // 1. Mutation latency, api alone; baseline: bare queue.add.
-await paced(() => beat(5)).then(() => {}); // warm-up round is discarded
-const mutation = summarize(await paced(() => beat(5)));
+await atRate(() => beat(5)).then(() => {}); // warm-up round is discarded
+const mutation = summarize(await atRate(() => beat(5)));
 const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
 const queue = createGenerationQueue(connection, `${prefix}baseline:`);
 let n = 0;
 const enqueue = summarize(
-  await paced(() =>
+  await atRate(() =>
     queue.add(
       'BEAT',
       { generationId: '00000000-0000-4000-8000-000000000000', userId: '00000000-0000-4000-8000-000000000000', type: 'BEAT' },

@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CORSOptions, getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
 import { type ExecutionResult, getOperationAST, type GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+import { nodeHeaders } from './node-headers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
 type Yoga = YogaServerInstance<any, any>;
@@ -54,16 +55,6 @@ function asParams(body: string): Params | null {
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
   return { query, variables: variables as Params['variables'], operationName: operationName as Params['operationName'] };
-}
-
-/** The request's headers, read the way a Fetch `Headers` is (the context and clientIp only call get). */
-function headersOf(req: IncomingMessage): Pick<Headers, 'get'> {
-  return {
-    get: (name: string) => {
-      const value = req.headers[name.toLowerCase()];
-      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-    },
-  };
 }
 
 function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
@@ -115,7 +106,7 @@ export function createGraphqlPost(
     };
     const params = asParams(body);
     if (!params) return toYoga();
-    const headers = headersOf(req);
+    const headers = nodeHeaders(req);
     const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
       req,
       request: { headers },

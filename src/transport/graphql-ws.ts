@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenService } from '../modules/auth/tokens.js';
 import { clientIp } from '../http/client-ip.js';
+import { nodeHeaders } from '../http/node-headers.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 
 export type WsExtra = { viewer?: Viewer } & Record<PropertyKey, unknown>;
@@ -82,7 +83,7 @@ export function attachGraphqlWs(opts: {
         const request = ctx.extra.request;
         const initial: WsInitialContext = {
           wsViewer: ctx.extra.viewer as Viewer,
-          clientIp: clientIp(request, new Headers(request.headers as Record<string, string>), opts.trustProxy),
+          clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
         };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...initial,

@@ -13,14 +13,14 @@ import { AppError, errorCode, notFound, rateLimited } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_BPM } from '../../music/genres.js';
 import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
-import type { Redis } from '../../redis.js';
+import { defineScript, type Redis } from '../../redis.js';
 import { parseInput } from '../../validation.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { GenerationService } from '../generations/generation.service.js';
 import { type ParsedMessage, parseMessage } from './intent-parser.js';
 import { type ChatContext, intentSystemPrompt, replySystemPrompt } from './providers/prompts.js';
 import { AllProvidersFailed, type ProviderRouter } from './providers/router.js';
-import type { Turn } from './providers/types.js';
+import type { ReplyRequest, Turn } from './providers/types.js';
 import { Frames } from './frames.js';
 import { localReply } from './reply.js';
 import type { MessageStore, NewMessage } from './message.store.js';
@@ -50,7 +50,7 @@ interface Exchange {
   userMessage: Message;
   assistantMessage: Message;
   generation: Generation | null;
-  request: Parameters<ProviderRouter['streamReply']>[0];
+  request: ReplyRequest;
 }
 
 /** A message's conversation, with its project loaded at most once and only when needed. */
@@ -81,9 +81,7 @@ export class ChatService {
 
   constructor(private readonly deps: ChatDeps) {
     this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix);
-    deps.redis.defineCommand('dawgTakeSlot', { numberOfKeys: 1, lua: TAKE_SLOT });
-    const command = (deps.redis as unknown as { dawgTakeSlot: ChatService['takeSlot'] }).dawgTakeSlot;
-    this.takeSlot = command.bind(deps.redis);
+    this.takeSlot = defineScript(deps.redis, 'dawgTakeSlot', TAKE_SLOT, 1);
   }
 
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
@@ -222,7 +220,7 @@ export class ChatService {
     return this.chunks.emit({ conversationId: message.conversationId, messageId: message.id, ...event });
   }
 
-  private async reply(message: Message, request: Parameters<ProviderRouter['streamReply']>[0]): Promise<void> {
+  private async reply(message: Message, request: ReplyRequest): Promise<void> {
     let index = 0;
     const frames = new Frames(this.deps.frameMs, (delta) =>
       this.emit(message, { index: index++, delta, done: false, message: null }),

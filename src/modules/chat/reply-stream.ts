@@ -10,7 +10,7 @@
  * chunks were most of the writes (docs/benchmarks.md, chat).
  */
 import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
-import type { Redis } from '../../redis.js';
+import { defineScript, type Redis } from '../../redis.js';
 
 const STREAM_TTL_SEC = 3600;
 
@@ -25,8 +25,6 @@ end
 return #KEYS
 `;
 
-type AppendCommand = (keyCount: number, ...keysThenArgs: string[]) => Promise<number>;
-
 interface Pending {
   key: string;
   args: string[];
@@ -40,7 +38,8 @@ export interface StoredChunk {
 }
 
 export class ReplyStream {
-  private readonly append: AppendCommand;
+  /** (key count, ...keys, ttl, ...per-chunk args) */
+  private readonly append: (keyCount: number, ...keysThenArgs: string[]) => Promise<number>;
   private queued: Pending[] = [];
 
   constructor(
@@ -48,9 +47,7 @@ export class ReplyStream {
     private readonly pubsub: PubSub,
     private readonly prefix: string,
   ) {
-    redis.defineCommand('dawgAppendChunks', { lua: APPEND_AND_PUBLISH });
-    const command = (redis as unknown as { dawgAppendChunks: AppendCommand }).dawgAppendChunks;
-    this.append = command.bind(redis);
+    this.append = defineScript(redis, 'dawgAppendChunks', APPEND_AND_PUBLISH);
   }
 
   key(messageId: string): string {
