@@ -199,6 +199,22 @@ export async function subscribed(app: App, event: EventName, key: string, count 
   });
 }
 
+/**
+ * For a subscriber in another process: Redis counts a subscription (what `subscribed` waits for)
+ * before that process has registered it. graphql-redis-subscriptions adds its listener in the
+ * SUBSCRIBE reply's callback, so a message read in the same chunk as that reply is dropped; a busy
+ * runner makes that likely. This publishes `probe` until the subscriber has received an event, so
+ * later events are published to a subscription that is ready. Tests then find their event by content.
+ */
+export async function primed(sub: { events: unknown[] }, probe: () => Promise<unknown>, timeoutMs = 15_000): Promise<void> {
+  const started = Date.now();
+  while (!sub.events.length) {
+    if (Date.now() - started > timeoutMs) throw new Error(`no probe event within ${timeoutMs} ms`);
+    await probe();
+    await until(() => sub.events.length > 0, 300).catch(() => {});
+  }
+}
+
 /** A free TCP port on 127.0.0.1 (for apps whose PUBLIC_URL must be known before they start). */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
