@@ -51,6 +51,14 @@ export const configSchema = z
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
     TRUST_PROXY: bool.default(false),
     GRAPHQL_LEAN_POST: bool.default(true),
+    // Operation limits (src/graphql/limits.ts); the committed operations, GraphiQL's introspection
+    // and the demo clients stay well inside them.
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(10),
+    GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+    GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
+    GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(50),
+    GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(1000),
+    GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
     PUBLIC_URL: z.url('must be a URL').default('http://localhost:4000'),
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
     STORAGE_DIR: z.string().min(1).default('./storage'),
@@ -125,12 +133,19 @@ export const configSchema = z
               .map((s) => s.trim())
               .filter(Boolean),
       ),
-    GRAPHIQL: bool.default(true),
+    CORS_CREDENTIALS: bool.optional(),
+    GRAPHIQL: bool.optional(),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
     WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   })
   .transform((cfg) => ({
     ...cfg,
+    // GraphiQL is a development tool: off in production unless asked for.
+    GRAPHIQL: cfg.GRAPHIQL ?? cfg.NODE_ENV !== 'production',
+    // '*' never goes with credentials (it would reflect any origin); a list of origins does by default.
+    CORS_CREDENTIALS: cfg.CORS_CREDENTIALS ?? cfg.CORS_ORIGINS !== '*',
     // Development and tests get a fixed, loudly insecure secret so the quick start needs no setup.
     JWT_SECRET: cfg.JWT_SECRET ?? DEV_JWT_SECRET,
     // Signed file URLs use their own secret when given, else one derived from JWT_SECRET's.
@@ -158,6 +173,8 @@ export function loadConfig(
   const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   // Cross-variable rules are checked on the raw values so they are reported beside any other problem.
   if (merged.NODE_ENV === 'production' && !merged.JWT_SECRET) problems.push('JWT_SECRET: is required when NODE_ENV=production');
+  if ((merged.CORS_ORIGINS ?? '*').trim() === '*' && ['true', '1'].includes(merged.CORS_CREDENTIALS ?? ''))
+    problems.push("CORS_CREDENTIALS: cannot be true with CORS_ORIGINS='*' (any site could send credentialed requests); list the origins");
   if (merged.STORAGE_DRIVER === 's3' && !merged.S3_BUCKET) problems.push('S3_BUCKET: is required when STORAGE_DRIVER=s3');
   if (!result.success || problems.length) throw new ConfigError(problems);
   return result.data;

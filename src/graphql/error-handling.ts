@@ -8,7 +8,7 @@
  * - anything else is logged with its stack and masked as INTERNAL_SERVER_ERROR.
  */
 import { PothosValidationError } from '@pothos/core';
-import { type DocumentNode, GraphQLError } from 'graphql';
+import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { errorCode, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -47,18 +47,20 @@ export function createMaskError(log: Logger) {
   };
 }
 
-/** Adds codes to errors raised before execution, and counts errors by code. */
-export function useErrorCodes(metrics: Metrics): Plugin {
+/** Adds codes to errors raised before execution. */
+export function useErrorCodes(): Plugin {
   return {
     onParse:
       () =>
       ({ result, replaceParseResult }) => {
-        if (isGraphQLError(result)) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+        if (isGraphQLError(result) && !errorCode(result)) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
       },
     onValidate:
       () =>
       ({ result, setResult }) => {
-        if (result.length) setResult(result.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
+        // Limit errors (src/graphql/limits.ts) come with their own code.
+        if (result.some((e) => !errorCode(e)))
+          setResult(result.map((e) => (errorCode(e) ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED'))));
       },
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {
@@ -70,6 +72,16 @@ export function useErrorCodes(metrics: Metrics): Plugin {
         });
       },
     }),
+  };
+}
+
+/**
+ * yoga's last step for a result (onResultProcess): finishErrors. The lean POST path runs the same
+ * function on its results (src/http/graphql-post.ts `finish`), so this is the one yoga-only hook the
+ * pipeline allows (src/graphql/pipeline.ts).
+ */
+export function useFinishErrors(metrics: Metrics): Plugin {
+  return {
     onResultProcess: ({ result, setResult }) => {
       const results = Array.isArray(result) ? result : [result];
       const cleaned = results.map((r) => (r && typeof r === 'object' && 'errors' in r ? finishErrors(r, metrics) : r));
@@ -105,13 +117,16 @@ export function finishErrors<R extends { errors?: readonly GraphQLError[] }>(res
   return changed ? { ...result, errors } : result;
 }
 
-/** Counts and times queries and mutations by operation name. */
+/**
+ * Counts and times queries and mutations by operation name. The name label is bounded
+ * (metrics.operationName): a name the document does not define, or one past the cap, is 'other'.
+ */
 export function useOperationMetrics(metrics: Metrics): Plugin {
   return {
     onExecute: ({ args }) => {
-      const op = (args.document as DocumentNode).definitions.find((d) => d.kind === 'OperationDefinition');
-      const type = op && 'operation' in op ? op.operation : 'unknown';
-      const name = args.operationName ?? (op && 'name' in op ? op.name?.value : undefined) ?? 'anonymous';
+      const op = getOperationAST(args.document as DocumentNode, args.operationName ?? undefined);
+      const type = op?.operation ?? 'unknown';
+      const name = op ? (op.name ? metrics.operationName(op.name.value) : 'anonymous') : 'other';
       const stop = metrics.graphqlDuration.startTimer({ type, name });
       return {
         onExecuteDone: ({ result }) => {

@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CORSOptions, getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
 import { type ExecutionResult, getOperationAST, type GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+import type { GraphqlBody } from './front.js';
 import { nodeHeaders } from './node-headers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
@@ -42,13 +43,7 @@ interface Params {
   operationName?: string | null;
 }
 
-function asParams(body: string): Params | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return null;
-  }
+function asParams(parsed: unknown): Params | null {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const { query, variables, operationName, ...rest } = parsed as Record<string, unknown>;
   if (typeof query !== 'string' || Object.keys(rest).some((k) => k !== 'extensions')) return null;
@@ -57,27 +52,14 @@ function asParams(body: string): Params | null {
   return { query, variables: variables as Params['variables'], operationName: operationName as Params['operationName'] };
 }
 
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (part: Buffer) => {
-      size += part.length;
-      if (size <= maxBytes) parts.push(part);
-    });
-    req.on('end', () => resolve(size <= maxBytes ? Buffer.concat(parts).toString('utf8') : null));
-    req.on('error', reject);
-  });
-}
-
 /**
- * Handles `req` if the lean path can, and hands it to yoga otherwise, with the body already read.
+ * Handles `req` if the lean path can, and hands it to yoga otherwise, with the body already read
+ * (by the HTTP front stage, src/http/front.ts, which also applied the body limit and CSRF rule).
  * `finish` is the last step for a result's errors (codes, metrics), as yoga's onResultProcess runs it.
  */
 export function createGraphqlPost(
   yoga: Yoga,
   opts: {
-    maxBodyBytes: number;
     /** yoga's `cors` option, applied the way yoga applies it. */
     cors: CORSOptions;
     finish: (result: ExecutionResult) => ExecutionResult;
@@ -85,26 +67,16 @@ export function createGraphqlPost(
     handled: (handler: 'lean' | 'yoga') => void;
   },
 ) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const type = jsonAnswer(req);
-    if (!type) {
-      opts.handled('yoga');
-      return yoga(req, res);
-    }
-    const body = await readBody(req, opts.maxBodyBytes);
-    if (body === null) {
-      // Sent without a content-length (chunked) and over the limit: refused as the app refuses a declared one.
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
-      return;
-    }
+  return async (req: IncomingMessage, res: ServerResponse, body: GraphqlBody | null): Promise<void> => {
     const toYoga = () => {
       opts.handled('yoga');
       // whatwg-node takes a body already read from `req.body` (as behind Express).
-      (req as IncomingMessage & { body?: string }).body = body;
+      if (body) (req as IncomingMessage & { body?: Buffer }).body = body.raw;
       return yoga(req, res);
     };
-    const params = asParams(body);
+    const type = jsonAnswer(req);
+    if (!type || !body) return toYoga();
+    const params = asParams(body.json);
     if (!params) return toYoga();
     const headers = nodeHeaders(req);
     const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({

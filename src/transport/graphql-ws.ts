@@ -17,6 +17,7 @@ import type { TokenService } from '../modules/auth/tokens.js';
 import { clientIp } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
+import { errorCode, isGraphQLError } from '../errors.js';
 
 export type WsExtra = { viewer?: Viewer } & Record<PropertyKey, unknown>;
 
@@ -94,6 +95,8 @@ export function attachGraphqlWs(opts: {
         try {
           document = parse(payload.query);
         } catch (err) {
+          // A limit refusal (TOKEN_LIMIT_EXCEEDED) keeps its code.
+          if (isGraphQLError(err) && errorCode(err)) return [err];
           const message = err instanceof Error ? err.message : 'Syntax error';
           return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }

@@ -1,0 +1,192 @@
+/**
+ * Operation limits, all checked before any resolver runs, on every transport (they are envelop
+ * hooks, which yoga, the lean POST path and graphql-ws all run):
+ * - tokens: graphql-js's own parser limit, so a 5,000-deep fragment nest is a parse error rather
+ *   than a stack overflow;
+ * - depth, aliases, directives: graphql-armor's validation rules;
+ * - cost: @pothos/plugin-complexity's rule, with the cost model below. It needs the request's
+ *   variables (`first: $n`), so it runs when the operation starts (onExecute / onSubscribe) rather
+ *   than in validation, whose result yoga caches by document.
+ * Each refusal is a GraphQLError with its own `extensions.code` and no data.
+ */
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { createComplexityRule, type FieldComplexityValue } from '@pothos/plugin-complexity';
+import {
+  type DocumentNode,
+  type GraphQLError,
+  type GraphQLField,
+  GraphQLError as GraphQLErrorClass,
+  type GraphQLSchema,
+  getNamedType,
+  isListType,
+  isNonNullType,
+  parse,
+  type ValidationContext,
+  type ValidationRule,
+  validate,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { AppError, type ErrorCode, errorCode } from '../errors.js';
+
+export interface OperationLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxCost: number;
+}
+
+/** At most this many ids in one `nodes(ids:)`. */
+export const MAX_NODE_IDS = 100;
+
+/**
+ * Mutations that cost more than a row write: password hashing, queued jobs, AI replies. With the
+ * default GRAPHQL_MAX_COST (1,000) one operation holds at most one logIn or signUp, and a handful of
+ * generateBeat or sendMessage (the alias limit comes first anyway). Other mutation fields cost MUTATION_COST, query fields 1.
+ */
+export const MUTATION_COSTS: Readonly<Record<string, number>> = {
+  logIn: 600,
+  signUp: 600,
+  generateBeat: 100,
+  retryGeneration: 100,
+  mixProject: 100,
+  masterTrack: 100,
+  createStems: 100,
+  sendMessage: 100,
+};
+export const MUTATION_COST = 20;
+/** A connection's multiplier when neither `first` nor `last` is given (the largest defaultSize). */
+const DEFAULT_PAGE = 50;
+/** A plain list's multiplier (tracks of a project, stems of a beat). */
+const LIST_MULTIPLIER = 10;
+
+function isList(field: GraphQLField<unknown, unknown>): boolean {
+  const type = isNonNullType(field.type) ? field.type.ofType : field.type;
+  return isListType(type);
+}
+
+const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? Math.max(0, v) : undefined);
+
+/**
+ * The cost model (Pothos `fieldComplexity`): a field costs 1 and its selection is multiplied by how
+ * many objects it can return. A connection multiplies by its page size (`first` or `last`), so nested
+ * pages multiply; its `edges` list does not multiply again. `nodes(ids:)` multiplies by the ids given.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: called for every field of the schema, whatever its context type
+export function fieldComplexity(args: Record<string, unknown>, _ctx: unknown, field: GraphQLField<unknown, any>): FieldComplexityValue {
+  if (mutationFields.has(field)) return { field: MUTATION_COSTS[field.name] ?? MUTATION_COST, multiplier: 1 };
+  const named = getNamedType(field.type).name;
+  if (named.endsWith('Connection') && ('first' in args || 'last' in args || field.args.some((a) => a.name === 'first'))) {
+    return { field: 1, multiplier: count(args.first) ?? count(args.last) ?? DEFAULT_PAGE };
+  }
+  if (field.name === 'nodes' && Array.isArray(args.ids)) {
+    if (args.ids.length > MAX_NODE_IDS) throw new AppError('BAD_USER_INPUT', `ids: at most ${MAX_NODE_IDS} ids`, { field: 'ids' });
+    return { field: 1, multiplier: args.ids.length };
+  }
+  if (isList(field)) return { field: 1, multiplier: named.endsWith('Edge') ? 1 : LIST_MULTIPLIER };
+  return 1;
+}
+
+/** The schema's Mutation fields, known to the cost model once useOperationLimits has seen the schema. */
+const mutationFields = new WeakSet<object>();
+function markMutationFields(schema: GraphQLSchema): void {
+  for (const field of Object.values(schema.getMutationType()?.getFields() ?? {})) mutationFields.add(field);
+}
+
+const limitError = (code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) =>
+  new GraphQLErrorClass(message, { extensions: { ...extensions, code } });
+
+/** graphql-armor reports through onReject; ours adds the code and does not throw. */
+type ArmorRule = (options: {
+  n: number;
+  propagateOnRejection: boolean;
+  onReject: ((ctx: ValidationContext | null, err: GraphQLError) => void)[];
+}) => ValidationRule;
+function armorRule(rule: ArmorRule, n: number, code: ErrorCode): ValidationRule {
+  return (ctx) =>
+    rule({
+      n,
+      propagateOnRejection: false,
+      onReject: [(_ctx, err) => ctx.reportError(limitError(code, err.message.replace(/^Syntax Error: /, ''), { limit: n }))],
+    })(ctx);
+}
+
+const TOO_MANY_TOKENS = /Document contains more th[ae]n \d+ tokens/;
+
+/** The cost of one operation with its variables; null when within the limit. */
+export function costErrors(
+  limits: Pick<OperationLimits, 'maxCost'>,
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variableValues: Record<string, unknown> | null | undefined,
+  operationName: string | null | undefined,
+  context: object,
+): readonly GraphQLError[] {
+  const rule = createComplexityRule({
+    context,
+    variableValues: variableValues ?? {},
+    operationName: operationName ?? undefined,
+    validate: ({ complexity }, report) => {
+      if (complexity > limits.maxCost)
+        report(
+          limitError('COST_LIMIT_EXCEEDED', `Operation cost ${complexity} exceeds the limit of ${limits.maxCost}`, {
+            cost: complexity,
+            limit: limits.maxCost,
+          }),
+        );
+    },
+  });
+  try {
+    // Variable errors found here are the caller's (wrong type, missing): BAD_USER_INPUT.
+    return validate(schema, document, [rule]).map((e) => (errorCode(e) ? e : withCode(e, 'BAD_USER_INPUT')));
+  } catch (err) {
+    if (errorCode(err)) return [err as GraphQLError];
+    throw err;
+  }
+}
+
+function withCode(e: GraphQLError, code: ErrorCode): GraphQLError {
+  return new GraphQLErrorClass(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: { ...e.extensions, code } });
+}
+
+/** The envelop plugin: every limit above, in the phase where it can be checked. */
+export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchema): Plugin {
+  markMutationFields(schema);
+  const rules = [
+    armorRule(maxDepthRule, limits.maxDepth, 'DEPTH_LIMIT_EXCEEDED'),
+    armorRule(maxAliasesRule, limits.maxAliases, 'ALIAS_LIMIT_EXCEEDED'),
+    armorRule(maxDirectivesRule, limits.maxDirectives, 'DIRECTIVE_LIMIT_EXCEEDED'),
+  ];
+  const parseWithLimit = (source: Parameters<typeof parse>[0], options?: Parameters<typeof parse>[1]) => {
+    try {
+      return parse(source, { ...options, maxTokens: limits.maxTokens });
+    } catch (err) {
+      if (err instanceof Error && TOO_MANY_TOKENS.test(err.message))
+        throw limitError('TOKEN_LIMIT_EXCEEDED', `Token limit of ${limits.maxTokens} exceeded`, { limit: limits.maxTokens });
+      throw err;
+    }
+  };
+  const check = (args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    variableValues?: Record<string, unknown> | null;
+    operationName?: string | null;
+    contextValue: unknown;
+  }) => costErrors(limits, args.schema, args.document, args.variableValues, args.operationName, args.contextValue as object);
+  return {
+    onParse: ({ setParseFn }) => setParseFn(parseWithLimit),
+    onValidate: ({ addValidationRule }) => {
+      for (const rule of rules) addValidationRule(rule);
+    },
+    onExecute: ({ args, setResultAndStopExecution }) => {
+      const errors = check(args);
+      if (errors.length) setResultAndStopExecution({ errors });
+    },
+    onSubscribe: ({ args, setResultAndStopExecution }) => {
+      const errors = check(args);
+      if (errors.length) setResultAndStopExecution({ errors });
+    },
+  };
+}
