@@ -55,10 +55,16 @@ export const configSchema = z
     // and the demo clients stay well inside them.
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(10),
     GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
-    GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(100_000).default(2000),
+    // At most 10,000: far more nesting (5,000 levels of fragments) overflows the stack of recursive
+    // validation rules; the parser's token cap is what keeps the nesting bounded.
+    GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(10_000).default(2000),
     GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(50),
     GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(1000),
-    GRAPHQL_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+    GRAPHQL_MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
     PUBLIC_URL: z.url('must be a URL').default('http://localhost:4000'),
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
     STORAGE_DIR: z.string().min(1).default('./storage'),
@@ -174,7 +180,9 @@ export function loadConfig(
   // Cross-variable rules are checked on the raw values so they are reported beside any other problem.
   if (merged.NODE_ENV === 'production' && !merged.JWT_SECRET) problems.push('JWT_SECRET: is required when NODE_ENV=production');
   if ((merged.CORS_ORIGINS ?? '*').trim() === '*' && ['true', '1'].includes(merged.CORS_CREDENTIALS ?? ''))
-    problems.push("CORS_CREDENTIALS: cannot be true with CORS_ORIGINS='*' (any site could send credentialed requests); list the origins");
+    problems.push(
+      "CORS_CREDENTIALS: cannot be true with CORS_ORIGINS='*' (any site could send credentialed requests); list the origins",
+    );
   if (merged.STORAGE_DRIVER === 's3' && !merged.S3_BUCKET) problems.push('S3_BUCKET: is required when STORAGE_DRIVER=s3');
   if (!result.success || problems.length) throw new ConfigError(problems);
   return result.data;

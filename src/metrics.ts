@@ -15,7 +15,8 @@ const ROOT = new URL('../', import.meta.url);
 function committedOperationNames(): string[] {
   const files = ['scripts/demo/operations.graphql'];
   try {
-    for (const f of readdirSync(fileURLToPath(new URL('test/operations/', ROOT)))) if (f.endsWith('.graphql')) files.push(`test/operations/${f}`);
+    for (const f of readdirSync(fileURLToPath(new URL('test/operations/', ROOT))))
+      if (f.endsWith('.graphql')) files.push(`test/operations/${f}`);
   } catch {
     // Not in this install (a production image without tests).
   }

@@ -74,15 +74,20 @@ const count = (v: unknown): number | undefined => (typeof v === 'number' && Numb
  * many objects it can return. A connection multiplies by its page size (`first` or `last`), so nested
  * pages multiply; its `edges` list does not multiply again. `nodes(ids:)` multiplies by the ids given.
  */
-// biome-ignore lint/suspicious/noExplicitAny: called for every field of the schema, whatever its context type
-export function fieldComplexity(args: Record<string, unknown>, _ctx: unknown, field: GraphQLField<unknown, any>): FieldComplexityValue {
+export function fieldComplexity(
+  args: Record<string, unknown>,
+  _ctx: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: called for every field of the schema, whatever its context type
+  field: GraphQLField<unknown, any>,
+): FieldComplexityValue {
   if (mutationFields.has(field)) return { field: MUTATION_COSTS[field.name] ?? MUTATION_COST, multiplier: 1 };
   const named = getNamedType(field.type).name;
   if (named.endsWith('Connection') && ('first' in args || 'last' in args || field.args.some((a) => a.name === 'first'))) {
     return { field: 1, multiplier: count(args.first) ?? count(args.last) ?? DEFAULT_PAGE };
   }
   if (field.name === 'nodes' && Array.isArray(args.ids)) {
-    if (args.ids.length > MAX_NODE_IDS) throw new AppError('BAD_USER_INPUT', `ids: at most ${MAX_NODE_IDS} ids`, { field: 'ids' });
+    if (args.ids.length > MAX_NODE_IDS)
+      throw new AppError('BAD_USER_INPUT', `ids: at most ${MAX_NODE_IDS} ids`, { field: 'ids' });
     return { field: 1, multiplier: args.ids.length };
   }
   if (isList(field)) return { field: 1, multiplier: named.endsWith('Edge') ? 1 : LIST_MULTIPLIER };
@@ -113,7 +118,39 @@ function armorRule(rule: ArmorRule, n: number, code: ErrorCode): ValidationRule 
     })(ctx);
 }
 
-const TOO_MANY_TOKENS = /Document contains more th[ae]n \d+ tokens/;
+// graphql-js: "Document contains more that N tokens. Parsing aborted." (sic)
+/**
+ * graphql-js parses recursively: about 2,000 nested `{`, `[` or `(` overflow its stack (and that of
+ * recursive validation rules) below any token limit worth having. No real operation nests this deep.
+ */
+export const MAX_NESTING = 200;
+
+/** True when brackets outside strings and comments nest deeper than `max`: one pass, no allocation. */
+function tooDeep(source: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 123 || c === 91 || c === 40) {
+      if (++depth > max) return true;
+    } else if (c === 125 || c === 93 || c === 41) depth--;
+    else if (c === 35) {
+      // # comment to the end of the line
+      while (i < source.length && source.charCodeAt(i) !== 10) i++;
+    } else if (c === 34) {
+      if (source.startsWith('"""', i)) {
+        const end = source.indexOf('"""', i + 3);
+        if (end < 0) return false;
+        i = end + 2;
+      } else {
+        // "string", with \ escapes
+        for (i++; i < source.length && source.charCodeAt(i) !== 34; i++) if (source.charCodeAt(i) === 92) i++;
+      }
+    }
+  }
+  return false;
+}
+
+const TOO_MANY_TOKENS = /Document contains more th(?:an|at) \d+ tokens/;
 
 /** The cost of one operation with its variables; null when within the limit. */
 export function costErrors(
@@ -147,8 +184,18 @@ export function costErrors(
   }
 }
 
+const SUGGESTION = / ?Did you mean [^?]+\?/;
+function withMessage(e: GraphQLError, message: string): GraphQLError {
+  return new GraphQLErrorClass(message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: e.extensions });
+}
+
 function withCode(e: GraphQLError, code: ErrorCode): GraphQLError {
-  return new GraphQLErrorClass(e.message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: { ...e.extensions, code } });
+  return new GraphQLErrorClass(e.message, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    extensions: { ...e.extensions, code },
+  });
 }
 
 /** The envelop plugin: every limit above, in the phase where it can be checked. */
@@ -160,6 +207,8 @@ export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchem
     armorRule(maxDirectivesRule, limits.maxDirectives, 'DIRECTIVE_LIMIT_EXCEEDED'),
   ];
   const parseWithLimit = (source: Parameters<typeof parse>[0], options?: Parameters<typeof parse>[1]) => {
+    if (tooDeep(typeof source === 'string' ? source : source.body, MAX_NESTING))
+      throw limitError('DEPTH_LIMIT_EXCEEDED', `Document nested deeper than ${MAX_NESTING} brackets`, { limit: MAX_NESTING });
     try {
       return parse(source, { ...options, maxTokens: limits.maxTokens });
     } catch (err) {
@@ -179,6 +228,13 @@ export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchem
     onParse: ({ setParseFn }) => setParseFn(parseWithLimit),
     onValidate: ({ addValidationRule }) => {
       for (const rule of rules) addValidationRule(rule);
+      // No "Did you mean ...?": with introspection it tells nothing new, without it the schema leaks.
+      return ({ result, setResult }) => {
+        if (result.some((e) => SUGGESTION.test(e.message)))
+          setResult(
+            result.map((e) => (SUGGESTION.test(e.message) ? withMessage(e, e.message.replace(SUGGESTION, '').trim()) : e)),
+          );
+      };
     },
     onExecute: ({ args, setResultAndStopExecution }) => {
       const errors = check(args);
