@@ -7,6 +7,7 @@
  *   or no content type) runs nothing unless it carries a header only scripts can set. The rule is
  *   yoga's own plugin's (@graphql-yoga/plugin-csrf-prevention). GET is left to yoga, which never runs
  *   a mutation over GET, and a cross-site GET cannot carry the bearer token;
+ * - no multipart requests (the schema takes no uploads): 415;
  * - the body limit, on the declared length and while reading (chunked), for every POST;
  * - a JSON body that does not parse is a 400 (GraphQL over HTTP), whoever would have answered it.
  * GraphQL policies (limits, rate limits, context, masking, metrics) are envelop plugins, which the
@@ -100,6 +101,11 @@ export function createHttpFront(opts: {
       if (req.method !== 'POST') return await opts.graphql(req, res, null);
       if (!passesCsrf(req)) {
         return refuse(res, 403, `Required CSRF header missing: send one of ${CSRF_HEADERS.join(', ')}, or a JSON body`);
+      }
+      // The schema takes no file uploads, so no GraphQL multipart request (yoga would parse one and
+      // fail inside on a bad `operations` part).
+      if (/^multipart\//i.test(req.headers['content-type'] ?? '')) {
+        return refuse(res, 415, 'multipart requests are not accepted (no file uploads): POST JSON');
       }
       if (Number(req.headers['content-length'] ?? 0) > opts.maxBodyBytes) {
         return refuse(res, 413, 'Request body too large', { connection: 'close' });

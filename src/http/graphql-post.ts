@@ -47,7 +47,8 @@ function asParams(parsed: unknown): Params | null {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const { query, variables, operationName, extensions, ...rest } = parsed as Record<string, unknown>;
   if (typeof query !== 'string' || Object.keys(rest).length) return null;
-  if (extensions !== undefined && extensions !== null && (typeof extensions !== 'object' || Array.isArray(extensions))) return null;
+  if (extensions !== undefined && extensions !== null && (typeof extensions !== 'object' || Array.isArray(extensions)))
+    return null;
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
   return { query, variables: variables as Params['variables'], operationName: operationName as Params['operationName'] };

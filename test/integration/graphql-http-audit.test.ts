@@ -26,7 +26,9 @@ describe('graphql-http server audit', () => {
     it(`passes every audit with no warning (${name})`, async () => {
       const audits = serverAudits({ url: () => app().graphqlUrl });
       const results = await Promise.all(audits.map((audit) => audit.fn()));
-      const problems = results.filter((r) => r.status !== 'ok').map((r) => `${r.status}: ${r.name}: ${'reason' in r ? r.reason : ''}`);
+      const problems = results
+        .filter((r) => r.status !== 'ok')
+        .map((r) => `${r.status}: ${r.name}: ${'reason' in r ? r.reason : ''}`);
       expect(problems).toEqual([]);
       expect(results.length).toBeGreaterThan(50);
     });
