@@ -29,14 +29,13 @@ const stopPair = async (p: Pair) => {
   await p.yoga.stop();
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: responses are read field by field
 async function run(
   p: Pair,
   transport: Transport,
   query: string,
   variables: Record<string, unknown>,
   token: string,
-): Promise<GqlResponse<any>> {
+): Promise<GqlResponse> {
   const auth = { authorization: `Bearer ${token}` };
   if (transport === 'GET') {
     const url = `${p.lean.graphqlUrl}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify(variables))}`;
