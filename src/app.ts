@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createPool, createPrisma, type Db } from './db/client.js';
-import { createMaskError, finishErrors } from './graphql/error-handling.js';
+import { createMaskError, finishErrors, yogaLogger } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
 import { createPipeline } from './graphql/pipeline.js';
 import { schema } from './graphql/schema.js';
@@ -63,6 +63,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const cors = { origin: config.CORS_ORIGINS, credentials: config.CORS_CREDENTIALS };
   const plugins = createPipeline({
     schema,
+    log,
     metrics,
     limiter,
     limits: {
@@ -81,7 +82,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     graphiql: config.GRAPHIQL ? { title: 'dawg', subscriptionsProtocol: 'WS' } : false,
     renderGraphiQL: renderLocalGraphiql,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
-    logging: log.child({ component: 'yoga' }),
+    logging: yogaLogger(log),
     plugins,
     context: async (initial): Promise<Context> => {
       if ('wsViewer' in initial) {

@@ -34,9 +34,12 @@ export function createMaskError(log: Logger) {
   return (error: unknown): Error => {
     const original = isGraphQLError(error) && error.originalError ? error.originalError : error;
     const code = errorCode(original) ?? errorCode(error);
-    if (code && isGraphQLError(error)) return withCode(error, code);
+    // A client's mistake: logged at debug with its code, never at error level (issue 16, item 8).
+    if (code) log.debug({ code, path: isGraphQLError(error) ? error.path : undefined }, (error as Error).message);
+    if (code && isGraphQLError(error)) return errorCode(error) === code ? error : withCode(error, code);
     if (code) return original as Error;
     if (isGraphQLError(error) && (original as Error)?.name === PothosValidationError.name) {
+      log.debug({ code: 'BAD_USER_INPUT', path: error.path }, error.message);
       return withCode(error, 'BAD_USER_INPUT');
     }
     log.error({ err: original, path: isGraphQLError(error) ? error.path : undefined }, 'unexpected error');
@@ -47,20 +50,47 @@ export function createMaskError(log: Logger) {
   };
 }
 
-/** Adds codes to errors raised before execution. */
-export function useErrorCodes(): Plugin {
+/**
+ * yoga's `logging`. yoga logs at error level every error its masking replaced, client mistakes
+ * included; createMaskError has already logged those (debug with the code for the client's,
+ * error with the stack for the server's own), so yoga's copy goes to debug. Anything else yoga
+ * reports at error level stays there.
+ */
+export function yogaLogger(log: Logger) {
+  const yoga = log.child({ component: 'yoga' });
+  return {
+    debug: (...args: unknown[]) => yoga.debug(args.map(String).join(' ')),
+    info: (...args: unknown[]) => yoga.info(args.map(String).join(' ')),
+    warn: (...args: unknown[]) => yoga.warn(args.map(String).join(' ')),
+    error: (...args: unknown[]) => {
+      const [err] = args;
+      if (err instanceof Error) {
+        const status = (isGraphQLError(err) ? (err.extensions?.http as { status?: number } | undefined)?.status : undefined) ?? 0;
+        yoga.debug({ code: errorCode(err) ?? (status && status < 500 ? 'BAD_REQUEST' : undefined), status }, err.message);
+      } else yoga.error(args.map(String).join(' '));
+    },
+  };
+}
+
+/** Adds codes to errors raised before execution, and logs them at debug (they are the client's). */
+export function useErrorCodes(log: Logger): Plugin {
   return {
     onParse:
       () =>
       ({ result, replaceParseResult }) => {
-        if (isGraphQLError(result) && !errorCode(result)) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+        if (!isGraphQLError(result)) return;
+        const coded = errorCode(result) ? result : withCode(result, 'GRAPHQL_PARSE_FAILED');
+        log.debug({ codes: [errorCode(coded)] }, coded.message);
+        if (coded !== result) replaceParseResult(coded);
       },
     onValidate:
       () =>
       ({ result, setResult }) => {
+        if (!result.length) return;
         // Limit errors (src/graphql/limits.ts) come with their own code.
-        if (result.some((e) => !errorCode(e)))
-          setResult(result.map((e) => (errorCode(e) ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED'))));
+        const coded = result.map((e) => (errorCode(e) ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
+        log.debug({ codes: coded.map(errorCode) }, coded[0]?.message ?? 'invalid operation');
+        if (coded.some((e, i) => e !== result[i])) setResult(coded);
       },
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {

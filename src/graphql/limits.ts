@@ -29,6 +29,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { AppError, type ErrorCode, errorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
 
 export interface OperationLimits {
   maxDepth: number;
@@ -199,7 +200,7 @@ function withCode(e: GraphQLError, code: ErrorCode): GraphQLError {
 }
 
 /** The envelop plugin: every limit above, in the phase where it can be checked. */
-export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchema): Plugin {
+export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchema, log?: Logger): Plugin {
   markMutationFields(schema);
   const rules = [
     armorRule(maxDepthRule, limits.maxDepth, 'DEPTH_LIMIT_EXCEEDED'),
@@ -216,6 +217,10 @@ export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchem
         throw limitError('TOKEN_LIMIT_EXCEEDED', `Token limit of ${limits.maxTokens} exceeded`, { limit: limits.maxTokens });
       throw err;
     }
+  };
+  const refused = (errors: readonly GraphQLError[]) => {
+    log?.debug({ codes: errors.map(errorCode) }, errors[0]?.message ?? 'operation refused');
+    return { errors };
   };
   const check = (args: {
     schema: GraphQLSchema;
@@ -238,11 +243,11 @@ export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchem
     },
     onExecute: ({ args, setResultAndStopExecution }) => {
       const errors = check(args);
-      if (errors.length) setResultAndStopExecution({ errors });
+      if (errors.length) setResultAndStopExecution(refused(errors));
     },
     onSubscribe: ({ args, setResultAndStopExecution }) => {
       const errors = check(args);
-      if (errors.length) setResultAndStopExecution({ errors });
+      if (errors.length) setResultAndStopExecution(refused(errors));
     },
   };
 }

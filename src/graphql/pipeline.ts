@@ -12,6 +12,7 @@
  */
 import type { GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { type RateLimiter, useRateLimit } from '../rate-limit.js';
 import type { Context } from './context.js';
@@ -50,11 +51,12 @@ export function createPipeline(deps: {
   limits: OperationLimits;
   metrics: Metrics;
   limiter: RateLimiter;
+  log: Logger;
 }): Plugin<Context>[] {
   const policies = envelopOnly<Plugin<Context>>([
     // First: a refused operation does no other work (and costs no rate-limit point).
-    useOperationLimits(deps.limits, deps.schema) as Plugin<Context>,
-    useErrorCodes() as Plugin<Context>,
+    useOperationLimits(deps.limits, deps.schema, deps.log) as Plugin<Context>,
+    useErrorCodes(deps.log) as Plugin<Context>,
     useOperationMetrics(deps.metrics) as Plugin<Context>,
     useRateLimit(deps.limiter),
   ]);
