@@ -3,11 +3,13 @@
  * that prefers a JSON answer: application/json or application/graphql-response+json first in
  * Accept, or no Accept.
  *
- * It runs yoga's own envelop pipeline, as the graphql-ws transport does: the parse and validation
- * caches, error masking, codes, operation metrics, rate limits and the same context. CORS headers
- * come from the same whatwg-node function yoga uses. What it skips is yoga's Fetch-API adaptation
- * of the Node request and response, which cost ~0.3 ms of CPU per request: about a third of a chat
- * message's work before its first chunk (docs/benchmarks.md, chat).
+ * It runs yoga's own envelop pipeline (src/graphql/pipeline.ts), as the graphql-ws transport does:
+ * the parse and validation caches, operation limits, error masking, codes, operation metrics, rate
+ * limits and the same context. CORS headers come from the same whatwg-node function yoga uses. The
+ * HTTP front stage (src/http/front.ts) has already applied the HTTP-only policies (CSRF, body limit,
+ * JSON syntax) and read the body. What it skips is yoga's Fetch-API adaptation of the Node request
+ * and response, which cost ~0.3 ms of CPU per request: about a third of a chat message's work before
+ * its first chunk (docs/benchmarks.md, chat).
  *
  * A result with errors is rendered by yoga's own result processor, so its status and body are
  * yoga's. Everything else goes to yoga unchanged: GET, other content types, SSE or multipart,
