@@ -153,7 +153,14 @@ function tooDeep(source: string, max: number): boolean {
 
 const TOO_MANY_TOKENS = /Document contains more th(?:an|at) \d+ tokens/;
 
-/** The cost of one operation with its variables; null when within the limit. */
+const costs = new WeakMap<object, number>();
+/**
+ * The cost of the operation running with this context, once the limit has checked it: for limits
+ * that should weigh operations by their work (a per-minute cost budget) rather than count them.
+ */
+export const operationCost = (context: object): number | undefined => costs.get(context);
+
+/** The errors of one operation's cost check with its variables; none when within the limit. */
 export function costErrors(
   limits: Pick<OperationLimits, 'maxCost'>,
   schema: GraphQLSchema,
@@ -167,6 +174,7 @@ export function costErrors(
     variableValues: variableValues ?? {},
     operationName: operationName ?? undefined,
     validate: ({ complexity }, report) => {
+      costs.set(context, complexity);
       if (complexity > limits.maxCost)
         report(
           limitError('COST_LIMIT_EXCEEDED', `Operation cost ${complexity} exceeds the limit of ${limits.maxCost}`, {
