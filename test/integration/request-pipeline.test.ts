@@ -130,6 +130,22 @@ describe('one pipeline for every transport', () => {
     });
   }
 
+  it('applies the cost limit to a subscription over graphql-ws', async () => {
+    const tight = await startApp({ GRAPHQL_MAX_COST: '1' });
+    try {
+      const res = await run(
+        { lean: tight, yoga: tight },
+        'graphql-ws',
+        'subscription { myGenerations { percent } }',
+        {},
+        user.token,
+      );
+      expect(codes(res)).toEqual(['COST_LIMIT_EXCEEDED']);
+    } finally {
+      await tight.stop();
+    }
+  });
+
   describe('rate limits', () => {
     let limited: Pair;
     beforeAll(async () => {
