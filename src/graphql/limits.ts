@@ -12,7 +12,7 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
-import { createComplexityRule, type FieldComplexityValue } from '@pothos/plugin-complexity';
+import { complexityFromQuery, createComplexityRule, type FieldComplexityValue } from '@pothos/plugin-complexity';
 import {
   type DocumentNode,
   type GraphQLError,
@@ -22,6 +22,7 @@ import {
   getNamedType,
   isListType,
   isNonNullType,
+  Kind,
   parse,
   type ValidationContext,
   type ValidationRule,
@@ -169,19 +170,36 @@ export function costErrors(
   operationName: string | null | undefined,
   context: object,
 ): readonly GraphQLError[] {
+  const overLimit = (complexity: number): GraphQLError | null => {
+    costs.set(context, complexity);
+    return complexity > limits.maxCost
+      ? limitError('COST_LIMIT_EXCEEDED', `Operation cost ${complexity} exceeds the limit of ${limits.maxCost}`, {
+          cost: complexity,
+          limit: limits.maxCost,
+        })
+      : null;
+  };
+  // One operation (nearly every request): measured directly, ~5x cheaper than a validation pass.
+  if (document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length === 1) {
+    try {
+      const error = overLimit(
+        complexityFromQuery(document, { schema, ctx: context, variables: variableValues ?? {} }).complexity,
+      );
+      return error ? [error] : [];
+    } catch (err) {
+      if (errorCode(err)) return [err as GraphQLError];
+      // Variables that do not coerce (wrong type, missing): the caller's mistake.
+      if (err instanceof GraphQLErrorClass) return [withCode(err, 'BAD_USER_INPUT')];
+      throw err;
+    }
+  }
   const rule = createComplexityRule({
     context,
     variableValues: variableValues ?? {},
     operationName: operationName ?? undefined,
     validate: ({ complexity }, report) => {
-      costs.set(context, complexity);
-      if (complexity > limits.maxCost)
-        report(
-          limitError('COST_LIMIT_EXCEEDED', `Operation cost ${complexity} exceeds the limit of ${limits.maxCost}`, {
-            cost: complexity,
-            limit: limits.maxCost,
-          }),
-        );
+      const error = overLimit(complexity);
+      if (error) report(error);
     },
   });
   try {
