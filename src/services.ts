@@ -1,4 +1,5 @@
 /** Builds every service from its dependencies; the app and tests each build their own. */
+import { Access } from './access/access.js';
 import type { Config } from './config.js';
 import type { Db, Sql } from './db/client.js';
 import type { Logger } from './logger.js';
@@ -32,11 +33,13 @@ export interface ServiceDeps {
 
 export function createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics }: ServiceDeps) {
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
-  const projects = new ProjectService({ prisma, pubsub });
-  const conversations = new ConversationService({ prisma, projects });
-  const generations = new GenerationService({ prisma, pubsub, queue, projects, log });
+  const access = new Access(prisma);
+  const projects = new ProjectService({ prisma, pubsub, access });
+  const conversations = new ConversationService({ prisma, access });
+  const generations = new GenerationService({ prisma, pubsub, queue, access, log });
   return {
     pubsub,
+    access,
     tokens,
     auth: new AuthService({ prisma, tokens }),
     projects,
@@ -45,6 +48,7 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
     generations,
     chat: new ChatService({
       prisma,
+      access,
       redis,
       pubsub,
       messages: new MessageStore(sql),

@@ -1,8 +1,9 @@
+import { byId, generationWhere } from '../../access/rules.js';
 import type { Generation } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { GenerationStatusEnum, GenerationTypeEnum } from '../../graphql/enums.js';
-import { idOf } from '../../graphql/ids.js';
+import { checkCursors, idOf, optionalIdOf } from '../../graphql/ids.js';
 import type { GenerationEvent } from '../../pubsub.js';
 import { type GenerationOutputData, isOutputData } from './generation-output.js';
 
@@ -36,7 +37,8 @@ const GenerationOutputRef = builder.objectRef<GenerationOutputData>('GenerationO
 
 export const GenerationRef = builder.prismaNode('Generation', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer?.id ?? '' }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('Generation', ctx.viewer, id),
   fields: (t) => ({
     type: t.expose('type', { type: GenerationTypeEnum }),
     status: t.expose('status', { type: GenerationStatusEnum }),
@@ -66,7 +68,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.services.generations.requireOwned(viewerOf(ctx), idOf('Generation', args.id, 'id'), query),
+      ctx.services.access.generation.require(viewerOf(ctx), idOf('Generation', args.id, 'id'), 'read', query),
   }),
   generations: t.prismaConnection(
     {
@@ -76,12 +78,16 @@ builder.queryFields((t) => ({
       maxSize: 100,
       description: 'Newest first, optionally filtered by status and type.',
       args: { status: t.arg({ type: GenerationStatusEnum }), type: t.arg({ type: GenerationTypeEnum }) },
-      resolve: (query, _root, args, ctx) =>
-        ctx.prisma.generation.findMany({
+      resolve: (query, _root, args, ctx) => {
+        checkCursors(args);
+        return ctx.prisma.generation.findMany({
           ...query,
-          where: { userId: viewerOf(ctx).id, status: args.status ?? undefined, type: args.type ?? undefined },
+          where: {
+            AND: [generationWhere(viewerOf(ctx), 'read'), { status: args.status ?? undefined, type: args.type ?? undefined }],
+          },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
     },
     { name: 'GenerationConnection' },
     { name: 'GenerationEdge' },
@@ -117,7 +123,7 @@ builder.mutationFields((t) => ({
     resolve: (_q, _r, { input }, ctx) =>
       ctx.services.generations.generateBeat(viewerOf(ctx), {
         ...input,
-        projectId: input.projectId ? idOf('Project', input.projectId, 'projectId') : null,
+        projectId: optionalIdOf('Project', input.projectId, 'projectId'),
       }),
   }),
   createStems: t.prismaField({

@@ -1,14 +1,14 @@
 import { randomInt } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
-import { badInput, notFound } from '../../errors.js';
+import { badInput } from '../../errors.js';
 import { type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { ProjectService } from '../projects/project.service.js';
 import { publishGeneration, transition } from './generation-state.js';
 import { beatInputRules, targetLufsRule } from './generation.rules.js';
 
@@ -29,21 +29,18 @@ export interface GenerateBeatArgs {
 const HAS_AUDIO: GenerationType[] = ['BEAT', 'MASTER', 'MIX'];
 
 export class GenerationService {
-  constructor(
-    private readonly deps: { prisma: Db; pubsub: PubSub; queue: Queue<GenerationJob>; projects: ProjectService; log: Logger },
-  ) {}
+  constructor(private readonly deps: { prisma: Db; pubsub: PubSub; queue: Queue<GenerationJob>; access: Access; log: Logger }) {}
 
-  /** The one ownership check for generations: someone else's is NOT_FOUND. */
-  async requireOwned(viewer: Viewer, id: string, query: GenerationQuery = {}): Promise<Generation> {
-    const generation = await this.deps.prisma.generation.findFirst({ ...query, where: { id, userId: viewer.id } });
-    if (!generation) throw notFound('Generation', id);
-    return generation;
+  /** Reading a generation (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
+  requireOwned(viewer: Viewer, id: string, query: GenerationQuery = {}): Promise<Generation> {
+    return this.deps.access.generation.require(viewer, id, 'read', query);
   }
 
   async generateBeat(viewer: Viewer, args: GenerateBeatArgs): Promise<Generation> {
     const { projectId, ...rest } = args;
     const input = parseInput(beatInputRules, rest);
-    if (projectId) await this.deps.projects.requireOwned(viewer, projectId);
+    // A beat made for a project adds to it.
+    if (projectId != null) await this.deps.access.project.require(viewer, projectId, 'write');
     return this.create(viewer, 'BEAT', { ...input, seed: input.seed ?? randomInt(2 ** 31 - 1) }, projectId ?? null);
   }
 
@@ -60,7 +57,7 @@ export class GenerationService {
 
   async mixProject(viewer: Viewer, projectId: string, targetLufs?: number | null): Promise<Generation> {
     const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
-    await this.deps.projects.requireOwned(viewer, projectId);
+    await this.deps.access.project.require(viewer, projectId, 'write');
     const tracks = await this.deps.prisma.track.findMany({
       where: { projectId, generation: { status: 'COMPLETED', type: { in: HAS_AUDIO } } },
       orderBy: { position: 'asc' },
@@ -78,7 +75,7 @@ export class GenerationService {
 
   /** Stops a pending or running generation; the worker checks between stages. */
   async cancel(viewer: Viewer, id: string): Promise<Generation> {
-    await this.requireOwned(viewer, id);
+    await this.deps.access.generation.require(viewer, id, 'write');
     const cancelled = await transition(this.deps, id, { status: 'CANCELLED', stage: 'cancelled', completedAt: new Date() }, [
       'PENDING',
       'PROCESSING',
@@ -91,7 +88,7 @@ export class GenerationService {
 
   /** Runs a FAILED or CANCELLED generation again, from the start. */
   async retry(viewer: Viewer, id: string): Promise<Generation> {
-    await this.requireOwned(viewer, id);
+    await this.deps.access.generation.require(viewer, id, 'write');
     const reset = await transition(
       this.deps,
       id,
@@ -113,7 +110,8 @@ export class GenerationService {
   }
 
   private async requireFinished(viewer: Viewer, id: string, types: GenerationType[], field: string): Promise<Generation> {
-    const source = await this.requireOwned(viewer, id);
+    // Its result goes into the source's project, so this writes there.
+    const source = await this.deps.access.generation.require(viewer, id, 'write');
     if (source.status !== 'COMPLETED') throw badInput(field, `generation is ${source.status}, not COMPLETED`);
     if (!types.includes(source.type))
       throw badInput(field, `a ${source.type} generation cannot be used here (needs ${types.join(' or ')})`);

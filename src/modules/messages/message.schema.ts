@@ -1,3 +1,4 @@
+import { byId } from '../../access/rules.js';
 import type { Message } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
@@ -25,7 +26,8 @@ const MessageEntitiesRef = builder.objectRef<MessageEntities>('MessageEntities')
 
 export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, conversation: { userId: ctx.viewer?.id ?? '' } }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('Message', ctx.viewer, id),
   fields: (t) => ({
     conversation: t.relation('conversation'),
     role: t.expose('role', { type: MessageRoleEnum }),
