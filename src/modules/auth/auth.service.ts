@@ -2,7 +2,7 @@ import type { Db } from '../../db/client.js';
 import { Prisma } from '../../generated/prisma/client.js';
 import type { User } from '../../generated/prisma/client.js';
 import { AppError, badInput } from '../../errors.js';
-import { parseInput } from '../../validation.js';
+import { parseInput, rejectNul } from '../../validation.js';
 import { credentialsRules } from './auth.rules.js';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './password.js';
 import type { TokenService } from './tokens.js';
@@ -30,6 +30,7 @@ export class AuthService {
   }
 
   async logIn(input: { email: string; password: string }): Promise<AuthPayload> {
+    rejectNul(input);
     const email = input.email.trim().toLowerCase();
     const user = email.length <= 254 ? await this.deps.prisma.user.findUnique({ where: { email } }) : null;
     // Hash even for unknown emails so timing does not reveal which emails exist.
