@@ -5,7 +5,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGlobalId, encodeGlobalId } from '../../src/graphql/ids.js';
-import { codes, collect, gql, type RunningApp, signUp, startApp, type TestUser, until, wsClient } from '../helpers/harness.js';
+import {
+  codes,
+  collect,
+  gql,
+  type RunningApp,
+  signUp,
+  startApp,
+  subscribed,
+  type TestUser,
+  until,
+  wsClient,
+} from '../helpers/harness.js';
 
 let api: RunningApp;
 let alice: TestUser;
@@ -210,6 +221,28 @@ describe('a message that arrived through chatStream', () => {
     const done = sub.events.find((e) => e.chatStream.done)?.chatStream.message;
     expect(done?.conversation).toEqual({ id: conversationId, title: 'c' });
     expect(done?.generation).toEqual({ id: sent.data.sendMessage.generation.id, type: 'BEAT' });
+    await client.dispose();
+  });
+
+  it('whose conversation the viewer can no longer read is NOT_FOUND, not INTERNAL_SERVER_ERROR', async () => {
+    const c = (await q('mutation { createConversation(title: "gone") { id } }')).data.createConversation.id as string;
+    const sent = await q('mutation($c: ID!) { sendMessage(conversationId: $c, content: "hello there") { userMessage { id } } }', {
+      c,
+    });
+    const row = await api.app.prisma.message.findUniqueOrThrow({
+      where: { id: decodeGlobalId(sent.data.sendMessage.userMessage.id, 'id').id },
+    });
+    const { client } = wsClient(api.wsUrl, alice.token);
+    const sub = collect(client, 'subscription($c: ID!) { messageAdded(conversationId: $c) { id conversation { id } } }', { c });
+    await subscribed(api.app, 'messageAdded', row.conversationId);
+    await q('mutation($c: ID!) { deleteConversation(id: $c) }', { c });
+    // As if the delete landed between storing the message and delivering its event.
+    await api.app.services.pubsub.publish('messageAdded', row.conversationId, {
+      conversationId: row.conversationId,
+      message: row,
+    });
+    const failure = (await sub.failure()) as { extensions?: { code?: string } }[];
+    expect(failure.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
     await client.dispose();
   });
 });
