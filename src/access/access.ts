@@ -24,7 +24,12 @@ type Query<A> = Omit<A, 'where'>;
  * `find(action)` looks the row up under the rule for `action`. The happy path is one query; only a
  * refusal of `write`/`admin` looks again under `read`, to tell FORBIDDEN from NOT_FOUND.
  */
-async function decide<T>(resource: Resource, id: string, action: Action, find: (a: Action) => Promise<T | null>): Promise<T> {
+export async function decide<T>(
+  resource: Resource,
+  id: string,
+  action: Action,
+  find: (a: Action) => Promise<T | null>,
+): Promise<T> {
   const row = await find(action);
   if (row) return row;
   if (action !== 'read' && (await find('read'))) throw forbidden(`You may not ${action} this ${resource}`);

@@ -27,12 +27,12 @@ builder.queryFields((t) => ({
     type: builder.nodeInterfaceRef(),
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (_root, args, ctx, info) => (await load([args.id], ctx, info))[0] as never,
+    resolve: async (_root, args, ctx, info) => (await load([args.id], ctx, info))[0],
   }),
   nodes: t.field({
     type: [builder.nodeInterfaceRef()],
     nullable: { list: false, items: true },
     args: { ids: t.arg.idList({ required: true }) },
-    resolve: (_root, args, ctx, info) => load(args.ids, ctx, info) as never,
+    resolve: (_root, args, ctx, info) => load(args.ids, ctx, info),
   }),
 }));

@@ -245,4 +245,22 @@ describe('a message that arrived through chatStream', () => {
     expect(failure.map((e) => e.extensions?.code)).toEqual(['NOT_FOUND']);
     await client.dispose();
   });
+
+  it('so is a project from projectUpdated whose tracks can no longer be read', async () => {
+    const p = (await q('mutation { createProject(name: "gone") { id } }')).data.createProject.id as string;
+    const row = await api.app.prisma.project.findUniqueOrThrow({ where: { id: decodeGlobalId(p, 'id').id } });
+    const { client } = wsClient(api.wsUrl, alice.token);
+    const sub = collect<{ projectUpdated: { name: string; tracks: unknown[] } }>(
+      client,
+      'subscription($p: ID!) { projectUpdated(projectId: $p) { name tracks { id } } }',
+      { p },
+    );
+    await subscribed(api.app, 'projectUpdated', row.id);
+    await q('mutation($p: ID!) { deleteProject(id: $p) }', { p });
+    await api.app.services.pubsub.publish('projectUpdated', row.id, { projectId: row.id, project: row });
+    await until(() => sub.events.length > 0 || sub.errors.length > 0);
+    expect(sub.errors).toEqual([]);
+    expect(sub.events[0]?.projectUpdated).toEqual({ name: 'gone', tracks: [] });
+    await client.dispose();
+  });
 });

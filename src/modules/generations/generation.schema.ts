@@ -55,7 +55,12 @@ export const GenerationRef = builder.prismaNode('Generation', {
     cost: t.float({ nullable: true, description: 'USD.', resolve: (g) => Number(g.cost) }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),
     attempts: t.exposeInt('attempts'),
-    project: t.relation('project', { nullable: true }),
+    project: t.relation('project', {
+      nullable: true,
+      // A generation from a progress event was not loaded with its project: it loads under the rule.
+      resolve: (query, g, _args, ctx) =>
+        g.projectId ? ctx.prisma.project.findUnique({ ...query, where: byId('Project', ctx.viewer, g.projectId) }) : null,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),

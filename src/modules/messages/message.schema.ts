@@ -46,7 +46,9 @@ export const MessageRef = builder.prismaNode('Message', {
     generation: t.relation('generation', {
       nullable: true,
       resolve: (query, m, _args, ctx) =>
-        m.generationId ? ctx.prisma.generation.findUnique({ ...query, where: byId('Generation', ctx.viewer, m.generationId) }) : null,
+        m.generationId
+          ? ctx.prisma.generation.findUnique({ ...query, where: byId('Generation', ctx.viewer, m.generationId) })
+          : null,
     }),
     provider: t.exposeString('provider', { nullable: true }),
     model: t.exposeString('model', { nullable: true }),

@@ -1,4 +1,4 @@
-import { byId, projectWhere } from '../../access/rules.js';
+import { byId, projectWhere, trackWhere } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { checkCursors, encodeGlobalId, idOf } from '../../graphql/ids.js';
@@ -11,7 +11,12 @@ export const ProjectRef = builder.prismaNode('Project', {
     name: t.exposeString('name'),
     bpm: t.exposeInt('bpm', { nullable: true }),
     key: t.exposeString('key', { nullable: true, description: 'Canonical key name, e.g. "A minor".' }),
-    tracks: t.relation('tracks', { query: { orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] } }),
+    tracks: t.relation('tracks', {
+      query: { orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] },
+      // A project from a projectUpdated event was not loaded with its tracks: they load under the rule.
+      resolve: (query, p, _args, ctx) =>
+        ctx.prisma.track.findMany({ ...query, where: { AND: [{ projectId: p.id }, trackWhere(ctx.viewer, 'read')] } }),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
