@@ -3,8 +3,10 @@
  * empty or malformed ids, node lookups of what cannot be seen, and relations of a message that
  * arrived through chatStream. None may give INTERNAL_SERVER_ERROR or write a row.
  */
+import { getNamedType, isObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGlobalId, encodeGlobalId } from '../../src/graphql/ids.js';
+import { schema } from '../../src/graphql/schema.js';
 import {
   codes,
   collect,
@@ -54,14 +56,26 @@ describe('crafted cursors', () => {
     'not base64 at all!',
     '',
   ];
-  const connections = [
-    'query($a: String) { conversations(first: 5, after: $a) { edges { cursor } } }',
-    'query($a: String) { generations(first: 5, after: $a) { edges { cursor } } }',
-    'query($a: String) { projects(first: 5, before: $a) { edges { cursor } } }',
-    'query($a: String, $c: ID!) { conversation(id: $c) { messages(first: 5, after: $a) { edges { cursor } } } }',
-  ];
+  const connections: Record<string, string> = {
+    'Query.conversations': 'query($a: String) { conversations(first: 5, after: $a) { edges { cursor } } }',
+    'Query.generations': 'query($a: String) { generations(first: 5, after: $a) { edges { cursor } } }',
+    'Query.projects': 'query($a: String) { projects(first: 5, before: $a) { edges { cursor } } }',
+    'Conversation.messages':
+      'query($a: String, $c: ID!) { conversation(id: $c) { messages(first: 5, after: $a) { edges { cursor } } } }',
+  };
+  it('every connection of the schema is tried below', () => {
+    const all = Object.values(schema.getTypeMap())
+      .filter(isObjectType)
+      .flatMap((type) =>
+        Object.values(type.getFields())
+          .filter((f) => getNamedType(f.type).name.endsWith('Connection') && f.args.some((a) => a.name === 'after'))
+          .map((f) => `${type.name}.${f.name}`),
+      );
+    expect(all.sort()).toEqual(Object.keys(connections).sort());
+  });
+
   it('are BAD_USER_INPUT on every connection, and a real cursor still pages', async () => {
-    for (const query of connections) {
+    for (const query of Object.values(connections)) {
       for (const a of crafted) {
         const res = await q(query, { a, c: conversationId });
         expect(codes(res), `${query} after ${a}`).toEqual(['BAD_USER_INPUT']);
