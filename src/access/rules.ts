@@ -3,11 +3,13 @@
  * "the rows `viewer` may do `action` on" as a Prisma `where` (for lookups, lists and `node`) and,
  * where SQL is written by hand, as a SQL condition kept beside it so the two cannot drift.
  *
- * Today a resource belongs to one user and only that user may do anything with it. The roles of the
- * collaboration work plug in here and nowhere else: a project's members (OWNER, EDITOR, VIEWER) get
- * `read` on the project and on its tracks, conversations, messages and generations, EDITOR and up
- * get `write`, and OWNER gets `admin`. A viewer that may read but not act gets FORBIDDEN from
- * `require` (src/access/access.ts); one that may not read gets NOT_FOUND.
+ * A conversation or generation is its author's, and also its project's: whoever may do `action` on
+ * the project may do it on them (tracks and messages follow their project and conversation). Today a
+ * project's only member is its owner, so that is the author again. The roles of the collaboration
+ * work plug into `projectWhere`/`projectSql` alone: members (OWNER, EDITOR, VIEWER) get `read`,
+ * EDITOR and up `write`, OWNER `admin`, and every resource of the project follows. A viewer that may
+ * read but not act gets FORBIDDEN from `require` (src/access/access.ts); one that may not read gets
+ * NOT_FOUND.
  *
  * Stored files follow their generation's rule. A signed URL is a bearer capability (it must work in
  * an <audio src>, with no token), so the rule applies where URLs are issued: they are signed only in
@@ -27,21 +29,28 @@ export function projectWhere(viewer: Viewer | null, _action: Action): Prisma.Pro
   return viewer ? { ownerId: viewer.id } : NOBODY;
 }
 
+/** `projectWhere` as SQL on the `projects` row aliased `alias`; the viewer's id is `viewerParam`. */
+export function projectSql(_action: Action, alias: string, viewerParam: string): string {
+  return `${alias}.owner_id = ${viewerParam}::uuid`;
+}
+
 /** A track is its project's: reading, editing and removing it are reading and writing the project. */
 export function trackWhere(viewer: Viewer | null, action: Action): Prisma.TrackWhereInput {
   return viewer ? { project: projectWhere(viewer, action === 'admin' ? 'write' : action) } : NOBODY;
 }
 
-export function conversationWhere(viewer: Viewer | null, _action: Action): Prisma.ConversationWhereInput {
-  return viewer ? { userId: viewer.id } : NOBODY;
+export function conversationWhere(viewer: Viewer | null, action: Action): Prisma.ConversationWhereInput {
+  return viewer ? { OR: [{ userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
 }
 
 /**
  * `conversationWhere` as a SQL condition on the `conversations` row aliased `alias`, with the
  * viewer's id in the parameter `viewerParam` (e.g. "$2"); for the chat path's statements.
+ * test/integration/access-rules.test.ts checks that the two agree.
  */
-export function conversationSql(_action: Action, alias: string, viewerParam: string): string {
-  return `${alias}.user_id = ${viewerParam}::uuid`;
+export function conversationSql(action: Action, alias: string, viewerParam: string): string {
+  const project = `SELECT 1 FROM projects ${alias}_p WHERE ${alias}_p.id = ${alias}.project_id AND ${projectSql(action, `${alias}_p`, viewerParam)}`;
+  return `(${alias}.user_id = ${viewerParam}::uuid OR EXISTS (${project}))`;
 }
 
 /** Messages are their conversation's: adding one is writing the conversation. */
@@ -49,8 +58,8 @@ export function messageWhere(viewer: Viewer | null, action: Action): Prisma.Mess
   return viewer ? { conversation: conversationWhere(viewer, action) } : NOBODY;
 }
 
-export function generationWhere(viewer: Viewer | null, _action: Action): Prisma.GenerationWhereInput {
-  return viewer ? { userId: viewer.id } : NOBODY;
+export function generationWhere(viewer: Viewer | null, action: Action): Prisma.GenerationWhereInput {
+  return viewer ? { OR: [{ userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
 }
 
 /** Users see only themselves. */

@@ -179,18 +179,22 @@ let missing: Fixtures;
 const uuidOf = (globalId: string) => decodeGlobalId(globalId, 'id').id;
 const run = (c: Case, f: Fixtures, user: TestUser | null) => gql(api.graphqlUrl, c.op, c.vars(f), user?.token);
 
-/** Every row the API can write, in a stable order, to show that nothing changed. */
+/**
+ * Every row either user of this file has or could come to have, in a stable order, to show that
+ * nothing changed. (Only theirs: other test files write to the same database meanwhile.)
+ */
 async function snapshot() {
   const p = api.app.prisma;
+  const users = [alice, bob].map((u) => uuidOf(u.id));
   const byId = { orderBy: { id: 'asc' as const } };
   return JSON.stringify(
     await Promise.all([
-      p.user.findMany(byId),
-      p.project.findMany(byId),
-      p.track.findMany(byId),
-      p.conversation.findMany(byId),
-      p.message.findMany(byId),
-      p.generation.findMany(byId),
+      p.user.findMany({ ...byId, where: { id: { in: users } } }),
+      p.project.findMany({ ...byId, where: { ownerId: { in: users } } }),
+      p.track.findMany({ ...byId, where: { project: { ownerId: { in: users } } } }),
+      p.conversation.findMany({ ...byId, where: { userId: { in: users } } }),
+      p.message.findMany({ ...byId, where: { conversation: { userId: { in: users } } } }),
+      p.generation.findMany({ ...byId, where: { userId: { in: users } } }),
     ]),
   );
 }

@@ -26,10 +26,21 @@ let bob: TestUser;
 const q = (query: string, variables: Record<string, unknown> = {}, user: TestUser | null = alice) =>
   gql(api.graphqlUrl, query, variables, user?.token);
 
-/** Rows in every table the API writes, to show a refused request wrote nothing. */
+/**
+ * Rows of this file's users in every table the API writes, and any account the signUp cases could
+ * make, to show a refused request wrote nothing. (Other test files write to the same database.)
+ */
 async function rowCounts() {
   const p = api.app.prisma;
-  return Promise.all([p.project.count(), p.track.count(), p.conversation.count(), p.message.count(), p.generation.count()]);
+  const users = { in: [alice, bob].map((u) => decodeGlobalId(u.id, 'id').id) };
+  return Promise.all([
+    p.user.count({ where: { email: { in: ['nul@example.test', 'a@example.test'] } } }),
+    p.project.count({ where: { ownerId: users } }),
+    p.track.count({ where: { project: { ownerId: users } } }),
+    p.conversation.count({ where: { userId: users } }),
+    p.message.count({ where: { conversation: { userId: users } } }),
+    p.generation.count({ where: { userId: users } }),
+  ]);
 }
 
 let projectId: string;
