@@ -86,7 +86,11 @@ describe('crafted cursors', () => {
   });
 
   it('are BAD_USER_INPUT on every connection, and a real cursor still pages', async () => {
-    for (const query of Object.values(connections)) {
+    const nested = [
+      'query($a: String, $c: ID!) { node(id: $c) { ... on Conversation { messages(first: 5, after: $a) { edges { cursor } } } } }',
+      'query($a: String) { conversations(first: 5) { edges { node { messages(first: 5, after: $a) { edges { cursor } } } } } }',
+    ];
+    for (const query of [...Object.values(connections), ...nested]) {
       for (const a of crafted) {
         const res = await q(query, { a, c: conversationId });
         expect(codes(res), `${query} after ${a}`).toEqual(['BAD_USER_INPUT']);
