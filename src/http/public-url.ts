@@ -7,7 +7,8 @@
  * 3. the address the server listens on: HOST (127.0.0.1 for a wildcard) and the port actually
  *    bound, so `PORT=4612` and PORT=0 give working links.
  * Without a trusted proxy the Host header is not used: any client could send one and have the links
- * it is given (or that a cache keeps) point at another server.
+ * it is given (or that a cache keeps) point at another server. As in Express (req.protocol,
+ * req.hostname), "trusted" is about the immediate peer, and the first value of a list is used.
  */
 import type { Config } from '../config.js';
 
