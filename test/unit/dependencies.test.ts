@@ -41,6 +41,7 @@ describe('package.json', () => {
       if (commands.some((c) => new RegExp(`(^|[\\s&;|(])${c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s`).test(scripts)))
         used.add(d);
     }
-    expect(deps.filter((d) => !used.has(d))).toEqual([]);
+    const unused = deps.filter((d) => !used.has(d));
+    expect(unused, 'in package.json "dependencies" but nothing imports, peers or runs them: use them or remove them').toEqual([]);
   });
 });
