@@ -51,7 +51,8 @@ export const configSchema = z
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
     TRUST_PROXY: bool.default(false),
     GRAPHQL_LEAN_POST: bool.default(true),
-    PUBLIC_URL: z.url('must be a URL').default('http://localhost:4000'),
+    // Unset: links are built from the request behind a trusted proxy, else from HOST/PORT (src/http/public-url.ts).
+    PUBLIC_URL: z.url('must be a URL').optional(),
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
     STORAGE_DIR: z.string().min(1).default('./storage'),
     FILES_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

@@ -1,18 +1,21 @@
 import { byId, generationWhere } from '../../access/rules.js';
 import type { Generation } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
-import { viewerOf } from '../../graphql/context.js';
+import { type Context, viewerOf } from '../../graphql/context.js';
 import { GenerationStatusEnum, GenerationTypeEnum } from '../../graphql/enums.js';
 import { checkCursors, idOf, optionalIdOf } from '../../graphql/ids.js';
 import type { GenerationEvent } from '../../pubsub.js';
 import { type GenerationOutputData, isOutputData } from './generation-output.js';
+
+/** A signed link to a stored file, on the base URL the caller reaches the api at. */
+const fileUrl = (ctx: Context, key: string) => ctx.services.storage.signedUrl(key, { baseUrl: ctx.publicUrl });
 
 const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').implement({
   fields: (t) => ({
     name: t.exposeString('name', { description: 'drums | bass | chords | lead' }),
     url: t.string({
       description: 'Signed WAV URL, valid for 1 hour.',
-      resolve: (s, _a, ctx) => ctx.services.storage.signedUrl(s.key),
+      resolve: (s, _a, ctx) => fileUrl(ctx, s.key),
     }),
   }),
 });
@@ -20,12 +23,12 @@ const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').impleme
 const GenerationOutputRef = builder.objectRef<GenerationOutputData>('GenerationOutput').implement({
   description: 'Where to get the result. URLs are signed and expire after 1 hour; query again for fresh ones.',
   fields: (t) => ({
-    audioUrl: t.string({ resolve: (o, _a, ctx) => ctx.services.storage.signedUrl(o.files.mp3) }),
+    audioUrl: t.string({ resolve: (o, _a, ctx) => fileUrl(ctx, o.files.mp3) }),
     format: t.exposeString('format'),
-    wavUrl: t.string({ nullable: true, resolve: (o, _a, ctx) => ctx.services.storage.signedUrl(o.files.wav) }),
+    wavUrl: t.string({ nullable: true, resolve: (o, _a, ctx) => fileUrl(ctx, o.files.wav) }),
     midiUrl: t.string({
       nullable: true,
-      resolve: (o, _a, ctx) => (o.files.midi ? ctx.services.storage.signedUrl(o.files.midi) : null),
+      resolve: (o, _a, ctx) => (o.files.midi ? fileUrl(ctx, o.files.midi) : null),
     }),
     stems: t.field({ type: [StemRef], resolve: (o) => o.files.stems }),
     durationSec: t.exposeFloat('durationSec'),

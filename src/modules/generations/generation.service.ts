@@ -127,8 +127,11 @@ export class GenerationService {
     const generation = await this.deps.prisma.generation.create({
       data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
     });
-    // Not awaited: the event and the job go out on the same Redis connection, which keeps their order,
-    // and the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
+    // Not awaited: the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
+    // The event and the job use different Redis connections (commands, and BullMQ's own), so Redis does
+    // not order them for us. The publish is written in this turn of the event loop, the job's script at
+    // least one turn later, so PENDING is published before a worker can take the job, except while the
+    // command connection is reconnecting; then events are best effort and subscribers read the row.
     void publishGeneration(this.deps.pubsub, generation);
     return this.enqueue(generation);
   }
