@@ -83,3 +83,25 @@ describe('generation rule', () => {
     expect(await who(randomUUID())).toBe(0);
   });
 });
+
+describe('a message named with its conversation (chatStream messageId)', () => {
+  it('is found only in that conversation, and only by who may read it; anything else is NOT_FOUND', async () => {
+    const p = api.app.prisma;
+    const message = await p.message.create({ data: { conversationId: ids.aAlone as string, role: 'USER', content: 'hi' } });
+    const { access } = api.app.services;
+    const code = (promise: Promise<unknown>) =>
+      promise.then(
+        () => 'ok',
+        (e) => e.extensions?.code,
+      );
+    await expect(access.message.requireIn(viewer(ids.a as string), ids.aAlone as string, message.id)).resolves.toMatchObject({
+      id: message.id,
+    });
+    // The viewer's own message, named with another of their conversations.
+    expect(await code(access.message.requireIn(viewer(ids.a as string), ids.aInOwnProject as string, message.id))).toBe(
+      'NOT_FOUND',
+    );
+    expect(await code(access.message.requireIn(viewer(ids.b as string), ids.aAlone as string, message.id))).toBe('NOT_FOUND');
+    expect(await code(access.message.requireIn(viewer(ids.b as string), ids.bAlone as string, message.id))).toBe('NOT_FOUND');
+  });
+});
