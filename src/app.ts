@@ -20,7 +20,7 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { PubSub } from './pubsub.js';
 import { closeRedis, createRedis, type Redis } from './redis.js';
-import { RateLimiter, useRateLimit } from './rate-limit.js';
+import { createLimiters, useRateLimit } from './rate-limit.js';
 import { createServices, type Services } from './services.js';
 import { clientIp } from './http/client-ip.js';
 import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
@@ -55,8 +55,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const storage = createStorage(config);
   const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
-  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics });
-  const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
+  const limiters = createLimiters(redis, config, { log, metrics });
+  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics, limiters });
   let shuttingDown = false;
 
   const cors = { origin: config.CORS_ORIGINS, credentials: true };
@@ -69,7 +69,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     renderGraphiQL: renderLocalGraphiql,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
     logging: log.child({ component: 'yoga' }),
-    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics), useRateLimit(limiter)],
+    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics), useRateLimit(limiters.requests)],
     context: async (initial): Promise<Context> => {
       if ('wsViewer' in initial) {
         const { wsViewer, clientIp } = initial as unknown as WsInitialContext;

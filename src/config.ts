@@ -5,6 +5,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { compileTrust, type TrustProxy } from './http/client-ip.js';
 import { PROVIDER_NAMES, type ProviderName } from './modules/chat/providers/types.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -47,7 +48,42 @@ export const configSchema = z
       .min(60)
       .default(24 * 3600),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
-    TRUST_PROXY: bool.default(false),
+    LOGIN_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+    LOGIN_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(50),
+    LOGIN_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
+    SIGNUPS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).default(10),
+    GENERATION_MAX_PENDING: z.coerce.number().int().min(1).default(20),
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v, ctx): TrustProxy => {
+        const value = v.trim().toLowerCase();
+        if (value === 'false' || value === '0') return false;
+        if (value === 'true') {
+          // Express's `true` trusts every hop, so a client picks its own address by sending X-Forwarded-For.
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              "true is no longer accepted (it let clients choose their IP): give the number of proxies in front (e.g. 1) or their addresses ('loopback', '10.0.0.0/8')",
+          });
+          return z.NEVER;
+        }
+        if (/^\d+$/.test(value)) return Number(value);
+        const list = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        try {
+          compileTrust(list);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `false, a hop count, or addresses/CIDRs/loopback/linklocal/uniquelocal (${(err as Error).message})`,
+          });
+          return z.NEVER;
+        }
+        return list;
+      }),
     GRAPHQL_LEAN_POST: bool.default(true),
     PUBLIC_URL: z.url('must be a URL').default('http://localhost:4000'),
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),

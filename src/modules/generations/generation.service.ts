@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
-import { badInput, notFound } from '../../errors.js';
+import { AppError, badInput, notFound } from '../../errors.js';
 import { type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
@@ -30,7 +30,15 @@ const HAS_AUDIO: GenerationType[] = ['BEAT', 'MASTER', 'MIX'];
 
 export class GenerationService {
   constructor(
-    private readonly deps: { prisma: Db; pubsub: PubSub; queue: Queue<GenerationJob>; projects: ProjectService; log: Logger },
+    private readonly deps: {
+      prisma: Db;
+      pubsub: PubSub;
+      queue: Queue<GenerationJob>;
+      projects: ProjectService;
+      log: Logger;
+      /** GENERATION_MAX_PENDING */
+      maxPending: number;
+    },
   ) {}
 
   /** The one ownership check for generations: someone else's is NOT_FOUND. */
@@ -92,20 +100,22 @@ export class GenerationService {
   /** Runs a FAILED or CANCELLED generation again, from the start. */
   async retry(viewer: Viewer, id: string): Promise<Generation> {
     await this.requireOwned(viewer, id);
-    const reset = await transition(
-      this.deps,
-      id,
-      {
-        status: 'PENDING',
-        progress: 0,
-        stage: 'queued',
-        error: null,
-        output: Prisma.DbNull,
-        completedAt: null,
-        startedAt: null,
-        durationMs: null,
-      },
-      ['FAILED', 'CANCELLED'],
+    const reset = await this.withinPendingCap(viewer, (prisma) =>
+      transition(
+        { prisma, pubsub: this.deps.pubsub },
+        id,
+        {
+          status: 'PENDING',
+          progress: 0,
+          stage: 'queued',
+          error: null,
+          output: Prisma.DbNull,
+          completedAt: null,
+          startedAt: null,
+          durationMs: null,
+        },
+        ['FAILED', 'CANCELLED'],
+      ),
     );
     if (!reset) throw badInput('id', 'only a FAILED or CANCELLED generation can be retried');
     await this.deps.queue.remove(id).catch(() => 0);
@@ -126,13 +136,36 @@ export class GenerationService {
     input: Prisma.InputJsonValue,
     projectId: string | null,
   ): Promise<Generation> {
-    const generation = await this.deps.prisma.generation.create({
-      data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
-    });
+    const generation = await this.withinPendingCap(viewer, (prisma) =>
+      prisma.generation.create({
+        data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
+      }),
+    );
     // Not awaited: the event and the job go out on the same Redis connection, which keeps their order,
     // and the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
     void publishGeneration(this.deps.pubsub, generation);
     return this.enqueue(generation);
+  }
+
+  /**
+   * GENERATION_MAX_PENDING: every path that queues a generation (the mutations, chat's sendMessage,
+   * retry) writes through here. With the viewer's PENDING + PROCESSING count at the cap, it refuses
+   * with RATE_LIMITED and writes nothing. The count and the write share a transaction holding a
+   * per-user advisory lock, so concurrent requests cannot slip past the cap together.
+   */
+  private withinPendingCap<T>(viewer: Viewer, write: (prisma: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    const { maxPending } = this.deps;
+    return this.deps.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`dawg:pending:${viewer.id}`}, 0))`;
+      const pending = await tx.generation.count({ where: { userId: viewer.id, status: { in: ['PENDING', 'PROCESSING'] } } });
+      if (pending >= maxPending)
+        throw new AppError(
+          'RATE_LIMITED',
+          `You already have ${pending} generations queued or running (at most ${maxPending}); retry when one finishes`,
+          { retryAfter: 5, limit: maxPending },
+        );
+      return write(tx);
+    });
   }
 
   /**
