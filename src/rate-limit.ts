@@ -15,7 +15,6 @@ import type { Plugin } from 'graphql-yoga';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Config } from './config.js';
 import { rateLimited } from './errors.js';
-import type { Context } from './graphql/context.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Redis } from './redis.js';
@@ -55,7 +54,8 @@ export class Limiter {
   /** Counts one hit for `key`; `retryAfter` (s) when over the limit. */
   async consume(key: string): Promise<{ allowed: true } | { allowed: false; retryAfter: number }> {
     // The insurance limiter answers silently, so Redis' state is read here to log and count it.
-    if (this.redis.status !== 'ready') this.noteDegraded();
+    const down = this.redis.status !== 'ready';
+    if (down) this.noteDegraded();
     else this.degraded = false;
     try {
       await this.limiter.consume(key);
@@ -65,8 +65,8 @@ export class Limiter {
         this.deps.metrics.rateLimited.inc({ limiter: this.options.name });
         return { allowed: false, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
       }
-      // A Redis error without insurance ('allow').
-      this.noteDegraded(res);
+      // A Redis error without insurance ('allow'); already counted if Redis was known to be down.
+      if (!down) this.noteDegraded(res);
       return { allowed: true };
     }
   }
@@ -107,13 +107,19 @@ export function createLimiters(redis: Redis, config: Config, deps: { log: Logger
   };
 }
 
-const subjectOf = (ctx: Context) => (ctx.viewer ? `user:${ctx.viewer.id}` : `ip:${ctx.clientIp ?? 'unknown'}`);
+/** What the plugin reads of the GraphQL context (src/graphql/context.ts), without importing it. */
+interface Caller {
+  viewer: { id: string } | null;
+  clientIp: string | null;
+}
+
+const subjectOf = (ctx: Caller) => (ctx.viewer ? `user:${ctx.viewer.id}` : `ip:${ctx.clientIp ?? 'unknown'}`);
 
 /**
  * Counts every operation against `requests`: queries and mutations (onExecute) and subscriptions
  * (onSubscribe, which graphql-ws runs through the same envelop pipeline), on every transport.
  */
-export function useRateLimit(limiter: Limiter): Plugin<Context> {
+export function useRateLimit(limiter: Limiter): Plugin<Caller> {
   return {
     onExecute: async ({ args, setResultAndStopExecution }) => {
       const result = await limiter.consume(subjectOf(args.contextValue));
