@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { resolveSecrets } from '../../src/secrets.js';
 import { collect, gql, signUp, testEnv, type TestUser, wsClient } from '../helpers/harness.js';
-import { type ApiProcess, spawnApi } from '../helpers/process.js';
+import { type ApiProcess, spawnApi, spawnWorker } from '../helpers/process.js';
 
 /** What src/config.ts used when JWT_SECRET was unset (and FILES_SIGNING_SECRET derived from it). */
 const PUBLISHED = 'dawg-development-secret-change-me-0000000000';
@@ -96,6 +96,17 @@ describe('signing secrets when none is configured', () => {
     expect(api.output()).toContain('signing secrets: read the JWT_SECRET and FILES_SIGNING_SECRET from');
     const me = await gql(api.graphqlUrl, ME, {}, victim.token);
     expect(me.data?.me.id).toBe(victim.id);
+  }, 60_000);
+
+  it('the worker reads the same file', async () => {
+    const worker = await spawnWorker(env);
+    try {
+      expect(worker.output()).toContain(
+        `signing secrets: read the JWT_SECRET and FILES_SIGNING_SECRET from ${join(dir, '.dawg-secrets')}`,
+      );
+    } finally {
+      await worker.kill('SIGTERM');
+    }
   }, 60_000);
 
   it('tightens a group- or world-readable file to 0600, and fills only what the environment left unset', async () => {
