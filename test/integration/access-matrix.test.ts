@@ -403,7 +403,7 @@ describe('signed file URLs', () => {
     refused.push(outside);
     // Expired.
     const key = decodeURIComponent(mine.audio.pathname.slice('/files/'.length));
-    refused.push(new URL(await api.app.services.storage.signedUrl(key, -1)));
+    refused.push(new URL(await api.app.services.storage.signedUrl(key, { expiresInSec: -1 })));
 
     for (const url of refused) {
       const res = await fetch(url);
