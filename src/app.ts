@@ -20,9 +20,9 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { PubSub } from './pubsub.js';
 import { closeRedis, createRedis, type Redis } from './redis.js';
-import { RateLimiter, useRateLimit } from './rate-limit.js';
+import { createLimiters, useRateLimit } from './rate-limit.js';
 import { createServices, type Services } from './services.js';
-import { clientIp } from './http/client-ip.js';
+import { clientIp, fromTrustedProxy } from './http/client-ip.js';
 import { nodeHeaders } from './http/node-headers.js';
 import { PublicUrl } from './http/public-url.js';
 import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
@@ -57,9 +57,9 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const storage = createStorage(config);
   const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
-  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics });
+  const limiters = createLimiters(redis, config, { log, metrics });
+  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics, limiters });
   const publicUrl = new PublicUrl(config);
-  const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
   let shuttingDown = false;
 
   const cors = { origin: config.CORS_ORIGINS, credentials: true };
@@ -72,12 +72,12 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     renderGraphiQL: renderLocalGraphiql,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
     logging: log.child({ component: 'yoga' }),
-    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics), useRateLimit(limiter)],
+    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics), useRateLimit(limiters.requests)],
     context: async (initial): Promise<Context> => {
       if ('wsViewer' in initial) {
         const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
-        const upgrade = nodeHeaders(initial.request as unknown as IncomingMessage);
-        const base = publicUrl.forRequest(upgrade, config.TRUST_PROXY);
+        const upgrade = initial.request as unknown as IncomingMessage;
+        const base = publicUrl.forRequest(nodeHeaders(upgrade), fromTrustedProxy(upgrade, config.TRUST_PROXY));
         return { viewer: wsViewer, authError: null, clientIp, publicUrl: base, prisma, services, log };
       }
       // A Fetch Request from yoga, or the lean path's { headers } (http/graphql-post.ts).
@@ -86,7 +86,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       return {
         ...auth,
         clientIp: clientIp(initial.req as IncomingMessage, request.headers, config.TRUST_PROXY),
-        publicUrl: publicUrl.forRequest(request.headers, config.TRUST_PROXY),
+        publicUrl: publicUrl.forRequest(request.headers, fromTrustedProxy(initial.req as IncomingMessage, config.TRUST_PROXY)),
         prisma,
         services,
         log,

@@ -19,7 +19,7 @@ const apps: RunningApp[] = [];
 
 /** An api without PUBLIC_URL, a user, and a finished generation whose MP3 is in storage. */
 async function setup(trustProxy: boolean): Promise<{ api: RunningApp; user: TestUser; id: string }> {
-  const api = await startApp({ STORAGE_DIR: dir, TRUST_PROXY: String(trustProxy) });
+  const api = await startApp({ STORAGE_DIR: dir, TRUST_PROXY: trustProxy ? 'loopback' : 'false' });
   apps.push(api);
   const user = await signUp(api.graphqlUrl);
   const userId = Buffer.from(user.id, 'base64').toString().split(':')[1] as string;

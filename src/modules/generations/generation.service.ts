@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
-import { badInput } from '../../errors.js';
+import { AppError, badInput } from '../../errors.js';
 import { type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
@@ -29,7 +29,17 @@ export interface GenerateBeatArgs {
 const HAS_AUDIO: GenerationType[] = ['BEAT', 'MASTER', 'MIX'];
 
 export class GenerationService {
-  constructor(private readonly deps: { prisma: Db; pubsub: PubSub; queue: Queue<GenerationJob>; access: Access; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      prisma: Db;
+      pubsub: PubSub;
+      queue: Queue<GenerationJob>;
+      access: Access;
+      log: Logger;
+      /** GENERATION_MAX_PENDING */
+      maxPending: number;
+    },
+  ) {}
 
   /** Reading a generation (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
   requireOwned(viewer: Viewer, id: string, query: GenerationQuery = {}): Promise<Generation> {
@@ -89,20 +99,22 @@ export class GenerationService {
   /** Runs a FAILED or CANCELLED generation again, from the start. */
   async retry(viewer: Viewer, id: string): Promise<Generation> {
     await this.deps.access.generation.require(viewer, id, 'write');
-    const reset = await transition(
-      this.deps,
-      id,
-      {
-        status: 'PENDING',
-        progress: 0,
-        stage: 'queued',
-        error: null,
-        output: Prisma.DbNull,
-        completedAt: null,
-        startedAt: null,
-        durationMs: null,
-      },
-      ['FAILED', 'CANCELLED'],
+    const reset = await this.withinPendingCap(viewer, (prisma) =>
+      transition(
+        { prisma, pubsub: this.deps.pubsub },
+        id,
+        {
+          status: 'PENDING',
+          progress: 0,
+          stage: 'queued',
+          error: null,
+          output: Prisma.DbNull,
+          completedAt: null,
+          startedAt: null,
+          durationMs: null,
+        },
+        ['FAILED', 'CANCELLED'],
+      ),
     );
     if (!reset) throw badInput('id', 'only a FAILED or CANCELLED generation can be retried');
     await this.deps.queue.remove(id).catch(() => 0);
@@ -124,9 +136,11 @@ export class GenerationService {
     input: Prisma.InputJsonValue,
     projectId: string | null,
   ): Promise<Generation> {
-    const generation = await this.deps.prisma.generation.create({
-      data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
-    });
+    const generation = await this.withinPendingCap(viewer, (prisma) =>
+      prisma.generation.create({
+        data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
+      }),
+    );
     // Not awaited: the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
     // The event and the job use different Redis connections (commands, and BullMQ's own), so Redis does
     // not order them for us. The publish is written in this turn of the event loop, the job's script at
@@ -134,6 +148,27 @@ export class GenerationService {
     // command connection is reconnecting; then events are best effort and subscribers read the row.
     void publishGeneration(this.deps.pubsub, generation);
     return this.enqueue(generation);
+  }
+
+  /**
+   * GENERATION_MAX_PENDING: every path that queues a generation (the mutations, chat's sendMessage,
+   * retry) writes through here. With the viewer's PENDING + PROCESSING count at the cap, it refuses
+   * with RATE_LIMITED and writes nothing. The count and the write share a transaction holding a
+   * per-user advisory lock, so concurrent requests cannot slip past the cap together.
+   */
+  private withinPendingCap<T>(viewer: Viewer, write: (prisma: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    const { maxPending } = this.deps;
+    return this.deps.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`dawg:pending:${viewer.id}`}, 0))`;
+      const pending = await tx.generation.count({ where: { userId: viewer.id, status: { in: ['PENDING', 'PROCESSING'] } } });
+      if (pending >= maxPending)
+        throw new AppError(
+          'RATE_LIMITED',
+          `You already have ${pending} generations queued or running (at most ${maxPending}); retry when one finishes`,
+          { retryAfter: 5, limit: maxPending },
+        );
+      return write(tx);
+    });
   }
 
   /**
