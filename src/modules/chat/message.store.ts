@@ -148,7 +148,9 @@ export class MessageStore {
     const fields = Object.entries(result).filter(([, v]) => v !== undefined);
     const set = fields.map(([k], i) => `${COLUMN[k as keyof MessageResult]} = $${i + 2}`);
     const { rows } = await this.sql.query<Row>({
-      name: `dawg-finish-message:${fields.map(([k]) => k).join(',')}`,
+      // One prepared statement per set of columns; named by their initials because PostgreSQL cuts
+      // names at 63 bytes, which would give two column sets one name.
+      name: `dawg-finish:${fields.map(([k]) => STATEMENT_TAG[k as keyof MessageResult]).join('')}`,
       text: `UPDATE messages SET ${set.join(', ')} WHERE id = $1 RETURNING ${MESSAGE}`,
       values: [id, ...fields.map(([, v]) => v)],
     });
@@ -165,4 +167,16 @@ const COLUMN: Record<keyof MessageResult, string> = {
   completionTokens: 'completion_tokens',
   cost: 'cost',
   error: 'error',
+};
+
+/** A letter per column for prepared statement names (see finish). */
+const STATEMENT_TAG: Record<keyof MessageResult, string> = {
+  content: 'c',
+  status: 's',
+  provider: 'p',
+  model: 'm',
+  promptTokens: 'i',
+  completionTokens: 'o',
+  cost: '$',
+  error: 'e',
 };
