@@ -3,6 +3,7 @@
  * per email and per IP, signUp per IP, the client IP behind proxies, behaviour without Redis, and a
  * flooding user not slowing another down.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,18 @@ import { createLogger } from '../../src/logger.js';
 import { createMetrics } from '../../src/metrics.js';
 import { Limiter } from '../../src/rate-limit.js';
 import { closeRedis, createRedis } from '../../src/redis.js';
-import { codes, collect, freePort, gql, type RunningApp, signUp, startApp, testConfig, wsClient } from '../helpers/harness.js';
+import {
+  codes,
+  collect,
+  freePort,
+  gql,
+  type RunningApp,
+  signUp,
+  startApp,
+  testConfig,
+  until,
+  wsClient,
+} from '../helpers/harness.js';
 
 const LOG_IN = 'mutation($e: String!, $p: String!) { logIn(email: $e, password: $p) { token } }';
 const SIGN_UP = 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token } }';
@@ -181,6 +193,24 @@ describe('flood', () => {
   }, 90_000);
 });
 
+describe('atomic across instances', () => {
+  it('two instances hitting one key at once allow exactly the limit', async () => {
+    const config = testConfig();
+    const log = createLogger(config);
+    const metrics = createMetrics();
+    const connections = [createRedis(config.REDIS_URL, log, 'test-rl-1'), createRedis(config.REDIS_URL, log, 'test-rl-2')];
+    const prefix = `${config.REDIS_PREFIX}atomic-${randomUUID()}:`;
+    const [one, two] = connections.map(
+      (redis) =>
+        new Limiter(redis, prefix, { name: 'requests', points: 50, durationSec: 60, withoutRedis: 'allow' }, { log, metrics }),
+    ) as [Limiter, Limiter];
+    await Promise.all(connections.map((r) => r.ping()));
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? one : two).consume('user:1')));
+    expect(results.filter((r) => r.allowed)).toHaveLength(50);
+    await Promise.all(connections.map(closeRedis));
+  });
+});
+
 describe('without Redis', () => {
   let port: number;
   beforeAll(async () => {
@@ -209,6 +239,49 @@ describe('without Redis', () => {
     expect(await limiter.consume('ip:2')).toEqual({ allowed: true });
     expect((await metrics.rateLimitDegraded.get()).values[0]?.value).toBe(5);
     await close();
+  });
+
+  it('when Redis goes away mid-run (a redis-server of this test, killed), logIn limits move to memory', async () => {
+    const redisPort = await freePort();
+    const server = spawn(
+      'redis-server',
+      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const log = createLogger(testConfig());
+    const metrics = createMetrics();
+    const redis = createRedis(`redis://127.0.0.1:${redisPort}`, log, 'test-killed');
+    try {
+      await until(async () => (await redis.ping().catch(() => '')) === 'PONG');
+      const login = new Limiter(
+        redis,
+        'k:',
+        { name: 'login_ip', points: 3, durationSec: 60, withoutRedis: 'memory' },
+        { log, metrics },
+      );
+      const requests = new Limiter(
+        redis,
+        'k:',
+        { name: 'requests', points: 3, durationSec: 60, withoutRedis: 'allow' },
+        { log, metrics },
+      );
+      for (let i = 0; i < 3; i++) expect(await login.consume('ip:1')).toEqual({ allowed: true });
+      expect(await login.consume('ip:1')).toMatchObject({ allowed: false });
+      expect(await redis.keys('k:*')).toHaveLength(1); // counted in Redis while it was there
+
+      server.kill('SIGKILL');
+      await until(() => redis.status !== 'ready');
+      for (let i = 0; i < 3; i++) expect(await login.consume('ip:2')).toEqual({ allowed: true });
+      expect(await login.consume('ip:2')).toMatchObject({ allowed: false });
+      for (let i = 0; i < 5; i++) expect(await requests.consume('user:1')).toEqual({ allowed: true });
+      const degraded = (await metrics.rateLimitDegraded.get()).values;
+      expect(Object.fromEntries(degraded.map((v) => [v.labels.limiter, v.value]))).toEqual({ login_ip: 4, requests: 5 });
+    } finally {
+      server.kill('SIGKILL');
+      redis.disconnect();
+    }
   });
 
   it('an api whose Redis is down still answers, and still limits logIn', async () => {
