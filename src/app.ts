@@ -22,9 +22,11 @@ import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { PubSub } from './pubsub.js';
 import { closeRedis, createRedis, type Redis } from './redis.js';
-import { RateLimiter } from './rate-limit.js';
+import { createLimiters } from './rate-limit.js';
 import { createServices, type Services } from './services.js';
-import { clientIp } from './http/client-ip.js';
+import { clientIp, fromTrustedProxy } from './http/client-ip.js';
+import { nodeHeaders } from './http/node-headers.js';
+import { PublicUrl } from './http/public-url.js';
 import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -56,8 +58,9 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const storage = createStorage(config);
   const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
-  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics });
-  const limiter = new RateLimiter(redis, config.REDIS_PREFIX, config.RATE_LIMIT_PER_MINUTE);
+  const limiters = createLimiters(redis, config, { log, metrics });
+  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics, limiters });
+  const publicUrl = new PublicUrl(config);
   let shuttingDown = false;
 
   const cors = { origin: config.CORS_ORIGINS, credentials: config.CORS_CREDENTIALS };
@@ -65,7 +68,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     schema,
     log,
     metrics,
-    limiter,
+    limiter: limiters.requests,
     limits: {
       maxDepth: config.GRAPHQL_MAX_DEPTH,
       maxAliases: config.GRAPHQL_MAX_ALIASES,
@@ -87,7 +90,9 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     context: async (initial): Promise<Context> => {
       if ('wsViewer' in initial) {
         const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
-        return { viewer: wsViewer, authError: null, clientIp, prisma, services, log };
+        const upgrade = initial.request as unknown as IncomingMessage;
+        const base = publicUrl.forRequest(nodeHeaders(upgrade), fromTrustedProxy(upgrade, config.TRUST_PROXY));
+        return { viewer: wsViewer, authError: null, clientIp, publicUrl: base, prisma, services, log };
       }
       // A Fetch Request from yoga, or the lean path's { headers } (http/graphql-post.ts).
       const request = initial.request as Pick<Request, 'headers'>;
@@ -95,6 +100,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       return {
         ...auth,
         clientIp: clientIp(initial.req as IncomingMessage, request.headers, config.TRUST_PROXY),
+        publicUrl: publicUrl.forRequest(request.headers, fromTrustedProxy(initial.req as IncomingMessage, config.TRUST_PROXY)),
         prisma,
         services,
         log,
@@ -174,6 +180,14 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         server.listen(config.PORT, config.HOST, () => {
           const { port } = server.address() as AddressInfo;
           const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
+          publicUrl.listen(port);
+          log.info(
+            { publicUrl: publicUrl.base },
+            config.PUBLIC_URL || !config.TRUST_PROXY
+              ? `signed file links start with ${publicUrl.base}${config.PUBLIC_URL ? '' : ' (set PUBLIC_URL to change it)'}`
+              : `signed file links use the Host/X-Forwarded-* the trusted proxy sends, else ${publicUrl.base}`,
+          );
+          // Last: tests and scripts take this line as "ready".
           log.info({ port }, `dawg api listening on http://${host}:${port}${GRAPHQL_PATH}`);
           resolve(`http://${host}:${port}`);
         });

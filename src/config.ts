@@ -3,7 +3,9 @@
  * .env.example (a test keeps the two in step). Bad or missing values are
  * reported all at once.
  */
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { compileTrust, type TrustProxy } from './http/client-ip.js';
 import { PROVIDER_NAMES, type ProviderName } from './modules/chat/providers/types.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -18,9 +20,6 @@ const DEFAULT_PRICES = {
   'gemini-2.5-flash': { input: 0.3, output: 2.5 },
   'local-templates': { input: 0, output: 0 },
 };
-
-// Development and tests only: production refuses to start without JWT_SECRET.
-const DEV_JWT_SECRET = 'dawg-development-secret-change-me-0000000000';
 
 export const configSchema = z
   .object({
@@ -49,7 +48,42 @@ export const configSchema = z
       .min(60)
       .default(24 * 3600),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(100),
-    TRUST_PROXY: bool.default(false),
+    LOGIN_ATTEMPTS_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+    LOGIN_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(50),
+    LOGIN_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
+    SIGNUPS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).default(10),
+    GENERATION_MAX_PENDING: z.coerce.number().int().min(1).default(20),
+    TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((v, ctx): TrustProxy => {
+        const value = v.trim().toLowerCase();
+        if (value === 'false' || value === '0') return false;
+        if (value === 'true') {
+          // Express's `true` trusts every hop, so a client picks its own address by sending X-Forwarded-For.
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              "true is no longer accepted (it let clients choose their IP): give the number of proxies in front (e.g. 1) or their addresses ('loopback', '10.0.0.0/8')",
+          });
+          return z.NEVER;
+        }
+        if (/^\d+$/.test(value)) return Number(value);
+        const list = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        try {
+          compileTrust(list);
+        } catch (err) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `false, a hop count, or addresses/CIDRs/loopback/linklocal/uniquelocal (${(err as Error).message})`,
+          });
+          return z.NEVER;
+        }
+        return list;
+      }),
     GRAPHQL_LEAN_POST: bool.default(true),
     // Operation limits (src/graphql/limits.ts); the committed operations, GraphiQL's introspection
     // and the demo clients stay well inside them.
@@ -65,10 +99,12 @@ export const configSchema = z
       .int()
       .min(1024)
       .default(1024 * 1024),
-    PUBLIC_URL: z.url('must be a URL').default('http://localhost:4000'),
+    // Unset: links are built from the request behind a trusted proxy, else from HOST/PORT (src/http/public-url.ts).
+    PUBLIC_URL: z.url('must be a URL').optional(),
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
     STORAGE_DIR: z.string().min(1).default('./storage'),
     FILES_SIGNING_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    SECRETS_FILE: z.string().min(1).optional(),
     S3_BUCKET: z.string().min(3).default('dawg-audio'),
     S3_REGION: z.string().min(1).default('us-east-1'),
     S3_ENDPOINT: z.url('must be a URL').optional(),
@@ -152,13 +188,15 @@ export const configSchema = z
     GRAPHIQL: cfg.GRAPHIQL ?? cfg.NODE_ENV !== 'production',
     // '*' never goes with credentials (it would reflect any origin); a list of origins does by default.
     CORS_CREDENTIALS: cfg.CORS_CREDENTIALS ?? cfg.CORS_ORIGINS !== '*',
-    // Development and tests get a fixed, loudly insecure secret so the quick start needs no setup.
-    JWT_SECRET: cfg.JWT_SECRET ?? DEV_JWT_SECRET,
-    // Signed file URLs use their own secret when given, else one derived from JWT_SECRET's.
-    FILES_SIGNING_SECRET: cfg.FILES_SIGNING_SECRET ?? `files:${cfg.JWT_SECRET ?? DEV_JWT_SECRET}`,
+    // Outside production, unset secrets are generated once per install and kept here (src/secrets.ts).
+    SECRETS_FILE: cfg.SECRETS_FILE ?? join(dirname(resolve(cfg.STORAGE_DIR)), '.dawg-secrets'),
   }));
 
-export type Config = z.infer<typeof configSchema>;
+/** The environment as parsed: the two signing secrets may still be missing (see src/secrets.ts). */
+export type EnvConfig = z.infer<typeof configSchema>;
+/** What the api and the worker run with: both signing secrets known. There is no built-in default. */
+export type Config = EnvConfig & { JWT_SECRET: string; FILES_SIGNING_SECRET: string };
+export const SECRET_NAMES = ['JWT_SECRET', 'FILES_SIGNING_SECRET'] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -167,18 +205,19 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses `env` (default: process.env); throws a ConfigError naming every bad variable. */
-export function loadConfig(
+/** Parses `env` (default: process.env); throws a ConfigError naming every bad variable. Reads no files. */
+export function parseConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<Record<keyof Config, string>> = {},
-): Config {
+): EnvConfig {
   const merged: Record<string, string | undefined> = { ...env, ...overrides };
   // An empty variable means "unset", as in most dotenv tooling.
   for (const key of Object.keys(merged)) if (merged[key] === '') delete merged[key];
   const result = configSchema.safeParse(merged);
   const problems = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   // Cross-variable rules are checked on the raw values so they are reported beside any other problem.
-  if (merged.NODE_ENV === 'production' && !merged.JWT_SECRET) problems.push('JWT_SECRET: is required when NODE_ENV=production');
+  for (const name of SECRET_NAMES)
+    if (merged.NODE_ENV === 'production' && !merged[name]) problems.push(`${name}: is required when NODE_ENV=production`);
   if ((merged.CORS_ORIGINS ?? '*').trim() === '*' && ['true', '1'].includes(merged.CORS_CREDENTIALS ?? ''))
     problems.push(
       "CORS_CREDENTIALS: cannot be true with CORS_ORIGINS='*' (any site could send credentialed requests); list the origins",
@@ -188,10 +227,28 @@ export function loadConfig(
   return result.data;
 }
 
-/** For entry points: load the config or print every problem and exit 1. */
-export function loadConfigOrExit(): Config {
+/** Fills the secrets the environment left unset from `stored` (the install's secrets file); throws if any is still missing. */
+export function withSecrets(config: EnvConfig, stored: Partial<Record<(typeof SECRET_NAMES)[number], string>> = {}): Config {
+  const JWT_SECRET = config.JWT_SECRET ?? stored.JWT_SECRET;
+  const FILES_SIGNING_SECRET = config.FILES_SIGNING_SECRET ?? stored.FILES_SIGNING_SECRET;
+  const missing = SECRET_NAMES.filter((name) => !{ JWT_SECRET, FILES_SIGNING_SECRET }[name]);
+  if (missing.length || !JWT_SECRET || !FILES_SIGNING_SECRET)
+    throw new ConfigError(missing.map((name) => `${name}: is not set (the api and worker generate one in SECRETS_FILE)`));
+  return { ...config, JWT_SECRET, FILES_SIGNING_SECRET };
+}
+
+/** parseConfig + both secrets from the environment itself (tests, tools). Reads no files. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Record<keyof Config, string>> = {},
+): Config {
+  return withSecrets(parseConfig(env, overrides));
+}
+
+/** For entry points: run `load` or print every configuration problem and exit 1. */
+export function orExit<T>(load: () => T): T {
   try {
-    return loadConfig();
+    return load();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
@@ -199,4 +256,9 @@ export function loadConfigOrExit(): Config {
     }
     throw err;
   }
+}
+
+/** For tools that need no secrets (migrations): the parsed environment or exit 1. */
+export function loadConfigOrExit(): EnvConfig {
+  return orExit(() => parseConfig());
 }

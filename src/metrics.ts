@@ -106,6 +106,18 @@ export function createMetrics() {
       help: 'graphql-ws connections refused at connection_init (no or bad token)',
       registers: [registry],
     }),
+    rateLimitDegraded: new Counter({
+      name: 'dawg_rate_limit_degraded_total',
+      help: 'Rate-limit checks made without Redis, by limiter (requests: allowed unchecked; login_*, signup_ip: counted in memory)',
+      labelNames: ['limiter'] as const,
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'dawg_rate_limited_total',
+      help: 'Requests refused with RATE_LIMITED, by limiter',
+      labelNames: ['limiter'] as const,
+      registers: [registry],
+    }),
     aiAttempts: new Counter({
       name: 'dawg_ai_attempts_total',
       help: 'AI provider attempts by provider, kind (intent | reply) and outcome (ok | error | rate_limited | timeout | invalid_output | circuit_open)',

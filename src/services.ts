@@ -1,11 +1,14 @@
 /** Builds every service from its dependencies; the app and tests each build their own. */
+import { Access } from './access/access.js';
 import type { Config } from './config.js';
 import type { Db, Sql } from './db/client.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { createProviderRouter } from './modules/chat/providers/index.js';
 import { AuthService } from './modules/auth/auth.service.js';
+import { TokenRevocations } from './modules/auth/revocations.js';
 import { TokenService } from './modules/auth/tokens.js';
+import type { Limiters } from './rate-limit.js';
 import { ConversationService } from './modules/conversations/conversation.service.js';
 import { GenerationService } from './modules/generations/generation.service.js';
 import { ProjectService } from './modules/projects/project.service.js';
@@ -28,23 +31,28 @@ export interface ServiceDeps {
   redis: Redis;
   log: Logger;
   metrics: Metrics;
+  limiters: Limiters;
 }
 
-export function createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics }: ServiceDeps) {
-  const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
-  const projects = new ProjectService({ prisma, pubsub });
-  const conversations = new ConversationService({ prisma, projects });
-  const generations = new GenerationService({ prisma, pubsub, queue, projects, log });
+export function createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics, limiters }: ServiceDeps) {
+  const revocations = new TokenRevocations({ redis, prisma, prefix: config.REDIS_PREFIX });
+  const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS, revocations);
+  const access = new Access(prisma);
+  const projects = new ProjectService({ prisma, pubsub, access });
+  const conversations = new ConversationService({ prisma, access });
+  const generations = new GenerationService({ prisma, pubsub, queue, access, log, maxPending: config.GENERATION_MAX_PENDING });
   return {
     pubsub,
+    access,
     tokens,
-    auth: new AuthService({ prisma, tokens }),
+    auth: new AuthService({ prisma, tokens, limiters }),
     projects,
     conversations,
     storage,
     generations,
     chat: new ChatService({
       prisma,
+      access,
       redis,
       pubsub,
       messages: new MessageStore(sql),

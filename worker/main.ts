@@ -1,11 +1,12 @@
 /** The worker process: `npm run worker` (or started by `npm start` beside the api). */
-import { loadConfigOrExit } from '../src/config.js';
+import { loadAppConfigOrExit } from '../src/secrets.js';
 import { stopOnSignals } from '../src/shutdown.js';
 import { createLogger } from '../src/logger.js';
 import { buildWorker } from './worker.js';
 
-const config = loadConfigOrExit();
+const { config, message: secretsMessage } = loadAppConfigOrExit();
 const log = createLogger(config, 'dawg-worker');
+log.info(secretsMessage);
 const worker = buildWorker(config, { log });
 await worker.start();
 

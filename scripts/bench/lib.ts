@@ -166,6 +166,13 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
     LOG_LEVEL: 'info',
     MIGRATE_ON_START: 'false',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    LOGIN_ATTEMPTS_PER_ACCOUNT: '1000000',
+    LOGIN_ATTEMPTS_PER_IP: '1000000',
+    SIGNUPS_PER_IP_PER_HOUR: '1000000',
+    GENERATION_MAX_PENDING: '1000000',
+    // Per-run secrets (the api and the worker of a bench share them), so no secrets file is written.
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_DIR: `/tmp/dawg-bench-${run}`,
     ...extraEnv,
   };

@@ -51,6 +51,9 @@ export const builder = new SchemaBuilder<{
     nodeFieldOptions: { nullable: false },
     encodeGlobalID: (typename, id) => encodeGlobalId(typename, String(id)),
     decodeGlobalID: (globalID) => decodeGlobalId(globalID, 'id'),
+    // Defined in ./node.ts: null, not an error, for any id the viewer cannot resolve.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
   },
 });
 

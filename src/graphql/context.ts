@@ -16,6 +16,8 @@ export interface Context {
   log: Logger;
   /** The caller's address, for limits on anonymous requests. */
   clientIp: string | null;
+  /** The base URL the caller reaches the api at, for signed file links (src/http/public-url.ts). */
+  publicUrl: string;
 }
 
 /** The viewer on a field that scope-auth already guards with `loggedIn`. */

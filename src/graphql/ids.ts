@@ -2,7 +2,9 @@
  * Object ids are Relay global ids (base64 of "Type:uuid"), so `node(id)` works
  * and a Project id cannot be mistaken for a Conversation id. Arguments also
  * accept the bare uuid, which is what logs and storage keys show.
+ * Every malformed id or cursor is BAD_USER_INPUT here, before anything reaches the database.
  */
+import { decodeBase64, decodeCursorChunk } from '@pothos/core';
 import { badInput } from '../errors.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -11,16 +13,21 @@ export function encodeGlobalId(typename: string, id: string): string {
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
 }
 
-/** Decodes any global id; malformed ones are BAD_USER_INPUT on `field`. */
-export function decodeGlobalId(value: string, field: string): { typename: string; id: string } {
+/** The parts of a well-formed global id, or null. */
+export function parseGlobalId(value: string): { typename: string; id: string } | null {
   const text = value.length <= 200 ? Buffer.from(value, 'base64').toString('utf8') : '';
   const sep = text.indexOf(':');
   const typename = text.slice(0, sep);
   const id = text.slice(sep + 1);
-  if (sep < 1 || !/^[A-Z][A-Za-z]*$/.test(typename) || !UUID.test(id) || encodeGlobalId(typename, id) !== value) {
-    throw badInput(field, 'is not a valid id');
-  }
+  if (sep < 1 || !/^[A-Z][A-Za-z]*$/.test(typename) || !UUID.test(id) || encodeGlobalId(typename, id) !== value) return null;
   return { typename, id: id.toLowerCase() };
+}
+
+/** Decodes any global id; malformed ones are BAD_USER_INPUT on `field`. */
+export function decodeGlobalId(value: string, field: string): { typename: string; id: string } {
+  const decoded = parseGlobalId(value);
+  if (!decoded) throw badInput(field, 'is not a valid id');
+  return decoded;
 }
 
 /** The uuid behind an argument that must name a `typename` (global id or bare uuid). */
@@ -29,4 +36,32 @@ export function idOf(typename: string, value: string, field: string): string {
   const decoded = decodeGlobalId(value, field);
   if (decoded.typename !== typename) throw badInput(field, `is not a ${typename} id`);
   return decoded.id;
+}
+
+/**
+ * An optional id argument: absent (null or not given) is null; anything given must be a valid id,
+ * so `""` is BAD_USER_INPUT rather than "no project".
+ */
+export function optionalIdOf(typename: string, value: string | null | undefined, field: string): string | null {
+  return value === null || value === undefined ? null : idOf(typename, value, field);
+}
+
+/**
+ * Checks a connection's `after`/`before` before the query runs. Our connections page by uuid `id`,
+ * and Pothos accepts any cursor of its format ("GPC:" + a tagged value), so a crafted one (a string
+ * that is not a uuid, a number...) would otherwise reach PostgreSQL and fail there.
+ */
+export function checkCursors(args: { after?: string | null; before?: string | null }): void {
+  for (const field of ['after', 'before'] as const) {
+    const cursor = args[field];
+    if (cursor === null || cursor === undefined) continue;
+    let value: unknown;
+    try {
+      const decoded = decodeBase64(cursor);
+      value = decoded.startsWith('GPC:') ? decodeCursorChunk(decoded.slice(4)) : undefined;
+    } catch {
+      value = undefined;
+    }
+    if (typeof value !== 'string' || !UUID.test(value)) throw badInput(field, 'is not a valid cursor');
+  }
 }

@@ -14,7 +14,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { type RateLimiter, useRateLimit } from '../rate-limit.js';
+import { type Limiter, useRateLimit } from '../rate-limit.js';
 import type { Context } from './context.js';
 import { useErrorCodes, useFinishErrors, useOperationMetrics } from './error-handling.js';
 import { type OperationLimits, useOperationLimits } from './limits.js';
@@ -50,7 +50,7 @@ export function createPipeline(deps: {
   schema: GraphQLSchema;
   limits: OperationLimits;
   metrics: Metrics;
-  limiter: RateLimiter;
+  limiter: Limiter;
   log: Logger;
 }): Plugin<Context>[] {
   const policies = envelopOnly<Plugin<Context>>([
@@ -58,7 +58,7 @@ export function createPipeline(deps: {
     useOperationLimits(deps.limits, deps.schema, deps.log) as Plugin<Context>,
     useErrorCodes(deps.log) as Plugin<Context>,
     useOperationMetrics(deps.metrics) as Plugin<Context>,
-    useRateLimit(deps.limiter),
+    useRateLimit(deps.limiter) as Plugin<Context>,
   ]);
   return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
 }

@@ -2,6 +2,7 @@
 import { lexicographicSortSchema, printSchema } from 'graphql';
 import { builder } from './builder.js';
 import './enums.js';
+import './node.js';
 import '../modules/users/user.schema.js';
 import '../modules/auth/auth.schema.js';
 import '../modules/projects/project.schema.js';

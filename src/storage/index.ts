@@ -1,11 +1,12 @@
 import type { Config } from '../config.js';
+import { PublicUrl } from '../http/public-url.js';
 import { LocalStorage } from './local-storage.js';
 import { S3Storage } from './s3-storage.js';
 import type { Storage } from './storage.js';
 
 export { LocalStorage, FILES_PATH } from './local-storage.js';
 export { S3Storage } from './s3-storage.js';
-export { type Storage, storageKeys, contentTypeOf, SIGNED_URL_TTL_SEC } from './storage.js';
+export { type Storage, type SignedUrlOptions, storageKeys, contentTypeOf, SIGNED_URL_TTL_SEC } from './storage.js';
 
 export function createStorage(config: Config): Storage {
   if (config.STORAGE_DRIVER === 's3') {
@@ -18,5 +19,6 @@ export function createStorage(config: Config): Storage {
       secretAccessKey: config.S3_SECRET_ACCESS_KEY,
     });
   }
-  return new LocalStorage(config.STORAGE_DIR, config.PUBLIC_URL.replace(/\/$/, ''), config.FILES_SIGNING_SECRET);
+  // The api passes each request's base URL (src/http/public-url.ts); this one is for links made without one.
+  return new LocalStorage(config.STORAGE_DIR, new PublicUrl(config).base, config.FILES_SIGNING_SECRET);
 }

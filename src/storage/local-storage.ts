@@ -6,7 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { SIGNED_URL_TTL_SEC, type Storage, assertSafeKey } from './storage.js';
+import { SIGNED_URL_TTL_SEC, type SignedUrlOptions, type Storage, assertSafeKey } from './storage.js';
 
 export const FILES_PATH = '/files/';
 
@@ -16,7 +16,8 @@ export class LocalStorage implements Storage {
 
   constructor(
     root: string,
-    private readonly publicBaseUrl: string,
+    /** For links made without a request's base URL (PUBLIC_URL or HOST/PORT). */
+    private readonly defaultBaseUrl: string,
     private readonly secret: string,
   ) {
     this.root = resolve(root);
@@ -51,11 +52,12 @@ export class LocalStorage implements Storage {
     return createHmac('sha256', this.secret).update(`${key}\n${expires}`).digest('base64url');
   }
 
-  async signedUrl(key: string, expiresInSec = SIGNED_URL_TTL_SEC): Promise<string> {
+  async signedUrl(key: string, { expiresInSec = SIGNED_URL_TTL_SEC, baseUrl }: SignedUrlOptions = {}): Promise<string> {
     assertSafeKey(key);
     const expires = Math.floor(Date.now() / 1000) + expiresInSec;
     const path = key.split('/').map(encodeURIComponent).join('/');
-    return `${this.publicBaseUrl}${FILES_PATH}${path}?expires=${expires}&signature=${this.sign(key, expires)}`;
+    const base = (baseUrl ?? this.defaultBaseUrl).replace(/\/+$/, '');
+    return `${base}${FILES_PATH}${path}?expires=${expires}&signature=${this.sign(key, expires)}`;
   }
 
   /** Checks a request for /files/<key>; returns the key when the signature is valid and unexpired. */

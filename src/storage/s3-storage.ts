@@ -1,7 +1,7 @@
 /** S3 storage (AWS S3, MinIO, R2, any S3 API via endpoint + path-style), presigned GET URLs. */
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { SIGNED_URL_TTL_SEC, type Storage, assertSafeKey } from './storage.js';
+import { SIGNED_URL_TTL_SEC, type SignedUrlOptions, type Storage, assertSafeKey } from './storage.js';
 
 export interface S3Options {
   bucket: string;
@@ -50,7 +50,8 @@ export class S3Storage implements Storage {
     }
   }
 
-  signedUrl(key: string, expiresInSec = SIGNED_URL_TTL_SEC): Promise<string> {
+  /** Presigned by the SDK; the link points at S3 (or S3_ENDPOINT), so `baseUrl` does not apply. */
+  signedUrl(key: string, { expiresInSec = SIGNED_URL_TTL_SEC }: SignedUrlOptions = {}): Promise<string> {
     assertSafeKey(key);
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.options.bucket, Key: key }), {
       expiresIn: expiresInSec,

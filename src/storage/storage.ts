@@ -8,11 +8,19 @@ export interface Storage {
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   exists(key: string): Promise<boolean>;
-  /** A URL that serves the object to anyone holding it until it expires. */
-  signedUrl(key: string, expiresInSec?: number): Promise<string>;
+  /**
+   * A URL that serves the object to anyone holding it until it expires (default SIGNED_URL_TTL_SEC).
+   * `baseUrl` is where the client reaches the api (the local driver's links point there); S3 ignores it.
+   */
+  signedUrl(key: string, options?: SignedUrlOptions): Promise<string>;
 }
 
 export const SIGNED_URL_TTL_SEC = 3600;
+
+export interface SignedUrlOptions {
+  expiresInSec?: number;
+  baseUrl?: string;
+}
 
 export const storageKeys = {
   beatMp3: (userId: string, generationId: string) => `generated/beats/${userId}/${generationId}.mp3`,

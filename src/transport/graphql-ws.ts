@@ -14,7 +14,7 @@ import type { Viewer } from '../modules/auth/viewer.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenService } from '../modules/auth/tokens.js';
-import { clientIp } from '../http/client-ip.js';
+import { clientIp, type TrustProxy } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 import { errorCode, isGraphQLError } from '../errors.js';
@@ -40,7 +40,7 @@ export function attachGraphqlWs(opts: {
   metrics: Metrics;
   log: Logger;
   keepAliveMs: number;
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
 }) {
   const { yoga, tokens, metrics, log } = opts;
   const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: 1024 * 1024 });

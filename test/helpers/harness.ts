@@ -1,11 +1,20 @@
 /** Builds apps and clients against the per-run database and Redis prefix. */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import type { EventName } from '../../src/pubsub.js';
+
+/**
+ * Signing secrets for this test file's apps, workers and child processes (there is no built-in
+ * default any more: src/secrets.ts). Tests of the secrets file unset them with ''.
+ */
+export const TEST_SECRETS = {
+  JWT_SECRET: randomBytes(32).toString('base64url'),
+  FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
+};
 
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -20,6 +29,10 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     WS_KEEPALIVE_MS: '2000',
     // Every test signs up from 127.0.0.1; the limit itself is tested with its own low value.
     RATE_LIMIT_PER_MINUTE: '100000',
+    LOGIN_ATTEMPTS_PER_ACCOUNT: '100000',
+    LOGIN_ATTEMPTS_PER_IP: '100000',
+    SIGNUPS_PER_IP_PER_HOUR: '100000',
+    ...TEST_SECRETS,
     ...overrides,
   };
 }

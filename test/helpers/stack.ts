@@ -81,7 +81,7 @@ export interface GenerationState {
 
 /** Polls a generation until `done(state)` (default: a terminal status). */
 export async function waitFor(
-  api: RunningApp,
+  api: Pick<RunningApp, 'graphqlUrl'>,
   token: string,
   id: string,
   done: (s: GenerationState) => boolean = (s) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(s.status),

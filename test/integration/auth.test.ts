@@ -29,10 +29,10 @@ describe('signUp and logIn', () => {
     expect(me.data.me).toMatchObject({ id: signed.data.signUp.user.id, email: email.toLowerCase() });
   });
 
-  it('stores a slow scrypt hash, never the password', async () => {
+  it('stores an argon2id hash with OWASP parameters, never the password', async () => {
     const user = await signUp(api.graphqlUrl, 'my secret password');
     const row = await api.app.prisma.user.findUniqueOrThrow({ where: { email: user.email } });
-    expect(row.passwordHash).toMatch(/^scrypt\$32768\$8\$1\$/);
+    expect(row.passwordHash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(row.passwordHash).not.toContain('my secret password');
   });
 

@@ -181,8 +181,8 @@ describe('ownership and signed URLs', () => {
     const expiresIn = Number(url.searchParams.get('expires')) - Date.now() / 1000;
     expect(expiresIn).toBeGreaterThan(3590);
     expect(expiresIn).toBeLessThanOrEqual(3600);
-    const storage = stack.api.app.services.storage as { signedUrl(key: string, ttl: number): Promise<string> };
-    const expired = await storage.signedUrl(decodeURIComponent(url.pathname.slice('/files/'.length)), -1);
+    const key = decodeURIComponent(url.pathname.slice('/files/'.length));
+    const expired = await stack.api.app.services.storage.signedUrl(key, { expiresInSec: -1 });
     const res = await fetch(expired);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: 'link expired' });

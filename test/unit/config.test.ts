@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configSchema, loadConfig } from '../../src/config.js';
+import { ConfigError, configSchema, loadConfig, parseConfig } from '../../src/config.js';
 
 describe('config', () => {
   it('.env.example lists exactly the variables the config reads', () => {
@@ -11,9 +11,11 @@ describe('config', () => {
   });
 
   it('gives working defaults with an empty environment', () => {
-    const config = loadConfig({});
+    const config = parseConfig({});
     expect(config).toMatchObject({ PORT: 4000, REDIS_PREFIX: 'dawg:', JWT_TTL_SECONDS: 86_400, MIGRATE_ON_START: true });
-    expect(config.JWT_SECRET.length).toBeGreaterThanOrEqual(32);
+    // No built-in signing secret: the entry points generate one per install (src/secrets.ts).
+    expect(config.JWT_SECRET).toBeUndefined();
+    expect(() => loadConfig({})).toThrow(/JWT_SECRET: is not set/);
   });
 
   it('reports every problem at once', () => {
@@ -28,18 +30,22 @@ describe('config', () => {
   });
 
   it('reads the AI provider order and prices, naming what it cannot use', () => {
-    const config = loadConfig({ AI_PROVIDERS: ' Anthropic , local ', AI_PRICES: '{"my-model":{"input":1,"output":2}}' });
+    const config = parseConfig({ AI_PROVIDERS: ' Anthropic , local ', AI_PRICES: '{"my-model":{"input":1,"output":2}}' });
     expect(config.AI_PROVIDERS).toEqual(['anthropic', 'local']);
     expect(config.AI_PRICES).toMatchObject({ 'my-model': { input: 1, output: 2 }, 'gpt-4o-mini': { input: 0.15, output: 0.6 } });
-    expect(loadConfig({}).AI_PROVIDERS).toEqual(['local']);
+    expect(parseConfig({}).AI_PROVIDERS).toEqual(['local']);
     expect(() => loadConfig({ AI_PROVIDERS: 'openai,gpt5', AI_PRICES: '{bad' })).toThrow(
       /AI_PROVIDERS: unknown provider gpt5 \(use openai, anthropic, google, local\)[\s\S]*AI_PRICES: must be JSON/,
     );
     expect(() => loadConfig({ AI_PRICES: '{"m":{"input":-1,"output":2}}' })).toThrow(/AI_PRICES/);
   });
 
-  it('demands a real JWT secret in production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: is required/);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) }).JWT_SECRET).toBe('p'.repeat(40));
+  it('demands real JWT and file-signing secrets in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /JWT_SECRET: is required[\s\S]*FILES_SIGNING_SECRET: is required/,
+    );
+    expect(() => loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40) })).toThrow(/FILES_SIGNING_SECRET: is required/);
+    const both = { NODE_ENV: 'production', JWT_SECRET: 'p'.repeat(40), FILES_SIGNING_SECRET: 'f'.repeat(40) };
+    expect(loadConfig(both).JWT_SECRET).toBe('p'.repeat(40));
   });
 });

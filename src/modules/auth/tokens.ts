@@ -1,31 +1,48 @@
 /**
- * HS256 JWTs with jose: `sub` = user id, `role`, 24 h expiry by default. A token that verified is
- * remembered until it expires (at most VERIFIED_MAX of them), so a client's next requests skip the
- * signature check: jose's WebCrypto HMAC cost about 0.15 ms of the event loop per request.
+ * HS256 JWTs with jose: `sub` = user id, `role`, `ver` = the user's token version, `jti` = a token id,
+ * 24 h expiry by default. A token that verified is remembered until it expires (at most VERIFIED_MAX
+ * of them), so a client's next requests skip the signature check: jose's WebCrypto HMAC cost about
+ * 0.15 ms of the event loop per request. A remembered token is re-checked against the revocations
+ * (logOut, logOutEverywhere: revocations.ts) at most every RECHECK_MS, one Redis round trip, so a
+ * revocation on any api instance holds on every instance within about RECHECK_MS.
  */
+import { randomUUID } from 'node:crypto';
 import { SignJWT, errors, jwtVerify } from 'jose';
+import type { TokenRevocations } from './revocations.js';
 import type { Viewer } from './viewer.js';
 
 const ISSUER = 'dawg';
 const AUDIENCE = 'dawg-api';
 const VERIFIED_MAX = 10_000;
+export const RECHECK_MS = 250;
+const REVOKED = 'Token revoked, log in again';
+
+interface Verified {
+  viewer: Viewer;
+  expiresAt: number;
+  version: number;
+  checkedAt: number;
+}
 
 export class TokenService {
   private readonly key: Uint8Array;
-  /** token → its viewer and expiry (ms), oldest first. */
-  private readonly verified = new Map<string, { viewer: Viewer; expiresAt: number }>();
+  /** token → its viewer, expiry (ms) and when its revocation was last checked, oldest first. */
+  private readonly verified = new Map<string, Verified>();
 
   constructor(
     secret: string,
     private readonly ttlSeconds: number,
+    /** Without it (unit tests) tokens cannot be revoked. */
+    private readonly revocations?: TokenRevocations,
   ) {
     this.key = new TextEncoder().encode(secret);
   }
 
-  sign(viewer: Viewer): Promise<string> {
-    return new SignJWT({ role: viewer.role })
+  sign(user: { id: string; role: Viewer['role']; tokenVersion?: number }): Promise<string> {
+    return new SignJWT({ role: user.role, ver: user.tokenVersion ?? 0 })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(viewer.id)
+      .setSubject(user.id)
+      .setJti(randomUUID())
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
@@ -35,20 +52,68 @@ export class TokenService {
 
   /** The viewer, or a reason the token is refused. */
   async verify(token: string): Promise<{ viewer: Viewer } | { error: string }> {
-    const known = this.verified.get(token);
-    if (known && known.expiresAt > Date.now()) return { viewer: known.viewer };
-    if (known) this.verified.delete(token);
+    const now = Date.now();
+    let known = this.verified.get(token);
+    if (known && known.expiresAt <= now) {
+      this.verified.delete(token);
+      known = undefined;
+    }
+    if (!known) {
+      const fresh = await this.verifySignature(token);
+      if ('error' in fresh) return fresh;
+      known = fresh;
+    }
+    if (this.revocations && now - known.checkedAt >= RECHECK_MS) {
+      // Concurrent requests with this token pass on the previous check meanwhile: one round trip, not one each.
+      known.checkedAt = now;
+      const { version, revoked } = await this.revocations.check(known.viewer.id, known.viewer.session?.tokenId ?? null);
+      if (revoked || version === null || version !== known.version) {
+        this.verified.delete(token);
+        return { error: REVOKED };
+      }
+    }
+    if (!this.verified.has(token)) {
+      if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, known);
+    }
+    return { viewer: known.viewer };
+  }
+
+  private async verifySignature(token: string): Promise<Verified | { error: string }> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
       const role = payload.role === 'ADMIN' ? 'ADMIN' : 'USER';
       if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return { error: 'Invalid token' };
+      const expiresAt = payload.exp * 1000;
       const viewer: Viewer = { id: payload.sub, role };
-      if (this.verified.size >= VERIFIED_MAX) this.verified.delete(this.verified.keys().next().value as string);
-      this.verified.set(token, { viewer, expiresAt: payload.exp * 1000 });
-      return { viewer };
+      if (typeof payload.jti === 'string') viewer.session = { tokenId: payload.jti, expiresAt };
+      // Tokens from before token versions carry none: version 0, until the first logOutEverywhere.
+      const version = typeof payload.ver === 'number' ? payload.ver : 0;
+      return { viewer, expiresAt, version, checkedAt: 0 };
     } catch (err) {
       return { error: err instanceof errors.JWTExpired ? 'Token expired, log in again' : 'Invalid token' };
     }
+  }
+
+  /** logOut: the token behind `viewer` is refused from now on (on other instances within RECHECK_MS). */
+  async revoke(viewer: Viewer): Promise<void> {
+    if (!this.revocations) throw new Error('TokenService built without revocations');
+    if (viewer.session) await this.revocations.revoke(viewer.session.tokenId, viewer.session.expiresAt);
+    // A token without an id (signed before ids existed) can only be revoked with all the others.
+    else await this.revocations.bump(viewer.id);
+    this.forget(viewer.id);
+  }
+
+  /** logOutEverywhere: every token of the user signed so far is refused. */
+  async revokeAll(viewer: Viewer): Promise<void> {
+    if (!this.revocations) throw new Error('TokenService built without revocations');
+    await this.revocations.bump(viewer.id);
+    this.forget(viewer.id);
+  }
+
+  /** This instance refuses at once what it revoked; other instances notice within RECHECK_MS. */
+  private forget(userId: string) {
+    for (const entry of this.verified.values()) if (entry.viewer.id === userId) entry.checkedAt = 0;
   }
 
   /** Reads "Bearer <jwt>" (HTTP header or graphql-ws connection_init payload). */

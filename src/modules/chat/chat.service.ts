@@ -7,6 +7,7 @@
  * stored when done, with provider, model, token counts and cost.
  */
 import { z } from 'zod';
+import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import type { Generation, Message, Project } from '../../generated/prisma/client.js';
 import { AppError, errorCode, notFound, rateLimited } from '../../errors.js';
@@ -62,6 +63,7 @@ interface Conversing {
 
 export interface ChatDeps {
   prisma: Db;
+  access: Access;
   redis: Redis;
   pubsub: PubSub;
   messages: MessageStore;
@@ -128,7 +130,7 @@ export class ChatService {
       { content, status: 'COMPLETE', intent: parsed.intent, entities: { ...parsed.entities } },
       this.streamingReply(parsed, parsed.entities, null),
     );
-    if (!stored) throw notFound('Conversation', conversationId);
+    if (!stored) return this.refused(viewer, conversationId);
     this.added(stored.userMessage);
     const fallbackText = localReply(parsed, null, null);
     return {
@@ -151,7 +153,7 @@ export class ChatService {
       intent: local.intent,
       entities: { ...local.entities },
     });
-    if (!added) throw notFound('Conversation', conversationId);
+    if (!added) return this.refused(viewer, conversationId);
     const { projectId } = added;
     let project: Promise<Project | null> | undefined;
     const here: Conversing = {
@@ -194,6 +196,15 @@ export class ChatService {
       generation,
       request: { system: replySystemPrompt(context, fallbackText), turns, fallbackText },
     };
+  }
+
+  /**
+   * Why the store wrote nothing: the access rule's own answer (NOT_FOUND, or FORBIDDEN for a viewer
+   * who may read the conversation but not write to it), looked up only on this failure path.
+   */
+  private async refused(viewer: Viewer, conversationId: string): Promise<never> {
+    await this.deps.access.conversation.require(viewer, conversationId, 'write');
+    throw notFound('Conversation', conversationId); // deleted in between
   }
 
   /**

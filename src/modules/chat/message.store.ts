@@ -8,6 +8,7 @@
  * by field with what Prisma reads.
  */
 import { randomUUID } from 'node:crypto';
+import { conversationSql } from '../../access/rules.js';
 import type { Sql } from '../../db/client.js';
 import { Prisma, type Message } from '../../generated/prisma/client.js';
 
@@ -16,6 +17,9 @@ const MESSAGE = `id, conversation_id AS "conversationId", role, content, status,
   completion_tokens AS "completionTokens", cost, error, created_at AS "createdAt"`;
 
 type Row = Omit<Message, 'cost'> & { cost: string };
+
+/** The conversation `$1` if the viewer `$2` may add messages to it (the access rule, as SQL). */
+const WRITABLE_CONVERSATION = `SELECT c.id, c.project_id FROM conversations c WHERE c.id = $1 AND ${conversationSql('write', 'c', '$2')}`;
 
 const toMessage = ({ cost, ...row }: Row): Message => ({ ...row, cost: new Prisma.Decimal(cost) });
 
@@ -39,8 +43,8 @@ export class MessageStore {
   constructor(private readonly sql: Sql) {}
 
   /**
-   * Stores the user's message in `conversationId` if `userId` owns it. Returns the message and the
-   * conversation's project, or null (nothing stored) when the conversation is not theirs or does not exist.
+   * Stores the user's message in `conversationId` if `userId` may write to it (src/access). Returns the
+   * message and the conversation's project, or null (nothing stored) when they may not or it does not exist.
    */
   async addUserMessage(
     userId: string,
@@ -49,7 +53,7 @@ export class MessageStore {
   ): Promise<{ message: Message; projectId: string | null } | null> {
     const { rows } = await this.sql.query<Row & { projectId: string | null }>({
       name: 'dawg-add-user-message',
-      text: `WITH c AS (SELECT id, project_id FROM conversations WHERE id = $1 AND user_id = $2),
+      text: `WITH c AS (${WRITABLE_CONVERSATION}),
        m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities)
              SELECT $3::uuid, c.id, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c RETURNING ${MESSAGE})
        SELECT m.*, c.project_id AS "projectId" FROM m, c`,
@@ -63,7 +67,7 @@ export class MessageStore {
 
   /**
    * Stores the user's message and the assistant's reply to it (strictly after it) in `conversationId`
-   * if `userId` owns it, and marks the conversation updated: one statement. Null (nothing stored)
+   * if `userId` may write to it, and marks the conversation updated: one statement. Null (nothing stored)
    * when the conversation is not theirs or does not exist.
    */
   async addExchange(
@@ -74,7 +78,7 @@ export class MessageStore {
   ): Promise<{ userMessage: Message; assistantMessage: Message } | null> {
     const { rows } = await this.sql.query<Row>({
       name: 'dawg-add-exchange',
-      text: `WITH c AS (SELECT id FROM conversations WHERE id = $1 AND user_id = $2),
+      text: `WITH c AS (${WRITABLE_CONVERSATION}),
        u AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities)
              SELECT $3::uuid, c.id, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c
              RETURNING ${MESSAGE}),
@@ -144,7 +148,9 @@ export class MessageStore {
     const fields = Object.entries(result).filter(([, v]) => v !== undefined);
     const set = fields.map(([k], i) => `${COLUMN[k as keyof MessageResult]} = $${i + 2}`);
     const { rows } = await this.sql.query<Row>({
-      name: `dawg-finish-message:${fields.map(([k]) => k).join(',')}`,
+      // One prepared statement per set of columns; named by their initials because PostgreSQL cuts
+      // names at 63 bytes, which would give two column sets one name.
+      name: `dawg-finish:${fields.map(([k]) => STATEMENT_TAG[k as keyof MessageResult]).join('')}`,
       text: `UPDATE messages SET ${set.join(', ')} WHERE id = $1 RETURNING ${MESSAGE}`,
       values: [id, ...fields.map(([, v]) => v)],
     });
@@ -161,4 +167,16 @@ const COLUMN: Record<keyof MessageResult, string> = {
   completionTokens: 'completion_tokens',
   cost: 'cost',
   error: 'error',
+};
+
+/** A letter per column for prepared statement names (see finish). */
+const STATEMENT_TAG: Record<keyof MessageResult, string> = {
+  content: 'c',
+  status: 's',
+  provider: 'p',
+  model: 'm',
+  promptTokens: 'i',
+  completionTokens: 'o',
+  cost: '$',
+  error: 'e',
 };

@@ -1,10 +1,12 @@
+import { byId, conversationWhere } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
-import { encodeGlobalId, idOf } from '../../graphql/ids.js';
+import { checkCursors, encodeGlobalId, idOf, optionalIdOf } from '../../graphql/ids.js';
 
 builder.prismaNode('Conversation', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer?.id ?? '' }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('Conversation', ctx.viewer, id),
   fields: (t) => ({
     title: t.exposeString('title', { nullable: true }),
     project: t.relation('project', { nullable: true }),
@@ -18,7 +20,10 @@ builder.prismaNode('Conversation', {
         maxSize: 200,
         totalCount: true,
         description: 'Oldest first.',
-        query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+        query: (args) => {
+          checkCursors(args);
+          return { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] };
+        },
       },
       { name: 'MessageConnection' },
       { name: 'MessageEdge' },
@@ -32,7 +37,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.services.conversations.requireOwned(viewerOf(ctx), idOf('Conversation', args.id, 'id'), query),
+      ctx.services.access.conversation.require(viewerOf(ctx), idOf('Conversation', args.id, 'id'), 'read', query),
   }),
   conversations: t.prismaConnection(
     {
@@ -41,12 +46,14 @@ builder.queryFields((t) => ({
       defaultSize: 20,
       maxSize: 100,
       description: 'Most recently created first.',
-      resolve: (query, _root, _args, ctx) =>
-        ctx.prisma.conversation.findMany({
+      resolve: (query, _root, args, ctx) => {
+        checkCursors(args);
+        return ctx.prisma.conversation.findMany({
           ...query,
-          where: { userId: viewerOf(ctx).id },
+          where: conversationWhere(viewerOf(ctx), 'read'),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
     },
     { name: 'ConversationConnection' },
     { name: 'ConversationEdge' },
@@ -60,7 +67,7 @@ builder.mutationFields((t) => ({
     resolve: (_query, _root, args, ctx) =>
       ctx.services.conversations.create(viewerOf(ctx), {
         title: args.title,
-        projectId: args.projectId ? idOf('Project', args.projectId, 'projectId') : null,
+        projectId: optionalIdOf('Project', args.projectId, 'projectId'),
       }),
   }),
   renameConversation: t.prismaField({

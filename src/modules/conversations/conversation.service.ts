@@ -1,26 +1,24 @@
+import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import type { Conversation, Prisma } from '../../generated/prisma/client.js';
-import { notFound } from '../../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import { parseInput } from '../../validation.js';
-import type { ProjectService } from '../projects/project.service.js';
 import { createConversationRules } from './conversation.rules.js';
 
 type ConversationQuery = Omit<Prisma.ConversationFindFirstArgs, 'where'>;
 
 export class ConversationService {
-  constructor(private readonly deps: { prisma: Db; projects: ProjectService }) {}
+  constructor(private readonly deps: { prisma: Db; access: Access }) {}
 
-  /** The one ownership check for conversations: someone else's is NOT_FOUND. */
-  async requireOwned(viewer: Viewer, id: string, query: ConversationQuery = {}): Promise<Conversation> {
-    const conversation = await this.deps.prisma.conversation.findFirst({ ...query, where: { id, userId: viewer.id } });
-    if (!conversation) throw notFound('Conversation', id);
-    return conversation;
+  /** Reading a conversation (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
+  requireOwned(viewer: Viewer, id: string, query: ConversationQuery = {}): Promise<Conversation> {
+    return this.deps.access.conversation.require(viewer, id, 'read', query);
   }
 
   async create(viewer: Viewer, input: { title?: string | null; projectId?: string | null }): Promise<Conversation> {
     const { title } = parseInput(createConversationRules, { title: input.title });
-    if (input.projectId) await this.deps.projects.requireOwned(viewer, input.projectId);
+    // Starting a conversation in a project adds to it.
+    if (input.projectId != null) await this.deps.access.project.require(viewer, input.projectId, 'write');
     return this.deps.prisma.conversation.create({
       data: { userId: viewer.id, title: title || null, projectId: input.projectId ?? null },
     });
@@ -28,12 +26,12 @@ export class ConversationService {
 
   async rename(viewer: Viewer, id: string, title: string | null): Promise<Conversation> {
     const parsed = parseInput(createConversationRules, { title });
-    await this.requireOwned(viewer, id);
+    await this.deps.access.conversation.require(viewer, id, 'write');
     return this.deps.prisma.conversation.update({ where: { id }, data: { title: parsed.title || null } });
   }
 
   async delete(viewer: Viewer, id: string): Promise<Conversation> {
-    await this.requireOwned(viewer, id);
+    await this.deps.access.conversation.require(viewer, id, 'admin');
     return this.deps.prisma.conversation.delete({ where: { id } });
   }
 }

@@ -31,7 +31,7 @@ export async function publishGeneration(pubsub: PubSub, generation: Generation):
  * omitted); returns the updated row, or null when the row was not in `from`.
  */
 export async function transition(
-  deps: { prisma: Db; pubsub: PubSub },
+  deps: { prisma: Pick<Db, 'generation'>; pubsub: PubSub },
   id: string,
   data: Prisma.GenerationUpdateManyMutationInput,
   from?: GenerationStatus[],

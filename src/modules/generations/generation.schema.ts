@@ -1,17 +1,21 @@
+import { byId, generationWhere } from '../../access/rules.js';
 import type { Generation } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
-import { viewerOf } from '../../graphql/context.js';
+import { type Context, viewerOf } from '../../graphql/context.js';
 import { GenerationStatusEnum, GenerationTypeEnum } from '../../graphql/enums.js';
-import { idOf } from '../../graphql/ids.js';
+import { checkCursors, idOf, optionalIdOf } from '../../graphql/ids.js';
 import type { GenerationEvent } from '../../pubsub.js';
 import { type GenerationOutputData, isOutputData } from './generation-output.js';
+
+/** A signed link to a stored file, on the base URL the caller reaches the api at. */
+const fileUrl = (ctx: Context, key: string) => ctx.services.storage.signedUrl(key, { baseUrl: ctx.publicUrl });
 
 const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').implement({
   fields: (t) => ({
     name: t.exposeString('name', { description: 'drums | bass | chords | lead' }),
     url: t.string({
       description: 'Signed WAV URL, valid for 1 hour.',
-      resolve: (s, _a, ctx) => ctx.services.storage.signedUrl(s.key),
+      resolve: (s, _a, ctx) => fileUrl(ctx, s.key),
     }),
   }),
 });
@@ -19,12 +23,12 @@ const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').impleme
 const GenerationOutputRef = builder.objectRef<GenerationOutputData>('GenerationOutput').implement({
   description: 'Where to get the result. URLs are signed and expire after 1 hour; query again for fresh ones.',
   fields: (t) => ({
-    audioUrl: t.string({ resolve: (o, _a, ctx) => ctx.services.storage.signedUrl(o.files.mp3) }),
+    audioUrl: t.string({ resolve: (o, _a, ctx) => fileUrl(ctx, o.files.mp3) }),
     format: t.exposeString('format'),
-    wavUrl: t.string({ nullable: true, resolve: (o, _a, ctx) => ctx.services.storage.signedUrl(o.files.wav) }),
+    wavUrl: t.string({ nullable: true, resolve: (o, _a, ctx) => fileUrl(ctx, o.files.wav) }),
     midiUrl: t.string({
       nullable: true,
-      resolve: (o, _a, ctx) => (o.files.midi ? ctx.services.storage.signedUrl(o.files.midi) : null),
+      resolve: (o, _a, ctx) => (o.files.midi ? fileUrl(ctx, o.files.midi) : null),
     }),
     stems: t.field({ type: [StemRef], resolve: (o) => o.files.stems }),
     durationSec: t.exposeFloat('durationSec'),
@@ -36,7 +40,8 @@ const GenerationOutputRef = builder.objectRef<GenerationOutputData>('GenerationO
 
 export const GenerationRef = builder.prismaNode('Generation', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, userId: ctx.viewer?.id ?? '' }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('Generation', ctx.viewer, id),
   fields: (t) => ({
     type: t.expose('type', { type: GenerationTypeEnum }),
     status: t.expose('status', { type: GenerationStatusEnum }),
@@ -53,7 +58,12 @@ export const GenerationRef = builder.prismaNode('Generation', {
     cost: t.float({ nullable: true, description: 'USD.', resolve: (g) => Number(g.cost) }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),
     attempts: t.exposeInt('attempts'),
-    project: t.relation('project', { nullable: true }),
+    project: t.relation('project', {
+      nullable: true,
+      // A generation from a progress event was not loaded with its project: it loads under the rule.
+      resolve: (query, g, _args, ctx) =>
+        g.projectId ? ctx.prisma.project.findUnique({ ...query, where: byId('Project', ctx.viewer, g.projectId) }) : null,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
@@ -66,7 +76,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.services.generations.requireOwned(viewerOf(ctx), idOf('Generation', args.id, 'id'), query),
+      ctx.services.access.generation.require(viewerOf(ctx), idOf('Generation', args.id, 'id'), 'read', query),
   }),
   generations: t.prismaConnection(
     {
@@ -76,12 +86,16 @@ builder.queryFields((t) => ({
       maxSize: 100,
       description: 'Newest first, optionally filtered by status and type.',
       args: { status: t.arg({ type: GenerationStatusEnum }), type: t.arg({ type: GenerationTypeEnum }) },
-      resolve: (query, _root, args, ctx) =>
-        ctx.prisma.generation.findMany({
+      resolve: (query, _root, args, ctx) => {
+        checkCursors(args);
+        return ctx.prisma.generation.findMany({
           ...query,
-          where: { userId: viewerOf(ctx).id, status: args.status ?? undefined, type: args.type ?? undefined },
+          where: {
+            AND: [generationWhere(viewerOf(ctx), 'read'), { status: args.status ?? undefined, type: args.type ?? undefined }],
+          },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
     },
     { name: 'GenerationConnection' },
     { name: 'GenerationEdge' },
@@ -117,7 +131,7 @@ builder.mutationFields((t) => ({
     resolve: (_q, _r, { input }, ctx) =>
       ctx.services.generations.generateBeat(viewerOf(ctx), {
         ...input,
-        projectId: input.projectId ? idOf('Project', input.projectId, 'projectId') : null,
+        projectId: optionalIdOf('Project', input.projectId, 'projectId'),
       }),
   }),
   createStems: t.prismaField({

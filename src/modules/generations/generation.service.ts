@@ -1,14 +1,14 @@
 import { randomInt } from 'node:crypto';
 import type { Queue } from 'bullmq';
+import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
-import { badInput, notFound } from '../../errors.js';
+import { AppError, badInput } from '../../errors.js';
 import { type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
 import type { Viewer } from '../auth/viewer.js';
-import type { ProjectService } from '../projects/project.service.js';
 import { publishGeneration, transition } from './generation-state.js';
 import { beatInputRules, targetLufsRule } from './generation.rules.js';
 
@@ -30,20 +30,27 @@ const HAS_AUDIO: GenerationType[] = ['BEAT', 'MASTER', 'MIX'];
 
 export class GenerationService {
   constructor(
-    private readonly deps: { prisma: Db; pubsub: PubSub; queue: Queue<GenerationJob>; projects: ProjectService; log: Logger },
+    private readonly deps: {
+      prisma: Db;
+      pubsub: PubSub;
+      queue: Queue<GenerationJob>;
+      access: Access;
+      log: Logger;
+      /** GENERATION_MAX_PENDING */
+      maxPending: number;
+    },
   ) {}
 
-  /** The one ownership check for generations: someone else's is NOT_FOUND. */
-  async requireOwned(viewer: Viewer, id: string, query: GenerationQuery = {}): Promise<Generation> {
-    const generation = await this.deps.prisma.generation.findFirst({ ...query, where: { id, userId: viewer.id } });
-    if (!generation) throw notFound('Generation', id);
-    return generation;
+  /** Reading a generation (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
+  requireOwned(viewer: Viewer, id: string, query: GenerationQuery = {}): Promise<Generation> {
+    return this.deps.access.generation.require(viewer, id, 'read', query);
   }
 
   async generateBeat(viewer: Viewer, args: GenerateBeatArgs): Promise<Generation> {
     const { projectId, ...rest } = args;
     const input = parseInput(beatInputRules, rest);
-    if (projectId) await this.deps.projects.requireOwned(viewer, projectId);
+    // A beat made for a project adds to it.
+    if (projectId != null) await this.deps.access.project.require(viewer, projectId, 'write');
     return this.create(viewer, 'BEAT', { ...input, seed: input.seed ?? randomInt(2 ** 31 - 1) }, projectId ?? null);
   }
 
@@ -60,7 +67,7 @@ export class GenerationService {
 
   async mixProject(viewer: Viewer, projectId: string, targetLufs?: number | null): Promise<Generation> {
     const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
-    await this.deps.projects.requireOwned(viewer, projectId);
+    await this.deps.access.project.require(viewer, projectId, 'write');
     const tracks = await this.deps.prisma.track.findMany({
       where: { projectId, generation: { status: 'COMPLETED', type: { in: HAS_AUDIO } } },
       orderBy: { position: 'asc' },
@@ -78,7 +85,7 @@ export class GenerationService {
 
   /** Stops a pending or running generation; the worker checks between stages. */
   async cancel(viewer: Viewer, id: string): Promise<Generation> {
-    await this.requireOwned(viewer, id);
+    await this.deps.access.generation.require(viewer, id, 'write');
     const cancelled = await transition(this.deps, id, { status: 'CANCELLED', stage: 'cancelled', completedAt: new Date() }, [
       'PENDING',
       'PROCESSING',
@@ -91,21 +98,23 @@ export class GenerationService {
 
   /** Runs a FAILED or CANCELLED generation again, from the start. */
   async retry(viewer: Viewer, id: string): Promise<Generation> {
-    await this.requireOwned(viewer, id);
-    const reset = await transition(
-      this.deps,
-      id,
-      {
-        status: 'PENDING',
-        progress: 0,
-        stage: 'queued',
-        error: null,
-        output: Prisma.DbNull,
-        completedAt: null,
-        startedAt: null,
-        durationMs: null,
-      },
-      ['FAILED', 'CANCELLED'],
+    await this.deps.access.generation.require(viewer, id, 'write');
+    const reset = await this.withinPendingCap(viewer, (prisma) =>
+      transition(
+        { prisma, pubsub: this.deps.pubsub },
+        id,
+        {
+          status: 'PENDING',
+          progress: 0,
+          stage: 'queued',
+          error: null,
+          output: Prisma.DbNull,
+          completedAt: null,
+          startedAt: null,
+          durationMs: null,
+        },
+        ['FAILED', 'CANCELLED'],
+      ),
     );
     if (!reset) throw badInput('id', 'only a FAILED or CANCELLED generation can be retried');
     await this.deps.queue.remove(id).catch(() => 0);
@@ -113,7 +122,8 @@ export class GenerationService {
   }
 
   private async requireFinished(viewer: Viewer, id: string, types: GenerationType[], field: string): Promise<Generation> {
-    const source = await this.requireOwned(viewer, id);
+    // Its result goes into the source's project, so this writes there.
+    const source = await this.deps.access.generation.require(viewer, id, 'write');
     if (source.status !== 'COMPLETED') throw badInput(field, `generation is ${source.status}, not COMPLETED`);
     if (!types.includes(source.type))
       throw badInput(field, `a ${source.type} generation cannot be used here (needs ${types.join(' or ')})`);
@@ -126,13 +136,39 @@ export class GenerationService {
     input: Prisma.InputJsonValue,
     projectId: string | null,
   ): Promise<Generation> {
-    const generation = await this.deps.prisma.generation.create({
-      data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
-    });
-    // Not awaited: the event and the job go out on the same Redis connection, which keeps their order,
-    // and the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
+    const generation = await this.withinPendingCap(viewer, (prisma) =>
+      prisma.generation.create({
+        data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
+      }),
+    );
+    // Not awaited: the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
+    // The event and the job use different Redis connections (commands, and BullMQ's own), so Redis does
+    // not order them for us. The publish is written in this turn of the event loop, the job's script at
+    // least one turn later, so PENDING is published before a worker can take the job, except while the
+    // command connection is reconnecting; then events are best effort and subscribers read the row.
     void publishGeneration(this.deps.pubsub, generation);
     return this.enqueue(generation);
+  }
+
+  /**
+   * GENERATION_MAX_PENDING: every path that queues a generation (the mutations, chat's sendMessage,
+   * retry) writes through here. With the viewer's PENDING + PROCESSING count at the cap, it refuses
+   * with RATE_LIMITED and writes nothing. The count and the write share a transaction holding a
+   * per-user advisory lock, so concurrent requests cannot slip past the cap together.
+   */
+  private withinPendingCap<T>(viewer: Viewer, write: (prisma: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    const { maxPending } = this.deps;
+    return this.deps.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`dawg:pending:${viewer.id}`}, 0))`;
+      const pending = await tx.generation.count({ where: { userId: viewer.id, status: { in: ['PENDING', 'PROCESSING'] } } });
+      if (pending >= maxPending)
+        throw new AppError(
+          'RATE_LIMITED',
+          `You already have ${pending} generations queued or running (at most ${maxPending}); retry when one finishes`,
+          { retryAfter: 5, limit: maxPending },
+        );
+      return write(tx);
+    });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { byId } from '../../access/rules.js';
 import type { Message } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
@@ -25,9 +26,14 @@ const MessageEntitiesRef = builder.objectRef<MessageEntities>('MessageEntities')
 
 export const MessageRef = builder.prismaNode('Message', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, conversation: { userId: ctx.viewer?.id ?? '' } }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('Message', ctx.viewer, id),
   fields: (t) => ({
-    conversation: t.relation('conversation'),
+    // A message from an event (chatStream, messageAdded) was not loaded with its relations; these
+    // load them under the access rule, so one the viewer may not read is NOT_FOUND / null, not a crash.
+    conversation: t.relation('conversation', {
+      resolve: (query, m, _args, ctx) => ctx.services.access.conversation.require(viewerOf(ctx), m.conversationId, 'read', query),
+    }),
     role: t.expose('role', { type: MessageRoleEnum }),
     content: t.exposeString('content'),
     status: t.expose('status', { type: MessageStatusEnum }),
@@ -37,7 +43,13 @@ export const MessageRef = builder.prismaNode('Message', {
       nullable: true,
       resolve: (m: Message) => (m.entities && typeof m.entities === 'object' ? (m.entities as MessageEntities) : null),
     }),
-    generation: t.relation('generation', { nullable: true }),
+    generation: t.relation('generation', {
+      nullable: true,
+      resolve: (query, m, _args, ctx) =>
+        m.generationId
+          ? ctx.prisma.generation.findUnique({ ...query, where: byId('Generation', ctx.viewer, m.generationId) })
+          : null,
+    }),
     provider: t.exposeString('provider', { nullable: true }),
     model: t.exposeString('model', { nullable: true }),
     promptTokens: t.exposeInt('promptTokens', { nullable: true }),

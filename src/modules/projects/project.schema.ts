@@ -1,15 +1,22 @@
+import { byId, projectWhere, trackWhere } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
-import { encodeGlobalId, idOf } from '../../graphql/ids.js';
+import { checkCursors, encodeGlobalId, idOf } from '../../graphql/ids.js';
 
 export const ProjectRef = builder.prismaNode('Project', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, ownerId: ctx.viewer?.id ?? '' }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('Project', ctx.viewer, id),
   fields: (t) => ({
     name: t.exposeString('name'),
     bpm: t.exposeInt('bpm', { nullable: true }),
     key: t.exposeString('key', { nullable: true, description: 'Canonical key name, e.g. "A minor".' }),
-    tracks: t.relation('tracks', { query: { orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] } }),
+    tracks: t.relation('tracks', {
+      query: { orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] },
+      // A project from a projectUpdated event was not loaded with its tracks: they load under the rule.
+      resolve: (query, p, _args, ctx) =>
+        ctx.prisma.track.findMany({ ...query, where: { AND: [{ projectId: p.id }, trackWhere(ctx.viewer, 'read')] } }),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -17,7 +24,8 @@ export const ProjectRef = builder.prismaNode('Project', {
 
 builder.prismaNode('Track', {
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id, project: { ownerId: ctx.viewer?.id ?? '' } }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('Track', ctx.viewer, id),
   fields: (t) => ({
     name: t.exposeString('name'),
     project: t.relation('project'),
@@ -36,7 +44,7 @@ builder.queryFields((t) => ({
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.services.projects.requireOwned(viewerOf(ctx), idOf('Project', args.id, 'id'), query),
+      ctx.services.access.project.require(viewerOf(ctx), idOf('Project', args.id, 'id'), 'read', query),
   }),
   projects: t.prismaConnection(
     {
@@ -44,12 +52,14 @@ builder.queryFields((t) => ({
       cursor: 'id',
       defaultSize: 20,
       maxSize: 100,
-      resolve: (query, _root, _args, ctx) =>
-        ctx.prisma.project.findMany({
+      resolve: (query, _root, args, ctx) => {
+        checkCursors(args);
+        return ctx.prisma.project.findMany({
           ...query,
-          where: { ownerId: viewerOf(ctx).id },
+          where: projectWhere(viewerOf(ctx), 'read'),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        }),
+        });
+      },
     },
     { name: 'ProjectConnection' },
     { name: 'ProjectEdge' },

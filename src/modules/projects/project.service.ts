@@ -1,6 +1,6 @@
+import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import type { Prisma, Project, Track } from '../../generated/prisma/client.js';
-import { notFound } from '../../errors.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
@@ -9,13 +9,11 @@ import { addTrackRules, createProjectRules, updateProjectRules, updateTrackRules
 type ProjectQuery = Omit<Prisma.ProjectFindFirstArgs, 'where'>;
 
 export class ProjectService {
-  constructor(private readonly deps: { prisma: Db; pubsub: PubSub }) {}
+  constructor(private readonly deps: { prisma: Db; pubsub: PubSub; access: Access }) {}
 
-  /** The one ownership check for projects: someone else's project is NOT_FOUND. */
-  async requireOwned(viewer: Viewer, id: string, query: ProjectQuery = {}): Promise<Project> {
-    const project = await this.deps.prisma.project.findFirst({ ...query, where: { id, ownerId: viewer.id } });
-    if (!project) throw notFound('Project', id);
-    return project;
+  /** Reading a project (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
+  requireOwned(viewer: Viewer, id: string, query: ProjectQuery = {}): Promise<Project> {
+    return this.deps.access.project.require(viewer, id, 'read', query);
   }
 
   async create(viewer: Viewer, input: { name: string; bpm?: number | null; key?: string | null }): Promise<Project> {
@@ -25,7 +23,7 @@ export class ProjectService {
 
   async update(viewer: Viewer, id: string, input: { name?: string | null; bpm?: number | null; key?: string | null }) {
     const data = parseInput(updateProjectRules, input);
-    await this.requireOwned(viewer, id);
+    await this.deps.access.project.require(viewer, id, 'write');
     const project = await this.deps.prisma.project.update({
       where: { id },
       data: { name: data.name ?? undefined, bpm: data.bpm ?? undefined, key: data.key ?? undefined },
@@ -35,7 +33,7 @@ export class ProjectService {
   }
 
   async delete(viewer: Viewer, id: string): Promise<Project> {
-    await this.requireOwned(viewer, id);
+    await this.deps.access.project.require(viewer, id, 'admin');
     return this.deps.prisma.project.delete({ where: { id } });
   }
 
@@ -46,9 +44,8 @@ export class ProjectService {
     input: { name?: string | null; gainDb?: number | null; pan?: number | null },
   ): Promise<Track> {
     const data = parseInput(addTrackRules, input);
-    await this.requireOwned(viewer, projectId);
-    const generation = await this.deps.prisma.generation.findFirst({ where: { id: generationId, userId: viewer.id } });
-    if (!generation) throw notFound('Generation', generationId);
+    await this.deps.access.project.require(viewer, projectId, 'write');
+    const generation = await this.deps.access.generation.require(viewer, generationId, 'read');
     const last = await this.deps.prisma.track.aggregate({ where: { projectId }, _max: { position: true } });
     const track = await this.deps.prisma.track.create({
       data: {
@@ -76,7 +73,7 @@ export class ProjectService {
     },
   ): Promise<Track> {
     const data = parseInput(updateTrackRules, input);
-    const existing = await this.requireOwnedTrack(viewer, trackId);
+    const existing = await this.deps.access.track.require(viewer, trackId, 'write');
     const track = await this.deps.prisma.track.update({
       where: { id: trackId },
       data: {
@@ -92,15 +89,9 @@ export class ProjectService {
   }
 
   async removeTrack(viewer: Viewer, trackId: string): Promise<Track> {
-    const track = await this.requireOwnedTrack(viewer, trackId);
+    const track = await this.deps.access.track.require(viewer, trackId, 'admin');
     await this.deps.prisma.track.delete({ where: { id: trackId } });
     await this.touch(track.projectId);
-    return track;
-  }
-
-  private async requireOwnedTrack(viewer: Viewer, trackId: string): Promise<Track> {
-    const track = await this.deps.prisma.track.findFirst({ where: { id: trackId, project: { ownerId: viewer.id } } });
-    if (!track) throw notFound('Track', trackId);
     return track;
   }
 

@@ -1,10 +1,11 @@
+import { byId } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { RoleEnum } from '../../graphql/enums.js';
 
 export const UserRef = builder.prismaNode('User', {
   id: { field: 'id' },
-  // Only yourself is reachable through node(id).
-  findUnique: (id, ctx) => ({ id: ctx.viewer?.id === id ? id : '00000000-0000-0000-0000-000000000000' }),
+  nullable: true,
+  findUnique: (id, ctx) => byId('User', ctx.viewer, id),
   fields: (t) => ({
     email: t.exposeString('email'),
     role: t.expose('role', { type: RoleEnum }),

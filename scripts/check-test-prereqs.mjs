@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * First step of `npm test`: the tests need PostgreSQL, Redis, ffmpeg (an independent audio meter)
+ * and Chromium (GraphiQL in a real browser). When one is missing, say so in one line and stop
+ * within seconds, rather than let dozens of tests fail on it.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+
+function reachable(url, fallbackPort) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname || '127.0.0.1', port: Number(port || fallbackPort) });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+const hasCommand = (cmd) => spawnSync(cmd, ['-version'], { stdio: 'ignore' }).status === 0;
+
+const database = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const redis = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const missing = [];
+if (!(await reachable(database, 5432)))
+  missing.push(`PostgreSQL at ${new URL(database).host} (set TEST_DATABASE_URL, or start it)`);
+if (!(await reachable(redis, 6379))) missing.push(`Redis at ${new URL(redis).host} (set TEST_REDIS_URL, or start it)`);
+if (!hasCommand('ffmpeg')) missing.push('ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)');
+if (!existsSync(chromium)) missing.push(`chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+if (missing.length) {
+  console.error(`npm test needs: ${missing.join('; ')}`);
+  process.exit(1);
+}

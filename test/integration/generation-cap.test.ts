@@ -1,0 +1,88 @@
+/**
+ * GENERATION_MAX_PENDING (issue 10 item 1): past the cap of PENDING + PROCESSING generations, every
+ * path that queues one (generateBeat and the other mutations, aliases, concurrent requests, chat's
+ * sendMessage, retryGeneration) is RATE_LIMITED and writes nothing. No worker runs here, so queued
+ * generations stay PENDING.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codes, gql, type RunningApp, signUp, startApp, type TestUser, until } from '../helpers/harness.js';
+
+const CAP = 3;
+const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id status } }';
+const INPUT = { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 5 };
+const SEND = `mutation($c: ID!, $text: String!) { sendMessage(conversationId: $c, content: $text) {
+  assistantMessage { id } generation { id }
+} }`;
+
+let api: RunningApp;
+beforeAll(async () => {
+  api = await startApp({ GENERATION_MAX_PENDING: String(CAP) });
+});
+afterAll(() => api.stop());
+
+const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
+const rows = (user: TestUser) => api.app.prisma.generation.count({ where: { userId: rawId(user.id) } });
+const generate = (user: TestUser) => gql(api.graphqlUrl, GENERATE, { input: INPUT }, user.token);
+
+describe('GENERATION_MAX_PENDING', () => {
+  it('refuses the generation past the cap with RATE_LIMITED and writes nothing; other users are not affected', async () => {
+    const [alice, bob] = await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)]);
+    for (let i = 0; i < CAP; i++) expect((await generate(alice)).data?.generateBeat.status).toBe('PENDING');
+    const refused = await generate(alice);
+    expect(codes(refused)).toEqual(['RATE_LIMITED']);
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ retryAfter: expect.any(Number) });
+    expect(await rows(alice)).toBe(CAP);
+    expect((await generate(bob)).data?.generateBeat.status).toBe('PENDING');
+  });
+
+  it('holds for aliases in one request and for concurrent requests', async () => {
+    const [carol, dave] = await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)]);
+    const fields = Array.from({ length: 50 }, (_, i) => `g${i}: generateBeat(input: $input) { id }`);
+    const aliased = await gql(
+      api.graphqlUrl,
+      `mutation($input: GenerateBeatInput!) { ${fields.join(' ')} }`,
+      { input: INPUT },
+      carol.token,
+    );
+    expect(codes(aliased)).toContain('RATE_LIMITED');
+    expect(await rows(carol)).toBe(CAP);
+
+    const results = await Promise.all(Array.from({ length: 10 }, () => generate(dave)));
+    expect(results.filter((r) => r.data?.generateBeat).length).toBe(CAP);
+    expect(results.flatMap(codes).filter((c) => c === 'RATE_LIMITED').length).toBe(10 - CAP);
+    expect(await rows(dave)).toBe(CAP);
+  });
+
+  it("applies to chat's sendMessage (no generation is written; the reply says why) and to retryGeneration", async () => {
+    const erin = await signUp(api.graphqlUrl);
+    const first = await generate(erin);
+    const id = first.data?.generateBeat.id as string;
+    const cancelled = await gql(
+      api.graphqlUrl,
+      'mutation($id: ID!) { cancelGeneration(id: $id) { status } }',
+      { id },
+      erin.token,
+    );
+    expect(cancelled.data?.cancelGeneration.status).toBe('CANCELLED');
+    for (let i = 0; i < CAP; i++) expect((await generate(erin)).errors).toBeUndefined();
+
+    const conversation = await gql(api.graphqlUrl, 'mutation { createConversation { id } }', {}, erin.token);
+    const sent = await gql(
+      api.graphqlUrl,
+      SEND,
+      { c: conversation.data.createConversation.id, text: 'make a chill lofi beat at 85 bpm' },
+      erin.token,
+    );
+    expect(sent.errors).toBeUndefined();
+    expect(sent.data?.sendMessage.generation).toBeNull();
+    expect(await rows(erin)).toBe(CAP + 1);
+    const replyId = rawId(sent.data?.sendMessage.assistantMessage.id);
+    await until(async () => (await api.app.prisma.message.findUniqueOrThrow({ where: { id: replyId } })).status === 'COMPLETE');
+    const reply = await api.app.prisma.message.findUniqueOrThrow({ where: { id: replyId } });
+    expect(reply.content).toContain(`at most ${CAP}`);
+
+    const retried = await gql(api.graphqlUrl, 'mutation($id: ID!) { retryGeneration(id: $id) { status } }', { id }, erin.token);
+    expect(codes(retried)).toEqual(['RATE_LIMITED']);
+    expect((await api.app.prisma.generation.findUniqueOrThrow({ where: { id: rawId(id) } })).status).toBe('CANCELLED');
+  });
+});
