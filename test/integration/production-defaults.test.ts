@@ -16,13 +16,13 @@ describe('production defaults in the config', () => {
   it('turns GraphiQL off in production unless GRAPHIQL=true', () => {
     expect(loadConfig({ NODE_ENV: 'production', ...SECRETS }).GRAPHIQL).toBe(false);
     expect(loadConfig({ NODE_ENV: 'production', GRAPHIQL: 'true', ...SECRETS }).GRAPHIQL).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'development' }).GRAPHIQL).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'development', GRAPHIQL: 'false' }).GRAPHIQL).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'development', ...SECRETS }).GRAPHIQL).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', GRAPHIQL: 'false', ...SECRETS }).GRAPHIQL).toBe(false);
   });
 
   it("never pairs CORS '*' with credentials, and refuses to start when asked to", () => {
-    expect(loadConfig({}).CORS_CREDENTIALS).toBe(false);
-    expect(loadConfig({ CORS_ORIGINS: 'https://app.example' }).CORS_CREDENTIALS).toBe(true);
+    expect(loadConfig({ ...SECRETS }).CORS_CREDENTIALS).toBe(false);
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example', ...SECRETS }).CORS_CREDENTIALS).toBe(true);
     for (const NODE_ENV of ['production', 'development']) {
       expect(() => loadConfig({ NODE_ENV, ...SECRETS, CORS_CREDENTIALS: 'true' })).toThrow(
         /CORS_CREDENTIALS: cannot be true with CORS_ORIGINS='\*'/,
