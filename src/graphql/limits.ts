@@ -3,15 +3,13 @@
  * hooks, which yoga, the lean POST path and graphql-ws all run):
  * - tokens: graphql-js's own parser limit, so a 5,000-deep fragment nest is a parse error rather
  *   than a stack overflow;
- * - depth, aliases, directives: graphql-armor's validation rules;
+ * - depth, aliases, directives, field suggestions: graphql-armor's validation rules;
  * - cost: @pothos/plugin-complexity's rule, with the cost model below. It needs the request's
  *   variables (`first: $n`), so it runs when the operation starts (onExecute / onSubscribe) rather
  *   than in validation, whose result yoga caches by document.
  * Each refusal is a GraphQLError with its own `extensions.code` and no data.
  */
-import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
-import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { complexityFromQuery, createComplexityRule, type FieldComplexityValue } from '@pothos/plugin-complexity';
 import {
   type DocumentNode,
@@ -25,7 +23,6 @@ import {
   Kind,
   parse,
   type ValidationContext,
-  type ValidationRule,
   validate,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -105,22 +102,16 @@ function markMutationFields(schema: GraphQLSchema): void {
 const limitError = (code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) =>
   new GraphQLErrorClass(message, { extensions: { ...extensions, code } });
 
-/** graphql-armor reports through onReject; ours adds the code and does not throw. */
-type ArmorRule = (options: {
-  n: number;
-  propagateOnRejection: boolean;
-  onReject: ((ctx: ValidationContext | null, err: GraphQLError) => void)[];
-}) => ValidationRule;
-function armorRule(rule: ArmorRule, n: number, code: ErrorCode): ValidationRule {
-  return (ctx) =>
-    rule({
-      n,
-      propagateOnRejection: false,
-      onReject: [(_ctx, err) => ctx.reportError(limitError(code, err.message.replace(/^Syntax Error: /, ''), { limit: n }))],
-    })(ctx);
-}
+/** graphql-armor reports through onReject: ours adds the code and reports instead of throwing. */
+const reportAs = (code: ErrorCode, n: number) => ({
+  n,
+  propagateOnRejection: false,
+  onReject: [
+    (ctx: ValidationContext | null, err: GraphQLError) =>
+      ctx?.reportError(limitError(code, err.message.replace(/^Syntax Error: /, ''), { limit: n })),
+  ],
+});
 
-// graphql-js: "Document contains more that N tokens. Parsing aborted." (sic)
 /**
  * graphql-js parses recursively: about 2,000 nested `{`, `[` or `(` overflow its stack (and that of
  * recursive validation rules) below any token limit worth having. No real operation nests this deep.
@@ -211,11 +202,6 @@ export function costErrors(
   }
 }
 
-const SUGGESTION = / ?Did you mean [^?]+\?/;
-function withMessage(e: GraphQLError, message: string): GraphQLError {
-  return new GraphQLErrorClass(message, { nodes: e.nodes, source: e.source, positions: e.positions, extensions: e.extensions });
-}
-
 function withCode(e: GraphQLError, code: ErrorCode): GraphQLError {
   return new GraphQLErrorClass(e.message, {
     nodes: e.nodes,
@@ -228,11 +214,17 @@ function withCode(e: GraphQLError, code: ErrorCode): GraphQLError {
 /** The envelop plugin: every limit above, in the phase where it can be checked. */
 export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchema, log?: Logger): Plugin {
   markMutationFields(schema);
-  const rules = [
-    armorRule(maxDepthRule, limits.maxDepth, 'DEPTH_LIMIT_EXCEEDED'),
-    armorRule(maxAliasesRule, limits.maxAliases, 'ALIAS_LIMIT_EXCEEDED'),
-    armorRule(maxDirectivesRule, limits.maxDirectives, 'DIRECTIVE_LIMIT_EXCEEDED'),
-  ];
+  const armor = EnvelopArmorPlugin({
+    maxDepth: reportAs('DEPTH_LIMIT_EXCEEDED', limits.maxDepth),
+    maxAliases: reportAs('ALIAS_LIMIT_EXCEEDED', limits.maxAliases),
+    maxDirectives: reportAs('DIRECTIVE_LIMIT_EXCEEDED', limits.maxDirectives),
+    // No "Did you mean ...?": with introspection it tells nothing new, without it the schema leaks.
+    blockFieldSuggestion: { mask: '' },
+    // Ours instead: graphql-js's own token limit (no proxy on every lexer token), and a cost model
+    // where connection pages multiply (Pothos, below).
+    maxTokens: { enabled: false },
+    costLimit: { enabled: false },
+  });
   const parseWithLimit = (source: Parameters<typeof parse>[0], options?: Parameters<typeof parse>[1]) => {
     if (tooDeep(typeof source === 'string' ? source : source.body, MAX_NESTING))
       throw limitError('DEPTH_LIMIT_EXCEEDED', `Document nested deeper than ${MAX_NESTING} brackets`, { limit: MAX_NESTING });
@@ -256,17 +248,8 @@ export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchem
     contextValue: unknown;
   }) => costErrors(limits, args.schema, args.document, args.variableValues, args.operationName, args.contextValue as object);
   return {
+    onPluginInit: ({ addPlugin }) => addPlugin(armor as Plugin),
     onParse: ({ setParseFn }) => setParseFn(parseWithLimit),
-    onValidate: ({ addValidationRule }) => {
-      for (const rule of rules) addValidationRule(rule);
-      // No "Did you mean ...?": with introspection it tells nothing new, without it the schema leaks.
-      return ({ result, setResult }) => {
-        if (result.some((e) => SUGGESTION.test(e.message)))
-          setResult(
-            result.map((e) => (SUGGESTION.test(e.message) ? withMessage(e, e.message.replace(SUGGESTION, '').trim()) : e)),
-          );
-      };
-    },
     onExecute: ({ args, setResultAndStopExecution }) => {
       const errors = check(args);
       if (errors.length) setResultAndStopExecution(refused(errors));
