@@ -165,7 +165,16 @@ export function protocolCases(fx: Fixtures, rng: Random, firstId: number): FuzzC
     path: get({ query: `{ me { id ${'__typename '.repeat(1100)} } }` }),
     headers: owner,
   });
-  add('method', 'GET 100 KB URL', { method: 'GET', path: get({ query: `{ ${'me { id } '.repeat(10_000)} }` }), headers: owner });
+  add(
+    'method',
+    'GET 100 KB URL',
+    { method: 'GET', path: get({ query: `{ ${'me { id } '.repeat(10_000)} }` }), headers: owner },
+    'owner',
+    {
+      // Node answers 431 to headers over its limit and may close before the client has read it.
+      allowReset: true,
+    },
+  );
   for (const method of ['PUT', 'DELETE', 'PATCH'])
     add('method', `${method} mutation`, { ...post({ query: createProject(method) }, owner), method });
   add(
@@ -183,13 +192,6 @@ export function protocolCases(fx: Fixtures, rng: Random, firstId: number): FuzzC
     'anon',
   );
   add('method', 'subscription over POST', post({ query: 'subscription { myGenerations { percent } }' }, owner));
-  add(
-    'method',
-    'subscription over POST, event stream',
-    post({ query: 'subscription { myGenerations { percent } }' }, { ...owner, accept: 'text/event-stream' }),
-    'owner',
-    { allowReset: true },
-  );
 
   // 10 MB bodies, with and without a Content-Length, through each content type.
   const bigString = 'x'.repeat(TEN_MB);

@@ -394,6 +394,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
             '',
             expect,
             id,
+            h.inlineOnly,
           );
         }
       }
