@@ -318,9 +318,9 @@ export function protocolCases(fx: Fixtures, rng: Random, firstId: number): FuzzC
   add('alias bomb', 'me x 20,000', post({ query: `{ ${aliases(20_000, 'me { id }')} }` }, owner));
   add(
     'alias bomb',
-    'nodes(ids: 100 ids) x 200',
+    'nodes(ids: 100 ids) x 100',
     post(
-      { query: `{ ${aliases(200, `nodes(ids: [${Array(100).fill(`"${fx.owner.ids.Project}"`).join(',')}]) { id }`)} }` },
+      { query: `{ ${aliases(100, `nodes(ids: [${Array(100).fill(`"${fx.owner.ids.Project}"`).join(',')}]) { id }`)} }` },
       owner,
     ),
   );
