@@ -57,5 +57,11 @@ export function summarize(results: Result[]): { failures: number; text: string }
       `    → ${example.o.status ?? example.o.error} in ${example.o.ms} ms: ${clip(example.o.body.replace(/\s+/g, ' '), 300)}`,
     );
   }
+  const slowest = results
+    .filter((r) => r.o.status !== null)
+    .sort((a, b) => b.o.ms - a.o.ms)
+    .slice(0, 5)
+    .map((r) => `${r.o.ms} ms ${r.c.group} → ${clip(r.c.target, 80)}`);
+  lines.push(`slowest answers: ${slowest.join('; ')}`);
   return { failures: failing.length, text: lines.join('\n') };
 }

@@ -34,6 +34,8 @@ export interface FuzzCase {
   request: RawRequest;
   /** A body over the limit may be cut off while it is still being sent. */
   allowReset?: boolean;
+  /** Cases of one lane go one at a time (password hashing: a queue of them would only measure the queue). */
+  lane?: string;
   /** A check beyond the run-wide ones (boundary values); returns what went wrong. */
   expect?: (outcome: Outcome) => string | null;
 }

@@ -102,6 +102,23 @@ export async function runCases(
 ): Promise<Result[]> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const results: Result[] = [];
+  const lanes = new Map<string, Promise<void>>();
+  /** Sends `c` once the case before it in its lane has its answer. */
+  const inLane = async (c: FuzzCase): Promise<Outcome> => {
+    if (!c.lane) return send(base, c.request, agent, opts.timeoutMs);
+    const before = lanes.get(c.lane) ?? Promise.resolve();
+    let release = () => {};
+    lanes.set(
+      c.lane,
+      before.then(() => new Promise<void>((r) => (release = r))),
+    );
+    await before;
+    try {
+      return await send(base, c.request, agent, opts.timeoutMs);
+    } finally {
+      release();
+    }
+  };
   let next = 0;
   const worker = async () => {
     while (next < cases.length) {
@@ -119,7 +136,7 @@ export async function runCases(
         });
         continue;
       }
-      const o = await send(base, c.request, agent, opts.timeoutMs);
+      const o = await inLane(c);
       results.push({ c, o });
     }
   };

@@ -278,6 +278,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
       writes: writesNothing ? 'none' : 'allowed',
       request: post(op, tokenOf(ctx.fx, actor)),
       expect,
+      lane: field.name === 'logIn' || field.name === 'signUp' ? 'password hashing' : undefined,
     });
   };
 
