@@ -135,6 +135,12 @@ describe('schema-derived fuzzer', () => {
         ? `rows written by requests that must write nothing:\n${describeWrites(written, refused)}`
         : 'no rows written by refused requests',
     ].join('\n');
+    // Chasing one finding: every answer of the picked cases.
+    if (ONLY)
+      for (const { c, o } of results)
+        console.log(
+          `#${c.id} ${c.group} → ${c.target} as ${c.actor}: ${o.status ?? o.error} ${o.codes.join(',')} ${o.ms} ms ${o.body.slice(0, 160)}`,
+        );
     console.log(report);
 
     expect(summary.failures, report).toBe(0);

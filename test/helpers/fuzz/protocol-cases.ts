@@ -298,6 +298,18 @@ export function protocolCases(fx: Fixtures, rng: Random, firstId: number): FuzzC
     ),
   );
 
+  // A crafted cursor on a connection below the root (the schema-derived cases cover the root ones).
+  add(
+    'crafted cursor',
+    'conversation.messages(after: "GPC:S:notauuid")',
+    post(
+      {
+        query: `{ conversation(id: "${conversation}") { messages(first: 5, after: "R1BDOlM6bm90YXV1aWQ=") { edges { cursor } } } }`,
+      },
+      owner,
+    ),
+  );
+
   // Alias, field, directive and token bombs.
   const aliases = (n: number, field: string) => Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ');
   add(

@@ -31,6 +31,7 @@ import {
   breaks,
   type Hostile,
   hostileBooleans,
+  hostileCursors,
   hostileEnums,
   hostileFloats,
   hostileIds,
@@ -81,21 +82,25 @@ function ownId(party: Party, field: string, type: NodeType, spare: boolean): str
   return party.ids[type];
 }
 
-/** Leaf fields, and objects below them to `depth` levels. */
-export function selectionFor(type: GraphQLOutputType | GraphQLNamedType, depth: number): string {
+/**
+ * Leaf fields, and objects below them to `depth` levels. Under an interface each implementation's
+ * fields get an alias of their own (`Message_cost`), since two types may give one name two types.
+ */
+export function selectionFor(type: GraphQLOutputType | GraphQLNamedType, depth: number, alias = ''): string {
   const named = getNamedType(type);
   if (isLeafType(named)) return '';
   if (isInterfaceType(named) || isUnionType(named)) {
     const schemaTypes = (named as unknown as { _fuzzPossible?: GraphQLObjectType[] })._fuzzPossible ?? [];
-    return `{ __typename ${schemaTypes.map((t) => `... on ${t.name} ${selectionFor(t, Math.max(1, depth - 1))}`).join(' ')} }`;
+    return `{ __typename ${schemaTypes.map((t) => `... on ${t.name} ${selectionFor(t, Math.max(1, depth - 1), t.name)}`).join(' ')} }`;
   }
   if (!isObjectType(named)) return '';
+  const as = (f: string) => (alias ? `${alias}_${f}: ${f}` : f);
   const parts = ['__typename'];
   for (const f of Object.values(named.getFields())) {
     if (f.args.some((a) => isNonNullType(a.type) && a.defaultValue === undefined)) continue;
     const inner = getNamedType(f.type);
-    if (isLeafType(inner)) parts.push(f.name);
-    else if (depth > 1) parts.push(`${f.name} ${selectionFor(f.type, depth - 1)}`);
+    if (isLeafType(inner)) parts.push(as(f.name));
+    else if (depth > 1) parts.push(`${as(f.name)} ${selectionFor(f.type, depth - 1)}`);
   }
   return `{ ${parts.join(' ')} }`;
 }
@@ -230,6 +235,8 @@ function hostileFor(ctx: Ctx, fieldName: string, argName: string, type: GraphQLI
   if (named.name === 'ID') return hostileIds(idPool(ctx.fx, idTypeFor(fieldName, argName)), ctx.rng);
   if (named.name === 'Int') return hostileInts();
   if (named.name === 'Float') return hostileFloats();
+  if (named.name === 'String' && (argName === 'after' || argName === 'before'))
+    return [...hostileCursors(ctx.rng), ...hostileStrings(ctx.rng)];
   if (named.name === 'String') return hostileStrings(ctx.rng);
   if (named.name === 'Boolean') return hostileBooleans();
   if (isEnumType(named)) return hostileEnums(named.getValues().map((v) => v.name));
@@ -316,8 +323,17 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
   for (const arg of field.args) {
     const coord = `${target}.${arg.name}`;
     const named = getNamedType(arg.type);
+    // `before` pages backwards: with `last`, not the baseline's `first` (refused before the cursor is read).
     const withArg = (value: unknown, tag: string): Assigned[] =>
-      baselineArgs(ctx, root, field, tag).map((a) => (a.name === arg.name ? { ...a, value } : a));
+      baselineArgs(ctx, root, field, tag).map((a) =>
+        a.name === arg.name
+          ? { ...a, value }
+          : arg.name === 'before' && a.name === 'first'
+            ? { ...a, value: OMIT }
+            : arg.name === 'before' && a.name === 'last'
+              ? { ...a, value: 5 }
+              : a,
+      );
 
     // Null and omission.
     for (const [label, value] of [
@@ -378,7 +394,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
           ...boundaryValues(BOUNDS[fcoord], `${fcoord}`),
         ];
         for (const h of variants) {
-          if (!h.label.startsWith('boundary') && ctx.rng.next() > ctx.share) continue;
+          if (!h.label.startsWith('boundary') && !h.always && ctx.rng.next() > ctx.share) continue;
           const id = ctx.next++;
           const base = baseline(ctx, coord, field.name, arg.name, arg.type, `fuzz#${id}`, false) as Record<string, unknown>;
           const value =
@@ -407,7 +423,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
       ...boundaryValues(root === 'Mutation' ? BOUNDS[coord] : undefined, coord),
     ];
     for (const h of variants) {
-      if (!h.label.startsWith('boundary') && ctx.rng.next() > ctx.share) continue;
+      if (!h.label.startsWith('boundary') && !h.always && ctx.rng.next() > ctx.share) continue;
       const id = ctx.next++;
       const value = typeof h.value === 'string' && h.label.startsWith('boundary') ? retag(BOUNDS[coord], h.value, id) : h.value;
       const refuse = mustRefuse(coord, arg.type, { ...h, value });

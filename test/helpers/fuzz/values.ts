@@ -17,6 +17,8 @@ export interface Hostile {
   wrongType?: boolean;
   /** NaN and Infinity: JSON has no such number (it would send null), so they go inline. */
   inlineOnly?: boolean;
+  /** Sent on every run, whatever the share: the findings issue 16 names. */
+  always?: boolean;
   /** Another spelling of a valid value: the server may accept it, so it may write. */
   mayBeValid?: boolean;
 }
@@ -63,17 +65,17 @@ export function hostileIds(pool: IdPool, rng: Random): Hostile[] {
   const uuid = rng.uuid();
   const bareForeign = Buffer.from(pool.foreign, 'base64').toString('utf8').split(':')[1] ?? uuid;
   return [
-    { label: 'empty', value: '' },
+    { label: 'empty', value: '', always: true },
     { label: 'blank', value: '   ' },
     { label: 'malformed base64', value: '!!!not*base64!!!' },
     { label: 'base64 of text', value: b64('hello world') },
     { label: 'type without uuid', value: b64(`${pool.typename}:`) },
-    { label: 'unknown type name', value: b64(`Nope:${uuid}`) },
+    { label: 'unknown type name', value: b64(`Nope:${uuid}`), always: true },
     { label: 'lowercase type name', value: b64(`${pool.typename.toLowerCase()}:${uuid}`) },
     { label: 'wrong type', value: pool.otherType },
-    { label: "another user's", value: pool.foreign },
+    { label: "another user's", value: pool.foreign, always: true },
     { label: "another user's bare uuid", value: bareForeign },
-    { label: 'missing row', value: b64(`${pool.typename}:${uuid}`) },
+    { label: 'missing row', value: b64(`${pool.typename}:${uuid}`), always: true },
     { label: 'missing bare uuid', value: rng.uuid() },
     { label: 'not a uuid', value: b64(`${pool.typename}:12345`) },
     {
@@ -141,7 +143,7 @@ export function hostileStrings(rng: Random): Hostile[] {
   return [
     { label: 'empty', value: '' },
     { label: 'blank', value: ' \t\n ' },
-    { label: 'nul', value: '\u0000' },
+    { label: 'nul', value: '\u0000', always: true },
     { label: 'embedded nul', value: `fuzz\u0000${rng.int(0, 999)}` },
     { label: '1 MB', value: 'x'.repeat(1_000_000) },
     { label: '10k characters', value: 'y'.repeat(10_000) },
@@ -163,6 +165,18 @@ export function hostileStrings(rng: Random): Hostile[] {
     { label: 'wrong type: boolean', value: true, wrongType: true },
     { label: 'wrong type: object', value: { $gt: '' }, wrongType: true },
     { label: 'list of strings', value: ['a', 'b'], wrongType: true },
+  ];
+}
+
+/** Connection cursors: Pothos's prisma cursors are base64 of "GPC:<type>:<value>". */
+export function hostileCursors(rng: Random): Hostile[] {
+  return [
+    { label: 'crafted cursor, not a uuid', value: b64('GPC:S:notauuid'), always: true },
+    { label: 'crafted cursor, missing row', value: b64(`GPC:S:${rng.uuid()}`) },
+    { label: 'crafted cursor, number type', value: b64('GPC:N:1e308') },
+    { label: 'crafted cursor, JSON type', value: b64('GPC:J:{"__proto__":{"a":1}}') },
+    { label: 'crafted cursor, unknown prefix', value: b64('XYZ:S:1') },
+    { label: 'cursor not base64', value: '%%%' },
   ];
 }
 
