@@ -100,7 +100,8 @@ export async function runCases(
   cases: FuzzCase[],
   opts: { concurrency: number; timeoutMs: number; deadline: number; alive: () => boolean },
 ): Promise<Result[]> {
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
+  // A fresh connection per request: a kept-alive socket the server closes as it is reused reads as a reset.
+  const agent = new Agent({ keepAlive: false, maxSockets: opts.concurrency });
   const results: Result[] = [];
   const lanes = new Map<string, Promise<void>>();
   /** Sends `c` once the case before it in its lane has its answer. */

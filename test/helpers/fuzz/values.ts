@@ -155,7 +155,9 @@ export function hostileStrings(rng: Random): Hostile[] {
     { label: 'crlf', value: 'a\r\nSet-Cookie: x=1' },
     { label: 'sql injection', value: "'; DROP TABLE users; --" },
     { label: 'nosql injection', value: '{"$gt": ""}' },
-    { label: 'js: __proto__', value: '__proto__' },
+    // Looked up in a plain object, these name Object.prototype's members (a genre lookup took "__proto__").
+    { label: 'js: __proto__', value: '__proto__', always: true },
+    { label: 'js: constructor', value: 'constructor' },
     { label: 'js injection', value: "');process.exit(1);//" },
     { label: 'template injection', value: `{{7*7}}\${7*7}#{7*7}` },
     { label: 'path traversal', value: '../../etc/passwd' },
