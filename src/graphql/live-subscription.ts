@@ -28,6 +28,8 @@ interface SubscribeState {
   checkOnly: boolean;
   /** Set here: the stream has no per-subscriber head, so identical subscriptions may share it. */
   shareable: boolean;
+  /** Set here once the Redis subscription is held: the transport's direct handle to end it. */
+  release: (() => Promise<unknown>) | null;
 }
 
 const states = new WeakMap<object, SubscribeState>();
@@ -35,7 +37,7 @@ const states = new WeakMap<object, SubscribeState>();
 function stateOf(ctx: object): SubscribeState {
   let state = states.get(ctx);
   if (!state) {
-    state = { checkOnly: false, shareable: false };
+    state = { checkOnly: false, shareable: false, release: null };
     states.set(ctx, state);
   }
   return state;
@@ -44,6 +46,25 @@ function stateOf(ctx: object): SubscribeState {
 /** For the transport: this operation only joins a shared stream; run its checks, acquire nothing. */
 export function checkOnly(contextValue: object, on = true): void {
   stateOf(contextValue).checkOnly = on;
+}
+
+/**
+ * For the transport: ends the operation's Redis subscription now, whatever wraps its stream (a
+ * plugin's async generator that never started would not pass return() on). Idempotent.
+ */
+export function releaseSubscription(contextValue: object): Promise<unknown> {
+  return states.get(contextValue)?.release?.() ?? Promise.resolve();
+}
+
+/**
+ * For the transport, when the stream becomes shared: its release now belongs to the shared stream
+ * (released when the last subscriber leaves), no longer to this operation's context.
+ */
+export function takeRelease(contextValue: object): () => Promise<unknown> {
+  const state = states.get(contextValue);
+  const release = state?.release ?? (() => Promise.resolve());
+  if (state) state.release = null;
+  return release;
 }
 
 /** For the transport: whether the operation's stream may be shared by identical subscriptions. */
@@ -68,6 +89,7 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
     released ??= Promise.resolve(live.return?.());
     return released;
   };
+  state.release = release;
   const stream = (plan.follow ? plan.follow(live) : live) as AsyncIterable<T>;
   async function* lifecycle(): AsyncGenerator<T> {
     try {

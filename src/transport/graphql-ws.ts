@@ -32,7 +32,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { decodeJwt } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../errors.js';
-import { checkOnly, isShareable } from '../graphql/live-subscription.js';
+import { checkOnly, isShareable, releaseSubscription, takeRelease } from '../graphql/live-subscription.js';
 import { clientIp } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
 import type { Logger } from '../logger.js';
@@ -101,6 +101,15 @@ interface Operation {
   finished: Deferred;
   /** The stream graphql-ws iterates, once set up: returned on close. */
   stream: AsyncIterable<unknown> | null;
+  /** Its GraphQL context: the key to its Redis subscription (graphql/live-subscription.ts). */
+  context: object | null;
+}
+
+/** Returns the operation's stream and ends its Redis subscription directly (both idempotent). */
+function release(op: Operation) {
+  const stream = op.stream as { return?(): unknown } | null;
+  if (stream?.return) Promise.resolve(stream.return()).catch(() => {});
+  if (op.context) releaseSubscription(op.context).catch(() => {});
 }
 
 /** Per-socket state (graphql-ws's ctx.extra). */
@@ -175,10 +184,7 @@ export function attachGraphqlWs(opts: {
     state.closed = true;
     if (state.expiry) clearTimeout(state.expiry);
     state.expiry = null;
-    for (const op of state.operations) {
-      const stream = op.stream as { return?(): unknown } | null;
-      if (stream?.return) Promise.resolve(stream.return()).catch(() => {});
-    }
+    for (const op of state.operations) release(op);
   }
 
   function forgetViewer(state: WsExtra) {
@@ -229,7 +235,10 @@ export function attachGraphqlWs(opts: {
     },
     onSubscribe: async (ctx, id, payload) => {
       const state = ctx.extra;
-      if (state.operations.size > limits.maxSubscriptions) {
+      const op = state.current.get(id);
+      let open = 0;
+      for (const o of state.operations) if (!o.completeRequested) open++;
+      if (open > limits.maxSubscriptions) {
         return [
           new AppError('RATE_LIMITED', `Too many subscriptions on this socket (at most ${limits.maxSubscriptions})`, {
             limit: limits.maxSubscriptions,
@@ -252,12 +261,14 @@ export function attachGraphqlWs(opts: {
       const errors = validate(schema, document);
       if (errors.length) return errors;
       metrics.wsSubscriptions.inc();
+      const contextValue = await contextFactory();
+      if (op) op.context = contextValue;
       const args: EnvelopedArgs = {
         schema,
         document,
         operationName: payload.operationName,
         variableValues: payload.variables,
-        contextValue: await contextFactory(),
+        contextValue,
         rootValue: {
           execute,
           subscribe,
@@ -282,13 +293,16 @@ export function attachGraphqlWs(opts: {
         checkOnly(contextValue, false); // the stream ended meanwhile: run our own
       }
       const result = await rootValue.subscribe(args);
-      if (isAsyncIterable(result) && isShareable(contextValue)) return shared.share(key, result) as never;
+      if (isAsyncIterable(result) && isShareable(contextValue) && !shared.has(key))
+        return shared.share(key, result, takeRelease(contextValue)) as never;
       return result as never;
     },
     onOperation: (ctx, id, _payload, _args, result) => {
       const op = ctx.extra.current.get(id);
       if (!op) return;
       op.stream = isAsyncIterable(result) ? result : null;
+      // The socket closed while this was set up: graphql-ws no longer tracks it.
+      if (ctx.extra.closed) release(op);
       // graphql-ws stores the stream just after this hook returns; a `complete` waiting for this
       // operation is handed over after that (setImmediate runs once those microtasks are done).
       setImmediate(() => op.setUp.resolve());
@@ -375,12 +389,26 @@ export function attachGraphqlWs(opts: {
           return;
         }
         previous.completeRequested = true;
-        previous.setUp.promise.then(() => handle(data)).catch(fail);
+        previous.setUp.promise
+          .then(() => {
+            // graphql-ws forgets the id at once, then returns the stream; ours ends the Redis
+            // subscription even if a wrapper of the stream would not pass return() on.
+            const handled = handle(data);
+            release(previous);
+            return handled;
+          })
+          .catch(fail);
         return;
       }
       // subscribe: an id still running (not completed) is a duplicate; graphql-ws closes with 4409.
       if (previous && !previous.completeRequested) {
         handle(data).catch(fail);
+        return;
+      }
+      if (state.operations.size >= limits.maxSubscriptions * 10) {
+        // Far past the limit with operations still waiting their turn: an abusive client.
+        releaseAll(state);
+        socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
         return;
       }
       const op: Operation = {
@@ -389,12 +417,14 @@ export function attachGraphqlWs(opts: {
         setUp: deferred(),
         finished: deferred(),
         stream: null,
+        context: null,
       };
       state.operations.add(op);
       state.latest.set(id, op);
       (previous ? previous.finished.promise : Promise.resolve())
         .then(() => {
-          if (state.closed) return;
+          // Completed (or the socket closed) before its turn: it never starts.
+          if (state.closed || op.completeRequested) return;
           state.current.set(id, op);
           return handle(data);
         })

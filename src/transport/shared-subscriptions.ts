@@ -21,6 +21,8 @@ class Multicast {
   constructor(
     private readonly source: AsyncIterator<Result>,
     private readonly onEmpty: () => void,
+    /** Ends the source's underlying subscription directly (a wrapper may not pass return() on). */
+    private readonly release: () => Promise<unknown>,
   ) {}
 
   attach(): AsyncIterableIterator<Result> {
@@ -41,6 +43,7 @@ class Multicast {
       this.ended = true;
       this.onEmpty();
       void this.source.return?.();
+      this.release().catch(() => {});
     }
   }
 
@@ -156,9 +159,13 @@ export class SharedSubscriptions {
    * Shares `source` under `key` and returns the caller's subscriber on it. When a stream already
    * runs for `key` (two first subscribers raced), `source` is returned unshared.
    */
-  share(key: string, source: AsyncIterable<Result>): AsyncIterableIterator<Result> {
+  share(
+    key: string,
+    source: AsyncIterable<Result>,
+    release: () => Promise<unknown> = () => Promise.resolve(),
+  ): AsyncIterableIterator<Result> {
     if (this.has(key)) return source as AsyncIterableIterator<Result>;
-    const multicast: Multicast = new Multicast(source[Symbol.asyncIterator](), () => this.forget(key, multicast));
+    const multicast: Multicast = new Multicast(source[Symbol.asyncIterator](), () => this.forget(key, multicast), release);
     this.streams.set(key, multicast);
     this.onSize(this.streams.size);
     return multicast.attach();
