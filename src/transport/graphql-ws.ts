@@ -96,6 +96,10 @@ interface Operation {
   id: string;
   /** The client sent `complete` for it. */
   completeRequested: boolean;
+  /** It passed the per-socket limit (counted until it completes). */
+  admitted: boolean;
+  /** It waits for an earlier operation of its id to finish. */
+  waiting: boolean;
   /** graphql-ws has either stored its stream or answered it (error, single result). */
   setUp: Deferred;
   finished: Deferred;
@@ -237,14 +241,15 @@ export function attachGraphqlWs(opts: {
       const state = ctx.extra;
       const op = state.current.get(id);
       let open = 0;
-      for (const o of state.operations) if (!o.completeRequested) open++;
-      if (open > limits.maxSubscriptions) {
+      for (const o of state.operations) if (o.admitted && !o.completeRequested) open++;
+      if (open >= limits.maxSubscriptions) {
         return [
           new AppError('RATE_LIMITED', `Too many subscriptions on this socket (at most ${limits.maxSubscriptions})`, {
             limit: limits.maxSubscriptions,
           }),
         ];
       }
+      if (op) op.admitted = true;
       const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp };
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...initial,
@@ -405,8 +410,10 @@ export function attachGraphqlWs(opts: {
         handle(data).catch(fail);
         return;
       }
-      if (state.operations.size >= limits.maxSubscriptions * 10) {
-        // Far past the limit with operations still waiting their turn: an abusive client.
+      let waiting = 0;
+      for (const o of state.operations) if (o.waiting) waiting++;
+      if (waiting >= limits.maxSubscriptions * 10) {
+        // Operations pile up behind ids reused faster than they are set up: an abusive client.
         releaseAll(state);
         socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
         return;
@@ -414,6 +421,8 @@ export function attachGraphqlWs(opts: {
       const op: Operation = {
         id,
         completeRequested: false,
+        admitted: false,
+        waiting: !!previous,
         setUp: deferred(),
         finished: deferred(),
         stream: null,
@@ -423,6 +432,7 @@ export function attachGraphqlWs(opts: {
       state.latest.set(id, op);
       (previous ? previous.finished.promise : Promise.resolve())
         .then(() => {
+          op.waiting = false;
           // Completed (or the socket closed) before its turn: it never starts.
           if (state.closed || op.completeRequested) return;
           state.current.set(id, op);

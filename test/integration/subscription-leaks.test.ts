@@ -23,7 +23,8 @@ async function backToStart(timeoutMs = 5_000) {
   expect(await counts()).toEqual(start);
 }
 
-const CHAT = 'subscription($c: ID!, $f: Int, $m: ID) { chatStream(conversationId: $c, fromIndex: $f, messageId: $m) { index done } }';
+const CHAT =
+  'subscription($c: ID!, $f: Int, $m: ID) { chatStream(conversationId: $c, fromIndex: $f, messageId: $m) { index done } }';
 const ADDED = 'subscription($c: ID!) { messageAdded(conversationId: $c) { id } }';
 const PROJECT = 'subscription($p: ID!) { projectUpdated(projectId: $p) { id } }';
 const PROGRESS = 'subscription($id: ID!) { generationProgress(id: $id) { percent } }';
@@ -39,12 +40,18 @@ async function conversationWithMessage(user: TestUser) {
 beforeAll(async () => {
   api = await startApp({ REDIS_PREFIX: prefix, CHAT_CHUNK_DELAY_MS: '0', CHAT_FRAME_MS: '0' });
   [alice, bob] = await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)]);
-  const [a1, a2, b1] = await Promise.all([conversationWithMessage(alice), conversationWithMessage(alice), conversationWithMessage(bob)]);
+  const [a1, a2, b1] = await Promise.all([
+    conversationWithMessage(alice),
+    conversationWithMessage(alice),
+    conversationWithMessage(bob),
+  ]);
   Object.assign(ids, { a1: a1.c, a1m: a1.m, a2: a2.c, a2m: a2.m, b1: b1.c, b1m: b1.m });
-  ids.project = (await gql(api.graphqlUrl, 'mutation { createProject(name: "p", bpm: 90) { id } }', {}, alice.token)).data
-    .createProject.id;
-  ids.bobProject = (await gql(api.graphqlUrl, 'mutation { createProject(name: "p", bpm: 90) { id } }', {}, bob.token)).data
-    .createProject.id;
+  ids.project = (
+    await gql(api.graphqlUrl, 'mutation { createProject(name: "p", bpm: 90) { id } }', {}, alice.token)
+  ).data.createProject.id;
+  ids.bobProject = (
+    await gql(api.graphqlUrl, 'mutation { createProject(name: "p", bpm: 90) { id } }', {}, bob.token)
+  ).data.createProject.id;
   start = await counts();
 });
 afterAll(() => api?.stop());

@@ -10,7 +10,9 @@ const CHAT =
 const PROGRESS = 'subscription($id: ID!) { generationProgress(id: $id) { percent stage generation { id status } } }';
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { assistantMessage { id } } }';
 
-type Chunk = { chatStream: { messageId: string; index: number; delta: string; done: boolean; message: { content: string } | null } };
+type Chunk = {
+  chatStream: { messageId: string; index: number; delta: string; done: boolean; message: { content: string } | null };
+};
 type Progress = { generationProgress: { percent: number; stage: string | null; generation: { id: string; status: string } } };
 
 let api: RunningApp;
@@ -60,8 +62,9 @@ describe('two tabs', () => {
       await first.nth(3, 10_000);
       const second = collect<Chunk>(tab(), CHAT, { c, f: 0, m });
       await until(() => [first, second].every((t) => t.events.some((e) => e.chatStream.done)), 20_000);
-      const stored = (await api.app.prisma.message.findUniqueOrThrow({ where: { id: Buffer.from(m, 'base64').toString().split(':')[1] } }))
-        .content;
+      const stored = (
+        await api.app.prisma.message.findUniqueOrThrow({ where: { id: Buffer.from(m, 'base64').toString().split(':')[1] } })
+      ).content;
       expect(stored.length).toBeGreaterThan(0);
       gaps += missing(
         first.events.map((e) => e.chatStream),
