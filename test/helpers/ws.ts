@@ -96,3 +96,9 @@ export function rssMbOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]) / 1024;
 }
+
+/** Closes a raw socket (1000) and resolves once it is closed. */
+export function closeSocket(s: RawSocket): Promise<number> {
+  s.socket.close();
+  return s.closed;
+}

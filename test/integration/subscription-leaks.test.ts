@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, type RunningApp, signUp, startApp, type TestUser, until } from '../helpers/harness.js';
-import { channelCounts, initSocket, isolatedPrefix, ownRssMb, type RawMessage } from '../helpers/ws.js';
+import { channelCounts, closeSocket, initSocket, isolatedPrefix, ownRssMb, type RawMessage } from '../helpers/ws.js';
 
 const prefix = isolatedPrefix();
 let api: RunningApp;
@@ -105,7 +105,7 @@ describe('bad subscriptions', () => {
           }
         }),
       );
-      await Promise.all(sockets.map((s) => (s.socket.close(), s.closed)));
+      await Promise.all(sockets.map(closeSocket));
       return results;
     };
     await round(200); // warm-up: code paths loaded, pools filled

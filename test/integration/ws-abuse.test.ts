@@ -4,9 +4,8 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { gql, type RunningApp, signUp, startApp, type TestUser, testConfig, until } from '../helpers/harness.js';
-import { channelCounts, initSocket, isolatedPrefix, type RawMessage, rawSocket } from '../helpers/ws.js';
+import { channelCounts, closeSocket, initSocket, isolatedPrefix, type RawMessage, rawSocket } from '../helpers/ws.js';
 
 const prefix = isolatedPrefix();
 const env = {
@@ -207,7 +206,7 @@ describe('per-user and per-socket limits', () => {
       if (acked) open.push(again);
       return acked;
     });
-    await Promise.all(open.map((s) => (s.socket.close(), s.closed)));
+    await Promise.all(open.map(closeSocket));
   });
 
   it('a reader that stops reading is cut off once WS_MAX_BUFFERED_BYTES are queued, and its subscription released', async () => {
@@ -228,5 +227,3 @@ describe('per-user and per-socket limits', () => {
     s.socket.terminate();
   }, 40_000);
 });
-
-export { WebSocket };
