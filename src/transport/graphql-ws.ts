@@ -209,7 +209,10 @@ export function attachGraphqlWs(opts: {
       },
       Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
     );
-    state.expiry.unref();
+    // Not unref()'d on purpose: Node keeps one timer list per distinct delay, and deletes an emptied
+    // list at clearTimeout only for ref'd timers. Unref'd, every closed socket's list (its delay is
+    // unique) stayed until that delay passed: the heap grew with socket churn (issue 16, item 6).
+    // Every timer is cleared when its socket closes and when the server stops.
   }
 
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
