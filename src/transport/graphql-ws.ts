@@ -27,7 +27,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
-import { CloseCode, makeServer } from 'graphql-ws';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { decodeJwt } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -165,7 +165,13 @@ export function attachGraphqlWs(opts: {
 }) {
   const { yoga, tokens, metrics, log } = opts;
   const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...opts.limits };
-  const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: limits.maxPayloadBytes });
+  const wss = new WebSocketServer({
+    server: opts.server,
+    path: opts.path,
+    maxPayload: limits.maxPayloadBytes,
+    // Picks graphql-transport-ws among the offered subprotocols (graphql-ws's useServer does the same).
+    handleProtocols,
+  });
   const alive = new WeakMap<WebSocket, boolean>();
   const states = new Set<WsExtra>();
   const socketsPerUser = new Map<string, number>();

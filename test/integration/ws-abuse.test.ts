@@ -4,6 +4,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { gql, type RunningApp, signUp, startApp, type TestUser, testConfig, until } from '../helpers/harness.js';
 import { channelCounts, closeSocket, initSocket, isolatedPrefix, type RawMessage, rawSocket } from '../helpers/ws.js';
 
@@ -120,6 +121,22 @@ describe('protocol misuse', () => {
     s.socket.close();
     await s.closed;
     await until(async () => JSON.stringify(await counts()) === JSON.stringify(start));
+  });
+});
+
+describe('subprotocols', () => {
+  it('a socket without the graphql-transport-ws subprotocol is refused', async () => {
+    const socket = new WebSocket(api.wsUrl, 'graphql-ws');
+    socket.on('error', () => {});
+    // The server picks no subprotocol: a strict client aborts (1006), a lax one is closed with 4406.
+    expect([1006, 4406]).toContain(await new Promise((resolve) => socket.once('close', resolve)));
+  });
+
+  it('graphql-transport-ws is picked among several offered subprotocols', async () => {
+    const socket = new WebSocket(api.wsUrl, ['graphql-ws', 'graphql-transport-ws']);
+    await new Promise((resolve) => socket.once('open', resolve));
+    expect(socket.protocol).toBe('graphql-transport-ws');
+    socket.close();
   });
 });
 
