@@ -163,6 +163,14 @@ export const configSchema = z
       ),
     GRAPHIQL: bool.default(true),
     WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
+    WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+    WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
+    WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+    WS_MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(16 * 1024)
+      .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   })
   .transform((cfg) => ({

@@ -12,8 +12,6 @@ import type { Viewer } from '../auth/viewer.js';
 import { publishGeneration, transition } from './generation-state.js';
 import { beatInputRules, targetLufsRule } from './generation.rules.js';
 
-type GenerationQuery = Omit<Prisma.GenerationFindFirstArgs, 'where'>;
-
 export interface GenerateBeatArgs {
   genre: string;
   bpm: number;
@@ -40,11 +38,6 @@ export class GenerationService {
       maxPending: number;
     },
   ) {}
-
-  /** Reading a generation (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
-  requireOwned(viewer: Viewer, id: string, query: GenerationQuery = {}): Promise<Generation> {
-    return this.deps.access.generation.require(viewer, id, 'read', query);
-  }
 
   async generateBeat(viewer: Viewer, args: GenerateBeatArgs): Promise<Generation> {
     const { projectId, ...rest } = args;

@@ -4,6 +4,7 @@ import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { IntentEnum, MessageRoleEnum, MessageStatusEnum } from '../../graphql/enums.js';
 import { idOf } from '../../graphql/ids.js';
+import { liveSubscription } from '../../graphql/live-subscription.js';
 
 /** What the intent step understood; stored as JSON on the message. */
 export interface MessageEntities {
@@ -65,11 +66,12 @@ builder.subscriptionField('messageAdded', (t) =>
     type: MessageRef,
     description: 'Each message stored in the conversation (user and assistant).',
     args: { conversationId: t.arg.id({ required: true }) },
-    subscribe: async (_root, args, ctx) => {
-      const id = idOf('Conversation', args.conversationId, 'conversationId');
-      await ctx.services.conversations.requireOwned(viewerOf(ctx), id);
-      return ctx.services.pubsub.subscribe('messageAdded', id);
-    },
+    subscribe: (_root, args, ctx) =>
+      liveSubscription(ctx, async () => {
+        const id = idOf('Conversation', args.conversationId, 'conversationId');
+        await ctx.services.access.conversation.require(viewerOf(ctx), id, 'read');
+        return { event: 'messageAdded', key: id };
+      }),
     resolve: (event) => event.message,
   }),
 );
