@@ -5,12 +5,14 @@
  * the mix (stereo-linked), so the same curve applied to each stem makes the
  * stems sum to the master exactly.
  */
+import { Failure } from '../../src/failures.js';
 import { type Stereo, SAMPLE_RATE, dbToGain, stereo } from './dsp.js';
 import { integratedLoudness, truePeak } from './loudness.js';
 
-export class SilentRenderError extends Error {
+/** Deterministic for its input, so not retried. */
+export class SilentRenderError extends Failure {
   constructor() {
-    super('the render is silent: nothing to master');
+    super('ENGINE_FAILED', 'the render is silent: nothing to master', { final: true });
     this.name = 'SilentRenderError';
   }
 }

@@ -1,4 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
+import { Failure } from '../../src/failures.js';
 import { parseKey } from '../../src/music/keys.js';
 import { type GenerationOutputData, isOutputData } from '../../src/modules/generations/generation-output.js';
 import { storedBeatInput, storedStemsInput } from '../../src/modules/generations/generation.rules.js';
@@ -18,11 +18,11 @@ export const stemsHandler: Handler = async (generation, report, deps) => {
   const source = await deps.prisma.generation.findUnique({ where: { id: sourceGenerationId } });
   const sourceOutput = source?.output;
   if (source?.status !== 'COMPLETED' || source.type !== 'BEAT' || !isOutputData(sourceOutput)) {
-    throw new UnrecoverableError(`source generation ${sourceGenerationId} is not a finished beat`);
+    throw new Failure('INVALID_INPUT', 'the source generation is not a finished beat', { final: true });
   }
   const input = parseStored(storedBeatInput, source.input);
   const key = parseKey(input.key);
-  if (!key) throw new Error(`unparseable key ${input.key}`);
+  if (!key) throw new Failure('INVALID_INPUT', 'key: not a key we know', { final: true });
   const track = await renderBeat({ ...input, key }, (stage) =>
     report(stage === 'mastering' ? 'mastering' : `rendering ${stage}`, stage === 'mastering' ? 60 : 10),
   );
