@@ -7,6 +7,6 @@ import { buildWorker } from './worker.js';
 const config = loadConfigOrExit();
 const log = createLogger(config, 'dawg-worker');
 const worker = buildWorker(config, { log });
-await worker.start();
-
+// Before start: it may wait a while for the database, and a signal then must stop it cleanly.
 stopOnSignals(() => worker.stop(), log);
+await worker.start();

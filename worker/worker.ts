@@ -14,6 +14,7 @@ import { closeRedis, createRedis } from '../src/redis.js';
 import { createStorage } from '../src/storage/index.js';
 import type { WorkerDeps } from './deps.js';
 import { guardedStorage } from './guarded-storage.js';
+import { waitForDatabase } from './wait-for-database.js';
 import { type Handlers, createProcessor, defaultHandlers } from './processor.js';
 
 export function buildWorker(config: Config, options: { log?: Logger; handlers?: Handlers } = {}) {
@@ -53,9 +54,20 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
     return requeued;
   }
 
+  const stopping = new AbortController();
+
   return {
     deps,
+    /**
+     * Waits for the database (created and migrated by the api), then takes jobs and reconciles.
+     * Resolves without starting when stop() is called while it waits.
+     */
     async start(): Promise<void> {
+      const ready = await waitForDatabase(() => prisma.generation.findFirst({ select: { id: true } }), {
+        log,
+        signal: stopping.signal,
+      });
+      if (!ready) return;
       worker = new Worker(GENERATION_QUEUE, createProcessor(deps, options.handlers ?? defaultHandlers), {
         connection: queueConnection,
         prefix: queuePrefix(config.REDIS_PREFIX),
@@ -92,6 +104,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
     /** Finishes running jobs (up to the lock), then closes connections. */
     reconcile,
     async stop(): Promise<void> {
+      stopping.abort();
       if (reconcileTimer) clearInterval(reconcileTimer);
       // A graceful close waits for Redis; if Redis is unreachable, force it after the lock period.
       const closing = worker?.close();
