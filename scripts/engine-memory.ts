@@ -13,7 +13,7 @@
  * job. Run one at a time (CPU-bound; the high-water mark never goes down).
  */
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,12 +42,22 @@ const storage: Storage = {
 const rows = new Map<string, Generation>();
 const deps = {
   storage,
-  prisma: { generation: { findUnique: async ({ where }: { where: { id: string } }) => rows.get(where.id) ?? null } },
+  prisma: {
+    generation: {
+      findUnique: async ({ where }: { where: { id: string } }) => rows.get(where.id) ?? null,
+      findMany: async ({ where }: { where: { id: { in: string[] } } }) => where.id.in.flatMap((id) => rows.get(id) ?? []),
+    },
+  },
   log: console,
 } as unknown as WorkerDeps;
 
+// Fixed ids, so the digest of what a job writes compares across runs and code changes.
+let ids = 0;
+const nextId = () => `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`;
+const USER = nextId();
+
 function row(type: GenerationType, input: object): Generation {
-  const g = { id: randomUUID(), userId: randomUUID(), type, input, status: 'PROCESSING' } as unknown as Generation;
+  const g = { id: nextId(), userId: USER, type, input, status: 'PROCESSING' } as unknown as Generation;
   rows.set(g.id, g);
   return g;
 }
@@ -84,6 +94,7 @@ async function source(i: number): Promise<Generation> {
 
 if (kind === 'prepare') {
   const dir = join(cache, tracksArg);
+  ids = 1000 * (1 + Number(tracksArg)); // each source its own id
   const g = await run(row('BEAT', beatInput(1 + Number(tracksArg))));
   mkdirSync(join(dir, 'files'), { recursive: true });
   for (const [key, body] of objects) writeFileSync(join(dir, 'files', Buffer.from(key).toString('base64url')), body);
@@ -101,7 +112,7 @@ else {
   else if (kind === 'master') job = row('MASTER', { sourceGenerationId: first.id, targetLufs: -10 });
   else if (kind === 'mix')
     job = row('MIX', {
-      projectId: randomUUID(),
+      projectId: nextId(),
       targetLufs: -14,
       tracks: sources.map((s, i) => ({ generationId: s.id, gainDb: -3, pan: i % 2 ? 0.3 : -0.3, muted: false })),
     });
@@ -110,25 +121,30 @@ else {
 
 // What the process holds before the job: code, the sources' files in the in-memory store.
 const stored = [...objects.values()].reduce((a, b) => a + b.length, 0);
+const before = new Set(objects.keys());
 (globalThis as { gc?: () => void }).gc?.();
-const before = process.memoryUsage().rss;
+const rssBefore = process.memoryUsage().rss;
 const maxBefore = process.resourceUsage().maxRSS * 1024;
 const started = performance.now();
 await run(job);
 const ms = Math.round(performance.now() - started);
 const peak = process.resourceUsage().maxRSS * 1024;
 const written = [...objects.values()].reduce((a, b) => a + b.length, 0) - stored;
+// Same input and seed, same bytes: a digest of every object the job wrote, by key.
+const digest = createHash('sha256');
+for (const key of [...objects.keys()].filter((k) => !before.has(k)).sort()) digest.update(key).update(objects.get(key) as Buffer);
 console.log(
   JSON.stringify({
     kind,
     durationSec,
     tracks: kind === 'mix' ? tracks : undefined,
     ms,
-    rssBeforeMiB: mib(before),
+    rssBeforeMiB: mib(rssBefore),
     peakRssMiB: mib(peak),
     // When setting up the sources already peaked higher, the job's own peak is hidden: say so.
-    jobPeakMiB: peak > maxBefore ? mib(peak - before) : `≤ ${mib(maxBefore - before)} (hidden by setup)`,
+    jobPeakMiB: peak > maxBefore ? mib(peak - rssBefore) : `≤ ${mib(maxBefore - rssBefore)} (hidden by setup)`,
     storedBeforeMiB: mib(stored),
     writtenMiB: mib(written),
+    digest: digest.digest('hex').slice(0, 16),
   }),
 );

@@ -23,15 +23,15 @@ export const stemsHandler: Handler = async (generation, report, deps) => {
   const input = parseStored(storedBeatInput, source.input);
   const key = parseKey(input.key);
   if (!key) throw new Failure('INVALID_INPUT', 'key: not a key we know', { final: true });
-  const track = await renderBeat({ ...input, key }, (stage) =>
+  const { stem } = await renderBeat({ ...input, key }, (stage) =>
     report(stage === 'mastering' ? 'mastering' : `rendering ${stage}`, stage === 'mastering' ? 60 : 10),
   );
-  const stems = track.stems();
   const out: { name: string; key: string }[] = [];
+  // One stem at a time: rendered, encoded, stored, let go.
   for (const [i, part] of PARTS.entries()) {
     await report(`stem ${part}`, 70 + i * 7);
     const k = storageKeys.stem(generation.userId, generation.id, part);
-    await deps.storage.put(k, encodeWav(stems[part], 24), 'audio/wav');
+    await deps.storage.put(k, encodeWav(stem(part), 24), 'audio/wav');
     out.push({ name: part, key: k });
   }
   const base: GenerationOutputData = sourceOutput;
