@@ -28,9 +28,18 @@ const tracks = Number(tracksArg);
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 const objects = new Map<string, Buffer>();
+/**
+ * What the measured job writes is hashed and let go, as real storage (a file, an S3 upload) lets it
+ * go: keeping it here would count it in the job's peak. Preparing sources keeps them.
+ */
+const written = new Map<string, { bytes: number; sha256: string }>();
+let keepWrites = true;
 const storage: Storage = {
   driver: 'local',
-  put: async (key, body) => void objects.set(key, body),
+  put: async (key, body) => {
+    if (keepWrites) objects.set(key, body);
+    else written.set(key, { bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') });
+  },
   get: async (key) => {
     const body = objects.get(key);
     if (!body) throw new Error(`no object ${key}`);
@@ -121,30 +130,34 @@ else {
 
 // What the process holds before the job: code, the sources' files in the in-memory store.
 const stored = [...objects.values()].reduce((a, b) => a + b.length, 0);
-const before = new Set(objects.keys());
+keepWrites = false;
 (globalThis as { gc?: () => void }).gc?.();
 const rssBefore = process.memoryUsage().rss;
 const maxBefore = process.resourceUsage().maxRSS * 1024;
 const started = performance.now();
+const cpu = process.cpuUsage();
 await run(job);
 const ms = Math.round(performance.now() - started);
+// CPU time (all threads, GC included): comparable on a busy machine, where wall time is not.
+const used = process.cpuUsage(cpu);
+const cpuMs = Math.round((used.user + used.system) / 1000);
 const peak = process.resourceUsage().maxRSS * 1024;
-const written = [...objects.values()].reduce((a, b) => a + b.length, 0) - stored;
 // Same input and seed, same bytes: a digest of every object the job wrote, by key.
 const digest = createHash('sha256');
-for (const key of [...objects.keys()].filter((k) => !before.has(k)).sort()) digest.update(key).update(objects.get(key) as Buffer);
+for (const key of [...written.keys()].sort()) digest.update(key).update((written.get(key) as { sha256: string }).sha256);
 console.log(
   JSON.stringify({
     kind,
     durationSec,
     tracks: kind === 'mix' ? tracks : undefined,
     ms,
+    cpuMs,
     rssBeforeMiB: mib(rssBefore),
     peakRssMiB: mib(peak),
     // When setting up the sources already peaked higher, the job's own peak is hidden: say so.
     jobPeakMiB: peak > maxBefore ? mib(peak - rssBefore) : `≤ ${mib(maxBefore - rssBefore)} (hidden by setup)`,
     storedBeforeMiB: mib(stored),
-    writtenMiB: mib(written),
+    writtenMiB: mib([...written.values()].reduce((a, b) => a + b.bytes, 0)),
     digest: digest.digest('hex').slice(0, 16),
   }),
 );

@@ -34,7 +34,7 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS);
   const projects = new ProjectService({ prisma, pubsub });
   const conversations = new ConversationService({ prisma, projects });
-  const generations = new GenerationService({ prisma, pubsub, queue, projects, log });
+  const generations = new GenerationService({ prisma, pubsub, queue, projects, log, mixMaxTracks: config.MIX_MAX_TRACKS });
   return {
     pubsub,
     tokens,
