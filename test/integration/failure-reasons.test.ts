@@ -5,12 +5,14 @@
  * with the generation id. Real failures: a broken storage directory under the
  * real engine, and a query PostgreSQL rejects.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILURE_CODES } from '../../src/failures.js';
-import { gql, signUp, type TestUser, testConfig } from '../helpers/harness.js';
+import { freePort, gql, signUp, type TestUser, testConfig } from '../helpers/harness.js';
 import { queueFor, type Stack, startStack, waitFor } from '../helpers/stack.js';
 import { defaultHandlers } from '../../worker/processor.js';
 import { buildWorker } from '../../worker/worker.js';
@@ -91,5 +93,56 @@ describe('failure reasons', () => {
     expect(failed.error).toBe('DATABASE_UNAVAILABLE: the database did not answer, retry later');
     expect(failed.error).not.toContain(MISSING_TABLE);
     expect(logs.some((l) => l.includes(row.id) && l.includes(MISSING_TABLE))).toBe(true);
+  }, 60_000);
+});
+
+describe('failure reasons with S3', () => {
+  const BUCKET = 'dawg-bucket-that-is-not-there';
+  let stack: Stack;
+  let s3: S3rver;
+  let s3Dir: string;
+  let worker: ReturnType<typeof buildWorker>;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    s3Dir = await mkdtemp(join(tmpdir(), 'dawg-s3-'));
+    const port = await freePort();
+    s3 = new S3rver({ port, address: '127.0.0.1', directory: s3Dir, silent: true });
+    await s3.run();
+    stack = await startStack();
+    await stack.worker.stop();
+    const s3Env = {
+      STORAGE_DRIVER: 's3',
+      S3_BUCKET: BUCKET,
+      S3_REGION: 'us-east-1',
+      S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      S3_FORCE_PATH_STYLE: 'true',
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+    };
+    const log = pino({ level: 'warn' }, { write: (line: string) => void logs.push(line) });
+    worker = buildWorker(testConfig({ ...stack.env, ...s3Env }), { log });
+    await worker.start();
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await stack?.stop();
+    await s3?.close();
+    await rm(s3Dir, { recursive: true, force: true });
+  });
+
+  it('an S3 error (no such bucket) reads STORAGE_UNAVAILABLE; the bucket and S3 code are only logged', async () => {
+    const user = await signUp(stack.api.graphqlUrl);
+    const res = await gql(
+      stack.api.graphqlUrl,
+      GENERATE,
+      { input: { genre: 'techno', bpm: 128, key: 'Dm', durationSec: 5 } },
+      user.token,
+    );
+    const id = res.data.generateBeat.id as string;
+    const failed = await waitFor(stack.api, user.token, id, (s) => s.status === 'FAILED', 45_000);
+    expect(failed.error).toBe('STORAGE_UNAVAILABLE: could not store the audio, retry later');
+    expect(failed.error).not.toMatch(/NoSuchBucket|bucket|127\.0\.0\.1/i);
+    expect(logs.some((l) => l.includes(rawId(id)) && /NoSuchBucket|does not exist/.test(l))).toBe(true);
   }, 60_000);
 });
