@@ -113,6 +113,8 @@ export async function renderMix(a: Arrangement, onPart: (part: PartName) => Prom
   for (const part of PARTS) {
     addInto(mix, renderPart(a, part), 1);
     await onPart(part);
+    // Let I/O in between parts (lock renewals, progress writes; the api too, when tests run both in one process).
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return mix;
 }
