@@ -148,7 +148,8 @@ export const configSchema = z
         }
       })
       .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }))),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(5),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    MIX_MAX_TRACKS: z.coerce.number().int().min(1).max(64).default(16),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     CORS_ORIGINS: z
       .string()
