@@ -159,6 +159,12 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     trustProxy: config.TRUST_PROXY,
     log,
     keepAliveMs: config.WS_KEEPALIVE_MS,
+    limits: {
+      initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
+      maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,
+      maxSocketsPerUser: config.WS_MAX_SOCKETS_PER_USER,
+      maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
+    },
   });
 
   return {

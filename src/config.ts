@@ -162,7 +162,8 @@ export const configSchema = z
         }
       })
       .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }))),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(5),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    MIX_MAX_TRACKS: z.coerce.number().int().min(1).max(64).default(16),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     CORS_ORIGINS: z
       .string()
@@ -180,6 +181,14 @@ export const configSchema = z
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     METRICS_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
     WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
+    WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+    WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
+    WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(20),
+    WS_MAX_BUFFERED_BYTES: z.coerce
+      .number()
+      .int()
+      .min(16 * 1024)
+      .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   })
   .transform((cfg) => ({

@@ -87,7 +87,18 @@ export class PubSub {
     return iterator;
   }
 
+  /**
+   * A lazy iterator: it subscribes on its first next(). Prefer subscribeReady (through
+   * graphql/live-subscription.ts for subscription fields): an iterator returned before its first
+   * next() subscribes on that next() and is never unsubscribed (graphql-redis-subscriptions 2.7).
+   */
   subscribe<K extends EventName>(event: K, key: string): AsyncIterableIterator<EventMap[K]> {
     return this.redisPubSub.asyncIterator<EventMap[K]>(this.channel(event, key)) as unknown as AsyncIterableIterator<EventMap[K]>;
+  }
+
+  /** Channels this process is subscribed to and the listeners on them (for leak tests and metrics). */
+  stats(): { channels: number; listeners: number } {
+    const inner = this.redisPubSub as unknown as { subsRefsMap: Map<string, Set<number>>; subscriptionMap: object };
+    return { channels: inner.subsRefsMap.size, listeners: Object.keys(inner.subscriptionMap).length };
   }
 }

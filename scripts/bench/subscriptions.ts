@@ -127,7 +127,11 @@ async function waitAll(recorder: Recorder, attempt: number, timeoutMs: number) {
 
 async function dawgTarget(): Promise<Target> {
   // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the api under load.
-  const api = await startBenchApi({}, process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean));
+  // Every socket uses one account (sharing is per viewer), so lift the per-user socket limit.
+  const api = await startBenchApi(
+    { WS_MAX_SOCKETS_PER_USER: '10000' },
+    process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
+  );
   const { prefix } = api;
   const graphqlUrl = api.url;
   const call = async (query: string, token?: string) =>

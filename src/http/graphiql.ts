@@ -58,7 +58,8 @@ export async function serveGraphiqlAsset(path: string, res: ServerResponse, _req
   // Only plain file names, optionally in monacoeditorwork/: no traversal.
   const parts = relative.split('/');
   const safe = parts.length <= 2 && parts.every((p) => p && p === basename(p) && !p.startsWith('.'));
-  const type = TYPES[relative.slice(relative.lastIndexOf('.'))];
+  const extension = relative.slice(relative.lastIndexOf('.'));
+  const type = Object.hasOwn(TYPES, extension) ? TYPES[extension] : undefined;
   const body = safe && type ? await readAsset(parts) : null;
   if (!body) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');

@@ -45,7 +45,9 @@ const ALIASES: Record<string, Genre> = {
 export const GENRE_ALIASES: readonly string[] = Object.keys(ALIASES).sort((a, b) => b.length - a.length);
 
 export function normalizeGenre(input: string): Genre | null {
-  return ALIASES[input.trim().toLowerCase().replace(/\s+/g, ' ')] ?? null;
+  const spelling = input.trim().toLowerCase().replace(/\s+/g, ' ');
+  // Own keys only: "constructor" or "__proto__" must not reach Object.prototype.
+  return Object.hasOwn(ALIASES, spelling) ? (ALIASES[spelling] as Genre) : null;
 }
 
 /** Typical tempo per genre, used when a request names none. */

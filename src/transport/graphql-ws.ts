@@ -2,24 +2,75 @@
  * graphql-ws on the same HTTP server and path as yoga. A socket must present
  * a valid token in `connection_init` ({ authorization: "Bearer <jwt>" }) or it
  * is closed with 4403 before it can subscribe. Operations run through yoga's
- * envelop, so error masking and codes are the same as over HTTP. A ping every
+ * envelop (parse, validate, context, execute/subscribe and their plugins), so
+ * limits, error masking and codes are the same as over HTTP. A ping every
  * WS_KEEPALIVE_MS finds dead peers; one that misses a pong is terminated.
+ *
+ * graphql-ws's protocol core (makeServer) is driven by our own socket adapter
+ * rather than its `useServer`, because the adapter must:
+ *  - keep every operation of a socket in one registry, released when the socket
+ *    closes or the server stops (graphql-ws forgets an operation whose id is
+ *    reused while its setup is still running: subscribe + complete + subscribe
+ *    on one id left streams and Redis channels live forever);
+ *  - order messages per id: a `complete` waits until its operation is set up,
+ *    and a `subscribe` reusing a completed id waits until the old one is gone;
+ *  - bound what a socket may hold: subscriptions (WS_MAX_SUBSCRIPTIONS), sockets
+ *    per user (WS_MAX_SOCKETS_PER_USER), bytes queued for a slow reader
+ *    (WS_MAX_BUFFERED_BYTES), and the token's lifetime.
+ *
+ * Close codes (docs/api-guide.md): 4401 the token expired (or subscribe before
+ * connection_init), 4403 no or bad token, 4408 no connection_init within
+ * WS_INIT_TIMEOUT_MS or the send queue overflowed (a slow reader; clients
+ * reconnect and resume with fromIndex), 4409 duplicate id, 4429 too many sockets
+ * for this user. A subscribe over WS_MAX_SUBSCRIPTIONS gets an error result with
+ * code RATE_LIMITED and the socket stays open.
  */
-import type { Server } from 'node:http';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { IncomingMessage, Server } from 'node:http';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { decodeJwt } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Viewer } from '../modules/auth/viewer.js';
+import { AppError, errorCode, isGraphQLError } from '../errors.js';
+import { checkOnly, isShareable, releaseSubscription, takeRelease } from '../graphql/live-subscription.js';
+import { clientIp, type TrustProxy } from '../http/client-ip.js';
+import { nodeHeaders } from '../http/node-headers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { TokenService } from '../modules/auth/tokens.js';
-import { clientIp, type TrustProxy } from '../http/client-ip.js';
-import { nodeHeaders } from '../http/node-headers.js';
+import type { Viewer } from '../modules/auth/viewer.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
-import { errorCode, isGraphQLError } from '../errors.js';
 
-export type WsExtra = { viewer?: Viewer } & Record<PropertyKey, unknown>;
+/** Close codes of our own (graphql-ws's are in its CloseCode). */
+export const WS_CLOSE = {
+  tokenExpired: 4401,
+  sendQueueFull: 4408,
+  tooManySockets: 4429,
+} as const;
+
+/** Longest delay setTimeout accepts; a later expiry is re-armed when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface WsLimits {
+  /** Operations (set up or waiting) per socket. */
+  maxSubscriptions: number;
+  /** Authenticated sockets per user in this process. */
+  maxSocketsPerUser: number;
+  /** Bytes queued for a socket before it is closed as a slow reader. */
+  maxBufferedBytes: number;
+  /** How long a socket may wait before connection_init. */
+  initTimeoutMs: number;
+  /** Largest incoming frame (a bigger one closes the socket with 1009). */
+  maxPayloadBytes: number;
+}
+
+export const DEFAULT_WS_LIMITS: WsLimits = {
+  maxSubscriptions: 100,
+  maxSocketsPerUser: 20,
+  maxBufferedBytes: 1024 * 1024,
+  initTimeoutMs: 3000,
+  maxPayloadBytes: 1024 * 1024,
+};
 
 /** What yoga's context function receives for an operation that arrived over graphql-ws. */
 export interface WsInitialContext {
@@ -27,9 +78,78 @@ export interface WsInitialContext {
   clientIp: string | null;
 }
 
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** One subscribe message's operation, from its arrival until graphql-ws has finished with it. */
+interface Operation {
+  id: string;
+  /** The client sent `complete` for it. */
+  completeRequested: boolean;
+  /** It passed the per-socket limit (counted until it completes). */
+  admitted: boolean;
+  /** It waits for an earlier operation of its id to finish. */
+  waiting: boolean;
+  /** graphql-ws has either stored its stream or answered it (error, single result). */
+  setUp: Deferred;
+  finished: Deferred;
+  /** The stream graphql-ws iterates, once set up: returned on close. */
+  stream: AsyncIterable<unknown> | null;
+  /** Its GraphQL context: the key to its Redis subscription (graphql/live-subscription.ts). */
+  context: object | null;
+}
+
+/** Returns the operation's stream and ends its Redis subscription directly (both idempotent). */
+function release(op: Operation) {
+  const stream = op.stream as { return?(): unknown } | null;
+  if (stream?.return) Promise.resolve(stream.return()).catch(() => {});
+  if (op.context) releaseSubscription(op.context).catch(() => {});
+}
+
+/** Per-socket state (graphql-ws's ctx.extra). */
+export interface WsExtra {
+  socket: WebSocket;
+  request: IncomingMessage;
+  viewer?: Viewer;
+  clientIp: string | null;
+  /** Every operation of the socket that is set up, running or waiting its turn. */
+  operations: Set<Operation>;
+  /** The latest operation per id (for ordering messages of one id). */
+  latest: Map<string, Operation>;
+  /** The operation graphql-ws is handling for an id right now. */
+  current: Map<string, Operation>;
+  expiry: NodeJS.Timeout | null;
+  closed: boolean;
+}
+
 type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown; shareKey: string };
 };
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function tokenExpiry(authorization: unknown): number | null {
+  const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
+  if (!match?.[1]) return null;
+  try {
+    const { exp } = decodeJwt(match[1]);
+    return typeof exp === 'number' ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
 
 export function attachGraphqlWs(opts: {
   server: Server;
@@ -41,18 +161,21 @@ export function attachGraphqlWs(opts: {
   log: Logger;
   keepAliveMs: number;
   trustProxy: TrustProxy;
+  limits?: Partial<WsLimits>;
 }) {
   const { yoga, tokens, metrics, log } = opts;
-  const wss = new WebSocketServer({ server: opts.server, path: opts.path, maxPayload: 1024 * 1024 });
-  const alive = new WeakMap<WebSocket, boolean>();
-  const shared = new SharedSubscriptions((size) => metrics.wsSharedStreams.set(size));
-
-  wss.on('connection', (socket) => {
-    metrics.wsConnections.inc();
-    alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
-    socket.once('close', () => metrics.wsConnections.dec());
+  const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...opts.limits };
+  const wss = new WebSocketServer({
+    server: opts.server,
+    path: opts.path,
+    maxPayload: limits.maxPayloadBytes,
+    // Picks graphql-transport-ws among the offered subprotocols (graphql-ws's useServer does the same).
+    handleProtocols,
   });
+  const alive = new WeakMap<WebSocket, boolean>();
+  const states = new Set<WsExtra>();
+  const socketsPerUser = new Map<string, number>();
+  const shared = new SharedSubscriptions((size) => metrics.wsSharedStreams.set(size));
 
   const heartbeat = setInterval(() => {
     for (const socket of wss.clients) {
@@ -66,82 +189,296 @@ export function attachGraphqlWs(opts: {
   }, opts.keepAliveMs);
   heartbeat.unref();
 
-  const disposable = useServer<Record<string, unknown> | undefined, WsExtra>(
-    {
-      onConnect: async (ctx) => {
-        // GraphiQL sends its header editor's "Authorization"; clients usually "authorization".
-        const params = ctx.connectionParams ?? {};
-        const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
-        const { viewer } = await tokens.fromAuthorization(key ? params[key] : undefined);
-        if (!viewer) {
-          metrics.wsRefused.inc();
-          return false; // graphql-ws closes with 4403 Forbidden
-        }
-        ctx.extra.viewer = viewer;
-        return true;
+  /** Returns every stream of the socket: their single `finally`s release the Redis subscriptions. */
+  function releaseAll(state: WsExtra) {
+    state.closed = true;
+    if (state.expiry) clearTimeout(state.expiry);
+    state.expiry = null;
+    for (const op of state.operations) release(op);
+  }
+
+  function forgetViewer(state: WsExtra) {
+    const userId = state.viewer?.id;
+    if (!userId) return;
+    state.viewer = undefined;
+    const n = (socketsPerUser.get(userId) ?? 1) - 1;
+    if (n > 0) socketsPerUser.set(userId, n);
+    else socketsPerUser.delete(userId);
+  }
+
+  function armExpiry(state: WsExtra, expiresAt: number) {
+    state.expiry = setTimeout(
+      () => {
+        if (Date.now() < expiresAt) return armExpiry(state, expiresAt);
+        releaseAll(state);
+        state.socket.close(WS_CLOSE.tokenExpired, 'Token expired');
       },
-      onSubscribe: async (ctx, _id, payload) => {
-        const request = ctx.extra.request;
-        const initial: WsInitialContext = {
-          wsViewer: ctx.extra.viewer as Viewer,
-          clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
-        };
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...initial,
-          request: ctx.extra.request,
-          params: payload,
-        });
-        let document: ExecutionArgs['document'];
-        try {
-          document = parse(payload.query);
-        } catch (err) {
-          // A limit refusal (TOKEN_LIMIT_EXCEEDED) keeps its code.
-          if (isGraphQLError(err) && errorCode(err)) return [err];
-          const message = err instanceof Error ? err.message : 'Syntax error';
-          return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const errors = validate(schema, document);
-        if (errors.length) return errors;
-        metrics.wsSubscriptions.inc();
-        const args: EnvelopedArgs = {
-          schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue: {
-            execute,
-            subscribe,
-            shareKey: JSON.stringify([
-              ctx.extra.viewer?.id,
-              payload.query,
-              payload.operationName ?? null,
-              payload.variables ?? null,
-            ]),
-          },
-        };
-        return args;
-      },
-      execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
-      subscribe: (args) => {
-        const { rootValue } = args as EnvelopedArgs;
-        return shared.subscribe(rootValue.shareKey, async () => rootValue.subscribe(args)) as never;
-      },
-      onError: (_ctx, _id, _payload, errors) => {
-        log.debug({ errors: errors.map((e) => e.message) }, 'graphql-ws operation error');
-      },
+      Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
+    );
+    // Not unref()'d on purpose: Node keeps one timer list per distinct delay, and deletes an emptied
+    // list at clearTimeout only for ref'd timers. Unref'd, every closed socket's list (its delay is
+    // unique) stayed until that delay passed: the heap grew with socket churn (issue 16, item 6).
+    // Every timer is cleared when its socket closes and when the server stops.
+  }
+
+  const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
+    connectionInitWaitTimeout: limits.initTimeoutMs,
+    onConnect: async (ctx) => {
+      const state = ctx.extra;
+      // GraphiQL sends its header editor's "Authorization"; clients usually "authorization".
+      const params = ctx.connectionParams ?? {};
+      const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
+      const authorization = key ? params[key] : undefined;
+      const { viewer } = await tokens.fromAuthorization(authorization);
+      if (!viewer || state.closed) {
+        metrics.wsRefused.inc();
+        return false; // graphql-ws closes with 4403 Forbidden
+      }
+      const open = socketsPerUser.get(viewer.id) ?? 0;
+      if (open >= limits.maxSocketsPerUser) {
+        metrics.wsRefused.inc();
+        state.socket.close(WS_CLOSE.tooManySockets, 'Too many sockets for this user');
+        return false;
+      }
+      socketsPerUser.set(viewer.id, open + 1);
+      state.viewer = viewer;
+      const expiresAt = tokenExpiry(authorization);
+      if (expiresAt !== null) armExpiry(state, expiresAt);
+      return true;
     },
-    wss,
-  );
+    onSubscribe: async (ctx, id, payload) => {
+      const state = ctx.extra;
+      const op = state.current.get(id);
+      let open = 0;
+      for (const o of state.operations) if (o.admitted && !o.completeRequested) open++;
+      if (open >= limits.maxSubscriptions) {
+        return [
+          new AppError('RATE_LIMITED', `Too many subscriptions on this socket (at most ${limits.maxSubscriptions})`, {
+            limit: limits.maxSubscriptions,
+          }),
+        ];
+      }
+      if (op) op.admitted = true;
+      const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp };
+      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        ...initial,
+        request: state.request,
+        params: payload,
+      });
+      let document: ExecutionArgs['document'];
+      try {
+        document = parse(payload.query);
+      } catch (err) {
+        // A limit refusal (DEPTH_LIMIT_EXCEEDED, TOKEN_LIMIT_EXCEEDED) keeps its code.
+        if (isGraphQLError(err) && errorCode(err)) return [err];
+        const message = err instanceof Error ? err.message : 'Syntax error';
+        return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+      }
+      const errors = validate(schema, document);
+      if (errors.length) return errors;
+      metrics.wsSubscriptions.inc();
+      const contextValue = await contextFactory();
+      if (op) op.context = contextValue;
+      const args: EnvelopedArgs = {
+        schema,
+        document,
+        operationName: payload.operationName,
+        variableValues: payload.variables,
+        contextValue,
+        rootValue: {
+          execute,
+          subscribe,
+          shareKey: JSON.stringify([state.viewer?.id, payload.query, payload.operationName ?? null, payload.variables ?? null]),
+        },
+      };
+      log.trace({ id }, 'graphql-ws subscribe');
+      return args;
+    },
+    execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
+    subscribe: async (args) => {
+      const { rootValue, contextValue } = args as EnvelopedArgs & { contextValue: object };
+      const key = rootValue.shareKey;
+      if (shared.has(key)) {
+        // Join the running stream, but only after this subscriber's own argument and access checks.
+        checkOnly(contextValue);
+        const checked = await rootValue.subscribe(args);
+        if (!isAsyncIterable(checked)) return checked as never; // its own error
+        await (checked as AsyncGenerator).return?.(undefined);
+        const joined = isShareable(contextValue) ? shared.attach(key) : null;
+        if (joined) return joined as never;
+        checkOnly(contextValue, false); // the stream ended meanwhile: run our own
+      }
+      const result = await rootValue.subscribe(args);
+      if (isAsyncIterable(result) && isShareable(contextValue) && !shared.has(key))
+        return shared.share(key, result, takeRelease(contextValue)) as never;
+      return result as never;
+    },
+    onOperation: (ctx, id, _payload, _args, result) => {
+      const op = ctx.extra.current.get(id);
+      if (!op) return;
+      op.stream = isAsyncIterable(result) ? result : null;
+      // The socket closed while this was set up: graphql-ws no longer tracks it.
+      if (ctx.extra.closed) release(op);
+      // graphql-ws stores the stream just after this hook returns; a `complete` waiting for this
+      // operation is handed over after that (setImmediate runs once those microtasks are done).
+      setImmediate(() => op.setUp.resolve());
+    },
+    onError: (_ctx, _id, _payload, errors) => {
+      log.debug({ errors: errors.map((e) => e.message) }, 'graphql-ws operation error');
+    },
+  });
+
+  wss.on('connection', (socket, request) => {
+    metrics.wsConnections.inc();
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+    // Frame errors (too big, bad opcode): ws closes the socket itself; without a listener they would throw.
+    socket.on('error', (err) => log.debug({ err: err.message }, 'graphql-ws socket error'));
+
+    const state: WsExtra = {
+      socket,
+      request,
+      clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
+      operations: new Set(),
+      latest: new Map(),
+      current: new Map(),
+      expiry: null,
+      closed: false,
+    };
+    states.add(state);
+    let handle: (data: string) => Promise<void> = async () => {};
+
+    const fail = (err: unknown) => {
+      log.error({ err }, 'graphql-ws message handling failed');
+      socket.close(CloseCode.InternalServerError, 'Internal server error');
+    };
+
+    const finish = (op: Operation) => {
+      op.setUp.resolve();
+      op.finished.resolve();
+      state.operations.delete(op);
+      if (state.latest.get(op.id) === op) state.latest.delete(op.id);
+      if (state.current.get(op.id) === op) state.current.delete(op.id);
+    };
+
+    const onClosed = protocol.opened(
+      {
+        protocol: socket.protocol,
+        // Not waiting for the write callback: a slow reader's backlog then sits in one place,
+        // ws's buffer, which is bounded here, instead of in every stream's queue.
+        send: (data) => {
+          if (socket.readyState !== WebSocket.OPEN) return;
+          socket.send(data);
+          if (socket.bufferedAmount > limits.maxBufferedBytes) {
+            log.debug({ buffered: socket.bufferedAmount }, 'graphql-ws send queue full');
+            releaseAll(state);
+            socket.close(WS_CLOSE.sendQueueFull, 'Send queue full');
+            // The close frame sits behind the backlog; do not wait for a reader that is not reading.
+            setTimeout(() => socket.terminate(), 1000).unref();
+          }
+        },
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (cb) => {
+          handle = cb;
+        },
+      },
+      state,
+    );
+
+    socket.on('message', (raw) => {
+      const data = String(raw);
+      let message: { type?: unknown; id?: unknown } | null = null;
+      try {
+        message = JSON.parse(data);
+      } catch {
+        // graphql-ws answers it (4400)
+      }
+      const id = typeof message?.id === 'string' ? message.id : null;
+      if (id === null || (message?.type !== 'subscribe' && message?.type !== 'complete')) {
+        handle(data).catch(fail);
+        return;
+      }
+      const previous = state.latest.get(id);
+      if (message.type === 'complete') {
+        if (!previous) {
+          handle(data).catch(fail);
+          return;
+        }
+        previous.completeRequested = true;
+        previous.setUp.promise
+          .then(() => {
+            // graphql-ws forgets the id at once, then returns the stream; ours ends the Redis
+            // subscription even if a wrapper of the stream would not pass return() on.
+            const handled = handle(data);
+            release(previous);
+            return handled;
+          })
+          .catch(fail);
+        return;
+      }
+      // subscribe: an id still running (not completed) is a duplicate; graphql-ws closes with 4409.
+      if (previous && !previous.completeRequested) {
+        handle(data).catch(fail);
+        return;
+      }
+      let waiting = 0;
+      for (const o of state.operations) if (o.waiting) waiting++;
+      if (waiting >= limits.maxSubscriptions * 10) {
+        // Operations pile up behind ids reused faster than they are set up: an abusive client.
+        releaseAll(state);
+        socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
+        return;
+      }
+      const op: Operation = {
+        id,
+        completeRequested: false,
+        admitted: false,
+        waiting: !!previous,
+        setUp: deferred(),
+        finished: deferred(),
+        stream: null,
+        context: null,
+      };
+      state.operations.add(op);
+      state.latest.set(id, op);
+      (previous ? previous.finished.promise : Promise.resolve())
+        .then(() => {
+          op.waiting = false;
+          // Completed (or the socket closed) before its turn: it never starts.
+          if (state.closed || op.completeRequested) return;
+          state.current.set(id, op);
+          return handle(data);
+        })
+        .catch(fail)
+        .finally(() => finish(op));
+    });
+
+    socket.once('close', (code, reason) => {
+      metrics.wsConnections.dec();
+      releaseAll(state);
+      forgetViewer(state);
+      states.delete(state);
+      onClosed(code, String(reason)).catch((err) => log.debug({ err }, 'graphql-ws close handling failed'));
+    });
+  });
 
   return {
     wss,
     shared,
-    /** Closes every socket with 1001 (going away) and stops the server. */
+    /** Sockets and operations held now (for tests and leak checks). */
+    stats: () => ({
+      sockets: states.size,
+      operations: [...states].reduce((n, s) => n + s.operations.size, 0),
+      users: socketsPerUser.size,
+      sharedStreams: shared.size,
+    }),
+    /** Releases every subscription, closes every socket with 1001 (going away) and stops the server. */
     async close(): Promise<void> {
       clearInterval(heartbeat);
-      for (const socket of wss.clients) socket.close(1001, 'Server shutting down');
-      await disposable.dispose();
+      for (const state of states) {
+        releaseAll(state);
+        state.socket.close(1001, 'Server shutting down');
+      }
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

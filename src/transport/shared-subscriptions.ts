@@ -2,9 +2,12 @@
  * Subscription deduplication: sockets that subscribe with the same document,
  * variables and viewer get the same results, so the subscription is executed
  * once and each result fanned out to all of them (Apollo Router does the same
- * by default). The first subscriber's subscribe runs every check (auth,
- * ownership); the others share a stream that check already admitted. When the
- * last one leaves, the source is closed.
+ * by default). Only plain live feeds are shared (graphql/live-subscription.ts
+ * marks them): a stream with a per-subscriber head (current state, replay) is
+ * executed per subscriber, so a late joiner never misses its head. Every joiner
+ * runs its own argument and access checks first (transport/graphql-ws.ts). When
+ * the last one leaves, the source is closed; once the source has ended, the key
+ * is free and a new subscriber starts its own.
  */
 
 type Result = unknown;
@@ -12,14 +15,23 @@ type Result = unknown;
 class Multicast {
   private readonly sinks = new Set<Sink>();
   private pumping = false;
+  /** The source has ended or failed: nobody may attach any more. */
+  ended = false;
 
   constructor(
     private readonly source: AsyncIterator<Result>,
     private readonly onEmpty: () => void,
+    /** Ends the source's underlying subscription directly (a wrapper may not pass return() on). */
+    private readonly release: () => Promise<unknown>,
   ) {}
 
   attach(): AsyncIterableIterator<Result> {
     const sink = new Sink(() => this.detach(sink));
+    if (this.ended) {
+      // Too late to share: this subscriber completes rather than waiting forever.
+      sink.end();
+      return sink;
+    }
     this.sinks.add(sink);
     if (!this.pumping) void this.pump();
     return sink;
@@ -27,9 +39,11 @@ class Multicast {
 
   private detach(sink: Sink) {
     this.sinks.delete(sink);
-    if (this.sinks.size === 0) {
+    if (this.sinks.size === 0 && !this.ended) {
+      this.ended = true;
       this.onEmpty();
       void this.source.return?.();
+      this.release().catch(() => {});
     }
   }
 
@@ -41,12 +55,17 @@ class Multicast {
         if (done) break;
         for (const sink of this.sinks) sink.push(value);
       }
+      this.finish();
       for (const sink of this.sinks) sink.end();
     } catch (err) {
+      this.finish();
       for (const sink of this.sinks) sink.fail(err);
-    } finally {
-      this.onEmpty();
     }
+  }
+
+  private finish() {
+    this.ended = true;
+    this.onEmpty();
   }
 }
 
@@ -109,24 +128,15 @@ class Sink implements AsyncIterableIterator<Result> {
   }
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<Result> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
-}
-
 export class SharedSubscriptions {
-  private readonly streams = new Map<string, Promise<Multicast | null>>();
+  private readonly streams = new Map<string, Multicast>();
 
   /** `onSize` hears the number of distinct streams whenever it changes (for a gauge). */
   constructor(private readonly onSize: (size: number) => void = () => {}) {}
 
-  private set(key: string, pending: Promise<Multicast | null>) {
-    this.streams.set(key, pending);
-    this.onSize(this.streams.size);
-  }
-
-  /** Forgets `key` if it still maps to `pending` (a newer stream may have replaced it). */
-  private forget(key: string, pending: Promise<Multicast | null> | undefined) {
-    if (this.streams.get(key) === pending && this.streams.delete(key)) this.onSize(this.streams.size);
+  /** Forgets `key` if it still maps to `multicast` (a newer stream may have replaced it). */
+  private forget(key: string, multicast: Multicast) {
+    if (this.streams.get(key) === multicast && this.streams.delete(key)) this.onSize(this.streams.size);
   }
 
   /** Number of distinct subscriptions currently executed (for metrics and tests). */
@@ -134,29 +144,30 @@ export class SharedSubscriptions {
     return this.streams.size;
   }
 
+  /** Whether a live stream runs for `key` (a joiner then runs its checks only, then attaches). */
+  has(key: string): boolean {
+    return this.streams.get(key)?.ended === false;
+  }
+
+  /** A new subscriber on the stream running for `key`, or null when none runs any more. */
+  attach(key: string): AsyncIterableIterator<Result> | null {
+    const multicast = this.streams.get(key);
+    return multicast && !multicast.ended ? multicast.attach() : null;
+  }
+
   /**
-   * Returns a stream for `key`, starting the source with `start()` if none runs.
-   * A start that does not yield a stream (an error result) is returned as is and not shared.
+   * Shares `source` under `key` and returns the caller's subscriber on it. When a stream already
+   * runs for `key` (two first subscribers raced), `source` is returned unshared.
    */
-  async subscribe(key: string, start: () => Promise<unknown>): Promise<unknown> {
-    let pending = this.streams.get(key);
-    let started: unknown;
-    if (!pending) {
-      pending = start().then((result) => {
-        started = result;
-        if (!isAsyncIterable(result)) return null;
-        return new Multicast(result[Symbol.asyncIterator](), () => this.forget(key, pending));
-      });
-      this.set(key, pending);
-      pending.then(
-        (m) => m === null && this.forget(key, pending),
-        () => this.forget(key, pending),
-      );
-      const multicast = await pending;
-      return multicast ? multicast.attach() : started;
-    }
-    const multicast = await pending;
-    // The shared start failed (e.g. NOT_FOUND): run our own, so we get our own error.
-    return multicast ? multicast.attach() : start();
+  share(
+    key: string,
+    source: AsyncIterable<Result>,
+    release: () => Promise<unknown> = () => Promise.resolve(),
+  ): AsyncIterableIterator<Result> {
+    if (this.has(key)) return source as AsyncIterableIterator<Result>;
+    const multicast: Multicast = new Multicast(source[Symbol.asyncIterator](), () => this.forget(key, multicast), release);
+    this.streams.set(key, multicast);
+    this.onSize(this.streams.size);
+    return multicast.attach();
   }
 }

@@ -45,12 +45,17 @@ const take = async (it: AsyncIterator<unknown>, n: number) => {
   return out;
 };
 
+/** What the transport does: join a running stream for the key, else start and share one. */
+async function subscribe(hub: SharedSubscriptions, key: string, start: () => Promise<AsyncIterable<unknown>>) {
+  return hub.attach(key) ?? hub.share(key, await start());
+}
+
 describe('SharedSubscriptions', () => {
   it('starts one source for identical keys and gives every subscriber every value', async () => {
     const hub = new SharedSubscriptions();
     const src = source();
-    const a = (await hub.subscribe('k', src.start)) as AsyncIterator<unknown>;
-    const b = (await hub.subscribe('k', src.start)) as AsyncIterator<unknown>;
+    const a = await subscribe(hub, 'k', src.start);
+    const b = await subscribe(hub, 'k', src.start);
     expect(src.state.started).toBe(1);
     expect(hub.size).toBe(1);
     src.push(1);
@@ -63,8 +68,8 @@ describe('SharedSubscriptions', () => {
     const hub = new SharedSubscriptions();
     const one = source();
     const two = source();
-    const a = (await hub.subscribe('one', one.start)) as AsyncIterator<unknown>;
-    const b = (await hub.subscribe('two', two.start)) as AsyncIterator<unknown>;
+    const a = await subscribe(hub, 'one', one.start);
+    const b = await subscribe(hub, 'two', two.start);
     one.push(1);
     two.push(2);
     expect(await take(a, 1)).toEqual([1]);
@@ -75,8 +80,8 @@ describe('SharedSubscriptions', () => {
   it('closes the source when the last subscriber leaves, not before', async () => {
     const hub = new SharedSubscriptions();
     const src = source();
-    const a = (await hub.subscribe('k', src.start)) as AsyncIterator<unknown>;
-    const b = (await hub.subscribe('k', src.start)) as AsyncIterator<unknown>;
+    const a = await subscribe(hub, 'k', src.start);
+    const b = await subscribe(hub, 'k', src.start);
     await a.return?.();
     expect(src.state.closed).toBe(false);
     src.push(7);
@@ -84,26 +89,44 @@ describe('SharedSubscriptions', () => {
     await b.return?.();
     expect(src.state.closed).toBe(true);
     expect(hub.size).toBe(0);
-    const c = (await hub.subscribe('k', src.start)) as AsyncIterator<unknown>;
+    expect(hub.has('k')).toBe(false);
+    const c = await subscribe(hub, 'k', src.start);
     expect(src.state.started).toBe(2);
     await c.return?.();
   });
 
-  it('ends every subscriber when the source ends', async () => {
+  it('ends every subscriber when the source ends, and frees the key at once', async () => {
     const hub = new SharedSubscriptions();
     const src = source();
-    const a = (await hub.subscribe('k', src.start)) as AsyncIterator<unknown>;
+    const a = await subscribe(hub, 'k', src.start);
     src.end();
     expect(await a.next()).toEqual({ value: undefined, done: true });
     expect(hub.size).toBe(0);
+    expect(hub.attach('k')).toBeNull();
   });
 
-  it('does not share an error result: each subscriber runs its own start', async () => {
+  it('a subscriber attaching after the source ended completes instead of waiting forever', async () => {
     const hub = new SharedSubscriptions();
-    let calls = 0;
-    const failing = async () => ({ errors: [{ message: `not found ${++calls}` }] });
-    expect(await hub.subscribe('k', failing)).toEqual({ errors: [{ message: 'not found 1' }] });
-    expect(await hub.subscribe('k', failing)).toEqual({ errors: [{ message: 'not found 2' }] });
-    expect(hub.size).toBe(0);
+    const src = source();
+    const a = await subscribe(hub, 'k', src.start);
+    const late = hub.share('other', (await source().start()) as AsyncIterable<unknown>);
+    src.end();
+    await a.next();
+    // The key is free: a new subscriber starts its own source rather than joining the ended one.
+    const b = await subscribe(hub, 'k', src.start);
+    expect(src.state.started).toBe(2);
+    await b.return?.();
+    await late.return?.();
+  });
+
+  it('does not share a source when one already runs for the key (two first subscribers raced)', async () => {
+    const hub = new SharedSubscriptions();
+    const first = source();
+    const second = source();
+    const a = hub.share('k', await first.start());
+    const own = await second.start();
+    const b = hub.share('k', own);
+    expect(b).toBe(own);
+    await a.return?.();
   });
 });

@@ -1,7 +1,9 @@
 import type { Generation, Message } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
-import { encodeGlobalId, idOf } from '../../graphql/ids.js';
+import { encodeGlobalId, idOf, optionalIdOf } from '../../graphql/ids.js';
+import { liveSubscription } from '../../graphql/live-subscription.js';
+import { badInput } from '../../errors.js';
 import type { ChatChunkEvent } from '../../pubsub.js';
 import { GenerationRef } from '../generations/generation.schema.js';
 import { MessageRef } from '../messages/message.schema.js';
@@ -53,17 +55,36 @@ builder.subscriptionField('chatStream', (t) =>
     description:
       'Reply chunks of the conversation, live. After a reconnect pass fromIndex (and messageId, default the latest reply): chunks from that index are replayed first, then live ones, with no gap or repeat.',
     args: { conversationId: t.arg.id({ required: true }), fromIndex: t.arg.int(), messageId: t.arg.id() },
-    subscribe: async (_root, args, ctx) => {
-      const conversationId = idOf('Conversation', args.conversationId, 'conversationId');
-      await ctx.services.conversations.requireOwned(viewerOf(ctx), conversationId);
-      const live = await ctx.services.pubsub.subscribeReady('chatChunk', conversationId);
-      if (args.fromIndex === null || args.fromIndex === undefined) return live;
-      const messageId = args.messageId
-        ? idOf('Message', args.messageId, 'messageId')
-        : (await ctx.prisma.message.findFirst({ where: { conversationId, role: 'ASSISTANT' }, orderBy: { createdAt: 'desc' } }))
-            ?.id;
-      return messageId ? replayThenLive(ctx.services.chat, conversationId, messageId, args.fromIndex, live, ctx.prisma) : live;
-    },
+    subscribe: (_root, args, ctx) =>
+      liveSubscription(ctx, async () => {
+        // Every argument is checked before anything is acquired.
+        const conversationId = idOf('Conversation', args.conversationId, 'conversationId');
+        const messageId = optionalIdOf('Message', args.messageId, 'messageId');
+        const fromIndex = args.fromIndex ?? null;
+        if (fromIndex !== null && fromIndex < 0) throw badInput('fromIndex', 'must be 0 or more');
+        const viewer = viewerOf(ctx);
+        await ctx.services.access.conversation.require(viewer, conversationId, 'read');
+        // The message must be in that conversation, or another conversation's chunks would be replayed.
+        if (messageId) await ctx.services.access.message.requireIn(viewer, conversationId, messageId);
+        if (fromIndex === null) return { event: 'chatChunk', key: conversationId };
+        return {
+          event: 'chatChunk',
+          key: conversationId,
+          follow: async function* (live) {
+            const replayed =
+              messageId ??
+              (
+                await ctx.prisma.message.findFirst({
+                  where: { conversationId, role: 'ASSISTANT' },
+                  orderBy: { createdAt: 'desc' },
+                  select: { id: true },
+                })
+              )?.id;
+            if (replayed) yield* replayThenLive(ctx.services.chat, conversationId, replayed, fromIndex, live, ctx.prisma);
+            else yield* live;
+          },
+        };
+      }),
     resolve: (event) => event,
   }),
 );
@@ -74,22 +95,19 @@ async function* replayThenLive(
   conversationId: string,
   messageId: string,
   fromIndex: number,
-  live: AsyncIterableIterator<ChatChunkEvent>,
+  live: AsyncIterable<ChatChunkEvent>,
   prisma: { message: { findUnique(args: { where: { id: string } }): Promise<Message | null> } },
 ): AsyncGenerator<ChatChunkEvent> {
   let last = fromIndex - 1;
-  try {
-    for (const c of await chat.storedChunks(messageId)) {
-      if (c.index < fromIndex) continue;
-      const message = c.done ? await prisma.message.findUnique({ where: { id: messageId } }) : null;
-      yield { conversationId, messageId, index: c.index, delta: c.delta, done: c.done, message };
-      last = c.index;
-    }
-    for await (const event of live) {
-      if (event.messageId === messageId && event.index <= last) continue;
-      yield event;
-    }
-  } finally {
-    await live.return?.();
+  for (const c of await chat.storedChunks(messageId)) {
+    if (c.index < fromIndex) continue;
+    const message = c.done ? await prisma.message.findUnique({ where: { id: messageId } }) : null;
+    yield { conversationId, messageId, index: c.index, delta: c.delta, done: c.done, message };
+    last = c.index;
+  }
+  // The subscription is released by liveSubscription, which also ends this loop's pending read.
+  for await (const event of live) {
+    if (event.messageId === messageId && event.index <= last) continue;
+    yield event;
   }
 }

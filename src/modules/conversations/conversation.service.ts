@@ -1,19 +1,12 @@
 import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
-import type { Conversation, Prisma } from '../../generated/prisma/client.js';
+import type { Conversation } from '../../generated/prisma/client.js';
 import type { Viewer } from '../auth/viewer.js';
 import { parseInput } from '../../validation.js';
 import { createConversationRules } from './conversation.rules.js';
 
-type ConversationQuery = Omit<Prisma.ConversationFindFirstArgs, 'where'>;
-
 export class ConversationService {
   constructor(private readonly deps: { prisma: Db; access: Access }) {}
-
-  /** Reading a conversation (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
-  requireOwned(viewer: Viewer, id: string, query: ConversationQuery = {}): Promise<Conversation> {
-    return this.deps.access.conversation.require(viewer, id, 'read', query);
-  }
 
   async create(viewer: Viewer, input: { title?: string | null; projectId?: string | null }): Promise<Conversation> {
     const { title } = parseInput(createConversationRules, { title: input.title });

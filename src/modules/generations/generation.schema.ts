@@ -4,6 +4,7 @@ import { builder } from '../../graphql/builder.js';
 import { type Context, viewerOf } from '../../graphql/context.js';
 import { GenerationStatusEnum, GenerationTypeEnum } from '../../graphql/enums.js';
 import { checkCursors, idOf, optionalIdOf } from '../../graphql/ids.js';
+import { liveSubscription } from '../../graphql/live-subscription.js';
 import type { GenerationEvent } from '../../pubsub.js';
 import { type GenerationOutputData, isOutputData } from './generation-output.js';
 
@@ -53,7 +54,10 @@ export const GenerationRef = builder.prismaNode('Generation', {
       nullable: true,
       resolve: (g: Generation) => (g.status === 'COMPLETED' && isOutputData(g.output) ? g.output : null),
     }),
-    error: t.exposeString('error', { nullable: true }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: 'Why it failed (or why the last attempt did, while retrying): `CODE: sentence`, the code from a closed set.',
+    }),
     provider: t.exposeString('provider', { nullable: true }),
     cost: t.float({ nullable: true, description: 'USD.', resolve: (g) => Number(g.cost) }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),
@@ -172,20 +176,26 @@ builder.subscriptionFields((t) => ({
     type: GenerationProgressEventRef,
     description: 'The current state at once, then every change until the generation finishes.',
     args: { id: t.arg.id({ required: true }) },
-    subscribe: async (_root, args, ctx) => {
-      const viewer = viewerOf(ctx);
-      const id = idOf('Generation', args.id, 'id');
-      await ctx.services.generations.requireOwned(viewer, id);
-      const live = await ctx.services.pubsub.subscribeReady('generationProgress', id);
-      // Read the snapshot only once the subscription is live: nothing falls in between.
-      return withCurrentState(await ctx.services.generations.requireOwned(viewer, id), live);
-    },
+    subscribe: (_root, args, ctx) =>
+      liveSubscription(ctx, async () => {
+        const viewer = viewerOf(ctx);
+        const id = idOf('Generation', args.id, 'id');
+        await ctx.services.access.generation.require(viewer, id, 'read');
+        return {
+          event: 'generationProgress',
+          key: id,
+          // The snapshot is read once the subscription is live (follow runs then): nothing falls in between.
+          follow: async function* (live) {
+            yield* withCurrentState(await ctx.services.access.generation.require(viewer, id, 'read'), live);
+          },
+        };
+      }),
     resolve: (event) => event,
   }),
   myGenerations: t.field({
     type: GenerationProgressEventRef,
     description: 'Every state change of any of your generations.',
-    subscribe: (_root, _args, ctx) => ctx.services.pubsub.subscribe('userGenerations', viewerOf(ctx).id),
+    subscribe: (_root, _args, ctx) => liveSubscription(ctx, async () => ({ event: 'userGenerations', key: viewerOf(ctx).id })),
     resolve: (event) => event,
   }),
 }));
@@ -196,20 +206,14 @@ const TERMINAL = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
  * Yields the generation's current state first (a client that connects late
  * loses nothing), then live events, and ends after a terminal state.
  */
-async function* withCurrentState(
-  generation: Generation,
-  live: AsyncIterableIterator<GenerationEvent>,
-): AsyncGenerator<GenerationEvent> {
-  try {
-    yield { generation, percent: generation.progress, stage: generation.stage };
-    if (TERMINAL.has(generation.status)) return;
-    for await (const event of live) {
-      // Events older than the snapshot can arrive after it; skip them.
-      if (event.generation.updatedAt < generation.updatedAt) continue;
-      yield event;
-      if (TERMINAL.has(event.generation.status)) return;
-    }
-  } finally {
-    await live.return?.();
+async function* withCurrentState(generation: Generation, live: AsyncIterable<GenerationEvent>): AsyncGenerator<GenerationEvent> {
+  // The subscription is released by liveSubscription (graphql/live-subscription.ts) when this ends.
+  yield { generation, percent: generation.progress, stage: generation.stage };
+  if (TERMINAL.has(generation.status)) return;
+  for await (const event of live) {
+    // Events older than the snapshot can arrive after it; skip them.
+    if (event.generation.updatedAt < generation.updatedAt) continue;
+    yield event;
+    if (TERMINAL.has(event.generation.status)) return;
   }
 }

@@ -4,6 +4,7 @@ import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { IntentEnum, MessageRoleEnum, MessageStatusEnum } from '../../graphql/enums.js';
 import { idOf } from '../../graphql/ids.js';
+import { liveSubscription } from '../../graphql/live-subscription.js';
 
 /** What the intent step understood; stored as JSON on the message. */
 export interface MessageEntities {
@@ -55,7 +56,10 @@ export const MessageRef = builder.prismaNode('Message', {
     promptTokens: t.exposeInt('promptTokens', { nullable: true }),
     completionTokens: t.exposeInt('completionTokens', { nullable: true }),
     cost: t.float({ description: 'USD.', resolve: (m) => Number(m.cost) }),
-    error: t.exposeString('error', { nullable: true, description: 'Why the reply failed, when status is FAILED.' }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: 'Why the reply failed, when status is FAILED: `CODE: sentence`, the code from a closed set.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
@@ -65,11 +69,12 @@ builder.subscriptionField('messageAdded', (t) =>
     type: MessageRef,
     description: 'Each message stored in the conversation (user and assistant).',
     args: { conversationId: t.arg.id({ required: true }) },
-    subscribe: async (_root, args, ctx) => {
-      const id = idOf('Conversation', args.conversationId, 'conversationId');
-      await ctx.services.conversations.requireOwned(viewerOf(ctx), id);
-      return ctx.services.pubsub.subscribe('messageAdded', id);
-    },
+    subscribe: (_root, args, ctx) =>
+      liveSubscription(ctx, async () => {
+        const id = idOf('Conversation', args.conversationId, 'conversationId');
+        await ctx.services.access.conversation.require(viewerOf(ctx), id, 'read');
+        return { event: 'messageAdded', key: id };
+      }),
     resolve: (event) => event.message,
   }),
 );

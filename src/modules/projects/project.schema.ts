@@ -2,6 +2,7 @@ import { byId, projectWhere, trackWhere } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { checkCursors, encodeGlobalId, idOf } from '../../graphql/ids.js';
+import { liveSubscription } from '../../graphql/live-subscription.js';
 
 export const ProjectRef = builder.prismaNode('Project', {
   id: { field: 'id' },
@@ -131,10 +132,15 @@ builder.subscriptionField('projectUpdated', (t) =>
     type: ProjectRef,
     description: 'The project, each time it or one of its tracks changes.',
     args: { projectId: t.arg.id({ required: true }) },
-    subscribe: async (_root, args, ctx) => {
-      const project = await ctx.services.projects.requireOwned(viewerOf(ctx), idOf('Project', args.projectId, 'projectId'));
-      return ctx.services.pubsub.subscribe('projectUpdated', project.id);
-    },
+    subscribe: (_root, args, ctx) =>
+      liveSubscription(ctx, async () => {
+        const project = await ctx.services.access.project.require(
+          viewerOf(ctx),
+          idOf('Project', args.projectId, 'projectId'),
+          'read',
+        );
+        return { event: 'projectUpdated', key: project.id };
+      }),
     resolve: (event) => event.project,
   }),
 );

@@ -1,20 +1,13 @@
 import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
-import type { Prisma, Project, Track } from '../../generated/prisma/client.js';
+import type { Project, Track } from '../../generated/prisma/client.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
 import { addTrackRules, createProjectRules, updateProjectRules, updateTrackRules } from './project.rules.js';
 
-type ProjectQuery = Omit<Prisma.ProjectFindFirstArgs, 'where'>;
-
 export class ProjectService {
   constructor(private readonly deps: { prisma: Db; pubsub: PubSub; access: Access }) {}
-
-  /** Reading a project (src/access): another user's is NOT_FOUND. Kept for callers of the old name. */
-  requireOwned(viewer: Viewer, id: string, query: ProjectQuery = {}): Promise<Project> {
-    return this.deps.access.project.require(viewer, id, 'read', query);
-  }
 
   async create(viewer: Viewer, input: { name: string; bpm?: number | null; key?: string | null }): Promise<Project> {
     const data = parseInput(createProjectRules, input);

@@ -1,0 +1,120 @@
+/**
+ * The one way a subscription field follows a pub/sub event. In this order:
+ *   1. `prepare` validates and access-checks every argument (throws AppError: an error result,
+ *      nothing acquired);
+ *   2. the Redis subscription is acquired and confirmed (an event published from here on is seen);
+ *   3. the subscriber's own head is read (current state, replay), then live events follow;
+ *   4. one `release` ends the Redis subscription on every path: the stream ends or throws, the
+ *      client completes, the socket closes, the server stops.
+ * A stream without a head (a plain live feed) is marked shareable: the transport may execute it
+ * once for identical subscriptions (transport/shared-subscriptions.ts); a stream with a head is
+ * never shared, so every subscriber gets its own current state or replay.
+ */
+import type { EventMap, EventName } from '../pubsub.js';
+import type { Context } from './context.js';
+
+export interface LivePlan<E extends EventName, T> {
+  event: E;
+  key: string;
+  /**
+   * The subscriber's own stream: its head (read now, after the subscription is confirmed, so
+   * nothing falls in between) then the live events it wants. Absent: the live events as they come.
+   */
+  follow?: (live: AsyncIterable<EventMap[E]>) => AsyncIterable<T>;
+}
+
+interface SubscribeState {
+  /** Set by the transport for a subscriber joining a shared stream: check arguments and access only. */
+  checkOnly: boolean;
+  /** Set here: the stream has no per-subscriber head, so identical subscriptions may share it. */
+  shareable: boolean;
+  /** Set here once the Redis subscription is held: the transport's direct handle to end it. */
+  release: (() => Promise<unknown>) | null;
+}
+
+const states = new WeakMap<object, SubscribeState>();
+
+function stateOf(ctx: object): SubscribeState {
+  let state = states.get(ctx);
+  if (!state) {
+    state = { checkOnly: false, shareable: false, release: null };
+    states.set(ctx, state);
+  }
+  return state;
+}
+
+/** For the transport: this operation only joins a shared stream; run its checks, acquire nothing. */
+export function checkOnly(contextValue: object, on = true): void {
+  stateOf(contextValue).checkOnly = on;
+}
+
+/**
+ * For the transport: ends the operation's Redis subscription now, whatever wraps its stream (a
+ * plugin's async generator that never started would not pass return() on). Idempotent.
+ */
+export function releaseSubscription(contextValue: object): Promise<unknown> {
+  return states.get(contextValue)?.release?.() ?? Promise.resolve();
+}
+
+/**
+ * For the transport, when the stream becomes shared: its release now belongs to the shared stream
+ * (released when the last subscriber leaves), no longer to this operation's context.
+ */
+export function takeRelease(contextValue: object): () => Promise<unknown> {
+  const state = states.get(contextValue);
+  const release = state?.release ?? (() => Promise.resolve());
+  if (state) state.release = null;
+  return release;
+}
+
+/** For the transport: whether the operation's stream may be shared by identical subscriptions. */
+export function isShareable(contextValue: object): boolean {
+  return states.get(contextValue)?.shareable ?? false;
+}
+
+async function* nothing<T>(): AsyncGenerator<T> {}
+
+export async function liveSubscription<E extends EventName, T = EventMap[E]>(
+  ctx: Context,
+  prepare: () => Promise<LivePlan<E, T>>,
+): Promise<AsyncGenerator<T>> {
+  const plan = await prepare();
+  const state = stateOf(ctx);
+  state.shareable = !plan.follow;
+  if (state.checkOnly) return nothing<T>();
+
+  const live = await ctx.services.pubsub.subscribeReady(plan.event, plan.key);
+  let released: Promise<unknown> | null = null;
+  const release = () => {
+    released ??= Promise.resolve(live.return?.());
+    return released;
+  };
+  state.release = release;
+  const stream = (plan.follow ? plan.follow(live) : live) as AsyncIterable<T>;
+  async function* lifecycle(): AsyncGenerator<T> {
+    try {
+      yield* stream;
+    } finally {
+      await release();
+    }
+  }
+  const gen = lifecycle();
+  // An async generator queues return() behind a pending next(): without releasing first, a
+  // client that leaves would hold the channel until the next event on it. Releasing ends that
+  // next() at once. It also covers a generator never started, whose finally would not run.
+  const wrapper: AsyncGenerator<T> = {
+    next: () => gen.next(),
+    return: async (value) => {
+      await release();
+      return gen.return(value as T);
+    },
+    throw: async (err) => {
+      await release();
+      return gen.throw(err);
+    },
+    [Symbol.asyncIterator]() {
+      return wrapper;
+    },
+  };
+  return wrapper;
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { Context } from '../../src/graphql/context.js';
+import { checkOnly, isShareable, liveSubscription, releaseSubscription } from '../../src/graphql/live-subscription.js';
+
+/** A pub/sub whose subscriptions wait for pushed events, counting acquisitions and releases. */
+function fakeContext() {
+  const counts = { acquired: 0, released: 0 };
+  const queue: unknown[] = [];
+  let wake: ((r: IteratorResult<unknown>) => void) | null = null;
+  let open = true;
+  const live: AsyncIterableIterator<unknown> = {
+    next: () =>
+      queue.length
+        ? Promise.resolve({ value: queue.shift(), done: false })
+        : open
+          ? new Promise((resolve) => {
+              wake = resolve;
+            })
+          : Promise.resolve({ value: undefined, done: true }),
+    return: async () => {
+      if (open) counts.released++;
+      open = false;
+      wake?.({ value: undefined, done: true });
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return live;
+    },
+  };
+  const ctx = {
+    services: {
+      pubsub: {
+        subscribeReady: async () => {
+          counts.acquired++;
+          return live;
+        },
+      },
+    },
+  } as unknown as Context;
+  const push = (v: unknown) => (wake ? wake({ value: v, done: false }) : queue.push(v));
+  return { ctx, counts, push };
+}
+
+describe('liveSubscription', () => {
+  it('acquires nothing when an argument check fails', async () => {
+    const { ctx, counts } = fakeContext();
+    await expect(
+      liveSubscription(ctx, async () => {
+        throw new Error('NOT_FOUND');
+      }),
+    ).rejects.toThrow('NOT_FOUND');
+    expect(counts.acquired).toBe(0);
+  });
+
+  it('return() while a next() waits for an event releases at once (no event needed) and ends that next()', async () => {
+    const { ctx, counts } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    const pending = stream.next();
+    await stream.return(undefined);
+    expect(counts.released).toBe(1);
+    expect(await pending).toEqual({ value: undefined, done: true });
+  });
+
+  it('return() before the first next() still releases (a generator never started would skip its finally)', async () => {
+    const { ctx, counts } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    await stream.return(undefined);
+    expect(counts).toEqual({ acquired: 1, released: 1 });
+  });
+
+  it('a head that fails releases the subscription, once', async () => {
+    const { ctx, counts } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => ({
+      event: 'messageAdded' as const,
+      key: 'c',
+      // biome-ignore lint/correctness/useYield: a head that fails before yielding
+      follow: async function* () {
+        throw new Error('snapshot failed');
+      },
+    }));
+    await expect(stream.next()).rejects.toThrow('snapshot failed');
+    await releaseSubscription(ctx);
+    expect(counts).toEqual({ acquired: 1, released: 1 });
+  });
+
+  it('yields the head, then live events; only a head-less stream is shareable', async () => {
+    const { ctx, push } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => ({
+      event: 'messageAdded' as const,
+      key: 'c',
+      follow: async function* (live: AsyncIterable<unknown>) {
+        yield 'head';
+        yield* live;
+      },
+    }));
+    expect(isShareable(ctx)).toBe(false);
+    expect((await stream.next()).value).toBe('head');
+    push('live');
+    expect((await stream.next()).value).toBe('live');
+    await stream.return(undefined);
+    const plain = fakeContext();
+    await liveSubscription(plain.ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    expect(isShareable(plain.ctx)).toBe(true);
+  });
+
+  it('in check-only mode runs the checks and acquires nothing', async () => {
+    const { ctx, counts } = fakeContext();
+    checkOnly(ctx);
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(counts.acquired).toBe(0);
+  });
+});
