@@ -9,7 +9,8 @@
  *   a mutation over GET, and a cross-site GET cannot carry the bearer token;
  * - no multipart requests (the schema takes no uploads): 415;
  * - the body limit, on the declared length and while reading (chunked), for every POST;
- * - a JSON body that does not parse is a 400 (GraphQL over HTTP), whoever would have answered it.
+ * - a JSON body that does not parse is a 400 (GraphQL over HTTP), whoever would have answered it;
+ *   so are a GET's `variables` or `extensions` that are not JSON objects.
  * GraphQL policies (limits, rate limits, context, masking, metrics) are envelop plugins, which the
  * lean path, yoga and graphql-ws all run (src/graphql/pipeline.ts).
  */
@@ -70,6 +71,24 @@ function passesCsrf(req: IncomingMessage): boolean {
   }
 }
 
+/** A GET's `variables` or `extensions` that is not a JSON object (yoga would fail on it inside). */
+function badGetParams(url: string): string | null {
+  const query = url.indexOf('?');
+  if (query < 0) return null;
+  const params = new URLSearchParams(url.slice(query + 1));
+  for (const name of ['variables', 'extensions']) {
+    const value = params.get(name);
+    if (value === null || value === '') continue;
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) return name;
+    } catch {
+      return name;
+    }
+  }
+  return null;
+}
+
 const isJson = (type: string | undefined) => /^application\/(graphql-response\+)?json\b/i.test(type ?? '');
 
 /** What a GraphQL handler gets: the body read and, for a JSON type, parsed. */
@@ -98,7 +117,11 @@ export function createHttpFront(opts: {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
         return;
       }
-      if (req.method !== 'POST') return await opts.graphql(req, res, null);
+      if (req.method !== 'POST') {
+        const bad = badGetParams(req.url ?? '');
+        if (bad) return refuse(res, 400, `${bad}: must be a JSON object`);
+        return await opts.graphql(req, res, null);
+      }
       if (!passesCsrf(req)) {
         return refuse(res, 403, `Required CSRF header missing: send one of ${CSRF_HEADERS.join(', ')}, or a JSON body`);
       }

@@ -266,6 +266,23 @@ describe('HTTP policies on both handlers', () => {
       }
     });
 
+    it(`answers GET variables or extensions that are not JSON objects with 400 (${handler})`, async () => {
+      for (const [name, value] of [
+        ['variables', '{nope'],
+        ['extensions', '[[['],
+        ['variables', '"text"'],
+      ]) {
+        const res = await fetch(
+          `${app().graphqlUrl}?query=${encodeURIComponent('{ me { id } }')}&${name}=${encodeURIComponent(value as string)}`,
+          {
+            headers: { accept: 'application/json' },
+          },
+        );
+        expect(res.status, `${name}=${value}`).toBe(400);
+        expect(((await res.json()) as GqlResponse).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
+      }
+    });
+
     it(`answers a JSON body that does not parse with 400 (${handler})`, async () => {
       const res = await post(app().graphqlUrl, { 'content-type': 'application/json', accept: 'application/json' }, [
         '{"query": ',
