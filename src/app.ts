@@ -69,6 +69,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     log,
     metrics,
     limiter: limiters.requests,
+    costLimiter: limiters.cost,
     limits: {
       maxDepth: config.GRAPHQL_MAX_DEPTH,
       maxAliases: config.GRAPHQL_MAX_ALIASES,

@@ -166,6 +166,7 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
     LOG_LEVEL: 'info',
     MIGRATE_ON_START: 'false',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    GRAPHQL_COST_PER_MINUTE: '1000000000',
     LOGIN_ATTEMPTS_PER_ACCOUNT: '1000000',
     LOGIN_ATTEMPTS_PER_IP: '1000000',
     SIGNUPS_PER_IP_PER_HOUR: '1000000',

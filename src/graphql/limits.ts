@@ -26,8 +26,9 @@ import {
   validate,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { AppError, type ErrorCode, errorCode } from '../errors.js';
+import { AppError, type ErrorCode, errorCode, rateLimited } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { type Limiter, subjectOf } from '../rate-limit.js';
 
 export interface OperationLimits {
   maxDepth: number;
@@ -209,6 +210,28 @@ function withCode(e: GraphQLError, code: ErrorCode): GraphQLError {
     positions: e.positions,
     extensions: { ...e.extensions, code },
   });
+}
+
+/**
+ * Spends each operation's cost (measured by useOperationLimits, which runs first) from the caller's
+ * per-minute budget: many operations just under GRAPHQL_MAX_COST are RATE_LIMITED, not only huge ones.
+ */
+export function useCostBudget(limiter: Limiter): Plugin {
+  const spend = async (contextValue: unknown): Promise<GraphQLError | null> => {
+    const ctx = contextValue as Parameters<typeof subjectOf>[0];
+    const result = await limiter.consume(subjectOf(ctx), Math.max(1, operationCost(ctx as object) ?? 1));
+    return result.allowed ? null : rateLimited(result.retryAfter);
+  };
+  return {
+    onExecute: async ({ args, setResultAndStopExecution }) => {
+      const error = await spend(args.contextValue);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+    onSubscribe: async ({ args, setResultAndStopExecution }) => {
+      const error = await spend(args.contextValue);
+      if (error) setResultAndStopExecution({ errors: [error] });
+    },
+  };
 }
 
 /** The envelop plugin: every limit above, in the phase where it can be checked. */

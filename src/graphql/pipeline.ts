@@ -17,7 +17,7 @@ import type { Metrics } from '../metrics.js';
 import { type Limiter, useRateLimit } from '../rate-limit.js';
 import type { Context } from './context.js';
 import { useErrorCodes, useFinishErrors, useOperationMetrics } from './error-handling.js';
-import { type OperationLimits, useOperationLimits } from './limits.js';
+import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
 
 /** Hooks that envelop runs wherever getEnveloped() is used. */
 const ENVELOP_HOOKS = new Set([
@@ -51,6 +51,7 @@ export function createPipeline(deps: {
   limits: OperationLimits;
   metrics: Metrics;
   limiter: Limiter;
+  costLimiter: Limiter;
   log: Logger;
 }): Plugin<Context>[] {
   const policies = envelopOnly<Plugin<Context>>([
@@ -59,6 +60,7 @@ export function createPipeline(deps: {
     useErrorCodes(deps.log) as Plugin<Context>,
     useOperationMetrics(deps.metrics) as Plugin<Context>,
     useRateLimit(deps.limiter) as Plugin<Context>,
+    useCostBudget(deps.costLimiter) as Plugin<Context>,
   ]);
   return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
 }

@@ -166,6 +166,27 @@ describe('one pipeline for every transport', () => {
     }
   });
 
+  describe('cost budget per minute', () => {
+    let budget: Pair;
+    beforeAll(async () => {
+      // 1,300 points a minute: three operations of 401 (1 + 100 × edges, node, id, title).
+      budget = await pair({
+        GRAPHQL_COST_PER_MINUTE: '1300',
+        REDIS_PREFIX: `${inject('redisPrefix')}cost${randomBytes(3).toString('hex')}:`,
+      });
+    });
+    afterAll(async () => stopPair(budget));
+    const HEAVY = '{ conversations(first: 100) { edges { node { id title } } } }';
+    for (const transport of TRANSPORTS) {
+      it(`refuses operations under the per-operation limit once their cost is spent (${transport})`, async () => {
+        const fresh = await signUp(apps.lean.graphqlUrl);
+        const results = [];
+        for (let i = 0; i < 5; i++) results.push(codes(await run(budget, transport, HEAVY, {}, fresh.token)));
+        expect(results).toEqual([[], [], [], ['RATE_LIMITED'], ['RATE_LIMITED']]);
+      });
+    }
+  });
+
   describe('error masking', () => {
     let broken: Pair;
     beforeAll(async () => {
