@@ -13,7 +13,11 @@ const read = (path: string) => readFileSync(path, 'utf8');
 function table(markdown: string, heading: string): string[][] {
   const section = markdown.split(/^## /m).find((s) => s.startsWith(`${heading}\n`));
   if (!section) throw new Error(`no section "${heading}"`);
-  const rows = section.split('\n').filter((l) => l.startsWith('|'));
+  // The first table only: rows up to the first line that is not one, once the table has begun.
+  const lines = section.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('|'));
+  const end = lines.findIndex((l, i) => i > start && !l.startsWith('|'));
+  const rows = start < 0 ? [] : lines.slice(start, end < 0 ? undefined : end);
   return rows.slice(2).map((r) =>
     r
       .split('|')

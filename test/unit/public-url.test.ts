@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { parseConfig } from '../../src/config.js';
 import { forwardedUrl, listenUrl, PublicUrl } from '../../src/http/public-url.js';
 
 const headers = (h: Record<string, string>): Pick<Headers, 'get'> => new Headers(h);
 
 describe('public base URL', () => {
   it('is the listening address when PUBLIC_URL is unset, with the port actually bound', () => {
-    const url = new PublicUrl(loadConfig({ PORT: '0' }));
+    const url = new PublicUrl(parseConfig({ PORT: '0' }));
     url.listen(4612);
     expect(url.base).toBe('http://127.0.0.1:4612');
-    expect(new PublicUrl(loadConfig({ HOST: 'api.internal', PORT: '8080' })).base).toBe('http://api.internal:8080');
+    expect(new PublicUrl(parseConfig({ HOST: 'api.internal', PORT: '8080' })).base).toBe('http://api.internal:8080');
     expect(listenUrl('::1', 4000)).toBe('http://[::1]:4000');
     expect(listenUrl('::', 4000)).toBe('http://127.0.0.1:4000');
   });
 
   it('is PUBLIC_URL when set, whatever the request says', () => {
-    const url = new PublicUrl(loadConfig({ PUBLIC_URL: 'https://dawg.example.com/' }));
+    const url = new PublicUrl(parseConfig({ PUBLIC_URL: 'https://dawg.example.com/' }));
     url.listen(4612);
     expect(url.base).toBe('https://dawg.example.com');
     expect(url.forRequest(headers({ host: 'evil.example', 'x-forwarded-host': 'evil.example' }), true)).toBe(
@@ -24,7 +24,7 @@ describe('public base URL', () => {
   });
 
   it('ignores Host and X-Forwarded-* unless the request came through a trusted proxy', () => {
-    const url = new PublicUrl(loadConfig({ HOST: '127.0.0.1', PORT: '4612' }));
+    const url = new PublicUrl(parseConfig({ HOST: '127.0.0.1', PORT: '4612' }));
     const h = headers({ host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' });
     expect(url.forRequest(h, false)).toBe('http://127.0.0.1:4612');
     expect(url.forRequest(h, true)).toBe('https://evil.example');
@@ -54,7 +54,7 @@ describe('public base URL', () => {
       {},
     ];
     for (const bad of bads) expect(forwardedUrl(headers(bad)), JSON.stringify(bad)).toBeNull();
-    const url = new PublicUrl(loadConfig({ HOST: '127.0.0.1', PORT: '4612' }));
+    const url = new PublicUrl(parseConfig({ HOST: '127.0.0.1', PORT: '4612' }));
     expect(url.forRequest(headers({ host: 'a.example/evil' }), true)).toBe('http://127.0.0.1:4612');
   });
 });

@@ -59,7 +59,12 @@ export interface Party {
 export interface Fixtures {
   owner: Party;
   stranger: Party;
+  /** A token for the fields that revoke the token they are called with. */
+  revocableToken: string;
 }
+
+/** Fields that revoke the caller's token(s): called with Fixtures.revocableToken. */
+const REVOKES_TOKEN = new Set(['logOut', 'logOutEverywhere']);
 
 const OMIT = Symbol('omit');
 
@@ -160,8 +165,11 @@ function add(ctx: Ctx, c: Omit<FuzzCase, 'id'> & { id?: number }): void {
   ctx.cases.push({ ...c, id: c.id ?? ctx.next++ } as FuzzCase);
 }
 
-const tokenOf = (fx: Fixtures, actor: Actor): Record<string, string> =>
-  actor === 'anon' ? {} : { authorization: `Bearer ${(actor === 'owner' ? fx.owner : fx.stranger).token}` };
+const tokenOf = (fx: Fixtures, actor: Actor, field?: string): Record<string, string> => {
+  if (actor === 'anon') return {};
+  if (field && REVOKES_TOKEN.has(field)) return { authorization: `Bearer ${fx.revocableToken}` };
+  return { authorization: `Bearer ${(actor === 'owner' ? fx.owner : fx.stranger).token}` };
+};
 
 /** A valid value of an argument or input field; `tag` makes created rows traceable to their case. */
 function baseline(
@@ -283,7 +291,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
       target: `${target}(${argLabel})`,
       actor,
       writes: writesNothing ? 'none' : 'allowed',
-      request: post(op, tokenOf(ctx.fx, actor)),
+      request: post(op, tokenOf(ctx.fx, actor, field.name)),
       expect,
       lane: field.name === 'logIn' || field.name === 'signUp' ? 'password hashing' : undefined,
     });

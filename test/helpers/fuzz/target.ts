@@ -183,8 +183,11 @@ async function party(url: string, db: pg.Client, name: string): Promise<Party> {
 export async function createFixtures(target: Target): Promise<Fixtures> {
   const owner = await party(target.api.graphqlUrl, target.db, 'owner');
   const stranger = await party(target.api.graphqlUrl, target.db, 'stranger');
+  // logOut and logOutEverywhere revoke the token they are called with (logOutEverywhere every token of
+  // its user), so they run as a user of their own and the owner's and stranger's cases stay signed in.
+  const revocable = await party(target.api.graphqlUrl, target.db, 'revocable');
   await settled(target.db);
-  return { owner, stranger };
+  return { owner, stranger, revocableToken: revocable.token };
 }
 
 /** Waits until no reply is streaming (a reply writes after its request has been answered). */
