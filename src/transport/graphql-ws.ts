@@ -16,10 +16,14 @@
  *    and a `subscribe` reusing a completed id waits until the old one is gone;
  *  - bound what a socket may hold: subscriptions (WS_MAX_SUBSCRIPTIONS), sockets
  *    per user (WS_MAX_SOCKETS_PER_USER), bytes queued for a slow reader
- *    (WS_MAX_BUFFERED_BYTES), and the token's lifetime.
+ *    (WS_MAX_BUFFERED_BYTES), and the token's lifetime;
+ *  - end a socket whose token was revoked (logOut, logOutEverywhere on any instance): each subscribe
+ *    re-verifies the socket's token, and a sweep every `tokenCheckMs` verifies each distinct token of
+ *    the open sockets. Both go through TokenService's cache, which re-reads the revocations at most
+ *    every RECHECK_MS (one Redis MGET per token), so a revoked socket is closed within about a second.
  *
- * Close codes (docs/api-guide.md): 4401 the token expired (or subscribe before
- * connection_init), 4403 no or bad token, 4408 no connection_init within
+ * Close codes (docs/api-guide.md): 4401 the token expired or was revoked (or subscribe
+ * before connection_init), 4403 no or bad token, 4408 no connection_init within
  * WS_INIT_TIMEOUT_MS or the send queue overflowed (a slow reader; clients
  * reconnect and resume with fromIndex), 4409 duplicate id, 4429 too many sockets
  * for this user. A subscribe over WS_MAX_SUBSCRIPTIONS gets an error result with
@@ -62,6 +66,8 @@ export interface WsLimits {
   initTimeoutMs: number;
   /** Largest incoming frame (a bigger one closes the socket with 1009). */
   maxPayloadBytes: number;
+  /** How often the tokens of open sockets are verified again (revocations end them). */
+  tokenCheckMs: number;
 }
 
 export const DEFAULT_WS_LIMITS: WsLimits = {
@@ -70,6 +76,7 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   maxBufferedBytes: 1024 * 1024,
   initTimeoutMs: 3000,
   maxPayloadBytes: 1024 * 1024,
+  tokenCheckMs: 750,
 };
 
 /** What yoga's context function receives for an operation that arrived over graphql-ws. */
@@ -121,6 +128,8 @@ export interface WsExtra {
   socket: WebSocket;
   request: IncomingMessage;
   viewer?: Viewer;
+  /** The bearer token the socket was opened with, once accepted (re-verified: revocations end the socket). */
+  token: string | null;
   clientIp: string | null;
   /** Every operation of the socket that is set up, running or waiting its turn. */
   operations: Set<Operation>;
@@ -140,11 +149,14 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-function tokenExpiry(authorization: unknown): number | null {
+function bearer(authorization: unknown): string | null {
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
-  if (!match?.[1]) return null;
+  return match?.[1] ?? null;
+}
+
+function tokenExpiry(token: string): number | null {
   try {
-    const { exp } = decodeJwt(match[1]);
+    const { exp } = decodeJwt(token);
     return typeof exp === 'number' ? exp * 1000 : null;
   } catch {
     return null;
@@ -189,6 +201,44 @@ export function attachGraphqlWs(opts: {
   }, opts.keepAliveMs);
   heartbeat.unref();
 
+  /** Ends a socket whose token no longer verifies (revoked, or expired before its timer fired). */
+  function endRevoked(state: WsExtra, reason: string) {
+    if (state.closed) return;
+    log.debug({ userId: state.viewer?.id, reason }, 'graphql-ws socket closed: token no longer valid');
+    releaseAll(state);
+    state.socket.close(WS_CLOSE.tokenExpired, reason.slice(0, 100));
+  }
+
+  /** Verifies each distinct token of the open sockets once; a refused one ends all its sockets. */
+  let sweeping = false;
+  async function sweepTokens() {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const byToken = new Map<string, WsExtra[]>();
+      for (const state of states) {
+        if (!state.token || state.closed) continue;
+        const list = byToken.get(state.token);
+        if (list) list.push(state);
+        else byToken.set(state.token, [state]);
+      }
+      await Promise.all(
+        [...byToken].map(async ([token, sockets]) => {
+          const result = await tokens.verify(token).catch((err) => {
+            // Neither Redis nor PostgreSQL answered: keep the socket, the next sweep tries again.
+            log.debug({ err }, 'graphql-ws token check failed');
+            return null;
+          });
+          if (result && 'error' in result) for (const state of sockets) endRevoked(state, result.error);
+        }),
+      );
+    } finally {
+      sweeping = false;
+    }
+  }
+  const tokenSweep = setInterval(() => void sweepTokens(), limits.tokenCheckMs);
+  tokenSweep.unref();
+
   /** Returns every stream of the socket: their single `finally`s release the Redis subscriptions. */
   function releaseAll(state: WsExtra) {
     state.closed = true;
@@ -230,7 +280,8 @@ export function attachGraphqlWs(opts: {
       const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
       const authorization = key ? params[key] : undefined;
       const { viewer } = await tokens.fromAuthorization(authorization);
-      if (!viewer || state.closed) {
+      const token = bearer(authorization);
+      if (!viewer || !token || state.closed) {
         metrics.wsRefused.inc();
         return false; // graphql-ws closes with 4403 Forbidden
       }
@@ -242,13 +293,26 @@ export function attachGraphqlWs(opts: {
       }
       socketsPerUser.set(viewer.id, open + 1);
       state.viewer = viewer;
-      const expiresAt = tokenExpiry(authorization);
+      state.token = token;
+      const expiresAt = tokenExpiry(token);
       if (expiresAt !== null) armExpiry(state, expiresAt);
       return true;
     },
     onSubscribe: async (ctx, id, payload) => {
       const state = ctx.extra;
       const op = state.current.get(id);
+      // A token revoked since connection_init opens nothing more (cached: a Redis read at most every RECHECK_MS).
+      const check = state.token
+        ? await tokens.verify(state.token).catch((err) => {
+            // Neither Redis nor PostgreSQL answered: as over HTTP, no revocation can be read; the sweep retries.
+            log.debug({ err }, 'graphql-ws token check failed');
+            return null;
+          })
+        : { error: 'Not authenticated' };
+      if (check && 'error' in check) {
+        endRevoked(state, check.error);
+        return [new AppError('UNAUTHENTICATED', check.error)];
+      }
       let open = 0;
       for (const o of state.operations) if (o.admitted && !o.completeRequested) open++;
       if (open >= limits.maxSubscriptions) {
@@ -337,6 +401,7 @@ export function attachGraphqlWs(opts: {
       socket,
       request,
       clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
+      token: null,
       operations: new Set(),
       latest: new Map(),
       current: new Map(),
@@ -473,6 +538,7 @@ export function attachGraphqlWs(opts: {
     /** Releases every subscription, closes every socket with 1001 (going away) and stops the server. */
     async close(): Promise<void> {
       clearInterval(heartbeat);
+      clearInterval(tokenSweep);
       for (const state of states) {
         releaseAll(state);
         state.socket.close(1001, 'Server shutting down');

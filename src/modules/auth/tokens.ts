@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors, jwtVerify } from 'jose';
+import { z } from 'zod';
 import type { TokenRevocations } from './revocations.js';
 import type { Viewer } from './viewer.js';
 
@@ -16,6 +17,21 @@ const AUDIENCE = 'dawg-api';
 const VERIFIED_MAX = 10_000;
 export const RECHECK_MS = 250;
 const REVOKED = 'Token revoked, log in again';
+
+/**
+ * The claims a token must carry, checked after its signature: a correctly signed token with claims of
+ * the wrong shape (a `sub` that is not a uuid, a `ver` that is not a count) is refused like a forged
+ * one, rather than reaching PostgreSQL (uuid columns) and failing there as an internal error.
+ * `ver` and `jti` are optional: tokens signed before token versions and token ids still verify.
+ */
+const Claims = z.object({
+  // Any 8-4-4-4-12 hex uuid, as PostgreSQL's uuid type reads it (z.uuid() would also demand an RFC variant).
+  sub: z.guid(),
+  role: z.enum(['USER', 'ADMIN']),
+  ver: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  jti: z.string().min(1).max(128).optional(),
+  exp: z.number(),
+});
 
 interface Verified {
   viewer: Viewer;
@@ -82,13 +98,14 @@ export class TokenService {
   private async verifySignature(token: string): Promise<Verified | { error: string }> {
     try {
       const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-      const role = payload.role === 'ADMIN' ? 'ADMIN' : 'USER';
-      if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') return { error: 'Invalid token' };
-      const expiresAt = payload.exp * 1000;
-      const viewer: Viewer = { id: payload.sub, role };
-      if (typeof payload.jti === 'string') viewer.session = { tokenId: payload.jti, expiresAt };
+      const claims = Claims.safeParse(payload);
+      if (!claims.success) return { error: 'Invalid token' };
+      const { sub, role, ver, jti, exp } = claims.data;
+      const expiresAt = exp * 1000;
+      const viewer: Viewer = { id: sub, role };
+      if (jti !== undefined) viewer.session = { tokenId: jti, expiresAt };
       // Tokens from before token versions carry none: version 0, until the first logOutEverywhere.
-      const version = typeof payload.ver === 'number' ? payload.ver : 0;
+      const version = ver ?? 0;
       return { viewer, expiresAt, version, checkedAt: 0 };
     } catch (err) {
       return { error: err instanceof errors.JWTExpired ? 'Token expired, log in again' : 'Invalid token' };
