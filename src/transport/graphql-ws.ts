@@ -304,7 +304,7 @@ export function attachGraphqlWs(opts: {
       // A token revoked since connection_init opens nothing more (cached: a Redis read at most every RECHECK_MS).
       const check = state.token
         ? await tokens.verify(state.token).catch((err) => {
-            // Neither Redis nor PostgreSQL answered: as over HTTP, no revocation can be read; the sweep retries.
+            // Neither Redis nor PostgreSQL answered: no revocation can be read now; the sweep retries it.
             log.debug({ err }, 'graphql-ws token check failed');
             return null;
           })
@@ -361,7 +361,8 @@ export function attachGraphqlWs(opts: {
       const { rootValue, contextValue } = args as EnvelopedArgs & { contextValue: object };
       const key = rootValue.shareKey;
       if (shared.has(key)) {
-        // Join the running stream, but only after this subscriber's own argument and access checks.
+        // Join the running stream, but only after this subscriber's own argument and access checks,
+        // which run through envelop's subscribe: every plugin's onSubscribe (the rate limit counts it).
         checkOnly(contextValue);
         const checked = await rootValue.subscribe(args);
         if (!isAsyncIterable(checked)) return checked as never; // its own error
