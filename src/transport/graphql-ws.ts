@@ -18,9 +18,9 @@
  *    per user (WS_MAX_SOCKETS_PER_USER), bytes queued for a slow reader
  *    (WS_MAX_BUFFERED_BYTES), and the token's lifetime;
  *  - end a socket whose token was revoked (logOut, logOutEverywhere on any instance): each subscribe
- *    re-verifies the socket's token, and a sweep every `tokenCheckMs` verifies each distinct token of
- *    the open sockets. Both go through TokenService's cache, which re-reads the revocations at most
- *    every RECHECK_MS (one Redis MGET per token), so a revoked socket is closed within about a second.
+ *    rechecks the socket's token, and a sweep every `tokenCheckMs` rechecks each distinct token of the
+ *    open sockets. TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (one
+ *    Redis MGET per token, no signature check), so a revoked socket is closed within about a second.
  *
  * Close codes (docs/api-guide.md): 4401 the token expired or was revoked (or subscribe
  * before connection_init), 4403 no or bad token, 4408 no connection_init within
@@ -33,7 +33,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { decodeJwt } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AppError } from '../errors.js';
 import { checkOnly, isShareable, releaseSubscription, takeRelease } from '../graphql/live-subscription.js';
@@ -41,7 +40,7 @@ import { clientIp, type TrustProxy } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { TokenService } from '../modules/auth/tokens.js';
+import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 
@@ -128,8 +127,8 @@ export interface WsExtra {
   socket: WebSocket;
   request: IncomingMessage;
   viewer?: Viewer;
-  /** The bearer token the socket was opened with, once accepted (re-verified: revocations end the socket). */
-  token: string | null;
+  /** The token the socket was opened with, once accepted (rechecked: a revocation ends the socket). */
+  grant: VerifiedToken | null;
   clientIp: string | null;
   /** Every operation of the socket that is set up, running or waiting its turn. */
   operations: Set<Operation>;
@@ -152,15 +151,6 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 function bearer(authorization: unknown): string | null {
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
   return match?.[1] ?? null;
-}
-
-function tokenExpiry(token: string): number | null {
-  try {
-    const { exp } = decodeJwt(token);
-    return typeof exp === 'number' ? exp * 1000 : null;
-  } catch {
-    return null;
-  }
 }
 
 export function attachGraphqlWs(opts: {
@@ -209,27 +199,27 @@ export function attachGraphqlWs(opts: {
     state.socket.close(WS_CLOSE.tokenExpired, reason.slice(0, 100));
   }
 
-  /** Verifies each distinct token of the open sockets once; a refused one ends all its sockets. */
+  /** Rechecks each distinct token of the open sockets once; a refused one ends all its sockets. */
   let sweeping = false;
   async function sweepTokens() {
     if (sweeping) return;
     sweeping = true;
     try {
-      const byToken = new Map<string, WsExtra[]>();
+      const byToken = new Map<VerifiedToken, WsExtra[]>();
       for (const state of states) {
-        if (!state.token || state.closed) continue;
-        const list = byToken.get(state.token);
+        if (!state.grant || state.closed) continue;
+        const list = byToken.get(state.grant);
         if (list) list.push(state);
-        else byToken.set(state.token, [state]);
+        else byToken.set(state.grant, [state]);
       }
       await Promise.all(
-        [...byToken].map(async ([token, sockets]) => {
-          const result = await tokens.verify(token).catch((err) => {
+        [...byToken].map(async ([grant, sockets]) => {
+          const result = await tokens.recheck(grant).catch((err) => {
             // Neither Redis nor PostgreSQL answered: keep the socket, the next sweep tries again.
             log.debug({ err }, 'graphql-ws token check failed');
             return null;
           });
-          if (result && 'error' in result) for (const state of sockets) endRevoked(state, result.error);
+          if (result) for (const state of sockets) endRevoked(state, result.error);
         }),
       );
     } finally {
@@ -279,37 +269,37 @@ export function attachGraphqlWs(opts: {
       const params = ctx.connectionParams ?? {};
       const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
       const authorization = key ? params[key] : undefined;
-      const { viewer } = await tokens.fromAuthorization(authorization);
       const token = bearer(authorization);
-      if (!viewer || !token || state.closed) {
+      const held = token ? await tokens.hold(token) : null;
+      if (!held || 'error' in held || state.closed) {
         metrics.wsRefused.inc();
         return false; // graphql-ws closes with 4403 Forbidden
       }
-      const open = socketsPerUser.get(viewer.id) ?? 0;
+      const open = socketsPerUser.get(held.viewer.id) ?? 0;
       if (open >= limits.maxSocketsPerUser) {
         metrics.wsRefused.inc();
         state.socket.close(WS_CLOSE.tooManySockets, 'Too many sockets for this user');
         return false;
       }
+      const { viewer } = held;
       socketsPerUser.set(viewer.id, open + 1);
       state.viewer = viewer;
-      state.token = token;
-      const expiresAt = tokenExpiry(token);
-      if (expiresAt !== null) armExpiry(state, expiresAt);
+      state.grant = held;
+      armExpiry(state, held.expiresAt);
       return true;
     },
     onSubscribe: async (ctx, id, payload) => {
       const state = ctx.extra;
       const op = state.current.get(id);
       // A token revoked since connection_init opens nothing more (cached: a Redis read at most every RECHECK_MS).
-      const check = state.token
-        ? await tokens.verify(state.token).catch((err) => {
+      const check = state.grant
+        ? await tokens.recheck(state.grant).catch((err) => {
             // Neither Redis nor PostgreSQL answered: no revocation can be read now; the sweep retries it.
             log.debug({ err }, 'graphql-ws token check failed');
             return null;
           })
         : { error: 'Not authenticated' };
-      if (check && 'error' in check) {
+      if (check) {
         endRevoked(state, check.error);
         return [new AppError('UNAUTHENTICATED', check.error)];
       }
@@ -402,7 +392,7 @@ export function attachGraphqlWs(opts: {
       socket,
       request,
       clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
-      token: null,
+      grant: null,
       operations: new Set(),
       latest: new Map(),
       current: new Map(),
