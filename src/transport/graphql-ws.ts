@@ -291,7 +291,18 @@ export function attachGraphqlWs(opts: {
     onSubscribe: async (ctx, id, payload) => {
       const state = ctx.extra;
       const op = state.current.get(id);
-      // A token revoked since connection_init opens nothing more (cached: a Redis read at most every RECHECK_MS).
+      let open = 0;
+      for (const o of state.operations) if (o.admitted && !o.completeRequested) open++;
+      if (open >= limits.maxSubscriptions) {
+        return [
+          new AppError('RATE_LIMITED', `Too many subscriptions on this socket (at most ${limits.maxSubscriptions})`, {
+            limit: limits.maxSubscriptions,
+          }),
+        ];
+      }
+      if (op) op.admitted = true;
+      // A token revoked since connection_init opens nothing more (a Redis read at most every RECHECK_MS).
+      // After the per-socket count, which stays synchronous: subscribes are admitted in arrival order.
       const check = state.grant
         ? await tokens.recheck(state.grant).catch((err) => {
             // Neither Redis nor PostgreSQL answered: no revocation can be read now; the sweep retries it.
@@ -303,16 +314,6 @@ export function attachGraphqlWs(opts: {
         endRevoked(state, check.error);
         return [new AppError('UNAUTHENTICATED', check.error)];
       }
-      let open = 0;
-      for (const o of state.operations) if (o.admitted && !o.completeRequested) open++;
-      if (open >= limits.maxSubscriptions) {
-        return [
-          new AppError('RATE_LIMITED', `Too many subscriptions on this socket (at most ${limits.maxSubscriptions})`, {
-            limit: limits.maxSubscriptions,
-          }),
-        ];
-      }
-      if (op) op.admitted = true;
       const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp };
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...initial,
