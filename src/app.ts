@@ -8,19 +8,21 @@ import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createPool, createPrisma, type Db } from './db/client.js';
-import { createMaskError, finishErrors, useErrorCodes, useOperationMetrics } from './graphql/error-handling.js';
+import { createMaskError, finishErrors, yogaLogger } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
+import { createPipeline } from './graphql/pipeline.js';
 import { schema } from './graphql/schema.js';
 import { createGenerationQueue } from './jobs/generation-job.js';
 import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createGraphqlPost } from './http/graphql-post.js';
-import { createRoutes } from './http/routes.js';
+import { createHttpFront } from './http/front.js';
+import { createRoutes, serveMetrics } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { PubSub } from './pubsub.js';
 import { closeRedis, createRedis, type Redis } from './redis.js';
-import { createLimiters, useRateLimit } from './rate-limit.js';
+import { createLimiters } from './rate-limit.js';
 import { createServices, type Services } from './services.js';
 import { clientIp, fromTrustedProxy } from './http/client-ip.js';
 import { nodeHeaders } from './http/node-headers.js';
@@ -28,7 +30,6 @@ import { PublicUrl } from './http/public-url.js';
 import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
 
 export const GRAPHQL_PATH = '/graphql';
-const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface App {
   server: Server;
@@ -62,7 +63,21 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const publicUrl = new PublicUrl(config);
   let shuttingDown = false;
 
-  const cors = { origin: config.CORS_ORIGINS, credentials: true };
+  const cors = { origin: config.CORS_ORIGINS, credentials: config.CORS_CREDENTIALS };
+  const plugins = createPipeline({
+    schema,
+    log,
+    metrics,
+    limiter: limiters.requests,
+    costLimiter: limiters.cost,
+    limits: {
+      maxDepth: config.GRAPHQL_MAX_DEPTH,
+      maxAliases: config.GRAPHQL_MAX_ALIASES,
+      maxTokens: config.GRAPHQL_MAX_TOKENS,
+      maxDirectives: config.GRAPHQL_MAX_DIRECTIVES,
+      maxCost: config.GRAPHQL_MAX_COST,
+    },
+  });
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -71,8 +86,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     graphiql: config.GRAPHIQL ? { title: 'dawg', subscriptionsProtocol: 'WS' } : false,
     renderGraphiQL: renderLocalGraphiql,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
-    logging: log.child({ component: 'yoga' }),
-    plugins: [useErrorCodes(metrics), useOperationMetrics(metrics), useRateLimit(limiters.requests)],
+    logging: yogaLogger(log),
+    plugins,
     context: async (initial): Promise<Context> => {
       if ('wsViewer' in initial) {
         const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
@@ -97,39 +112,45 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   if (config.GRAPHIQL && !hasLocalGraphiql())
     log.warn('GraphiQL assets not installed (npm ci fetches them); GraphiQL will load them from a CDN');
   const graphqlPost = createGraphqlPost(yoga, {
-    maxBodyBytes: MAX_BODY_BYTES,
     cors,
     finish: (result) => finishErrors(result, metrics),
     handled: (handler) => metrics.graphqlHttpRequests.inc({ handler }),
   });
-  const routes = createRoutes({ prisma, redis, metrics, storage, isShuttingDown: () => shuttingDown });
-  const server = createServer(async (req, res) => {
-    const route = (req.url ?? '/').split('?')[0] ?? '/';
-    res.once('finish', () =>
-      metrics.httpRequests.inc({ route: route === GRAPHQL_PATH ? route : route.slice(0, 32), status: res.statusCode }),
-    );
-    try {
-      if (await routes(req, res)) return;
-      if (route !== GRAPHQL_PATH) {
-        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
-        return;
-      }
-      if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
-        return;
-      }
-      if (config.GRAPHQL_LEAN_POST) await graphqlPost(req, res);
-      else {
-        metrics.graphqlHttpRequests.inc({ handler: 'yoga' });
-        await yoga(req, res);
-      }
-    } catch (err) {
-      log.error({ err }, 'request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end();
-    }
+  // /metrics: on its own port when METRICS_PORT is set; else on this one, behind METRICS_TOKEN if
+  // set. Production without either keeps it closed.
+  const metricsOnThisPort = config.METRICS_PORT === undefined && (config.NODE_ENV !== 'production' || !!config.METRICS_TOKEN);
+  if (!metricsOnThisPort && config.METRICS_PORT === undefined)
+    log.warn('/metrics is closed: set METRICS_TOKEN or METRICS_PORT to scrape it in production');
+  const metricsServer =
+    config.METRICS_PORT === undefined
+      ? null
+      : createServer((req, res) => {
+          if ((req.url ?? '/').split('?')[0] !== '/metrics') return void res.writeHead(404).end();
+          serveMetrics(metrics, config.METRICS_TOKEN, req, res).catch(() => res.destroy());
+        });
+  const routes = createRoutes({
+    prisma,
+    redis,
+    metrics,
+    storage,
+    isShuttingDown: () => shuttingDown,
+    metricsAccess: { onThisPort: metricsOnThisPort, token: config.METRICS_TOKEN },
   });
+  const server = createServer(
+    createHttpFront({
+      graphqlPath: GRAPHQL_PATH,
+      maxBodyBytes: config.GRAPHQL_MAX_BODY_BYTES,
+      metrics,
+      log,
+      routes,
+      graphql: (req, res, body) => {
+        if (config.GRAPHQL_LEAN_POST) return graphqlPost(req, res, body);
+        metrics.graphqlHttpRequests.inc({ handler: 'yoga' });
+        if (body) (req as IncomingMessage & { body?: Buffer }).body = body.raw;
+        return yoga(req, res) as Promise<void>;
+      },
+    }),
+  );
   const ws = attachGraphqlWs({
     server,
     path: GRAPHQL_PATH,
@@ -153,8 +174,15 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     redis,
     services,
     log,
-    start: () =>
-      new Promise((resolve, reject) => {
+    start: async () => {
+      if (metricsServer) {
+        await new Promise<void>((resolve, reject) => {
+          metricsServer.once('error', reject);
+          metricsServer.listen(config.METRICS_PORT, config.HOST, () => resolve());
+        });
+        log.info({ port: (metricsServer.address() as AddressInfo).port }, 'metrics served on their own port');
+      }
+      return new Promise<string>((resolve, reject) => {
         server.once('error', reject);
         server.listen(config.PORT, config.HOST, () => {
           const { port } = server.address() as AddressInfo;
@@ -170,7 +198,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
           log.info({ port }, `dawg api listening on http://${host}:${port}${GRAPHQL_PATH}`);
           resolve(`http://${host}:${port}`);
         });
-      }),
+      });
+    },
     stop: async () => {
       if (shuttingDown) return;
       shuttingDown = true;
@@ -180,6 +209,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(forced);
+      if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       await queue.close().catch(() => {});
       await Promise.allSettled([closeRedis(redis), closeRedis(queueRedis), closeRedis(subscriber), prisma.$disconnect()]);
       log.info('dawg api stopped');

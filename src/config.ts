@@ -85,6 +85,21 @@ export const configSchema = z
         return list;
       }),
     GRAPHQL_LEAN_POST: bool.default(true),
+    // Operation limits (src/graphql/limits.ts); the committed operations, GraphiQL's introspection
+    // and the demo clients stay well inside them.
+    GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(10),
+    GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
+    // At most 10,000: far more nesting (5,000 levels of fragments) overflows the stack of recursive
+    // validation rules; the parser's token cap is what keeps the nesting bounded.
+    GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(10_000).default(2000),
+    GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(50),
+    GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(1000),
+    GRAPHQL_COST_PER_MINUTE: z.coerce.number().int().min(1).default(30_000),
+    GRAPHQL_MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024),
     // Unset: links are built from the request behind a trusted proxy, else from HOST/PORT (src/http/public-url.ts).
     PUBLIC_URL: z.url('must be a URL').optional(),
     STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
@@ -148,7 +163,8 @@ export const configSchema = z
         }
       })
       .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }))),
-    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(5),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    MIX_MAX_TRACKS: z.coerce.number().int().min(1).max(64).default(16),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     CORS_ORIGINS: z
       .string()
@@ -161,7 +177,10 @@ export const configSchema = z
               .map((s) => s.trim())
               .filter(Boolean),
       ),
-    GRAPHIQL: bool.default(true),
+    CORS_CREDENTIALS: bool.optional(),
+    GRAPHIQL: bool.optional(),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    METRICS_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
     WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
     WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
     WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),
@@ -175,6 +194,10 @@ export const configSchema = z
   })
   .transform((cfg) => ({
     ...cfg,
+    // GraphiQL is a development tool: off in production unless asked for.
+    GRAPHIQL: cfg.GRAPHIQL ?? cfg.NODE_ENV !== 'production',
+    // '*' never goes with credentials (it would reflect any origin); a list of origins does by default.
+    CORS_CREDENTIALS: cfg.CORS_CREDENTIALS ?? cfg.CORS_ORIGINS !== '*',
     // Outside production, unset secrets are generated once per install and kept here (src/secrets.ts).
     SECRETS_FILE: cfg.SECRETS_FILE ?? join(dirname(resolve(cfg.STORAGE_DIR)), '.dawg-secrets'),
   }));
@@ -205,6 +228,10 @@ export function parseConfig(
   // Cross-variable rules are checked on the raw values so they are reported beside any other problem.
   for (const name of SECRET_NAMES)
     if (merged.NODE_ENV === 'production' && !merged[name]) problems.push(`${name}: is required when NODE_ENV=production`);
+  if ((merged.CORS_ORIGINS ?? '*').trim() === '*' && ['true', '1'].includes(merged.CORS_CREDENTIALS ?? ''))
+    problems.push(
+      "CORS_CREDENTIALS: cannot be true with CORS_ORIGINS='*' (any site could send credentialed requests); list the origins",
+    );
   if (merged.STORAGE_DRIVER === 's3' && !merged.S3_BUCKET) problems.push('S3_BUCKET: is required when STORAGE_DRIVER=s3');
   if (!result.success || problems.length) throw new ConfigError(problems);
   return result.data;

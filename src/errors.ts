@@ -14,7 +14,13 @@ export type ErrorCode =
   | 'INTERNAL_SERVER_ERROR'
   | 'BAD_REQUEST'
   | 'GRAPHQL_PARSE_FAILED'
-  | 'GRAPHQL_VALIDATION_FAILED';
+  | 'GRAPHQL_VALIDATION_FAILED'
+  // Operation limits (src/graphql/limits.ts), refused before any resolver runs:
+  | 'DEPTH_LIMIT_EXCEEDED'
+  | 'ALIAS_LIMIT_EXCEEDED'
+  | 'TOKEN_LIMIT_EXCEEDED'
+  | 'DIRECTIVE_LIMIT_EXCEEDED'
+  | 'COST_LIMIT_EXCEEDED';
 
 export class AppError extends GraphQLError {
   constructor(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {

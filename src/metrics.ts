@@ -1,14 +1,63 @@
-/** Every metric the processes export, named dawg_<what>_<unit>. One registry per app instance. */
+/**
+ * Every metric the processes export, named dawg_<what>_<unit>. One registry per app instance.
+ * Every label has a bounded set of values, so no client can grow the series count: routes are
+ * templates (src/http/front.ts routeLabel), operation names go through `operationName`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Distinct operation names labelled as themselves; the rest are 'other'. */
+export const MAX_OPERATION_NAMES = 100;
+
+const ROOT = new URL('../', import.meta.url);
+/** The committed client operations (scripts/demo, test/operations): their names are always known. */
+function committedOperationNames(): string[] {
+  const files = ['scripts/demo/operations.graphql'];
+  try {
+    for (const f of readdirSync(fileURLToPath(new URL('test/operations/', ROOT))))
+      if (f.endsWith('.graphql')) files.push(`test/operations/${f}`);
+  } catch {
+    // Not in this install (a production image without tests).
+  }
+  const names: string[] = [];
+  for (const file of files) {
+    let text = '';
+    try {
+      text = readFileSync(fileURLToPath(new URL(file, ROOT)), 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of text.matchAll(/^\s*(?:query|mutation|subscription)\s+([A-Za-z_]\w*)/gm)) names.push(m[1] as string);
+  }
+  return names;
+}
+
+/**
+ * The label for an operation name: the committed operations' names, then the first
+ * MAX_OPERATION_NAMES distinct others seen, then 'other'. A name admitted stays (removing it would
+ * lose its counts); the bound is what matters.
+ */
+export function boundedNames(max = MAX_OPERATION_NAMES, known: string[] = committedOperationNames()) {
+  const names = new Set(known);
+  const limit = names.size + max;
+  return (name: string): string => {
+    if (names.has(name)) return name;
+    if (names.size >= limit || name.length > 64) return 'other';
+    names.add(name);
+    return name;
+  };
+}
 
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dawg_' });
   return {
     registry,
+    operationName: boundedNames(),
     httpRequests: new Counter({
       name: 'dawg_http_requests_total',
-      help: 'HTTP requests by route and status',
+      help: 'HTTP requests by route template (/graphql, /health, /ready, /metrics, /files/*, /graphiql/assets/*, other) and status',
       labelNames: ['route', 'status'] as const,
       registers: [registry],
     }),

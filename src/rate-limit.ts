@@ -19,7 +19,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Redis } from './redis.js';
 
-export type LimiterName = 'requests' | 'login_account' | 'login_ip' | 'signup_ip';
+export type LimiterName = 'requests' | 'cost' | 'login_account' | 'login_ip' | 'signup_ip';
 
 export interface LimitOptions {
   name: LimiterName;
@@ -51,14 +51,14 @@ export class Limiter {
     });
   }
 
-  /** Counts one hit for `key`; `retryAfter` (s) when over the limit. */
-  async consume(key: string): Promise<{ allowed: true } | { allowed: false; retryAfter: number }> {
+  /** Counts `points` hits (default one) for `key`; `retryAfter` (s) when over the limit. */
+  async consume(key: string, points = 1): Promise<{ allowed: true } | { allowed: false; retryAfter: number }> {
     // The insurance limiter answers silently, so Redis' state is read here to log and count it.
     const down = this.redis.status !== 'ready';
     if (down) this.noteDegraded();
     else this.degraded = false;
     try {
-      await this.limiter.consume(key);
+      await this.limiter.consume(key, points);
       return { allowed: true };
     } catch (res) {
       if (res instanceof RateLimiterRes) {
@@ -91,6 +91,8 @@ export class Limiter {
 
 export interface Limiters {
   requests: Limiter;
+  /** Operation cost per user (per IP anonymous) per minute: src/graphql/limits.ts's cost model. */
+  cost: Limiter;
   loginAccount: Limiter;
   loginIp: Limiter;
   signUpIp: Limiter;
@@ -101,6 +103,7 @@ export function createLimiters(redis: Redis, config: Config, deps: { log: Logger
   const login = { durationSec: config.LOGIN_WINDOW_SEC, withoutRedis: 'memory' } as const;
   return {
     requests: make({ name: 'requests', points: config.RATE_LIMIT_PER_MINUTE, durationSec: 60, withoutRedis: 'allow' }),
+    cost: make({ name: 'cost', points: config.GRAPHQL_COST_PER_MINUTE, durationSec: 60, withoutRedis: 'allow' }),
     loginAccount: make({ name: 'login_account', points: config.LOGIN_ATTEMPTS_PER_ACCOUNT, ...login }),
     loginIp: make({ name: 'login_ip', points: config.LOGIN_ATTEMPTS_PER_IP, ...login }),
     signUpIp: make({ name: 'signup_ip', points: config.SIGNUPS_PER_IP_PER_HOUR, durationSec: 3600, withoutRedis: 'memory' }),
@@ -113,7 +116,7 @@ interface Caller {
   clientIp: string | null;
 }
 
-const subjectOf = (ctx: Caller) => (ctx.viewer ? `user:${ctx.viewer.id}` : `ip:${ctx.clientIp ?? 'unknown'}`);
+export const subjectOf = (ctx: Caller) => (ctx.viewer ? `user:${ctx.viewer.id}` : `ip:${ctx.clientIp ?? 'unknown'}`);
 
 /**
  * Counts every operation against `requests`: queries and mutations (onExecute) and subscriptions

@@ -40,7 +40,15 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
   const access = new Access(prisma);
   const projects = new ProjectService({ prisma, pubsub, access });
   const conversations = new ConversationService({ prisma, access });
-  const generations = new GenerationService({ prisma, pubsub, queue, access, log, maxPending: config.GENERATION_MAX_PENDING });
+  const generations = new GenerationService({
+    prisma,
+    pubsub,
+    queue,
+    access,
+    log,
+    maxPending: config.GENERATION_MAX_PENDING,
+    mixMaxTracks: config.MIX_MAX_TRACKS,
+  });
   return {
     pubsub,
     access,

@@ -8,6 +8,6 @@ const { config, message: secretsMessage } = loadAppConfigOrExit();
 const log = createLogger(config, 'dawg-worker');
 log.info(secretsMessage);
 const worker = buildWorker(config, { log });
-await worker.start();
-
+// Before start: it may wait a while for the database, and a signal then must stop it cleanly.
 stopOnSignals(() => worker.stop(), log);
+await worker.start();

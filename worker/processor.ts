@@ -7,6 +7,7 @@
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { GenerationType } from '../src/generated/prisma/client.js';
 import { type GenerationJob, generationJobSchema } from '../src/jobs/generation-job.js';
+import { FAILURE_TEXT, classifyFailure, failureReason } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import type { WorkerDeps } from './deps.js';
 import { CancelledError } from './errors.js';
@@ -27,8 +28,10 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
     if (!parsed.success) {
       const id = (job.data as { generationId?: unknown } | undefined)?.generationId;
       const reason = `invalid job payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      deps.log.warn({ jobId: job.id, generationId: id, reason }, 'job payload rejected');
       if (typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)) {
-        await transition(deps, id, { status: 'FAILED', stage: 'failed', error: reason, completedAt: new Date() }, [
+        const error = failureReason('INVALID_INPUT', 'the job could not be read');
+        await transition(deps, id, { status: 'FAILED', stage: 'failed', error, completedAt: new Date() }, [
           'PENDING',
           'PROCESSING',
         ]).catch(() => null);
@@ -88,17 +91,34 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
         deps.log.info({ generationId: id }, 'generation cancelled while running');
         return 'cancelled';
       }
-      const reason = err instanceof Error ? err.message : String(err);
-      const last = err instanceof UnrecoverableError || attempt >= (job.opts.attempts ?? 1);
-      deps.log.warn({ err, generationId: id, attempt, last }, 'generation attempt failed');
+      // The client reads a stable reason; the raw cause (pg, S3, engine) stays in this log line.
+      const failure = classifyFailure(err);
+      const attempts = job.opts.attempts ?? 1;
+      const last = failure.final || err instanceof UnrecoverableError || attempt >= attempts;
+      deps.log.warn({ err, generationId: id, jobId: job.id, attempt, last, reason: failure.code }, 'generation attempt failed');
       await transition(
         deps,
         id,
         last
-          ? { status: 'FAILED', stage: 'failed', error: reason, completedAt: new Date(), durationMs: Date.now() - started }
-          : { status: 'PENDING', stage: 'retrying', error: `attempt ${attempt} failed: ${reason}` },
+          ? {
+              status: 'FAILED',
+              stage: 'failed',
+              error: failure.reason,
+              completedAt: new Date(),
+              durationMs: Date.now() - started,
+            }
+          : {
+              status: 'PENDING',
+              stage: 'retrying',
+              error: failureReason(
+                failure.code,
+                `${failure.detail ?? FAILURE_TEXT[failure.code]} (attempt ${attempt} of ${attempts}, trying again)`,
+              ),
+            },
         ['PROCESSING'],
       );
+      // BullMQ retries what it is not told is final; our final failures skip the remaining attempts.
+      if (failure.final && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(failure.message);
       throw err;
     }
   };

@@ -6,12 +6,15 @@ import { type Job, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createPrisma } from '../src/db/client.js';
 import { GENERATION_QUEUE, createGenerationQueue, generationJobOptions, queuePrefix } from '../src/jobs/generation-job.js';
+import { classifyFailure, failureReason } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { PubSub } from '../src/pubsub.js';
 import { closeRedis, createRedis } from '../src/redis.js';
 import { createStorage } from '../src/storage/index.js';
 import type { WorkerDeps } from './deps.js';
+import { guardedStorage } from './guarded-storage.js';
+import { waitForDatabase } from './wait-for-database.js';
 import { type Handlers, createProcessor, defaultHandlers } from './processor.js';
 
 export function buildWorker(config: Config, options: { log?: Logger; handlers?: Handlers } = {}) {
@@ -24,7 +27,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   // BullMQ's blocking connection must retry forever rather than fail commands.
   const queueConnection = createRedis(config.REDIS_URL, log, 'dawg-worker-bullmq', { maxRetriesPerRequest: null });
   const pubsub = new PubSub(redis, redis, config.REDIS_PREFIX);
-  const deps: WorkerDeps = { config, prisma, pubsub, storage: createStorage(config), log };
+  const deps: WorkerDeps = { config, prisma, pubsub, storage: guardedStorage(createStorage(config)), log };
   let worker: Worker | null = null;
   const queue = createGenerationQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
@@ -51,9 +54,20 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
     return requeued;
   }
 
+  const stopping = new AbortController();
+
   return {
     deps,
+    /**
+     * Waits for the database (created and migrated by the api), then takes jobs and reconciles.
+     * Resolves without starting when stop() is called while it waits.
+     */
     async start(): Promise<void> {
+      const ready = await waitForDatabase(() => prisma.generation.findFirst({ select: { id: true } }), {
+        log,
+        signal: stopping.signal,
+      });
+      if (!ready) return;
       worker = new Worker(GENERATION_QUEUE, createProcessor(deps, options.handlers ?? defaultHandlers), {
         connection: queueConnection,
         prefix: queuePrefix(config.REDIS_PREFIX),
@@ -69,7 +83,10 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled/i.test(err.message))) return;
         const id = (job.data as { generationId?: string }).generationId;
         if (!id) return;
-        void transition(deps, id, { status: 'FAILED', stage: 'failed', error: err.message, completedAt: new Date() }, [
+        // BullMQ's own failures (stalled too often, lock lost) mean a worker went away mid-job.
+        const reason = /stalled|lock/i.test(err.message) ? failureReason('WORKER_LOST') : classifyFailure(err).reason;
+        log.warn({ err, generationId: id, jobId: job.id }, 'generation failed for good');
+        void transition(deps, id, { status: 'FAILED', stage: 'failed', error: reason, completedAt: new Date() }, [
           'PENDING',
           'PROCESSING',
         ]).catch((e) => log.error({ err: e, generationId: id }, 'could not mark generation failed'));
@@ -87,6 +104,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
     /** Finishes running jobs (up to the lock), then closes connections. */
     reconcile,
     async stop(): Promise<void> {
+      stopping.abort();
       if (reconcileTimer) clearInterval(reconcileTimer);
       // A graceful close waits for Redis; if Redis is unreachable, force it after the lock period.
       const closing = worker?.close();

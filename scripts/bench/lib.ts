@@ -166,6 +166,7 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
     LOG_LEVEL: 'info',
     MIGRATE_ON_START: 'false',
     RATE_LIMIT_PER_MINUTE: '1000000',
+    GRAPHQL_COST_PER_MINUTE: '1000000000',
     LOGIN_ATTEMPTS_PER_ACCOUNT: '1000000',
     LOGIN_ATTEMPTS_PER_IP: '1000000',
     SIGNUPS_PER_IP_PER_HOUR: '1000000',
@@ -174,6 +175,11 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
     JWT_SECRET: randomBytes(32).toString('base64url'),
     FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_DIR: `/tmp/dawg-bench-${run}`,
+    // GRAPHQL_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat` compares the
+    // lean POST path with yoga alone.
+    ...Object.fromEntries(
+      Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('GRAPHQL_') && !!e[1]),
+    ),
     ...extraEnv,
   };
   // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the api under load.

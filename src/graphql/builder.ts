@@ -1,5 +1,6 @@
 /** Pothos setup only: plugins, context, scalars. Types and fields live in src/modules. */
 import SchemaBuilder from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -9,6 +10,7 @@ import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
 import type { Context } from './context.js';
 import { decodeGlobalId, encodeGlobalId } from './ids.js';
+import { fieldComplexity } from './limits.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -24,7 +26,10 @@ export const builder = new SchemaBuilder<{
   DefaultNodeNullability: false;
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin, ComplexityPlugin],
+  // The cost model only; the limit is checked once per operation by useOperationLimits (limits.ts),
+  // not by wrapping every root resolver.
+  complexity: { fieldComplexity, disabled: true },
   scopeAuth: {
     authScopes: (ctx) => ({ loggedIn: ctx.viewer !== null, admin: ctx.viewer?.role === 'ADMIN' }),
     unauthorizedError: (_parent, ctx) =>

@@ -8,7 +8,7 @@
  * - anything else is logged with its stack and masked as INTERNAL_SERVER_ERROR.
  */
 import { PothosValidationError } from '@pothos/core';
-import { type DocumentNode, GraphQLError } from 'graphql';
+import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { errorCode, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -34,9 +34,12 @@ export function createMaskError(log: Logger) {
   return (error: unknown): Error => {
     const original = isGraphQLError(error) && error.originalError ? error.originalError : error;
     const code = errorCode(original) ?? errorCode(error);
-    if (code && isGraphQLError(error)) return withCode(error, code);
+    // A client's mistake: logged at debug with its code, never at error level (issue 16, item 8).
+    if (code) log.debug({ code, path: isGraphQLError(error) ? error.path : undefined }, (error as Error).message);
+    if (code && isGraphQLError(error)) return errorCode(error) === code ? error : withCode(error, code);
     if (code) return original as Error;
     if (isGraphQLError(error) && (original as Error)?.name === PothosValidationError.name) {
+      log.debug({ code: 'BAD_USER_INPUT', path: error.path }, error.message);
       return withCode(error, 'BAD_USER_INPUT');
     }
     log.error({ err: original, path: isGraphQLError(error) ? error.path : undefined }, 'unexpected error');
@@ -47,18 +50,47 @@ export function createMaskError(log: Logger) {
   };
 }
 
-/** Adds codes to errors raised before execution, and counts errors by code. */
-export function useErrorCodes(metrics: Metrics): Plugin {
+/**
+ * yoga's `logging`. yoga logs at error level every error its masking replaced, client mistakes
+ * included; createMaskError has already logged those (debug with the code for the client's,
+ * error with the stack for the server's own), so yoga's copy goes to debug. Anything else yoga
+ * reports at error level stays there.
+ */
+export function yogaLogger(log: Logger) {
+  const yoga = log.child({ component: 'yoga' });
+  return {
+    debug: (...args: unknown[]) => yoga.debug(args.map(String).join(' ')),
+    info: (...args: unknown[]) => yoga.info(args.map(String).join(' ')),
+    warn: (...args: unknown[]) => yoga.warn(args.map(String).join(' ')),
+    error: (...args: unknown[]) => {
+      const [err] = args;
+      if (err instanceof Error) {
+        const status = (isGraphQLError(err) ? (err.extensions?.http as { status?: number } | undefined)?.status : undefined) ?? 0;
+        yoga.debug({ code: errorCode(err) ?? (status && status < 500 ? 'BAD_REQUEST' : undefined), status }, err.message);
+      } else yoga.error(args.map(String).join(' '));
+    },
+  };
+}
+
+/** Adds codes to errors raised before execution, and logs them at debug (they are the client's). */
+export function useErrorCodes(log: Logger): Plugin {
   return {
     onParse:
       () =>
       ({ result, replaceParseResult }) => {
-        if (isGraphQLError(result)) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+        if (!isGraphQLError(result)) return;
+        const coded = errorCode(result) ? result : withCode(result, 'GRAPHQL_PARSE_FAILED');
+        log.debug({ codes: [errorCode(coded)] }, coded.message);
+        if (coded !== result) replaceParseResult(coded);
       },
     onValidate:
       () =>
       ({ result, setResult }) => {
-        if (result.length) setResult(result.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
+        if (!result.length) return;
+        // Limit errors (src/graphql/limits.ts) come with their own code.
+        const coded = result.map((e) => (errorCode(e) ? e : withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
+        log.debug({ codes: coded.map(errorCode) }, coded[0]?.message ?? 'invalid operation');
+        if (coded.some((e, i) => e !== result[i])) setResult(coded);
       },
     onExecute: () => ({
       onExecuteDone: ({ result, setResult }) => {
@@ -70,6 +102,16 @@ export function useErrorCodes(metrics: Metrics): Plugin {
         });
       },
     }),
+  };
+}
+
+/**
+ * yoga's last step for a result (onResultProcess): finishErrors. The lean POST path runs the same
+ * function on its results (src/http/graphql-post.ts `finish`), so this is the one yoga-only hook the
+ * pipeline allows (src/graphql/pipeline.ts).
+ */
+export function useFinishErrors(metrics: Metrics): Plugin {
+  return {
     onResultProcess: ({ result, setResult }) => {
       const results = Array.isArray(result) ? result : [result];
       const cleaned = results.map((r) => (r && typeof r === 'object' && 'errors' in r ? finishErrors(r, metrics) : r));
@@ -105,13 +147,16 @@ export function finishErrors<R extends { errors?: readonly GraphQLError[] }>(res
   return changed ? { ...result, errors } : result;
 }
 
-/** Counts and times queries and mutations by operation name. */
+/**
+ * Counts and times queries and mutations by operation name. The name label is bounded
+ * (metrics.operationName): a name the document does not define, or one past the cap, is 'other'.
+ */
 export function useOperationMetrics(metrics: Metrics): Plugin {
   return {
     onExecute: ({ args }) => {
-      const op = (args.document as DocumentNode).definitions.find((d) => d.kind === 'OperationDefinition');
-      const type = op && 'operation' in op ? op.operation : 'unknown';
-      const name = args.operationName ?? (op && 'name' in op ? op.name?.value : undefined) ?? 'anonymous';
+      const op = getOperationAST(args.document as DocumentNode, args.operationName ?? undefined);
+      const type = op?.operation ?? 'unknown';
+      const name = op ? (op.name ? metrics.operationName(op.name.value) : 'anonymous') : 'other';
       const stop = metrics.graphqlDuration.startTimer({ type, name });
       return {
         onExecuteDone: ({ result }) => {

@@ -3,11 +3,13 @@
  * that prefers a JSON answer: application/json or application/graphql-response+json first in
  * Accept, or no Accept.
  *
- * It runs yoga's own envelop pipeline, as the graphql-ws transport does: the parse and validation
- * caches, error masking, codes, operation metrics, rate limits and the same context. CORS headers
- * come from the same whatwg-node function yoga uses. What it skips is yoga's Fetch-API adaptation
- * of the Node request and response, which cost ~0.3 ms of CPU per request: about a third of a chat
- * message's work before its first chunk (docs/benchmarks.md, chat).
+ * It runs yoga's own envelop pipeline (src/graphql/pipeline.ts), as the graphql-ws transport does:
+ * the parse and validation caches, operation limits, error masking, codes, operation metrics, rate
+ * limits and the same context. CORS headers come from the same whatwg-node function yoga uses. The
+ * HTTP front stage (src/http/front.ts) has already applied the HTTP-only policies (CSRF, body limit,
+ * JSON syntax) and read the body. What it skips is yoga's Fetch-API adaptation of the Node request
+ * and response, which cost ~0.3 ms of CPU per request: about a third of a chat message's work before
+ * its first chunk (docs/benchmarks.md, chat).
  *
  * A result with errors is rendered by yoga's own result processor, so its status and body are
  * yoga's. Everything else goes to yoga unchanged: GET, other content types, SSE or multipart,
@@ -19,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type CORSOptions, getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
 import { type ExecutionResult, getOperationAST, type GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+import type { GraphqlBody } from './front.js';
 import { nodeHeaders } from './node-headers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
@@ -42,42 +45,25 @@ interface Params {
   operationName?: string | null;
 }
 
-function asParams(body: string): Params | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return null;
-  }
+function asParams(parsed: unknown): Params | null {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const { query, variables, operationName, ...rest } = parsed as Record<string, unknown>;
-  if (typeof query !== 'string' || Object.keys(rest).some((k) => k !== 'extensions')) return null;
+  const { query, variables, operationName, extensions, ...rest } = parsed as Record<string, unknown>;
+  if (typeof query !== 'string' || Object.keys(rest).length) return null;
+  if (extensions !== undefined && extensions !== null && (typeof extensions !== 'object' || Array.isArray(extensions)))
+    return null;
   if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) return null;
   if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') return null;
   return { query, variables: variables as Params['variables'], operationName: operationName as Params['operationName'] };
 }
 
-function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (part: Buffer) => {
-      size += part.length;
-      if (size <= maxBytes) parts.push(part);
-    });
-    req.on('end', () => resolve(size <= maxBytes ? Buffer.concat(parts).toString('utf8') : null));
-    req.on('error', reject);
-  });
-}
-
 /**
- * Handles `req` if the lean path can, and hands it to yoga otherwise, with the body already read.
+ * Handles `req` if the lean path can, and hands it to yoga otherwise, with the body already read
+ * (by the HTTP front stage, src/http/front.ts, which also applied the body limit and CSRF rule).
  * `finish` is the last step for a result's errors (codes, metrics), as yoga's onResultProcess runs it.
  */
 export function createGraphqlPost(
   yoga: Yoga,
   opts: {
-    maxBodyBytes: number;
     /** yoga's `cors` option, applied the way yoga applies it. */
     cors: CORSOptions;
     finish: (result: ExecutionResult) => ExecutionResult;
@@ -85,26 +71,16 @@ export function createGraphqlPost(
     handled: (handler: 'lean' | 'yoga') => void;
   },
 ) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const type = jsonAnswer(req);
-    if (!type) {
-      opts.handled('yoga');
-      return yoga(req, res);
-    }
-    const body = await readBody(req, opts.maxBodyBytes);
-    if (body === null) {
-      // Sent without a content-length (chunked) and over the limit: refused as the app refuses a declared one.
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      res.end(JSON.stringify({ errors: [{ message: 'Request body too large', extensions: { code: 'BAD_REQUEST' } }] }));
-      return;
-    }
+  return async (req: IncomingMessage, res: ServerResponse, body: GraphqlBody | null): Promise<void> => {
     const toYoga = () => {
       opts.handled('yoga');
       // whatwg-node takes a body already read from `req.body` (as behind Express).
-      (req as IncomingMessage & { body?: string }).body = body;
+      if (body) (req as IncomingMessage & { body?: Buffer }).body = body.raw;
       return yoga(req, res);
     };
-    const params = asParams(body);
+    const type = jsonAnswer(req);
+    if (!type || !body) return toYoga();
+    const params = asParams(body.json);
     if (!params) return toYoga();
     const headers = nodeHeaders(req);
     const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({

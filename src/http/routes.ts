@@ -1,4 +1,5 @@
 /** Plain HTTP endpoints beside /graphql: liveness, readiness, Prometheus metrics. */
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/client.js';
 import type { Metrics } from '../metrics.js';
@@ -60,12 +61,33 @@ async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<
   }
 }
 
+/** How /metrics is reached: on this port or not, and with which bearer token if any. */
+export interface MetricsAccess {
+  onThisPort: boolean;
+  token?: string;
+}
+
+const sameToken = (given: string, token: string) =>
+  given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
+
+/** GET /metrics: Prometheus text, behind `Authorization: Bearer <token>` when a token is set. */
+export async function serveMetrics(metrics: Metrics, token: string | undefined, req: IncomingMessage, res: ServerResponse) {
+  const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+  if (token !== undefined && !sameToken(given, token)) {
+    res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
+    res.end(JSON.stringify({ error: 'metrics need a bearer token' }));
+    return;
+  }
+  send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
+}
+
 export function createRoutes(deps: {
   prisma: Db;
   redis: Redis;
   metrics: Metrics;
   storage: Storage;
   isShuttingDown: () => boolean;
+  metricsAccess: MetricsAccess;
 }) {
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?')[0];
@@ -86,8 +108,8 @@ export function createRoutes(deps: {
     }
     if (path?.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiqlAsset(path, res, req);
     if (path?.startsWith(FILES_PATH) && deps.storage instanceof LocalStorage) return serveFile(deps.storage, req, res);
-    if (path === '/metrics') {
-      send(res, 200, await deps.metrics.registry.metrics(), deps.metrics.registry.contentType);
+    if (path === '/metrics' && deps.metricsAccess.onThisPort) {
+      await serveMetrics(deps.metrics, deps.metricsAccess.token, req, res);
       return true;
     }
     return false;

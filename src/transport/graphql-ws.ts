@@ -34,7 +34,7 @@ import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
-import { AppError } from '../errors.js';
+import { AppError, errorCode, isGraphQLError } from '../errors.js';
 import { checkOnly, isShareable, releaseSubscription, takeRelease } from '../graphql/live-subscription.js';
 import { clientIp, type TrustProxy } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
@@ -324,6 +324,8 @@ export function attachGraphqlWs(opts: {
       try {
         document = parse(payload.query);
       } catch (err) {
+        // A limit refusal (DEPTH_LIMIT_EXCEEDED, TOKEN_LIMIT_EXCEEDED) keeps its code.
+        if (isGraphQLError(err) && errorCode(err)) return [err];
         const message = err instanceof Error ? err.message : 'Syntax error';
         return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
       }

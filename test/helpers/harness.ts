@@ -29,6 +29,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     WS_KEEPALIVE_MS: '2000',
     // Every test signs up from 127.0.0.1; the limit itself is tested with its own low value.
     RATE_LIMIT_PER_MINUTE: '100000',
+    GRAPHQL_COST_PER_MINUTE: '1000000000',
     LOGIN_ATTEMPTS_PER_ACCOUNT: '100000',
     LOGIN_ATTEMPTS_PER_IP: '100000',
     SIGNUPS_PER_IP_PER_HOUR: '100000',

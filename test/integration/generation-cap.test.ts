@@ -16,7 +16,9 @@ const SEND = `mutation($c: ID!, $text: String!) { sendMessage(conversationId: $c
 
 let api: RunningApp;
 beforeAll(async () => {
-  api = await startApp({ GENERATION_MAX_PENDING: String(CAP) });
+  // The operation limits refuse 50 aliased generateBeat before any runs (operation-limits.test.ts);
+  // lifted here so the cap is what the aliased test meets.
+  api = await startApp({ GENERATION_MAX_PENDING: String(CAP), GRAPHQL_MAX_ALIASES: '100', GRAPHQL_MAX_COST: '100000' });
 });
 afterAll(() => api.stop());
 

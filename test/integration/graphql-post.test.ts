@@ -51,8 +51,9 @@ const ACCEPTS: Record<string, string>[] = [
 const ORIGINS: Record<string, string>[] = [{}, { origin: ALLOWED }, { origin: 'http://elsewhere.example.test' }];
 
 describe('lean GraphQL POST path', () => {
-  // name, body, with a token, taken by the lean path
-  const cases: [string, () => string, boolean, boolean][] = [
+  // name, body, with a token, who answers: the lean path, yoga, or the HTTP front stage (src/http/front.ts)
+  type Handler = 'lean' | 'yoga' | 'front';
+  const cases: [string, () => string, boolean, Handler | boolean][] = [
     ['a query', () => op('{ __typename }'), false, true],
     ['a query as the viewer', () => op('{ me { id email role } }'), true, true],
     ['a query without a token (UNAUTHENTICATED)', () => op('{ me { id } }'), false, true],
@@ -71,8 +72,8 @@ describe('lean GraphQL POST path', () => {
     ],
     ['a parse error', () => op('{ me {'), true, false],
     ['a validation error', () => op('{ nope }'), true, false],
-    ['a body that is not JSON', () => '{"query": ', true, false],
-    ['an empty body', () => '', true, false],
+    ['a body that is not JSON (400)', () => '{"query": ', true, 'front'],
+    ['an empty body (400)', () => '', true, 'front'],
     ['a body without a query', () => JSON.stringify({ variables: {} }), true, false],
     ['a subscription over plain POST', () => op('subscription { userGenerations { percent } }'), true, false],
   ];
@@ -87,8 +88,10 @@ describe('lean GraphQL POST path', () => {
           const answer = await post(lean, sent, headers);
           const after = await handled();
           expect(answer, label).toEqual(await post(plain, sent, headers));
-          expect(after.lean - before.lean, `${label}: lean`).toBe(isLean ? 1 : 0);
-          expect(after.yoga - before.yoga, `${label}: yoga`).toBe(isLean ? 0 : 1);
+          const by: Handler = isLean === 'front' ? 'front' : isLean ? 'lean' : 'yoga';
+          if (by === 'front') expect(answer.status, label).toBe(400);
+          expect(after.lean - before.lean, `${label}: lean`).toBe(by === 'lean' ? 1 : 0);
+          expect(after.yoga - before.yoga, `${label}: yoga`).toBe(by === 'yoga' ? 1 : 0);
         }
       }
     });

@@ -44,8 +44,17 @@ export function encodeWav(s: Stereo, bitDepth: 16 | 24 = 16, sampleRate = SAMPLE
   return buf;
 }
 
-/** Reads a PCM WAV written by encodeWav (16/24-bit stereo or mono). */
-export function decodeWav(buf: Buffer): { audio: Stereo; sampleRate: number } {
+interface WavLayout {
+  channels: number;
+  sampleRate: number;
+  bits: 16 | 24;
+  /** Byte offset of the first sample. */
+  data: number;
+  frames: number;
+}
+
+/** Where the samples of a PCM WAV written by encodeWav are (16/24-bit, stereo or mono). */
+export function wavLayout(buf: Buffer): WavLayout {
   if (buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') throw new Error('not a WAV file');
   let o = 12;
   let channels = 0;
@@ -60,28 +69,60 @@ export function decodeWav(buf: Buffer): { audio: Stereo; sampleRate: number } {
       bits = buf.readUInt16LE(o + 22);
     } else if (id === 'data') {
       if (bits !== 16 && bits !== 24) throw new Error(`unsupported WAV bit depth ${bits}`);
-      const bytes = bits / 8;
-      const frames = Math.floor(size / (bytes * channels));
-      const left = new Float32Array(frames);
-      const right = new Float32Array(frames);
-      const scale = bits === 16 ? 32768 : 8388608;
-      let p = o + 8;
-      for (let i = 0; i < frames; i++) {
-        const l = (bits === 16 ? buf.readInt16LE(p) : buf.readIntLE(p, 3)) / scale;
-        p += bytes;
-        let r = l;
-        if (channels > 1) {
-          r = (bits === 16 ? buf.readInt16LE(p) : buf.readIntLE(p, 3)) / scale;
-          p += bytes * (channels - 1);
-        }
-        left[i] = l;
-        right[i] = r;
-      }
-      return { audio: { left, right }, sampleRate };
+      return { channels, sampleRate, bits, data: o + 8, frames: Math.floor(size / ((bits / 8) * channels)) };
     }
     o += 8 + size + (size % 2);
   }
   throw new Error('WAV file has no data chunk');
+}
+
+/**
+ * Calls `frame(i, left, right)` for each frame of a WAV, samples scaled to
+ * -1..1 and rounded to float32 (what decodeWav stores), so summing straight
+ * from the file gives what summing the decoded audio gives.
+ */
+function eachFrame(buf: Buffer, w: WavLayout, frame: (i: number, l: number, r: number) => void): void {
+  const bytes = w.bits / 8;
+  const scale = w.bits === 16 ? 32768 : 8388608;
+  let p = w.data;
+  for (let i = 0; i < w.frames; i++) {
+    const l = Math.fround((w.bits === 16 ? buf.readInt16LE(p) : buf.readIntLE(p, 3)) / scale);
+    p += bytes;
+    let r = l;
+    if (w.channels > 1) {
+      r = Math.fround((w.bits === 16 ? buf.readInt16LE(p) : buf.readIntLE(p, 3)) / scale);
+      p += bytes * (w.channels - 1);
+    }
+    frame(i, l, r);
+  }
+}
+
+/** Reads a PCM WAV written by encodeWav (16/24-bit stereo or mono). */
+export function decodeWav(buf: Buffer): { audio: Stereo; sampleRate: number } {
+  const w = wavLayout(buf);
+  const left = new Float32Array(w.frames);
+  const right = new Float32Array(w.frames);
+  eachFrame(buf, w, (i, l, r) => {
+    left[i] = l;
+    right[i] = r;
+  });
+  return { audio: { left, right }, sampleRate: w.sampleRate };
+}
+
+/**
+ * out += the WAV in `buf` × gain, with addInto's balance pan, without decoding
+ * it to a second stereo buffer first (a mix holds one source file at a time).
+ * Frames past the end of `out` are dropped: size `out` to the longest source.
+ */
+export function addWavInto(out: Stereo, buf: Buffer, gain: number, pan = 0): void {
+  const gl = gain * Math.min(1, 1 - pan);
+  const gr = gain * Math.min(1, 1 + pan);
+  const w = wavLayout(buf);
+  const n = Math.min(out.left.length, w.frames);
+  eachFrame(buf, { ...w, frames: n }, (i, l, r) => {
+    out.left[i] = (out.left[i] as number) + l * gl;
+    out.right[i] = (out.right[i] as number) + r * gr;
+  });
 }
 
 // Compiled once per process; each encode instantiates it afresh (encoders are stateful).

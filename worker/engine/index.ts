@@ -3,12 +3,11 @@
  * Pure functions of their input (same input and seed, same bytes).
  */
 import type { Arrangement, PartName } from './arrangement.js';
-import { PARTS } from './arrangement.js';
 import { type ComposeInput, compose } from './composer.js';
 import type { Stereo } from './dsp.js';
 import { SAMPLE_RATE } from './dsp.js';
 import { type MasterResult, applyGain, master } from './master.js';
-import { mixStems, renderStems } from './render.js';
+import { renderMix, renderPart } from './render.js';
 
 export { compose, type ComposeInput } from './composer.js';
 export type { Arrangement, PartName } from './arrangement.js';
@@ -20,17 +19,24 @@ export interface RenderedTrack {
   arrangement: Arrangement;
   /** Mastered mix. */
   mix: Stereo;
-  /** Mastered stems (they sum to `mix`); computed on first use. */
-  stems(): Record<PartName, Stereo>;
+  /**
+   * One mastered stem (the stems sum to `mix`): the part rendered again, which gives the same
+   * samples, times the master's gain curve. Rendered on demand so that a job holds one stem at a time.
+   */
+  stem(part: PartName): Stereo;
   mastering: Omit<MasterResult, 'out' | 'gain'>;
   durationSec: number;
 }
 
 export type Stage = 'composing' | 'drums' | 'bass' | 'melody' | 'mixing' | 'mastering';
 
+/** The stage that starts once a part is rendered. */
+const NEXT: Partial<Record<PartName, Stage>> = { drums: 'bass', bass: 'melody', lead: 'mixing' };
+
 /**
  * Renders a beat, reporting stages as it goes (`onStage` may throw to stop,
- * e.g. when the job was cancelled).
+ * e.g. when the job was cancelled). Memory: the mix, one part and its send at
+ * a time while rendering, then the mix and four mono buffers while mastering.
  */
 export async function renderBeat(
   input: ComposeInput & { targetLufs?: number },
@@ -39,20 +45,20 @@ export async function renderBeat(
   await onStage('composing');
   const arrangement = compose(input);
   await onStage('drums');
-  const next: Record<string, Stage> = { drums: 'bass', bass: 'melody', lead: 'mixing' };
-  const stems = await renderStems(arrangement, (part) => onStage(next[part] as Stage));
-  const mix = mixStems(stems);
+  const mix = await renderMix(arrangement, async (part) => {
+    const stage = NEXT[part];
+    if (stage) await onStage(stage);
+  });
   await onStage('mastering');
-  const mastered = master(mix, input.targetLufs ?? -14);
-  let masteredStems: Record<PartName, Stereo> | null = null;
+  const { out, gain, loudnessLufs, truePeakDb } = master(mix, input.targetLufs ?? -14);
   return {
     arrangement,
-    mix: mastered.out,
-    stems: () => {
-      masteredStems ??= Object.fromEntries(PARTS.map((p) => [p, applyGain(stems[p], mastered.gain)])) as Record<PartName, Stereo>;
-      return masteredStems;
+    mix: out,
+    stem: (part) => {
+      const s = renderPart(arrangement, part);
+      return applyGain(s, gain, s);
     },
-    mastering: { loudnessLufs: mastered.loudnessLufs, truePeakDb: mastered.truePeakDb },
-    durationSec: mastered.out.left.length / SAMPLE_RATE,
+    mastering: { loudnessLufs, truePeakDb },
+    durationSec: out.left.length / SAMPLE_RATE,
   };
 }

@@ -32,7 +32,7 @@ function kWeighting(sr: number): [Biquad, Biquad] {
 }
 
 /** Sum of squares of the K-weighted channel per 100 ms segment. */
-function segmentEnergy(x: Float32Array, sr: number): Float64Array {
+export function segmentEnergy(x: Float32Array, sr: number): Float64Array {
   const [s1, s2] = kWeighting(sr);
   const seg = Math.round(sr / 10);
   const out = new Float64Array(Math.floor(x.length / seg));
@@ -68,8 +68,14 @@ function segmentEnergy(x: Float32Array, sr: number): Float64Array {
 
 /** Integrated loudness in LUFS (−Infinity for silence). */
 export function integratedLoudness(s: Stereo, sr = SAMPLE_RATE): number {
-  const left = segmentEnergy(s.left, sr);
-  const right = segmentEnergy(s.right, sr);
+  return gatedLoudness(segmentEnergy(s.left, sr), segmentEnergy(s.right, sr), sr);
+}
+
+/**
+ * Integrated loudness from each channel's 100 ms segment energies
+ * (`segmentEnergy`), so a caller can measure one channel at a time.
+ */
+export function gatedLoudness(left: Float64Array, right: Float64Array, sr = SAMPLE_RATE): number {
   const blockLen = 4 * Math.round(sr / 10);
   const blocks: number[] = [];
   for (let k = 0; k + 4 <= left.length; k++) {
@@ -110,21 +116,23 @@ const PHASES = [
  * running sample peak: an inter-sample peak above that needs loud neighbours.
  */
 export function truePeak(s: Stereo): number {
-  let peak = 0;
-  for (const x of [s.left, s.right]) {
-    let samplePeak = 0;
-    for (let i = 0; i < x.length; i++) samplePeak = Math.max(samplePeak, Math.abs(x[i] as number));
-    peak = Math.max(peak, samplePeak);
-    const threshold = samplePeak * 0.5;
-    for (let n = 6; n < x.length - 6; n++) {
-      if (Math.abs(x[n] as number) < threshold && Math.abs(x[n + 1] as number) < threshold) continue;
-      for (const taps of PHASES) {
-        let acc = 0;
-        for (let t = 0; t < 12; t++) acc += (taps[t] as number) * (x[n + 6 - t] as number);
-        const a = Math.abs(acc);
-        if (a > peak) peak = a;
-      }
+  return gainToDb(Math.max(channelTruePeak(s.left), channelTruePeak(s.right)));
+}
+
+/** One channel's true peak, linear (the maximum is the same whichever channel is read first). */
+export function channelTruePeak(x: Float32Array): number {
+  let samplePeak = 0;
+  for (let i = 0; i < x.length; i++) samplePeak = Math.max(samplePeak, Math.abs(x[i] as number));
+  let peak = samplePeak;
+  const threshold = samplePeak * 0.5;
+  for (let n = 6; n < x.length - 6; n++) {
+    if (Math.abs(x[n] as number) < threshold && Math.abs(x[n + 1] as number) < threshold) continue;
+    for (const taps of PHASES) {
+      let acc = 0;
+      for (let t = 0; t < 12; t++) acc += (taps[t] as number) * (x[n + 6 - t] as number);
+      const a = Math.abs(acc);
+      if (a > peak) peak = a;
     }
   }
-  return gainToDb(peak);
+  return peak;
 }

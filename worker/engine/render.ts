@@ -3,7 +3,7 @@
  * exactly `durationSec` long, each with its own space (reverb, delay) and
  * level. The stems sum to the mix.
  */
-import type { Arrangement, PartName } from './arrangement.js';
+import { type Arrangement, PARTS, type PartName } from './arrangement.js';
 import { type Stereo, SAMPLE_RATE, biquadInPlace, dbToGain, delayInto, lowpass, noiseTable, reverbInto, stereo } from './dsp.js';
 import { type ToneOptions, renderDrum, renderTone } from './synth.js';
 import { STYLES } from './styles.js';
@@ -14,100 +14,117 @@ export type Stems = Record<PartName, Stereo>;
 const PART_DB: Record<PartName, number> = { drums: -3, bass: -5, chords: -13, lead: -12 };
 const FADE_OUT_SEC = 1.5;
 
-/** Renders each part in turn; `onPart` runs after each (progress, cancellation checks). */
-export async function renderStems(a: Arrangement, onPart: (part: PartName) => Promise<void> | void = () => {}): Promise<Stems> {
+/**
+ * Renders one part alone, with its space and level: what it adds to the mix.
+ * Parts are independent (each its own voices, sends and noise), so a part
+ * rendered alone is the same, sample for sample, as rendered beside the others;
+ * that lets a job hold one stem at a time instead of four.
+ */
+export function renderPart(a: Arrangement, part: PartName): Stereo {
   const style = STYLES[a.genre];
   const length = Math.round(a.durationSec * SAMPLE_RATE);
   const secPerBeat = 60 / a.bpm;
   const at = (beats: number) => Math.round(beats * secPerBeat * SAMPLE_RATE);
-
-  const drums = stereo(length);
-  const kit = { noise: noiseTable(SAMPLE_RATE, a.seed ^ 0x5eed), longKick: a.genre === 'trap' };
-  for (const [i, hit] of a.drums.entries()) {
-    const start = at(hit.time);
-    if (start < length) renderDrum(drums, start, hit.drum, hit.velocity, kit, (i * 7919) % SAMPLE_RATE);
-  }
-
-  await onPart('drums');
-
-  const bass = stereo(length);
-  const bassTone: ToneOptions = {
-    timbre: style.bassTimbre,
-    attack: 0.005,
-    decay: style.bass === 'slide' ? 1.2 : 0.3,
-    sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.6,
-    release: 0.06,
-    cutoff: style.bassTimbre === 'saw' ? 700 : 1200,
-    detune: 0,
-    pan: 0,
-    gain: 0.8,
-    drive: style.bass === 'slide' ? 2.2 : undefined,
-    glide: style.bass === 'slide' ? 0.05 : undefined,
-  };
-  for (const n of a.bass) {
-    const start = at(n.time);
-    if (start < length) renderTone(bass, start, n.duration * secPerBeat, n.midi, n.velocity, bassTone);
-  }
-
-  await onPart('bass');
-
-  const chords = stereo(length);
-  const slow = style.chords === 'pad' || style.chords === 'swell';
-  const chordTone = (pan: number): ToneOptions => ({
-    timbre: style.chordTimbre,
-    attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
-    decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
-    sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.2 : 0.35,
-    release: slow ? 0.5 : 0.15,
-    cutoff: style.warmth ? 1600 : 2600,
-    detune: style.chordTimbre === 'saw' ? 9 : 4,
-    pan,
-    gain: 0.45,
-  });
-  for (const [i, n] of a.chords.entries()) {
-    const start = at(n.time);
-    if (start < length) renderTone(chords, start, n.duration * secPerBeat, n.midi, n.velocity, chordTone(i % 2 ? 0.35 : -0.35));
-  }
-
-  const lead = stereo(length);
-  const leadTone: ToneOptions = {
-    timbre: style.leadTimbre,
-    attack: 0.01,
-    decay: 0.25,
-    sustain: 0.5,
-    release: 0.12,
-    cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
-    detune: 0,
-    pan: -0.1,
-    gain: 0.5,
-  };
-  for (const n of a.lead) {
-    const start = at(n.time);
-    if (start < length) renderTone(lead, start, n.duration * secPerBeat, n.midi, n.velocity, leadTone);
-  }
-
+  const s = stereo(length);
   // Space: reverb on chords and lead (more for ambient), a dotted-eighth echo on the lead.
-  const send = (s: Stereo) => {
+  const send = () => {
     const m = new Float32Array(length);
     for (let i = 0; i < length; i++) m[i] = ((s.left[i] as number) + (s.right[i] as number)) * 0.5;
     return m;
   };
-  reverbInto(send(chords), chords, style.reverb);
-  const leadSend = send(lead);
-  reverbInto(leadSend, lead, style.reverb * 0.8);
-  delayInto(leadSend, lead, at(0.75), 0.35, 0.25);
 
-  await onPart('lead');
-
-  const stems: Stems = { drums, bass, chords, lead };
-  for (const part of Object.keys(stems) as PartName[]) {
-    const s = stems[part];
-    const g = dbToGain(PART_DB[part]);
-    if (style.warmth) {
-      biquadInPlace(s.left, lowpass(style.warmth));
-      biquadInPlace(s.right, lowpass(style.warmth));
+  if (part === 'drums') {
+    const kit = { noise: noiseTable(SAMPLE_RATE, a.seed ^ 0x5eed), longKick: a.genre === 'trap' };
+    for (const [i, hit] of a.drums.entries()) {
+      const start = at(hit.time);
+      if (start < length) renderDrum(s, start, hit.drum, hit.velocity, kit, (i * 7919) % SAMPLE_RATE);
     }
-    fade(s, g);
+  } else if (part === 'bass') {
+    const bassTone: ToneOptions = {
+      timbre: style.bassTimbre,
+      attack: 0.005,
+      decay: style.bass === 'slide' ? 1.2 : 0.3,
+      sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.6,
+      release: 0.06,
+      cutoff: style.bassTimbre === 'saw' ? 700 : 1200,
+      detune: 0,
+      pan: 0,
+      gain: 0.8,
+      drive: style.bass === 'slide' ? 2.2 : undefined,
+      glide: style.bass === 'slide' ? 0.05 : undefined,
+    };
+    for (const n of a.bass) {
+      const start = at(n.time);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, bassTone);
+    }
+  } else if (part === 'chords') {
+    const slow = style.chords === 'pad' || style.chords === 'swell';
+    const chordTone = (pan: number): ToneOptions => ({
+      timbre: style.chordTimbre,
+      attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
+      decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
+      sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.2 : 0.35,
+      release: slow ? 0.5 : 0.15,
+      cutoff: style.warmth ? 1600 : 2600,
+      detune: style.chordTimbre === 'saw' ? 9 : 4,
+      pan,
+      gain: 0.45,
+    });
+    for (const [i, n] of a.chords.entries()) {
+      const start = at(n.time);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, chordTone(i % 2 ? 0.35 : -0.35));
+    }
+    reverbInto(send(), s, style.reverb);
+  } else {
+    const leadTone: ToneOptions = {
+      timbre: style.leadTimbre,
+      attack: 0.01,
+      decay: 0.25,
+      sustain: 0.5,
+      release: 0.12,
+      cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
+      detune: 0,
+      pan: -0.1,
+      gain: 0.5,
+    };
+    for (const n of a.lead) {
+      const start = at(n.time);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, leadTone);
+    }
+    const leadSend = send();
+    reverbInto(leadSend, s, style.reverb * 0.8);
+    delayInto(leadSend, s, at(0.75), 0.35, 0.25);
+  }
+
+  if (style.warmth) {
+    biquadInPlace(s.left, lowpass(style.warmth));
+    biquadInPlace(s.right, lowpass(style.warmth));
+  }
+  fade(s, dbToGain(PART_DB[part]));
+  return s;
+}
+
+/**
+ * The mix of all parts, rendered one part at a time and added in as it is
+ * done: one stem alive at a time. `onPart` runs after each (progress, cancellation checks).
+ */
+export async function renderMix(a: Arrangement, onPart: (part: PartName) => Promise<void> | void = () => {}): Promise<Stereo> {
+  const mix = stereo(Math.round(a.durationSec * SAMPLE_RATE));
+  for (const part of PARTS) {
+    addInto(mix, renderPart(a, part), 1);
+    await onPart(part);
+    // Let I/O in between parts (lock renewals, progress writes; the api too, when tests run both in one process).
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return mix;
+}
+
+/** Every part at once (four stems alive: the benchmark and tests; jobs use renderPart/renderMix). */
+export async function renderStems(a: Arrangement, onPart: (part: PartName) => Promise<void> | void = () => {}): Promise<Stems> {
+  const stems = {} as Stems;
+  for (const part of PARTS) {
+    stems[part] = renderPart(a, part);
+    await onPart(part);
   }
   return stems;
 }

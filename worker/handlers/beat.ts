@@ -1,3 +1,4 @@
+import { Failure } from '../../src/failures.js';
 import { parseKey } from '../../src/music/keys.js';
 import { storedBeatInput } from '../../src/modules/generations/generation.rules.js';
 import { storageKeys } from '../../src/storage/index.js';
@@ -12,7 +13,7 @@ const PERCENT: Record<Stage, number> = { composing: 2, drums: 5, bass: 25, melod
 export const beatHandler: Handler = async (generation, report, deps) => {
   const input = parseStored(storedBeatInput, generation.input);
   const key = parseKey(input.key);
-  if (!key) throw new Error(`unparseable key ${input.key}`);
+  if (!key) throw new Failure('INVALID_INPUT', 'key: not a key we know', { final: true });
   const track = await renderBeat({ ...input, key }, (stage) => report(stage, PERCENT[stage]));
   await report('encoding', 90);
   const midiKey = storageKeys.beatMidi(generation.userId, generation.id);

@@ -6,6 +6,6 @@ import type { Handler } from './types.js';
 export const masterHandler: Handler = async (generation, report, deps) => {
   const input = parseStored(storedMasterInput, generation.input);
   await report('loading', 10);
-  const { audio } = await loadSourceAudio(deps, input.sourceGenerationId);
+  const audio = await loadSourceAudio(deps, input.sourceGenerationId);
   return masterAndStore(deps, generation, audio, input.targetLufs, report);
 };

@@ -1,20 +1,38 @@
+import { isOutputData } from '../../src/modules/generations/generation-output.js';
 import { storedMixInput } from '../../src/modules/generations/generation.rules.js';
-import { dbToGain, stereo } from '../engine/dsp.js';
-import { addInto } from '../engine/render.js';
-import { loadSourceAudio, masterAndStore, parseStored } from './shared.js';
+import { dbToGain, SAMPLE_RATE, stereo } from '../engine/dsp.js';
+import { addWavInto, wavLayout } from '../engine/encode.js';
+import { loadSourceWav, masterAndStore, parseStored } from './shared.js';
 import type { Handler } from './types.js';
 
-/** Mixes a project's tracks (snapshot taken when the mix was requested) with gain, pan and mute, then masters. */
+/**
+ * Mixes a project's tracks (snapshot taken when the mix was requested) with gain, pan and mute,
+ * then masters. Memory: the mix and one source file at a time, whatever the number of tracks
+ * (at most MIX_MAX_TRACKS, checked by mixProject).
+ */
 export const mixHandler: Handler = async (generation, report, deps) => {
   const input = parseStored(storedMixInput, generation.input);
   const audible = input.tracks.filter((t) => !t.muted);
-  const sources = [];
+  // Sized from the sources' stored durations up front, so the mix is allocated once.
+  const rows = await deps.prisma.generation.findMany({ where: { id: { in: audible.map((t) => t.generationId) } } });
+  const frames = rows.map((r) => (isOutputData(r.output) ? Math.round(r.output.durationSec * SAMPLE_RATE) : 0));
+  let mix = stereo(Math.max(0, ...frames));
   for (const [i, t] of audible.entries()) {
     await report(`loading track ${i + 1}`, 5 + Math.round((40 * i) / audible.length));
-    sources.push({ track: t, audio: (await loadSourceAudio(deps, t.generationId)).audio });
+    const wav = await loadSourceWav(deps, t.generationId);
+    const length = wavLayout(wav).frames;
+    if (length > mix.left.length) mix = longer(mix, length);
+    addWavInto(mix, wav, dbToGain(t.gainDb), t.pan);
   }
   await report('mixing', 50);
-  const mix = stereo(Math.max(...sources.map((s) => s.audio.left.length)));
-  for (const { track, audio } of sources) addInto(mix, audio, dbToGain(track.gainDb), track.pan);
   return masterAndStore(deps, generation, mix, input.targetLufs, report);
 };
+
+/** `s` extended with silence to `frames` (sources may differ in length; the mix is the longest). */
+function longer(s: ReturnType<typeof stereo>, frames: number) {
+  if (!s.left.length) return stereo(frames);
+  const out = stereo(frames);
+  out.left.set(s.left);
+  out.right.set(s.right);
+  return out;
+}

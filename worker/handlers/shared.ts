@@ -1,5 +1,5 @@
-import { UnrecoverableError } from 'bullmq';
 import type { z } from 'zod';
+import { Failure } from '../../src/failures.js';
 import type { Generation } from '../../src/generated/prisma/client.js';
 import type { GenerationOutputData } from '../../src/modules/generations/generation-output.js';
 import { isOutputData } from '../../src/modules/generations/generation-output.js';
@@ -15,17 +15,22 @@ export function parseStored<S extends z.ZodType>(schema: S, input: unknown): z.i
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  throw new UnrecoverableError(`invalid input: ${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`);
+  // The rule's own words (field and message) are safe to show; they say what to change.
+  throw new Failure('INVALID_INPUT', `${issue?.path.join('.') || 'input'}: ${issue?.message ?? 'invalid'}`, { final: true });
 }
 
-/** A finished generation whose mastered WAV we can read. */
-export async function loadSourceAudio(deps: WorkerDeps, generationId: string): Promise<{ source: Generation; audio: Stereo }> {
+/** The mastered WAV file of a finished generation. */
+export async function loadSourceWav(deps: WorkerDeps, generationId: string): Promise<Buffer> {
   const source = await deps.prisma.generation.findUnique({ where: { id: generationId } });
   if (source?.status !== 'COMPLETED' || !isOutputData(source.output)) {
-    throw new UnrecoverableError(`source generation ${generationId} is not a finished generation`);
+    throw new Failure('INVALID_INPUT', 'a source generation is not a finished one', { final: true });
   }
-  const { audio } = decodeWav(await deps.storage.get(source.output.files.wav));
-  return { source, audio };
+  return deps.storage.get(source.output.files.wav);
+}
+
+/** A finished generation's mastered audio, decoded. */
+export async function loadSourceAudio(deps: WorkerDeps, generationId: string): Promise<Stereo> {
+  return decodeWav(await loadSourceWav(deps, generationId)).audio;
 }
 
 /** Encodes the mastered mix as MP3 + WAV and stores both; returns their keys. */

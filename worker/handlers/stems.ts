@@ -1,4 +1,4 @@
-import { UnrecoverableError } from 'bullmq';
+import { Failure } from '../../src/failures.js';
 import { parseKey } from '../../src/music/keys.js';
 import { type GenerationOutputData, isOutputData } from '../../src/modules/generations/generation-output.js';
 import { storedBeatInput, storedStemsInput } from '../../src/modules/generations/generation.rules.js';
@@ -18,20 +18,20 @@ export const stemsHandler: Handler = async (generation, report, deps) => {
   const source = await deps.prisma.generation.findUnique({ where: { id: sourceGenerationId } });
   const sourceOutput = source?.output;
   if (source?.status !== 'COMPLETED' || source.type !== 'BEAT' || !isOutputData(sourceOutput)) {
-    throw new UnrecoverableError(`source generation ${sourceGenerationId} is not a finished beat`);
+    throw new Failure('INVALID_INPUT', 'the source generation is not a finished beat', { final: true });
   }
   const input = parseStored(storedBeatInput, source.input);
   const key = parseKey(input.key);
-  if (!key) throw new Error(`unparseable key ${input.key}`);
-  const track = await renderBeat({ ...input, key }, (stage) =>
+  if (!key) throw new Failure('INVALID_INPUT', 'key: not a key we know', { final: true });
+  const { stem } = await renderBeat({ ...input, key }, (stage) =>
     report(stage === 'mastering' ? 'mastering' : `rendering ${stage}`, stage === 'mastering' ? 60 : 10),
   );
-  const stems = track.stems();
   const out: { name: string; key: string }[] = [];
+  // One stem at a time: rendered, encoded, stored, let go.
   for (const [i, part] of PARTS.entries()) {
     await report(`stem ${part}`, 70 + i * 7);
     const k = storageKeys.stem(generation.userId, generation.id, part);
-    await deps.storage.put(k, encodeWav(stems[part], 24), 'audio/wav');
+    await deps.storage.put(k, encodeWav(stem(part), 24), 'audio/wav');
     out.push({ name: part, key: k });
   }
   const base: GenerationOutputData = sourceOutput;

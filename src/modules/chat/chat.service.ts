@@ -11,6 +11,7 @@ import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import type { Generation, Message, Project } from '../../generated/prisma/client.js';
 import { AppError, errorCode, notFound, rateLimited } from '../../errors.js';
+import { classifyFailure } from '../../failures.js';
 import type { Logger } from '../../logger.js';
 import { DEFAULT_BPM } from '../../music/genres.js';
 import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
@@ -258,14 +259,14 @@ export class ChatService {
       const data = failed
         ? {
             content: err.text,
-            error: err.message,
+            error: err.reason,
             provider: null,
             model: null,
             promptTokens: err.usage.promptTokens,
             completionTokens: err.usage.completionTokens,
             cost: err.cost,
           }
-        : { error: 'The reply could not be delivered; ask again' };
+        : { error: classifyFailure(err, 'DELIVERY_FAILED').reason };
       const updated = await this.deps.messages.finish(message.id, { ...data, status: 'FAILED' }).catch(() => null);
       if (!updated) return;
       final = updated;

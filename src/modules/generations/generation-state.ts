@@ -6,7 +6,11 @@
  */
 import type { Db } from '../../db/client.js';
 import type { Generation, GenerationStatus, Prisma } from '../../generated/prisma/client.js';
+import type { FailureReason } from '../../failures.js';
 import type { PubSub } from '../../pubsub.js';
+
+/** A state change; `error` only ever holds a stable reason from src/failures.ts, never an exception's text. */
+export type GenerationChange = Omit<Prisma.GenerationUpdateManyMutationInput, 'error'> & { error?: FailureReason | null };
 
 /**
  * Best effort: the state is already in PostgreSQL, so a failed publish (Redis
@@ -33,7 +37,7 @@ export async function publishGeneration(pubsub: PubSub, generation: Generation):
 export async function transition(
   deps: { prisma: Pick<Db, 'generation'>; pubsub: PubSub },
   id: string,
-  data: Prisma.GenerationUpdateManyMutationInput,
+  data: GenerationChange,
   from?: GenerationStatus[],
 ): Promise<Generation | null> {
   const { count } = await deps.prisma.generation.updateMany({ where: { id, ...(from ? { status: { in: from } } : {}) }, data });

@@ -55,5 +55,7 @@ export const storedMixInput = z.object({
   targetLufs: targetLufsRule,
   tracks: z
     .array(z.object({ generationId: z.uuid(), gainDb: z.number(), pan: z.number(), muted: z.boolean() }))
-    .min(1, 'the project has no tracks to mix'),
+    .min(1, 'the project has no tracks to mix')
+    // MIX_MAX_TRACKS' ceiling (src/config.ts): the worker refuses more whatever the api was told.
+    .max(64, 'a mix takes at most 64 tracks'),
 });

@@ -54,7 +54,10 @@ export const GenerationRef = builder.prismaNode('Generation', {
       nullable: true,
       resolve: (g: Generation) => (g.status === 'COMPLETED' && isOutputData(g.output) ? g.output : null),
     }),
-    error: t.exposeString('error', { nullable: true }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: 'Why it failed (or why the last attempt did, while retrying): `CODE: sentence`, the code from a closed set.',
+    }),
     provider: t.exposeString('provider', { nullable: true }),
     cost: t.float({ nullable: true, description: 'USD.', resolve: (g) => Number(g.cost) }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),

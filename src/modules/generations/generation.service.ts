@@ -36,6 +36,8 @@ export class GenerationService {
       log: Logger;
       /** GENERATION_MAX_PENDING */
       maxPending: number;
+      /** MIX_MAX_TRACKS: the worker holds the mix plus one source at a time, but each source costs a decode. */
+      mixMaxTracks: number;
     },
   ) {}
 
@@ -61,12 +63,15 @@ export class GenerationService {
   async mixProject(viewer: Viewer, projectId: string, targetLufs?: number | null): Promise<Generation> {
     const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
     await this.deps.access.project.require(viewer, projectId, 'write');
+    // Only what is mixed (unmuted, finished), and one more than the cap to tell it is over.
+    const max = this.deps.mixMaxTracks;
     const tracks = await this.deps.prisma.track.findMany({
-      where: { projectId, generation: { status: 'COMPLETED', type: { in: HAS_AUDIO } } },
+      where: { projectId, muted: false, generation: { status: 'COMPLETED', type: { in: HAS_AUDIO } } },
       orderBy: { position: 'asc' },
+      take: max + 1,
     });
-    const audible = tracks.filter((t) => !t.muted && t.generationId);
-    if (!audible.length) throw badInput('projectId', 'the project has no finished, unmuted tracks to mix');
+    if (!tracks.length) throw badInput('projectId', 'the project has no finished, unmuted tracks to mix');
+    if (tracks.length > max) throw badInput('projectId', `a mix takes at most ${max} unmuted tracks; mute or remove some`);
     const snapshot = tracks.map((t) => ({
       generationId: t.generationId as string,
       gainDb: t.gainDb,

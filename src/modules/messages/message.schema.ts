@@ -56,7 +56,10 @@ export const MessageRef = builder.prismaNode('Message', {
     promptTokens: t.exposeInt('promptTokens', { nullable: true }),
     completionTokens: t.exposeInt('completionTokens', { nullable: true }),
     cost: t.float({ description: 'USD.', resolve: (m) => Number(m.cost) }),
-    error: t.exposeString('error', { nullable: true, description: 'Why the reply failed, when status is FAILED.' }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: 'Why the reply failed, when status is FAILED: `CODE: sentence`, the code from a closed set.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });

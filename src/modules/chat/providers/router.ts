@@ -5,6 +5,7 @@
  * A reply that fails mid-stream is continued by the next provider without
  * repeating what was already sent. Every attempt is counted.
  */
+import { type FailureReason, failureReason } from '../../../failures.js';
 import type { Logger } from '../../../logger.js';
 import type { Metrics } from '../../../metrics.js';
 import { type ParsedMessage } from '../intent-parser.js';
@@ -62,6 +63,18 @@ export class AllProvidersFailed extends Error {
     const why = attempts.map((a) => `${a.provider}: ${a.reason ?? a.outcome}`).join('; ');
     super(attempts.length ? `No AI provider could answer (${why})` : 'No AI provider is configured');
     this.name = 'AllProvidersFailed';
+  }
+
+  /**
+   * What the client reads in Message.error: the providers tried, not what they said (HTTP bodies,
+   * status codes and timeouts are in this error's message, which goes to the logs and metrics).
+   */
+  get reason(): FailureReason {
+    const tried = [...new Set(this.attempts.map((a) => a.provider))];
+    return failureReason(
+      'PROVIDERS_UNAVAILABLE',
+      tried.length ? `no AI provider could answer (tried ${tried.join(', ')}), ask again` : 'no AI provider is configured',
+    );
   }
 }
 

@@ -1,0 +1,85 @@
+/**
+ * Why a generation or a reply failed, as clients read it in `Generation.error`
+ * and `Message.error`: `CODE: short sentence`, from the small closed set below.
+ * The raw cause (a provider's HTTP error, pg or S3 details, file paths) never
+ * goes there: it is logged with the generation or message id. Api and worker
+ * both write these; docs/api-guide.md lists them.
+ */
+
+export const FAILURE_TEXT = {
+  /** The stored request cannot be made (a rule it breaks, a source that is not a finished generation). */
+  INVALID_INPUT: 'the request cannot be made as given',
+  /** Object storage (local directory or S3) refused a read or write. */
+  STORAGE_UNAVAILABLE: 'could not store the audio, retry later',
+  /** PostgreSQL refused or could not be reached. */
+  DATABASE_UNAVAILABLE: 'the database did not answer, retry later',
+  /** The audio engine threw: a defect on our side, logged with the job id. */
+  ENGINE_FAILED: 'the audio engine could not make it',
+  /** The job's worker stopped or lost its lock too often while running it. */
+  WORKER_LOST: 'the worker stopped while making it, retry',
+  /** Every configured AI provider failed or timed out (chat replies). */
+  PROVIDERS_UNAVAILABLE: 'no AI provider could answer, ask again',
+  /** The reply could not be passed on to its subscribers (Redis). */
+  DELIVERY_FAILED: 'the reply could not be delivered, ask again',
+} as const;
+
+export type FailureCode = keyof typeof FAILURE_TEXT;
+export const FAILURE_CODES = Object.keys(FAILURE_TEXT) as FailureCode[];
+
+/** The text stored in an `error` column. Branded so that nothing else (an `err.message`) type-checks there. */
+export type FailureReason = string & { readonly __failureReason: true };
+
+/**
+ * `detail` replaces the default sentence; it must be our own words (a rule's
+ * message, provider names), never text taken from an exception.
+ */
+export function failureReason(code: FailureCode, detail?: string): FailureReason {
+  return `${code}: ${detail ?? FAILURE_TEXT[code]}` as FailureReason;
+}
+
+/** A failure whose client-facing reason is known where it is thrown; `final` ones are not retried. */
+export class Failure extends Error {
+  readonly final: boolean;
+
+  constructor(
+    readonly code: FailureCode,
+    readonly detail?: string,
+    options: { cause?: unknown; final?: boolean } = {},
+  ) {
+    super(failureReason(code, detail), { cause: options.cause });
+    this.name = 'Failure';
+    this.final = options.final ?? false;
+  }
+
+  get reason(): FailureReason {
+    return failureReason(this.code, this.detail);
+  }
+}
+
+/**
+ * The reason to show for any thrown value: a `Failure` anywhere in the cause
+ * chain keeps its own; database errors (Prisma, its pg adapter, pg itself) are
+ * DATABASE_UNAVAILABLE; S3 errors STORAGE_UNAVAILABLE; anything else is the
+ * engine's (worker) — callers with other work pass their own fallback.
+ */
+export function classifyFailure(err: unknown, fallback: FailureCode = 'ENGINE_FAILED'): Failure {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof Failure) return e;
+    if (isDatabaseError(e)) return new Failure('DATABASE_UNAVAILABLE', undefined, { cause: err });
+    if (isS3Error(e)) return new Failure('STORAGE_UNAVAILABLE', undefined, { cause: err });
+  }
+  return new Failure(fallback, undefined, { cause: err });
+}
+
+function isDatabaseError(e: unknown): boolean {
+  const x = e as { name?: unknown; code?: unknown; severity?: unknown };
+  if (typeof x !== 'object' || x === null) return false;
+  if (typeof x.name === 'string' && (/^PrismaClient/.test(x.name) || x.name === 'DriverAdapterError')) return true;
+  // node-postgres' DatabaseError: a SQLSTATE code and a severity.
+  return typeof x.code === 'string' && /^[0-9A-Z]{5}$/.test(x.code) && typeof x.severity === 'string';
+}
+
+function isS3Error(e: unknown): boolean {
+  const x = e as { $metadata?: unknown; $fault?: unknown };
+  return typeof x === 'object' && x !== null && ('$metadata' in x || '$fault' in x);
+}

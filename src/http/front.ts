@@ -1,0 +1,153 @@
+/**
+ * The HTTP front stage: every HTTP request passes here before any handler, so the HTTP-only
+ * policies hold whichever handler answers (the lean POST path or yoga):
+ * - the route label for metrics, from a fixed set of templates;
+ * - the plain routes (health, readiness, metrics, files, GraphiQL assets);
+ * - CSRF prevention: a POST a browser sends without a preflight (form-encoded, multipart, text/plain
+ *   or no content type) runs nothing unless it carries a header only scripts can set. The rule is
+ *   yoga's own plugin's (@graphql-yoga/plugin-csrf-prevention). GET is left to yoga, which never runs
+ *   a mutation over GET, and a cross-site GET cannot carry the bearer token;
+ * - no multipart requests (the schema takes no uploads): 415;
+ * - the body limit, on the declared length and while reading (chunked), for every POST;
+ * - a JSON body that does not parse is a 400 (GraphQL over HTTP), whoever would have answered it;
+ *   so are a GET's `variables` or `extensions` that are not JSON objects.
+ * GraphQL policies (limits, rate limits, context, masking, metrics) are envelop plugins, which the
+ * lean path, yoga and graphql-ws all run (src/graphql/pipeline.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { FILES_PATH } from '../storage/index.js';
+import { GRAPHIQL_ASSETS_PATH } from './graphiql.js';
+
+/** Headers that mark a request as sent by a script (a browser preflights them). */
+export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight'];
+
+const FIXED_ROUTES = new Set(['/graphql', '/health', '/ready', '/metrics']);
+
+/** The metrics label of a path: one of a fixed set, so no client can add series. */
+export function routeLabel(path: string): string {
+  if (FIXED_ROUTES.has(path)) return path;
+  if (path.startsWith(FILES_PATH)) return `${FILES_PATH}*`;
+  if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return `${GRAPHIQL_ASSETS_PATH}*`;
+  return 'other';
+}
+
+function refuse(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
+  const body = JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...extra });
+  res.end(body);
+}
+
+/** The body, or null once it passes `maxBytes` (the rest is not kept). */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size <= maxBytes) parts.push(part);
+      else if (parts.length) parts.length = 0;
+    });
+    req.on('end', () => resolve(size <= maxBytes ? Buffer.concat(parts) : null));
+    req.on('error', reject);
+  });
+}
+
+const csrf = useCSRFPrevention({ requestHeaders: CSRF_HEADERS });
+
+/** yoga's CSRF rule on a Node request; false when the request must not run. */
+function passesCsrf(req: IncomingMessage): boolean {
+  const headers = {
+    get: (name: string) => (req.headers[name] as string | undefined) ?? null,
+    has: (name: string) => req.headers[name] !== undefined,
+  };
+  try {
+    (csrf.onRequestParse as (payload: { request: { headers: typeof headers } }) => void)({ request: { headers } });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A GET's `variables` or `extensions` that is not a JSON object (yoga would fail on it inside). */
+function badGetParams(url: string): string | null {
+  const query = url.indexOf('?');
+  if (query < 0) return null;
+  const params = new URLSearchParams(url.slice(query + 1));
+  for (const name of ['variables', 'extensions']) {
+    const value = params.get(name);
+    if (value === null || value === '') continue;
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) return name;
+    } catch {
+      return name;
+    }
+  }
+  return null;
+}
+
+const isJson = (type: string | undefined) => /^application\/(graphql-response\+)?json\b/i.test(type ?? '');
+
+/** What a GraphQL handler gets: the body read and, for a JSON type, parsed. */
+export interface GraphqlBody {
+  raw: Buffer;
+  /** The parsed JSON body; undefined when the content type is not JSON. */
+  json?: unknown;
+}
+
+export function createHttpFront(opts: {
+  graphqlPath: string;
+  maxBodyBytes: number;
+  metrics: Metrics;
+  log: Logger;
+  /** Answers a plain route; false for paths it does not serve. */
+  routes: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
+  /** Answers a GraphQL request that passed the HTTP policies; `body` is null for GET and the like. */
+  graphql: (req: IncomingMessage, res: ServerResponse, body: GraphqlBody | null) => Promise<void>;
+}) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    res.once('finish', () => opts.metrics.httpRequests.inc({ route: routeLabel(path), status: res.statusCode }));
+    try {
+      if (await opts.routes(req, res, path)) return;
+      if (path !== opts.graphqlPath) {
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
+        return;
+      }
+      if (req.method !== 'POST') {
+        const bad = badGetParams(req.url ?? '');
+        if (bad) return refuse(res, 400, `${bad}: must be a JSON object`);
+        return await opts.graphql(req, res, null);
+      }
+      if (!passesCsrf(req)) {
+        return refuse(res, 403, `Required CSRF header missing: send one of ${CSRF_HEADERS.join(', ')}, or a JSON body`);
+      }
+      // The schema takes no file uploads, so no GraphQL multipart request (yoga would parse one and
+      // fail inside on a bad `operations` part).
+      if (/^multipart\//i.test(req.headers['content-type'] ?? '')) {
+        return refuse(res, 415, 'multipart requests are not accepted (no file uploads): POST JSON');
+      }
+      if (Number(req.headers['content-length'] ?? 0) > opts.maxBodyBytes) {
+        return refuse(res, 413, 'Request body too large', { connection: 'close' });
+      }
+      const raw = await readBody(req, opts.maxBodyBytes);
+      if (raw === null) return refuse(res, 413, 'Request body too large', { connection: 'close' });
+      if (!isJson(req.headers['content-type'])) return await opts.graphql(req, res, { raw });
+      let json: unknown;
+      try {
+        json = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return refuse(res, 400, 'The request body is not valid JSON');
+      }
+      return await opts.graphql(req, res, { raw, json });
+    } catch (err) {
+      // The server's fault (a handler threw); client mistakes are answered above.
+      opts.log.error({ err }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end();
+    }
+  };
+}

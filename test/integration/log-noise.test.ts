@@ -1,0 +1,93 @@
+/**
+ * Client mistakes are not server errors in the logs (issue 16, item 8): a batch of bad requests on
+ * every transport writes 0 lines at error level or above, and the client errors are logged at debug
+ * with their code. Only the server's own faults belong at error level.
+ */
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../../src/app.js';
+import { gql, signUp, type TestUser, testConfig, wsClient } from '../helpers/harness.js';
+
+const lines: { level: number; msg: string; code?: string; codes?: string[] }[] = [];
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+    done();
+  },
+});
+
+let app: App;
+let url: string;
+let user: TestUser;
+beforeAll(async () => {
+  app = buildApp(testConfig(), { log: pino({ level: 'debug' }, sink) });
+  url = await app.start();
+  user = await signUp(`${url}/graphql`);
+});
+afterAll(async () => {
+  await app.stop();
+});
+
+const post = (body: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  fetch(`${url}/graphql`, { method: 'POST', headers, body }).then((r) => r.text());
+
+describe('log levels', () => {
+  it('logs no client mistake at error level', async () => {
+    const graphql = `${url}/graphql`;
+    const start = lines.length;
+    const bad: Promise<unknown>[] = [
+      gql(graphql, '{ me {'),
+      gql(graphql, '{ nope }'),
+      gql(graphql, '{ conversations(first: 1) { edges { cursor } } }'),
+      gql(graphql, 'query($f: Int) { conversations(first: $f) { edges { cursor } } }', { f: 'x' }, user.token),
+      gql(graphql, '{ conversations(first: -1) { edges { cursor } } }', {}, user.token),
+      gql(graphql, 'query($id: ID!) { conversation(id: $id) { id } }', { id: randomUUID() }, user.token),
+      gql(
+        graphql,
+        '{ conversations(first: 100) { edges { node { messages(first: 100) { edges { cursor } } } } } }',
+        {},
+        user.token,
+      ),
+      gql(graphql, `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: me { id }`).join(' ')} }`, {}, user.token),
+      gql(graphql, `{ ${'... on Query { '.repeat(5000)}__typename${' }'.repeat(5000)} }`),
+      gql(graphql, 'mutation { logIn(email: "nobody@example.test", password: "wrong password") { token } }'),
+      gql(graphql, '{ me { id } }', {}, 'not-a-token'),
+      post('{"query": '),
+      post(''),
+      post('[1, 2]'),
+      post('query=%7B__typename%7D', { 'content-type': 'application/x-www-form-urlencoded' }),
+      post('{ __typename }', { 'content-type': 'application/graphql', 'x-graphql-yoga-csrf': '1' }),
+      post(JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1_100_000)}` })),
+      fetch(`${graphql}?query=${encodeURIComponent('mutation { createProject(name: "x") { id } }')}`),
+      fetch(`${graphql}?query=${encodeURIComponent('{ me {')}`),
+      fetch(`${url}/nowhere`),
+      fetch(`${url}/files/nothing?expires=1&signature=x`),
+    ];
+    await Promise.all(bad);
+    // graphql-ws: a bad token, then bad operations on a good socket.
+    const refused = wsClient(`${url.replace('http', 'ws')}/graphql`, 'not-a-token');
+    await refused.closed;
+    const { client } = wsClient(`${url.replace('http', 'ws')}/graphql`, user.token);
+    for (const query of ['{ me {', '{ nope }', 'subscription { chatStream(conversationId: "x") { text } }']) {
+      await new Promise<void>((resolve) => {
+        client.subscribe({ query }, { next: () => {}, error: () => resolve(), complete: () => resolve() });
+      });
+    }
+    await client.dispose();
+    const written = lines.slice(start);
+    const errors = written.filter((l) => l.level >= 50);
+    expect(errors.map((l) => `${l.msg} ${JSON.stringify(l).slice(0, 300)}`)).toEqual([]);
+    // The mistakes are there, at debug, with their codes.
+    const logged = new Set(written.filter((l) => l.level === 20).flatMap((l) => l.codes ?? (l.code ? [l.code] : [])));
+    for (const code of [
+      'GRAPHQL_PARSE_FAILED',
+      'GRAPHQL_VALIDATION_FAILED',
+      'UNAUTHENTICATED',
+      'BAD_USER_INPUT',
+      'COST_LIMIT_EXCEEDED',
+    ])
+      expect(logged, code).toContain(code);
+  });
+});
