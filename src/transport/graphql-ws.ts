@@ -16,10 +16,14 @@
  *    and a `subscribe` reusing a completed id waits until the old one is gone;
  *  - bound what a socket may hold: subscriptions (WS_MAX_SUBSCRIPTIONS), sockets
  *    per user (WS_MAX_SOCKETS_PER_USER), bytes queued for a slow reader
- *    (WS_MAX_BUFFERED_BYTES), and the token's lifetime.
+ *    (WS_MAX_BUFFERED_BYTES), and the token's lifetime;
+ *  - end a socket whose token was revoked (logOut, logOutEverywhere on any instance): each subscribe
+ *    rechecks the socket's token, and a sweep every `tokenCheckMs` rechecks each distinct token of the
+ *    open sockets. TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (one
+ *    Redis MGET per token, no signature check), so a revoked socket is closed within about a second.
  *
- * Close codes (docs/api-guide.md): 4401 the token expired (or subscribe before
- * connection_init), 4403 no or bad token, 4408 no connection_init within
+ * Close codes (docs/api-guide.md): 4401 the token expired or was revoked (or subscribe
+ * before connection_init), 4403 no or bad token, 4408 no connection_init within
  * WS_INIT_TIMEOUT_MS or the send queue overflowed (a slow reader; clients
  * reconnect and resume with fromIndex), 4409 duplicate id, 4429 too many sockets
  * for this user. A subscribe over WS_MAX_SUBSCRIPTIONS gets an error result with
@@ -29,7 +33,6 @@ import type { IncomingMessage, Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { decodeJwt } from 'jose';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AppError, errorCode, isGraphQLError } from '../errors.js';
 import { checkOnly, isShareable, releaseSubscription, takeRelease } from '../graphql/live-subscription.js';
@@ -37,7 +40,7 @@ import { clientIp, type TrustProxy } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { TokenService } from '../modules/auth/tokens.js';
+import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 
@@ -62,6 +65,8 @@ export interface WsLimits {
   initTimeoutMs: number;
   /** Largest incoming frame (a bigger one closes the socket with 1009). */
   maxPayloadBytes: number;
+  /** How often the tokens of open sockets are verified again (revocations end them). */
+  tokenCheckMs: number;
 }
 
 export const DEFAULT_WS_LIMITS: WsLimits = {
@@ -70,6 +75,7 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   maxBufferedBytes: 1024 * 1024,
   initTimeoutMs: 3000,
   maxPayloadBytes: 1024 * 1024,
+  tokenCheckMs: 750,
 };
 
 /** What yoga's context function receives for an operation that arrived over graphql-ws. */
@@ -121,6 +127,8 @@ export interface WsExtra {
   socket: WebSocket;
   request: IncomingMessage;
   viewer?: Viewer;
+  /** The token the socket was opened with, once accepted (rechecked: a revocation ends the socket). */
+  grant: VerifiedToken | null;
   clientIp: string | null;
   /** Every operation of the socket that is set up, running or waiting its turn. */
   operations: Set<Operation>;
@@ -140,15 +148,9 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-function tokenExpiry(authorization: unknown): number | null {
+function bearer(authorization: unknown): string | null {
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
-  if (!match?.[1]) return null;
-  try {
-    const { exp } = decodeJwt(match[1]);
-    return typeof exp === 'number' ? exp * 1000 : null;
-  } catch {
-    return null;
-  }
+  return match?.[1] ?? null;
 }
 
 export function attachGraphqlWs(opts: {
@@ -188,6 +190,44 @@ export function attachGraphqlWs(opts: {
     }
   }, opts.keepAliveMs);
   heartbeat.unref();
+
+  /** Ends a socket whose token no longer verifies (revoked, or expired before its timer fired). */
+  function endRevoked(state: WsExtra, reason: string) {
+    if (state.closed) return;
+    log.debug({ userId: state.viewer?.id, reason }, 'graphql-ws socket closed: token no longer valid');
+    releaseAll(state);
+    state.socket.close(WS_CLOSE.tokenExpired, reason.slice(0, 100));
+  }
+
+  /** Rechecks each distinct token of the open sockets once; a refused one ends all its sockets. */
+  let sweeping = false;
+  async function sweepTokens() {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const byToken = new Map<VerifiedToken, WsExtra[]>();
+      for (const state of states) {
+        if (!state.grant || state.closed) continue;
+        const list = byToken.get(state.grant);
+        if (list) list.push(state);
+        else byToken.set(state.grant, [state]);
+      }
+      await Promise.all(
+        [...byToken].map(async ([grant, sockets]) => {
+          const result = await tokens.recheck(grant).catch((err) => {
+            // Neither Redis nor PostgreSQL answered: keep the socket, the next sweep tries again.
+            log.debug({ err }, 'graphql-ws token check failed');
+            return null;
+          });
+          if (result) for (const state of sockets) endRevoked(state, result.error);
+        }),
+      );
+    } finally {
+      sweeping = false;
+    }
+  }
+  const tokenSweep = setInterval(() => void sweepTokens(), limits.tokenCheckMs);
+  tokenSweep.unref();
 
   /** Returns every stream of the socket: their single `finally`s release the Redis subscriptions. */
   function releaseAll(state: WsExtra) {
@@ -229,21 +269,23 @@ export function attachGraphqlWs(opts: {
       const params = ctx.connectionParams ?? {};
       const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
       const authorization = key ? params[key] : undefined;
-      const { viewer } = await tokens.fromAuthorization(authorization);
-      if (!viewer || state.closed) {
+      const token = bearer(authorization);
+      const held = token ? await tokens.hold(token) : null;
+      if (!held || 'error' in held || state.closed) {
         metrics.wsRefused.inc();
         return false; // graphql-ws closes with 4403 Forbidden
       }
-      const open = socketsPerUser.get(viewer.id) ?? 0;
+      const open = socketsPerUser.get(held.viewer.id) ?? 0;
       if (open >= limits.maxSocketsPerUser) {
         metrics.wsRefused.inc();
         state.socket.close(WS_CLOSE.tooManySockets, 'Too many sockets for this user');
         return false;
       }
+      const { viewer } = held;
       socketsPerUser.set(viewer.id, open + 1);
       state.viewer = viewer;
-      const expiresAt = tokenExpiry(authorization);
-      if (expiresAt !== null) armExpiry(state, expiresAt);
+      state.grant = held;
+      armExpiry(state, held.expiresAt);
       return true;
     },
     onSubscribe: async (ctx, id, payload) => {
@@ -259,6 +301,19 @@ export function attachGraphqlWs(opts: {
         ];
       }
       if (op) op.admitted = true;
+      // A token revoked since connection_init opens nothing more (a Redis read at most every RECHECK_MS).
+      // After the per-socket count, which stays synchronous: subscribes are admitted in arrival order.
+      const check = state.grant
+        ? await tokens.recheck(state.grant).catch((err) => {
+            // Neither Redis nor PostgreSQL answered: no revocation can be read now; the sweep retries it.
+            log.debug({ err }, 'graphql-ws token check failed');
+            return null;
+          })
+        : { error: 'Not authenticated' };
+      if (check) {
+        endRevoked(state, check.error);
+        return [new AppError('UNAUTHENTICATED', check.error)];
+      }
       const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp };
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...initial,
@@ -299,7 +354,8 @@ export function attachGraphqlWs(opts: {
       const { rootValue, contextValue } = args as EnvelopedArgs & { contextValue: object };
       const key = rootValue.shareKey;
       if (shared.has(key)) {
-        // Join the running stream, but only after this subscriber's own argument and access checks.
+        // Join the running stream, but only after this subscriber's own argument and access checks,
+        // which run through envelop's subscribe: every plugin's onSubscribe (the rate limit counts it).
         checkOnly(contextValue);
         const checked = await rootValue.subscribe(args);
         if (!isAsyncIterable(checked)) return checked as never; // its own error
@@ -339,6 +395,7 @@ export function attachGraphqlWs(opts: {
       socket,
       request,
       clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
+      grant: null,
       operations: new Set(),
       latest: new Map(),
       current: new Map(),
@@ -475,6 +532,7 @@ export function attachGraphqlWs(opts: {
     /** Releases every subscription, closes every socket with 1001 (going away) and stops the server. */
     async close(): Promise<void> {
       clearInterval(heartbeat);
+      clearInterval(tokenSweep);
       for (const state of states) {
         releaseAll(state);
         state.socket.close(1001, 'Server shutting down');
