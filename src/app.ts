@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import { createPool, createPrisma, type Db } from './db/client.js';
 import { createMaskError, finishErrors, yogaLogger } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
+import { boundedParserCache } from './graphql/document-cache.js';
 import { createPipeline } from './graphql/pipeline.js';
 import { schema } from './graphql/schema.js';
 import { createGenerationQueue } from './jobs/generation-job.js';
@@ -86,6 +87,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     graphiql: config.GRAPHIQL ? { title: 'dawg', subscriptionsProtocol: 'WS' } : false,
     renderGraphiQL: renderLocalGraphiql,
     maskedErrors: { maskError: createMaskError(log), isDev: false },
+    parserAndValidationCache: boundedParserCache(),
     logging: yogaLogger(log),
     plugins,
     context: async (initial): Promise<Context> => {

@@ -36,6 +36,9 @@ export async function startTarget(): Promise<Target> {
     STORAGE_DIR: storageDir,
     CHAT_CHUNK_DELAY_MS: '0',
     CHAT_FRAME_MS: '0',
+    // The valid addTrack cases pile tracks into the owner's project; a mix of them must still be
+    // allowed, so the boundary cases of mixProject test its target, not MIX_MAX_TRACKS (16).
+    MIX_MAX_TRACKS: '64',
   });
   const db = new pg.Client({ connectionString: databaseUrl.toString() });
   await db.connect();
