@@ -209,9 +209,12 @@ export function breaks(bound: Bound | undefined, value: unknown): boolean | unde
     return !(value >= bound.min && value <= bound.max);
   }
   if (typeof value !== 'string') return true;
-  if (bound.kind === 'free') return value.length < bound.min || value.length > bound.max;
+  // Lengths in code points, as zod counts them ("at most 200 characters"): an emoji of two UTF-16
+  // units is one character.
+  const length = (s: string) => [...s].length;
+  if (bound.kind === 'free') return length(value) < bound.min || length(value) > bound.max;
   const text = value.trim();
-  if (text.length < bound.min || text.length > bound.max) return true;
+  if (length(text) < bound.min || length(text) > bound.max) return true;
   if (bound.stored && value.includes('\u0000')) return true;
   if (bound.format === 'email') return !/^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/.test(text);
   if (bound.format === 'key') return !['A minor', 'Am', 'F# major', 'Bb minor'].includes(text);
