@@ -1,30 +1,13 @@
-/** A seeded PRNG (mulberry32), so one FUZZ_SEED always yields the same requests. */
-export class Random {
-  private state: number;
+import { Rng } from '../../../worker/engine/rng.js';
 
+/** The engine's seeded PRNG (mulberry32), so one FUZZ_SEED always yields the same requests. */
+export class Random extends Rng {
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
+    super(seed);
   }
 
   bool(): boolean {
     return this.next() < 0.5;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)] as T;
   }
 
   shuffle<T>(items: T[]): T[] {
