@@ -95,7 +95,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
         const upgrade = initial.request as unknown as IncomingMessage;
         const base = publicUrl.forRequest(nodeHeaders(upgrade), fromTrustedProxy(upgrade, config.TRUST_PROXY));
-        return { viewer: wsViewer, authError: null, clientIp, publicUrl: base, prisma, services, log };
+        return { viewer: wsViewer, authError: null, clientIp, publicUrl: base, transport: 'ws', prisma, services, log };
       }
       // A Fetch Request from yoga, or the lean path's { headers } (http/graphql-post.ts).
       const request = initial.request as Pick<Request, 'headers'>;
@@ -104,6 +104,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         ...auth,
         clientIp: clientIp(initial.req as IncomingMessage, request.headers, config.TRUST_PROXY),
         publicUrl: publicUrl.forRequest(request.headers, fromTrustedProxy(initial.req as IncomingMessage, config.TRUST_PROXY)),
+        transport: 'http',
         prisma,
         services,
         log,

@@ -5,6 +5,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { MAX_FIELD_COST } from './graphql/costs.js';
 import { compileTrust, type TrustProxy } from './http/client-ip.js';
 import { PROVIDER_NAMES, type ProviderName } from './modules/chat/providers/types.js';
 
@@ -89,8 +90,8 @@ export const configSchema = z
     // and the demo clients stay well inside them.
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(10),
     GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(15),
-    // At most 10,000: far more nesting (5,000 levels of fragments) overflows the stack of recursive
-    // validation rules; the parser's token cap is what keeps the nesting bounded.
+    // At most 10,000: parse and validation time grow with it. Nesting is bounded separately (200
+    // brackets, src/graphql/limits.ts), before the recursive parser runs.
     GRAPHQL_MAX_TOKENS: z.coerce.number().int().min(100).max(10_000).default(2000),
     GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(50),
     GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(1000),
@@ -233,6 +234,13 @@ export function parseConfig(
       "CORS_CREDENTIALS: cannot be true with CORS_ORIGINS='*' (any site could send credentialed requests); list the origins",
     );
   if (merged.STORAGE_DRIVER === 's3' && !merged.S3_BUCKET) problems.push('S3_BUCKET: is required when STORAGE_DRIVER=s3');
+  if (result.success) {
+    // Limits below the dearest field would refuse every logIn and signUp.
+    const { GRAPHQL_MAX_COST: maxCost, GRAPHQL_COST_PER_MINUTE: perMinute } = result.data;
+    if (maxCost < MAX_FIELD_COST)
+      problems.push(`GRAPHQL_MAX_COST: must be at least ${MAX_FIELD_COST} (what one logIn or signUp costs)`);
+    if (perMinute < maxCost) problems.push('GRAPHQL_COST_PER_MINUTE: must be at least GRAPHQL_MAX_COST');
+  }
   if (!result.success || problems.length) throw new ConfigError(problems);
   return result.data;
 }

@@ -18,6 +18,8 @@ export interface Context {
   clientIp: string | null;
   /** The base URL the caller reaches the api at, for signed file links (src/http/public-url.ts). */
   publicUrl: string;
+  /** How the operation arrived: subscriptions are served over graphql-ws only (src/graphql/subscription-transport.ts). */
+  transport: 'http' | 'ws';
 }
 
 /** The viewer on a field that scope-auth already guards with `loggedIn`. */

@@ -41,26 +41,14 @@ export interface OperationLimits {
 /** At most this many ids in one `nodes(ids:)`. */
 export const MAX_NODE_IDS = 100;
 
-/**
- * Mutations that cost more than a row write: password hashing, queued jobs, AI replies. With the
- * default GRAPHQL_MAX_COST (1,000) one operation holds at most one logIn or signUp, and a handful of
- * generateBeat or sendMessage (the alias limit comes first anyway). Other mutation fields cost MUTATION_COST, query fields 1.
- */
-export const MUTATION_COSTS: Readonly<Record<string, number>> = {
-  logIn: 600,
-  signUp: 600,
-  generateBeat: 100,
-  retryGeneration: 100,
-  mixProject: 100,
-  masterTrack: 100,
-  createStems: 100,
-  sendMessage: 100,
-};
-export const MUTATION_COST = 20;
+import { PROJECT_MAX_TRACKS } from '../modules/projects/project.rules.js';
+import { MUTATION_COST, MUTATION_COSTS } from './costs.js';
 /** A connection's multiplier when neither `first` nor `last` is given (the largest defaultSize). */
 const DEFAULT_PAGE = 50;
-/** A plain list's multiplier (tracks of a project, stems of a beat). */
+/** A plain list's multiplier (stems of a beat: 4), unless its items have a bound of their own. */
 const LIST_MULTIPLIER = 10;
+/** Lists whose length is capped where they are written: the cap is their multiplier. */
+const LIST_BOUNDS: Readonly<Record<string, number>> = { Track: PROJECT_MAX_TRACKS };
 
 function isList(field: GraphQLField<unknown, unknown>): boolean {
   const type = isNonNullType(field.type) ? field.type.ofType : field.type;
@@ -90,7 +78,7 @@ export function fieldComplexity(
       throw new AppError('BAD_USER_INPUT', `ids: at most ${MAX_NODE_IDS} ids`, { field: 'ids' });
     return { field: 1, multiplier: args.ids.length };
   }
-  if (isList(field)) return { field: 1, multiplier: named.endsWith('Edge') ? 1 : LIST_MULTIPLIER };
+  if (isList(field)) return { field: 1, multiplier: named.endsWith('Edge') ? 1 : (LIST_BOUNDS[named] ?? LIST_MULTIPLIER) };
   return 1;
 }
 
@@ -132,7 +120,9 @@ function tooDeep(source: string, max: number): boolean {
       while (i < source.length && source.charCodeAt(i) !== 10) i++;
     } else if (c === 34) {
       if (source.startsWith('"""', i)) {
-        const end = source.indexOf('"""', i + 3);
+        // """block string""", in which \""" is an escaped quote, not the end
+        let end = source.indexOf('"""', i + 3);
+        while (end > 0 && source.charCodeAt(end - 1) === 92) end = source.indexOf('"""', end + 3);
         if (end < 0) return false;
         i = end + 2;
       } else {
@@ -256,6 +246,9 @@ export function useOperationLimits(limits: OperationLimits, schema: GraphQLSchem
     } catch (err) {
       if (err instanceof Error && TOO_MANY_TOKENS.test(err.message))
         throw limitError('TOKEN_LIMIT_EXCEEDED', `Token limit of ${limits.maxTokens} exceeded`, { limit: limits.maxTokens });
+      // Should tooDeep ever miss a way to hide brackets, the overflow is still the client's doing.
+      if (err instanceof RangeError)
+        throw limitError('DEPTH_LIMIT_EXCEEDED', `Document nested deeper than ${MAX_NESTING} brackets`, { limit: MAX_NESTING });
       throw err;
     }
   };

@@ -18,6 +18,7 @@ import { type Limiter, useRateLimit } from '../rate-limit.js';
 import type { Context } from './context.js';
 import { useErrorCodes, useFinishErrors, useOperationMetrics } from './error-handling.js';
 import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
+import { useSubscriptionsOverWsOnly } from './subscription-transport.js';
 
 /** Hooks that envelop runs wherever getEnveloped() is used. */
 const ENVELOP_HOOKS = new Set([
@@ -57,6 +58,7 @@ export function createPipeline(deps: {
   const policies = envelopOnly<Plugin<Context>>([
     // First: a refused operation does no other work (and costs no rate-limit point).
     useOperationLimits(deps.limits, deps.schema, deps.log) as Plugin<Context>,
+    useSubscriptionsOverWsOnly(),
     useErrorCodes(deps.log) as Plugin<Context>,
     useOperationMetrics(deps.metrics) as Plugin<Context>,
     useRateLimit(deps.limiter) as Plugin<Context>,

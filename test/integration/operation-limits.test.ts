@@ -121,7 +121,10 @@ describe('operation limits', () => {
     // At the highest token limit allowed (10,000), nesting is still refused before the recursive parser
     // sees it (about 2,000 levels would overflow its stack): fragments, lists and objects alike.
     const deepList = `query { nodes(ids: ${'['.repeat(1990)}"x"${']'.repeat(1990)}) { id } }`;
-    for (const query of [nested, `{ ${'... on Query { '.repeat(1990)}__typename${' }'.repeat(1990)} }`, deepList]) {
+    // An escaped quote in a block string (\""") does not end it; read as the end, the brackets after
+    // the real end hid inside an "unterminated" string and the parser overflowed (500).
+    const escapedBlock = `{ project(id: """\\""" """, x: ${'['.repeat(1990)}1${']'.repeat(1990)}) { id } }`;
+    for (const query of [nested, `{ ${'... on Query { '.repeat(1990)}__typename${' }'.repeat(1990)} }`, deepList, escapedBlock]) {
       const { ms, res } = await timed(wide.graphqlUrl, query);
       expect(codes(res)).toEqual(['DEPTH_LIMIT_EXCEEDED']);
       expect(ms).toBeLessThan(100);

@@ -144,4 +144,22 @@ describe('ownership', () => {
     const none = await gql(api.graphqlUrl, '{ generations(status: FAILED) { edges { node { id } } } }', {}, user.token);
     expect(none.data.generations.edges).toEqual([]);
   });
+
+  it('holds at most 100 tracks: the 101st is BAD_USER_INPUT and writes nothing', async () => {
+    const project = await gql(api.graphqlUrl, CREATE, { n: 'Full' }, alice.token);
+    const projectId = project.data.createProject.id as string;
+    const gen = await generationFor(alice);
+    await api.app.prisma.track.createMany({
+      data: Array.from({ length: 100 }, (_, i) => ({
+        projectId: rawId(projectId),
+        generationId: rawId(gen),
+        name: `t${i}`,
+        position: i,
+      })),
+    });
+    const res = await gql(api.graphqlUrl, ADD, { p: projectId, g: gen }, alice.token);
+    expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+    expect(res.errors?.[0]?.message).toMatch(/at most 100 tracks/);
+    expect(await api.app.prisma.track.count({ where: { projectId: rawId(projectId) } })).toBe(100);
+  });
 });

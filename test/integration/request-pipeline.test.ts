@@ -10,7 +10,7 @@ import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { envelopOnly } from '../../src/graphql/pipeline.js';
-import { codes, type GqlResponse, type RunningApp, signUp, startApp, type TestUser, wsClient } from '../helpers/harness.js';
+import { codes, type GqlResponse, gql, type RunningApp, signUp, startApp, type TestUser, wsClient } from '../helpers/harness.js';
 
 type Transport = 'POST lean' | 'POST yoga' | 'GET' | 'graphql-ws';
 const TRANSPORTS: Transport[] = ['POST lean', 'POST yoga', 'GET', 'graphql-ws'];
@@ -131,12 +131,14 @@ describe('one pipeline for every transport', () => {
   }
 
   it('applies the cost limit to a subscription over graphql-ws', async () => {
-    const tight = await startApp({ GRAPHQL_MAX_COST: '1' });
+    // The lowest limit allowed (what one logIn costs), and a subscription over it: a project's tracks
+    // count 100 each (the most a project holds).
+    const tight = await startApp({ GRAPHQL_MAX_COST: '600' });
     try {
       const res = await run(
         { lean: tight, yoga: tight },
         'graphql-ws',
-        'subscription { myGenerations { percent } }',
+        'subscription { myGenerations { generation { project { tracks { id name gainDb pan muted position } } } } }',
         {},
         user.token,
       );
@@ -302,6 +304,33 @@ describe('HTTP policies on both handlers', () => {
         expect(res.status, `${name}=${value}`).toBe(400);
         expect(((await res.json()) as GqlResponse).errors?.[0]?.extensions?.code).toBe('BAD_REQUEST');
       }
+    });
+
+    it(`refuses subscriptions over server-sent events, which no socket limit would bound (${handler})`, async () => {
+      const created = await gql(app().graphqlUrl, 'mutation { createConversation(title: "sse") { id } }', {}, user.token);
+      const id = created.data?.createConversation.id as string;
+      const query = `subscription { messageAdded(conversationId: "${id}") { id } }`;
+      const channels = () => app().app.redis.pubsub('CHANNELS', `${inject('redisPrefix')}*`) as Promise<string[]>;
+      const auth = { authorization: `Bearer ${user.token}`, accept: 'text/event-stream' };
+      const answers = [
+        await fetch(app().graphqlUrl, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ query }),
+          signal: AbortSignal.timeout(5_000),
+        }),
+        await fetch(`${app().graphqlUrl}?query=${encodeURIComponent(query)}`, {
+          headers: auth,
+          signal: AbortSignal.timeout(5_000),
+        }),
+      ];
+      for (const res of answers) {
+        const text = await res.text(); // the stream ends after the error: nothing is held open
+        expect(text).toContain('BAD_REQUEST');
+        expect(text).toContain('graphql-ws');
+      }
+      const uuid = Buffer.from(id, 'base64').toString('utf8').split(':')[1] as string;
+      expect((await channels()).filter((c) => c.includes(uuid))).toEqual([]);
     });
 
     it(`answers a JSON body that does not parse with 400 (${handler})`, async () => {

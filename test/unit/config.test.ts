@@ -18,6 +18,14 @@ describe('config', () => {
     expect(() => loadConfig({})).toThrow(/JWT_SECRET: is not set/);
   });
 
+  it('refuses cost limits that would refuse every logIn and signUp', () => {
+    expect(() => parseConfig({ GRAPHQL_MAX_COST: '599' })).toThrow(/GRAPHQL_MAX_COST: must be at least 600/);
+    expect(() => parseConfig({ GRAPHQL_MAX_COST: '5000', GRAPHQL_COST_PER_MINUTE: '4000' })).toThrow(
+      /GRAPHQL_COST_PER_MINUTE: must be at least GRAPHQL_MAX_COST/,
+    );
+    expect(parseConfig({ GRAPHQL_MAX_COST: '600', GRAPHQL_COST_PER_MINUTE: '600' }).GRAPHQL_MAX_COST).toBe(600);
+  });
+
   it('reports every problem at once', () => {
     try {
       loadConfig({ PORT: '-1', REDIS_URL: 'http://nope', JWT_SECRET: 'short', GRAPHIQL: 'maybe' });

@@ -13,6 +13,13 @@ export const keyRule = z
     }
     return key;
   });
+/**
+ * Tracks one project may hold. Besides keeping a project something a person can work with, it is the
+ * bound the cost model uses for `Project.tracks` (src/graphql/limits.ts), so a query's estimated cost
+ * is an upper bound of its work.
+ */
+export const PROJECT_MAX_TRACKS = 100;
+
 const nameRule = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
 export const createProjectRules = z.object({

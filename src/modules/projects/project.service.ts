@@ -4,7 +4,8 @@ import type { Project, Track } from '../../generated/prisma/client.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
-import { addTrackRules, createProjectRules, updateProjectRules, updateTrackRules } from './project.rules.js';
+import { badInput } from '../../errors.js';
+import { addTrackRules, createProjectRules, PROJECT_MAX_TRACKS, updateProjectRules, updateTrackRules } from './project.rules.js';
 
 export class ProjectService {
   constructor(private readonly deps: { prisma: Db; pubsub: PubSub; access: Access }) {}
@@ -39,16 +40,23 @@ export class ProjectService {
     const data = parseInput(addTrackRules, input);
     await this.deps.access.project.require(viewer, projectId, 'write');
     const generation = await this.deps.access.generation.require(viewer, generationId, 'read');
-    const last = await this.deps.prisma.track.aggregate({ where: { projectId }, _max: { position: true } });
-    const track = await this.deps.prisma.track.create({
-      data: {
-        projectId,
-        generationId,
-        name: data.name ?? `${generation.type.toLowerCase()} ${(last._max.position ?? -1) + 2}`,
-        gainDb: data.gainDb ?? 0,
-        pan: data.pan ?? 0,
-        position: (last._max.position ?? -1) + 1,
-      },
+    // The project row is locked while counting, so concurrent adds cannot pass the cap together.
+    const track = await this.deps.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT 1 FROM projects WHERE id = ${projectId}::uuid FOR UPDATE`;
+      const tracks = await tx.track.aggregate({ where: { projectId }, _count: true, _max: { position: true } });
+      if (tracks._count >= PROJECT_MAX_TRACKS)
+        throw badInput('projectId', `a project holds at most ${PROJECT_MAX_TRACKS} tracks; remove one first`);
+      const position = (tracks._max.position ?? -1) + 1;
+      return tx.track.create({
+        data: {
+          projectId,
+          generationId,
+          name: data.name ?? `${generation.type.toLowerCase()} ${position + 1}`,
+          gainDb: data.gainDb ?? 0,
+          pan: data.pan ?? 0,
+          position,
+        },
+      });
     });
     await this.touch(projectId);
     return track;
