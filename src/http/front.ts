@@ -40,19 +40,31 @@ function refuse(res: ServerResponse, status: number, message: string, extra: Rec
   res.end(body);
 }
 
-/** The body, or null once it passes `maxBytes` (the rest is not kept). */
+/** The body, or null as soon as it passes `maxBytes`: the rest is neither kept nor waited for. */
 function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
-    req.on('data', (part: Buffer) => {
+    const onData = (part: Buffer) => {
       size += part.length;
-      if (size <= maxBytes) parts.push(part);
-      else if (parts.length) parts.length = 0;
-    });
+      if (size <= maxBytes) return void parts.push(part);
+      req.off('data', onData);
+      parts.length = 0;
+      resolve(null);
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(size <= maxBytes ? Buffer.concat(parts) : null));
     req.on('error', reject);
   });
+}
+
+/**
+ * 413 for a body over the limit, then the connection is closed: a client that keeps sending
+ * (chunked, or past its declared length) is cut a second after the answer, not read to the end.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  refuse(res, 413, 'Request body too large', { connection: 'close' });
+  res.once('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
 }
 
 const csrf = useCSRFPrevention({ requestHeaders: CSRF_HEADERS });
@@ -130,11 +142,9 @@ export function createHttpFront(opts: {
       if (/^multipart\//i.test(req.headers['content-type'] ?? '')) {
         return refuse(res, 415, 'multipart requests are not accepted (no file uploads): POST JSON');
       }
-      if (Number(req.headers['content-length'] ?? 0) > opts.maxBodyBytes) {
-        return refuse(res, 413, 'Request body too large', { connection: 'close' });
-      }
+      if (Number(req.headers['content-length'] ?? 0) > opts.maxBodyBytes) return refuseTooLarge(req, res);
       const raw = await readBody(req, opts.maxBodyBytes);
-      if (raw === null) return refuse(res, 413, 'Request body too large', { connection: 'close' });
+      if (raw === null) return refuseTooLarge(req, res);
       if (!isJson(req.headers['content-type'])) return await opts.graphql(req, res, { raw });
       let json: unknown;
       try {

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -287,6 +288,30 @@ describe('HTTP policies on both handlers', () => {
         const chunked = await post(app().graphqlUrl, { 'content-type': type }, [big.slice(0, 600_000), big.slice(600_000)]);
         expect(chunked.status, `${type} chunked`).toBe(413);
       }
+    });
+
+    it(`answers an endless chunked body with 413 at the limit and closes the connection (${handler})`, async () => {
+      const { hostname, port } = new URL(app().graphqlUrl);
+      const socket = connect({ host: hostname, port: Number(port) });
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `POST /graphql HTTP/1.1\r\nHost: ${hostname}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`,
+      );
+      let answer = '';
+      socket.on('data', (d: Buffer) => {
+        answer += d.toString();
+      });
+      socket.on('error', () => {}); // the server cuts the connection while we still send
+      const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+      const chunk = `${'x'.repeat(64 * 1024).length.toString(16)}\r\n${'x'.repeat(64 * 1024)}\r\n`;
+      const started = Date.now();
+      // Up to 10 s of 64 KiB chunks (about 100 MB): far past the limit, unless the server hangs up.
+      while (!socket.destroyed && Date.now() - started < 10_000) {
+        if (!socket.write(chunk)) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      const closedAt = await closed;
+      expect(answer).toMatch(/^HTTP\/1\.1 413/);
+      expect(closedAt - started).toBeLessThan(5_000);
     });
 
     it(`answers GET variables or extensions that are not JSON objects with 400 (${handler})`, async () => {
