@@ -71,6 +71,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     metrics,
     limiter: limiters.requests,
     costLimiter: limiters.cost,
+    costInFlight: config.GRAPHQL_COST_IN_FLIGHT,
     limits: {
       maxDepth: config.GRAPHQL_MAX_DEPTH,
       maxAliases: config.GRAPHQL_MAX_ALIASES,

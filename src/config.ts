@@ -96,6 +96,7 @@ export const configSchema = z
     GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).max(1000).default(50),
     GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(1000),
     GRAPHQL_COST_PER_MINUTE: z.coerce.number().int().min(1).default(30_000),
+    GRAPHQL_COST_IN_FLIGHT: z.coerce.number().int().min(1).default(1000),
     GRAPHQL_MAX_BODY_BYTES: z.coerce
       .number()
       .int()

@@ -111,7 +111,7 @@ export function createLimiters(redis: Redis, config: Config, deps: { log: Logger
 }
 
 /** What the plugin reads of the GraphQL context (src/graphql/context.ts), without importing it. */
-interface Caller {
+export interface Caller {
   viewer: { id: string } | null;
   clientIp: string | null;
 }

@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics.js';
 import { type Limiter, useRateLimit } from '../rate-limit.js';
 import type { Context } from './context.js';
 import { useErrorCodes, useFinishErrors, useOperationMetrics } from './error-handling.js';
+import { useCostInFlight } from './cost-in-flight.js';
 import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
 import { useSubscriptionsOverWsOnly } from './subscription-transport.js';
 
@@ -53,6 +54,8 @@ export function createPipeline(deps: {
   metrics: Metrics;
   limiter: Limiter;
   costLimiter: Limiter;
+  /** GRAPHQL_COST_IN_FLIGHT */
+  costInFlight: number;
   log: Logger;
 }): Plugin<Context>[] {
   const policies = envelopOnly<Plugin<Context>>([
@@ -63,6 +66,8 @@ export function createPipeline(deps: {
     useOperationMetrics(deps.metrics) as Plugin<Context>,
     useRateLimit(deps.limiter) as Plugin<Context>,
     useCostBudget(deps.costLimiter) as Plugin<Context>,
+    // Last: only admitted operations wait for their caller's earlier ones.
+    useCostInFlight(deps.costInFlight) as Plugin<Context>,
   ]);
   return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
 }
