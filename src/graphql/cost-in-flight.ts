@@ -8,7 +8,7 @@
  * Why: the per-minute cost budget bounds how much one caller may do in a minute, not how much at
  * once. Its 30 operations of ~1,000 each, sent over a few connections together, kept several heavy
  * executions (Prisma mapping and graphql-js execution, on the one event loop) interleaved with every
- * other user's request: their p99 rose 5-10x (test/integration/heavy-reads.test.ts). With one maximal
+ * other user's request: their p99 rose 5-10x (test/load/heavy-reads.test.ts). With one maximal
  * query of a caller at a time, and a pause after it, others wait behind at most one such chunk of
  * work. Cheap queries (a page's parallel ones) still run side by side. Runs after the rate limit and
  * cost budget: refused operations do not queue. Per process: it guards this process's event loop.
