@@ -480,7 +480,9 @@ export function attachGraphqlWs(opts: {
       }
       let waiting = 0;
       for (const o of state.operations) if (o.waiting) waiting++;
-      if (waiting >= limits.maxSubscriptions * 10) {
+      // Completed operations stop counting against WS_MAX_SUBSCRIPTIONS at once, but their setup may
+      // still run: subscribe + complete pairs under new ids would otherwise start setups unbounded.
+      if (waiting >= limits.maxSubscriptions * 10 || state.operations.size >= limits.maxSubscriptions * 2) {
         // Operations pile up behind ids reused faster than they are set up: an abusive client.
         releaseAll(state);
         socket.close(WS_CLOSE.tooManySockets, 'Too many operations');

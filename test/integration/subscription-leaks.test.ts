@@ -173,6 +173,16 @@ describe('every path releases the Redis subscription', () => {
     await backToStart(10_000);
   });
 
+  it('subscribe + complete under ever new ids: setups in flight are bounded (4429) and nothing stays', async () => {
+    const s = await initSocket(api.wsUrl, alice.token);
+    for (let i = 0; i < 2_000 && s.socket.readyState === s.socket.OPEN; i++) {
+      s.send({ id: `new${i}`, type: 'subscribe', payload: { query: ADDED, variables: { c: ids.a1 } } });
+      s.send({ id: `new${i}`, type: 'complete' });
+    }
+    expect(await s.closed).toBe(4429);
+    await backToStart(10_000);
+  });
+
   it('stopping the server releases every subscription', async () => {
     const other = await startApp({ REDIS_PREFIX: prefix });
     const s = await initSocket(other.wsUrl, alice.token);
