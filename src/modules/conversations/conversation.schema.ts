@@ -9,7 +9,11 @@ builder.prismaNode('Conversation', {
   findUnique: (id, ctx) => byId('Conversation', ctx.viewer, id),
   fields: (t) => ({
     title: t.exposeString('title', { nullable: true }),
-    project: t.relation('project', { nullable: true }),
+    project: t.relation('project', {
+      nullable: true,
+      resolve: (query, c, _args, ctx) =>
+        c.projectId ? ctx.prisma.project.findUnique({ ...query, where: byId('Project', ctx.viewer, c.projectId) }) : null,
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     messages: t.relatedConnection(

@@ -30,7 +30,14 @@ builder.prismaNode('Track', {
   fields: (t) => ({
     name: t.exposeString('name'),
     project: t.relation('project'),
-    generation: t.relation('generation', { nullable: true }),
+    // A track is visible with its project; the generation it plays may not be (under the rule).
+    generation: t.relation('generation', {
+      nullable: true,
+      resolve: (query, track, _args, ctx) =>
+        track.generationId
+          ? ctx.prisma.generation.findUnique({ ...query, where: byId('Generation', ctx.viewer, track.generationId) })
+          : null,
+    }),
     gainDb: t.exposeFloat('gainDb'),
     pan: t.exposeFloat('pan', { description: '-1 (left) to 1 (right).' }),
     muted: t.exposeBoolean('muted'),
