@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { MAX_FIELD_COST } from './graphql/costs.js';
 import { compileTrust, type TrustProxy } from './http/client-ip.js';
 import { PROVIDER_NAMES, type ProviderName } from './modules/chat/providers/types.js';
+import { MIX_TRACKS_CEILING } from './modules/generations/generation.rules.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -166,7 +167,7 @@ export const configSchema = z
       })
       .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }))),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-    MIX_MAX_TRACKS: z.coerce.number().int().min(1).max(64).default(16),
+    MIX_MAX_TRACKS: z.coerce.number().int().min(1).max(MIX_TRACKS_CEILING).default(16),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     CORS_ORIGINS: z
       .string()

@@ -50,12 +50,13 @@ async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<
     await Promise.race([
       probe(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
       }),
     ]);
     return 'ok';
   } catch (err) {
-    return err instanceof Error ? err.message : 'failed';
+    // /ready is public: a driver's message (host, port, user) stays out of it; the logs have it.
+    return err instanceof Error && err.message === 'timeout' ? 'timeout' : 'unavailable';
   } finally {
     clearTimeout(timer);
   }

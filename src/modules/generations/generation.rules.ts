@@ -50,12 +50,14 @@ export const storedBeatInput = beatInputRules.extend({ seed: z.number().int().mi
 
 export const storedStemsInput = z.object({ sourceGenerationId: z.uuid() });
 export const storedMasterInput = z.object({ sourceGenerationId: z.uuid(), targetLufs: targetLufsRule });
+/** The most tracks one mix may take, whatever MIX_MAX_TRACKS says (src/config.ts): the worker refuses more. */
+export const MIX_TRACKS_CEILING = 64;
+
 export const storedMixInput = z.object({
   projectId: z.uuid(),
   targetLufs: targetLufsRule,
   tracks: z
     .array(z.object({ generationId: z.uuid(), gainDb: z.number(), pan: z.number(), muted: z.boolean() }))
     .min(1, 'the project has no tracks to mix')
-    // MIX_MAX_TRACKS' ceiling (src/config.ts): the worker refuses more whatever the api was told.
-    .max(64, 'a mix takes at most 64 tracks'),
+    .max(MIX_TRACKS_CEILING, `a mix takes at most ${MIX_TRACKS_CEILING} tracks`),
 });
