@@ -479,10 +479,14 @@ export function attachGraphqlWs(opts: {
         return;
       }
       let waiting = 0;
-      for (const o of state.operations) if (o.waiting) waiting++;
-      // Completed operations stop counting against WS_MAX_SUBSCRIPTIONS at once, but their setup may
+      let winding = 0;
+      for (const o of state.operations) {
+        if (o.waiting) waiting++;
+        if (o.completeRequested) winding++;
+      }
+      // A completed operation stops counting against WS_MAX_SUBSCRIPTIONS at once, but its setup may
       // still run: subscribe + complete pairs under new ids would otherwise start setups unbounded.
-      if (waiting >= limits.maxSubscriptions * 10 || state.operations.size >= limits.maxSubscriptions * 2) {
+      if (waiting >= limits.maxSubscriptions * 10 || winding >= limits.maxSubscriptions * 2) {
         // Operations pile up behind ids reused faster than they are set up: an abusive client.
         releaseAll(state);
         socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
