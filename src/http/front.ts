@@ -49,6 +49,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null
       size += part.length;
       if (size <= maxBytes) return void parts.push(part);
       req.off('data', onData);
+      req.pause(); // read no more of it: the rest would only be allocated to be thrown away
       parts.length = 0;
       resolve(null);
     };

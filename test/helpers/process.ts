@@ -13,8 +13,21 @@ export interface ApiProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function spawnApi(overrides: Record<string, string> = {}, timeoutMs = 30_000): Promise<ApiProcess> {
-  return spawnEntry('src/main.ts', /listening on (http:\/\/[^/\s]+)\/graphql/, overrides, timeoutMs);
+export async function spawnApi(
+  overrides: Record<string, string> = {},
+  timeoutMs = 30_000,
+  nodeArgs: string[] = [],
+): Promise<ApiProcess> {
+  return spawnEntry('src/main.ts', /listening on (http:\/\/[^/\s]+)\/graphql/, overrides, timeoutMs, nodeArgs);
+}
+
+/** Node arguments for spawnApi: SIGUSR2 then runs a full GC in the api (see gcNow). */
+export const GC_ON_SIGNAL = ['--expose-gc', '--import', './test/helpers/gc-on-signal.mjs'];
+
+/** A full GC in a process started with GC_ON_SIGNAL, then a moment for it to finish. */
+export async function gcNow(pid: number): Promise<void> {
+  process.kill(pid, 'SIGUSR2');
+  await new Promise((resolve) => setTimeout(resolve, 300));
 }
 
 /** The worker entry point (worker/main.ts); resolves when it reports ready. */
@@ -27,8 +40,9 @@ async function spawnEntry(
   ready: RegExp,
   overrides: Record<string, string>,
   timeoutMs: number,
+  nodeArgs: string[] = [],
 ): Promise<ApiProcess> {
-  const p = await spawnTs(entry, testEnv({ LOG_LEVEL: 'info', ...overrides }), ready, { timeoutMs });
+  const p = await spawnTs(entry, testEnv({ LOG_LEVEL: 'info', ...overrides }), ready, { timeoutMs, nodeArgs });
   const url = p.match[1] as string;
   return {
     child: p.child,

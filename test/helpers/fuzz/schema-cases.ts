@@ -227,7 +227,7 @@ function hostileFor(ctx: Ctx, fieldName: string, argName: string, type: GraphQLI
   const nullable = getNullableType(type);
   if (isListType(nullable)) {
     const t = idTypeFor(fieldName, argName);
-    const pool = idPool(ctx.fx, t);
+    const pool = idPool(ctx.fx, t, fieldName);
     const many = (n: number) => Array.from({ length: n }, () => Buffer.from(`${t}:${ctx.rng.uuid()}`).toString('base64'));
     return [
       { label: 'empty list', value: [] },
@@ -240,7 +240,7 @@ function hostileFor(ctx: Ctx, fieldName: string, argName: string, type: GraphQLI
       ...hostileIds(pool, ctx.rng).map((h) => ({ ...h, label: `[${h.label}]`, value: [h.value] })),
     ];
   }
-  if (named.name === 'ID') return hostileIds(idPool(ctx.fx, idTypeFor(fieldName, argName)), ctx.rng);
+  if (named.name === 'ID') return hostileIds(idPool(ctx.fx, idTypeFor(fieldName, argName), fieldName), ctx.rng);
   if (named.name === 'Int') return hostileInts();
   if (named.name === 'Float') return hostileFloats();
   if (named.name === 'String' && (argName === 'after' || argName === 'before'))
@@ -251,9 +251,15 @@ function hostileFor(ctx: Ctx, fieldName: string, argName: string, type: GraphQLI
   return [];
 }
 
-export function idPool(fx: Fixtures, type: NodeType) {
+export function idPool(fx: Fixtures, type: NodeType, field = '') {
   const otherType = type === 'Conversation' ? 'Project' : 'Conversation';
-  return { own: fx.owner.ids[type], foreign: fx.stranger.ids[type], otherType: fx.owner.ids[otherType], typename: type };
+  // Another spelling of the owner's id may be accepted: for a field that deletes, it must name a
+  // spare object, or the other cases would find the owner's main one gone (order-dependent NOT_FOUND).
+  const own =
+    /^(delete|remove)/.test(field) && (type === 'Project' || type === 'Conversation' || type === 'Track')
+      ? fx.owner.spare[type]
+      : fx.owner.ids[type];
+  return { own, foreign: fx.stranger.ids[type], otherType: fx.owner.ids[otherType], typename: type };
 }
 
 /** Whether the server must refuse `value` for this argument (undefined: it may be valid). */

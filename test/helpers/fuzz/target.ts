@@ -12,7 +12,7 @@ import { inject } from 'vitest';
 import { dropDatabase, ensureDatabase } from '../../../src/db/ensure-database.js';
 import { applyMigrations } from '../../../src/db/schema-engine.js';
 import { gql, until } from '../harness.js';
-import { type ApiProcess, spawnApi } from '../process.js';
+import { type ApiProcess, GC_ON_SIGNAL, gcNow, spawnApi } from '../process.js';
 import type { Fixtures, NodeType, Party } from './schema-cases.js';
 
 export interface Target {
@@ -30,16 +30,20 @@ export async function startTarget(): Promise<Target> {
   await ensureDatabase(databaseUrl.toString());
   await applyMigrations(databaseUrl.toString());
   const storageDir = await mkdtemp(join(tmpdir(), 'dawg-fuzz-'));
-  const api = await spawnApi({
-    DATABASE_URL: databaseUrl.toString(),
-    REDIS_PREFIX: `${inject('redisPrefix')}fuzz${randomBytes(3).toString('hex')}:`,
-    STORAGE_DIR: storageDir,
-    CHAT_CHUNK_DELAY_MS: '0',
-    CHAT_FRAME_MS: '0',
-    // The valid addTrack cases pile tracks into the owner's project; a mix of them must still be
-    // allowed, so the boundary cases of mixProject test its target, not MIX_MAX_TRACKS (16).
-    MIX_MAX_TRACKS: '64',
-  });
+  const api = await spawnApi(
+    {
+      DATABASE_URL: databaseUrl.toString(),
+      REDIS_PREFIX: `${inject('redisPrefix')}fuzz${randomBytes(3).toString('hex')}:`,
+      STORAGE_DIR: storageDir,
+      CHAT_CHUNK_DELAY_MS: '0',
+      CHAT_FRAME_MS: '0',
+      // The valid addTrack cases pile tracks into the owner's project; a mix of them must still be
+      // allowed, so the boundary cases of mixProject test its target, not MIX_MAX_TRACKS (16).
+      MIX_MAX_TRACKS: '64',
+    },
+    30_000,
+    GC_ON_SIGNAL,
+  );
   const db = new pg.Client({ connectionString: databaseUrl.toString() });
   await db.connect();
   const alive = () => api.child.exitCode === null && api.child.signalCode === null;
@@ -47,7 +51,9 @@ export async function startTarget(): Promise<Target> {
     api,
     db,
     alive,
+    /** The api's RSS after a full GC. */
     rssMb: async () => {
+      await gcNow(api.child.pid as number);
       const status = await readFile(`/proc/${api.child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
     },
