@@ -42,7 +42,8 @@ class Multicast {
     if (this.sinks.size === 0 && !this.ended) {
       this.ended = true;
       this.onEmpty();
-      void this.source.return?.();
+      // Either may fail while Redis is closing (server stop): nothing is left to release then.
+      Promise.resolve(this.source.return?.()).catch(() => {});
       this.release().catch(() => {});
     }
   }

@@ -109,7 +109,7 @@ describe('SIGTERM', () => {
     });
     await until(async () => /dawg_ws_connections 1/.test(await (await fetch(`${proc.url}/metrics`)).text()));
     const code = await proc.kill('SIGTERM');
-    expect(code).toBe(0);
+    expect(code, proc.output().slice(-3000)).toBe(0);
     expect(await closed).toBe(1001);
     expect(proc.output()).toContain('dawg api stopped');
   });
