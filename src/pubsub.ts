@@ -59,7 +59,7 @@ export class PubSub {
     subscriber: Redis,
     private readonly prefix: string,
   ) {
-    this.redisPubSub = new RedisPubSub({ publisher, subscriber, reviver: reviveDates });
+    this.redisPubSub = new RedisPubSub({ publisher, subscriber: quietUnsubscribe(subscriber), reviver: reviveDates });
   }
 
   /** The Redis channel an event travels on. */
@@ -101,4 +101,20 @@ export class PubSub {
     const inner = this.redisPubSub as unknown as { subsRefsMap: Map<string, Set<number>>; subscriptionMap: object };
     return { channels: inner.subsRefsMap.size, listeners: Object.keys(inner.subscriptionMap).length };
   }
+}
+
+/**
+ * graphql-redis-subscriptions calls the subscriber's unsubscribe and punsubscribe without handling
+ * their promises. While Redis is away or closing (a server stop), they reject, and an unhandled
+ * rejection ends the process. A channel that cannot be left is gone with the connection anyway.
+ */
+function quietUnsubscribe(subscriber: Redis): Redis {
+  return new Proxy(subscriber, {
+    get(target, prop) {
+      if (prop === 'unsubscribe' || prop === 'punsubscribe')
+        return (...channels: string[]) => target[prop](...channels).catch(() => 0);
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
