@@ -18,7 +18,16 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(overrides: Record<string, string> = {}, handlers: Partial<Handlers> = {}): Promise<Stack> {
+/**
+ * An api and a worker on their own Redis prefix and storage directory. `worker: false` starts no
+ * worker, for a test that runs its own (a worker stopped after starting can still take a job queued
+ * while its blocking fetch winds down).
+ */
+export async function startStack(
+  overrides: Record<string, string> = {},
+  handlers: Partial<Handlers> = {},
+  options: { worker?: boolean } = {},
+): Promise<Stack> {
   const storageDir = await mkdtemp(join(tmpdir(), 'dawg-storage-'));
   const port = await freePort();
   const env = {
@@ -31,7 +40,7 @@ export async function startStack(overrides: Record<string, string> = {}, handler
   };
   const api = await startApp(env);
   const worker = buildWorker(testConfig(env), { handlers: { ...defaultHandlers, ...handlers } });
-  await worker.start();
+  if (options.worker !== false) await worker.start();
   return {
     api,
     worker,

@@ -109,8 +109,7 @@ describe('failure reasons with S3', () => {
     const port = await freePort();
     s3 = new S3rver({ port, address: '127.0.0.1', directory: s3Dir, silent: true });
     await s3.run();
-    stack = await startStack();
-    await stack.worker.stop();
+    stack = await startStack({}, {}, { worker: false });
     const s3Env = {
       STORAGE_DRIVER: 's3',
       S3_BUCKET: BUCKET,
