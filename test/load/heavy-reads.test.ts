@@ -129,7 +129,7 @@ async function timed(): Promise<number> {
   return ms;
 }
 
-it("300 heavy project reads under the limits: a meaningful number served, another user's p99 within 2x quiet", async () => {
+it("300 heavy project reads under the limits: a meaningful number served, another user's p99 recorded against quiet (guard 4x)", async () => {
   // The form, first: 100 with tracks, costs more than one operation may.
   const full = await gql(api.graphqlUrl, heavy(100), {}, prober.token);
   expect(codes(full)).toEqual(['COST_LIMIT_EXCEEDED']);
