@@ -16,7 +16,7 @@ import { schema } from './graphql/schema.js';
 import { createGenerationQueue } from './jobs/generation-job.js';
 import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
-import { createGraphqlPost } from './http/graphql-post.js';
+import { createGraphqlPost, toYoga } from './http/graphql-post.js';
 import { createHttpFront } from './http/front.js';
 import { createRoutes, serveMetrics } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
@@ -150,8 +150,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       graphql: (req, res, body) => {
         if (config.GRAPHQL_LEAN_POST) return graphqlPost(req, res, body);
         metrics.graphqlHttpRequests.inc({ handler: 'yoga' });
-        if (body) (req as IncomingMessage & { body?: Buffer }).body = body.raw;
-        return yoga(req, res) as Promise<void>;
+        return toYoga(yoga, req, res, body) as Promise<void>;
       },
     }),
   );

@@ -56,6 +56,12 @@ function asParams(parsed: unknown): Params | null {
   return { query, variables: variables as Params['variables'], operationName: operationName as Params['operationName'] };
 }
 
+/** Hands a request to yoga with the body the front stage already read (as behind Express, via `req.body`). */
+export function toYoga(yoga: Yoga, req: IncomingMessage, res: ServerResponse, body: GraphqlBody | null) {
+  if (body) (req as IncomingMessage & { body?: Buffer }).body = body.raw;
+  return yoga(req, res);
+}
+
 /**
  * Handles `req` if the lean path can, and hands it to yoga otherwise, with the body already read
  * (by the HTTP front stage, src/http/front.ts, which also applied the body limit and CSRF rule).
@@ -72,16 +78,14 @@ export function createGraphqlPost(
   },
 ) {
   return async (req: IncomingMessage, res: ServerResponse, body: GraphqlBody | null): Promise<void> => {
-    const toYoga = () => {
+    const yogaAnswers = () => {
       opts.handled('yoga');
-      // whatwg-node takes a body already read from `req.body` (as behind Express).
-      if (body) (req as IncomingMessage & { body?: Buffer }).body = body.raw;
-      return yoga(req, res);
+      return toYoga(yoga, req, res, body);
     };
     const type = jsonAnswer(req);
-    if (!type || !body) return toYoga();
+    if (!type || !body) return yogaAnswers();
     const params = asParams(body.json);
-    if (!params) return toYoga();
+    if (!params) return yogaAnswers();
     const headers = nodeHeaders(req);
     const { parse, validate, contextFactory, execute, schema } = yoga.getEnveloped({
       req,
@@ -92,11 +96,11 @@ export function createGraphqlPost(
     try {
       document = parse(params.query);
     } catch {
-      return toYoga();
+      return yogaAnswers();
     }
-    if (validate(schema, document).length) return toYoga();
+    if (validate(schema, document).length) return yogaAnswers();
     const operation = getOperationAST(document, params.operationName ?? undefined);
-    if (!operation || operation.operation === 'subscription') return toYoga();
+    if (!operation || operation.operation === 'subscription') return yogaAnswers();
     opts.handled('lean');
     const cors = getCORSHeadersByRequestAndOptions({ method: 'POST', headers } as Request, opts.cors) ?? {};
 
