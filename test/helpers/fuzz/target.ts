@@ -4,7 +4,7 @@
  * and objects in every state the mutations need.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,6 +13,7 @@ import { dropDatabase, ensureDatabase } from '../../../src/db/ensure-database.js
 import { applyMigrations } from '../../../src/db/schema-engine.js';
 import { gql, until } from '../harness.js';
 import { type ApiProcess, GC_ON_SIGNAL, gcNow, spawnApi } from '../process.js';
+import { rssMbOf } from '../ws.js';
 import type { Fixtures, NodeType, Party } from './schema-cases.js';
 
 export interface Target {
@@ -54,8 +55,7 @@ export async function startTarget(): Promise<Target> {
     /** The api's RSS after a full GC. */
     rssMb: async () => {
       await gcNow(api.child.pid as number);
-      const status = await readFile(`/proc/${api.child.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+      return rssMbOf(api.child.pid as number);
     },
     stop: async () => {
       await db.end().catch(() => {});
