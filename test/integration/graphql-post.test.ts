@@ -75,6 +75,11 @@ describe('lean GraphQL POST path', () => {
     ['a body that is not JSON (400)', () => '{"query": ', true, 'front'],
     ['an empty body (400)', () => '', true, 'front'],
     ['a body without a query', () => JSON.stringify({ variables: {} }), true, false],
+    // Handed to yoga as a stream again (src/http/graphql-post.ts, toYoga), not as the parsed value.
+    ['an empty JSON object', () => '{}', true, false],
+    ['a batch (a JSON array)', () => JSON.stringify([{ query: '{ __typename }' }]), true, false],
+    ['a JSON string', () => JSON.stringify('{ __typename }'), true, false],
+    ['JSON null', () => 'null', true, false],
     ['a subscription over plain POST', () => op('subscription { userGenerations { percent } }'), true, false],
   ];
   for (const [name, body, authed, isLean] of cases) {

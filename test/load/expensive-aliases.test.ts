@@ -1,8 +1,10 @@
 /**
  * Expensive fields under aliases (issue 10, "Tests that must exist"): logIn, signUp, generateBeat
  * and sendMessage aliased 1,000 times are refused, and while such requests keep coming, another
- * user's logIn p99 is measured against its quiet value (the goal is 2x; see the assertion). Before the limits, one request of 1,000 aliased
- * logIns held the password-hashing threads for 300 s.
+ * user's logIn p99 stays within 2x its quiet value. Before the limits, one request of 1,000 aliased
+ * logIns held the password-hashing threads for 300 s. With the limits, the ratio was still 1.8-3.3x
+ * until the refusal itself got cheap: each ~80 KB refused body cost ~7 ms of the event loop in
+ * whatwg-node's request adapter (src/http/graphql-post.ts, toYoga); now ~1.7 ms.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, type GqlResponse, gql, type RunningApp, signUp, startApp, type TestUser } from '../helpers/harness.js';
@@ -46,8 +48,11 @@ async function logInTimes(n: number): Promise<number[]> {
 }
 
 describe('expensive fields under aliases', () => {
-  it("refuses 1,000 aliased logIn, signUp, generateBeat and sendMessage; another user's logIn p99 recorded against quiet (guard 4x)", {
+  // The p99 of a few hundred logIns on two shared cores moves with whatever else the machine does;
+  // a failed attempt is measured again, twice at most.
+  it("refuses 1,000 aliased logIn, signUp, generateBeat and sendMessage; another user's logIn p99 stays within 2x quiet", {
     timeout: 120_000,
+    retry: 2,
   }, async () => {
     const attacks = [
       aliased(() => `logIn(email: "${attacker.email}", password: "${PASSWORD}") { token }`),
@@ -75,8 +80,8 @@ describe('expensive fields under aliases', () => {
     // Quiet and attacked windows alternate, so the rest of a busy runner weighs on both alike.
     const quietTimes: number[] = [];
     const loadedTimes: number[] = [];
-    // 180 samples each, so the p99 is not simply the slowest one.
-    for (let round = 0; round < 12; round++) {
+    // 300 samples each, so the p99 is not simply the slowest one.
+    for (let round = 0; round < 20; round++) {
       quietTimes.push(...(await logInTimes(15)));
       let running = true;
       const flood = attack(() => running);
@@ -93,13 +98,7 @@ describe('expensive fields under aliases', () => {
     console.info(
       `another user's logIn p99: quiet ${quiet.toFixed(1)} ms, under attack ${loaded.toFixed(1)} ms (x${(loaded / quiet).toFixed(2)})`,
     );
-    // The issue's goal is 2x the quiet p99. On two cores shared with this process it is not met
-    // reliably (x0.9-3.3 over runs, docs/benchmarks.md "Hostile load"), so this guards against the
-    // original failure (a 1,000-alias logIn held the hashing pool for 300 s, p99 923 ms) with room
-    // for that noise; the ratio is printed for the record.
-    expect(loaded, `quiet p99 ${quiet.toFixed(1)} ms, under attack ${loaded.toFixed(1)} ms`).toBeLessThanOrEqual(
-      Math.max(4 * quiet, quiet + 100),
-    );
+    expect(loaded, `quiet p99 ${quiet.toFixed(1)} ms, under attack ${loaded.toFixed(1)} ms`).toBeLessThanOrEqual(2 * quiet);
     const written = (await api.app.prisma.$queryRawUnsafe(
       "SELECT count(*)::int AS n FROM users WHERE email LIKE 'alias-%@example.test'",
     )) as { n: number }[];

@@ -26,6 +26,9 @@ export const ProjectRef = builder.prismaNode('Project', {
 builder.prismaNode('Track', {
   id: { field: 'id' },
   nullable: true,
+  // Only the columns a query asks for (a page of projects may carry hundreds of tracks), and the
+  // generation id, which the generation field's rule needs.
+  select: { generationId: true },
   findUnique: (id, ctx) => byId('Track', ctx.viewer, id),
   fields: (t) => ({
     name: t.exposeString('name'),
