@@ -10,7 +10,7 @@
 import { PothosValidationError } from '@pothos/core';
 import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { errorCode, isGraphQLError } from '../errors.js';
+import { type ErrorCode, errorCode, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
@@ -122,18 +122,37 @@ export function useFinishErrors(metrics: Metrics): Plugin {
 }
 
 /**
+ * HTTP statuses of operations refused as a whole at execution (no data), given as yoga gives
+ * validation errors theirs: used for application/graphql-response+json (GraphQL over HTTP: a
+ * response without data is a 4xx), while application/json keeps 200 for clients that read the
+ * errors of a 200 only. yoga drops the `http` extension from what it sends.
+ */
+const REFUSAL_STATUS: Partial<Record<ErrorCode, number>> = { COST_LIMIT_EXCEEDED: 400, RATE_LIMITED: 429 };
+
+/**
  * The last step for a result's errors before they are sent: every error gets a code (yoga's own
  * HTTP errors become BAD_REQUEST or INTERNAL_SERVER_ERROR), development-only details are dropped,
  * and errors are counted by code. Returns `result` itself when nothing changed.
  */
-export function finishErrors<R extends { errors?: readonly GraphQLError[] }>(result: R, metrics: Metrics): R {
+export function finishErrors<R extends { errors?: readonly GraphQLError[]; data?: unknown }>(result: R, metrics: Metrics): R {
   if (!result.errors?.length) return result;
   let changed = false;
+  const refused = result.data === undefined;
   const errors = result.errors.map((e) => {
     let next = e;
     if (!errorCode(next)) {
       const status = (next.extensions?.http as { status?: number } | undefined)?.status;
       next = withCode(next, status && status < 500 ? 'BAD_REQUEST' : 'INTERNAL_SERVER_ERROR');
+    }
+    const status = REFUSAL_STATUS[errorCode(next) as ErrorCode];
+    if (refused && status && !next.extensions?.http) {
+      const retryAfter = next.extensions?.retryAfter;
+      const headers = typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : undefined;
+      next = new GraphQLError(next.message, {
+        nodes: next.nodes,
+        path: next.path,
+        extensions: { ...next.extensions, http: { spec: true, status, ...(headers ? { headers } : {}) } },
+      });
     }
     if (next.extensions && 'originalError' in next.extensions) {
       // yoga attaches the parser's own error in development; clients get the message only.

@@ -159,6 +159,32 @@ describe('operation limits', () => {
     expect(small.errors).toBeUndefined();
   });
 
+  it('answers a refusal as a request error: 4xx for application/graphql-response+json, 200 for application/json', async () => {
+    const post = (accept: string, query: string) =>
+      fetch(api.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${user.token}` },
+        body: JSON.stringify({ query }),
+      });
+    const costly = '{ conversations(first: 100) { edges { node { messages(first: 100) { edges { node { id } } } } } } }';
+    const aliases = `{ me { id } ${Array.from({ length: 16 }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
+    for (const [query, code] of [
+      [costly, 'COST_LIMIT_EXCEEDED'],
+      [aliases, 'ALIAS_LIMIT_EXCEEDED'],
+    ] as const) {
+      const spec = await post('application/graphql-response+json', query);
+      expect(spec.status, code).toBe(400);
+      const body = (await spec.json()) as GqlResponse;
+      expect(codes(body)).toEqual([code]);
+      expect(body.data, code).toBeUndefined();
+      // No internal extension leaks into the body.
+      expect(Object.keys(body.errors?.[0]?.extensions ?? {})).not.toContain('http');
+      const legacy = await post('application/json', query);
+      expect(legacy.status, code).toBe(200);
+      expect(codes((await legacy.json()) as GqlResponse)).toEqual([code]);
+    }
+  });
+
   it('caps nodes(ids:) at 100 ids', async () => {
     const ids = Array.from({ length: 101 }, () => conversationId);
     const res = await gql(api.graphqlUrl, 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids }, user.token);

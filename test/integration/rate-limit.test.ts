@@ -126,6 +126,27 @@ describe('operations per user', () => {
     await client.dispose();
     await until(() => api.app.services.pubsub.stats().listeners === 0);
   });
+
+  it('answers RATE_LIMITED over HTTP with Retry-After; 429 for application/graphql-response+json, 200 for application/json', async () => {
+    const user = await signUp(api.graphqlUrl);
+    const post = (accept: string) =>
+      fetch(api.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${user.token}` },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      });
+    for (let i = 0; i < 100; i++) expect((await post('application/json')).status).toBe(200);
+    const spec = await post('application/graphql-response+json');
+    expect(spec.status).toBe(429);
+    expect(Number(spec.headers.get('retry-after'))).toBeGreaterThan(0);
+    const body = (await spec.json()) as { errors: { extensions: Record<string, unknown> }[] };
+    expect(codes(body as never)).toEqual(['RATE_LIMITED']);
+    expect(Object.keys(body.errors[0]?.extensions ?? {})).not.toContain('http');
+    const legacy = await post('application/json');
+    expect(legacy.status).toBe(200);
+    expect(Number(legacy.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(codes((await legacy.json()) as never)).toEqual(['RATE_LIMITED']);
+  });
 });
 
 describe('atomic across instances', () => {
