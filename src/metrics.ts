@@ -4,19 +4,17 @@
  * templates (src/http/front.ts routeLabel), operation names go through `operationName`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { fromRoot } from './paths.js';
 
 /** Distinct operation names labelled as themselves; the rest are 'other'. */
 export const MAX_OPERATION_NAMES = 100;
 
-const ROOT = new URL('../', import.meta.url);
 /** The committed client operations (scripts/demo, test/operations): their names are always known. */
 function committedOperationNames(): string[] {
   const files = ['scripts/demo/operations.graphql'];
   try {
-    for (const f of readdirSync(fileURLToPath(new URL('test/operations/', ROOT))))
-      if (f.endsWith('.graphql')) files.push(`test/operations/${f}`);
+    for (const f of readdirSync(fromRoot('test', 'operations'))) if (f.endsWith('.graphql')) files.push(`test/operations/${f}`);
   } catch {
     // Not in this install (a production image without tests).
   }
@@ -24,7 +22,7 @@ function committedOperationNames(): string[] {
   for (const file of files) {
     let text = '';
     try {
-      text = readFileSync(fileURLToPath(new URL(file, ROOT)), 'utf8');
+      text = readFileSync(fromRoot(file), 'utf8');
     } catch {
       continue;
     }

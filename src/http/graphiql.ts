@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type GraphiQLOptions, renderGraphiQL } from 'graphql-yoga';
+import { fromRoot } from '../paths.js';
 
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/assets/';
-const ASSETS_DIR = fileURLToPath(new URL('../../node_modules/.cache/dawg-graphiql/', import.meta.url));
+const ASSETS_DIR = fromRoot('node_modules', '.cache', 'dawg-graphiql');
 const CDN = /https:\/\/unpkg\.com\/@graphql-yoga\/graphiql@[\d.]+\/dist\//g;
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
