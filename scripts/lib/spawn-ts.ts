@@ -21,11 +21,19 @@ export async function spawnTs(
   entry: string,
   env: Record<string, string>,
   ready: RegExp,
-  options: { timeoutMs?: number; nodeArgs?: string[] } = {},
+  options: {
+    timeoutMs?: number;
+    nodeArgs?: string[];
+    /** Where to run (the repository by default). */
+    cwd?: string;
+    /** false: plain node, for compiled JavaScript (no tsx loader). */
+    tsx?: boolean;
+  } = {},
 ): Promise<TsProcess> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', entry], {
-    cwd: ROOT,
+  const loader = options.tsx === false ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, entry], {
+    cwd: options.cwd ?? ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

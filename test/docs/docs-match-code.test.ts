@@ -1,6 +1,6 @@
 /**
  * Statements in the docs that the code can contradict, checked against the code: the api guide's
- * subscription table against the schema, the README's `npm start` line against scripts/start.ts,
+ * subscription table against the schema, the README's `npm start` line against scripts/start.mjs,
  * and the README's pointer to the list of known gaps.
  */
 import { readFileSync } from 'node:fs';
@@ -40,14 +40,14 @@ describe('docs match the code', () => {
     }
   });
 
-  it("README's command table says `npm start` runs the api and the worker, as scripts/start.ts does", () => {
+  it("README's command table says `npm start` runs the api and the worker, as scripts/start.mjs does", () => {
     const start = table(read('README.md'), 'Commands').find(([command]) => command === '`npm start`');
     expect(start?.[1]).toMatch(/api/);
     expect(start?.[1]).toMatch(/worker/);
-    const script = read('scripts/start.ts');
-    expect(JSON.parse(read('package.json')).scripts.start).toContain('scripts/start.ts');
-    expect(script).toContain("'src/main.ts'");
-    expect(script).toContain("'worker/main.ts'");
+    const script = read('scripts/start.mjs');
+    expect(JSON.parse(read('package.json')).scripts.start).toContain('scripts/start.mjs');
+    expect(script).toContain("entry('src/main')");
+    expect(script).toContain("entry('worker/main')");
   });
 
   it('the README points at a "Limits and known gaps" section that exists', () => {

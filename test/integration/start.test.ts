@@ -1,9 +1,11 @@
 /**
- * `npm start` (scripts/start.ts) as a new user runs it: api and worker as child processes, PORT set,
+ * `npm start` (scripts/start.mjs) as a new user runs it: the compiled api and worker (dist/, built by
+ * `npm test` before this runs, or by start.mjs itself when stale) as child processes, PORT set,
  * PUBLIC_URL not. Signed file links point at the port it serves on and download; a child that
- * crashes (SIGKILL, as the kernel's out-of-memory killer sends) makes the supervisor stop the
- * other child and exit non-zero.
+ * crashes (SIGKILL, as the kernel's out-of-memory killer sends) is started again while the other
+ * keeps serving; SIGTERM stops both and exits 0; a configuration mistake is reported once.
  */
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,15 +22,21 @@ let storageDir: string;
 let port: number;
 let graphqlUrl: string;
 
-/** The pid a child logged on a line containing `msg` (pino writes its pid on every line). */
-function pidOf(msg: string): number {
-  const line = proc
+/** The pids children logged on lines containing `msg`, in order (pino writes its pid on every line). */
+function pidsOf(msg: string): number[] {
+  return proc
     .output()
     .split('\n')
-    .find((l) => l.includes(msg));
-  const pid = line ? (JSON.parse(line) as { pid?: number }).pid : undefined;
-  if (!pid) throw new Error(`no log line with "${msg}":\n${proc.output()}`);
-  return pid;
+    .filter((l) => l.includes(msg) && l.startsWith('{'))
+    .map((l) => (JSON.parse(l) as { pid: number }).pid);
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${proc.output().slice(-3000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const alive = (pid: number) => {
@@ -53,9 +61,9 @@ beforeAll(async () => {
   expect(env.PUBLIC_URL).toBeUndefined();
   // Ready when both children have said so, in either order.
   const ready = /^(?=[\s\S]*dawg worker ready)(?=[\s\S]*listening on (http:\/\/[^/\s]+)\/graphql)/;
-  proc = await spawnTs('scripts/start.ts', env, ready, { timeoutMs: 60_000 });
+  proc = await spawnTs('scripts/start.mjs', env, ready, { timeoutMs: 120_000 });
   graphqlUrl = `${proc.match[1]}/graphql`;
-}, 90_000);
+}, 150_000);
 
 afterAll(async () => {
   await proc?.stop();
@@ -97,18 +105,61 @@ describe('npm start', () => {
     await client.dispose();
   }, 90_000);
 
-  it('exits non-zero and stops the worker when the api is killed by a signal', async () => {
-    const apiPid = pidOf('listening on');
-    const workerPid = pidOf('dawg worker ready');
+  it('restarts a killed worker while the api keeps answering, then a killed api on the same port', async () => {
+    const [workerPid] = pidsOf('dawg worker ready');
+    const [apiPid] = pidsOf('listening on');
+    expect(workerPid).toBeDefined();
     expect(apiPid).not.toBe(proc.child.pid);
+    const health = `${graphqlUrl.replace(/\/graphql$/, '')}/health`;
+    process.kill(workerPid as number, 'SIGKILL');
+    let healthy = 0;
+    await until(
+      async () => {
+        if ((await fetch(health)).status === 200) healthy++;
+        return pidsOf('dawg worker ready').length === 2;
+      },
+      20_000,
+      'the worker to be started again',
+    );
+    expect(healthy).toBeGreaterThan(0);
+    expect(proc.output()).toContain(`dawg: worker (pid ${workerPid}) killed by SIGKILL; restarting in 1 s`);
+    expect(alive(apiPid as number)).toBe(true);
+
+    process.kill(apiPid as number, 'SIGKILL');
+    await until(() => pidsOf('listening on').length === 2, 30_000, 'the api to be started again');
+    expect(proc.output()).toContain(`dawg: api (pid ${apiPid}) killed by SIGKILL; restarting in 1 s`);
+    expect((await fetch(health)).status).toBe(200);
+    const user = await signUp(graphqlUrl);
+    expect(user.token).toBeTruthy();
+  }, 90_000);
+
+  it('stops both children on SIGTERM and exits 0', async () => {
+    const pids = [...pidsOf('dawg worker ready'), ...pidsOf('listening on')];
     const exited = once(proc.child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    process.kill(apiPid, 'SIGKILL');
-    const [code, signal] = await exited;
-    expect(signal).toBeNull();
-    expect(code).toBe(128 + 9);
-    expect(proc.output()).toContain(`dawg: api (pid ${apiPid}) killed by SIGKILL`);
-    // The worker was stopped, not orphaned: it shut down cleanly and is gone.
+    proc.child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
     expect(proc.output()).toContain('dawg worker stopped');
-    expect(alive(workerPid)).toBe(false);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
   }, 60_000);
+
+  it('reports a configuration mistake once and exits 1 without starting anything', async () => {
+    const started = Date.now();
+    const bad = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(process.execPath, ['scripts/start.mjs'], {
+        env: { PATH: process.env.PATH ?? '', ...testEnv({ PORT: 'not-a-port', RATE_LIMIT_PER_MINUTE: '-1' }) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.once('exit', (code) => resolve({ code, out }));
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.out).toContain('PORT');
+    expect(bad.out).toContain('RATE_LIMIT_PER_MINUTE');
+    expect(bad.out).not.toContain('listening on');
+    expect(bad.out).not.toContain('restarting');
+    expect(Date.now() - started).toBeLessThan(15_000);
+  }, 30_000);
 });
