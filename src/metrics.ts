@@ -125,7 +125,7 @@ export function createMetrics() {
     }),
     wsDisconnects: new Counter({
       name: 'dawg_ws_disconnects_total',
-      help: 'graphql-ws sockets closed, by either side, by close code class (normal: 1000/1001, abnormal: 1006, limit: 44xx refusals, other)',
+      help: 'graphql-ws sockets closed, by either side, by close code class (normal: 1000/1001, abnormal: 1006, refused: 44xx (our auth, protocol and limit refusals), other)',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
@@ -187,10 +187,10 @@ export function createMetrics() {
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** The close-code class of a graphql-ws socket, for dawg_ws_disconnects_total. */
-export function wsCloseReason(code: number): 'normal' | 'abnormal' | 'limit' | 'other' {
+export function wsCloseReason(code: number): 'normal' | 'abnormal' | 'refused' | 'other' {
   if (code === 1000 || code === 1001) return 'normal';
   if (code === 1006) return 'abnormal';
-  if (code >= 4400 && code < 4500) return 'limit';
+  if (code >= 4400 && code < 4500) return 'refused';
   return 'other';
 }
 
