@@ -9,7 +9,6 @@ export function listen(server: Server, port: number, host: string): Promise<stri
   return new Promise<string>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
-      server.off('error', reject);
       const bound = (server.address() as AddressInfo).port;
       const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
       resolve(`http://${shown}:${bound}`);
