@@ -18,6 +18,7 @@ import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createGraphqlPost, toYoga } from './http/graphql-post.js';
 import { createHttpFront } from './http/front.js';
+import { listen } from './http/listen.js';
 import { createRoutes, serveMetrics } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -179,29 +180,21 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     log,
     start: async () => {
       if (metricsServer) {
-        await new Promise<void>((resolve, reject) => {
-          metricsServer.once('error', reject);
-          metricsServer.listen(config.METRICS_PORT, config.HOST, () => resolve());
-        });
-        log.info({ port: (metricsServer.address() as AddressInfo).port }, 'metrics served on their own port');
+        const url = await listen(metricsServer, config.METRICS_PORT as number, config.HOST);
+        log.info({ url: `${url}/metrics` }, 'metrics served on their own port');
       }
-      return new Promise<string>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.PORT, config.HOST, () => {
-          const { port } = server.address() as AddressInfo;
-          const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-          publicUrl.listen(port);
-          log.info(
-            { publicUrl: publicUrl.base },
-            config.PUBLIC_URL || !config.TRUST_PROXY
-              ? `signed file links start with ${publicUrl.base}${config.PUBLIC_URL ? '' : ' (set PUBLIC_URL to change it)'}`
-              : `signed file links use the Host/X-Forwarded-* the trusted proxy sends, else ${publicUrl.base}`,
-          );
-          // Last: tests and scripts take this line as "ready".
-          log.info({ port }, `dawg api listening on http://${host}:${port}${GRAPHQL_PATH}`);
-          resolve(`http://${host}:${port}`);
-        });
-      });
+      const url = await listen(server, config.PORT, config.HOST);
+      const { port } = server.address() as AddressInfo;
+      publicUrl.listen(port);
+      log.info(
+        { publicUrl: publicUrl.base },
+        config.PUBLIC_URL || !config.TRUST_PROXY
+          ? `signed file links start with ${publicUrl.base}${config.PUBLIC_URL ? '' : ' (set PUBLIC_URL to change it)'}`
+          : `signed file links use the Host/X-Forwarded-* the trusted proxy sends, else ${publicUrl.base}`,
+      );
+      // Last: tests and scripts take this line as "ready".
+      log.info({ port }, `dawg api listening on ${url}${GRAPHQL_PATH}`);
+      return url;
     },
     stop: async () => {
       if (shuttingDown) return;

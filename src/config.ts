@@ -169,6 +169,8 @@ export const configSchema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
     MIX_MAX_TRACKS: z.coerce.number().int().min(1).max(MIX_TRACKS_CEILING).default(16),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+    // The worker's /health, /ready and /metrics (worker/endpoints.ts), on HOST; 0 = a free port.
+    WORKER_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(9465),
     CORS_ORIGINS: z
       .string()
       .default('*')

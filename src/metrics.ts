@@ -4,6 +4,9 @@
  * templates (src/http/front.ts routeLabel), operation names go through `operationName`.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { FAILURE_CODES, type FailureCode } from './failures.js';
+import { withTimeout } from './timeout.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { fromRoot } from './paths.js';
 
@@ -47,9 +50,38 @@ export function boundedNames(max = MAX_OPERATION_NAMES, known: string[] = commit
   };
 }
 
-export function createMetrics() {
+/**
+ * The memory this process may use: the container's limit (cgroup v2 memory.max, or v1's
+ * limit_in_bytes) when there is one, else the machine's RAM. The memory alert divides
+ * dawg_process_resident_memory_bytes by it.
+ */
+export function memoryLimitBytes(): number {
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const limit = Number(readFileSync(file, 'utf8').trim());
+      // 'max' (NaN) or v1's "no limit" (a number near 2^63) mean none.
+      if (Number.isFinite(limit) && limit > 0 && limit < totalmem() * 16) return Math.min(limit, totalmem());
+    } catch {
+      // No cgroup file: not in a container, or another layout.
+    }
+  }
+  return totalmem();
+}
+
+/** A registry with Node's default metrics (dawg_process_*, dawg_nodejs_*) and the memory limit, for api and worker alike. */
+function processRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dawg_' });
+  new Gauge({
+    name: 'dawg_memory_limit_bytes',
+    help: "Memory this process may use: its container's limit, else the machine's RAM (for the memory alert)",
+    registers: [registry],
+  }).set(memoryLimitBytes());
+  return registry;
+}
+
+export function createMetrics() {
+  const registry = processRegistry();
   return {
     registry,
     operationName: boundedNames(),
@@ -87,6 +119,12 @@ export function createMetrics() {
     wsConnections: new Gauge({
       name: 'dawg_ws_connections',
       help: 'Open graphql-ws sockets',
+      registers: [registry],
+    }),
+    wsDisconnects: new Counter({
+      name: 'dawg_ws_disconnects_total',
+      help: 'graphql-ws sockets closed, by either side, by close code class (normal: 1000/1001, abnormal: 1006, refused: 44xx (our auth, protocol and limit refusals), other)',
+      labelNames: ['reason'] as const,
       registers: [registry],
     }),
     wsSubscriptions: new Counter({
@@ -129,7 +167,120 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    aiTokens: new Counter({
+      name: 'dawg_ai_tokens_total',
+      help: 'AI tokens billed (reported by the provider, else estimated), by provider and direction (prompt | completion)',
+      labelNames: ['provider', 'direction'] as const,
+      registers: [registry],
+    }),
+    aiCost: new Counter({
+      name: 'dawg_ai_cost_usd_total',
+      help: 'AI spend in USD (tokens x AI_PRICES), by provider',
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/** The close-code class of a graphql-ws socket, for dawg_ws_disconnects_total. */
+export function wsCloseReason(code: number): 'normal' | 'abnormal' | 'refused' | 'other' {
+  if (code === 1000 || code === 1001) return 'normal';
+  if (code === 1006) return 'abnormal';
+  if (code >= 4400 && code < 4500) return 'refused';
+  return 'other';
+}
+
+// --- The worker's metrics (worker/): jobs, stages, render speed, failures, the queue. ---
+
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed'] as const;
+/** How long a scrape waits for the queue's counts; past it the gauge keeps no values for that scrape. */
+export const QUEUE_COUNTS_TIMEOUT_MS = 1_000;
+
+/**
+ * The stages the handlers report (worker/handlers), by their first word: "loading track 3",
+ * "rendering drums" and "stem bass" are loading, rendering and stem. Anything else is 'other'.
+ */
+const STAGES = new Set([
+  'starting',
+  'composing',
+  'drums',
+  'bass',
+  'melody',
+  'mixing',
+  'mastering',
+  'encoding',
+  'uploading',
+  'loading',
+  'rendering',
+  'stem',
+]);
+export const stageLabel = (stage: string): string => {
+  const first = stage.trim().split(/\s+/)[0]?.toLowerCase() ?? '';
+  return STAGES.has(first) ? first : 'other';
+};
+export const failureLabel = (code: string): FailureCode | 'other' =>
+  (FAILURE_CODES as string[]).includes(code) ? (code as FailureCode) : 'other';
+
+/**
+ * The worker's registry. `queues` gives each queue's job counts by state (BullMQ getJobCounts),
+ * read when Prometheus scrapes. Labels: type is the generation type (BEAT, STEMS, MIX, MASTER),
+ * stage as stageLabel, code a FailureCode; all bounded.
+ */
+export function createWorkerMetrics(queues: Record<string, () => Promise<Record<string, number>>> = {}) {
+  const registry = processRegistry();
+  return {
+    registry,
+    queueJobs: new Gauge({
+      name: 'dawg_queue_jobs',
+      help: 'Jobs in a BullMQ queue by state (waiting | active | delayed | failed | completed), read at scrape time',
+      labelNames: ['queue', 'state'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        await Promise.all(
+          Object.entries(queues).map(async ([queue, counts]) => {
+            const got = await withTimeout(counts(), QUEUE_COUNTS_TIMEOUT_MS).catch(() => null);
+            if (got) for (const state of QUEUE_STATES) this.set({ queue, state }, got[state] ?? 0);
+          }),
+        );
+      },
+    }),
+    jobDuration: new Histogram({
+      name: 'dawg_job_duration_seconds',
+      help: 'Generation job attempts, from start to end, by type and outcome (completed | failed | cancelled)',
+      labelNames: ['type', 'outcome'] as const,
+      buckets: [0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    stageDuration: new Histogram({
+      name: 'dawg_job_stage_duration_seconds',
+      help: 'Time spent in each stage a job reports, by type and stage',
+      labelNames: ['type', 'stage'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    renderSpeed: new Histogram({
+      name: 'dawg_job_render_speed_ratio',
+      help: 'Audio seconds produced per wall-clock second of a completed job (x real time), by type',
+      labelNames: ['type'] as const,
+      buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
+    jobFailures: new Counter({
+      name: 'dawg_job_failures_total',
+      help: 'Failed job attempts by type and failure code (src/failures.ts; WORKER_LOST for stalled or lost jobs)',
+      labelNames: ['type', 'code'] as const,
+      registers: [registry],
+    }),
+    jobsStalled: new Counter({
+      name: 'dawg_jobs_stalled_total',
+      help: 'Jobs BullMQ found stalled (their worker stopped renewing the lock) and moved back to waiting or failed',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;

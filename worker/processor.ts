@@ -9,8 +9,10 @@ import type { GenerationType } from '../src/generated/prisma/client.js';
 import { type GenerationJob, generationJobSchema } from '../src/jobs/generation-job.js';
 import { FAILURE_TEXT, classifyFailure, failureReason } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
+import type { WorkerMetrics } from '../src/metrics.js';
 import type { WorkerDeps } from './deps.js';
 import { CancelledError } from './errors.js';
+import { jobTimer } from './job-timer.js';
 import { beatHandler } from './handlers/beat.js';
 import { masterHandler } from './handlers/master.js';
 import { mixHandler } from './handlers/mix.js';
@@ -22,7 +24,8 @@ export const defaultHandlers: Handlers = { BEAT: beatHandler, STEMS: stemsHandle
 
 export type JobResult = 'completed' | 'cancelled' | 'skipped';
 
-export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHandlers) {
+/** `metrics`: the worker's, to time jobs and stages and count failures (none in tests that do not read them). */
+export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHandlers, metrics?: WorkerMetrics) {
   return async function processGeneration(job: Job): Promise<JobResult> {
     const parsed = generationJobSchema.safeParse(job.data);
     if (!parsed.success) {
@@ -60,7 +63,10 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
       ['PENDING', 'PROCESSING'],
     );
     if (!running) return 'cancelled';
+    const timer = jobTimer(metrics, payload.type);
+    timer.stage('starting');
     const report = async (stage: string, percent: number) => {
+      timer.stage(stage);
       await job.updateProgress(percent);
       const updated = await transition(deps, id, { stage, progress: percent }, ['PROCESSING']);
       if (!updated) throw new CancelledError();
@@ -81,6 +87,7 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
         },
         ['PROCESSING'],
       );
+      timer.end(done ? 'completed' : 'cancelled', output.durationSec);
       deps.log.info(
         { generationId: id, type: payload.type, ms: Date.now() - started, outcome: done ? 'completed' : 'cancelled' },
         'generation finished',
@@ -88,11 +95,13 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
       return done ? 'completed' : 'cancelled';
     } catch (err) {
       if (err instanceof CancelledError) {
+        timer.end('cancelled');
         deps.log.info({ generationId: id }, 'generation cancelled while running');
         return 'cancelled';
       }
       // The client reads a stable reason; the raw cause (pg, S3, engine) stays in this log line.
       const failure = classifyFailure(err);
+      timer.failed(failure.code);
       const attempts = job.opts.attempts ?? 1;
       const last = failure.final || err instanceof UnrecoverableError || attempt >= attempts;
       deps.log.warn({ err, generationId: id, jobId: job.id, attempt, last, reason: failure.code }, 'generation attempt failed');

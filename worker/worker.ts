@@ -12,7 +12,9 @@ import { createLogger, type Logger } from '../src/logger.js';
 import { PubSub } from '../src/pubsub.js';
 import { closeRedis, createRedis } from '../src/redis.js';
 import { createStorage } from '../src/storage/index.js';
+import { createWorkerMetrics } from '../src/metrics.js';
 import type { WorkerDeps } from './deps.js';
+import { createEndpoints } from './endpoints.js';
 import { guardedStorage } from './guarded-storage.js';
 import { waitForDatabase } from './wait-for-database.js';
 import { type Handlers, createProcessor, defaultHandlers } from './processor.js';
@@ -31,6 +33,24 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   let worker: Worker | null = null;
   const queue = createGenerationQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
+  const metrics = createWorkerMetrics({ [GENERATION_QUEUE]: () => queue.getJobCounts() });
+  let shuttingDown = false;
+  const endpoints = createEndpoints(
+    config,
+    {
+      probes: {
+        database: () => prisma.$queryRaw`SELECT 1`,
+        redis: () => queueConnection.ping(),
+        // Taking jobs: the BullMQ worker is connected and running.
+        queue: async () => {
+          if (!worker?.isRunning()) throw new Error('not taking jobs');
+        },
+      },
+      isShuttingDown: () => shuttingDown,
+      metrics,
+    },
+    log,
+  );
   let reconcileTimer: NodeJS.Timeout | null = null;
 
   /**
@@ -58,17 +78,22 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
 
   return {
     deps,
+    metrics,
+    /** The base URL of /health, /ready and /metrics, once start() has begun listening. */
+    url: () => endpoints.url(),
     /**
      * Waits for the database (created and migrated by the api), then takes jobs and reconciles.
      * Resolves without starting when stop() is called while it waits.
      */
     async start(): Promise<void> {
+      // First: /health answers and /ready says "not ready" while the database is awaited.
+      await endpoints.start();
       const ready = await waitForDatabase(() => prisma.generation.findFirst({ select: { id: true } }), {
         log,
         signal: stopping.signal,
       });
       if (!ready) return;
-      worker = new Worker(GENERATION_QUEUE, createProcessor(deps, options.handlers ?? defaultHandlers), {
+      worker = new Worker(GENERATION_QUEUE, createProcessor(deps, options.handlers ?? defaultHandlers, metrics), {
         connection: queueConnection,
         prefix: queuePrefix(config.REDIS_PREFIX),
         concurrency: config.WORKER_CONCURRENCY,
@@ -84,7 +109,10 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         const id = (job.data as { generationId?: string }).generationId;
         if (!id) return;
         // BullMQ's own failures (stalled too often, lock lost) mean a worker went away mid-job.
-        const reason = /stalled|lock/i.test(err.message) ? failureReason('WORKER_LOST') : classifyFailure(err).reason;
+        const lost = /stalled|lock/i.test(err.message);
+        // The processor counted its own failures; these BullMQ decided without it.
+        if (lost) metrics.jobFailures.inc({ type: job.name, code: 'WORKER_LOST' });
+        const reason = lost ? failureReason('WORKER_LOST') : classifyFailure(err).reason;
         log.warn({ err, generationId: id, jobId: job.id }, 'generation failed for good');
         void transition(deps, id, { status: 'FAILED', stage: 'failed', error: reason, completedAt: new Date() }, [
           'PENDING',
@@ -92,6 +120,10 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         ]).catch((e) => log.error({ err: e, generationId: id }, 'could not mark generation failed'));
       });
       worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
+      worker.on('stalled', (jobId) => {
+        metrics.jobsStalled.inc({ queue: GENERATION_QUEUE });
+        log.warn({ jobId }, 'job stalled (its worker stopped renewing the lock)');
+      });
       await worker.waitUntilReady();
       await reconcile().catch((err) => log.warn({ err: err.message }, 'reconcile failed'));
       reconcileTimer = setInterval(
@@ -99,11 +131,13 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         config.WORKER_LOCK_MS,
       );
       reconcileTimer.unref();
-      log.info({ concurrency: config.WORKER_CONCURRENCY }, 'dawg worker ready');
+      // Last: tests and scripts take this line as "ready" and read the url from it.
+      log.info({ concurrency: config.WORKER_CONCURRENCY, url: endpoints.url() }, 'dawg worker ready');
     },
     /** Finishes running jobs (up to the lock), then closes connections. */
     reconcile,
     async stop(): Promise<void> {
+      shuttingDown = true;
       stopping.abort();
       if (reconcileTimer) clearInterval(reconcileTimer);
       // A graceful close waits for Redis; if Redis is unreachable, force it after the lock period.
@@ -115,6 +149,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
       if (!closed) await worker?.close(true).catch(() => {});
       await queue.close().catch(() => {});
       await Promise.allSettled([closeRedis(redis), closeRedis(queueConnection), prisma.$disconnect()]);
+      await endpoints.stop();
       log.info('dawg worker stopped');
     },
   };

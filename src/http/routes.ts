@@ -2,8 +2,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/client.js';
-import type { Metrics } from '../metrics.js';
+import type { Registry } from 'prom-client';
 import type { Redis } from '../redis.js';
+import { TimeoutError, withTimeout } from '../timeout.js';
 import { FILES_PATH, LocalStorage, type Storage, contentTypeOf } from '../storage/index.js';
 import { GRAPHIQL_ASSETS_PATH, serveGraphiqlAsset } from './graphiql.js';
 
@@ -45,20 +46,12 @@ function send(res: ServerResponse, status: number, body: string, type = 'applica
 }
 
 async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      probe(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
-      }),
-    ]);
+    await withTimeout(probe(), timeoutMs);
     return 'ok';
   } catch (err) {
     // /ready is public: a driver's message (host, port, user) stays out of it; the logs have it.
-    return err instanceof Error && err.message === 'timeout' ? 'timeout' : 'unavailable';
-  } finally {
-    clearTimeout(timer);
+    return err instanceof TimeoutError ? 'timeout' : 'unavailable';
   }
 }
 
@@ -72,7 +65,12 @@ const sameToken = (given: string, token: string) =>
   given.length === token.length && timingSafeEqual(Buffer.from(given), Buffer.from(token));
 
 /** GET /metrics: Prometheus text, behind `Authorization: Bearer <token>` when a token is set. */
-export async function serveMetrics(metrics: Metrics, token: string | undefined, req: IncomingMessage, res: ServerResponse) {
+export async function serveMetrics(
+  metrics: { registry: Registry },
+  token: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+) {
   const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
   if (token !== undefined && !sameToken(given, token)) {
     res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' });
@@ -82,37 +80,59 @@ export async function serveMetrics(metrics: Metrics, token: string | undefined, 
   send(res, 200, await metrics.registry.metrics(), metrics.registry.contentType);
 }
 
+/** What /health, /ready and /metrics need; the api and the worker serve them alike. */
+export interface ProbeDeps {
+  /** What /ready checks, by name (its JSON's keys): each settles when that dependency answers. */
+  probes: Record<string, () => Promise<unknown>>;
+  isShuttingDown: () => boolean;
+  metrics: { registry: Registry };
+  metricsAccess: MetricsAccess;
+}
+
+/**
+ * GET /health (the process answers), /ready (every probe answers within 2 s and the process is
+ * not shutting down: 200, else 503) and /metrics. False for any other path.
+ */
+export async function serveProbes(path: string, req: IncomingMessage, res: ServerResponse, deps: ProbeDeps): Promise<boolean> {
+  if (path === '/health') {
+    send(res, 200, JSON.stringify({ status: 'ok' }));
+    return true;
+  }
+  if (path === '/ready') {
+    const names = Object.keys(deps.probes);
+    const results = await Promise.all(names.map((name) => check(deps.probes[name] as () => Promise<unknown>, 2_000)));
+    const shuttingDown = deps.isShuttingDown();
+    const ready = results.every((r) => r === 'ok') && !shuttingDown;
+    const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]));
+    send(res, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not ready', ...checks, shuttingDown }));
+    return true;
+  }
+  if (path === '/metrics' && deps.metricsAccess.onThisPort) {
+    await serveMetrics(deps.metrics, deps.metricsAccess.token, req, res);
+    return true;
+  }
+  return false;
+}
+
 export function createRoutes(deps: {
   prisma: Db;
   redis: Redis;
-  metrics: Metrics;
+  metrics: { registry: Registry };
   storage: Storage;
   isShuttingDown: () => boolean;
   metricsAccess: MetricsAccess;
 }) {
+  const probeDeps: ProbeDeps = {
+    probes: { database: () => deps.prisma.$queryRaw`SELECT 1`, redis: () => deps.redis.ping() },
+    isShuttingDown: deps.isShuttingDown,
+    metrics: deps.metrics,
+    metricsAccess: deps.metricsAccess,
+  };
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    if (path === '/health') {
-      send(res, 200, JSON.stringify({ status: 'ok' }));
-      return true;
-    }
-    if (path === '/ready') {
-      const [database, redis] = await Promise.all([
-        check(() => deps.prisma.$queryRaw`SELECT 1`, 2_000),
-        check(() => deps.redis.ping(), 2_000),
-      ]);
-      const shuttingDown = deps.isShuttingDown();
-      const ready = database === 'ok' && redis === 'ok' && !shuttingDown;
-      send(res, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not ready', database, redis, shuttingDown }));
-      return true;
-    }
-    if (path?.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiqlAsset(path, res, req);
-    if (path?.startsWith(FILES_PATH) && deps.storage instanceof LocalStorage) return serveFile(deps.storage, req, res);
-    if (path === '/metrics' && deps.metricsAccess.onThisPort) {
-      await serveMetrics(deps.metrics, deps.metricsAccess.token, req, res);
-      return true;
-    }
-    return false;
+    if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiqlAsset(path, res, req);
+    if (path.startsWith(FILES_PATH) && deps.storage instanceof LocalStorage) return serveFile(deps.storage, req, res);
+    return serveProbes(path, req, res, probeDeps);
   };
 }

@@ -39,7 +39,7 @@ import { checkOnly, isShareable, releaseSubscription, takeRelease } from '../gra
 import { clientIp, type TrustProxy } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
 import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics.js';
+import { type Metrics, wsCloseReason } from '../metrics.js';
 import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
@@ -518,6 +518,7 @@ export function attachGraphqlWs(opts: {
 
     socket.once('close', (code, reason) => {
       metrics.wsConnections.dec();
+      metrics.wsDisconnects.inc({ reason: wsCloseReason(code) });
       releaseAll(state);
       forgetViewer(state);
       states.delete(state);

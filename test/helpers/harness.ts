@@ -21,6 +21,8 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: '0',
+    // Several workers run at once in the tests: each on a free port.
+    WORKER_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     MIGRATE_ON_START: 'false',
     DATABASE_URL: inject('databaseUrl'),

@@ -30,9 +30,12 @@ export async function gcNow(pid: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 300));
 }
 
-/** The worker entry point (worker/main.ts); resolves when it reports ready. */
+/**
+ * The worker entry point (worker/main.ts); resolves when it reports ready. `url` is its endpoints'
+ * base (/health, /ready, /metrics on WORKER_PORT, a free one in tests).
+ */
 export async function spawnWorker(overrides: Record<string, string> = {}, timeoutMs = 30_000): Promise<ApiProcess> {
-  return spawnEntry('worker/main.ts', /(dawg worker ready)/, overrides, timeoutMs);
+  return spawnEntry('worker/main.ts', /"url":"(http:\/\/[^"]+)"[^\n]*dawg worker ready/, overrides, timeoutMs);
 }
 
 async function spawnEntry(

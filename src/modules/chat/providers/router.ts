@@ -30,7 +30,7 @@ export interface RouterOptions {
   breakerFailures: number;
   breakerCooldownMs: number;
   prices: PriceTable;
-  metrics: Pick<Metrics, 'aiAttempts' | 'aiAttemptDuration'>;
+  metrics: Pick<Metrics, 'aiAttempts' | 'aiAttemptDuration' | 'aiTokens' | 'aiCost'>;
   log: Logger;
   now?: () => number;
 }
@@ -185,8 +185,7 @@ export class ProviderRouter {
         ac.signal.throwIfAborted();
         if (!sent) throw new Error('the reply was empty');
         const own = reported ?? { promptTokens: promptEstimate, completionTokens: estimateTokens(sent.slice(before.length)) };
-        add(usage, own);
-        cost += this.price(p, own);
+        cost += this.bill(p, usage, own);
         const ms = this.succeed(p, 'reply', started);
         attempts.push({ provider: p.name, outcome: 'ok', ms });
         return { provider: p.name, model: p.model, text: sent, usage, cost, attempts };
@@ -200,10 +199,7 @@ export class ProviderRouter {
         attempts.push({ provider: p.name, outcome, ms, reason: describe(outcome, cause) });
         // What a failed attempt streamed was billed too (estimated).
         const own = { promptTokens: promptEstimate, completionTokens: estimateTokens(sent.slice(before.length)) };
-        if (sent.length > before.length) {
-          add(usage, own);
-          cost += this.price(p, own);
-        }
+        if (sent.length > before.length) cost += this.bill(p, usage, own);
       } finally {
         clearTimeout(total);
         clearTimeout(firstToken);
@@ -212,10 +208,16 @@ export class ProviderRouter {
     throw new AllProvidersFailed(attempts, sent, usage, cost);
   }
 
-  private price(p: ChatProvider, u: Usage): number {
+  /** Adds one attempt's tokens to the reply's `usage` and the metrics; returns what they cost (USD). */
+  private bill(p: ChatProvider, usage: Usage, own: Usage): number {
+    usage.promptTokens += own.promptTokens;
+    usage.completionTokens += own.completionTokens;
     const price = this.opts.prices[p.model];
-    if (!price) return 0;
-    return (u.promptTokens * price.input + u.completionTokens * price.output) / 1_000_000;
+    const cost = price ? (own.promptTokens * price.input + own.completionTokens * price.output) / 1_000_000 : 0;
+    this.opts.metrics.aiTokens.inc({ provider: p.name, direction: 'prompt' }, own.promptTokens);
+    this.opts.metrics.aiTokens.inc({ provider: p.name, direction: 'completion' }, own.completionTokens);
+    this.opts.metrics.aiCost.inc({ provider: p.name }, cost);
+    return cost;
   }
 
   private isOpen(p: ChatProvider): boolean {
@@ -244,11 +246,6 @@ export class ProviderRouter {
     if (started) this.opts.metrics.aiAttemptDuration.observe({ provider: p.name, kind, outcome }, ms / 1000);
     return ms;
   }
-}
-
-function add(into: Usage, u: Usage) {
-  into.promptTokens += u.promptTokens;
-  into.completionTokens += u.completionTokens;
 }
 
 function describe(outcome: Outcome, err: unknown): string {

@@ -1,0 +1,120 @@
+/**
+ * The worker's own port (issue 11, observability): /health, /ready and /metrics, and the job and
+ * queue metrics a real beat leaves there.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERATION_QUEUE } from '../../src/jobs/generation-job.js';
+import { buildWorker } from '../../worker/worker.js';
+import { gql, signUp, testConfig, type TestUser, until } from '../helpers/harness.js';
+import { exportedNames, sample, scrape } from '../helpers/metrics.js';
+import { type Stack, startStack, waitFor } from '../helpers/stack.js';
+
+const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
+
+let stack: Stack;
+let user: TestUser;
+let workerUrl: string;
+beforeAll(async () => {
+  stack = await startStack();
+  user = await signUp(stack.api.graphqlUrl);
+  workerUrl = stack.worker.url() as string;
+});
+afterAll(() => stack.stop());
+
+describe('the worker endpoints', () => {
+  it('answers /health and /ready when connected, and 404 elsewhere', async () => {
+    expect(workerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const health = await fetch(`${workerUrl}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${workerUrl}/ready`);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'ok', redis: 'ok', queue: 'ok', shuttingDown: false });
+    expect(ready.status).toBe(200);
+    expect((await fetch(`${workerUrl}/graphql`)).status).toBe(404);
+  });
+
+  it('is alive but not ready while the database cannot be reached', async () => {
+    const env = { ...stack.env, DATABASE_URL: 'postgresql://postgres@127.0.0.1:1/nowhere' };
+    const worker = buildWorker(testConfig(env));
+    const starting = worker.start();
+    try {
+      await until(() => worker.url() !== null);
+      const url = worker.url() as string;
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      const ready = await fetch(`${url}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'not ready', database: 'unavailable', queue: 'unavailable' });
+    } finally {
+      await worker.stop();
+      await starting;
+    }
+  });
+
+  it('puts /metrics behind METRICS_TOKEN when it is set', async () => {
+    const token = 'a-metrics-token-of-some-length';
+    const worker = buildWorker(testConfig({ ...stack.env, METRICS_TOKEN: token }));
+    await worker.start();
+    try {
+      const url = worker.url() as string;
+      expect((await fetch(`${url}/metrics`)).status).toBe(401);
+      expect((await fetch(`${url}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token!' } })).status).toBe(401);
+      expect(await scrape(url, token)).toContain('dawg_queue_jobs');
+    } finally {
+      await worker.stop();
+    }
+  });
+});
+
+describe('the worker metrics after a beat', () => {
+  let text: string;
+  beforeAll(async () => {
+    const res = await gql(
+      stack.api.graphqlUrl,
+      GENERATE,
+      { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec: 20 } },
+      user.token,
+    );
+    expect(res.errors).toBeUndefined();
+    const done = await waitFor(stack.api, user.token, res.data.generateBeat.id);
+    expect(done.status).toBe('COMPLETED');
+    text = await scrape(workerUrl);
+  }, 60_000);
+
+  it('reports the queue depth by state', () => {
+    for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed'])
+      expect(sample(text, 'dawg_queue_jobs', { queue: GENERATION_QUEUE, state }), state).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'dawg_queue_jobs', { queue: GENERATION_QUEUE, state: 'completed' })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'dawg_queue_jobs', { queue: GENERATION_QUEUE, state: 'active' })).toBe(0);
+  });
+
+  it('times the job, each stage, and the render speed', () => {
+    const count = sample(text, 'dawg_job_duration_seconds_count', { type: 'BEAT', outcome: 'completed' });
+    const sum = sample(text, 'dawg_job_duration_seconds_sum', { type: 'BEAT', outcome: 'completed' }) as number;
+    expect(count).toBe(1);
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(60);
+    let stages = 0;
+    for (const stage of ['starting', 'composing', 'drums', 'bass', 'melody', 'mixing', 'mastering', 'encoding', 'uploading']) {
+      expect(sample(text, 'dawg_job_stage_duration_seconds_count', { type: 'BEAT', stage }), stage).toBe(1);
+      stages += sample(text, 'dawg_job_stage_duration_seconds_sum', { type: 'BEAT', stage }) as number;
+    }
+    // The stages cover the attempt from PROCESSING to the end: their sum is the job's time, give or take.
+    expect(stages).toBeLessThanOrEqual(sum + 0.01);
+    expect(stages).toBeGreaterThan(sum * 0.8);
+    expect(sample(text, 'dawg_job_stage_duration_seconds_count', { stage: 'other' })).toBeUndefined();
+    const speed = sample(text, 'dawg_job_render_speed_ratio_sum', { type: 'BEAT' }) as number;
+    expect(sample(text, 'dawg_job_render_speed_ratio_count', { type: 'BEAT' })).toBe(1);
+    // 20 s of audio in `sum` seconds.
+    expect(speed).toBeCloseTo(20 / sum, 0);
+    expect(speed).toBeGreaterThan(0.5);
+  });
+
+  it('declares failures and stalls, with no series before any happens', () => {
+    const names = exportedNames(text);
+    for (const name of ['dawg_job_failures_total', 'dawg_jobs_stalled_total', 'dawg_memory_limit_bytes'])
+      expect(names.has(name), name).toBe(true);
+    expect(sample(text, 'dawg_job_failures_total')).toBeUndefined();
+    expect(sample(text, 'dawg_memory_limit_bytes')).toBeGreaterThan(64 * 1024 * 1024);
+    expect(sample(text, 'dawg_process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+});
