@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * First step of `npm test`: the tests need PostgreSQL, Redis, ffmpeg (an independent audio meter)
- * and Chromium (GraphiQL in a real browser). When one is missing, say so in one line and stop
+ * Chromium (GraphiQL in a real browser) and promtool (the alert rules). When one is missing, say so in one line and stop
  * within seconds, rather than let dozens of tests fail on it.
  */
 import { spawnSync } from 'node:child_process';
@@ -33,6 +33,8 @@ if (!(await reachable(database, 5432)))
   missing.push(`PostgreSQL at ${new URL(database).host} (set TEST_DATABASE_URL, or start it)`);
 if (!(await reachable(redis, 6379))) missing.push(`Redis at ${new URL(redis).host} (set TEST_REDIS_URL, or start it)`);
 if (!hasCommand('ffmpeg')) missing.push('ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)');
+if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0)
+  missing.push('promtool, for the alert rules (Debian/Ubuntu: apt-get install prometheus)');
 if (!existsSync(chromium)) missing.push(`chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 if (missing.length) {
