@@ -105,3 +105,22 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+const GENERATE_BEAT = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
+
+/** Starts a beat (a 5 s lofi one unless `input` says otherwise) and waits until it ends; its final state. */
+export async function beatDone(
+  api: Pick<RunningApp, 'graphqlUrl'>,
+  token: string,
+  input: Record<string, unknown> = {},
+): Promise<GenerationState & { id: string }> {
+  const res = await gql(
+    api.graphqlUrl,
+    GENERATE_BEAT,
+    { input: { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 5, ...input } },
+    token,
+  );
+  if (res.errors) throw new Error(`generateBeat: ${JSON.stringify(res.errors)}`);
+  const id = res.data.generateBeat.id as string;
+  return { ...(await waitFor(api, token, id)), id };
+}

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { spawnTs, type TsProcess } from '../../scripts/lib/spawn-ts.js';
-import { gql, signUp, testEnv } from '../helpers/harness.js';
-import { waitFor } from '../helpers/stack.js';
+import { signUp, testEnv } from '../helpers/harness.js';
+import { beatDone } from '../helpers/stack.js';
 
 const REPO = join(import.meta.dirname, '..', '..');
 let dir: string;
@@ -56,14 +56,7 @@ it('runs migrate, the api and a worker from production dependencies and dist/ al
   procs.push(await spawnTs('dist/worker/main.js', env, /dawg worker ready/, { cwd: dir, tsx: false }));
   const graphqlUrl = `${api.match[1]}/graphql`;
   const user = await signUp(graphqlUrl);
-  const res = await gql(
-    graphqlUrl,
-    'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }',
-    { input: { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 5 } },
-    user.token,
-  );
-  expect(res.errors).toBeUndefined();
-  const done = await waitFor({ graphqlUrl }, user.token, res.data.generateBeat.id as string);
+  const done = await beatDone({ graphqlUrl }, user.token);
   expect(done.status).toBe('COMPLETED');
   const audio = await fetch(done.output?.audioUrl as string);
   expect(audio.status).toBe(200);

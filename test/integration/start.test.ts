@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { spawnTs, type TsProcess } from '../../scripts/lib/spawn-ts.js';
-import { collect, freePort, gql, signUp, testEnv, wsClient } from '../helpers/harness.js';
-import { waitFor } from '../helpers/stack.js';
+import { collect, freePort, signUp, testEnv, wsClient } from '../helpers/harness.js';
+import { beatDone } from '../helpers/stack.js';
 
 let proc: TsProcess;
 let storageDir: string;
@@ -74,15 +74,8 @@ describe('npm start', () => {
   it('without PUBLIC_URL, gives signed links on the port it serves on, over HTTP and graphql-ws, that download', async () => {
     expect(proc.output()).toContain(`signed file links start with http://127.0.0.1:${port} (set PUBLIC_URL`);
     const user = await signUp(graphqlUrl);
-    const res = await gql(
-      graphqlUrl,
-      'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }',
-      { input: { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 5 } },
-      user.token,
-    );
-    expect(res.errors).toBeUndefined();
-    const id = res.data.generateBeat.id as string;
-    const done = await waitFor({ graphqlUrl }, user.token, id);
+    const done = await beatDone({ graphqlUrl }, user.token);
+    const { id } = done;
     expect(done.status).toBe('COMPLETED');
     const links = [done.output?.audioUrl, done.output?.wavUrl, done.output?.midiUrl] as string[];
     for (const link of links) {

@@ -5,11 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERATION_QUEUE } from '../../src/jobs/generation-job.js';
 import { buildWorker } from '../../worker/worker.js';
-import { gql, signUp, testConfig, type TestUser, until } from '../helpers/harness.js';
+import { signUp, testConfig, type TestUser, until } from '../helpers/harness.js';
 import { exportedNames, sample, scrape } from '../helpers/metrics.js';
-import { type Stack, startStack, waitFor } from '../helpers/stack.js';
-
-const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
+import { beatDone, type Stack, startStack } from '../helpers/stack.js';
 
 let stack: Stack;
 let user: TestUser;
@@ -68,14 +66,7 @@ describe('the worker endpoints', () => {
 describe('the worker metrics after a beat', () => {
   let text: string;
   beforeAll(async () => {
-    const res = await gql(
-      stack.api.graphqlUrl,
-      GENERATE,
-      { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec: 20 } },
-      user.token,
-    );
-    expect(res.errors).toBeUndefined();
-    const done = await waitFor(stack.api, user.token, res.data.generateBeat.id);
+    const done = await beatDone(stack.api, user.token, { mood: 'mellow', durationSec: 20 });
     expect(done.status).toBe('COMPLETED');
     text = await scrape(workerUrl);
   }, 60_000);
