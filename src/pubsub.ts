@@ -83,7 +83,14 @@ export class PubSub {
   async subscribeReady<K extends EventName>(event: K, key: string): Promise<AsyncIterableIterator<EventMap[K]>> {
     const iterator = this.subscribe(event, key);
     // graphql-redis-subscriptions subscribes lazily, on the first next(); start it now.
-    await (iterator as unknown as { subscribeAll(): Promise<unknown> }).subscribeAll();
+    const subscribed = (iterator as unknown as { subscribeAll(): Promise<unknown> }).subscribeAll();
+    // When SUBSCRIBE fails (Redis away, or closed by a server stop while this was being set up), the
+    // library (2.7) rejects the channel's internal pending promise too, which nothing awaits unless
+    // another subscriber joined meanwhile: an unhandled rejection that ends the process. The failure
+    // itself still reaches the caller through `subscribed`.
+    const inner = this.redisPubSub as unknown as { subsPendingRefsMap: Map<string, { pending: { promise: Promise<unknown> } }> };
+    inner.subsPendingRefsMap.get(this.channel(event, key))?.pending.promise.catch(() => {});
+    await subscribed;
     return iterator;
   }
 

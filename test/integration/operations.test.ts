@@ -99,10 +99,7 @@ describe('rate limits', () => {
 });
 
 describe('SIGTERM', () => {
-  // Known open bug: under CI load, an ioredis command in flight at shutdown once rejected with
-  // "Connection is closed" unhandled and the api exited 1 (two runs of ~40 on 2026-12-01). Retried
-  // until it is found; see the session note and docs/architecture.md "Limits and known gaps".
-  it('closes sockets with 1001, stops, and exits 0', { retry: 2 }, async () => {
+  it('closes sockets with 1001, stops, and exits 0', async () => {
     const proc = await spawnApi();
     const user = await signUp(proc.graphqlUrl);
     const { client, closed } = wsClient(proc.wsUrl, user.token);

@@ -1,7 +1,8 @@
 /**
- * The pub/sub module against a real Redis: leaving a subscription while the subscriber connection is
- * closed (Redis away, or the server stopping) must not end the process with an unhandled rejection,
- * as graphql-redis-subscriptions' own unsubscribe did (a SIGTERM exited 1 under a full suite).
+ * The pub/sub module against a real Redis: leaving a subscription, or setting one up, while the
+ * subscriber connection is closed (Redis away, or the server stopping) must not end the process with
+ * an unhandled rejection, as graphql-redis-subscriptions' own unsubscribe and pending subscribe did (a
+ * SIGTERM exited 1 under a full suite).
  */
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
@@ -10,26 +11,48 @@ import { PubSub } from '../../src/pubsub.js';
 import { createRedis, type Redis } from '../../src/redis.js';
 
 const opened: Redis[] = [];
+const log = pino({ level: 'silent' });
+
+/** Unhandled rejections while `run` runs, and for 200 ms after. */
+async function unhandledDuring(run: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return unhandled;
+}
+
+function pubsubOnRedis() {
+  const publisher = createRedis(inject('redisUrl'), log, 'test-pub');
+  const subscriber = createRedis(inject('redisUrl'), log, 'test-sub');
+  opened.push(publisher, subscriber);
+  const pubsub = new PubSub(publisher, subscriber, `${inject('redisPrefix')}${randomBytes(3).toString('hex')}:`);
+  return { pubsub, subscriber };
+}
 afterEach(() => {
   for (const r of opened.splice(0)) r.disconnect();
 });
 
 it('leaves a subscription quietly when the subscriber connection is already closed', async () => {
-  const log = pino({ level: 'silent' });
-  const publisher = createRedis(inject('redisUrl'), log, 'test-pub');
-  const subscriber = createRedis(inject('redisUrl'), log, 'test-sub');
-  opened.push(publisher, subscriber);
-  const pubsub = new PubSub(publisher, subscriber, `${inject('redisPrefix')}${randomBytes(3).toString('hex')}:`);
+  const { pubsub, subscriber } = pubsubOnRedis();
   const live = await pubsub.subscribeReady('messageAdded', 'c1');
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => unhandled.push(reason);
-  process.on('unhandledRejection', onUnhandled);
-  try {
+  const unhandled = await unhandledDuring(async () => {
     await subscriber.quit();
     await live.return?.();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(unhandled).toEqual([]);
-  } finally {
-    process.off('unhandledRejection', onUnhandled);
-  }
+  });
+  expect(unhandled).toEqual([]);
+});
+
+it('fails a subscription set up on a closed subscriber connection with its error, and nothing unhandled', async () => {
+  const { pubsub, subscriber } = pubsubOnRedis();
+  await subscriber.quit();
+  const unhandled = await unhandledDuring(async () => {
+    await expect(pubsub.subscribeReady('messageAdded', 'c2')).rejects.toThrow('Connection is closed');
+  });
+  expect(unhandled).toEqual([]);
 });
