@@ -69,9 +69,16 @@ export function memoryLimitBytes(): number {
 }
 
 /** A registry with Node's default metrics (dawg_process_*, dawg_nodejs_*) and the memory limit, for api and worker alike. */
+/** The values prom-client gives the `kind` label of its GC histogram (lib/metrics/gc.js). */
+const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
+
 function processRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dawg_' });
+  // Every GC kind's series from the start: otherwise the series count grows the first time a kind
+  // runs (a major or incremental collection may come hours in), which looks like a label leak.
+  const gc = registry.getSingleMetric('dawg_nodejs_gc_duration_seconds') as Histogram<'kind'> | undefined;
+  for (const kind of GC_KINDS) gc?.zero({ kind });
   new Gauge({
     name: 'dawg_memory_limit_bytes',
     help: "Memory this process may use: its container's limit, else the machine's RAM (for the memory alert)",
