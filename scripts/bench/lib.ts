@@ -145,11 +145,19 @@ export interface BenchApi {
   stop(): Promise<void>;
 }
 
+export interface BenchEnv {
+  env: Record<string, string>;
+  databaseUrl: string;
+  prefix: string;
+  /** Drops the per-run database. */
+  drop(): Promise<void>;
+}
+
 /**
- * A real api process on a per-run database (created and migrated here,
- * dropped by stop) and Redis prefix, with rate limits out of the way.
+ * A per-run database (created and migrated here) and Redis prefix, and the environment for api and
+ * worker processes on them, with rate limits out of the way.
  */
-export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
+export async function createBenchEnv(extraEnv: Record<string, string> = {}): Promise<BenchEnv> {
   const { randomBytes } = await import('node:crypto');
   const { ensureDatabase, dropDatabase } = await import('../../src/db/ensure-database.js');
   const { applyMigrations } = await import('../../src/db/schema-engine.js');
@@ -182,6 +190,12 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
     ),
     ...extraEnv,
   };
+  return { env, databaseUrl, prefix, drop: () => dropDatabase(databaseUrl) };
+}
+
+/** A real api process on a createBenchEnv database (dropped by stop) and Redis prefix. */
+export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
+  const { env, databaseUrl, prefix, drop } = await createBenchEnv(extraEnv);
   // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the api under load.
   const extraArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const api = await spawnTs('src/main.ts', { ...env, PORT: '0' }, /"port":(\d+)/, { nodeArgs: [...nodeArgs, ...extraArgs] });
@@ -204,7 +218,7 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
     gql: (query, variables = {}, token) => post(url, JSON.stringify({ query, variables }), token),
     stop: async () => {
       await api.stop();
-      await dropDatabase(databaseUrl);
+      await drop();
     },
   };
 }
