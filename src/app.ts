@@ -47,8 +47,8 @@ export interface App {
 
 export function buildApp(config: Config, options: { log?: Logger; logQueries?: boolean } = {}): App {
   const log = options.log ?? createLogger(config);
-  const metrics = createMetrics();
   const sql = createPool(config);
+  const metrics = createMetrics({ pool: sql, subscriptionFields: Object.keys(schema.getSubscriptionType()?.getFields() ?? {}) });
   const prisma = createPrisma(config, { logQueries: options.logQueries, pool: sql });
   // Commands issued in the same turn of the event loop (rate limits, reply slots, publishes, chunks
   // of replies streaming side by side) go to Redis in one write: see docs/benchmarks.md, chat.
@@ -56,6 +56,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   // BullMQ gets a plain connection of its own; it pipelines its own scripts.
   const queueRedis = createRedis(config.REDIS_URL, log, 'dawg-api-queue');
   const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
+  for (const connection of [redis, queueRedis, subscriber])
+    connection.on('error', () => metrics.redisErrors.inc({ connection: connection.options.connectionName ?? 'other' }));
   const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
   const storage = createStorage(config);
   const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);

@@ -87,8 +87,27 @@ function processRegistry(): Registry {
   return registry;
 }
 
-export function createMetrics() {
+/** A database pool's connections now (node-postgres Pool's totalCount, idleCount, waitingCount). */
+export interface PoolCounts {
+  totalCount: number;
+  idleCount: number;
+  waitingCount: number;
+}
+
+/**
+ * The api's registry. `pool` is read at scrape time for dawg_db_pool_connections; `subscriptionFields`
+ * (the schema's Subscription fields) start at zero in dawg_ws_active_subscriptions.
+ */
+export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?: string[] } = {}) {
   const registry = processRegistry();
+  const { pool } = sources;
+  const wsActiveSubscriptions = new Gauge({
+    name: 'dawg_ws_active_subscriptions',
+    help: 'graphql-ws subscriptions set up and streaming now, by root field',
+    labelNames: ['field'] as const,
+    registers: [registry],
+  });
+  for (const field of sources.subscriptionFields ?? []) wsActiveSubscriptions.set({ field }, 0);
   return {
     registry,
     operationName: boundedNames(),
@@ -96,6 +115,32 @@ export function createMetrics() {
       name: 'dawg_http_requests_total',
       help: 'HTTP requests by route template (/graphql, /health, /ready, /metrics, /files/*, /graphiql/assets/*, other) and status',
       labelNames: ['route', 'status'] as const,
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'dawg_http_request_duration_seconds',
+      help: 'HTTP request duration, from its arrival to the last byte of the answer, by route template and status class (2xx, 4xx...)',
+      labelNames: ['route', 'status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    wsActiveSubscriptions,
+    dbPool: new Gauge({
+      name: 'dawg_db_pool_connections',
+      help: 'Database pool: connections in use and idle, and queries waiting for a connection (state = in_use | idle | waiting)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      collect() {
+        if (!pool) return;
+        this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
+        this.set({ state: 'idle' }, pool.idleCount);
+        this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    }),
+    redisErrors: new Counter({
+      name: 'dawg_redis_errors_total',
+      help: "Redis connection errors (ioredis 'error' events: refused, reset, timed out), by connection",
+      labelNames: ['connection'] as const,
       registers: [registry],
     }),
     graphqlHttpRequests: new Counter({

@@ -123,7 +123,15 @@ export function createHttpFront(opts: {
 }) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    res.once('finish', () => opts.metrics.httpRequests.inc({ route: routeLabel(path), status: res.statusCode }));
+    const started = performance.now();
+    res.once('finish', () => {
+      const route = routeLabel(path);
+      opts.metrics.httpRequests.inc({ route, status: res.statusCode });
+      opts.metrics.httpDuration.observe(
+        { route, status: `${Math.floor(res.statusCode / 100)}xx` },
+        (performance.now() - started) / 1000,
+      );
+    });
     try {
       if (await opts.routes(req, res, path)) return;
       if (path !== opts.graphqlPath) {

@@ -30,7 +30,7 @@
  * code RATE_LIMITED and the socket stays open.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, GraphQLError, getOperationAST, Kind } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -113,6 +113,10 @@ interface Operation {
   stream: AsyncIterable<unknown> | null;
   /** Its GraphQL context: the key to its Redis subscription (graphql/live-subscription.ts). */
   context: object | null;
+  /** Its root field (a schema field: validated), for dawg_ws_active_subscriptions. */
+  field: string | null;
+  /** Counted in dawg_ws_active_subscriptions (its stream was set up). */
+  active: boolean;
 }
 
 /** Returns the operation's stream and ends its Redis subscription directly (both idempotent). */
@@ -146,6 +150,12 @@ type EnvelopedArgs = ExecutionArgs & {
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/** The root field of a validated subscription (exactly one, by the rules of GraphQL). */
+function rootField(document: ExecutionArgs['document'], operationName?: string | null): string | null {
+  const selection = getOperationAST(document, operationName)?.selectionSet.selections[0];
+  return selection?.kind === Kind.FIELD ? selection.name.value : null;
 }
 
 function bearer(authorization: unknown): string | null {
@@ -332,6 +342,7 @@ export function attachGraphqlWs(opts: {
       const errors = validate(schema, document);
       if (errors.length) return errors;
       metrics.wsSubscriptions.inc();
+      if (op) op.field = rootField(document, payload.operationName);
       const contextValue = await contextFactory();
       if (op) op.context = contextValue;
       const args: EnvelopedArgs = {
@@ -353,6 +364,10 @@ export function attachGraphqlWs(opts: {
     subscribe: async (args) => {
       const { rootValue, contextValue } = args as EnvelopedArgs & { contextValue: object };
       const key = rootValue.shareKey;
+      // An identical subscription is being set up: wait for it, then join it if it became shared.
+      for (let first = shared.starting(key); first; first = shared.starting(key)) {
+        if (!(await first)) return (await rootValue.subscribe(args)) as never; // not shareable: our own
+      }
       if (shared.has(key)) {
         // Join the running stream, but only after this subscriber's own argument and access checks,
         // which run through envelop's subscribe: every plugin's onSubscribe (the rate limit counts it).
@@ -364,15 +379,25 @@ export function attachGraphqlWs(opts: {
         if (joined) return joined as never;
         checkOnly(contextValue, false); // the stream ended meanwhile: run our own
       }
-      const result = await rootValue.subscribe(args);
-      if (isAsyncIterable(result) && isShareable(contextValue) && !shared.has(key))
+      const settle = shared.begin(key);
+      let became = false;
+      try {
+        const result = await rootValue.subscribe(args);
+        if (!isAsyncIterable(result) || !isShareable(contextValue) || shared.has(key)) return result as never;
+        became = true;
         return shared.share(key, result, takeRelease(contextValue)) as never;
-      return result as never;
+      } finally {
+        settle(became);
+      }
     },
     onOperation: (ctx, id, _payload, _args, result) => {
       const op = ctx.extra.current.get(id);
       if (!op) return;
       op.stream = isAsyncIterable(result) ? result : null;
+      if (op.stream && op.field && !op.active) {
+        op.active = true;
+        metrics.wsActiveSubscriptions.inc({ field: op.field });
+      }
       // The socket closed while this was set up: graphql-ws no longer tracks it.
       if (ctx.extra.closed) release(op);
       // graphql-ws stores the stream just after this hook returns; a `complete` waiting for this
@@ -411,6 +436,8 @@ export function attachGraphqlWs(opts: {
     };
 
     const finish = (op: Operation) => {
+      if (op.active && op.field) metrics.wsActiveSubscriptions.dec({ field: op.field });
+      op.active = false;
       op.setUp.resolve();
       op.finished.resolve();
       state.operations.delete(op);
@@ -501,6 +528,8 @@ export function attachGraphqlWs(opts: {
         finished: deferred(),
         stream: null,
         context: null,
+        field: null,
+        active: false,
       };
       state.operations.add(op);
       state.latest.set(id, op);

@@ -7,7 +7,9 @@
  * executed per subscriber, so a late joiner never misses its head. Every joiner
  * runs its own argument and access checks first (transport/graphql-ws.ts). When
  * the last one leaves, the source is closed; once the source has ended, the key
- * is free and a new subscriber starts its own.
+ * is free and a new subscriber starts its own. Identical subscriptions that arrive while the
+ * first one is still being set up wait for it (`starting`), so a burst (many tabs reconnecting
+ * after a deploy) executes once too.
  */
 
 type Result = unknown;
@@ -131,6 +133,8 @@ class Sink implements AsyncIterableIterator<Result> {
 
 export class SharedSubscriptions {
   private readonly streams = new Map<string, Multicast>();
+  /** Keys whose first subscriber is setting up its stream: resolves to whether it became shared. */
+  private readonly firsts = new Map<string, Promise<boolean>>();
 
   /** `onSize` hears the number of distinct streams whenever it changes (for a gauge). */
   constructor(private readonly onSize: (size: number) => void = () => {}) {}
@@ -148,6 +152,27 @@ export class SharedSubscriptions {
   /** Whether a live stream runs for `key` (a joiner then runs its checks only, then attaches). */
   has(key: string): boolean {
     return this.streams.get(key)?.ended === false;
+  }
+
+  /**
+   * While the first subscriber of `key` sets up its stream, a promise of whether it became shared:
+   * identical subscriptions arriving together wait for it and join, rather than each executing.
+   */
+  starting(key: string): Promise<boolean> | undefined {
+    return this.firsts.get(key);
+  }
+
+  /** Marks the caller as `key`'s first subscriber; call the result with whether it shared its stream. */
+  begin(key: string): (shared: boolean) => void {
+    let settle: (shared: boolean) => void = () => {};
+    const first = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    this.firsts.set(key, first);
+    return (shared) => {
+      if (this.firsts.get(key) === first) this.firsts.delete(key);
+      settle(shared);
+    };
   }
 
   /** A new subscriber on the stream running for `key`, or null when none runs any more. */

@@ -6,6 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import type { App } from '../../src/app.js';
+import { sample, scrape } from './metrics.js';
 
 export interface RawMessage {
   type: string;
@@ -69,6 +70,11 @@ export async function initSocket(wsUrl: string, token: string): Promise<RawSocke
   raw.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
   await raw.next((m) => m.type === 'connection_ack');
   return raw;
+}
+
+/** dawg_ws_active_subscriptions{field} of the api at `url`: subscriptions set up and streaming. */
+export async function activeSubscriptions(url: string, field: string): Promise<number> {
+  return sample(await scrape(url), 'dawg_ws_active_subscriptions', { field }) ?? Number.NaN;
 }
 
 /** An app-specific Redis prefix, so channel counts are not disturbed by other test files. */

@@ -1,10 +1,23 @@
 /**
  * The api series the alerts and dashboards read beside the request metrics (issue 11):
- * WebSocket disconnects by close class, AI tokens and spend, the memory limit.
+ * HTTP request durations, WebSocket disconnects by close class, active subscriptions by field, the
+ * database pool, Redis errors, AI tokens and spend, the memory limit.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { gql, type RunningApp, signUp, startApp, type TestUser, until, wsClient } from '../helpers/harness.js';
+import {
+  freePort,
+  gql,
+  type RunningApp,
+  signUp,
+  startApp,
+  type TestUser,
+  testConfig,
+  until,
+  wsClient,
+} from '../helpers/harness.js';
 import { sample, scrape } from '../helpers/metrics.js';
 
 let api: RunningApp;
@@ -61,6 +74,72 @@ describe('api metrics', () => {
     expect(tokens('completion')).toBe(message?.completionTokens);
     expect(sample(text, 'dawg_ai_cost_usd_total', { provider: 'local' })).toBeCloseTo(message?.cost as number, 6);
     expect(message?.cost).toBeGreaterThan(0);
+  });
+
+  it('times HTTP requests by route template and status class', async () => {
+    const count = async (route: string, status: string) =>
+      sample(await scrape(api.url), 'dawg_http_request_duration_seconds_count', { route, status }) ?? 0;
+    const [health, missing] = [await count('/health', '2xx'), await count('other', '4xx')];
+    for (let i = 0; i < 3; i++) await fetch(`${api.url}/health`);
+    await fetch(`${api.url}/no/such/${randomBytes(4).toString('hex')}`);
+    await until(async () => (await count('/health', '2xx')) === health + 3 && (await count('other', '4xx')) === missing + 1);
+    const text = await scrape(api.url);
+    // A bucket of 10 s holds every request; the raw path made no series of its own.
+    expect(sample(text, 'dawg_http_request_duration_seconds_bucket', { route: '/health', status: '2xx', le: '10' })).toBe(
+      await count('/health', '2xx'),
+    );
+    expect(text).not.toContain('/no/such');
+  });
+
+  it('counts active subscriptions by field, from zero, until they end', async () => {
+    const active = async () => sample(await scrape(api.url), 'dawg_ws_active_subscriptions', { field: 'generationProgress' });
+    expect(await active()).toBe(0); // every Subscription field has its series from the start
+    const c = (await gql(api.graphqlUrl, 'mutation { createConversation(title: "s") { id } }', {}, user.token)).data
+      .createConversation.id;
+    const ws = wsClient(api.wsUrl, user.token);
+    const stop = ws.client.subscribe(
+      { query: 'subscription($c: ID!) { messageAdded(conversationId: $c) { id } }', variables: { c } },
+      { next: () => {}, error: () => {}, complete: () => {} },
+    );
+    const added = async () => sample(await scrape(api.url), 'dawg_ws_active_subscriptions', { field: 'messageAdded' });
+    await until(async () => (await added()) === 1);
+    stop();
+    await until(async () => (await added()) === 0);
+    await ws.client.dispose();
+  });
+
+  it('shows the database pool: connections in use while a query runs, and queries waiting', async () => {
+    const pool = async (state: string) => sample(await scrape(api.url), 'dawg_db_pool_connections', { state });
+    const size = testConfig().DATABASE_POOL_SIZE;
+    // Two more sleeps than the pool has connections: all of them in use, two waiting.
+    const slow = Array.from({ length: size + 2 }, () =>
+      api.app.prisma.$queryRaw`select 1 as one from pg_sleep(1)`.then(() => {}),
+    );
+    await until(async () => (await pool('in_use')) === size && (await pool('waiting')) === 2);
+    expect(await pool('idle')).toBe(0);
+    await Promise.all(slow);
+    await until(async () => (await pool('waiting')) === 0 && (await pool('in_use')) === 0);
+  });
+
+  it('counts Redis connection errors by connection (a redis-server of this test, killed)', async () => {
+    const port = await freePort();
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50 });
+    probe.on('error', () => {});
+    await until(async () => (await probe.ping().catch(() => '')) === 'PONG');
+    probe.disconnect();
+    const app = await startApp({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: 'errors:' });
+    try {
+      const errors = async () => sample(await scrape(app.url), 'dawg_redis_errors_total', { connection: 'dawg-api' }) ?? 0;
+      expect(await errors()).toBe(0);
+      server.kill('SIGKILL');
+      await until(async () => (await errors()) > 0, 10_000);
+    } finally {
+      server.kill('SIGKILL');
+      await app.stop();
+    }
   });
 
   it('exports the memory limit beside the resident memory', async () => {

@@ -14,6 +14,7 @@ import {
   wsClient,
 } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
+import { activeSubscriptions } from '../helpers/ws.js';
 
 const MESSAGE_ADDED = 'subscription($c: ID!) { messageAdded(conversationId: $c) { id content role status conversation { id } } }';
 const PROJECT_UPDATED = 'subscription($p: ID!) { projectUpdated(projectId: $p) { id bpm key tracks { id } } }';
@@ -98,7 +99,7 @@ describe('messageAdded', () => {
 });
 
 describe('shared execution', () => {
-  it('executes identical subscriptions of one viewer once, delivering to each socket', async () => {
+  it('executes identical subscriptions of one viewer once, even when they arrive together, delivering to each socket', async () => {
     const solo = await startApp();
     try {
       const gauge = async () =>
@@ -108,7 +109,10 @@ describe('shared execution', () => {
       const subs = sockets.map(({ client: c }) =>
         collect<{ messageAdded: { content: string } }>(c, MESSAGE_ADDED, { c: conversationId }),
       );
-      await until(async () => (await gauge()) === 1);
+      // All three are set up (the gauge counts streaming operations), on one execution: one Redis listener.
+      await until(async () => (await activeSubscriptions(solo.url, 'messageAdded')) === 3);
+      expect(await gauge()).toBe(1);
+      expect(solo.app.services.pubsub.stats().listeners).toBe(1);
       await subscribed(solo.app, 'messageAdded', rawId(conversationId));
       await addMessage(conversationId, 'to all three');
       for (const sub of subs) expect((await sub.nth(1)).messageAdded.content).toBe('to all three');
@@ -122,6 +126,7 @@ describe('shared execution', () => {
       subs[1]?.dispose();
       subs[2]?.dispose();
       await until(async () => (await gauge()) === 0);
+      await until(async () => (await activeSubscriptions(solo.url, 'messageAdded')) === 0);
     } finally {
       await solo.stop();
     }

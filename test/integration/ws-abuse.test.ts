@@ -6,7 +6,15 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { gql, type RunningApp, signUp, startApp, type TestUser, testConfig, until } from '../helpers/harness.js';
-import { channelCounts, closeSocket, initSocket, isolatedPrefix, type RawMessage, rawSocket } from '../helpers/ws.js';
+import {
+  activeSubscriptions,
+  channelCounts,
+  closeSocket,
+  initSocket,
+  isolatedPrefix,
+  type RawMessage,
+  rawSocket,
+} from '../helpers/ws.js';
 
 const prefix = isolatedPrefix();
 const env = {
@@ -104,7 +112,9 @@ describe('protocol misuse', () => {
     expect(new Set(refused.map((m) => (m.payload as { extensions: { code: string } }[])[0]?.extensions.code))).toEqual(
       new Set(['RATE_LIMITED']),
     );
-    // The 100 admitted ones are live: one event reaches each of them.
+    // The 100 admitted ones are set up, on one execution (identical: shared), and live: one event reaches each.
+    await until(async () => (await activeSubscriptions(api.url, 'messageAdded')) === 100, 15_000);
+    expect(api.app.services.pubsub.stats().listeners - start.listeners).toBe(1);
     await until(async () => {
       await addMessage(c, 'to the admitted');
       return s.messages.filter((m) => m.type === 'next').length >= 100;

@@ -130,3 +130,30 @@ describe('SharedSubscriptions', () => {
     await a.return?.();
   });
 });
+
+describe('a first subscriber still setting up', () => {
+  it('is announced to identical subscriptions until it settles, with whether it shared', async () => {
+    const shared = new SharedSubscriptions();
+    expect(shared.starting('k')).toBeUndefined();
+    const settle = shared.begin('k');
+    const waiting = shared.starting('k');
+    expect(waiting).toBeInstanceOf(Promise);
+    expect(shared.starting('other')).toBeUndefined();
+    settle(true);
+    expect(await waiting).toBe(true);
+    expect(shared.starting('k')).toBeUndefined();
+  });
+
+  it('a later first does not lose its announcement to an earlier one that settles after it began', async () => {
+    const shared = new SharedSubscriptions();
+    const early = shared.begin('k');
+    const earlyWait = shared.starting('k');
+    early(false);
+    const late = shared.begin('k');
+    const lateWait = shared.starting('k');
+    early(false); // settling twice changes nothing
+    expect(shared.starting('k')).toBe(lateWait);
+    late(true);
+    expect([await earlyWait, await lateWait]).toEqual([false, true]);
+  });
+});
