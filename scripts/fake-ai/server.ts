@@ -241,5 +241,8 @@ function intentBody(provider: FakeProvider, text: string) {
       stop_sequence: null,
       usage: { input_tokens: USAGE.prompt, output_tokens: 20 },
     };
-  return { candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }] };
+  return {
+    candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP', index: 0 }],
+    usageMetadata: { promptTokenCount: USAGE.prompt, candidatesTokenCount: 20, totalTokenCount: USAGE.prompt + 20 },
+  };
 }

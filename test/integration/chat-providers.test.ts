@@ -131,6 +131,9 @@ describe('chat through provider SDKs', () => {
       completionTokens: 17,
     });
     expect(r.assistant.cost).toBeCloseTo((42 * 500 + 17 * 1000) / 1e6, 4);
+    // The intent call is billed on the user message: 42 prompt and 20 completion tokens, as reported.
+    expect(r.user).toMatchObject({ provider: 'anthropic', model: 'claude-fake', promptTokens: 42, completionTokens: 20 });
+    expect(r.user.cost).toBeCloseTo((42 * 500 + 20 * 1000) / 1e6, 4);
     expect(replyOrder()).toEqual(['anthropic']);
     // The provider saw the conversation's context in its instructions.
     const reply = fake.requests.find((q) => q.kind === 'reply');

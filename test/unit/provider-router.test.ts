@@ -44,7 +44,8 @@ describe('ProviderRouter', () => {
     async *streamReply() {
       yield { type: 'text', text: name };
     },
-    extractIntent: async () => intent,
+    // openai reports its usage; the others report none (estimated: ~4 characters a token).
+    extractIntent: async () => ({ output: intent, usage: name === 'openai' ? { promptTokens: 30, completionTokens: 5 } : null }),
   });
   const router = (providers: ChatProvider[]) =>
     new ProviderRouter({
@@ -62,7 +63,32 @@ describe('ProviderRouter', () => {
     const local = parseMessage('hello');
     const r = router([scripted('openai', '{"oops":1}'), scripted('google', '{"intent":"MIX_TRACK"}')]);
     const out = await r.extractIntent({ system: '', turns: [{ role: 'user', content: 'hello' }] }, local);
-    expect(out).toMatchObject({ provider: 'google', parsed: { intent: 'MIX_TRACK' } });
+    expect(out).toMatchObject({ provider: 'google', model: 'google-model', parsed: { intent: 'MIX_TRACK' } });
+  });
+
+  it('bills every remote intent answer, a rejected one too: reported usage, else estimated, priced per model', async () => {
+    const metrics = createMetrics();
+    const r = new ProviderRouter({
+      providers: [scripted('openai', '{"oops":1}'), scripted('google', '{"intent":"MIX_TRACK"}')],
+      firstTokenTimeoutMs: 1000,
+      totalTimeoutMs: 1000,
+      breakerFailures: 3,
+      breakerCooldownMs: 1000,
+      prices: {
+        'openai-model': { input: 1_000_000, output: 2_000_000 },
+        'google-model': { input: 1_000_000, output: 1_000_000 },
+      },
+      metrics,
+      log: pino({ level: 'silent' }),
+    });
+    const out = await r.extractIntent({ system: 'abcdefgh', turns: [{ role: 'user', content: 'hello' }] }, parseMessage('hello'));
+    // openai: 30 + 5 reported; google: ceil(("abcdefgh" + "hello").length / 4) = 4 prompt, ceil(23 / 4) = 6 completion.
+    expect(out.usage).toEqual({ promptTokens: 34, completionTokens: 11 });
+    expect(out.cost).toBeCloseTo(30 + 5 * 2 + 4 + 6, 9);
+    const tokens = (await metrics.aiTokens.get()).values;
+    expect(tokens.find((v) => v.labels.provider === 'openai' && v.labels.direction === 'prompt')?.value).toBe(30);
+    expect(tokens.find((v) => v.labels.provider === 'google' && v.labels.direction === 'completion')?.value).toBe(6);
+    expect((await metrics.aiCost.get()).values.reduce((sum, v) => sum + v.value, 0)).toBeCloseTo(50, 9);
   });
 
   it('treats an empty reply as a failure and moves on', async () => {
@@ -99,6 +125,13 @@ describe('ProviderRouter', () => {
   it('falls back to the local reading when no provider gives a valid intent', async () => {
     const local = parseMessage('make me a trap beat');
     const out = await router([scripted('openai', 'nope')]).extractIntent({ system: '', turns: [] }, local);
-    expect(out).toEqual({ provider: 'local', parsed: local });
+    // The rejected answer's tokens were spent all the same.
+    expect(out).toEqual({
+      provider: 'local',
+      model: null,
+      parsed: local,
+      usage: { promptTokens: 30, completionTokens: 5 },
+      cost: 0,
+    });
   });
 });

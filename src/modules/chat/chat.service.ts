@@ -167,12 +167,23 @@ export class ChatService {
     const turns: Turn[] = [...context.recent, { role: 'user', content }];
     const understood = await this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local);
     const parsed = understood.parsed;
+    // A remote reading replaces the local one; the intent call's spend is the user message's own
+    // (the assistant message carries the reply's), billed even when its answer was not usable.
+    const { usage } = understood;
+    const billed = usage.promptTokens + usage.completionTokens > 0;
     const userMessage =
-      understood.provider === 'local'
+      understood.provider === 'local' && !billed
         ? added.message
         : await this.deps.prisma.message.update({
             where: { id: added.message.id },
-            data: { intent: parsed.intent, entities: { ...parsed.entities } },
+            data: {
+              ...(understood.model ? { intent: parsed.intent, entities: { ...parsed.entities } } : {}),
+              provider: understood.provider,
+              model: understood.model,
+              promptTokens: usage.promptTokens,
+              completionTokens: usage.completionTokens,
+              cost: understood.cost,
+            },
           });
     this.added(userMessage);
 

@@ -34,7 +34,8 @@ export function anthropicProvider({ apiKey, model, baseURL, maxTokens = 1024 }: 
     },
     async extractIntent(req: IntentRequest, signal: AbortSignal) {
       const res = await client.messages.create({ model, max_tokens: 300, system: req.system, messages: req.turns }, { signal });
-      return res.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+      const output = res.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
+      return { output, usage: { promptTokens: res.usage.input_tokens, completionTokens: res.usage.output_tokens } };
     },
   };
 }

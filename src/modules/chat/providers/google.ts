@@ -41,7 +41,9 @@ export function googleProvider({ apiKey, model, baseUrl }: GoogleOptions): ChatP
     },
     async extractIntent(req: IntentRequest, signal: AbortSignal) {
       const res = await modelFor(req.system, true).generateContent({ contents: contents(req.turns) }, { signal });
-      return res.response.text();
+      const meta = res.response.usageMetadata;
+      const usage = meta ? { promptTokens: meta.promptTokenCount ?? 0, completionTokens: meta.candidatesTokenCount ?? 0 } : null;
+      return { output: res.response.text(), usage };
     },
   };
 }

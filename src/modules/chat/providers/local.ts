@@ -20,7 +20,7 @@ export function localProvider(chunkDelayMs: number): ChatProvider {
       yield { type: 'usage', usage: { promptTokens: estimateTokens(prompt), completionTokens: estimateTokens(text) } };
     },
     async extractIntent(req: IntentRequest) {
-      return parseMessage(req.turns.at(-1)?.content ?? '');
+      return { output: parseMessage(req.turns.at(-1)?.content ?? ''), usage: null };
     },
   };
 }

@@ -44,7 +44,8 @@ export function openaiProvider({ apiKey, model, baseURL }: OpenAIOptions): ChatP
         },
         { signal },
       );
-      return res.choices[0]?.message?.content ?? '';
+      const usage = res.usage ? { promptTokens: res.usage.prompt_tokens, completionTokens: res.usage.completion_tokens } : null;
+      return { output: res.choices[0]?.message?.content ?? '', usage };
     },
   };
 }

@@ -44,6 +44,16 @@ export interface Attempt {
   reason?: string;
 }
 
+export interface IntentResult {
+  parsed: ParsedMessage;
+  provider: ProviderName;
+  /** The model whose reading was used; null when it was the local parser's. */
+  model: string | null;
+  /** Tokens of every remote intent attempt (reported, else estimated), and what they cost (USD). */
+  usage: Usage;
+  cost: number;
+}
+
 export interface ReplyResult {
   provider: ProviderName;
   model: string;
@@ -108,10 +118,23 @@ export class ProviderRouter {
     return this.opts.providers[0]?.name !== 'local';
   }
 
-  /** The message's intent: the first provider that returns valid structured output, else the local parser's. */
-  async extractIntent(req: IntentRequest, local: ParsedMessage): Promise<{ parsed: ParsedMessage; provider: ProviderName }> {
+  /**
+   * The message's intent: the first provider that returns valid structured output, else the local
+   * parser's. Every remote answer is billed, a rejected one too (its tokens were spent): `usage` and
+   * `cost` are the call's total, `model` the model that gave the reading (null for the local parser).
+   */
+  async extractIntent(req: IntentRequest, local: ParsedMessage): Promise<IntentResult> {
+    const usage: Usage = { promptTokens: 0, completionTokens: 0 };
+    let cost = 0;
+    const result = (parsed: ParsedMessage, p: ChatProvider | null): IntentResult => ({
+      parsed,
+      provider: p?.name ?? 'local',
+      model: p ? p.model : null,
+      usage,
+      cost,
+    });
     for (const p of this.opts.providers) {
-      if (p.name === 'local') return { parsed: local, provider: 'local' };
+      if (p.name === 'local') return result(local, null);
       if (this.isOpen(p)) {
         this.record(p, 'intent', 'circuit_open', 0);
         continue;
@@ -122,16 +145,25 @@ export class ProviderRouter {
       const limit = this.opts.firstTokenTimeoutMs;
       const timer = setTimeout(() => ac.abort(new Timeout('intent', limit)), limit);
       try {
-        const raw = await p.extractIntent(req, ac.signal);
+        const answer = await p.extractIntent(req, ac.signal);
+        const text = typeof answer.output === 'string' ? answer.output : JSON.stringify(answer.output ?? '');
+        cost += this.bill(
+          p,
+          usage,
+          answer.usage ?? {
+            promptTokens: estimateTokens(req.system + req.turns.map((t) => t.content).join('\n')),
+            completionTokens: estimateTokens(text),
+          },
+        );
         let parsed: ParsedMessage;
         try {
-          parsed = mergeIntent(raw, local);
+          parsed = mergeIntent(answer.output, local);
         } catch (err) {
           this.fail(p, 'intent', 'invalid_output', started, err);
           continue;
         }
         this.succeed(p, 'intent', started);
-        return { parsed, provider: p.name };
+        return result(parsed, p);
       } catch (err) {
         this.fail(p, 'intent', ac.signal.aborted ? 'timeout' : classify(err), started, err);
       } finally {
@@ -139,7 +171,7 @@ export class ProviderRouter {
       }
     }
     // Understanding a message never depends on a remote model: the local parser always answers.
-    return { parsed: local, provider: 'local' };
+    return result(local, null);
   }
 
   /** Streams a reply through the first provider that can give one; `onText` receives each new piece once. */

@@ -35,12 +35,18 @@ export interface IntentRequest {
   turns: Turn[];
 }
 
+export interface IntentAnswer {
+  output: unknown;
+  /** null when the provider reported none (then estimated from the text). */
+  usage: Usage | null;
+}
+
 export interface ChatProvider {
   readonly name: ProviderName;
   readonly model: string;
   streamReply(req: ReplyRequest, signal: AbortSignal): AsyncIterable<ReplyEvent>;
-  /** Raw JSON text (validated by the caller) or an already parsed object. */
-  extractIntent(req: IntentRequest, signal: AbortSignal): Promise<unknown>;
+  /** Raw JSON text (validated by the caller) or an already parsed object, and the usage the provider reported. */
+  extractIntent(req: IntentRequest, signal: AbortSignal): Promise<IntentAnswer>;
 }
 
 /** A provider's HTTP failure, classified for metrics and fallback. */
