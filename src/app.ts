@@ -17,7 +17,7 @@ import { createGenerationQueue } from './jobs/generation-job.js';
 import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createGraphqlPost, toYoga } from './http/graphql-post.js';
-import { createHttpFront } from './http/front.js';
+import { createHttpFront, requestIdOf } from './http/front.js';
 import { listen } from './http/listen.js';
 import { createRoutes, serveMetrics } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
@@ -104,14 +104,20 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       // A Fetch Request from yoga, or the lean path's { headers } (http/graphql-post.ts).
       const request = initial.request as Pick<Request, 'headers'>;
       const auth = await services.tokens.fromAuthorization(request.headers.get('authorization'));
+      const req = initial.req as IncomingMessage;
+      let requestLog: Logger | undefined;
       return {
         ...auth,
-        clientIp: clientIp(initial.req as IncomingMessage, request.headers, config.TRUST_PROXY),
-        publicUrl: publicUrl.forRequest(request.headers, fromTrustedProxy(initial.req as IncomingMessage, config.TRUST_PROXY)),
+        clientIp: clientIp(req, request.headers, config.TRUST_PROXY),
+        publicUrl: publicUrl.forRequest(request.headers, fromTrustedProxy(req, config.TRUST_PROXY)),
         transport: 'http',
         prisma,
         services,
-        log,
+        // The request's lines carry its id; made on first use (most requests log nothing).
+        get log() {
+          requestLog ??= log.child({ request_id: requestIdOf(req) });
+          return requestLog;
+        },
       };
     },
   });

@@ -8,6 +8,7 @@ import { applyMigrations } from './db/schema-engine.js';
 import { stopOnSignals } from './shutdown.js';
 import { createLogger } from './logger.js';
 import { loadAppConfigOrExit } from './secrets.js';
+import { startTracing } from './tracing.js';
 
 const { config, message: secretsMessage } = loadAppConfigOrExit();
 const log = createLogger(config);
@@ -19,7 +20,13 @@ if (config.MIGRATE_ON_START) {
   if (applied.length) log.info({ applied }, 'applied migrations');
 }
 
+const tracing = startTracing({ serviceName: 'dawg-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+if (tracing.enabled) log.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing: exporting spans over OTLP/HTTP');
+
 const app = buildApp(config, { log });
 await app.start();
 
-stopOnSignals(() => app.stop(), log);
+stopOnSignals(async () => {
+  await app.stop();
+  await tracing.shutdown().catch((err) => log.warn({ err }, 'tracing: last spans not exported'));
+}, log);

@@ -6,7 +6,8 @@
  */
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { GenerationType } from '../src/generated/prisma/client.js';
-import { type GenerationJob, generationJobSchema } from '../src/jobs/generation-job.js';
+import { GENERATION_QUEUE, type GenerationJob, generationJobSchema } from '../src/jobs/generation-job.js';
+import { contextFrom, inSpan, SpanKind } from '../src/tracing.js';
 import { FAILURE_TEXT, classifyFailure, failureReason } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import type { WorkerMetrics } from '../src/metrics.js';
@@ -26,7 +27,22 @@ export type JobResult = 'completed' | 'cancelled' | 'skipped';
 
 /** `metrics`: the worker's, to time jobs and stages and count failures (none in tests that do not read them). */
 export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHandlers, metrics?: WorkerMetrics) {
-  return async function processGeneration(job: Job): Promise<JobResult> {
+  /** Each attempt is a span continuing the trace of the request that queued the job (src/tracing.ts). */
+  return function processGeneration(job: Job): Promise<JobResult> {
+    const data = (job.data ?? {}) as { generationId?: unknown; trace?: unknown };
+    const carrier = generationJobSchema.shape.trace.safeParse(data.trace);
+    return inSpan('generation.process', () => attempt(job), {
+      kind: SpanKind.CONSUMER,
+      parent: contextFrom(carrier.success ? carrier.data : undefined),
+      attributes: {
+        'messaging.destination.name': GENERATION_QUEUE,
+        'dawg.generation_id': String(data.generationId ?? ''),
+        'dawg.attempt': job.attemptsMade + 1,
+      },
+    });
+  };
+
+  async function attempt(job: Job): Promise<JobResult> {
     const parsed = generationJobSchema.safeParse(job.data);
     if (!parsed.success) {
       const id = (job.data as { generationId?: unknown } | undefined)?.generationId;
@@ -130,5 +146,5 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
       if (failure.final && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(failure.message);
       throw err;
     }
-  };
+  }
 }

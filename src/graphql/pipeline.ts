@@ -18,6 +18,7 @@ import { type Limiter, useRateLimit } from '../rate-limit.js';
 import type { Context } from './context.js';
 import { useErrorCodes, useFinishErrors, useOperationMetrics } from './error-handling.js';
 import { useCostInFlight } from './cost-in-flight.js';
+import { useOperationTracing } from './operation-tracing.js';
 import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
 import { useSubscriptionsOverWsOnly } from './subscription-transport.js';
 
@@ -68,6 +69,8 @@ export function createPipeline(deps: {
     useCostBudget(deps.costLimiter) as Plugin<Context>,
     // Last: only admitted operations wait for their caller's earlier ones.
     useCostInFlight(deps.costInFlight) as Plugin<Context>,
+    // After it: the operation's span includes that wait.
+    useOperationTracing() as Plugin<Context>,
   ]);
   return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
 }

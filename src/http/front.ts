@@ -2,6 +2,8 @@
  * The HTTP front stage: every HTTP request passes here before any handler, so the HTTP-only
  * policies hold whichever handler answers (the lean POST path or yoga):
  * - the route label for metrics, from a fixed set of templates;
+ * - the request id (X-Request-Id: the client's when it is a plain token, else a new one) and the
+ *   request's trace span (src/tracing.ts);
  * - the plain routes (health, readiness, metrics, files, GraphiQL assets);
  * - CSRF prevention: a POST a browser sends without a preflight (form-encoded, multipart, text/plain
  *   or no content type) runs nothing unless it carries a header only scripts can set. The rule is
@@ -14,15 +16,26 @@
  * GraphQL policies (limits, rate limits, context, masking, metrics) are envelop plugins, which the
  * lean path, yoga and graphql-ws all run (src/graphql/pipeline.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { FILES_PATH } from '../storage/index.js';
+import { contextFrom, inSpan, SpanKind } from '../tracing.js';
 import { GRAPHIQL_ASSETS_PATH } from './graphiql.js';
 
 /** Headers that mark a request as sent by a script (a browser preflights them). */
 export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight'];
+
+/** A client's X-Request-Id is kept when it is a plain token; otherwise the request gets a new one. */
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+const requestIds = new WeakMap<IncomingMessage, string>();
+
+/** The id of a request that passed the front stage (answered in X-Request-Id, and in its log lines). */
+export function requestIdOf(req: IncomingMessage): string | undefined {
+  return requestIds.get(req);
+}
 
 const FIXED_ROUTES = new Set(['/graphql', '/health', '/ready', '/metrics']);
 
@@ -121,11 +134,31 @@ export function createHttpFront(opts: {
   /** Answers a GraphQL request that passed the HTTP policies; `body` is null for GET and the like. */
   graphql: (req: IncomingMessage, res: ServerResponse, body: GraphqlBody | null) => Promise<void>;
 }) {
-  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  return (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = routeLabel(path);
+    const header = req.headers['x-request-id'];
+    const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    requestIds.set(req, requestId);
+    res.setHeader('x-request-id', requestId);
+    // The request's span continues a W3C traceparent the client sent; a no-op when tracing is off.
+    return inSpan(
+      `${req.method} ${route}`,
+      async (span) => {
+        await handle(req, res, path, route);
+        span.setAttribute('http.response.status_code', res.statusCode);
+      },
+      {
+        kind: SpanKind.SERVER,
+        parent: contextFrom(req.headers),
+        attributes: { 'http.request.method': req.method ?? '', 'http.route': route, 'dawg.request_id': requestId },
+      },
+    );
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string, route: string): Promise<void> {
     const started = performance.now();
     res.once('finish', () => {
-      const route = routeLabel(path);
       opts.metrics.httpRequests.inc({ route, status: res.statusCode });
       opts.metrics.httpDuration.observe(
         { route, status: `${Math.floor(res.statusCode / 100)}xx` },
@@ -168,5 +201,5 @@ export function createHttpFront(opts: {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end();
     }
-  };
+  }
 }

@@ -12,6 +12,8 @@ export const generationJobSchema = z.object({
   generationId: z.uuid(),
   userId: z.uuid(),
   type: z.enum(['BEAT', 'STEMS', 'MIX', 'MASTER']),
+  /** W3C trace context of the request that queued it (src/tracing.ts), when tracing is on. */
+  trace: z.record(z.string().max(32), z.string().max(512)).optional(),
 });
 export type GenerationJob = z.infer<typeof generationJobSchema>;
 

@@ -4,7 +4,8 @@ import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
 import { AppError, badInput } from '../../errors.js';
-import { type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
+import { GENERATION_QUEUE, type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
+import { inSpan, SpanKind, traceCarrier } from '../../tracing.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
@@ -175,10 +176,19 @@ export class GenerationService {
    */
   private async enqueue(generation: Generation): Promise<Generation> {
     try {
-      await this.deps.queue.add(
-        generation.type,
-        { generationId: generation.id, userId: generation.userId, type: generation.type },
-        generationJobOptions(generation.id),
+      await inSpan(
+        'queue.add generation',
+        () =>
+          this.deps.queue.add(
+            generation.type,
+            // The trace continues in the worker from here (traceCarrier is undefined when tracing is off).
+            { generationId: generation.id, userId: generation.userId, type: generation.type, trace: traceCarrier() },
+            generationJobOptions(generation.id),
+          ),
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: { 'messaging.destination.name': GENERATION_QUEUE, 'dawg.generation_id': generation.id },
+        },
       );
       return generation;
     } catch (err) {
