@@ -17,6 +17,8 @@ import { createGenerationQueue } from './jobs/generation-job.js';
 import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createGraphqlPost, toYoga } from './http/graphql-post.js';
+import { createAdminArea } from './http/admin/admin-area.js';
+import { AdminSessions } from './http/admin/admin-session.js';
 import { createHttpFront, requestIdOf } from './http/front.js';
 import { listen } from './http/listen.js';
 import { createRoutes, serveMetrics } from './http/routes.js';
@@ -141,6 +143,21 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
           if ((req.url ?? '/').split('?')[0] !== '/metrics') return void res.writeHead(404).end();
           serveMetrics(metrics, config.METRICS_TOKEN, req, res).catch(() => res.destroy());
         });
+  // The operators' queue dashboard; ADMIN_QUEUES=false leaves every /admin path a 404.
+  const admin = config.ADMIN_QUEUES
+    ? createAdminArea({
+        queues: [queue],
+        sessions: new AdminSessions({
+          auth: services.auth,
+          tokens: services.tokens,
+          access: services.access,
+          cookieMaxAgeSec: config.JWT_TTL_SECONDS,
+          log,
+        }),
+        publicUrl,
+        trustProxy: config.TRUST_PROXY,
+      })
+    : undefined;
   const routes = createRoutes({
     prisma,
     redis,
@@ -148,6 +165,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     storage,
     isShuttingDown: () => shuttingDown,
     metricsAccess: { onThisPort: metricsOnThisPort, token: config.METRICS_TOKEN },
+    admin,
   });
   const server = createServer(
     createHttpFront({

@@ -197,6 +197,8 @@ export const configSchema = z
       .min(16 * 1024)
       .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    // Bull Board at /admin/queues for ADMIN users (src/http/admin); false: no /admin path at all.
+    ADMIN_QUEUES: bool.default(true),
   })
   .transform((cfg) => ({
     ...cfg,

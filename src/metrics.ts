@@ -113,7 +113,7 @@ export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?:
     operationName: boundedNames(),
     httpRequests: new Counter({
       name: 'dawg_http_requests_total',
-      help: 'HTTP requests by route template (/graphql, /health, /ready, /metrics, /files/*, /graphiql/assets/*, other) and status',
+      help: 'HTTP requests by route template (/graphql, /health, /ready, /metrics, /files/*, /graphiql/assets/*, /admin/*, other) and status',
       labelNames: ['route', 'status'] as const,
       registers: [registry],
     }),

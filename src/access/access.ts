@@ -11,6 +11,7 @@ import {
   type Action,
   conversationWhere,
   generationWhere,
+  isAdmin,
   messageWhere,
   projectWhere,
   type Resource,
@@ -38,6 +39,15 @@ export async function decide<T>(
 
 export class Access {
   constructor(private readonly prisma: Db) {}
+
+  /**
+   * Whether `viewer` is an ADMIN now: its token says so and so does the user's row, so taking the
+   * role away closes the admin area at once rather than when the token expires.
+   */
+  async isAdminNow(viewer: Viewer | null): Promise<boolean> {
+    if (!viewer || !isAdmin(viewer)) return false;
+    return isAdmin(await this.prisma.user.findUnique({ where: { id: viewer.id }, select: { role: true } }));
+  }
 
   readonly project = {
     where: projectWhere,

@@ -62,6 +62,12 @@ export function generationWhere(viewer: Viewer | null, action: Action): Prisma.G
   return viewer ? { OR: [{ userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
 }
 
+/**
+ * Operators: the GraphQL `admin` scope (src/graphql/builder.ts) and the admin area (src/http/admin),
+ * which reads it on the user's row as well as on the token (Access.isAdminNow).
+ */
+export const isAdmin = (who: Pick<Viewer, 'role'> | null | undefined): boolean => who?.role === 'ADMIN';
+
 /** Users see only themselves. */
 export function userWhere(viewer: Viewer | null, _action: Action): Prisma.UserWhereInput {
   return viewer ? { id: viewer.id } : NOBODY;

@@ -5,6 +5,7 @@ import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { isAdmin } from '../access/rules.js';
 import { AppError, unauthenticated } from '../errors.js';
 import type PrismaTypes from '../generated/pothos-prisma-types.js';
 import { getDatamodel } from '../generated/pothos-prisma-types.js';
@@ -31,7 +32,7 @@ export const builder = new SchemaBuilder<{
   // not by wrapping every root resolver.
   complexity: { fieldComplexity, disabled: true },
   scopeAuth: {
-    authScopes: (ctx) => ({ loggedIn: ctx.viewer !== null, admin: ctx.viewer?.role === 'ADMIN' }),
+    authScopes: (ctx) => ({ loggedIn: ctx.viewer !== null, admin: isAdmin(ctx.viewer) }),
     unauthorizedError: (_parent, ctx) =>
       ctx.viewer
         ? new AppError('FORBIDDEN', 'You are not allowed to do this')

@@ -4,7 +4,9 @@
  * - the route label for metrics, from a fixed set of templates;
  * - the request id (X-Request-Id: the client's when it is a plain token, else a new one) and the
  *   request's trace span (src/tracing.ts);
- * - the plain routes (health, readiness, metrics, files, GraphiQL assets);
+ * - the plain routes (health, readiness, metrics, files, GraphiQL assets, the admin area under
+ *   /admin, which keeps its own cookie and Origin rules: src/http/admin/admin-area.ts). A route that
+ *   refuses a request answers false, and it gets the 404 of an unknown path;
  * - CSRF prevention: a POST a browser sends without a preflight (form-encoded, multipart, text/plain
  *   or no content type) runs nothing unless it carries a header only scripts can set. The rule is
  *   yoga's own plugin's (@graphql-yoga/plugin-csrf-prevention). GET is left to yoga, which never runs
@@ -23,6 +25,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { FILES_PATH } from '../storage/index.js';
 import { contextFrom, inSpan, SpanKind } from '../tracing.js';
+import { ADMIN_PATH, isAdminPath } from './admin/paths.js';
 import { GRAPHIQL_ASSETS_PATH } from './graphiql.js';
 
 /** Headers that mark a request as sent by a script (a browser preflights them). */
@@ -44,6 +47,8 @@ export function routeLabel(path: string): string {
   if (FIXED_ROUTES.has(path)) return path;
   if (path.startsWith(FILES_PATH)) return `${FILES_PATH}*`;
   if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return `${GRAPHIQL_ASSETS_PATH}*`;
+  // Bull Board's pages, assets and per-queue, per-job API paths, and the sign-in: one series.
+  if (isAdminPath(path)) return `${ADMIN_PATH}/*`;
   return 'other';
 }
 
@@ -54,7 +59,7 @@ function refuse(res: ServerResponse, status: number, message: string, extra: Rec
 }
 
 /** The body, or null as soon as it passes `maxBytes`: the rest is neither kept nor waited for. */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;

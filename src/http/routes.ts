@@ -1,4 +1,4 @@
-/** Plain HTTP endpoints beside /graphql: liveness, readiness, Prometheus metrics. */
+/** Plain HTTP endpoints beside /graphql: liveness, readiness, Prometheus metrics, files, the admin area. */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/client.js';
@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Redis } from '../redis.js';
 import { TimeoutError, withTimeout } from '../timeout.js';
 import { FILES_PATH, LocalStorage, type Storage, contentTypeOf } from '../storage/index.js';
+import { isAdminPath } from './admin/paths.js';
 import { GRAPHIQL_ASSETS_PATH, serveGraphiqlAsset } from './graphiql.js';
 
 /** GET /files/<key>?expires=…&signature=… for the local storage driver. */
@@ -121,6 +122,8 @@ export function createRoutes(deps: {
   storage: Storage;
   isShuttingDown: () => boolean;
   metricsAccess: MetricsAccess;
+  /** The operators' area under /admin (src/http/admin/admin-area.ts); absent when ADMIN_QUEUES=false. */
+  admin?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }) {
   const probeDeps: ProbeDeps = {
     probes: { database: () => deps.prisma.$queryRaw`SELECT 1`, redis: () => deps.redis.ping() },
@@ -130,6 +133,8 @@ export function createRoutes(deps: {
   };
   return async function route(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    // Before the method check: the admin area takes POST and PUT too.
+    if (deps.admin && isAdminPath(path)) return deps.admin(req, res, path);
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiqlAsset(path, res, req);
     if (path.startsWith(FILES_PATH) && deps.storage instanceof LocalStorage) return serveFile(deps.storage, req, res);
