@@ -4,6 +4,7 @@
  * Chromium (GraphiQL in a real browser) and promtool (the alert rules). When one is missing, say so in one line and stop
  * within seconds, rather than let dozens of tests fail on it.
  */
+import { ffmpegPath } from './lib/ffmpeg.mjs';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -32,7 +33,8 @@ const missing = [];
 if (!(await reachable(database, 5432)))
   missing.push(`PostgreSQL at ${new URL(database).host} (set TEST_DATABASE_URL, or start it)`);
 if (!(await reachable(redis, 6379))) missing.push(`Redis at ${new URL(redis).host} (set TEST_REDIS_URL, or start it)`);
-if (!hasCommand('ffmpeg')) missing.push('ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)');
+// npm ci brings ffmpeg (@ffmpeg-installer/ffmpeg) for Linux, macOS and Windows; elsewhere, the system's.
+if (!hasCommand(ffmpegPath())) missing.push('ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)');
 if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0)
   missing.push('promtool, for the alert rules (Debian/Ubuntu: apt-get install prometheus)');
 if (!existsSync(chromium)) missing.push(`chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);

@@ -5,6 +5,7 @@
  * stage split, and peak RSS. Baseline in the same run: native ffmpeg/LAME
  * encoding the same duration to MP3 at the same bitrate.
  */
+import { ffmpegPath } from '../lib/ffmpeg.mjs';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { parseKey } from '../../src/music/keys.js';
@@ -51,7 +52,7 @@ for (let i = 0; i < 4; i++) {
 const ffmpegTimes: number[] = [];
 for (let i = 0; i < 3; i++) {
   const t0 = performance.now();
-  const r = spawnSync('ffmpeg', [
+  const r = spawnSync(ffmpegPath(), [
     '-v',
     'error',
     '-f',

@@ -1,5 +1,6 @@
-/** Independent audio measurements with ffmpeg and ffprobe (Debian's), for checking what the engine made. */
+/** Independent audio measurements with ffmpeg (scripts/lib/ffmpeg.mjs: npm's static build), for checking what the engine made. */
 import { spawnSync } from 'node:child_process';
+import { ffmpegPath } from '../../scripts/lib/ffmpeg.mjs';
 
 export interface FfmpegMeasure {
   integratedLufs: number;
@@ -14,9 +15,9 @@ function run(cmd: string, args: string[]): string {
   return `${r.stdout}\n${r.stderr}`;
 }
 
-/** ebur128 (integrated loudness, true peak), volumedetect (max sample) and ffprobe's duration. */
+/** ebur128 (integrated loudness, true peak), volumedetect (max sample) and the duration ffmpeg reads. */
 export function measure(file: string): FfmpegMeasure {
-  const text = run('ffmpeg', [
+  const text = run(ffmpegPath(), [
     '-hide_banner',
     '-nostats',
     '-i',
@@ -33,11 +34,12 @@ export function measure(file: string): FfmpegMeasure {
     if (!m?.[1]) throw new Error(`ffmpeg output lacks ${re}:\n${text.slice(-1500)}`);
     return Number(m[1]);
   };
-  const duration = run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+  const duration = /Duration: (\d+):(\d+):([\d.]+)/.exec(text);
+  if (!duration) throw new Error(`ffmpeg output lacks the input's duration:\n${text.slice(0, 1500)}`);
   return {
     integratedLufs: num(/I:\s+(-?[\d.]+) LUFS/, summary),
     truePeakDbtp: num(/Peak:\s+(-?[\d.]+) dBFS/, summary),
     maxVolumeDb: num(/max_volume:\s+(-?[\d.]+) dB/, text),
-    durationSec: Number.parseFloat(duration.trim()),
+    durationSec: Number(duration[1]) * 3600 + Number(duration[2]) * 60 + Number(duration[3]),
   };
 }
