@@ -205,6 +205,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     services,
     log,
     start: async () => {
+      services.projectAccess.start();
       if (metricsServer) {
         const url = await listen(metricsServer, config.METRICS_PORT as number, config.HOST);
         log.info({ url: `${url}/metrics` }, 'metrics served on their own port');
@@ -228,6 +229,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await ws.close();
+      await services.projectAccess.stop();
       const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(forced);

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'BAD_USER_INPUT'
   | 'RATE_LIMITED'
+  // A write that named a version older than the stored one (optimistic concurrency); `current` holds the row now.
+  | 'CONFLICT'
   | 'INTERNAL_SERVER_ERROR'
   | 'BAD_REQUEST'
   | 'GRAPHQL_PARSE_FAILED'
@@ -33,6 +35,12 @@ export const forbidden = (message = 'You are not allowed to do this') => new App
 /** Also used for other users' resources, so their existence is not revealed. */
 export const notFound = (what: string, id?: string) =>
   new AppError('NOT_FOUND', id ? `${what} ${id} not found` : `${what} not found`);
+export const conflict = (what: string, current: Record<string, unknown>) =>
+  new AppError(
+    'CONFLICT',
+    `This ${what} was changed by someone else (now at version ${String(current.version)}): apply your change to the current state and send it again`,
+    { current },
+  );
 export const badInput = (field: string, message: string) => new AppError('BAD_USER_INPUT', `${field}: ${message}`, { field });
 export const rateLimited = (retryAfterSec: number) =>
   new AppError('RATE_LIMITED', `Too many requests, retry in ${retryAfterSec}s`, { retryAfter: retryAfterSec });

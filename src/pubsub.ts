@@ -19,6 +19,8 @@ export interface EventMap {
   userGenerations: GenerationEvent;
   /** A chunk of an assistant reply (keyed by conversation); `done` closes the message. */
   chatChunk: ChatChunkEvent;
+  /** A user lost access to a project (removed, or left): their subscriptions on it end (key 'all'). */
+  projectAccessRevoked: { projectId: string; userId: string };
 }
 
 export interface ChatChunkEvent {
@@ -44,6 +46,7 @@ const TOPICS: { [K in EventName]: (key: string) => string } = {
   generationProgress: (generationId) => `generation:${generationId}:progress`,
   userGenerations: (userId) => `user:${userId}:generations`,
   chatChunk: (conversationId) => `conversation:${conversationId}:chat`,
+  projectAccessRevoked: () => 'project-access:revoked',
 };
 
 function reviveDates(key: string, value: unknown): unknown {

@@ -1,4 +1,6 @@
 /** Builds every service from its dependencies; the app and tests each build their own. */
+import { ProjectAccessWatch } from './modules/projects/access-watch.js';
+import { MemberService } from './modules/projects/member.service.js';
 import { Access } from './access/access.js';
 import type { Config } from './config.js';
 import type { Db, Sql } from './db/client.js';
@@ -39,6 +41,8 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS, revocations);
   const access = new Access(prisma);
   const projects = new ProjectService({ prisma, pubsub, access });
+  const members = new MemberService({ prisma, pubsub, access });
+  const projectAccess = new ProjectAccessWatch({ pubsub, log });
   const conversations = new ConversationService({ prisma, access });
   const generations = new GenerationService({
     prisma,
@@ -55,6 +59,8 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
     tokens,
     auth: new AuthService({ prisma, tokens, limiters }),
     projects,
+    members,
+    projectAccess,
     conversations,
     storage,
     generations,

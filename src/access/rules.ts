@@ -3,20 +3,19 @@
  * "the rows `viewer` may do `action` on" as a Prisma `where` (for lookups, lists and `node`) and,
  * where SQL is written by hand, as a SQL condition kept beside it so the two cannot drift.
  *
- * A conversation or generation is its author's, and also its project's: whoever may do `action` on
- * the project may do it on them (tracks and messages follow their project and conversation). Today a
- * project's only member is its owner, so that is the author again. The roles of the collaboration
- * work plug into `projectWhere`/`projectSql` alone: members (OWNER, EDITOR, VIEWER) get `read`,
- * EDITOR and up `write`, OWNER `admin`, and every resource of the project follows. A viewer that may
- * read but not act gets FORBIDDEN from `require` (src/access/access.ts); one that may not read gets
- * NOT_FOUND.
+ * A project is its members' (project_members): every member (OWNER, EDITOR, VIEWER) may `read` it,
+ * EDITOR and up `write` it, OWNER `admin` it (members, deletion). A conversation or generation made in
+ * a project is the project's: whoever may do `action` on the project may do it on them, and its
+ * author loses it with their membership; one made outside a project is its author's alone. Tracks and
+ * messages follow their project and conversation. A viewer that may read but not act gets FORBIDDEN
+ * from `require` (src/access/access.ts); one that may not read gets NOT_FOUND.
  *
  * Stored files follow their generation's rule. A signed URL is a bearer capability (it must work in
  * an <audio src>, with no token), so the rule applies where URLs are issued: they are signed only in
  * `Generation.output`, which only a viewer who may read the generation reaches. The /files route
  * then serves exactly the key that was signed, until it expires; anything else is 403.
  */
-import type { Prisma } from '../generated/prisma/client.js';
+import type { Prisma, ProjectRole } from '../generated/prisma/client.js';
 import type { Viewer } from '../modules/auth/viewer.js';
 
 /** read: see it; write: change it or add to it; admin: delete it, manage who may use it. */
@@ -25,13 +24,21 @@ export type Action = 'read' | 'write' | 'admin';
 /** Matches no row: what an anonymous caller may see. */
 const NOBODY = { id: { in: [] as string[] } };
 
-export function projectWhere(viewer: Viewer | null, _action: Action): Prisma.ProjectWhereInput {
-  return viewer ? { ownerId: viewer.id } : NOBODY;
+/** The roles that may do each action on a project. */
+export const ROLES_FOR: Record<Action, ProjectRole[]> = {
+  read: ['OWNER', 'EDITOR', 'VIEWER'],
+  write: ['OWNER', 'EDITOR'],
+  admin: ['OWNER'],
+};
+
+export function projectWhere(viewer: Viewer | null, action: Action): Prisma.ProjectWhereInput {
+  return viewer ? { members: { some: { userId: viewer.id, role: { in: ROLES_FOR[action] } } } } : NOBODY;
 }
 
 /** `projectWhere` as SQL on the `projects` row aliased `alias`; the viewer's id is `viewerParam`. */
-export function projectSql(_action: Action, alias: string, viewerParam: string): string {
-  return `${alias}.owner_id = ${viewerParam}::uuid`;
+export function projectSql(action: Action, alias: string, viewerParam: string): string {
+  const roles = ROLES_FOR[action].map((r) => `'${r}'`).join(', ');
+  return `EXISTS (SELECT 1 FROM project_members ${alias}_m WHERE ${alias}_m.project_id = ${alias}.id AND ${alias}_m.user_id = ${viewerParam}::uuid AND ${alias}_m.role IN (${roles}))`;
 }
 
 /** A track is its project's: reading, editing and removing it are reading and writing the project. */
@@ -40,7 +47,7 @@ export function trackWhere(viewer: Viewer | null, action: Action): Prisma.TrackW
 }
 
 export function conversationWhere(viewer: Viewer | null, action: Action): Prisma.ConversationWhereInput {
-  return viewer ? { OR: [{ userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
+  return viewer ? { OR: [{ projectId: null, userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
 }
 
 /**
@@ -50,7 +57,7 @@ export function conversationWhere(viewer: Viewer | null, action: Action): Prisma
  */
 export function conversationSql(action: Action, alias: string, viewerParam: string): string {
   const project = `SELECT 1 FROM projects ${alias}_p WHERE ${alias}_p.id = ${alias}.project_id AND ${projectSql(action, `${alias}_p`, viewerParam)}`;
-  return `(${alias}.user_id = ${viewerParam}::uuid OR EXISTS (${project}))`;
+  return `((${alias}.project_id IS NULL AND ${alias}.user_id = ${viewerParam}::uuid) OR EXISTS (${project}))`;
 }
 
 /** Messages are their conversation's: adding one is writing the conversation. */
@@ -59,7 +66,7 @@ export function messageWhere(viewer: Viewer | null, action: Action): Prisma.Mess
 }
 
 export function generationWhere(viewer: Viewer | null, action: Action): Prisma.GenerationWhereInput {
-  return viewer ? { OR: [{ userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
+  return viewer ? { OR: [{ projectId: null, userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
 }
 
 /**
@@ -68,9 +75,11 @@ export function generationWhere(viewer: Viewer | null, action: Action): Prisma.G
  */
 export const isAdmin = (who: Pick<Viewer, 'role'> | null | undefined): boolean => who?.role === 'ADMIN';
 
-/** Users see only themselves. */
-export function userWhere(viewer: Viewer | null, _action: Action): Prisma.UserWhereInput {
-  return viewer ? { id: viewer.id } : NOBODY;
+/** Users see themselves, and the members of projects they are a member of (their email and role). */
+export function userWhere(viewer: Viewer | null, action: Action): Prisma.UserWhereInput {
+  if (!viewer) return NOBODY;
+  if (action !== 'read') return { id: viewer.id };
+  return { OR: [{ id: viewer.id }, { memberships: { some: { project: projectWhere(viewer, 'read') } } }] };
 }
 
 /** The rule of each resource, by GraphQL type name. */

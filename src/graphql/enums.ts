@@ -1,5 +1,5 @@
 /** GraphQL enums mirror the Prisma enums one to one. */
-import { GenerationStatus, GenerationType, Intent, MessageRole, MessageStatus, Role } from '../generated/prisma/enums.js';
+import { GenerationStatus, GenerationType, Intent, MessageRole, MessageStatus, ProjectRole, Role } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 
 export const RoleEnum = builder.enumType(Role, { name: 'Role' });
@@ -8,3 +8,7 @@ export const MessageStatusEnum = builder.enumType(MessageStatus, { name: 'Messag
 export const IntentEnum = builder.enumType(Intent, { name: 'Intent' });
 export const GenerationTypeEnum = builder.enumType(GenerationType, { name: 'GenerationType' });
 export const GenerationStatusEnum = builder.enumType(GenerationStatus, { name: 'GenerationStatus' });
+export const ProjectRoleEnum = builder.enumType(ProjectRole, {
+  name: 'ProjectRole',
+  description: 'OWNER: everything, members and deletion included. EDITOR: edits, generates, chats. VIEWER: reads, downloads, subscribes.',
+});

@@ -41,14 +41,14 @@ export interface OperationLimits {
 /** At most this many ids in one `nodes(ids:)`. */
 export const MAX_NODE_IDS = 100;
 
-import { PROJECT_MAX_TRACKS } from '../modules/projects/project.rules.js';
+import { PROJECT_MAX_MEMBERS, PROJECT_MAX_TRACKS } from '../modules/projects/project.rules.js';
 import { MUTATION_COST, MUTATION_COSTS } from './costs.js';
 /** A connection's multiplier when neither `first` nor `last` is given (the largest defaultSize). */
 const DEFAULT_PAGE = 50;
 /** A plain list's multiplier (stems of a beat: 4), unless its items have a bound of their own. */
 const LIST_MULTIPLIER = 10;
 /** Lists whose length is capped where they are written: the cap is their multiplier. */
-const LIST_BOUNDS: Readonly<Record<string, number>> = { Track: PROJECT_MAX_TRACKS };
+const LIST_BOUNDS: Readonly<Record<string, number>> = { Track: PROJECT_MAX_TRACKS, ProjectMember: PROJECT_MAX_MEMBERS };
 
 function isList(field: GraphQLField<unknown, unknown>): boolean {
   const type = isNonNullType(field.type) ? field.type.ofType : field.type;

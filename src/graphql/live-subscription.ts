@@ -5,7 +5,8 @@
  *   2. the Redis subscription is acquired and confirmed (an event published from here on is seen);
  *   3. the subscriber's own head is read (current state, replay), then live events follow;
  *   4. one `release` ends the Redis subscription on every path: the stream ends or throws, the
- *      client completes, the socket closes, the server stops.
+ *      client completes, the socket closes, the server stops, the viewer loses access to the
+ *      stream's project (`projectId`).
  * A stream without a head (a plain live feed) is marked shareable: the transport may execute it
  * once for identical subscriptions (transport/shared-subscriptions.ts); a stream with a head is
  * never shared, so every subscriber gets its own current state or replay.
@@ -16,6 +17,11 @@ import type { Context } from './context.js';
 export interface LivePlan<E extends EventName, T> {
   event: E;
   key: string;
+  /**
+   * The project the stream belongs to, if any: when the viewer loses access to it (removed, or left),
+   * the stream ends at once (modules/projects/access-watch.ts).
+   */
+  projectId?: string | null;
   /**
    * The subscriber's own stream: its head (read now, after the subscription is confirmed, so
    * nothing falls in between) then the live events it wants. Absent: the live events as they come.
@@ -85,10 +91,14 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
 
   const live = await ctx.services.pubsub.subscribeReady(plan.event, plan.key);
   let released: Promise<unknown> | null = null;
+  let unwatch = () => {};
   const release = () => {
+    unwatch();
     released ??= Promise.resolve(live.return?.());
     return released;
   };
+  if (plan.projectId && ctx.viewer)
+    unwatch = ctx.services.projectAccess.watch(ctx.viewer.id, plan.projectId, () => void release().catch(() => {}));
   state.release = release;
   const stream = (plan.follow ? plan.follow(live) : live) as AsyncIterable<T>;
   async function* lifecycle(): AsyncGenerator<T> {

@@ -63,13 +63,14 @@ builder.subscriptionField('chatStream', (t) =>
         const fromIndex = args.fromIndex ?? null;
         if (fromIndex !== null && fromIndex < 0) throw badInput('fromIndex', 'must be 0 or more');
         const viewer = viewerOf(ctx);
-        await ctx.services.access.conversation.require(viewer, conversationId, 'read');
+        const { projectId } = await ctx.services.access.conversation.require(viewer, conversationId, 'read');
         // The message must be in that conversation, or another conversation's chunks would be replayed.
         if (messageId) await ctx.services.access.message.requireIn(viewer, conversationId, messageId);
-        if (fromIndex === null) return { event: 'chatChunk', key: conversationId };
+        if (fromIndex === null) return { event: 'chatChunk', key: conversationId, projectId };
         return {
           event: 'chatChunk',
           key: conversationId,
+          projectId,
           follow: async function* (live) {
             const replayed =
               messageId ??

@@ -3,7 +3,7 @@ import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { checkCursors, encodeGlobalId, idOf, optionalIdOf } from '../../graphql/ids.js';
 
-builder.prismaNode('Conversation', {
+export const ConversationRef = builder.prismaNode('Conversation', {
   id: { field: 'id' },
   nullable: true,
   findUnique: (id, ctx) => byId('Conversation', ctx.viewer, id),
@@ -35,6 +35,12 @@ builder.prismaNode('Conversation', {
   }),
 });
 
+/** The viewer's conversations (Query.conversations) and a project's (Project.conversations). */
+export const ConversationConnection = builder.connectionObject(
+  { type: ConversationRef, name: 'ConversationConnection' },
+  { name: 'ConversationEdge' },
+);
+
 builder.queryFields((t) => ({
   conversation: t.prismaField({
     type: 'Conversation',
@@ -59,8 +65,7 @@ builder.queryFields((t) => ({
         });
       },
     },
-    { name: 'ConversationConnection' },
-    { name: 'ConversationEdge' },
+    ConversationConnection,
   ),
 }));
 

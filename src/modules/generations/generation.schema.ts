@@ -180,10 +180,11 @@ builder.subscriptionFields((t) => ({
       liveSubscription(ctx, async () => {
         const viewer = viewerOf(ctx);
         const id = idOf('Generation', args.id, 'id');
-        await ctx.services.access.generation.require(viewer, id, 'read');
+        const { projectId } = await ctx.services.access.generation.require(viewer, id, 'read');
         return {
           event: 'generationProgress',
           key: id,
+          projectId,
           // The snapshot is read once the subscription is live (follow runs then): nothing falls in between.
           follow: async function* (live) {
             yield* withCurrentState(await ctx.services.access.generation.require(viewer, id, 'read'), live);

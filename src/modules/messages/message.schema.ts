@@ -72,8 +72,8 @@ builder.subscriptionField('messageAdded', (t) =>
     subscribe: (_root, args, ctx) =>
       liveSubscription(ctx, async () => {
         const id = idOf('Conversation', args.conversationId, 'conversationId');
-        await ctx.services.access.conversation.require(viewerOf(ctx), id, 'read');
-        return { event: 'messageAdded', key: id };
+        const { projectId } = await ctx.services.access.conversation.require(viewerOf(ctx), id, 'read');
+        return { event: 'messageAdded', key: id, projectId };
       }),
     resolve: (event) => event.message,
   }),

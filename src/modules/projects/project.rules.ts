@@ -20,6 +20,12 @@ export const keyRule = z
  */
 export const PROJECT_MAX_TRACKS = 100;
 
+/** Members one project may have (owners included); also the cost model's bound for `Project.members`. */
+export const PROJECT_MAX_MEMBERS = 50;
+
+/** A write's optional `version`: the one the client last read; a stale one gets CONFLICT. */
+export const versionRule = z.number().int().min(0).nullish();
+
 const nameRule = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 
 export const createProjectRules = z.object({
@@ -29,6 +35,7 @@ export const createProjectRules = z.object({
 });
 
 export const updateProjectRules = z.object({
+  version: versionRule,
   name: nameRule.nullish(),
   bpm: bpmRule.nullish(),
   key: keyRule.nullish(),
@@ -44,6 +51,7 @@ export const addTrackRules = z.object({
 });
 
 export const updateTrackRules = z.object({
+  version: versionRule,
   name: nameRule.nullish(),
   gainDb: gainRule.nullish(),
   pan: panRule.nullish(),

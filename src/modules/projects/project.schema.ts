@@ -3,6 +3,7 @@ import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { checkCursors, encodeGlobalId, idOf } from '../../graphql/ids.js';
 import { liveSubscription } from '../../graphql/live-subscription.js';
+import { ProjectRoleEnum } from '../../graphql/enums.js';
 
 export const ProjectRef = builder.prismaNode('Project', {
   id: { field: 'id' },
@@ -63,11 +64,16 @@ builder.queryFields((t) => ({
       cursor: 'id',
       defaultSize: 20,
       maxSize: 100,
+      description: 'The projects the viewer owns or is a member of, newest first; `role` keeps those where the viewer has that role.',
+      args: { role: t.arg({ type: ProjectRoleEnum }) },
       resolve: (query, _root, args, ctx) => {
         checkCursors(args);
+        const viewer = viewerOf(ctx);
         return ctx.prisma.project.findMany({
           ...query,
-          where: projectWhere(viewerOf(ctx), 'read'),
+          where: {
+            AND: [projectWhere(viewer, 'read'), args.role ? { members: { some: { userId: viewer.id, role: args.role } } } : {}],
+          },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         });
       },
@@ -85,7 +91,13 @@ builder.mutationFields((t) => ({
   }),
   updateProject: t.prismaField({
     type: 'Project',
-    args: { id: t.arg.id({ required: true }), name: t.arg.string(), bpm: t.arg.int(), key: t.arg.string() },
+    args: {
+      id: t.arg.id({ required: true }),
+      version: t.arg.int({ description: 'The version you read: a newer stored one gives CONFLICT (with the current project).' }),
+      name: t.arg.string(),
+      bpm: t.arg.int(),
+      key: t.arg.string(),
+    },
     resolve: (_query, _root, { id, ...input }, ctx) =>
       ctx.services.projects.update(viewerOf(ctx), idOf('Project', id, 'id'), input),
   }),
@@ -118,6 +130,7 @@ builder.mutationFields((t) => ({
     type: 'Track',
     args: {
       id: t.arg.id({ required: true }),
+      version: t.arg.int({ description: 'The version you read: a newer stored one gives CONFLICT (with the current track).' }),
       name: t.arg.string(),
       gainDb: t.arg.float(),
       pan: t.arg.float(),
@@ -149,7 +162,7 @@ builder.subscriptionField('projectUpdated', (t) =>
           idOf('Project', args.projectId, 'projectId'),
           'read',
         );
-        return { event: 'projectUpdated', key: project.id };
+        return { event: 'projectUpdated', key: project.id, projectId: project.id };
       }),
     resolve: (event) => event.project,
   }),

@@ -4,7 +4,8 @@ import type { Project, Track } from '../../generated/prisma/client.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
-import { badInput } from '../../errors.js';
+import { badInput, conflict, notFound } from '../../errors.js';
+import { encodeGlobalId } from '../../graphql/ids.js';
 import { addTrackRules, createProjectRules, PROJECT_MAX_TRACKS, updateProjectRules, updateTrackRules } from './project.rules.js';
 
 export class ProjectService {
@@ -12,16 +13,24 @@ export class ProjectService {
 
   async create(viewer: Viewer, input: { name: string; bpm?: number | null; key?: string | null }): Promise<Project> {
     const data = parseInput(createProjectRules, input);
-    return this.deps.prisma.project.create({ data: { ...data, ownerId: viewer.id } });
+    // The creator is its first OWNER.
+    return this.deps.prisma.project.create({
+      data: { ...data, ownerId: viewer.id, members: { create: { userId: viewer.id, role: 'OWNER' } } },
+    });
   }
 
-  async update(viewer: Viewer, id: string, input: { name?: string | null; bpm?: number | null; key?: string | null }) {
+  /** `version`, when given, must be the stored one (else CONFLICT with the project as it is now). */
+  async update(
+    viewer: Viewer,
+    id: string,
+    input: { version?: number | null; name?: string | null; bpm?: number | null; key?: string | null },
+  ) {
     const data = parseInput(updateProjectRules, input);
     await this.deps.access.project.require(viewer, id, 'write');
-    const project = await this.deps.prisma.project.update({
-      where: { id },
-      data: { name: data.name ?? undefined, bpm: data.bpm ?? undefined, key: data.key ?? undefined },
-    });
+    const changes = { name: data.name ?? undefined, bpm: data.bpm ?? undefined, key: data.key ?? undefined };
+    const project = await this.versioned('project', id, data.version, (where) =>
+      this.deps.prisma.project.updateMany({ where, data: { ...changes, version: { increment: 1 } } }),
+    );
     await this.changed(project);
     return project;
   }
@@ -75,18 +84,18 @@ export class ProjectService {
   ): Promise<Track> {
     const data = parseInput(updateTrackRules, input);
     const existing = await this.deps.access.track.require(viewer, trackId, 'write');
-    const track = await this.deps.prisma.track.update({
-      where: { id: trackId },
-      data: {
-        name: data.name ?? undefined,
-        gainDb: data.gainDb ?? undefined,
-        pan: data.pan ?? undefined,
-        muted: data.muted ?? undefined,
-        position: data.position ?? undefined,
-      },
-    });
+    const changes = {
+      name: data.name ?? undefined,
+      gainDb: data.gainDb ?? undefined,
+      pan: data.pan ?? undefined,
+      muted: data.muted ?? undefined,
+      position: data.position ?? undefined,
+    };
+    await this.versioned('track', trackId, data.version, (where) =>
+      this.deps.prisma.track.updateMany({ where, data: { ...changes, version: { increment: 1 } } }),
+    );
     await this.touch(existing.projectId);
-    return track;
+    return this.deps.prisma.track.findUniqueOrThrow({ where: { id: trackId } });
   }
 
   async removeTrack(viewer: Viewer, trackId: string): Promise<Track> {
@@ -96,9 +105,39 @@ export class ProjectService {
     return track;
   }
 
-  /** Bumps updatedAt and tells projectUpdated subscribers. */
+  /**
+   * Optimistic concurrency, one rule for projects and tracks: `write` updates the row where its
+   * version is `expected` (any version when none was given) and bumps it. Two editors who both read
+   * version 3 cannot both write over it: the second gets CONFLICT with the row as it is now.
+   */
+  private async versioned<M extends 'project' | 'track'>(
+    model: M,
+    id: string,
+    expected: number | null | undefined,
+    write: (where: { id: string; version?: number }) => Promise<{ count: number }>,
+  ) {
+    const { count } = await write(expected == null ? { id } : { id, version: expected });
+    const row = await (model === 'project'
+      ? this.deps.prisma.project.findUnique({ where: { id } })
+      : this.deps.prisma.track.findUnique({ where: { id } }));
+    if (!row) throw notFound(model === 'project' ? 'Project' : 'Track', id); // deleted meanwhile
+    if (count === 0) {
+      // The state the client should apply its change to, in its own terms (global id, public fields).
+      const current =
+        'gainDb' in row
+          ? { id: encodeGlobalId('Track', id), version: row.version, name: row.name, gainDb: row.gainDb, pan: row.pan, muted: row.muted, position: row.position }
+          : { id: encodeGlobalId('Project', id), version: row.version, name: row.name, bpm: row.bpm, key: row.key };
+      throw conflict(model, current);
+    }
+    return row as M extends 'project' ? Project : Track;
+  }
+
+  /** A change to the project's tracks: bumps its version and updatedAt and tells projectUpdated subscribers. */
   private async touch(projectId: string): Promise<void> {
-    const project = await this.deps.prisma.project.update({ where: { id: projectId }, data: { updatedAt: new Date() } });
+    const project = await this.deps.prisma.project.update({
+      where: { id: projectId },
+      data: { updatedAt: new Date(), version: { increment: 1 } },
+    });
     await this.changed(project);
   }
 
