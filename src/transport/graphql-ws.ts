@@ -431,6 +431,7 @@ export function attachGraphqlWs(opts: {
 
   wss.on('connection', (socket, request) => {
     metrics.wsConnections.inc();
+    metrics.wsOpened.inc();
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
     // Frame errors (too big, bad opcode): ws closes the socket itself; without a listener they would throw.
