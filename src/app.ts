@@ -19,7 +19,7 @@ import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createGraphqlPost, toYoga } from './http/graphql-post.js';
 import { createAdminArea } from './http/admin/admin-area.js';
 import { AdminSessions } from './http/admin/admin-session.js';
-import { createHttpFront, requestIdOf } from './http/front.js';
+import { createHttpFront } from './http/front.js';
 import { listen } from './http/listen.js';
 import { createRoutes, serveMetrics } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
@@ -107,7 +107,6 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       const request = initial.request as Pick<Request, 'headers'>;
       const auth = await services.tokens.fromAuthorization(request.headers.get('authorization'));
       const req = initial.req as IncomingMessage;
-      let requestLog: Logger | undefined;
       return {
         ...auth,
         clientIp: clientIp(req, request.headers, config.TRUST_PROXY),
@@ -115,11 +114,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         transport: 'http',
         prisma,
         services,
-        // The request's lines carry its id; made on first use (most requests log nothing).
-        get log() {
-          requestLog ??= log.child({ request_id: requestIdOf(req) });
-          return requestLog;
-        },
+        log,
       };
     },
   });

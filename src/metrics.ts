@@ -173,6 +173,11 @@ export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?:
       help: 'Open graphql-ws sockets',
       registers: [registry],
     }),
+    wsOpened: new Counter({
+      name: 'dawg_ws_connections_opened_total',
+      help: 'graphql-ws sockets opened (upgraded), before connection_init',
+      registers: [registry],
+    }),
     wsDisconnects: new Counter({
       name: 'dawg_ws_disconnects_total',
       help: 'graphql-ws sockets closed, by either side, by close code class (normal: 1000/1001, abnormal: 1006, refused: 44xx (our auth, protocol and limit refusals), other)',

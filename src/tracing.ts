@@ -12,6 +12,7 @@ import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
   isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
@@ -26,8 +27,11 @@ import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@ope
 
 export { SpanKind, type Span };
 
-/** Trace context as it travels in a job's data: W3C `traceparent` (and `tracestate`). */
+/** Trace context as it travels in a job's data: W3C `traceparent` (and `tracestate`), nothing else. */
 export type TraceCarrier = Record<string, string>;
+const CARRIED = ['traceparent', 'tracestate'];
+
+const REQUEST_ID = createContextKey('dawg.request_id');
 
 export interface Tracing {
   enabled: boolean;
@@ -88,18 +92,32 @@ export function startSpan(name: string, attributes?: Attributes): Span {
 
 /** The active trace context as W3C headers, for a job's data; undefined when there is none. */
 export function traceCarrier(): TraceCarrier | undefined {
-  const carrier: TraceCarrier = {};
-  propagation.inject(context.active(), carrier);
+  const injected: TraceCarrier = {};
+  propagation.inject(context.active(), injected);
+  // Only the trace context: a client's W3C baggage (up to 8 KB) must not ride along into the job.
+  const carrier = Object.fromEntries(CARRIED.filter((k) => injected[k]).map((k) => [k, injected[k] as string]));
   return Object.keys(carrier).length ? carrier : undefined;
 }
 
-/** The context a carrier (job data, or an incoming request's headers) continues. */
-export function contextFrom(carrier: Record<string, string | string[] | undefined> | undefined): Context {
-  return carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+/**
+ * The context a carrier (job data, or an incoming request's headers) continues, carrying
+ * `requestId` for the log lines written within it (traceFields).
+ */
+export function contextFrom(carrier: Record<string, string | string[] | undefined> | undefined, requestId?: string): Context {
+  const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier) : ROOT_CONTEXT;
+  return requestId ? parent.setValue(REQUEST_ID, requestId) : parent;
 }
 
-/** For log lines (pino's mixin): the active span's trace and span ids, if there is one. */
-export function traceFields(): { trace_id?: string; span_id?: string } {
-  const span = trace.getSpanContext(context.active());
-  return span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {};
+/**
+ * For log lines (pino's mixin): the active span's trace and span ids and the request's id, when
+ * there is an active context (tracing on; off, there is none, and this costs one lookup).
+ */
+export function traceFields(): { trace_id?: string; span_id?: string; request_id?: string } {
+  const active = context.active();
+  const span = trace.getSpanContext(active);
+  const requestId = active.getValue(REQUEST_ID) as string | undefined;
+  return {
+    ...(span && isSpanContextValid(span) ? { trace_id: span.traceId, span_id: span.spanId } : {}),
+    ...(requestId ? { request_id: requestId } : {}),
+  };
 }

@@ -33,12 +33,6 @@ export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'apollo-require-preflight'];
 
 /** A client's X-Request-Id is kept when it is a plain token; otherwise the request gets a new one. */
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
-const requestIds = new WeakMap<IncomingMessage, string>();
-
-/** The id of a request that passed the front stage (answered in X-Request-Id, and in its log lines). */
-export function requestIdOf(req: IncomingMessage): string | undefined {
-  return requestIds.get(req);
-}
 
 const FIXED_ROUTES = new Set(['/graphql', '/health', '/ready', '/metrics']);
 
@@ -144,7 +138,6 @@ export function createHttpFront(opts: {
     const route = routeLabel(path);
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-    requestIds.set(req, requestId);
     res.setHeader('x-request-id', requestId);
     // The request's span continues a W3C traceparent the client sent; a no-op when tracing is off.
     return inSpan(
@@ -155,7 +148,7 @@ export function createHttpFront(opts: {
       },
       {
         kind: SpanKind.SERVER,
-        parent: contextFrom(req.headers),
+        parent: contextFrom(req.headers, requestId),
         attributes: { 'http.request.method': req.method ?? '', 'http.route': route, 'dawg.request_id': requestId },
       },
     );
@@ -202,7 +195,7 @@ export function createHttpFront(opts: {
       return await opts.graphql(req, res, { raw, json });
     } catch (err) {
       // The server's fault (a handler threw); client mistakes are answered above.
-      opts.log.error({ err }, 'request failed');
+      opts.log.error({ err, request_id: res.getHeader('x-request-id') }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
       res.end();
     }

@@ -13,7 +13,8 @@ export const generationJobSchema = z.object({
   userId: z.uuid(),
   type: z.enum(['BEAT', 'STEMS', 'MIX', 'MASTER']),
   /** W3C trace context of the request that queued it (src/tracing.ts), when tracing is on. */
-  trace: z.record(z.string().max(32), z.string().max(512)).optional(),
+  // Never a reason to fail a job: a carrier that does not fit is dropped (the job starts a new trace).
+  trace: z.record(z.string().max(32), z.string().max(512)).optional().catch(undefined),
 });
 export type GenerationJob = z.infer<typeof generationJobSchema>;
 

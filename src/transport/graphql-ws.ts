@@ -30,7 +30,7 @@
  * code RATE_LIMITED and the socket stays open.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError, getOperationAST, Kind } from 'graphql';
+import { type ExecutionArgs, GraphQLError, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -42,7 +42,7 @@ import type { Logger } from '../logger.js';
 import { type Metrics, wsCloseReason } from '../metrics.js';
 import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
-import { SharedSubscriptions } from './shared-subscriptions.js';
+import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.js';
 
 /** Close codes of our own (graphql-ws's are in its CloseCode). */
 export const WS_CLOSE = {
@@ -152,10 +152,23 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** The root field of a validated subscription (exactly one, by the rules of GraphQL). */
+/**
+ * The root field of a validated subscription (exactly one, by the rules of GraphQL), found through
+ * inline fragments and fragment spreads.
+ */
 function rootField(document: ExecutionArgs['document'], operationName?: string | null): string | null {
-  const selection = getOperationAST(document, operationName)?.selectionSet.selections[0];
-  return selection?.kind === Kind.FIELD ? selection.name.value : null;
+  const fragments = new Map<string, SelectionSetNode>();
+  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d.selectionSet);
+  const find = (set: SelectionSetNode | undefined, depth: number): string | null => {
+    for (const s of set?.selections ?? []) {
+      if (s.kind === Kind.FIELD) return s.name.value;
+      const inner = s.kind === Kind.INLINE_FRAGMENT ? s.selectionSet : fragments.get(s.name.value);
+      const found = depth < 10 ? find(inner, depth + 1) : null;
+      if (found) return found;
+    }
+    return null;
+  };
+  return find(getOperationAST(document, operationName)?.selectionSet, 0);
 }
 
 function bearer(authorization: unknown): string | null {
@@ -364,9 +377,10 @@ export function attachGraphqlWs(opts: {
     subscribe: async (args) => {
       const { rootValue, contextValue } = args as EnvelopedArgs & { contextValue: object };
       const key = rootValue.shareKey;
-      // An identical subscription is being set up: wait for it, then join it if it became shared.
+      // An identical subscription is being set up: wait for it, then join it if it became shared. One
+      // that failed (an error, a refusal) leaves the next waiter to try as a first subscriber itself.
       for (let first = shared.starting(key); first; first = shared.starting(key)) {
-        if (!(await first)) return (await rootValue.subscribe(args)) as never; // not shareable: our own
+        if ((await first) === 'unshareable') return (await rootValue.subscribe(args)) as never;
       }
       if (shared.has(key)) {
         // Join the running stream, but only after this subscriber's own argument and access checks,
@@ -380,14 +394,20 @@ export function attachGraphqlWs(opts: {
         checkOnly(contextValue, false); // the stream ended meanwhile: run our own
       }
       const settle = shared.begin(key);
-      let became = false;
+      let outcome: FirstOutcome = 'failed';
       try {
         const result = await rootValue.subscribe(args);
-        if (!isAsyncIterable(result) || !isShareable(contextValue) || shared.has(key)) return result as never;
-        became = true;
+        if (!isAsyncIterable(result)) return result as never; // an error result
+        if (!isShareable(contextValue)) {
+          outcome = 'unshareable';
+          return result as never;
+        }
+        outcome = 'shared';
+        // Another first (after a failed one) may have shared meanwhile: waiters join that one.
+        if (shared.has(key)) return result as never;
         return shared.share(key, result, takeRelease(contextValue)) as never;
       } finally {
-        settle(became);
+        settle(outcome);
       }
     },
     onOperation: (ctx, id, _payload, _args, result) => {
@@ -411,6 +431,7 @@ export function attachGraphqlWs(opts: {
 
   wss.on('connection', (socket, request) => {
     metrics.wsConnections.inc();
+    metrics.wsOpened.inc();
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
     // Frame errors (too big, bad opcode): ws closes the socket itself; without a listener they would throw.

@@ -14,6 +14,13 @@
 
 type Result = unknown;
 
+/**
+ * How a first subscriber's setup ended: `shared` (a stream runs for the key: join it), `unshareable`
+ * (the operation has a per-subscriber head: each runs its own), `failed` (an error, a refusal: the
+ * next waiter tries as a first subscriber itself).
+ */
+export type FirstOutcome = 'shared' | 'unshareable' | 'failed';
+
 class Multicast {
   private readonly sinks = new Set<Sink>();
   private pumping = false;
@@ -133,8 +140,8 @@ class Sink implements AsyncIterableIterator<Result> {
 
 export class SharedSubscriptions {
   private readonly streams = new Map<string, Multicast>();
-  /** Keys whose first subscriber is setting up its stream: resolves to whether it became shared. */
-  private readonly firsts = new Map<string, Promise<boolean>>();
+  /** Keys whose first subscriber is setting up its stream: resolves to how that ended. */
+  private readonly firsts = new Map<string, Promise<FirstOutcome>>();
 
   /** `onSize` hears the number of distinct streams whenever it changes (for a gauge). */
   constructor(private readonly onSize: (size: number) => void = () => {}) {}
@@ -155,23 +162,23 @@ export class SharedSubscriptions {
   }
 
   /**
-   * While the first subscriber of `key` sets up its stream, a promise of whether it became shared:
-   * identical subscriptions arriving together wait for it and join, rather than each executing.
+   * While the first subscriber of `key` sets up its stream, a promise of how that ended: identical
+   * subscriptions arriving together wait for it and join, rather than each executing.
    */
-  starting(key: string): Promise<boolean> | undefined {
+  starting(key: string): Promise<FirstOutcome> | undefined {
     return this.firsts.get(key);
   }
 
-  /** Marks the caller as `key`'s first subscriber; call the result with whether it shared its stream. */
-  begin(key: string): (shared: boolean) => void {
-    let settle: (shared: boolean) => void = () => {};
-    const first = new Promise<boolean>((resolve) => {
+  /** Marks the caller as `key`'s first subscriber; call the result with how its setup ended. */
+  begin(key: string): (outcome: FirstOutcome) => void {
+    let settle: (outcome: FirstOutcome) => void = () => {};
+    const first = new Promise<FirstOutcome>((resolve) => {
       settle = resolve;
     });
     this.firsts.set(key, first);
-    return (shared) => {
+    return (outcome) => {
       if (this.firsts.get(key) === first) this.firsts.delete(key);
-      settle(shared);
+      settle(outcome);
     };
   }
 

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
+import { applyMigrations } from '../../src/db/schema-engine.js';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
 import { createRedis } from '../../src/redis.js';
 import { type Handlers, defaultHandlers } from '../../worker/processor.js';
@@ -21,16 +23,27 @@ export interface Stack {
 /**
  * An api and a worker on their own Redis prefix and storage directory. `worker: false` starts no
  * worker, for a test that runs its own (a worker stopped after starting can still take a job queued
- * while its blocking fetch winds down).
+ * while its blocking fetch winds down). `ownDatabase: true` gives the stack a database of its own
+ * (created, migrated, dropped at stop): its worker's reconciler then cannot pick up other test
+ * files' PENDING generations from the shared one, for a test that counts every job its worker ran.
  */
 export async function startStack(
   overrides: Record<string, string> = {},
   handlers: Partial<Handlers> = {},
-  options: { worker?: boolean } = {},
+  options: { worker?: boolean; ownDatabase?: boolean } = {},
 ): Promise<Stack> {
   const storageDir = await mkdtemp(join(tmpdir(), 'dawg-storage-'));
   const port = await freePort();
+  let database: string | null = null;
+  if (options.ownDatabase) {
+    const url = new URL(testConfig().DATABASE_URL);
+    url.pathname = `${url.pathname}_own_${randomBytes(3).toString('hex')}`;
+    database = url.toString();
+    await ensureDatabase(database);
+    await applyMigrations(database);
+  }
   const env = {
+    ...(database ? { DATABASE_URL: database } : {}),
     PORT: String(port),
     PUBLIC_URL: `http://127.0.0.1:${port}`,
     STORAGE_DIR: storageDir,
@@ -50,6 +63,7 @@ export async function startStack(
       await worker.stop();
       await api.stop();
       await rm(storageDir, { recursive: true, force: true });
+      if (database) await dropDatabase(database);
     },
   };
 }

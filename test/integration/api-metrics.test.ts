@@ -37,6 +37,8 @@ const disconnects = async (reason: string) => sample(await scrape(api.url), 'daw
 
 describe('api metrics', () => {
   it('counts WebSocket disconnects by close class', async () => {
+    const opened = async () => sample(await scrape(api.url), 'dawg_ws_connections_opened_total') ?? 0;
+    const before = await opened();
     const [normal, refused] = [await disconnects('normal'), await disconnects('refused')];
     const good = wsClient(api.wsUrl, user.token);
     await new Promise((r) => setTimeout(r, 200));
@@ -45,6 +47,7 @@ describe('api metrics', () => {
     const bad = wsClient(api.wsUrl, 'not-a-token');
     expect(await bad.closed).toBe(4403);
     await until(async () => (await disconnects('normal')) === normal + 1 && (await disconnects('refused')) === refused + 1);
+    expect(await opened()).toBe(before + 2);
   });
 
   it('counts the tokens and the spend of AI replies by provider', async () => {

@@ -11,11 +11,11 @@ import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { inSpan, startTracing, type Tracing } from '../../src/tracing.js';
+import { contextFrom, inSpan, startTracing, type Tracing } from '../../src/tracing.js';
 import { buildWorker } from '../../worker/worker.js';
-import { signUp, testConfig, until } from '../helpers/harness.js';
+import { gql, signUp, testConfig, until } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
-import { beatDone, type Stack, startStack } from '../helpers/stack.js';
+import { beatDone, queueFor, type Stack, startStack, waitFor } from '../helpers/stack.js';
 
 /** A pino destination that keeps each JSON line. */
 function capture() {
@@ -54,7 +54,7 @@ describe('tracing', () => {
   it('follows one generateBeat from the HTTP request through the queue into the worker stages and the upload', async () => {
     tracing = startTracing({ serviceName: 'dawg-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
     expect(tracing.enabled).toBe(true);
-    stack = await startStack({}, {}, { worker: false });
+    stack = await startStack({}, {}, { worker: false, ownDatabase: true });
     const workerLog = capture();
     worker = buildWorker(testConfig(stack.env), { log: createLogger({ LOG_LEVEL: 'info' }, 'dawg-worker', workerLog.stream) });
     await worker.start();
@@ -138,6 +138,31 @@ describe('tracing', () => {
     });
     lines.info('outside');
     expect(log.lines[1]).not.toHaveProperty('trace_id');
+    // A request's id travels in its context (front.ts), so every line written while it runs has it.
+    await inSpan('a request', async () => lines.info('in a request'), { parent: contextFrom(undefined, 'rid-7') });
+    expect(log.lines[2]).toMatchObject({ msg: 'in a request', request_id: 'rid-7' });
+  });
+
+  it("carries only the trace context into the job: a client's 2 KB of W3C baggage neither rides along nor fails it", async () => {
+    if (!stack) throw new Error('needs the stack of the test before');
+    const user = await signUp(stack.api.graphqlUrl);
+    const res = await gql(
+      stack.api.graphqlUrl,
+      'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }',
+      { input: { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 5 } },
+      user.token,
+      { baggage: `userId=alice,blob=${'x'.repeat(2000)}` },
+    );
+    expect(res.errors).toBeUndefined();
+    const id = res.data.generateBeat.id as string;
+    const { queue, close } = queueFor(stack);
+    try {
+      const job = await queue.getJob(rawId(id));
+      expect(Object.keys((job?.data as { trace?: object }).trace ?? {})).toEqual(['traceparent']);
+    } finally {
+      await close();
+    }
+    expect((await waitFor(stack.api, user.token, id)).status).toBe('COMPLETED');
   });
 
   it('exports over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (a real api process, a loopback collector)', async () => {

@@ -13,7 +13,8 @@ let stack: Stack;
 let user: TestUser;
 let workerUrl: string;
 beforeAll(async () => {
-  stack = await startStack();
+  // Its own database: the reconciler must not bring in other files' generations (the job counts are exact).
+  stack = await startStack({}, {}, { ownDatabase: true });
   user = await signUp(stack.api.graphqlUrl);
   workerUrl = stack.worker.url() as string;
 });

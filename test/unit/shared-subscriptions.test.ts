@@ -132,15 +132,15 @@ describe('SharedSubscriptions', () => {
 });
 
 describe('a first subscriber still setting up', () => {
-  it('is announced to identical subscriptions until it settles, with whether it shared', async () => {
+  it('is announced to identical subscriptions until it settles, with how it ended', async () => {
     const shared = new SharedSubscriptions();
     expect(shared.starting('k')).toBeUndefined();
     const settle = shared.begin('k');
     const waiting = shared.starting('k');
     expect(waiting).toBeInstanceOf(Promise);
     expect(shared.starting('other')).toBeUndefined();
-    settle(true);
-    expect(await waiting).toBe(true);
+    settle('shared');
+    expect(await waiting).toBe('shared');
     expect(shared.starting('k')).toBeUndefined();
   });
 
@@ -148,12 +148,12 @@ describe('a first subscriber still setting up', () => {
     const shared = new SharedSubscriptions();
     const early = shared.begin('k');
     const earlyWait = shared.starting('k');
-    early(false);
+    early('failed');
     const late = shared.begin('k');
     const lateWait = shared.starting('k');
-    early(false); // settling twice changes nothing
+    early('failed'); // settling twice changes nothing
     expect(shared.starting('k')).toBe(lateWait);
-    late(true);
-    expect([await earlyWait, await lateWait]).toEqual([false, true]);
+    late('shared');
+    expect([await earlyWait, await lateWait]).toEqual(['failed', 'shared']);
   });
 });

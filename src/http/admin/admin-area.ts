@@ -67,6 +67,8 @@ export function createAdminArea(deps: {
     if (!isUnder(path, QUEUE_BOARD_PATH) || !(await deps.sessions.admin(req))) return false;
     // The board's buttons change the queues: no other page may frame it to steer clicks onto them.
     res.setHeader('x-frame-options', 'DENY');
+    // Queue contents are per-admin and change by the second: no cache keeps them.
+    res.setHeader('cache-control', 'private, no-store');
     res.setHeader('content-security-policy', "frame-ancestors 'none'");
     return (await loadBoard())(req, res);
   };

@@ -150,11 +150,15 @@ export class AdminSessions {
     return true;
   }
 
-  /** POST /admin/logout: the cookie's token is revoked and the cookie cleared; false without an admin session. */
+  /**
+   * POST /admin/logout: the cookie's token is revoked and the cookie cleared, whatever its user's role
+   * is now (an admin demoted since signing in still signs out); false without a valid session cookie.
+   */
   async signOut(req: IncomingMessage, res: ServerResponse, secure: boolean): Promise<boolean> {
-    const viewer = await this.admin(req);
-    if (!viewer) return false;
-    await this.deps.tokens.revoke(viewer);
+    const token = readCookie(req, ADMIN_COOKIE);
+    const verified = token ? await this.deps.tokens.verify(token) : null;
+    if (!verified || 'error' in verified) return false;
+    await this.deps.tokens.revoke(verified.viewer);
     res.writeHead(303, { location: ADMIN_LOGIN_PATH, 'set-cookie': sessionCookie('', 0, secure), 'cache-control': 'no-store' });
     res.end();
     return true;

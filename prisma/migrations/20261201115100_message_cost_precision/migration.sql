@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "messages" ALTER COLUMN "cost" SET DATA TYPE DECIMAL(14,8);
