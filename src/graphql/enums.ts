@@ -1,5 +1,13 @@
 /** GraphQL enums mirror the Prisma enums one to one. */
-import { GenerationStatus, GenerationType, Intent, MessageRole, MessageStatus, ProjectRole, Role } from '../generated/prisma/enums.js';
+import {
+  GenerationStatus,
+  GenerationType,
+  Intent,
+  MessageRole,
+  MessageStatus,
+  ProjectRole,
+  Role,
+} from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 
 export const RoleEnum = builder.enumType(Role, { name: 'Role' });
@@ -10,5 +18,6 @@ export const GenerationTypeEnum = builder.enumType(GenerationType, { name: 'Gene
 export const GenerationStatusEnum = builder.enumType(GenerationStatus, { name: 'GenerationStatus' });
 export const ProjectRoleEnum = builder.enumType(ProjectRole, {
   name: 'ProjectRole',
-  description: 'OWNER: everything, members and deletion included. EDITOR: edits, generates, chats. VIEWER: reads, downloads, subscribes.',
+  description:
+    'OWNER: everything, members and deletion included. EDITOR: edits, generates, chats. VIEWER: reads, downloads, subscribes.',
 });

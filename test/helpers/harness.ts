@@ -163,6 +163,8 @@ export function collect<T = Record<string, unknown>>(client: Client, query: stri
     events,
     errors,
     dispose,
+    /** Whether the server completed the subscription. */
+    completed: () => completed,
     nth(n: number, timeoutMs = 5_000): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no event #${n} within ${timeoutMs} ms`)), timeoutMs);

@@ -143,6 +143,28 @@ const CASES: Record<string, Case> = {
     vars: (f) => ({ id: f.track }),
   },
   'Mutation.removeTrack.id': { op: 'mutation($id: ID!) { removeTrack(id: $id) }', vars: (f) => ({ id: f.track }) },
+  'Mutation.addProjectMember.projectId': {
+    op: 'mutation($p: ID!) { addProjectMember(projectId: $p, email: "nobody@example.test", role: VIEWER) { role } }',
+    vars: (f) => ({ p: f.project }),
+  },
+  'Mutation.updateProjectMember.projectId': {
+    op: 'mutation($p: ID!, $u: ID!) { updateProjectMember(projectId: $p, userId: $u, role: VIEWER) { role } }',
+    vars: (f) => ({ p: f.project, u: f.user }),
+  },
+  // On the caller's own project, a user who is not a member of it.
+  'Mutation.updateProjectMember.userId': {
+    op: 'mutation($p: ID!, $u: ID!) { updateProjectMember(projectId: $p, userId: $u, role: VIEWER) { role } }',
+    vars: (f) => ({ p: f.bobProject, u: f.user }),
+  },
+  'Mutation.removeProjectMember.projectId': {
+    op: 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }',
+    vars: (f) => ({ p: f.project, u: f.user }),
+  },
+  'Mutation.removeProjectMember.userId': {
+    op: 'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }',
+    vars: (f) => ({ p: f.bobProject, u: f.user }),
+  },
+  'Mutation.leaveProject.projectId': { op: 'mutation($p: ID!) { leaveProject(projectId: $p) }', vars: (f) => ({ p: f.project }) },
   'Subscription.chatStream.conversationId': {
     op: 'subscription($c: ID!) { chatStream(conversationId: $c, fromIndex: 0) { delta message { content } } }',
     vars: (f) => ({ c: f.conversation }),

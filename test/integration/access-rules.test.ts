@@ -1,7 +1,7 @@
 /**
  * The access rules as the database applies them: the chat store's SQL condition decides exactly as
- * the Prisma `where` beside it, for every viewer, action and kind of conversation, including one an
- * author wrote in someone else's project (which the API cannot make today, but project members will).
+ * the Prisma `where` beside it, for every viewer (an OWNER, an EDITOR, a VIEWER, and an author who is
+ * no longer a member), action and kind of conversation.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,13 +17,28 @@ beforeAll(async () => {
   sql = createPool(testConfig());
   const p = api.app.prisma;
   const user = () => p.user.create({ data: { email: `rules-${randomUUID()}@example.test`, passwordHash: 'x' } });
-  const [a, b] = await Promise.all([user(), user()]);
-  const pa = await p.project.create({ data: { ownerId: a.id, name: 'a' } });
+  const [a, b, c, d] = await Promise.all([user(), user(), user(), user()]);
+  // a owns it, c edits, d views; b wrote in it but is not a member (any more).
+  const pa = await p.project.create({
+    data: {
+      ownerId: a.id,
+      name: 'a',
+      members: {
+        create: [
+          { userId: a.id, role: 'OWNER' },
+          { userId: c.id, role: 'EDITOR' },
+          { userId: d.id, role: 'VIEWER' },
+        ],
+      },
+    },
+  });
   const conversation = (userId: string, projectId: string | null) =>
     p.conversation.create({ data: { userId, projectId } }).then((c) => c.id);
   Object.assign(ids, {
     a: a.id,
     b: b.id,
+    c: c.id,
+    d: d.id,
     aAlone: await conversation(a.id, null),
     aInOwnProject: await conversation(a.id, pa.id),
     bInAsProject: await conversation(b.id, pa.id),
@@ -55,14 +70,15 @@ async function visible(viewerId: string, action: Action) {
 describe('conversation rule', () => {
   it('is the same in SQL and in Prisma, for every viewer and action', async () => {
     for (const action of ['read', 'write', 'admin'] as const) {
-      const a = await visible(ids.a as string, action);
-      const b = await visible(ids.b as string, action);
-      // The project's owner reaches every conversation of the project; an author their own.
-      expect(a, action).toEqual({
-        prisma: ['aAlone', 'aInOwnProject', 'bInAsProject'],
-        sql: ['aAlone', 'aInOwnProject', 'bInAsProject'],
-      });
-      expect(b, action).toEqual({ prisma: ['bInAsProject', 'bAlone'], sql: ['bInAsProject', 'bAlone'] });
+      const both = (names: string[]) => ({ prisma: names, sql: names });
+      const inProject = ['aInOwnProject', 'bInAsProject'];
+      // The OWNER reaches every conversation of the project, and their own.
+      expect(await visible(ids.a as string, action), action).toEqual(both(['aAlone', ...inProject]));
+      // An author outside the project keeps only what they wrote outside projects.
+      expect(await visible(ids.b as string, action), action).toEqual(both(['bAlone']));
+      // The EDITOR may read and write the project's conversations; the VIEWER only read them.
+      expect(await visible(ids.c as string, action), action).toEqual(both(action === 'admin' ? [] : inProject));
+      expect(await visible(ids.d as string, action), action).toEqual(both(action === 'read' ? inProject : []));
     }
   });
 
@@ -73,13 +89,15 @@ describe('conversation rule', () => {
 });
 
 describe('generation rule', () => {
-  it("reaches a generation through its author and through its project's owner, and no one else", async () => {
+  it("reaches a project's generation through the project's members, not an author who left, and no one else", async () => {
     const who = async (viewerId: string) =>
       api.app.prisma.generation.count({
         where: { AND: [{ id: ids.genBInAsProject }, generationWhere(viewer(viewerId), 'read')] },
       });
     expect(await who(ids.a as string)).toBe(1);
-    expect(await who(ids.b as string)).toBe(1);
+    expect(await who(ids.c as string)).toBe(1);
+    expect(await who(ids.d as string)).toBe(1);
+    expect(await who(ids.b as string)).toBe(0);
     expect(await who(randomUUID())).toBe(0);
   });
 });

@@ -73,6 +73,8 @@ describe('crafted cursors', () => {
     'Query.projects': 'query($a: String) { projects(first: 5, before: $a) { edges { cursor } } }',
     'Conversation.messages':
       'query($a: String, $c: ID!) { conversation(id: $c) { messages(first: 5, after: $a) { edges { cursor } } } }',
+    'Project.conversations':
+      'query($a: String, $p: ID!) { project(id: $p) { conversations(first: 5, after: $a) { edges { cursor } } } }',
   };
   it('every connection of the schema is tried below', () => {
     const all = Object.values(schema.getTypeMap())
@@ -92,7 +94,7 @@ describe('crafted cursors', () => {
     ];
     for (const query of [...Object.values(connections), ...nested]) {
       for (const a of crafted) {
-        const res = await q(query, { a, c: conversationId });
+        const res = await q(query, { a, c: conversationId, p: projectId });
         expect(codes(res), `${query} after ${a}`).toEqual(['BAD_USER_INPUT']);
       }
     }

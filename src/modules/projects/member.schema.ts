@@ -17,16 +17,23 @@ builder.prismaObject('ProjectMember', {
 
 builder.prismaObjectFields('Project', (t) => ({
   version: t.exposeInt('version', {
-    description: 'Moves on with every change to the project, its tracks or members. Pass it to updateProject to be told (CONFLICT) when someone changed the project since you read it.',
+    description:
+      'Moves on with every change to the project, its tracks or members. Pass it to updateProject to be told (CONFLICT) when someone changed the project since you read it.',
   }),
   members: t.relation('members', { query: { orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] } }),
   viewerRole: t.field({
     type: ProjectRoleEnum,
-    select: (_args, ctx) => ({ members: { where: { userId: ctx.viewer?.id ?? '' }, select: { role: true } } }),
-    resolve: (project) => {
-      const role = project.members[0]?.role;
-      if (!role) throw forbidden('You are not a member of this project');
-      return role;
+    // One lookup by primary key. (A Pothos `select` of the viewer's membership broke on projects
+    // that mutations return without the query's selection.)
+    resolve: async (project, _args, ctx) => {
+      const own = ctx.viewer
+        ? await ctx.prisma.projectMember.findUnique({
+            where: { projectId_userId: { projectId: project.id, userId: ctx.viewer.id } },
+            select: { role: true },
+          })
+        : null;
+      if (!own) throw forbidden('You are not a member of this project');
+      return own.role;
     },
   }),
   conversations: t.relatedConnection(
@@ -47,7 +54,8 @@ builder.prismaObjectFields('Project', (t) => ({
 
 builder.prismaObjectFields('Track', (t) => ({
   version: t.exposeInt('version', {
-    description: 'Moves on with every change to the track. Pass it to updateTrack to be told (CONFLICT) when someone changed it since you read it.',
+    description:
+      'Moves on with every change to the track. Pass it to updateTrack to be told (CONFLICT) when someone changed it since you read it.',
   }),
 }));
 

@@ -7,11 +7,13 @@
  */
 import type { Access } from '../../access/access.js';
 import type { Db, Prisma } from '../../db/client.js';
-import { badInput, notFound } from '../../errors.js';
+import { type Action, ROLES_FOR } from '../../access/rules.js';
+import { badInput, forbidden, notFound } from '../../errors.js';
 import type { Project, ProjectMember, ProjectRole } from '../../generated/prisma/client.js';
 import type { PubSub } from '../../pubsub.js';
 import type { Viewer } from '../auth/viewer.js';
-import { PROJECT_MAX_MEMBERS } from './project.rules.js';
+import { parseInput } from '../../validation.js';
+import { addMemberRules, PROJECT_MAX_MEMBERS } from './project.rules.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -19,11 +21,12 @@ export class MemberService {
   constructor(private readonly deps: { prisma: Db; pubsub: PubSub; access: Access }) {}
 
   async add(viewer: Viewer, projectId: string, email: string, role: ProjectRole): Promise<ProjectMember> {
+    const input = parseInput(addMemberRules, { email });
     await this.deps.access.project.require(viewer, projectId, 'admin');
-    const user = await this.deps.prisma.user.findUnique({ where: { email: email.trim().toLowerCase().slice(0, 254) } });
+    const user = await this.deps.prisma.user.findUnique({ where: { email: input.email } });
     if (!user) throw badInput('email', 'no account uses this email: they must sign up first');
     if (user.id === viewer.id) throw badInput('email', 'that is you: you are already a member');
-    const member = await this.locked(projectId, async (tx) => {
+    const member = await this.locked(viewer, projectId, 'admin', async (tx) => {
       const members = await tx.projectMember.findMany({ where: { projectId }, select: { userId: true } });
       if (members.some((m) => m.userId === user.id))
         throw badInput('email', 'already a member: change their role with updateProjectMember');
@@ -37,7 +40,7 @@ export class MemberService {
 
   async update(viewer: Viewer, projectId: string, userId: string, role: ProjectRole): Promise<ProjectMember> {
     await this.deps.access.project.require(viewer, projectId, 'admin');
-    const member = await this.locked(projectId, async (tx) => {
+    const member = await this.locked(viewer, projectId, 'admin', async (tx) => {
       const current = await this.memberOf(tx, projectId, userId);
       if (current.role === 'OWNER' && role !== 'OWNER') await this.keepAnOwner(tx, projectId, 'role');
       return tx.projectMember.update({ where: { projectId_userId: { projectId, userId } }, data: { role } });
@@ -48,7 +51,7 @@ export class MemberService {
 
   async remove(viewer: Viewer, projectId: string, userId: string): Promise<Project> {
     await this.deps.access.project.require(viewer, projectId, 'admin');
-    await this.locked(projectId, (tx) => this.drop(tx, projectId, userId, 'userId'));
+    await this.locked(viewer, projectId, 'admin', (tx) => this.drop(tx, projectId, userId, 'userId'));
     await this.revoked(projectId, userId);
     return this.changed(projectId);
   }
@@ -56,7 +59,7 @@ export class MemberService {
   /** The viewer leaves; the last OWNER cannot (they may hand the project over, or delete it). */
   async leave(viewer: Viewer, projectId: string): Promise<boolean> {
     await this.deps.access.project.require(viewer, projectId, 'read');
-    await this.locked(projectId, (tx) => this.drop(tx, projectId, viewer.id, 'projectId'));
+    await this.locked(viewer, projectId, 'read', (tx) => this.drop(tx, projectId, viewer.id, 'projectId'));
     await this.revoked(projectId, viewer.id);
     await this.changed(projectId);
     return true;
@@ -81,11 +84,18 @@ export class MemberService {
       throw badInput(field, 'a project needs at least one OWNER: make another member OWNER first, or delete the project');
   }
 
-  /** Runs `fn` with the project row locked (member changes of one project, one at a time). */
-  private locked<T>(projectId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with the project row locked (member changes of one project, one at a time), once the
+   * viewer's own role, read under that lock, still allows `action`: an OWNER demoted by a change that
+   * ran first is refused (FORBIDDEN), not let through on the check made before it.
+   */
+  private locked<T>(viewer: Viewer, projectId: string, action: Action, fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.deps.prisma.$transaction(async (tx) => {
       const [row] = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM projects WHERE id = ${projectId}::uuid FOR UPDATE`;
       if (!row) throw notFound('Project', projectId); // deleted meanwhile
+      const own = await tx.projectMember.findUnique({ where: { projectId_userId: { projectId, userId: viewer.id } } });
+      if (!own) throw notFound('Project', projectId); // removed meanwhile
+      if (!ROLES_FOR[action].includes(own.role)) throw forbidden(`You may not ${action} this Project`);
       return fn(tx);
     });
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { normalizeKey } from '../../music/keys.js';
+import { emailRule } from '../auth/auth.rules.js';
 
 export const bpmRule = z.number().int('must be a whole number').min(40, 'must be at least 40').max(220, 'must be at most 220');
 export const keyRule = z
@@ -23,8 +24,10 @@ export const PROJECT_MAX_TRACKS = 100;
 /** Members one project may have (owners included); also the cost model's bound for `Project.members`. */
 export const PROJECT_MAX_MEMBERS = 50;
 
+export const addMemberRules = z.object({ email: emailRule });
+
 /** A write's optional `version`: the one the client last read; a stale one gets CONFLICT. */
-export const versionRule = z.number().int().min(0).nullish();
+export const versionRule = z.number().int().min(0, 'must be 0 or more').nullish();
 
 const nameRule = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 

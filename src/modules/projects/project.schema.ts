@@ -64,7 +64,8 @@ builder.queryFields((t) => ({
       cursor: 'id',
       defaultSize: 20,
       maxSize: 100,
-      description: 'The projects the viewer owns or is a member of, newest first; `role` keeps those where the viewer has that role.',
+      description:
+        'The projects the viewer owns or is a member of, newest first; `role` keeps those where the viewer has that role.',
       args: { role: t.arg({ type: ProjectRoleEnum }) },
       resolve: (query, _root, args, ctx) => {
         checkCursors(args);

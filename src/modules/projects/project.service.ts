@@ -125,7 +125,15 @@ export class ProjectService {
       // The state the client should apply its change to, in its own terms (global id, public fields).
       const current =
         'gainDb' in row
-          ? { id: encodeGlobalId('Track', id), version: row.version, name: row.name, gainDb: row.gainDb, pan: row.pan, muted: row.muted, position: row.position }
+          ? {
+              id: encodeGlobalId('Track', id),
+              version: row.version,
+              name: row.name,
+              gainDb: row.gainDb,
+              pan: row.pan,
+              muted: row.muted,
+              position: row.position,
+            }
           : { id: encodeGlobalId('Project', id), version: row.version, name: row.name, bpm: row.bpm, key: row.key };
       throw conflict(model, current);
     }

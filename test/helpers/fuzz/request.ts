@@ -58,10 +58,13 @@ export const expectCodes =
     return other.length ? `expected ${allowed.join('|')}, got ${[...new Set(other)].join(',')}` : null;
   };
 
-/** Accepted: 200 with no errors, or refused only by a rate or quota limit. */
+/**
+ * Accepted: 200 with no errors, or refused only by a rate or quota limit, or by optimistic
+ * concurrency (CONFLICT: a valid `version` that is not the stored one).
+ */
 export const expectAccepted = (o: Outcome): string | null => {
   if (o.status !== 200) return `expected 200, got ${o.status}`;
-  const other = o.codes.filter((c) => c !== 'RATE_LIMITED');
+  const other = o.codes.filter((c) => c !== 'RATE_LIMITED' && c !== 'CONFLICT');
   return other.length ? `expected success, got ${[...new Set(other)].join(',')}` : null;
 };
 

@@ -22,7 +22,10 @@ import {
   isNonNullType,
   isObjectType,
   isUnionType,
+  parse,
 } from 'graphql';
+import { schema as fuzzSchema } from '../../../src/graphql/schema.js';
+import { costErrors } from '../../../src/graphql/limits.js';
 import { BOUNDS, type Bound, validText } from './boundaries.js';
 import { jsonValue, literal } from './literals.js';
 import type { Random } from './random.js';
@@ -32,6 +35,7 @@ import {
   type Hostile,
   hostileBooleans,
   hostileCursors,
+  EnumValue,
   hostileEnums,
   hostileFloats,
   hostileIds,
@@ -149,7 +153,21 @@ export function operation(
   if (extra) list.push(extra);
   const call = list.length ? `${field.name}(${list.join(', ')})` : field.name;
   const head = defs.length ? `${kind} ${operationName}(${defs.join(', ')})` : `${kind} ${operationName}`;
-  return { query: `${head} { ${call} ${selectionFor(field.type, 2)} }`, variables };
+  // Two levels of the result, or one when two would cost more than the api's default limit (a
+  // project with its tracks, members and conversations): the fuzzer tries arguments, not the cost rule.
+  const deep = `${head} { ${call} ${selectionFor(field.type, 2)} }`;
+  const query = withinCost(deep, variables) ? deep : `${head} { ${call} ${selectionFor(field.type, 1)} }`;
+  return { query, variables };
+}
+
+const DEFAULT_MAX_COST = 1000;
+
+function withinCost(query: string, variables: Record<string, unknown>): boolean {
+  try {
+    return costErrors({ maxCost: DEFAULT_MAX_COST }, fuzzSchema, parse(query), variables, null, {}).length === 0;
+  } catch {
+    return true; // a document the api refuses anyway (the fuzzer's hostile values)
+  }
 }
 
 interface Ctx {
@@ -205,7 +223,8 @@ function baseline(
   }
   if (named.name === 'Int') return argName === 'first' || argName === 'last' ? 5 : 0;
   if (named.name === 'Boolean') return false;
-  if (isEnumType(named)) return OMIT;
+  // A required enum (a member's role) gets its last value: the least a caller can ask for.
+  if (isEnumType(named)) return isNonNullType(type) ? new EnumValue(named.getValues().at(-1)?.name ?? '') : OMIT;
   return OMIT;
 }
 
@@ -275,8 +294,9 @@ function mustRefuse(coord: string, type: GraphQLInputType, h: Hostile): boolean 
 function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<unknown, unknown>): void {
   const kind = root === 'Query' ? 'query' : 'mutation';
   const target = `${root}.${field.name}`;
-  const isLogIn = field.name === 'logIn';
-  // Anonymous logIn and signUp are allowed; a query writes nothing.
+  // Fields whose valid email must also name an account (one the fuzzer cannot make at every length).
+  const needsAccount = field.name === 'logIn' || field.name === 'addProjectMember';
+  // Anonymous logIn and signUp are allowed; a query writes nothing, nor does naming no account.
   const emit = (
     group: string,
     argLabel: string,
@@ -290,7 +310,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
   ) => {
     const inline = ctx.rng.bool() || inlineOnly;
     const op = operation(kind, field, args, inline, extra);
-    const writesNothing = root === 'Query' || isLogIn || refuse === true;
+    const writesNothing = root === 'Query' || needsAccount || refuse === true;
     add(ctx, {
       id,
       group,
@@ -415,7 +435,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
             typeof h.value === 'string' && h.label.startsWith('boundary') ? retag(BOUNDS[fcoord], h.value, id) : h.value;
           const refuse =
             h.value === null ? (isNonNullType(f.type) ? true : undefined) : mustRefuse(fcoord, f.type, { ...h, value });
-          const expect = boundaryExpect(h, refuse, isLogIn);
+          const expect = boundaryExpect(h, refuse, needsAccount);
           emit(
             groupOf(f.type, h),
             `${arg.name}.${f.name}=${h.label}`,
@@ -441,7 +461,7 @@ function fieldCases(ctx: Ctx, root: 'Query' | 'Mutation', field: GraphQLField<un
       const id = ctx.next++;
       const value = typeof h.value === 'string' && h.label.startsWith('boundary') ? retag(BOUNDS[coord], h.value, id) : h.value;
       const refuse = mustRefuse(coord, arg.type, { ...h, value });
-      const expect = boundaryExpect(h, refuse, isLogIn);
+      const expect = boundaryExpect(h, refuse, needsAccount);
       emit(
         groupOf(arg.type, h),
         `${arg.name}=${h.label}`,
@@ -502,8 +522,8 @@ function boundaryValues(bound: Bound | undefined, coord: string): Hostile[] {
   return out;
 }
 
-function boundaryExpect(h: Hostile, refuse: boolean | undefined, isLogIn: boolean): FuzzCase['expect'] {
-  if (!h.label.startsWith('boundary') || isLogIn) return undefined;
+function boundaryExpect(h: Hostile, refuse: boolean | undefined, needsAccount: boolean): FuzzCase['expect'] {
+  if (!h.label.startsWith('boundary') || needsAccount) return undefined;
   // Past Int's 32 bits GraphQL itself refuses the document (GRAPHQL_VALIDATION_FAILED).
   return refuse ? expectCodes(['BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED']) : expectAccepted;
 }
