@@ -158,7 +158,7 @@ describe('tracing', () => {
     const { queue, close } = queueFor(stack);
     try {
       const job = await queue.getJob(rawId(id));
-      expect(Object.keys((job?.data as { trace?: object }).trace ?? {})).toEqual(['traceparent']);
+      expect(Object.keys((job?.data as { trace?: object } | undefined)?.trace ?? {})).toEqual(['traceparent']);
     } finally {
       await close();
     }
