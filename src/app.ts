@@ -225,6 +225,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       server.closeIdleConnections();
       await ws.close();
       await services.projectAccess.stop();
+      services.presence.stop();
       const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(forced);

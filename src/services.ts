@@ -1,6 +1,7 @@
 /** Builds every service from its dependencies; the app and tests each build their own. */
 import { ProjectAccessWatch } from './modules/projects/access-watch.js';
 import { MemberService } from './modules/projects/member.service.js';
+import { Presence } from './modules/projects/presence.js';
 import { Access } from './access/access.js';
 import type { Config } from './config.js';
 import type { Db, Sql } from './db/client.js';
@@ -43,6 +44,7 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
   const projects = new ProjectService({ prisma, pubsub, access });
   const members = new MemberService({ prisma, pubsub, access });
   const projectAccess = new ProjectAccessWatch({ pubsub, log });
+  const presence = new Presence({ redis, pubsub, prefix: config.REDIS_PREFIX, log });
   const conversations = new ConversationService({ prisma, access });
   const generations = new GenerationService({
     prisma,
@@ -61,6 +63,7 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
     projects,
     members,
     projectAccess,
+    presence,
     conversations,
     storage,
     generations,
