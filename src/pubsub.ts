@@ -134,10 +134,19 @@ export class PubSub {
     return this.redisPubSub.asyncIterator<EventMap[K]>(this.channel(event, key)) as unknown as AsyncIterableIterator<EventMap[K]>;
   }
 
-  /** Channels this process is subscribed to and the listeners on them (for leak tests and metrics). */
+  /**
+   * Channels this process is subscribed to for clients and the listeners on them (for leak tests
+   * and metrics); the process's own standing listener (projectAccessRevoked) is not counted.
+   */
   stats(): { channels: number; listeners: number } {
-    const inner = this.redisPubSub as unknown as { subsRefsMap: Map<string, Set<number>>; subscriptionMap: object };
-    return { channels: inner.subsRefsMap.size, listeners: Object.keys(inner.subscriptionMap).length };
+    const inner = this.redisPubSub as unknown as {
+      subsRefsMap: Map<string, Set<number>>;
+      subscriptionMap: Record<string, [string, unknown]>;
+    };
+    const own = this.channel('projectAccessRevoked', 'all');
+    const channels = [...inner.subsRefsMap.keys()].filter((c) => c !== own).length;
+    const listeners = Object.values(inner.subscriptionMap).filter(([c]) => c !== own).length;
+    return { channels, listeners };
   }
 }
 

@@ -12,6 +12,7 @@ import '../modules/conversations/conversation.schema.js';
 import '../modules/messages/message.schema.js';
 import '../modules/generations/generation.schema.js';
 import '../modules/chat/chat.schema.js';
+import '../modules/usage/usage.schema.js';
 
 export const schema = builder.toSchema();
 
