@@ -200,7 +200,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     services,
     log,
     start: async () => {
-      services.projectAccess.start();
+      await services.projectAccess.start();
       if (metricsServer) {
         const url = await listen(metricsServer, config.METRICS_PORT as number, config.HOST);
         log.info({ url: `${url}/metrics` }, 'metrics served on their own port');
@@ -225,6 +225,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       server.closeIdleConnections();
       await ws.close();
       await services.projectAccess.stop();
+      services.presence.stop();
       const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(forced);

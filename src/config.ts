@@ -187,6 +187,7 @@ export const configSchema = z
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     METRICS_PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).optional(),
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be a URL').optional(),
+    AI_USER_MONTHLY_BUDGET_USD: z.coerce.number().positive('must be more than 0').optional(),
     WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
     WS_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
     WS_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).max(10_000).default(100),

@@ -230,6 +230,11 @@ export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?:
       labelNames: ['provider', 'direction'] as const,
       registers: [registry],
     }),
+    aiBudgetSkips: new Counter({
+      name: 'dawg_ai_budget_skips_total',
+      help: 'Messages answered by the local provider only because their user was past AI_USER_MONTHLY_BUDGET_USD',
+      registers: [registry],
+    }),
     aiCost: new Counter({
       name: 'dawg_ai_cost_usd_total',
       help: 'AI spend in USD (tokens x AI_PRICES), by provider',

@@ -19,6 +19,8 @@ export interface EventMap {
   userGenerations: GenerationEvent;
   /** A chunk of an assistant reply (keyed by conversation); `done` closes the message. */
   chatChunk: ChatChunkEvent;
+  /** Something happened in a project, for its members (keyed by project): see ProjectEvent. */
+  projectEvent: ProjectEvent;
   /** A user lost access to a project (removed, or left): their subscriptions on it end (key 'all'). */
   projectAccessRevoked: { projectId: string; userId: string };
 }
@@ -30,6 +32,31 @@ export interface ChatChunkEvent {
   delta: string;
   done: boolean;
   message: Message | null;
+}
+
+export type ProjectEventKind =
+  | 'PROJECT_UPDATED'
+  | 'TRACK_ADDED'
+  | 'TRACK_UPDATED'
+  | 'TRACK_REMOVED'
+  | 'MEMBER_JOINED'
+  | 'MEMBER_LEFT'
+  | 'MEMBER_ROLE_CHANGED'
+  | 'GENERATION_PROGRESS'
+  | 'PRESENCE';
+
+/** Ids only (each subscriber loads what it may see), besides a generation's progress and who is present. */
+export interface ProjectEvent {
+  projectId: string;
+  kind: ProjectEventKind;
+  /** Who made the change; null for the worker. */
+  byUserId: string | null;
+  trackId?: string;
+  /** The member concerned (MEMBER_*). */
+  userId?: string;
+  generation?: GenerationEvent;
+  /** PRESENCE: the users who have the project open now. */
+  present?: string[];
 }
 
 export interface GenerationEvent {
@@ -47,6 +74,7 @@ const TOPICS: { [K in EventName]: (key: string) => string } = {
   userGenerations: (userId) => `user:${userId}:generations`,
   chatChunk: (conversationId) => `conversation:${conversationId}:chat`,
   projectAccessRevoked: () => 'project-access:revoked',
+  projectEvent: (projectId) => `project:${projectId}:events`,
 };
 
 function reviveDates(key: string, value: unknown): unknown {
@@ -106,10 +134,19 @@ export class PubSub {
     return this.redisPubSub.asyncIterator<EventMap[K]>(this.channel(event, key)) as unknown as AsyncIterableIterator<EventMap[K]>;
   }
 
-  /** Channels this process is subscribed to and the listeners on them (for leak tests and metrics). */
+  /**
+   * Channels this process is subscribed to for clients and the listeners on them (for leak tests
+   * and metrics); the process's own standing listener (projectAccessRevoked) is not counted.
+   */
   stats(): { channels: number; listeners: number } {
-    const inner = this.redisPubSub as unknown as { subsRefsMap: Map<string, Set<number>>; subscriptionMap: object };
-    return { channels: inner.subsRefsMap.size, listeners: Object.keys(inner.subscriptionMap).length };
+    const inner = this.redisPubSub as unknown as {
+      subsRefsMap: Map<string, Set<number>>;
+      subscriptionMap: Record<string, [string, unknown]>;
+    };
+    const own = this.channel('projectAccessRevoked', 'all');
+    const channels = [...inner.subsRefsMap.keys()].filter((c) => c !== own).length;
+    const listeners = Object.values(inner.subscriptionMap).filter(([c]) => c !== own).length;
+    return { channels, listeners };
   }
 }
 

@@ -1,6 +1,8 @@
 /** Builds every service from its dependencies; the app and tests each build their own. */
 import { ProjectAccessWatch } from './modules/projects/access-watch.js';
 import { MemberService } from './modules/projects/member.service.js';
+import { Presence } from './modules/projects/presence.js';
+import { UsageService } from './modules/usage/usage.service.js';
 import { Access } from './access/access.js';
 import type { Config } from './config.js';
 import type { Db, Sql } from './db/client.js';
@@ -43,6 +45,8 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
   const projects = new ProjectService({ prisma, pubsub, access });
   const members = new MemberService({ prisma, pubsub, access });
   const projectAccess = new ProjectAccessWatch({ pubsub, log });
+  const usage = new UsageService({ prisma, monthlyBudgetUsd: config.AI_USER_MONTHLY_BUDGET_USD });
+  const presence = new Presence({ redis, pubsub, prefix: config.REDIS_PREFIX, log });
   const conversations = new ConversationService({ prisma, access });
   const generations = new GenerationService({
     prisma,
@@ -61,6 +65,8 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
     projects,
     members,
     projectAccess,
+    presence,
+    usage,
     conversations,
     storage,
     generations,
@@ -76,6 +82,8 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
       prefix: config.REDIS_PREFIX,
       maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
       frameMs: config.CHAT_FRAME_MS,
+      usage,
+      metrics,
     }),
   };
 }

@@ -150,6 +150,7 @@ async function dawgTarget(): Promise<Target> {
   const template: Message = {
     id: '00000000-0000-4000-8000-000000000000',
     conversationId,
+    userId: null,
     role: 'ASSISTANT',
     content: '',
     status: 'COMPLETE',

@@ -7,10 +7,12 @@ import '../modules/users/user.schema.js';
 import '../modules/auth/auth.schema.js';
 import '../modules/projects/project.schema.js';
 import '../modules/projects/member.schema.js';
+import '../modules/projects/project-events.schema.js';
 import '../modules/conversations/conversation.schema.js';
 import '../modules/messages/message.schema.js';
 import '../modules/generations/generation.schema.js';
 import '../modules/chat/chat.schema.js';
+import '../modules/usage/usage.schema.js';
 
 export const schema = builder.toSchema();
 

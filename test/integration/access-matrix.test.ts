@@ -185,6 +185,10 @@ const CASES: Record<string, Case> = {
     op: 'subscription($p: ID!) { projectUpdated(projectId: $p) { name } }',
     vars: (f) => ({ p: f.project }),
   },
+  'Subscription.projectEvents.projectId': {
+    op: 'subscription($p: ID!) { projectEvents(projectId: $p) { kind present { email } } }',
+    vars: (f) => ({ p: f.project }),
+  },
 };
 
 /** What only the owner's data contains; no response to anyone else may carry it. */

@@ -18,7 +18,9 @@ beforeAll(async () => {
   const { prisma } = api.app;
   const user = await prisma.user.create({ data: { email: `store-${randomUUID()}@example.test`, passwordHash: 'x' } });
   userId = user.id;
-  projectId = (await prisma.project.create({ data: { ownerId: userId, name: 'store test' } })).id;
+  projectId = (
+    await prisma.project.create({ data: { ownerId: userId, name: 'store test', members: { create: { userId, role: 'OWNER' } } } })
+  ).id;
   conversationId = (await prisma.conversation.create({ data: { userId, projectId } })).id;
 });
 afterAll(async () => {
@@ -53,7 +55,7 @@ describe('MessageStore', () => {
   it('stores the assistant message strictly after the user one and touches the conversation', async () => {
     const touched = (await api.app.prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } })).updatedAt;
     const sameInstant = new Date();
-    const assistant = await store.addAssistantMessage(conversationId, sameInstant, {
+    const assistant = await store.addAssistantMessage(conversationId, userId, sameInstant, {
       content: '',
       status: 'STREAMING',
       intent: 'CHAT',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/metrics.js';
 import { parseMessage } from '../../src/modules/chat/intent-parser.js';
+import { localProvider } from '../../src/modules/chat/providers/local.js';
 import { mergeIntent } from '../../src/modules/chat/providers/prompts.js';
 import { ProviderRouter, RepeatFilter } from '../../src/modules/chat/providers/router.js';
 import type { ChatProvider } from '../../src/modules/chat/providers/types.js';
@@ -50,6 +51,7 @@ describe('ProviderRouter', () => {
   const router = (providers: ChatProvider[]) =>
     new ProviderRouter({
       providers,
+      local: localProvider(0),
       firstTokenTimeoutMs: 1000,
       totalTimeoutMs: 1000,
       breakerFailures: 3,
@@ -70,6 +72,7 @@ describe('ProviderRouter', () => {
     const metrics = createMetrics();
     const r = new ProviderRouter({
       providers: [scripted('openai', '{"oops":1}'), scripted('google', '{"intent":"MIX_TRACK"}')],
+      local: localProvider(0),
       firstTokenTimeoutMs: 1000,
       totalTimeoutMs: 1000,
       breakerFailures: 3,

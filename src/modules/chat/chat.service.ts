@@ -6,6 +6,9 @@
  * from `fromIndex`) and to live chatStream subscribers; the whole reply is
  * stored when done, with provider, model, token counts and cost.
  */
+import type { Metrics } from '../../metrics.js';
+import type { UsageService } from '../usage/usage.service.js';
+import type { RouteOptions } from './providers/router.js';
 import { z } from 'zod';
 import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
@@ -75,7 +78,13 @@ export interface ChatDeps {
   maxConcurrentReplies: number;
   /** Reply text is sent in frames at most this often (see Frames). */
   frameMs: number;
+  /** AI_USER_MONTHLY_BUDGET_USD: whether a user may still use remote providers this month. */
+  usage: Pick<UsageService, 'withinBudget'>;
+  metrics: Pick<Metrics, 'aiBudgetSkips'>;
 }
+
+/** What a reply to a user past their monthly AI budget starts with. */
+export const BUDGET_NOTE = "You've used this month's AI budget, so dawg's built-in assistant is answering until the month ends. ";
 
 export class ChatService {
   private readonly chunks: ReplyStream;
@@ -93,16 +102,17 @@ export class ChatService {
     let streaming = false;
     try {
       const local = parseMessage(content);
+      const route = await this.route(viewer);
       // A message that starts nothing and that no remote model reads first (the local provider's chat)
       // is stored with its reply in one statement; everything else goes step by step.
       const exchange =
-        local.intent === 'CHAT' && !this.deps.router.usesContext
-          ? await this.storeChat(viewer, conversationId, content, local)
-          : await this.storeStepByStep(viewer, conversationId, content, local);
+        local.intent === 'CHAT' && (!this.deps.router.usesContext || route.localOnly)
+          ? await this.storeChat(viewer, conversationId, content, local, route)
+          : await this.storeStepByStep(viewer, conversationId, content, local, route);
       const { userMessage, assistantMessage, generation } = exchange;
       this.added(assistantMessage);
       streaming = true;
-      void this.reply(assistantMessage, exchange.request).finally(() => slot.release());
+      void this.reply(assistantMessage, exchange.request, route).finally(() => slot.release());
       return { userMessage, assistantMessage, generation };
     } finally {
       // Until the reply streams, any failure gives the slot back at once.
@@ -110,9 +120,24 @@ export class ChatService {
     }
   }
 
+  /**
+   * Which providers may answer this user: all of them, or only the local one when a remote one is
+   * configured and the user is past their monthly AI budget (counted in dawg_ai_budget_skips_total).
+   */
+  private async route(viewer: Viewer): Promise<RouteOptions> {
+    if (!this.deps.router.usesContext || (await this.deps.usage.withinBudget(viewer.id))) return {};
+    this.deps.metrics.aiBudgetSkips.inc();
+    return { localOnly: true };
+  }
+
+  /** The local reply's text; past the budget it says why the built-in assistant answers. */
+  private fallback(text: string, route: RouteOptions): string {
+    return route.localOnly ? `${BUDGET_NOTE}${text}` : text;
+  }
+
   /** The assistant message's fields before its reply streams. */
-  private streamingReply(parsed: ParsedMessage, entities: object, generation: Generation | null): NewMessage {
-    const first = this.deps.router.providers[0];
+  private streamingReply(parsed: ParsedMessage, entities: object, generation: Generation | null, route: RouteOptions): NewMessage {
+    const first = route.localOnly ? { name: 'local', model: 'local-templates' } : this.deps.router.providers[0];
     return {
       content: '',
       status: 'STREAMING',
@@ -124,16 +149,22 @@ export class ChatService {
     };
   }
 
-  private async storeChat(viewer: Viewer, conversationId: string, content: string, parsed: ParsedMessage): Promise<Exchange> {
+  private async storeChat(
+    viewer: Viewer,
+    conversationId: string,
+    content: string,
+    parsed: ParsedMessage,
+    route: RouteOptions,
+  ): Promise<Exchange> {
     const stored = await this.deps.messages.addExchange(
       viewer.id,
       conversationId,
       { content, status: 'COMPLETE', intent: parsed.intent, entities: { ...parsed.entities } },
-      this.streamingReply(parsed, parsed.entities, null),
+      this.streamingReply(parsed, parsed.entities, null, route),
     );
     if (!stored) return this.refused(viewer, conversationId);
     this.added(stored.userMessage);
-    const fallbackText = localReply(parsed, null, null);
+    const fallbackText = this.fallback(localReply(parsed, null, null), route);
     return {
       ...stored,
       generation: null,
@@ -146,6 +177,7 @@ export class ChatService {
     conversationId: string,
     content: string,
     local: ParsedMessage,
+    route: RouteOptions,
   ): Promise<Exchange> {
     // Stored at once, with the local reading, if the conversation is the viewer's; a provider's reading is saved after.
     const added = await this.deps.messages.addUserMessage(viewer.id, conversationId, {
@@ -165,7 +197,7 @@ export class ChatService {
     };
     const context = await this.contextOf(here, added.message.id);
     const turns: Turn[] = [...context.recent, { role: 'user', content }];
-    const understood = await this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local);
+    const understood = await this.deps.router.extractIntent({ system: intentSystemPrompt(context), turns }, local, route);
     const parsed = understood.parsed;
     // A remote reading replaces the local one; the intent call's spend is the user message's own
     // (the assistant message carries the reply's), billed even when its answer was not usable.
@@ -198,10 +230,11 @@ export class ChatService {
     const entities = generation?.type === 'BEAT' ? pickEntities(generation.input) : parsed.entities;
     const assistantMessage = await this.deps.messages.addAssistantMessage(
       conversationId,
+      viewer.id,
       userMessage.createdAt,
-      this.streamingReply(parsed, entities, generation),
+      this.streamingReply(parsed, entities, generation, route),
     );
-    const fallbackText = localReply(parsed, generation, problem);
+    const fallbackText = this.fallback(localReply(parsed, generation, problem), route);
     return {
       userMessage,
       assistantMessage,
@@ -243,14 +276,14 @@ export class ChatService {
     return this.chunks.emit({ conversationId: message.conversationId, messageId: message.id, ...event });
   }
 
-  private async reply(message: Message, request: ReplyRequest): Promise<void> {
+  private async reply(message: Message, request: ReplyRequest, route: RouteOptions): Promise<void> {
     let index = 0;
     const frames = new Frames(this.deps.frameMs, (delta) =>
       this.emit(message, { index: index++, delta, done: false, message: null }),
     );
     let final: Message;
     try {
-      const result = await this.deps.router.streamReply(request, (delta) => frames.push(delta));
+      const result = await this.deps.router.streamReply(request, (delta) => frames.push(delta), route);
       await frames.end();
       const stored = await this.deps.messages.finish(message.id, {
         content: result.text,

@@ -12,7 +12,7 @@ import { conversationSql } from '../../access/rules.js';
 import type { Sql } from '../../db/client.js';
 import { Prisma, type Message } from '../../generated/prisma/client.js';
 
-const MESSAGE = `id, conversation_id AS "conversationId", role, content, status, intent, entities,
+const MESSAGE = `id, conversation_id AS "conversationId", user_id AS "userId", role, content, status, intent, entities,
   generation_id AS "generationId", provider, model, prompt_tokens AS "promptTokens",
   completion_tokens AS "completionTokens", cost, error, created_at AS "createdAt"`;
 
@@ -54,8 +54,8 @@ export class MessageStore {
     const { rows } = await this.sql.query<Row & { projectId: string | null }>({
       name: 'dawg-add-user-message',
       text: `WITH c AS (${WRITABLE_CONVERSATION}),
-       m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities)
-             SELECT $3::uuid, c.id, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c RETURNING ${MESSAGE})
+       m AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities)
+             SELECT $3::uuid, c.id, $2::uuid, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c RETURNING ${MESSAGE})
        SELECT m.*, c.project_id AS "projectId" FROM m, c`,
       values: [conversationId, userId, randomUUID(), m.content, m.status, m.intent, json(m.entities)],
     });
@@ -79,12 +79,12 @@ export class MessageStore {
     const { rows } = await this.sql.query<Row>({
       name: 'dawg-add-exchange',
       text: `WITH c AS (${WRITABLE_CONVERSATION}),
-       u AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities)
-             SELECT $3::uuid, c.id, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c
+       u AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities)
+             SELECT $3::uuid, c.id, $2::uuid, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c
              RETURNING ${MESSAGE}),
-       a AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities,
+       a AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities,
                generation_id, provider, model, created_at)
-             SELECT $8::uuid, c.id, 'ASSISTANT', $9, $10::"MessageStatus", $11::"Intent", $12::jsonb,
+             SELECT $8::uuid, c.id, $2::uuid, 'ASSISTANT', $9, $10::"MessageStatus", $11::"Intent", $12::jsonb,
                $13::uuid, $14, $15, now() + interval '1 millisecond' FROM c
              RETURNING ${MESSAGE}),
        t AS (UPDATE conversations SET updated_at = now() WHERE id IN (SELECT id FROM c))
@@ -117,13 +117,13 @@ export class MessageStore {
    * Stores the assistant's message, strictly after `after` (messages are listed by createdAt, then
    * id), and marks the conversation updated, in one statement.
    */
-  async addAssistantMessage(conversationId: string, after: Date, m: NewMessage): Promise<Message> {
+  async addAssistantMessage(conversationId: string, userId: string, after: Date, m: NewMessage): Promise<Message> {
     const { rows } = await this.sql.query<Row>({
       name: 'dawg-add-assistant-message',
       text: `WITH m AS (INSERT INTO messages (id, conversation_id, role, content, status, intent, entities,
-                    generation_id, provider, model, created_at)
+                    generation_id, provider, model, created_at, user_id)
                   VALUES ($1, $2, 'ASSISTANT', $3, $4, $5, $6, $7, $8, $9,
-                    GREATEST(now(), $10::timestamptz + interval '1 millisecond'))
+                    GREATEST(now(), $10::timestamptz + interval '1 millisecond'), $11)
                   RETURNING ${MESSAGE}),
        c AS (UPDATE conversations SET updated_at = now() WHERE id = $2)
        SELECT * FROM m`,
@@ -138,6 +138,7 @@ export class MessageStore {
         m.provider ?? null,
         m.model ?? null,
         after,
+        userId,
       ],
     });
     return toMessage(rows[0] as Row);

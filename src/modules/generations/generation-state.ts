@@ -23,6 +23,15 @@ export async function publishGeneration(pubsub: PubSub, generation: Generation):
     await Promise.all([
       pubsub.publish('generationProgress', generation.id, event),
       pubsub.publish('userGenerations', generation.userId, event),
+      // A project's generations are its members' to follow.
+      generation.projectId
+        ? pubsub.publish('projectEvent', generation.projectId, {
+            projectId: generation.projectId,
+            kind: 'GENERATION_PROGRESS',
+            byUserId: null,
+            generation: event,
+          })
+        : null,
     ]);
     return true;
   } catch {

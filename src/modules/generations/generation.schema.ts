@@ -106,7 +106,7 @@ builder.queryFields((t) => ({
   ),
 }));
 
-const GenerationProgressEventRef = builder.objectRef<GenerationEvent>('GenerationProgressEvent').implement({
+export const GenerationProgressEventRef = builder.objectRef<GenerationEvent>('GenerationProgressEvent').implement({
   fields: (t) => ({
     generation: t.field({ type: GenerationRef, resolve: (e) => e.generation }),
     percent: t.exposeInt('percent'),

@@ -46,11 +46,20 @@ export class ProjectAccessWatch {
    * Listens until stop(); while Redis is away it tries again every second (ioredis re-subscribes by
    * itself after a reconnection, so an established listener needs no help).
    */
-  start(): void {
-    void this.run();
+  start(readyWithinMs = 2_000): Promise<void> {
+    // Resolves once listening, or after readyWithinMs (Redis away: the api starts anyway, and the
+    // loop keeps trying).
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, readyWithinMs);
+      timer.unref();
+      void this.run(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
-  private async run(): Promise<void> {
+  private async run(listening: () => void): Promise<void> {
     while (!this.stopped) {
       try {
         const events = await this.deps.pubsub.subscribeReady('projectAccessRevoked', 'all');
@@ -59,6 +68,7 @@ export class ProjectAccessWatch {
           return;
         }
         this.events = events;
+        listening();
         for await (const { userId, projectId } of events) this.revoke(userId, projectId);
       } catch (err) {
         if (this.stopped) return;

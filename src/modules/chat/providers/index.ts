@@ -45,6 +45,7 @@ export function createProviderRouter(config: Config, metrics: Metrics, log: Logg
   if (!providers.length) log.warn('no AI provider is usable: every chat reply will fail (add "local" to AI_PROVIDERS)');
   return new ProviderRouter({
     providers,
+    local: providers.find((p) => p.name === 'local') ?? localProvider(config.CHAT_CHUNK_DELAY_MS),
     firstTokenTimeoutMs: config.AI_FIRST_TOKEN_TIMEOUT_MS,
     totalTimeoutMs: config.AI_TOTAL_TIMEOUT_MS,
     breakerFailures: config.AI_BREAKER_FAILURES,

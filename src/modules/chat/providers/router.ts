@@ -24,6 +24,8 @@ import {
 export type PriceTable = Record<string, { input: number; output: number }>;
 
 export interface RouterOptions {
+  /** The local provider, for replies when remote providers are skipped (it needs no key or network). */
+  local: ChatProvider;
   providers: ChatProvider[];
   firstTokenTimeoutMs: number;
   totalTimeoutMs: number;
@@ -42,6 +44,11 @@ export interface Attempt {
   outcome: Outcome;
   ms: number;
   reason?: string;
+}
+
+export interface RouteOptions {
+  /** Remote providers are skipped (the caller is past AI_USER_MONTHLY_BUDGET_USD). */
+  localOnly?: boolean;
 }
 
 export interface IntentResult {
@@ -113,6 +120,12 @@ export class ProviderRouter {
     return this.opts.providers;
   }
 
+  /** The providers to try, in order: only the local one for a caller past their AI budget. */
+  private route(opts: RouteOptions): readonly ChatProvider[] {
+    if (!opts.localOnly) return this.opts.providers;
+    return [this.opts.providers.find((p) => p.name === 'local') ?? this.opts.local];
+  }
+
   /** Whether a remote provider may answer (the local one reads no conversation context). */
   get usesContext(): boolean {
     return this.opts.providers[0]?.name !== 'local';
@@ -123,7 +136,7 @@ export class ProviderRouter {
    * parser's. Every remote answer is billed, a rejected one too (its tokens were spent): `usage` and
    * `cost` are the call's total, `model` the model that gave the reading (null for the local parser).
    */
-  async extractIntent(req: IntentRequest, local: ParsedMessage): Promise<IntentResult> {
+  async extractIntent(req: IntentRequest, local: ParsedMessage, opts: RouteOptions = {}): Promise<IntentResult> {
     const usage: Usage = { promptTokens: 0, completionTokens: 0 };
     let cost = 0;
     const result = (parsed: ParsedMessage, p: ChatProvider | null): IntentResult => ({
@@ -133,7 +146,7 @@ export class ProviderRouter {
       usage,
       cost,
     });
-    for (const p of this.opts.providers) {
+    for (const p of this.route(opts)) {
       if (p.name === 'local') return result(local, null);
       if (this.isOpen(p)) {
         this.record(p, 'intent', 'circuit_open', 0);
@@ -175,13 +188,13 @@ export class ProviderRouter {
   }
 
   /** Streams a reply through the first provider that can give one; `onText` receives each new piece once. */
-  async streamReply(req: ReplyRequest, onText: (text: string) => Promise<void>): Promise<ReplyResult> {
+  async streamReply(req: ReplyRequest, onText: (text: string) => Promise<void>, opts: RouteOptions = {}): Promise<ReplyResult> {
     const attempts: Attempt[] = [];
     const usage: Usage = { promptTokens: 0, completionTokens: 0 };
     let cost = 0;
     let sent = '';
     const promptEstimate = estimateTokens(req.system + req.turns.map((t) => t.content).join('\n'));
-    for (const p of this.opts.providers) {
+    for (const p of this.route(opts)) {
       if (this.isOpen(p)) {
         attempts.push({ provider: p.name, outcome: 'circuit_open', ms: 0, reason: 'skipped after repeated failures' });
         this.record(p, 'reply', 'circuit_open', 0);
