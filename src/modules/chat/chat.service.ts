@@ -136,7 +136,12 @@ export class ChatService {
   }
 
   /** The assistant message's fields before its reply streams. */
-  private streamingReply(parsed: ParsedMessage, entities: object, generation: Generation | null, route: RouteOptions): NewMessage {
+  private streamingReply(
+    parsed: ParsedMessage,
+    entities: object,
+    generation: Generation | null,
+    route: RouteOptions,
+  ): NewMessage {
     const first = route.localOnly ? { name: 'local', model: 'local-templates' } : this.deps.router.providers[0];
     return {
       content: '',

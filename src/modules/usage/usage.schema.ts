@@ -38,17 +38,15 @@ const UserUsageRef = builder.objectRef<UserUsageRow>('UserUsage').implement({
   }),
 });
 
-const AiBudgetRef = builder
-  .objectRef<{ monthlyUsd: number; spentUsd: number; remainingUsd: number }>('AiBudget')
-  .implement({
-    description:
-      'AI_USER_MONTHLY_BUDGET_USD for this calendar month (UTC). With nothing remaining, replies come from the local provider until the month ends.',
-    fields: (t) => ({
-      monthlyUsd: t.exposeFloat('monthlyUsd'),
-      spentUsd: t.exposeFloat('spentUsd'),
-      remainingUsd: t.exposeFloat('remainingUsd'),
-    }),
-  });
+const AiBudgetRef = builder.objectRef<{ monthlyUsd: number; spentUsd: number; remainingUsd: number }>('AiBudget').implement({
+  description:
+    'AI_USER_MONTHLY_BUDGET_USD for this calendar month (UTC). With nothing remaining, replies come from the local provider until the month ends.',
+  fields: (t) => ({
+    monthlyUsd: t.exposeFloat('monthlyUsd'),
+    spentUsd: t.exposeFloat('spentUsd'),
+    remainingUsd: t.exposeFloat('remainingUsd'),
+  }),
+});
 
 const UsageRef = builder.objectRef<UsageReport & { viewerId: string }>('Usage').implement({
   fields: (t) => ({
