@@ -17,6 +17,7 @@ let viewer: TestUser;
 let stranger: TestUser;
 let projectId: string;
 
+const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 const codeOf = (res: { errors?: { extensions?: { code?: string } }[] }) => res.errors?.[0]?.extensions?.code ?? 'OK';
 
 async function addMember(by: TestUser, project: string, email: string, role: string) {
@@ -88,6 +89,22 @@ describe('roles', () => {
         owner.token,
       )
     ).data.createConversation.id;
+    // The project's own things: a finished generation and a track of it, a queued generation.
+    const done = await api.app.prisma.generation.create({
+      data: { userId: raw(owner.id), projectId: raw(projectId), type: 'BEAT', status: 'COMPLETED', input: {} },
+    });
+    const queued = await api.app.prisma.generation.create({
+      data: { userId: raw(owner.id), projectId: raw(projectId), type: 'BEAT', status: 'PENDING', input: {} },
+    });
+    const track = (
+      await gql(
+        api.graphqlUrl,
+        'mutation($p: ID!, $g: ID!) { addTrack(projectId: $p, generationId: $g) { id } }',
+        { p: projectId, g: done.id },
+        owner.token,
+      )
+    ).data.addTrack.id;
+    // In order: the editor's write ops run after the refused ones, and the removals come last.
     const ops: [string, string, Record<string, unknown>][] = [
       ['read project', 'query($p: ID!) { project(id: $p) { name } }', { p: projectId }],
       ['rename', 'mutation($p: ID!) { updateProject(id: $p, name: "renamed") { name } }', { p: projectId }],
@@ -98,11 +115,37 @@ describe('roles', () => {
       ],
       ['start a conversation', 'mutation($p: ID!) { createConversation(projectId: $p) { id } }', { p: projectId }],
       ['read its conversation', 'query($c: ID!) { conversation(id: $c) { title } }', { c: conversation }],
+      ['rename its conversation', 'mutation($c: ID!) { renameConversation(id: $c, title: "t") { id } }', { c: conversation }],
+      ['read its generation', 'query($g: ID!) { generation(id: $g) { status } }', { g: done.id }],
+      [
+        'generate into it',
+        'mutation($p: ID!) { generateBeat(input: { genre: "lofi", bpm: 90, key: "A minor", projectId: $p }) { id } }',
+        { p: projectId },
+      ],
+      ['cancel its generation', 'mutation($g: ID!) { cancelGeneration(id: $g) { status } }', { g: queued.id }],
+      [
+        'add a track',
+        'mutation($p: ID!, $g: ID!) { addTrack(projectId: $p, generationId: $g) { id } }',
+        { p: projectId, g: done.id },
+      ],
+      ['change a track', 'mutation($t: ID!) { updateTrack(id: $t, gainDb: -1) { id } }', { t: track }],
+      ['remove a track', 'mutation($t: ID!) { removeTrack(id: $t) }', { t: track }],
       [
         'add a member',
         'mutation($p: ID!, $e: String!) { addProjectMember(projectId: $p, email: $e, role: VIEWER) { role } }',
         { p: projectId, e: `nobody-${randomBytes(3).toString('hex')}@example.test` },
       ],
+      [
+        "change a member's role",
+        'mutation($p: ID!, $u: ID!) { updateProjectMember(projectId: $p, userId: $u, role: VIEWER) { role } }',
+        { p: projectId, u: owner.id },
+      ],
+      [
+        'remove a member',
+        'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }',
+        { p: projectId, u: owner.id },
+      ],
+      ['delete its conversation', 'mutation($c: ID!) { deleteConversation(id: $c) }', { c: conversation }],
       ['delete it', 'mutation($p: ID!) { deleteProject(id: $p) }', { p: projectId }],
     ];
     const expected: Record<string, [string, string, string]> = {
@@ -112,8 +155,18 @@ describe('roles', () => {
       'chat in it': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
       'start a conversation': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
       'read its conversation': ['NOT_FOUND', 'OK', 'OK'],
-      // The owner-only ones are checked before the email is looked at.
+      'rename its conversation': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'read its generation': ['NOT_FOUND', 'OK', 'OK'],
+      'generate into it': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'cancel its generation': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'add a track': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'change a track': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'remove a track': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      // The owner-only ones.
       'add a member': ['NOT_FOUND', 'FORBIDDEN', 'FORBIDDEN'],
+      "change a member's role": ['NOT_FOUND', 'FORBIDDEN', 'FORBIDDEN'],
+      'remove a member': ['NOT_FOUND', 'FORBIDDEN', 'FORBIDDEN'],
+      'delete its conversation': ['NOT_FOUND', 'FORBIDDEN', 'FORBIDDEN'],
       'delete it': ['NOT_FOUND', 'FORBIDDEN', 'FORBIDDEN'],
     };
     for (const [name, query, variables] of ops) {

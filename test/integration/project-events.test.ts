@@ -1,5 +1,5 @@
 /**
- * projectEvents (issue 12, live sync): members on different api instances see each other's changes
+ * projectEvents (issue 12, live sync): members on three api processes see each other's changes
  * and presence as they happen; a client that vanishes, or an instance that died, drops out of the
  * presence list.
  */
@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { transition } from '../../src/modules/generations/generation-state.js';
 import { collect, gql, type RunningApp, signUp, startApp, type TestUser, until, wsClient } from '../helpers/harness.js';
+import { type ApiProcess, spawnApi } from '../helpers/process.js';
 import { initSocket } from '../helpers/ws.js';
 
 const EVENTS = `subscription($p: ID!) { projectEvents(projectId: $p) {
@@ -30,8 +31,8 @@ interface Event {
 }
 
 let one: RunningApp;
-let two: RunningApp;
-let three: RunningApp;
+let two: ApiProcess;
+let three: ApiProcess;
 let a: TestUser;
 let b: TestUser;
 let c: TestUser;
@@ -40,7 +41,8 @@ const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().spl
 
 beforeAll(async () => {
   const env = { REDIS_PREFIX: `${inject('redisPrefix')}events${randomBytes(3).toString('hex')}:` };
-  [one, two, three] = await Promise.all([startApp(env), startApp(env), startApp(env)]);
+  // Three api processes: one in this test's process (for its database and presence handles), two spawned.
+  [one, two, three] = await Promise.all([startApp(env), spawnApi(env), spawnApi(env)]);
   [a, b, c] = (await Promise.all([1, 2, 3].map(() => signUp(one.graphqlUrl)))) as [TestUser, TestUser, TestUser];
   projectId = (await gql(one.graphqlUrl, 'mutation { createProject(name: "live", bpm: 90) { id } }', {}, a.token)).data
     .createProject.id;
@@ -56,7 +58,7 @@ beforeAll(async () => {
     );
 });
 afterAll(async () => {
-  await Promise.all([one?.stop(), two?.stop(), three?.stop()]);
+  await Promise.all([one?.stop(), two?.kill(), three?.kill()]);
 });
 
 /** The next event of `kind` after the `seen` first ones. */
