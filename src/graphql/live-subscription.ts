@@ -97,8 +97,17 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
     released ??= Promise.resolve(live.return?.());
     return released;
   };
-  if (plan.projectId && ctx.viewer)
+  if (plan.projectId && ctx.viewer) {
     unwatch = ctx.services.projectAccess.watch(ctx.viewer.id, plan.projectId, () => void release().catch(() => {}));
+    // Access was checked before the watch began: a removal in between would go unheard, so check
+    // again now that it is heard (NOT_FOUND ends this subscription before it starts).
+    try {
+      await ctx.services.access.project.require(ctx.viewer, plan.projectId, 'read');
+    } catch (err) {
+      await release();
+      throw err;
+    }
+  }
   state.release = release;
   const stream = (plan.follow ? plan.follow(live) : live) as AsyncIterable<T>;
   async function* lifecycle(): AsyncGenerator<T> {

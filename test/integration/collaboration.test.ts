@@ -251,6 +251,15 @@ describe('removal', () => {
       await rename('before');
       return updates.events.length > 0;
     });
+    await until(async () => {
+      await gql(
+        api.graphqlUrl,
+        'mutation($c: ID!) { sendMessage(conversationId: $c, content: "before") { userMessage { id } } }',
+        { c: conversation },
+        owner.token,
+      );
+      return messages.events.length > 0;
+    });
 
     const removedAt = Date.now();
     const removed = await gql(
@@ -283,6 +292,29 @@ describe('removal', () => {
     // Nothing is left watching.
     expect(other.app.services.projectAccess.size).toBe(0);
     await ws.client.dispose();
+  });
+
+  it('ends a subscription that was being set up while its member was removed', async () => {
+    for (let round = 0; round < 5; round++) {
+      const p = await newProject(owner, `race ${round}`);
+      const member = await signUp(api.graphqlUrl);
+      expect(codeOf(await addMember(owner, p, member.email, 'VIEWER'))).toBe('OK');
+      const ws = wsClient(other.wsUrl, member.token);
+      const updates = collect(ws.client, 'subscription($p: ID!) { projectUpdated(projectId: $p) { name } }', { p });
+      // No wait: the removal lands somewhere in the subscription's setup, or after it.
+      await gql(
+        api.graphqlUrl,
+        'mutation($p: ID!, $u: ID!) { removeProjectMember(projectId: $p, userId: $u) { id } }',
+        { p, u: member.id },
+        owner.token,
+      );
+      await until(() => updates.completed() || updates.errors.length > 0, 2_000);
+      await gql(api.graphqlUrl, 'mutation($p: ID!) { updateProject(id: $p, name: "after") { name } }', { p }, owner.token);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(updates.events).toEqual([]);
+      await ws.client.dispose();
+    }
+    expect(other.app.services.projectAccess.size).toBe(0);
   });
 
   it('lets a member who was just added subscribe at once', async () => {
