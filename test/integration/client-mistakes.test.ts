@@ -155,6 +155,24 @@ describe('NUL characters', () => {
     expect(await rowCounts()).toEqual(before);
   });
 
+  it('so are unpaired surrogates (PostgreSQL refuses them in jsonb): BAD_USER_INPUT on the field, nothing written', async () => {
+    const before = await rowCounts();
+    for (const v of ['dark\ud800', '\udc00dark', 'a\ud83d']) {
+      const res = await q(
+        'mutation($v: String) { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", mood: $v }) { id } }',
+        { v },
+        alice,
+      );
+      expect(codes(res)).toEqual(['BAD_USER_INPUT']);
+      expect(res.errors?.[0]?.extensions?.field).toBe('mood');
+    }
+    // A paired surrogate is a character like any other.
+    const ok = await q('mutation($v: String) { createConversation(title: $v) { id } }', { v: 'lo-fi \ud83c\udfa7' }, alice);
+    expect(ok.errors).toBeUndefined();
+    // Only that conversation was written (rowCounts' fourth count).
+    expect(await rowCounts()).toEqual(before.map((n, i) => (i === 3 ? n + 1 : n)));
+  });
+
   it('in a track name too', async () => {
     const generation = await api.app.prisma.generation.create({
       data: { userId: decodeGlobalId(alice.id, 'id').id, type: 'BEAT', input: {}, status: 'COMPLETED' },

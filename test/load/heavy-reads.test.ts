@@ -127,6 +127,12 @@ async function freshAccounts(): Promise<Accounts> {
        FROM unnest($1::uuid[]) AS o, generate_series(1, 5) AS i`,
       [victims.map(uuidOf)],
     );
+    // Each owner is their projects' OWNER member, as createProject makes them (access follows membership).
+    await db.query(
+      `INSERT INTO project_members (project_id, user_id, role, added_at)
+       SELECT id, owner_id, 'OWNER', created_at FROM projects WHERE owner_id = ANY($1::uuid[])`,
+      [[...owners, ...victims.map(uuidOf)]],
+    );
   } finally {
     await db.end();
   }
