@@ -89,6 +89,9 @@ export function codes(res: GqlResponse): (string | undefined)[] {
   return (res.errors ?? []).map((e) => e.extensions?.code);
 }
 
+/** The uuid inside a Relay global id (base64 "Type:uuid"), for reading rows directly. */
+export const rawId = (globalId: string): string => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
+
 export interface TestUser {
   id: string;
   email: string;

@@ -1,7 +1,8 @@
 /** Runs the real api entry point (src/main.ts) as a child process. */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { spawnTs } from '../../scripts/lib/spawn-ts.js';
-import { testEnv } from './harness.js';
+import { testEnv, until } from './harness.js';
 
 export interface ApiProcess {
   child: ChildProcess;
@@ -54,5 +55,31 @@ async function spawnEntry(
     wsUrl: `${url.replace(/^http/, 'ws')}/graphql`,
     output: p.output,
     kill: p.kill,
+  };
+}
+
+/**
+ * A redis-server of the test's own on 127.0.0.1:`port` (no persistence), once it answers PING; for
+ * tests that kill or restart Redis. `kill` SIGKILLs it and resolves when it has exited (idempotent).
+ */
+export async function startRedisServer(port: number): Promise<{ url: string; kill(): Promise<void> }> {
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+  probe.on('error', () => {});
+  try {
+    await until(async () => (await probe.ping().catch(() => '')) === 'PONG');
+  } finally {
+    probe.disconnect();
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    kill: () =>
+      new Promise<void>((resolve) => {
+        if (server.exitCode !== null || server.signalCode !== null) return resolve();
+        server.once('exit', () => resolve());
+        server.kill('SIGKILL');
+      }),
   };
 }

@@ -3,9 +3,7 @@
  * HTTP request durations, WebSocket disconnects by close class, active subscriptions by field, the
  * database pool, Redis errors, AI tokens and spend, the memory limit.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   freePort,
@@ -19,6 +17,7 @@ import {
   wsClient,
 } from '../helpers/harness.js';
 import { sample, scrape } from '../helpers/metrics.js';
+import { startRedisServer } from '../helpers/process.js';
 
 let api: RunningApp;
 let user: TestUser;
@@ -125,22 +124,15 @@ describe('api metrics', () => {
   });
 
   it('counts Redis connection errors by connection (a redis-server of this test, killed)', async () => {
-    const port = await freePort();
-    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50 });
-    probe.on('error', () => {});
-    await until(async () => (await probe.ping().catch(() => '')) === 'PONG');
-    probe.disconnect();
-    const app = await startApp({ REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_PREFIX: 'errors:' });
+    const server = await startRedisServer(await freePort());
+    const app = await startApp({ REDIS_URL: server.url, REDIS_PREFIX: 'errors:' });
     try {
       const errors = async () => sample(await scrape(app.url), 'dawg_redis_errors_total', { connection: 'dawg-api' }) ?? 0;
       expect(await errors()).toBe(0);
-      server.kill('SIGKILL');
+      await server.kill();
       await until(async () => (await errors()) > 0, 10_000);
     } finally {
-      server.kill('SIGKILL');
+      await server.kill();
       await app.stop();
     }
   });

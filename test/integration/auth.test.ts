@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, gql, type RunningApp, signUp, startApp, testConfig } from '../helpers/harness.js';
+import { codes, gql, type RunningApp, signUp, startApp, testConfig, rawId } from '../helpers/harness.js';
 
 const ME = '{ me { id email role } }';
 const CONVERSATIONS = '{ conversations { edges { node { id } } } }';
@@ -115,6 +115,6 @@ describe('tokens', () => {
     const [, payload] = user.token.split('.');
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString());
     expect(claims.exp - claims.iat).toBe(24 * 3600);
-    expect(claims.sub).toBe(Buffer.from(user.id, 'base64').toString().split(':')[1]);
+    expect(claims.sub).toBe(rawId(user.id));
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, collect, gql, signUp, type TestUser, until, wsClient } from '../helpers/harness.js';
+import { codes, collect, gql, signUp, type TestUser, until, wsClient, rawId } from '../helpers/harness.js';
 import { type Stack, startStack, waitFor } from '../helpers/stack.js';
 
 const SEND = `mutation($c: ID!, $text: String!) { sendMessage(conversationId: $c, content: $text) {
@@ -86,7 +86,7 @@ describe('sendMessage', () => {
     await waitFor(stack.api, alice.token, same.id);
     const stems = (await replyOf(c, 'give me the stems')).res.generation;
     expect(stems.type).toBe('STEMS');
-    expect(stems.input.sourceGenerationId).toBe(Buffer.from(same.id, 'base64').toString().split(':')[1]);
+    expect(stems.input.sourceGenerationId).toBe(rawId(same.id));
     const master = (await replyOf(c, 'master it louder')).res.generation;
     expect(master).toMatchObject({ type: 'MASTER', input: { targetLufs: -10 } });
     expect(first.type).toBe('BEAT');
@@ -144,8 +144,7 @@ describe('bad input', () => {
     const c = await conversation();
     const res = await send(c, text);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
-    const rawId = Buffer.from(c, 'base64').toString().split(':')[1] as string;
-    expect(await stack.api.app.prisma.message.count({ where: { conversationId: rawId } })).toBe(0);
+    expect(await stack.api.app.prisma.message.count({ where: { conversationId: rawId(c) } })).toBe(0);
   });
 
   it("refuses another user's conversation as NOT_FOUND", async () => {
@@ -164,8 +163,7 @@ describe('bad input', () => {
       expect(first.errors).toBeUndefined();
       const second = await gql(flood.api.graphqlUrl, SEND, { c, text: 'hello again' }, user.token);
       expect(codes(second)).toEqual(['RATE_LIMITED']);
-      const rawId = Buffer.from(c, 'base64').toString().split(':')[1] as string;
-      expect(await flood.api.app.prisma.message.count({ where: { conversationId: rawId } })).toBe(2);
+      expect(await flood.api.app.prisma.message.count({ where: { conversationId: rawId(c) } })).toBe(2);
     } finally {
       await flood.stop();
     }

@@ -7,7 +7,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { collect, gql, type RunningApp, signUp, startApp, type TestUser, until, wsClient } from '../helpers/harness.js';
+import {
+  collect,
+  gql,
+  type RunningApp,
+  signUp,
+  startApp,
+  type TestUser,
+  until,
+  wsClient,
+  rawId,
+  codes,
+  type GqlResponse,
+} from '../helpers/harness.js';
 
 let api: RunningApp;
 let other: RunningApp;
@@ -17,8 +29,8 @@ let viewer: TestUser;
 let stranger: TestUser;
 let projectId: string;
 
-const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
-const codeOf = (res: { errors?: { extensions?: { code?: string } }[] }) => res.errors?.[0]?.extensions?.code ?? 'OK';
+/** The first error's code, or OK. */
+const codeOf = (res: GqlResponse) => codes(res)[0] ?? 'OK';
 
 async function addMember(by: TestUser, project: string, email: string, role: string) {
   return gql(
@@ -91,10 +103,10 @@ describe('roles', () => {
     ).data.createConversation.id;
     // The project's own things: a finished generation and a track of it, a queued generation.
     const done = await api.app.prisma.generation.create({
-      data: { userId: raw(owner.id), projectId: raw(projectId), type: 'BEAT', status: 'COMPLETED', input: {} },
+      data: { userId: rawId(owner.id), projectId: rawId(projectId), type: 'BEAT', status: 'COMPLETED', input: {} },
     });
     const queued = await api.app.prisma.generation.create({
-      data: { userId: raw(owner.id), projectId: raw(projectId), type: 'BEAT', status: 'PENDING', input: {} },
+      data: { userId: rawId(owner.id), projectId: rawId(projectId), type: 'BEAT', status: 'PENDING', input: {} },
     });
     const track = (
       await gql(

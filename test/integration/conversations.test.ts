@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, type GqlResponse, gql, type RunningApp, signUp, startApp, type TestUser } from '../helpers/harness.js';
+import { codes, type GqlResponse, gql, type RunningApp, signUp, startApp, type TestUser, rawId } from '../helpers/harness.js';
 
 const CREATE = 'mutation($t: String, $p: ID) { createConversation(title: $t, projectId: $p) { id title project { id } } }';
 const GET =
@@ -16,8 +16,6 @@ beforeAll(async () => {
   [alice, bob] = await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)]);
 });
 afterAll(() => api.stop());
-
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 
 async function seedMessages(conversationGlobalId: string, count: number) {
   const conversationId = rawId(conversationGlobalId);

@@ -12,13 +12,12 @@ import { pino } from 'pino';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILURE_CODES } from '../../src/failures.js';
-import { freePort, gql, signUp, type TestUser, testConfig } from '../helpers/harness.js';
+import { freePort, gql, signUp, type TestUser, testConfig, rawId } from '../helpers/harness.js';
 import { queueFor, type Stack, startStack, waitFor } from '../helpers/stack.js';
 import { defaultHandlers } from '../../worker/processor.js';
 import { buildWorker } from '../../worker/worker.js';
 
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id status } }';
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 const globalId = (id: string) => Buffer.from(`Generation:${id}`).toString('base64');
 const MISSING_TABLE = 'no_such_table_for_failure_reasons';
 

@@ -5,7 +5,7 @@
  * generations stay PENDING.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, gql, type RunningApp, signUp, startApp, type TestUser, until } from '../helpers/harness.js';
+import { codes, gql, type RunningApp, signUp, startApp, type TestUser, until, rawId } from '../helpers/harness.js';
 
 const CAP = 3;
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id status } }';
@@ -22,7 +22,6 @@ beforeAll(async () => {
 });
 afterAll(() => api.stop());
 
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 const rows = (user: TestUser) => api.app.prisma.generation.count({ where: { userId: rawId(user.id) } });
 const generate = (user: TestUser) => gql(api.graphqlUrl, GENERATE, { input: INPUT }, user.token);
 

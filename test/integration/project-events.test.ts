@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { transition } from '../../src/modules/generations/generation-state.js';
-import { collect, gql, type RunningApp, signUp, startApp, type TestUser, until, wsClient } from '../helpers/harness.js';
+import { collect, gql, type RunningApp, signUp, startApp, type TestUser, until, wsClient, rawId } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
 import { initSocket } from '../helpers/ws.js';
 
@@ -37,7 +37,6 @@ let a: TestUser;
 let b: TestUser;
 let c: TestUser;
 let projectId: string;
-const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 
 beforeAll(async () => {
   const env = { REDIS_PREFIX: `${inject('redisPrefix')}events${randomBytes(3).toString('hex')}:` };
@@ -90,7 +89,7 @@ describe('projectEvents across three instances', () => {
 
     // B (EDITOR, instance two) adds a track from a generation of the project; A and C see it.
     const generation = await one.app.prisma.generation.create({
-      data: { userId: raw(b.id), projectId: raw(projectId), type: 'BEAT', status: 'COMPLETED', input: {} },
+      data: { userId: rawId(b.id), projectId: rawId(projectId), type: 'BEAT', status: 'COMPLETED', input: {} },
     });
     const seen = [sa.events.length, sc.events.length];
     const added = await gql(
@@ -122,7 +121,7 @@ describe('projectEvents across three instances', () => {
 
     // A generation of the project progresses (as the worker reports it): every member hears it.
     const job = await one.app.prisma.generation.create({
-      data: { userId: raw(a.id), projectId: raw(projectId), type: 'BEAT', status: 'PENDING', input: {} },
+      data: { userId: rawId(a.id), projectId: rawId(projectId), type: 'BEAT', status: 'PENDING', input: {} },
     });
     const atC = sc.events.length;
     await transition({ prisma: one.app.prisma, pubsub: one.app.services.pubsub }, job.id, {
@@ -184,8 +183,8 @@ describe('projectEvents across three instances', () => {
     );
 
     // An instance that died left an entry behind: it expired 1 ms ago, and the next renewal drops it.
-    const key = `${one.app.services.pubsub.channel('projectEvent', 'x').split('project:')[0]}presence:${raw(projectId)}`;
-    await one.app.redis.zadd(key, Date.now() - 1, `${raw(c.id)}|dead-instance`);
+    const key = `${one.app.services.pubsub.channel('projectEvent', 'x').split('project:')[0]}presence:${rawId(projectId)}`;
+    await one.app.redis.zadd(key, Date.now() - 1, `${rawId(c.id)}|dead-instance`);
     const before = sa.events.length;
     await one.app.services.presence.refresh();
     const after = await next(sa, 'PRESENCE', before);

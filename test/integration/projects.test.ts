@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, gql, type RunningApp, signUp, startApp, type TestUser } from '../helpers/harness.js';
+import { codes, gql, type RunningApp, signUp, startApp, type TestUser, rawId } from '../helpers/harness.js';
 
 const CREATE =
   'mutation($n: String!, $b: Int, $k: String) { createProject(name: $n, bpm: $b, key: $k) { id name bpm key tracks { id } } }';
@@ -16,8 +16,6 @@ beforeAll(async () => {
   [alice, bob] = await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)]);
 });
 afterAll(() => api.stop());
-
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 
 /** A finished generation row, as the worker leaves it (the generation API arrives with the worker). */
 async function generationFor(user: TestUser) {

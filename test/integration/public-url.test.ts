@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createClient } from 'graphql-ws';
-import { gql, type RunningApp, signUp, startApp, type TestUser } from '../helpers/harness.js';
+import { gql, type RunningApp, signUp, startApp, type TestUser, rawId } from '../helpers/harness.js';
 
 const QUERY = 'query($id: ID!) { generation(id: $id) { output { audioUrl stems { url } } } }';
 const FORWARDED = { 'x-forwarded-host': 'dawg.example.com', 'x-forwarded-proto': 'https' };
@@ -22,7 +22,7 @@ async function setup(trustProxy: boolean): Promise<{ api: RunningApp; user: Test
   const api = await startApp({ STORAGE_DIR: dir, TRUST_PROXY: trustProxy ? 'loopback' : 'false' });
   apps.push(api);
   const user = await signUp(api.graphqlUrl);
-  const userId = Buffer.from(user.id, 'base64').toString().split(':')[1] as string;
+  const userId = rawId(user.id);
   const mp3 = `generated/beats/${userId}/test.mp3`;
   await api.app.services.storage.put(mp3, Buffer.from('not really an mp3'), 'audio/mpeg');
   const files = { mp3, wav: mp3, midi: null, stems: [{ name: 'drums', key: mp3 }] };

@@ -3,7 +3,6 @@
  * per email and per IP, signUp per IP, the client IP behind proxies, and behaviour without Redis. A
  * flooding user not slowing another down: test/load/flood.test.ts.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
@@ -22,7 +21,9 @@ import {
   testConfig,
   until,
   wsClient,
+  rawId,
 } from '../helpers/harness.js';
+import { startRedisServer } from '../helpers/process.js';
 
 const LOG_IN = 'mutation($e: String!, $p: String!) { logIn(email: $e, password: $p) { token } }';
 const SIGN_UP = 'mutation($e: String!, $p: String!) { signUp(email: $e, password: $p) { token } }';
@@ -110,7 +111,7 @@ describe('operations per user', () => {
     // the first one starts the stream, the 299 after it join it. Joining must count all the same.
     const SUB = 'subscription S($c: ID!) { messageAdded(conversationId: $c) { id } }';
     const first = collect(client, SUB, { c });
-    await subscribed(api.app, 'messageAdded', Buffer.from(c, 'base64').toString().split(':')[1] as string);
+    await subscribed(api.app, 'messageAdded', rawId(c));
     const subs = [first, ...Array.from({ length: 299 }, () => collect(client, SUB, { c }))];
     // One operation (createConversation) was already counted: 99 subscribes fit in the minute.
     await until(() => subs.filter((s) => s.errors.length).length >= 201, 15_000);
@@ -198,17 +199,10 @@ describe('without Redis', () => {
   });
 
   it('when Redis goes away mid-run (a redis-server of this test, killed), logIn limits move to memory', async () => {
-    const redisPort = await freePort();
-    const server = spawn(
-      'redis-server',
-      ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
+    const server = await startRedisServer(await freePort());
     const log = createLogger(testConfig());
     const metrics = createMetrics();
-    const redis = createRedis(`redis://127.0.0.1:${redisPort}`, log, 'test-killed');
+    const redis = createRedis(server.url, log, 'test-killed');
     try {
       await until(async () => (await redis.ping().catch(() => '')) === 'PONG');
       const login = new Limiter(
@@ -227,7 +221,7 @@ describe('without Redis', () => {
       expect(await login.consume('ip:1')).toMatchObject({ allowed: false });
       expect(await redis.keys('k:*')).toHaveLength(1); // counted in Redis while it was there
 
-      server.kill('SIGKILL');
+      await server.kill();
       await until(() => redis.status !== 'ready');
       for (let i = 0; i < 3; i++) expect(await login.consume('ip:2')).toEqual({ allowed: true });
       expect(await login.consume('ip:2')).toMatchObject({ allowed: false });
@@ -235,7 +229,7 @@ describe('without Redis', () => {
       const degraded = (await metrics.rateLimitDegraded.get()).values;
       expect(Object.fromEntries(degraded.map((v) => [v.labels.limiter, v.value]))).toEqual({ login_ip: 4, requests: 5 });
     } finally {
-      server.kill('SIGKILL');
+      await server.kill();
       redis.disconnect();
     }
   });

@@ -11,7 +11,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { resolveSecrets } from '../../src/secrets.js';
-import { collect, gql, signUp, testEnv, type TestUser, wsClient } from '../helpers/harness.js';
+import { collect, gql, signUp, testEnv, type TestUser, wsClient, rawId } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi, spawnWorker } from '../helpers/process.js';
 
 /** What src/config.ts used when JWT_SECRET was unset (and FILES_SIGNING_SECRET derived from it). */
@@ -23,8 +23,6 @@ let dir: string;
 let env: Record<string, string>;
 let api: ApiProcess;
 let victim: TestUser;
-
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dawg-secrets-'));

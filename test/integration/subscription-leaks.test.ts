@@ -4,7 +4,7 @@
  * their start value), and api memory stays flat.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, type RunningApp, signUp, startApp, type TestUser, until } from '../helpers/harness.js';
+import { gql, type RunningApp, signUp, startApp, type TestUser, until, rawId } from '../helpers/harness.js';
 import { channelCounts, closeSocket, initSocket, isolatedPrefix, ownRssMb, type RawMessage } from '../helpers/ws.js';
 
 const prefix = isolatedPrefix();
@@ -14,7 +14,6 @@ let bob: TestUser;
 const ids: Record<string, string> = {};
 let start: Awaited<ReturnType<typeof channelCounts>>;
 
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 const counts = () => channelCounts(api.app, prefix);
 
 /** Waits for the counts to come back to where they started (they are released asynchronously). */

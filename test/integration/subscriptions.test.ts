@@ -12,6 +12,7 @@ import {
   type TestUser,
   until,
   wsClient,
+  rawId,
 } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
 import { activeSubscriptions } from '../helpers/ws.js';
@@ -33,8 +34,6 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   await Promise.all([api.stop(), other.kill()]);
 });
-
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 
 function client(wsUrl: string, token?: string | null) {
   const c = wsClient(wsUrl, token);

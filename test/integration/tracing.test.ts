@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { contextFrom, inSpan, startTracing, type Tracing } from '../../src/tracing.js';
 import { buildWorker } from '../../worker/worker.js';
-import { gql, signUp, testConfig, until } from '../helpers/harness.js';
+import { gql, signUp, testConfig, until, rawId } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
 import { beatDone, queueFor, type Stack, startStack, waitFor } from '../helpers/stack.js';
 
@@ -196,7 +196,3 @@ describe('tracing', () => {
     }
   });
 });
-
-function rawId(globalId: string): string {
-  return Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
-}

@@ -7,14 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BUDGET_NOTE } from '../../src/modules/chat/chat.service.js';
 import { type FakeAi, startFakeAi } from '../../scripts/fake-ai/server.js';
-import { gql, type RunningApp, signUp, startApp, type TestUser, until } from '../helpers/harness.js';
+import { gql, type RunningApp, signUp, startApp, type TestUser, until, rawId } from '../helpers/harness.js';
 import { sample, scrape } from '../helpers/metrics.js';
 
 let fake: FakeAi;
 let api: RunningApp;
 let alice: TestUser;
 let bob: TestUser;
-const raw = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 
 const USAGE = `query($from: DateTime, $to: DateTime, $all: Boolean) { usage(from: $from, to: $to, allUsers: $all) {
   allUsers aiCostUsd aiTokens audioSeconds storageBytes
@@ -75,9 +74,9 @@ describe('usage', () => {
     expect(user?.cost).toBeGreaterThan(0); // the intent call
     await api.app.prisma.generation.createMany({
       data: [
-        { userId: raw(alice.id), type: 'BEAT', status: 'COMPLETED', input: {}, output: { durationSec: 30 } },
-        { userId: raw(alice.id), type: 'BEAT', status: 'FAILED', input: {} },
-        { userId: raw(alice.id), type: 'STEMS', status: 'COMPLETED', input: {}, output: { durationSec: 30 } },
+        { userId: rawId(alice.id), type: 'BEAT', status: 'COMPLETED', input: {}, output: { durationSec: 30 } },
+        { userId: rawId(alice.id), type: 'BEAT', status: 'FAILED', input: {} },
+        { userId: rawId(alice.id), type: 'STEMS', status: 'COMPLETED', input: {}, output: { durationSec: 30 } },
       ],
     });
     const res = await gql(api.graphqlUrl, USAGE, {}, alice.token);
@@ -115,7 +114,7 @@ describe('usage', () => {
   it('is everyone for an admin, with the top users; FORBIDDEN for anyone else', async () => {
     expect((await gql(api.graphqlUrl, USAGE, { all: true }, bob.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const admin = await signUp(api.graphqlUrl);
-    await api.app.prisma.user.update({ where: { id: raw(admin.id) }, data: { role: 'ADMIN' } });
+    await api.app.prisma.user.update({ where: { id: rawId(admin.id) }, data: { role: 'ADMIN' } });
     const relogged = await gql(
       api.graphqlUrl,
       'mutation($e: String!, $p: String!) { logIn(email: $e, password: $p) { token } }',

@@ -7,9 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedMixInput } from '../../src/modules/generations/generation.rules.js';
-import { gql, type RunningApp, signUp, startApp, type TestUser } from '../helpers/harness.js';
+import { gql, type RunningApp, signUp, startApp, type TestUser, rawId } from '../helpers/harness.js';
 
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 const MIX = 'mutation($p: ID!) { mixProject(projectId: $p) { id type status input } }';
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
 

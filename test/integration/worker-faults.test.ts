@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, signUp, type TestUser, until } from '../helpers/harness.js';
-import { spawnWorker } from '../helpers/process.js';
+import { gql, signUp, type TestUser, until, rawId } from '../helpers/harness.js';
+import { spawnWorker, startRedisServer } from '../helpers/process.js';
 import { queueFor, type Stack, startStack, waitFor } from '../helpers/stack.js';
 
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id status } }';
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 
 async function beat(stack: Stack, user: TestUser, durationSec: number) {
   const res = await gql(
@@ -116,22 +114,13 @@ describe('a worker killed mid-job', () => {
 
 describe('a Redis restart', () => {
   const port = 16_000 + Math.floor(Math.random() * 1000);
-  let redis: ChildProcess | null = null;
+  let redis: Awaited<ReturnType<typeof startRedisServer>> | null = null;
   const startRedis = async () => {
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    await until(async () => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping']);
-      return new Promise<boolean>((r) => probe.once('exit', (code) => r(code === 0)));
-    });
+    redis = await startRedisServer(port);
   };
-  const killRedis = () =>
-    new Promise<void>((resolve) => {
-      if (!redis || redis.exitCode !== null) return resolve();
-      redis.once('exit', () => resolve());
-      redis.kill('SIGKILL');
-    });
+  const killRedis = async () => {
+    await redis?.kill();
+  };
   afterAll(killRedis);
 
   it('is ridden out: api and worker reconnect and every generation completes, even one requested while Redis was down', {

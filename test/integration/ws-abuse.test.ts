@@ -5,7 +5,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { gql, type RunningApp, signUp, startApp, type TestUser, testConfig, until } from '../helpers/harness.js';
+import { gql, type RunningApp, signUp, startApp, type TestUser, testConfig, until, rawId } from '../helpers/harness.js';
 import {
   activeSubscriptions,
   channelCounts,
@@ -29,7 +29,6 @@ let alice: TestUser;
 let start: Awaited<ReturnType<typeof channelCounts>>;
 
 const ADDED = 'subscription($c: ID!) { messageAdded(conversationId: $c) { id content } }';
-const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1] as string;
 const counts = () => channelCounts(api.app, prefix);
 
 beforeAll(async () => {

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { codes, gql, signUp, type TestUser, testEnv } from '../helpers/harness.js';
+import { codes, gql, signUp, type TestUser, testEnv, rawId } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
 import { isolatedPrefix } from '../helpers/ws.js';
 
@@ -40,7 +40,7 @@ let api: ApiProcess;
 const VICTIMS = 12;
 /** Victim samples per window, quiet and attacked: 6 x 90 each side, so the p99 is not simply the slowest. */
 const SAMPLES = 90;
-const uuidOf = (u: TestUser) => Buffer.from(u.id, 'base64').toString().split(':')[1] as string;
+const uuidOf = (u: TestUser) => rawId(u.id);
 
 beforeAll(async () => {
   api = await spawnApi({

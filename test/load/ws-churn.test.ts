@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { gql, signUp, type TestUser, testConfig, until } from '../helpers/harness.js';
+import { gql, signUp, type TestUser, testConfig, until, rawId } from '../helpers/harness.js';
 import { type ApiProcess, GC_ON_SIGNAL, gcNow, spawnApi } from '../helpers/process.js';
 import { closeSocket, initSocket, isolatedPrefix, type RawSocket, rssMbOf } from '../helpers/ws.js';
 
@@ -45,7 +45,7 @@ const metric = async (name: string) =>
 
 /** A fresh token for alice (a new jti): the api verifies and caches each one. */
 function freshToken() {
-  const userId = Buffer.from(alice.id, 'base64').toString().split(':')[1] as string;
+  const userId = rawId(alice.id);
   return new SignJWT({ role: 'USER' })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(userId)

@@ -10,8 +10,8 @@ import type { Db, Prisma } from '../../db/client.js';
 import { type Action, ROLES_FOR } from '../../access/rules.js';
 import { badInput, forbidden, notFound } from '../../errors.js';
 import type { Project, ProjectMember, ProjectRole } from '../../generated/prisma/client.js';
-import type { ProjectEvent, PubSub } from '../../pubsub.js';
-import { publishProjectEvent } from './project-events.js';
+import type { PubSub } from '../../pubsub.js';
+import { touchProject } from './project-events.js';
 import type { Viewer } from '../auth/viewer.js';
 import { parseInput } from '../../validation.js';
 import { addMemberRules, PROJECT_MAX_MEMBERS } from './project.rules.js';
@@ -35,7 +35,7 @@ export class MemberService {
         throw badInput('projectId', `a project has at most ${PROJECT_MAX_MEMBERS} members; remove one first`);
       return tx.projectMember.create({ data: { projectId, userId: user.id, role } });
     });
-    await this.changed(projectId, { kind: 'MEMBER_JOINED', byUserId: viewer.id, userId: user.id });
+    await touchProject(this.deps, projectId, { kind: 'MEMBER_JOINED', byUserId: viewer.id, userId: user.id });
     return member;
   }
 
@@ -46,7 +46,7 @@ export class MemberService {
       if (current.role === 'OWNER' && role !== 'OWNER') await this.keepAnOwner(tx, projectId, 'role');
       return tx.projectMember.update({ where: { projectId_userId: { projectId, userId } }, data: { role } });
     });
-    await this.changed(projectId, { kind: 'MEMBER_ROLE_CHANGED', byUserId: viewer.id, userId });
+    await touchProject(this.deps, projectId, { kind: 'MEMBER_ROLE_CHANGED', byUserId: viewer.id, userId });
     return member;
   }
 
@@ -54,7 +54,7 @@ export class MemberService {
     await this.deps.access.project.require(viewer, projectId, 'admin');
     await this.locked(viewer, projectId, 'admin', (tx) => this.drop(tx, projectId, userId, 'userId'));
     await this.revoked(projectId, userId);
-    return this.changed(projectId, { kind: 'MEMBER_LEFT', byUserId: viewer.id, userId });
+    return touchProject(this.deps, projectId, { kind: 'MEMBER_LEFT', byUserId: viewer.id, userId });
   }
 
   /** The viewer leaves; the last OWNER cannot (they may hand the project over, or delete it). */
@@ -62,7 +62,7 @@ export class MemberService {
     await this.deps.access.project.require(viewer, projectId, 'read');
     await this.locked(viewer, projectId, 'read', (tx) => this.drop(tx, projectId, viewer.id, 'projectId'));
     await this.revoked(projectId, viewer.id);
-    await this.changed(projectId, { kind: 'MEMBER_LEFT', byUserId: viewer.id, userId: viewer.id });
+    await touchProject(this.deps, projectId, { kind: 'MEMBER_LEFT', byUserId: viewer.id, userId: viewer.id });
     return true;
   }
 
@@ -104,16 +104,5 @@ export class MemberService {
   /** Ends the user's open subscriptions on the project, on every api instance. */
   private revoked(projectId: string, userId: string): Promise<void> {
     return this.deps.pubsub.publish('projectAccessRevoked', 'all', { projectId, userId });
-  }
-
-  /** The membership changed: the project's version moves on, and its subscribers hear it. */
-  private async changed(projectId: string, event: Omit<ProjectEvent, 'projectId'>): Promise<Project> {
-    const project = await this.deps.prisma.project.update({
-      where: { id: projectId },
-      data: { updatedAt: new Date(), version: { increment: 1 } },
-    });
-    await this.deps.pubsub.publish('projectUpdated', project.id, { projectId: project.id, project });
-    await publishProjectEvent(this.deps.pubsub, { projectId, ...event });
-    return project;
   }
 }

@@ -1,6 +1,5 @@
 import type { Access } from '../../access/access.js';
-import type { ProjectEvent } from '../../pubsub.js';
-import { publishProjectEvent } from './project-events.js';
+import { announceProject, touchProject } from './project-events.js';
 import type { Db } from '../../db/client.js';
 import type { Project, Track } from '../../generated/prisma/client.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -9,9 +8,6 @@ import { parseInput } from '../../validation.js';
 import { badInput, conflict, notFound } from '../../errors.js';
 import { encodeGlobalId } from '../../graphql/ids.js';
 import { addTrackRules, createProjectRules, PROJECT_MAX_TRACKS, updateProjectRules, updateTrackRules } from './project.rules.js';
-
-/** A project event without its project id (the service adds it). */
-type Change = Omit<ProjectEvent, 'projectId'>;
 
 export class ProjectService {
   constructor(private readonly deps: { prisma: Db; pubsub: PubSub; access: Access }) {}
@@ -36,7 +32,7 @@ export class ProjectService {
     const project = await this.versioned('project', id, data.version, (where) =>
       this.deps.prisma.project.updateMany({ where, data: { ...changes, version: { increment: 1 } } }),
     );
-    await this.changed(project, { kind: 'PROJECT_UPDATED', byUserId: viewer.id });
+    await announceProject(this.deps.pubsub, project, { kind: 'PROJECT_UPDATED', byUserId: viewer.id });
     return project;
   }
 
@@ -72,7 +68,7 @@ export class ProjectService {
         },
       });
     });
-    await this.touch(projectId, { kind: 'TRACK_ADDED', byUserId: viewer.id, trackId: track.id });
+    await touchProject(this.deps, projectId, { kind: 'TRACK_ADDED', byUserId: viewer.id, trackId: track.id });
     return track;
   }
 
@@ -99,14 +95,14 @@ export class ProjectService {
     await this.versioned('track', trackId, data.version, (where) =>
       this.deps.prisma.track.updateMany({ where, data: { ...changes, version: { increment: 1 } } }),
     );
-    await this.touch(existing.projectId, { kind: 'TRACK_UPDATED', byUserId: viewer.id, trackId });
+    await touchProject(this.deps, existing.projectId, { kind: 'TRACK_UPDATED', byUserId: viewer.id, trackId });
     return this.deps.prisma.track.findUniqueOrThrow({ where: { id: trackId } });
   }
 
   async removeTrack(viewer: Viewer, trackId: string): Promise<Track> {
     const track = await this.deps.access.track.require(viewer, trackId, 'admin');
     await this.deps.prisma.track.delete({ where: { id: trackId } });
-    await this.touch(track.projectId, { kind: 'TRACK_REMOVED', byUserId: viewer.id, trackId });
+    await touchProject(this.deps, track.projectId, { kind: 'TRACK_REMOVED', byUserId: viewer.id, trackId });
     return track;
   }
 
@@ -143,20 +139,5 @@ export class ProjectService {
       throw conflict(model, current);
     }
     return row as M extends 'project' ? Project : Track;
-  }
-
-  /** A change to the project's tracks: bumps its version and updatedAt, then tells subscribers. */
-  private async touch(projectId: string, event: Change): Promise<void> {
-    const project = await this.deps.prisma.project.update({
-      where: { id: projectId },
-      data: { updatedAt: new Date(), version: { increment: 1 } },
-    });
-    await this.changed(project, event);
-  }
-
-  /** projectUpdated gets the project; projectEvents what happened. */
-  private async changed(project: Project, event: Change): Promise<void> {
-    await this.deps.pubsub.publish('projectUpdated', project.id, { projectId: project.id, project });
-    await publishProjectEvent(this.deps.pubsub, { projectId: project.id, ...event });
   }
 }
