@@ -132,6 +132,8 @@ describe('projectEvents across three instances', () => {
     expect(await next(sc, 'GENERATION_PROGRESS', atC)).toMatchObject({
       generation: { percent: 10, stage: 'composing', generation: { status: 'PROCESSING' } },
     });
+    // Not left PROCESSING: the workers of other test files reconcile such rows of the shared database.
+    await one.app.prisma.generation.update({ where: { id: job.id }, data: { status: 'CANCELLED' } });
 
     // Members: a newcomer joins, changes role, is removed; everyone sees each step.
     const d = await signUp(one.graphqlUrl);

@@ -62,6 +62,11 @@ beforeAll(async () => {
   [alice, bob] = (await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)])) as [TestUser, TestUser];
 });
 afterAll(async () => {
+  // The beat a message started stays PENDING here (no worker): leave it to no other file's reconciler.
+  await api?.app.prisma.generation.updateMany({
+    where: { userId: { in: [alice, bob].filter(Boolean).map((u) => rawId(u.id)) }, status: { in: ['PENDING', 'PROCESSING'] } },
+    data: { status: 'CANCELLED' },
+  });
   await api?.stop();
   await fake?.close();
 });
