@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { dropDatabase, ensureDatabase } from '../../src/db/ensure-database.js';
-import { applyMigrations } from '../../src/db/schema-engine.js';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
 import { createRedis } from '../../src/redis.js';
 import { type Handlers, defaultHandlers } from '../../worker/processor.js';
 import { buildWorker } from '../../worker/worker.js';
+import { createOwnDatabase } from './database.js';
 import { freePort, gql, type RunningApp, startApp, testConfig } from './harness.js';
 
 export interface Stack {
@@ -23,9 +22,10 @@ export interface Stack {
 /**
  * An api and a worker on their own Redis prefix and storage directory. `worker: false` starts no
  * worker, for a test that runs its own (a worker stopped after starting can still take a job queued
- * while its blocking fetch winds down). `ownDatabase: true` gives the stack a database of its own
- * (created, migrated, dropped at stop): its worker's reconciler then cannot pick up other test
- * files' PENDING generations from the shared one, for a test that counts every job its worker ran.
+ * while its blocking fetch winds down). Each stack has a database of its own (cloned from the run's
+ * template, dropped at stop): its worker's reconciler then cannot pick up other test files' PENDING
+ * generations, which it would render on its own prefix and storage. `ownDatabase: false` shares the
+ * run's database instead.
  */
 export async function startStack(
   overrides: Record<string, string> = {},
@@ -34,14 +34,8 @@ export async function startStack(
 ): Promise<Stack> {
   const storageDir = await mkdtemp(join(tmpdir(), 'dawg-storage-'));
   const port = await freePort();
-  let database: string | null = null;
-  if (options.ownDatabase) {
-    const url = new URL(testConfig().DATABASE_URL);
-    url.pathname = `${url.pathname}_own_${randomBytes(3).toString('hex')}`;
-    database = url.toString();
-    await ensureDatabase(database);
-    await applyMigrations(database);
-  }
+  const own = options.ownDatabase === false ? null : await createOwnDatabase();
+  const database = own?.url;
   const env = {
     ...(database ? { DATABASE_URL: database } : {}),
     PORT: String(port),
@@ -63,7 +57,7 @@ export async function startStack(
       await worker.stop();
       await api.stop();
       await rm(storageDir, { recursive: true, force: true });
-      if (database) await dropDatabase(database);
+      await own?.drop();
     },
   };
 }

@@ -25,7 +25,7 @@ let alice: TestUser;
 beforeAll(async () => {
   // Its own database: its worker renders this file's beats only (the reconciler of a worker on the
   // shared one also takes other files' PENDING rows, which pushed a beat here past the 30 s timeout).
-  stack = await startStack({ CHAT_CHUNK_DELAY_MS: '40' }, {}, { ownDatabase: true });
+  stack = await startStack({ CHAT_CHUNK_DELAY_MS: '40' });
   alice = await signUp(stack.api.graphqlUrl);
 });
 afterAll(() => stack.stop());

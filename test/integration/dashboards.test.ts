@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createOwnDatabase } from '../helpers/database.js';
 import { type RunningApp, startApp } from '../helpers/harness.js';
 import { exportedNames, scrape } from '../helpers/metrics.js';
 import { type ApiProcess, spawnWorker } from '../helpers/process.js';
@@ -58,9 +59,11 @@ let storageDir: string;
 let api: RunningApp;
 let worker: ApiProcess;
 let exported: Set<string>;
+let database: Awaited<ReturnType<typeof createOwnDatabase>>;
 beforeAll(async () => {
   storageDir = await mkdtemp(join(tmpdir(), 'dawg-dashboards-'));
-  const env = { STORAGE_DIR: storageDir, REDIS_PREFIX: `${inject('redisPrefix')}dash${randomBytes(3).toString('hex')}:` };
+  database = await createOwnDatabase(); // its worker reconciles this file's rows only
+  const env = { DATABASE_URL: database.url, STORAGE_DIR: storageDir, REDIS_PREFIX: `${inject('redisPrefix')}dash${randomBytes(3).toString('hex')}:` };
   [api, worker] = await Promise.all([startApp(env), spawnWorker(env)]);
   const [apiText, workerText] = await Promise.all([scrape(api.url), scrape(worker.url)]);
   exported = new Set([...exportedNames(apiText), ...exportedNames(workerText)]);
@@ -69,6 +72,7 @@ afterAll(async () => {
   await worker?.kill('SIGTERM');
   await api?.stop();
   await rm(storageDir, { recursive: true, force: true });
+  await database?.drop();
 });
 
 describe('Grafana dashboards', () => {

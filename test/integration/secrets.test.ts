@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { resolveSecrets } from '../../src/secrets.js';
 import { collect, gql, signUp, testEnv, type TestUser, wsClient, rawId } from '../helpers/harness.js';
+import { createOwnDatabase } from '../helpers/database.js';
 import { type ApiProcess, spawnApi, spawnWorker } from '../helpers/process.js';
 
 /** What src/config.ts used when JWT_SECRET was unset (and FILES_SIGNING_SECRET derived from it). */
@@ -23,16 +24,19 @@ let dir: string;
 let env: Record<string, string>;
 let api: ApiProcess;
 let victim: TestUser;
+let database: Awaited<ReturnType<typeof createOwnDatabase>>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dawg-secrets-'));
-  env = { JWT_SECRET: '', FILES_SIGNING_SECRET: '', STORAGE_DIR: join(dir, 'storage') };
+  database = await createOwnDatabase(); // its worker reconciles this file's rows only
+  env = { JWT_SECRET: '', FILES_SIGNING_SECRET: '', STORAGE_DIR: join(dir, 'storage'), DATABASE_URL: database.url };
   api = await spawnApi(env);
   victim = await signUp(api.graphqlUrl);
 }, 60_000);
 afterAll(async () => {
   await api?.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });
+  await database?.drop();
 });
 
 describe('signing secrets when none is configured', () => {

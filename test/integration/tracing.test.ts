@@ -54,7 +54,7 @@ describe('tracing', () => {
   it('follows one generateBeat from the HTTP request through the queue into the worker stages and the upload', async () => {
     tracing = startTracing({ serviceName: 'dawg-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
     expect(tracing.enabled).toBe(true);
-    stack = await startStack({}, {}, { worker: false, ownDatabase: true });
+    stack = await startStack({}, {}, { worker: false });
     const workerLog = capture();
     worker = buildWorker(testConfig(stack.env), { log: createLogger({ LOG_LEVEL: 'info' }, 'dawg-worker', workerLog.stream) });
     await worker.start();

@@ -14,7 +14,7 @@ let user: TestUser;
 let workerUrl: string;
 beforeAll(async () => {
   // Its own database: the reconciler must not bring in other files' generations (the job counts are exact).
-  stack = await startStack({}, {}, { ownDatabase: true });
+  stack = await startStack();
   user = await signUp(stack.api.graphqlUrl);
   workerUrl = stack.worker.url() as string;
 });
