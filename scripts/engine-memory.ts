@@ -46,7 +46,10 @@ const storage: Storage = {
     return body;
   },
   exists: async (key) => objects.has(key),
+  size: async (key) => objects.get(key)?.length ?? null,
+  delete: async (key) => void objects.delete(key),
   signedUrl: async (key) => key,
+  uploadUrl: async (key) => ({ url: key, method: 'PUT', headers: {} }),
 };
 const rows = new Map<string, Generation>();
 const deps = {

@@ -14,6 +14,7 @@ import { boundedParserCache } from './graphql/document-cache.js';
 import { createPipeline } from './graphql/pipeline.js';
 import { schema } from './graphql/schema.js';
 import { createGenerationQueue } from './jobs/generation-job.js';
+import { createUploadQueue } from './jobs/upload-job.js';
 import { createStorage } from './storage/index.js';
 import { hasLocalGraphiql, renderLocalGraphiql } from './http/graphiql.js';
 import { createGraphqlPost, toYoga } from './http/graphql-post.js';
@@ -64,8 +65,22 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const storage = createStorage(config);
   const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
+  const uploadQueue = createUploadQueue(queueRedis, config.REDIS_PREFIX);
+  uploadQueue.on('error', (err) => log.debug({ err: err.message }, 'upload queue error'));
   const limiters = createLimiters(redis, config, { log, metrics });
-  const services = createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics, limiters });
+  const services = createServices({
+    config,
+    prisma,
+    sql,
+    pubsub,
+    queue,
+    uploadQueue,
+    storage,
+    redis,
+    log,
+    metrics,
+    limiters,
+  });
   const publicUrl = new PublicUrl(config);
   let shuttingDown = false;
 
@@ -141,7 +156,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   // The operators' queue dashboard; ADMIN_QUEUES=false leaves every /admin path a 404.
   const admin = config.ADMIN_QUEUES
     ? createAdminArea({
-        queues: [queue],
+        queues: [queue, uploadQueue],
         sessions: new AdminSessions({
           auth: services.auth,
           tokens: services.tokens,
@@ -230,7 +245,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       await closed;
       clearTimeout(forced);
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
-      await queue.close().catch(() => {});
+      await Promise.all([queue.close(), uploadQueue.close()]).catch(() => {});
       await Promise.allSettled([closeRedis(redis), closeRedis(queueRedis), closeRedis(subscriber), prisma.$disconnect()]);
       log.info('dawg api stopped');
     },

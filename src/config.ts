@@ -55,6 +55,33 @@ export const configSchema = z
     LOGIN_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
     SIGNUPS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).default(10),
     GENERATION_MAX_PENDING: z.coerce.number().int().min(1).default(20),
+    // Uploads (src/modules/uploads): the largest file, each user's storage for them, the longest audio.
+    UPLOAD_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(2 ** 31 - 1)
+      .default(100 * 1024 * 1024),
+    UPLOAD_QUOTA_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(1024 * 1024 * 1024),
+    UPLOAD_MAX_DURATION_SEC: z.coerce.number().int().min(1).max(3600).default(900),
+    UPLOAD_URL_TTL_SEC: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .max(7 * 24 * 3600)
+      .default(900),
+    // A PENDING upload older than this is deleted with its object by the worker's repeatable cleanup job.
+    UPLOAD_PENDING_TTL_SEC: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3600),
+    // How long completeUpload waits for the worker's analysis before answering with the upload still PENDING.
+    UPLOAD_ANALYSIS_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
     TRUST_PROXY: z
       .string()
       .default('false')

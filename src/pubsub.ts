@@ -23,6 +23,8 @@ export interface EventMap {
   projectEvent: ProjectEvent;
   /** A user lost access to a project (removed, or left): their subscriptions on it end (key 'all'). */
   projectAccessRevoked: { projectId: string; userId: string };
+  /** An upload's analysis ended (READY or FAILED), for the completeUpload waiting on it (keyed by upload). */
+  uploadSettled: { uploadId: string; status: 'READY' | 'FAILED' };
 }
 
 export interface ChatChunkEvent {
@@ -75,6 +77,7 @@ const TOPICS: { [K in EventName]: (key: string) => string } = {
   chatChunk: (conversationId) => `conversation:${conversationId}:chat`,
   projectAccessRevoked: () => 'project-access:revoked',
   projectEvent: (projectId) => `project:${projectId}:events`,
+  uploadSettled: (uploadId) => `upload:${uploadId}:settled`,
 };
 
 function reviveDates(key: string, value: unknown): unknown {

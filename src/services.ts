@@ -19,6 +19,8 @@ import { ProjectService } from './modules/projects/project.service.js';
 import type { PubSub } from './pubsub.js';
 import type { Queue } from 'bullmq';
 import type { GenerationJob } from './jobs/generation-job.js';
+import type { UploadJob } from './jobs/upload-job.js';
+import { UploadService } from './modules/uploads/upload.service.js';
 import type { Storage } from './storage/index.js';
 import type { Redis } from './redis.js';
 import { ChatService } from './modules/chat/chat.service.js';
@@ -31,6 +33,7 @@ export interface ServiceDeps {
   sql: Sql;
   pubsub: PubSub;
   queue: Queue<GenerationJob>;
+  uploadQueue: Queue<UploadJob>;
   storage: Storage;
   redis: Redis;
   log: Logger;
@@ -38,7 +41,19 @@ export interface ServiceDeps {
   limiters: Limiters;
 }
 
-export function createServices({ config, prisma, sql, pubsub, queue, storage, redis, log, metrics, limiters }: ServiceDeps) {
+export function createServices({
+  config,
+  prisma,
+  sql,
+  pubsub,
+  queue,
+  uploadQueue,
+  storage,
+  redis,
+  log,
+  metrics,
+  limiters,
+}: ServiceDeps) {
   const revocations = new TokenRevocations({ redis, prisma, prefix: config.REDIS_PREFIX });
   const tokens = new TokenService(config.JWT_SECRET, config.JWT_TTL_SECONDS, revocations);
   const access = new Access(prisma);
@@ -48,6 +63,7 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
   const usage = new UsageService({ prisma, monthlyBudgetUsd: config.AI_USER_MONTHLY_BUDGET_USD });
   const presence = new Presence({ redis, pubsub, prefix: config.REDIS_PREFIX, log });
   const conversations = new ConversationService({ prisma, access });
+  const uploads = new UploadService({ prisma, pubsub, queue: uploadQueue, storage, access, log, config });
   const generations = new GenerationService({
     prisma,
     pubsub,
@@ -69,6 +85,7 @@ export function createServices({ config, prisma, sql, pubsub, queue, storage, re
     usage,
     conversations,
     storage,
+    uploads,
     generations,
     chat: new ChatService({
       prisma,

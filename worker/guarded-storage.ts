@@ -21,6 +21,9 @@ export function guardedStorage(storage: Storage): Storage {
     put: guard(storage.put.bind(storage)),
     get: guard(storage.get.bind(storage)),
     exists: guard(storage.exists.bind(storage)),
+    size: guard(storage.size.bind(storage)),
+    delete: guard(storage.delete.bind(storage)),
+    uploadUrl: guard(storage.uploadUrl.bind(storage)),
     signedUrl: guard(storage.signedUrl.bind(storage)),
   };
 }

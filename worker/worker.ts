@@ -18,6 +18,9 @@ import { createEndpoints } from './endpoints.js';
 import { guardedStorage } from './guarded-storage.js';
 import { waitForDatabase } from './wait-for-database.js';
 import { type Handlers, createProcessor, defaultHandlers } from './processor.js';
+import { CLEANUP_EVERY_MS, CLEANUP_SCHEDULER, UPLOAD_QUEUE, createUploadQueue } from '../src/jobs/upload-job.js';
+import { createAnalyzer } from './uploads/analyze.js';
+import { cleanupUploads } from './uploads/cleanup.js';
 
 export function buildWorker(config: Config, options: { log?: Logger; handlers?: Handlers } = {}) {
   const log = options.log ?? createLogger(config, 'dawg-worker');
@@ -31,9 +34,15 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   const pubsub = new PubSub(redis, redis, config.REDIS_PREFIX);
   const deps: WorkerDeps = { config, prisma, pubsub, storage: guardedStorage(createStorage(config)), log };
   let worker: Worker | null = null;
+  let uploadWorker: Worker | null = null;
   const queue = createGenerationQueue(queueConnection, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
-  const metrics = createWorkerMetrics({ [GENERATION_QUEUE]: () => queue.getJobCounts() });
+  const uploadQueue = createUploadQueue(queueConnection, config.REDIS_PREFIX);
+  uploadQueue.on('error', (err) => log.debug({ err: err.message }, 'upload queue error'));
+  const metrics = createWorkerMetrics({
+    [GENERATION_QUEUE]: () => queue.getJobCounts(),
+    [UPLOAD_QUEUE]: () => uploadQueue.getJobCounts(),
+  });
   let shuttingDown = false;
   const endpoints = createEndpoints(
     config,
@@ -43,7 +52,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         redis: () => queueConnection.ping(),
         // Taking jobs: the BullMQ worker is connected and running.
         queue: async () => {
-          if (!worker?.isRunning()) throw new Error('not taking jobs');
+          if (!worker?.isRunning() || !uploadWorker?.isRunning()) throw new Error('not taking jobs');
         },
       },
       isShuttingDown: () => shuttingDown,
@@ -125,6 +134,18 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         log.warn({ jobId }, 'job stalled (its worker stopped renewing the lock)');
       });
       await worker.waitUntilReady();
+      // Uploads: analysis one at a time (a decode holds up to 15 minutes of audio), and the cleanup.
+      const analyze = createAnalyzer(deps);
+      uploadWorker = new Worker(UPLOAD_QUEUE, (job) => (job.name === CLEANUP_SCHEDULER ? cleanupUploads(deps) : analyze(job)), {
+        connection: queueConnection,
+        prefix: queuePrefix(config.REDIS_PREFIX),
+        concurrency: 1,
+        lockDuration: config.WORKER_LOCK_MS,
+        stalledInterval: config.WORKER_LOCK_MS,
+      });
+      uploadWorker.on('error', (err) => log.warn({ err: err.message }, 'upload worker error'));
+      await uploadWorker.waitUntilReady();
+      await uploadQueue.upsertJobScheduler(CLEANUP_SCHEDULER, { every: CLEANUP_EVERY_MS }, { name: CLEANUP_SCHEDULER });
       await reconcile().catch((err) => log.warn({ err: err.message }, 'reconcile failed'));
       reconcileTimer = setInterval(
         () => void reconcile().catch((err) => log.warn({ err: err.message }, 'reconcile failed')),
@@ -136,18 +157,20 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
     },
     /** Finishes running jobs (up to the lock), then closes connections. */
     reconcile,
+    /** Deletes uploads never completed (what the repeatable CLEANUP job runs). */
+    cleanupUploads: (now?: number) => cleanupUploads(deps, now),
     async stop(): Promise<void> {
       shuttingDown = true;
       stopping.abort();
       if (reconcileTimer) clearInterval(reconcileTimer);
       // A graceful close waits for Redis; if Redis is unreachable, force it after the lock period.
-      const closing = worker?.close();
+      const closing = Promise.all([worker?.close(), uploadWorker?.close()]);
       const closed = await Promise.race([
         closing?.then(() => true),
         new Promise((r) => setTimeout(() => r(false), config.WORKER_LOCK_MS)),
       ]);
-      if (!closed) await worker?.close(true).catch(() => {});
-      await queue.close().catch(() => {});
+      if (!closed) await Promise.all([worker?.close(true), uploadWorker?.close(true)]).catch(() => {});
+      await Promise.all([queue.close(), uploadQueue.close()]).catch(() => {});
       await Promise.allSettled([closeRedis(redis), closeRedis(queueConnection), prisma.$disconnect()]);
       await endpoints.stop();
       log.info('dawg worker stopped');

@@ -4,7 +4,7 @@
  * not do `action`. The rules themselves are in ./rules.ts.
  */
 import type { Db } from '../db/client.js';
-import type { Conversation, Generation, Message, Prisma, Project, Track } from '../generated/prisma/client.js';
+import type { Conversation, Generation, Message, Prisma, Project, Track, Upload } from '../generated/prisma/client.js';
 import { forbidden, notFound } from '../errors.js';
 import type { Viewer } from '../modules/auth/viewer.js';
 import {
@@ -16,6 +16,7 @@ import {
   projectWhere,
   type Resource,
   trackWhere,
+  uploadWhere,
 } from './rules.js';
 
 /** What a lookup may add to the row (include/select); the `where` is the rule's. */
@@ -94,6 +95,14 @@ export class Access {
     require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.GenerationFindFirstArgs> = {}) =>
       decide<Generation>('Generation', id, action, (a) =>
         this.prisma.generation.findFirst({ ...query, where: { AND: [{ id }, generationWhere(viewer, a)] } }),
+      ),
+  };
+
+  readonly upload = {
+    where: uploadWhere,
+    require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.UploadFindFirstArgs> = {}) =>
+      decide<Upload>('Upload', id, action, (a) =>
+        this.prisma.upload.findFirst({ ...query, where: { AND: [{ id }, uploadWhere(viewer, a)] } }),
       ),
   };
 }

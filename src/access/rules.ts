@@ -70,6 +70,14 @@ export function generationWhere(viewer: Viewer | null, action: Action): Prisma.G
 }
 
 /**
+ * An upload made in a project is the project's, like a generation; one made outside a project is its
+ * uploader's alone. Its signed URLs are issued only in `Upload.audioUrl`.
+ */
+export function uploadWhere(viewer: Viewer | null, action: Action): Prisma.UploadWhereInput {
+  return viewer ? { OR: [{ projectId: null, userId: viewer.id }, { project: projectWhere(viewer, action) }] } : NOBODY;
+}
+
+/**
  * Operators: the GraphQL `admin` scope (src/graphql/builder.ts) and the admin area (src/http/admin),
  * which reads it on the user's row as well as on the token (Access.isAdminNow).
  */
@@ -89,6 +97,7 @@ export const rules = {
   Conversation: conversationWhere,
   Message: messageWhere,
   Generation: generationWhere,
+  Upload: uploadWhere,
   User: userWhere,
 } as const;
 

@@ -14,6 +14,8 @@ export const MUTATION_COSTS: Readonly<Record<string, number>> = {
   masterTrack: 100,
   createStems: 100,
   sendMessage: 100,
+  // Waits for a decode and analysis in the worker.
+  completeUpload: 100,
 };
 /** Any other mutation field. */
 export const MUTATION_COST = 20;

@@ -7,6 +7,7 @@ import {
   MessageStatus,
   ProjectRole,
   Role,
+  UploadStatus,
 } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 
@@ -20,4 +21,8 @@ export const ProjectRoleEnum = builder.enumType(ProjectRole, {
   name: 'ProjectRole',
   description:
     'OWNER: everything, members and deletion included. EDITOR: edits, generates, chats. VIEWER: reads, downloads, subscribes.',
+});
+export const UploadStatusEnum = builder.enumType(UploadStatus, {
+  name: 'UploadStatus',
+  description: 'PENDING: waiting for the file, or for its analysis. READY: verified and analysed. FAILED: refused (see error).',
 });

@@ -13,6 +13,7 @@ import '../modules/messages/message.schema.js';
 import '../modules/generations/generation.schema.js';
 import '../modules/chat/chat.schema.js';
 import '../modules/usage/usage.schema.js';
+import '../modules/uploads/upload.schema.js';
 
 export const schema = builder.toSchema();
 

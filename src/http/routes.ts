@@ -1,4 +1,4 @@
-/** Plain HTTP endpoints beside /graphql: liveness, readiness, Prometheus metrics, files, the admin area. */
+/** Plain HTTP endpoints beside /graphql: liveness, readiness, Prometheus metrics, files (and their uploads), the admin area. */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/client.js';
@@ -39,6 +39,46 @@ async function serveFile(storage: LocalStorage, req: IncomingMessage, res: Serve
   });
   res.end(req.method === 'HEAD' ? undefined : body);
   return true;
+}
+
+/**
+ * PUT /files/uploads/<key>?expires=…&bytes=…&signature=… for the local storage driver: the body
+ * streams to disk and is cut off as soon as it passes the signed size. 201 when stored.
+ */
+async function receiveFile(storage: LocalStorage, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  let key: string;
+  try {
+    key = decodeURIComponent(url.pathname.slice(FILES_PATH.length));
+  } catch {
+    key = '';
+  }
+  const refuse = (status: number, error: string) => {
+    // The rest of a refused body is not read: the connection closes after the answer.
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' });
+    res.end(JSON.stringify({ error }));
+    return true;
+  };
+  if (!key.startsWith('uploads/')) return refuse(403, 'only uploads are accepted here');
+  const check = storage.verifyPut(key, url.searchParams, req.headers['content-type'] ?? '');
+  if (!check.ok) return refuse(403, check.reason);
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) !== check.bytes)
+    return refuse(
+      Number(declared) > check.bytes ? 413 : 400,
+      `the body must be exactly ${check.bytes} bytes, as createUpload was told`,
+    );
+  // A body cut off by the client (the connection closed) keeps nothing.
+  const outcome = await storage.receive(key, req, check.bytes).catch(() => 'too-short' as const);
+  if (outcome === 'stored') {
+    send(res, 201, JSON.stringify({ ok: true, bytes: check.bytes }));
+    return true;
+  }
+  if (outcome === 'exists') return refuse(409, 'this upload already has its file; create a new upload to send another');
+  return refuse(
+    outcome === 'too-large' ? 413 : 400,
+    `the body must be exactly ${check.bytes} bytes, as createUpload was told (it was ${outcome === 'too-large' ? 'longer' : 'shorter'})`,
+  );
 }
 
 function send(res: ServerResponse, status: number, body: string, type = 'application/json') {
@@ -135,6 +175,8 @@ export function createRoutes(deps: {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     // Before the method check: the admin area takes POST and PUT too.
     if (deps.admin && isAdminPath(path)) return deps.admin(req, res, path);
+    if (req.method === 'PUT' && path.startsWith(FILES_PATH) && deps.storage instanceof LocalStorage)
+      return receiveFile(deps.storage, req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     if (path.startsWith(GRAPHIQL_ASSETS_PATH)) return serveGraphiqlAsset(path, res, req);
     if (path.startsWith(FILES_PATH) && deps.storage instanceof LocalStorage) return serveFile(deps.storage, req, res);

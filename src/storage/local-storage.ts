@@ -1,12 +1,28 @@
 /**
  * Local-directory storage. Files are served by the api at
  * /files/<key>?expires=<unix>&signature=<HMAC-SHA256(key + expires)>; a
- * tampered or expired URL is refused.
+ * tampered or expired URL is refused. Uploads are PUT to the same path with
+ * `bytes` in the signed query and the content type in the signature.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { SIGNED_URL_TTL_SEC, type SignedUrlOptions, type Storage, assertSafeKey } from './storage.js';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  SIGNED_URL_TTL_SEC,
+  type SignedUrlOptions,
+  type Storage,
+  type UploadUrl,
+  type UploadUrlOptions,
+  assertSafeKey,
+} from './storage.js';
+
+/** How a streamed upload ended (LocalStorage.receive). */
+export type Received = 'stored' | 'too-large' | 'too-short' | 'exists';
+
+class TooLarge extends Error {}
 
 export const FILES_PATH = '/files/';
 
@@ -48,8 +64,94 @@ export class LocalStorage implements Storage {
     );
   }
 
+  async size(key: string): Promise<number | null> {
+    return stat(this.path(key)).then(
+      (s) => s.size,
+      () => null,
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+  }
+
   sign(key: string, expires: number): string {
     return createHmac('sha256', this.secret).update(`${key}\n${expires}`).digest('base64url');
+  }
+
+  /** A PUT's signature covers the method, size and type too: a download link cannot upload. */
+  signPut(key: string, expires: number, bytes: number, contentType: string): string {
+    return createHmac('sha256', this.secret).update(`PUT\n${key}\n${expires}\n${bytes}\n${contentType}`).digest('base64url');
+  }
+
+  async uploadUrl(key: string, { contentType, bytes, expiresInSec, baseUrl }: UploadUrlOptions): Promise<UploadUrl> {
+    assertSafeKey(key);
+    const expires = Math.floor(Date.now() / 1000) + expiresInSec;
+    const path = key.split('/').map(encodeURIComponent).join('/');
+    const base = (baseUrl ?? this.defaultBaseUrl).replace(/\/+$/, '');
+    const signature = this.signPut(key, expires, bytes, contentType);
+    return {
+      url: `${base}${FILES_PATH}${path}?expires=${expires}&bytes=${bytes}&signature=${signature}`,
+      method: 'PUT',
+      headers: { 'content-type': contentType },
+    };
+  }
+
+  /** Checks a PUT to /files/<key>; the content type is the one the request carries. */
+  verifyPut(
+    key: string,
+    query: URLSearchParams,
+    contentType: string,
+  ): { ok: true; bytes: number } | { ok: false; reason: string } {
+    const exp = Number(query.get('expires'));
+    const bytes = Number(query.get('bytes'));
+    const signature = query.get('signature');
+    if (!signature || !Number.isInteger(exp) || !Number.isInteger(bytes) || bytes < 0)
+      return { ok: false, reason: 'invalid signature' };
+    try {
+      assertSafeKey(key);
+    } catch {
+      return { ok: false, reason: 'invalid signature' };
+    }
+    if (!sameSignature(this.signPut(key, exp, bytes, contentType), signature))
+      return { ok: false, reason: 'invalid signature (the content-type header must be the one createUpload was given)' };
+    if (exp < Date.now() / 1000) return { ok: false, reason: 'link expired' };
+    return { ok: true, bytes };
+  }
+
+  /**
+   * Streams `body` to `key`, stopping as soon as it passes `bytes`; only a body of exactly `bytes`
+   * is kept (written aside, then renamed). A key already stored is not overwritten: one PUT per upload.
+   */
+  async receive(key: string, body: Readable, bytes: number): Promise<Received> {
+    const path = this.path(key);
+    if (await this.exists(key)) return 'exists';
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.part`;
+    let seen = 0;
+    try {
+      await pipeline(
+        body,
+        async function* (source: AsyncIterable<Buffer>) {
+          for await (const chunk of source) {
+            seen += chunk.length;
+            if (seen > bytes) throw new TooLarge();
+            yield chunk;
+          }
+        },
+        createWriteStream(tmp, { flags: 'wx' }),
+      );
+      if (seen !== bytes) {
+        await rm(tmp, { force: true });
+        return 'too-short';
+      }
+      await rename(tmp, path);
+      return 'stored';
+    } catch (err) {
+      await rm(tmp, { force: true });
+      if (err instanceof TooLarge) return 'too-large';
+      throw err;
+    }
   }
 
   async signedUrl(key: string, { expiresInSec = SIGNED_URL_TTL_SEC, baseUrl }: SignedUrlOptions = {}): Promise<string> {
@@ -73,10 +175,14 @@ export class LocalStorage implements Storage {
     } catch {
       return { ok: false, reason: 'invalid' };
     }
-    const expected = Buffer.from(this.sign(key, exp));
-    const given = Buffer.from(signature);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'invalid' };
+    if (!sameSignature(this.sign(key, exp), signature)) return { ok: false, reason: 'invalid' };
     if (exp < Date.now() / 1000) return { ok: false, reason: 'expired' };
     return { ok: true };
   }
+}
+
+function sameSignature(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

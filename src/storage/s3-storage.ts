@@ -1,7 +1,14 @@
 /** S3 storage (AWS S3, MinIO, R2, any S3 API via endpoint + path-style), presigned GET URLs. */
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { SIGNED_URL_TTL_SEC, type SignedUrlOptions, type Storage, assertSafeKey } from './storage.js';
+import {
+  SIGNED_URL_TTL_SEC,
+  type SignedUrlOptions,
+  type Storage,
+  type UploadUrl,
+  type UploadUrlOptions,
+  assertSafeKey,
+} from './storage.js';
 
 export interface S3Options {
   bucket: string;
@@ -40,14 +47,39 @@ export class S3Storage implements Storage {
   }
 
   async exists(key: string): Promise<boolean> {
+    return (await this.size(key)) !== null;
+  }
+
+  async size(key: string): Promise<number | null> {
     assertSafeKey(key);
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      return true;
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      return head.ContentLength ?? 0;
     } catch (err) {
-      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return null;
       throw err;
     }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertSafeKey(key);
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }));
+  }
+
+  /** A presigned PUT with the content type and length signed: S3 refuses a body of another size or type. */
+  async uploadUrl(key: string, { contentType, bytes, expiresInSec }: UploadUrlOptions): Promise<UploadUrl> {
+    assertSafeKey(key);
+    const command = new PutObjectCommand({
+      Bucket: this.options.bucket,
+      Key: key,
+      ContentType: contentType,
+      ContentLength: bytes,
+    });
+    const url = await getSignedUrl(this.client, command, {
+      expiresIn: expiresInSec,
+      signableHeaders: new Set(['content-type', 'content-length']),
+    });
+    return { url, method: 'PUT', headers: { 'content-type': contentType } };
   }
 
   /** Presigned by the SDK; the link points at S3 (or S3_ENDPOINT), so `baseUrl` does not apply. */

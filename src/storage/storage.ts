@@ -8,6 +8,15 @@ export interface Storage {
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   get(key: string): Promise<Buffer>;
   exists(key: string): Promise<boolean>;
+  /** The stored object's size in bytes, or null when there is none. */
+  size(key: string): Promise<number | null>;
+  /** Deletes the object; deleting one that is not there is not an error. */
+  delete(key: string): Promise<void>;
+  /**
+   * A short-lived URL the client PUTs one file of exactly `bytes` bytes to, with the headers to send
+   * (S3: presigned PUT; local: a signed PUT to the api, streamed to disk with the size enforced).
+   */
+  uploadUrl(key: string, options: UploadUrlOptions): Promise<UploadUrl>;
   /**
    * A URL that serves the object to anyone holding it until it expires (default SIGNED_URL_TTL_SEC).
    * `baseUrl` is where the client reaches the api (the local driver's links point there); S3 ignores it.
@@ -16,6 +25,19 @@ export interface Storage {
 }
 
 export const SIGNED_URL_TTL_SEC = 3600;
+
+export interface UploadUrlOptions {
+  contentType: string;
+  bytes: number;
+  expiresInSec: number;
+  baseUrl?: string;
+}
+
+export interface UploadUrl {
+  url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+}
 
 export interface SignedUrlOptions {
   expiresInSec?: number;
@@ -41,6 +63,8 @@ export const CONTENT_TYPES: Record<string, string> = {
   mp3: 'audio/mpeg',
   wav: 'audio/wav',
   mid: 'audio/midi',
+  flac: 'audio/flac',
+  ogg: 'audio/ogg',
 };
 
 export function contentTypeOf(key: string): string {

@@ -63,7 +63,11 @@ let database: Awaited<ReturnType<typeof createOwnDatabase>>;
 beforeAll(async () => {
   storageDir = await mkdtemp(join(tmpdir(), 'dawg-dashboards-'));
   database = await createOwnDatabase(); // its worker reconciles this file's rows only
-  const env = { DATABASE_URL: database.url, STORAGE_DIR: storageDir, REDIS_PREFIX: `${inject('redisPrefix')}dash${randomBytes(3).toString('hex')}:` };
+  const env = {
+    DATABASE_URL: database.url,
+    STORAGE_DIR: storageDir,
+    REDIS_PREFIX: `${inject('redisPrefix')}dash${randomBytes(3).toString('hex')}:`,
+  };
   [api, worker] = await Promise.all([startApp(env), spawnWorker(env)]);
   const [apiText, workerText] = await Promise.all([scrape(api.url), scrape(worker.url)]);
   exported = new Set([...exportedNames(apiText), ...exportedNames(workerText)]);

@@ -9,6 +9,8 @@ import { decodeWav, encodeMp3, encodeWav } from '../engine/encode.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
 import { master } from '../engine/master.js';
 import type { Report } from './types.js';
+import { mediaType, UPLOAD_TYPES } from '../../src/modules/uploads/upload.rules.js';
+import { decodeUpload, UploadRefused } from '../uploads/decode.js';
 
 /** Validates a stored input with the same rules the API used; a bad one is not retried. */
 export function parseStored<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
@@ -31,6 +33,29 @@ export async function loadSourceWav(deps: WorkerDeps, generationId: string): Pro
 /** A finished generation's mastered audio, decoded. */
 export async function loadSourceAudio(deps: WorkerDeps, generationId: string): Promise<Stereo> {
   return decodeWav(await loadSourceWav(deps, generationId)).audio;
+}
+
+/**
+ * A READY upload's audio, decoded with the same decoders that verified it and resampled to 44.1 kHz
+ * stereo. (It was READY when the mix or master was asked for; if it is gone since, the job fails.)
+ */
+export async function loadUploadAudio(deps: WorkerDeps, uploadId: string): Promise<Stereo> {
+  const upload = await deps.prisma.upload.findUnique({ where: { id: uploadId } });
+  const format = upload ? UPLOAD_TYPES[mediaType(upload.contentType)] : undefined;
+  if (upload?.status !== 'READY' || !format)
+    throw new Failure('INVALID_INPUT', 'a source upload is not a READY one', { final: true });
+  const bytes = await deps.storage.get(upload.key);
+  try {
+    return (await decodeUpload(bytes, format, deps.config.UPLOAD_MAX_DURATION_SEC)).audio;
+  } catch (err) {
+    if (err instanceof UploadRefused) throw new Failure('INVALID_INPUT', `a source upload: ${err.message}`, { final: true });
+    throw err;
+  }
+}
+
+/** The audio of one source: a finished generation or a READY upload (the stored input names exactly one). */
+export function loadSource(deps: WorkerDeps, source: { generationId?: string; uploadId?: string }): Promise<Stereo> {
+  return source.uploadId ? loadUploadAudio(deps, source.uploadId) : loadSourceAudio(deps, source.generationId as string);
 }
 
 /** Encodes the mastered mix as MP3 + WAV and stores both; returns their keys. */

@@ -12,7 +12,8 @@ import type { RouteOptions } from './providers/router.js';
 import { z } from 'zod';
 import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
-import type { Generation, Message, Project } from '../../generated/prisma/client.js';
+import type { Generation, Message, Project, Upload } from '../../generated/prisma/client.js';
+import { uploadWhere } from '../../access/rules.js';
 import { AppError, errorCode, notFound, rateLimited } from '../../errors.js';
 import { classifyFailure } from '../../failures.js';
 import type { Logger } from '../../logger.js';
@@ -332,6 +333,23 @@ export class ChatService {
       .catch(() => {});
   }
 
+  /**
+   * The newest READY upload a beat should fit: in the conversation's project when it has one, else the
+   * viewer's own. None is an error only when the message named an upload ("for my vocal").
+   */
+  private async uploadToFit(viewer: Viewer, projectId: string | null, named: boolean): Promise<Upload | null> {
+    const upload = await this.deps.prisma.upload.findFirst({
+      where: { AND: [uploadWhere(viewer, 'read'), { status: 'READY' }, projectId ? { projectId } : { userId: viewer.id }] },
+      orderBy: [{ completedAt: 'desc' }, { id: 'desc' }],
+    });
+    if (!upload && named)
+      throw new AppError(
+        'BAD_USER_INPUT',
+        `there is no analysed upload ${projectId ? 'in this project' : 'of yours'} yet: upload one (createUpload, then completeUpload) and ask again`,
+      );
+    return upload;
+  }
+
   /** The conversation's last generation, for follow-ups ("make it faster", "give me the stems"). */
   private async lastGeneration(conversationId: string, types?: Generation['type'][]): Promise<Generation | null> {
     const m = await this.deps.prisma.message.findFirst({
@@ -386,7 +404,7 @@ export class ChatService {
             : parsed.modifiers.loudness === 'quieter'
               ? -16
               : -14;
-        return this.deps.generations.masterTrack(viewer, last.id, target);
+        return this.deps.generations.masterTrack(viewer, { generationId: last.id, uploadId: null }, target);
       }
       case 'MIX_TRACK':
         if (!projectId) throw new AppError('BAD_USER_INPUT', 'this conversation has no project to mix');
@@ -403,13 +421,16 @@ export class ChatService {
         };
         const project = await here.project();
         const e = parsed.entities;
+        // "…for my upload": the upload's detected tempo and key, unless the message names its own.
+        const upload = parsed.fitsUpload ? await this.uploadToFit(viewer, projectId, parsed.fitsUpload === 'named') : null;
+        const fit = upload ? { bpm: Math.round(upload.bpm ?? 0) || undefined, key: upload.musicalKey ?? undefined } : {};
         const genre = e.genre ?? base.genre ?? 'lofi';
-        let bpm = e.bpm ?? base.bpm ?? project?.bpm ?? DEFAULT_BPM[genre as keyof typeof DEFAULT_BPM] ?? 90;
+        let bpm = e.bpm ?? fit.bpm ?? base.bpm ?? project?.bpm ?? DEFAULT_BPM[genre as keyof typeof DEFAULT_BPM] ?? 90;
         if (!e.bpm && parsed.modifiers.tempo) bpm += parsed.modifiers.tempo === 'faster' ? 12 : -12;
         return this.deps.generations.generateBeat(viewer, {
           genre,
           bpm: Math.max(40, Math.min(220, bpm)),
-          key: e.key ?? base.key ?? project?.key ?? 'A minor',
+          key: e.key ?? fit.key ?? base.key ?? project?.key ?? 'A minor',
           mood: e.mood ?? base.mood ?? 'mellow',
           durationSec: e.durationSec ?? base.durationSec ?? 30,
           // "same but …" keeps the arrangement's seed; anything else is a new take.

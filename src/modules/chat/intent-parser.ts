@@ -24,6 +24,11 @@ export interface ParsedMessage {
   modifiers: { tempo?: 'faster' | 'slower'; loudness?: 'louder' | 'quieter' };
   /** Refers to the conversation's last generation ("make it faster", "same but…", "give me the stems"). */
   followUp: boolean;
+  /**
+   * A beat to fit the user's upload: 'named' when the message says so ("for my upload", "that fits my
+   * vocal"), 'maybe' when it points at something unnamed ("make a beat for this"), else null.
+   */
+  fitsUpload: 'named' | 'maybe' | null;
 }
 
 const MOOD_WORDS: Record<string, string> = {
@@ -286,5 +291,17 @@ export function parseMessage(text: string): ParsedMessage {
     intent !== 'CHAT' &&
     (refersBack || intent === 'CREATE_STEMS' || intent === 'MASTER_TRACK') &&
     !(intent === 'GENERATE_BEAT' && /\b(new|fresh|another)\b/.test(lower) && !/\bsame\b/.test(lower));
-  return { intent, entities, modifiers, followUp };
+  const fitsUpload =
+    intent !== 'GENERATE_BEAT'
+      ? null
+      : UPLOAD_NAMED.test(lower)
+        ? 'named'
+        : /\b(?:for|to|under|behind|with|fits?|match(?:es)?|around) (?:this|it)\b/.test(lower)
+          ? 'maybe'
+          : null;
+  return { intent, entities, modifiers, followUp: followUp && !fitsUpload, fitsUpload };
 }
+
+/** "my upload", "my vocal", "the file I uploaded", "my recording", "my acapella", "my stem"… */
+const UPLOAD_NAMED =
+  /\b(?:my|the|this|that) (?:upload(?:ed)?(?: (?:file|track|audio|song|vocals?))?|vocals?|acapella|a cappella|recording|voice ?memo|file|stem|sample|guitar|song i (?:uploaded|sent))\b|\bi (?:just )?(?:uploaded|sent)\b/;

@@ -49,7 +49,16 @@ export type BeatInput = z.output<typeof beatInputRules> & { seed: number };
 export const storedBeatInput = beatInputRules.extend({ seed: z.number().int().min(0) });
 
 export const storedStemsInput = z.object({ sourceGenerationId: z.uuid() });
-export const storedMasterInput = z.object({ sourceGenerationId: z.uuid(), targetLufs: targetLufsRule });
+/** A source of audio: a finished generation's WAV, or a READY upload (decoded and resampled to 44.1 kHz stereo). */
+const oneSource = <T extends { generationId?: string; uploadId?: string }>(s: T) =>
+  (s.generationId === undefined) !== (s.uploadId === undefined);
+
+export const storedMasterInput = z
+  .object({ sourceGenerationId: z.uuid().optional(), sourceUploadId: z.uuid().optional(), targetLufs: targetLufsRule })
+  .refine(
+    (s) => oneSource({ generationId: s.sourceGenerationId, uploadId: s.sourceUploadId }),
+    'one source: a generation or an upload',
+  );
 /** The most tracks one mix may take, whatever MIX_MAX_TRACKS says (src/config.ts): the worker refuses more. */
 export const MIX_TRACKS_CEILING = 64;
 
@@ -57,7 +66,17 @@ export const storedMixInput = z.object({
   projectId: z.uuid(),
   targetLufs: targetLufsRule,
   tracks: z
-    .array(z.object({ generationId: z.uuid(), gainDb: z.number(), pan: z.number(), muted: z.boolean() }))
+    .array(
+      z
+        .object({
+          generationId: z.uuid().optional(),
+          uploadId: z.uuid().optional(),
+          gainDb: z.number(),
+          pan: z.number(),
+          muted: z.boolean(),
+        })
+        .refine(oneSource, 'each track plays one source: a generation or an upload'),
+    )
     .min(1, 'the project has no tracks to mix')
     .max(MIX_TRACKS_CEILING, `a mix takes at most ${MIX_TRACKS_CEILING} tracks`),
 });

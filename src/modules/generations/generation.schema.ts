@@ -147,14 +147,23 @@ builder.mutationFields((t) => ({
   }),
   masterTrack: t.prismaField({
     type: 'Generation',
-    description: 'Re-masters a finished generation to a loudness target (default -14 LUFS, true peak ≤ -1 dBTP).',
-    args: { generationId: t.arg.id({ required: true }), targetLufs: t.arg.float() },
+    description:
+      'Re-masters a finished generation, or a READY upload, to a loudness target (default -14 LUFS, true peak ≤ -1 dBTP). Give generationId or uploadId.',
+    args: { generationId: t.arg.id(), uploadId: t.arg.id(), targetLufs: t.arg.float() },
     resolve: (_q, _r, args, ctx) =>
-      ctx.services.generations.masterTrack(viewerOf(ctx), idOf('Generation', args.generationId, 'generationId'), args.targetLufs),
+      ctx.services.generations.masterTrack(
+        viewerOf(ctx),
+        {
+          generationId: optionalIdOf('Generation', args.generationId, 'generationId'),
+          uploadId: optionalIdOf('Upload', args.uploadId, 'uploadId'),
+        },
+        args.targetLufs,
+      ),
   }),
   mixProject: t.prismaField({
     type: 'Generation',
-    description: "Mixes the project's finished tracks with their gain, pan and mute, then masters the mix.",
+    description:
+      "Mixes the project's finished tracks, generated and uploaded (resampled to 44.1 kHz stereo), with their gain, pan and mute, then masters the mix.",
     args: { projectId: t.arg.id({ required: true }), targetLufs: t.arg.float() },
     resolve: (_q, _r, args, ctx) =>
       ctx.services.generations.mixProject(viewerOf(ctx), idOf('Project', args.projectId, 'projectId'), args.targetLufs),

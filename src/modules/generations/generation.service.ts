@@ -12,6 +12,7 @@ import { parseInput } from '../../validation.js';
 import type { Viewer } from '../auth/viewer.js';
 import { publishGeneration, transition } from './generation-state.js';
 import { beatInputRules, targetLufsRule } from './generation.rules.js';
+import { requireReadyUpload } from '../uploads/ready-upload.js';
 
 export interface GenerateBeatArgs {
   genre: string;
@@ -55,26 +56,42 @@ export class GenerationService {
     return this.create(viewer, 'STEMS', { sourceGenerationId: source.id }, source.projectId);
   }
 
-  async masterTrack(viewer: Viewer, generationId: string, targetLufs: number | null | undefined): Promise<Generation> {
+  /** Re-masters a finished generation or a READY upload (exactly one of the two). */
+  async masterTrack(
+    viewer: Viewer,
+    source: { generationId: string | null; uploadId: string | null },
+    targetLufs: number | null | undefined,
+  ): Promise<Generation> {
     const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
-    const source = await this.requireFinished(viewer, generationId, HAS_AUDIO, 'generationId');
-    return this.create(viewer, 'MASTER', { sourceGenerationId: source.id, targetLufs: target }, source.projectId);
+    if ((source.generationId === null) === (source.uploadId === null))
+      throw badInput('generationId', 'give either generationId or uploadId (one of them)');
+    if (source.uploadId) {
+      // Its result goes into the upload's project, so this writes there.
+      const upload = await requireReadyUpload(this.deps.access, viewer, source.uploadId, 'uploadId', 'write');
+      return this.create(viewer, 'MASTER', { sourceUploadId: upload.id, targetLufs: target }, upload.projectId);
+    }
+    const generation = await this.requireFinished(viewer, source.generationId as string, HAS_AUDIO, 'generationId');
+    return this.create(viewer, 'MASTER', { sourceGenerationId: generation.id, targetLufs: target }, generation.projectId);
   }
 
   async mixProject(viewer: Viewer, projectId: string, targetLufs?: number | null): Promise<Generation> {
     const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
     await this.deps.access.project.require(viewer, projectId, 'write');
-    // Only what is mixed (unmuted, finished), and one more than the cap to tell it is over.
+    // Only what is mixed (unmuted; finished generations and READY uploads), and one more than the cap to tell it is over.
     const max = this.deps.mixMaxTracks;
     const tracks = await this.deps.prisma.track.findMany({
-      where: { projectId, muted: false, generation: { status: 'COMPLETED', type: { in: HAS_AUDIO } } },
+      where: {
+        projectId,
+        muted: false,
+        OR: [{ generation: { status: 'COMPLETED', type: { in: HAS_AUDIO } } }, { upload: { status: 'READY' } }],
+      },
       orderBy: { position: 'asc' },
       take: max + 1,
     });
     if (!tracks.length) throw badInput('projectId', 'the project has no finished, unmuted tracks to mix');
     if (tracks.length > max) throw badInput('projectId', `a mix takes at most ${max} unmuted tracks; mute or remove some`);
     const snapshot = tracks.map((t) => ({
-      generationId: t.generationId as string,
+      ...(t.uploadId ? { uploadId: t.uploadId } : { generationId: t.generationId as string }),
       gainDb: t.gainDb,
       pan: t.pan,
       muted: t.muted,

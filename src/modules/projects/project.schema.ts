@@ -1,7 +1,7 @@
 import { byId, projectWhere, trackWhere } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
-import { checkCursors, encodeGlobalId, idOf } from '../../graphql/ids.js';
+import { checkCursors, encodeGlobalId, idOf, optionalIdOf } from '../../graphql/ids.js';
 import { liveSubscription } from '../../graphql/live-subscription.js';
 import { ProjectRoleEnum } from '../../graphql/enums.js';
 
@@ -29,18 +29,23 @@ builder.prismaNode('Track', {
   nullable: true,
   // Only the columns a query asks for (a page of projects may carry hundreds of tracks), and the
   // generation id, which the generation field's rule needs.
-  select: { generationId: true },
+  select: { generationId: true, uploadId: true },
   findUnique: (id, ctx) => byId('Track', ctx.viewer, id),
   fields: (t) => ({
     name: t.exposeString('name'),
     project: t.relation('project'),
-    // A track is visible with its project; the generation it plays may not be (under the rule).
+    // A track is visible with its project; the generation or upload it plays may not be (under the rule).
     generation: t.relation('generation', {
       nullable: true,
       resolve: (query, track, _args, ctx) =>
         track.generationId
           ? ctx.prisma.generation.findUnique({ ...query, where: byId('Generation', ctx.viewer, track.generationId) })
           : null,
+    }),
+    upload: t.relation('upload', {
+      nullable: true,
+      resolve: (query, track, _args, ctx) =>
+        track.uploadId ? ctx.prisma.upload.findUnique({ ...query, where: byId('Upload', ctx.viewer, track.uploadId) }) : null,
     }),
     gainDb: t.exposeFloat('gainDb'),
     pan: t.exposeFloat('pan', { description: '-1 (left) to 1 (right).' }),
@@ -114,16 +119,20 @@ builder.mutationFields((t) => ({
     type: 'Track',
     args: {
       projectId: t.arg.id({ required: true }),
-      generationId: t.arg.id({ required: true }),
+      generationId: t.arg.id({ description: 'A generation to play (give this or uploadId).' }),
+      uploadId: t.arg.id({ description: 'A READY upload to play (give this or generationId).' }),
       name: t.arg.string(),
       gainDb: t.arg.float(),
       pan: t.arg.float(),
     },
-    resolve: (_query, _root, { projectId, generationId, ...input }, ctx) =>
+    resolve: (_query, _root, { projectId, generationId, uploadId, ...input }, ctx) =>
       ctx.services.projects.addTrack(
         viewerOf(ctx),
         idOf('Project', projectId, 'projectId'),
-        idOf('Generation', generationId, 'generationId'),
+        {
+          generationId: optionalIdOf('Generation', generationId, 'generationId'),
+          uploadId: optionalIdOf('Upload', uploadId, 'uploadId'),
+        },
         input,
       ),
   }),

@@ -7,6 +7,7 @@ import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
 import { badInput, conflict, notFound } from '../../errors.js';
 import { encodeGlobalId } from '../../graphql/ids.js';
+import { requireReadyUpload } from '../uploads/ready-upload.js';
 import { addTrackRules, createProjectRules, PROJECT_MAX_TRACKS, updateProjectRules, updateTrackRules } from './project.rules.js';
 
 export class ProjectService {
@@ -44,12 +45,18 @@ export class ProjectService {
   async addTrack(
     viewer: Viewer,
     projectId: string,
-    generationId: string,
+    source: { generationId: string | null; uploadId: string | null },
     input: { name?: string | null; gainDb?: number | null; pan?: number | null },
   ): Promise<Track> {
     const data = parseInput(addTrackRules, input);
+    if ((source.generationId === null) === (source.uploadId === null))
+      throw badInput('generationId', 'give either generationId or uploadId (one of them)');
     await this.deps.access.project.require(viewer, projectId, 'write');
-    const generation = await this.deps.access.generation.require(viewer, generationId, 'read');
+    // What the track plays: a generation the viewer may read, or a READY upload they may read.
+    const { generationId, uploadId } = source;
+    const defaultName = generationId
+      ? (await this.deps.access.generation.require(viewer, generationId, 'read')).type.toLowerCase()
+      : (await requireReadyUpload(this.deps.access, viewer, uploadId as string, 'uploadId')).filename.replace(/\.[^.]+$/, '');
     // The project row is locked while counting, so concurrent adds cannot pass the cap together.
     const track = await this.deps.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT 1 FROM projects WHERE id = ${projectId}::uuid FOR UPDATE`;
@@ -61,7 +68,8 @@ export class ProjectService {
         data: {
           projectId,
           generationId,
-          name: data.name ?? `${generation.type.toLowerCase()} ${position + 1}`,
+          uploadId,
+          name: data.name ?? (generationId ? `${defaultName} ${position + 1}` : defaultName.slice(0, 200)),
           gainDb: data.gainDb ?? 0,
           pan: data.pan ?? 0,
           position,

@@ -111,5 +111,7 @@ export function mergeIntent(raw: unknown, local: ParsedMessage): ParsedMessage {
       ...(out.modifiers.loudness && { loudness: out.modifiers.loudness }),
     },
     followUp: out.followUp ?? local.followUp,
+    // Whether the beat should fit an upload is read locally (the provider is not told about uploads).
+    fitsUpload: out.intent === 'GENERATE_BEAT' ? local.fitsUpload : null,
   };
 }
