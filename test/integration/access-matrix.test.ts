@@ -58,6 +58,8 @@ interface Fixtures {
   bobProject: string;
   bobConversation: string;
   bobGeneration: string;
+  /** A READY upload in the owner's project. */
+  upload: string;
 }
 
 /** One try: an operation and its variables, given whose objects the id arguments name. */
@@ -76,21 +78,37 @@ const CASES: Record<string, Case> = {
   'Query.generation.id': { op: 'query($id: ID!) { generation(id: $id) { id input } }', vars: (f) => ({ id: f.generation }) },
   'Query.project.id': { op: 'query($id: ID!) { project(id: $id) { id name } }', vars: (f) => ({ id: f.project }) },
   'Query.node.id': {
-    op: 'query($a: ID!, $b: ID!, $c: ID!, $d: ID!, $e: ID!, $u: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } c: node(id: $c) { id } d: node(id: $d) { id } e: node(id: $e) { id } u: node(id: $u) { id } }',
-    vars: (f) => ({ a: f.project, b: f.track, c: f.conversation, d: f.message, e: f.generation, u: f.user }),
+    op: 'query($a: ID!, $b: ID!, $c: ID!, $d: ID!, $e: ID!, $u: ID!, $f: ID!) { a: node(id: $a) { id } b: node(id: $b) { id } c: node(id: $c) { id } d: node(id: $d) { id } e: node(id: $e) { id } u: node(id: $u) { id } f: node(id: $f) { id } }',
+    vars: (f) => ({ a: f.project, b: f.track, c: f.conversation, d: f.message, e: f.generation, u: f.user, f: f.upload }),
     nullData: true,
   },
   'Query.nodes.ids': {
     op: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }',
-    vars: (f) => ({ ids: [f.project, f.track, f.conversation, f.message, f.generation, f.user] }),
+    vars: (f) => ({ ids: [f.project, f.track, f.conversation, f.message, f.generation, f.user, f.upload] }),
     nullData: true,
   },
+  'Mutation.createUpload.projectId': {
+    op: 'mutation($p: ID) { createUpload(filename: "a.wav", contentType: "audio/wav", bytes: 1000, projectId: $p) { url } }',
+    vars: (f) => ({ p: f.project }),
+  },
+  'Mutation.completeUpload.id': {
+    op: 'mutation($id: ID!) { completeUpload(id: $id) { id filename } }',
+    vars: (f) => ({ id: f.upload }),
+  },
+  'Mutation.addTrack.uploadId': {
+    op: 'mutation($p: ID!, $u: ID) { addTrack(projectId: $p, uploadId: $u) { id } }',
+    vars: (f) => ({ p: f.bobProject, u: f.upload }),
+  },
+  'Mutation.masterTrack.uploadId': {
+    op: 'mutation($u: ID) { masterTrack(uploadId: $u) { id } }',
+    vars: (f) => ({ u: f.upload }),
+  },
   'Mutation.addTrack.projectId': {
-    op: 'mutation($p: ID!, $g: ID!) { addTrack(projectId: $p, generationId: $g) { id } }',
+    op: 'mutation($p: ID!, $g: ID) { addTrack(projectId: $p, generationId: $g) { id } }',
     vars: (f) => ({ p: f.project, g: f.bobGeneration }),
   },
   'Mutation.addTrack.generationId': {
-    op: 'mutation($p: ID!, $g: ID!) { addTrack(projectId: $p, generationId: $g) { id } }',
+    op: 'mutation($p: ID!, $g: ID) { addTrack(projectId: $p, generationId: $g) { id } }',
     vars: (f) => ({ p: f.bobProject, g: f.generation }),
   },
   'Mutation.cancelGeneration.id': {
@@ -106,7 +124,7 @@ const CASES: Record<string, Case> = {
     vars: (f) => ({ id: f.generation }),
   },
   'Mutation.masterTrack.generationId': {
-    op: 'mutation($id: ID!) { masterTrack(generationId: $id, targetLufs: -12) { id } }',
+    op: 'mutation($id: ID) { masterTrack(generationId: $id, targetLufs: -12) { id } }',
     vars: (f) => ({ id: f.generation }),
   },
   'Mutation.mixProject.projectId': {
@@ -221,6 +239,7 @@ async function snapshot() {
       p.conversation.findMany({ ...byId, where: { userId: { in: users } } }),
       p.message.findMany({ ...byId, where: { conversation: { userId: { in: users } } } }),
       p.generation.findMany({ ...byId, where: { userId: { in: users } } }),
+      p.upload.findMany({ ...byId, where: { userId: { in: users } } }),
     ]),
   );
 }
@@ -315,6 +334,24 @@ beforeAll(async () => {
     bobProject,
     bobConversation,
     bobGeneration: await finished(bob),
+    // A READY upload in the owner's project, as the worker leaves one (no worker needed here).
+    upload: encodeGlobalId(
+      'Upload',
+      (
+        await api.app.prisma.upload.create({
+          data: {
+            userId: uuidOf(alice.id),
+            projectId: uuidOf(project),
+            key: storageKeys.upload(uuidOf(alice.id), '00000000-0000-4000-8000-00000000beef', 'wav'),
+            filename: `${SECRET}.wav`,
+            contentType: 'audio/wav',
+            size: 1000,
+            status: 'READY',
+            durationSec: 5,
+          },
+        })
+      ).id,
+    ),
   };
   const none = '00000000-0000-4000-8000-000000000000';
   missing = {
@@ -325,6 +362,7 @@ beforeAll(async () => {
     message: encodeGlobalId('Message', none),
     generation: encodeGlobalId('Generation', none),
     user: encodeGlobalId('User', none),
+    upload: encodeGlobalId('Upload', none),
   };
 }, 60_000);
 

@@ -5,7 +5,7 @@
  * removed member's subscriptions end at once on every api instance; a stale versioned write gets
  * CONFLICT with the current state.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   collect,
@@ -116,6 +116,20 @@ describe('roles', () => {
         owner.token,
       )
     ).data.addTrack.id;
+    // An upload in the project, READY as the worker leaves one.
+    const upload = await api.app.prisma.upload.create({
+      data: {
+        userId: rawId(owner.id),
+        projectId: rawId(projectId),
+        key: `uploads/${rawId(owner.id)}/${randomUUID()}.wav`,
+        filename: 'take.wav',
+        contentType: 'audio/wav',
+        size: 1000,
+        status: 'READY',
+        durationSec: 5,
+      },
+    });
+    const uploadId = Buffer.from(`Upload:${upload.id}`).toString('base64');
     // In order: the editor's write ops run after the refused ones, and the removals come last.
     const ops: [string, string, Record<string, unknown>][] = [
       ['read project', 'query($p: ID!) { project(id: $p) { name } }', { p: projectId }],
@@ -140,6 +154,17 @@ describe('roles', () => {
         'mutation($p: ID!, $g: ID!) { addTrack(projectId: $p, generationId: $g) { id } }',
         { p: projectId, g: done.id },
       ],
+      [
+        'upload into it',
+        'mutation($p: ID!) { createUpload(filename: "v.wav", contentType: "audio/wav", bytes: 1000, projectId: $p) { url } }',
+        { p: projectId },
+      ],
+      [
+        'add its upload as a track',
+        'mutation($p: ID!, $u: ID!) { addTrack(projectId: $p, uploadId: $u) { id } }',
+        { p: projectId, u: uploadId },
+      ],
+      ['master its upload', 'mutation($u: ID!) { masterTrack(uploadId: $u) { id } }', { u: uploadId }],
       ['change a track', 'mutation($t: ID!) { updateTrack(id: $t, gainDb: -1) { id } }', { t: track }],
       ['remove a track', 'mutation($t: ID!) { removeTrack(id: $t) }', { t: track }],
       [
@@ -172,6 +197,9 @@ describe('roles', () => {
       'generate into it': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
       'cancel its generation': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
       'add a track': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'upload into it': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'add its upload as a track': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
+      'master its upload': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
       'change a track': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
       'remove a track': ['NOT_FOUND', 'FORBIDDEN', 'OK'],
       // The owner-only ones.
