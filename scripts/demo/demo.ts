@@ -5,14 +5,18 @@
  *
  * Options: --url (default http://localhost:4000/graphql), --out DIR (default ./out), --then "…"
  * (a follow-up in the same conversation, repeatable: "make it faster", "give me the stems"),
+ * --upload FILE (a WAV, MP3, FLAC or OGG uploaded and analysed first; then "make a beat for this"
+ * makes one at its tempo and key),
  * --email / --password (default DAWG_EMAIL / DAWG_PASSWORD, else a local demo account).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDawgClient, type DawgClient, DawgError } from './client.js';
 import {
   DemoChatStreamDocument,
+  DemoCompleteUploadDocument,
+  DemoCreateUploadDocument,
   DemoCreateConversationDocument,
   DemoCreateStemsDocument,
   DemoGenerationOutputDocument,
@@ -24,7 +28,7 @@ import {
 import { progressBar } from './progress.js';
 
 const USAGE = `usage: npm run demo -- "make me a dark 140 bpm trap beat in F minor" [--then "make it faster" …]
-                     [--url URL] [--out DIR] [--stems] [--midi]
+                     [--upload vocal.wav] [--url URL] [--out DIR] [--stems] [--midi]
                      [--email EMAIL --password PASSWORD]`;
 
 const { values, positionals } = parseArgs({
@@ -36,6 +40,7 @@ const { values, positionals } = parseArgs({
     midi: { type: 'boolean', default: false },
     // biome-ignore lint/suspicious/noThenProperty: the --then flag; parseArgs' options object is never awaited
     then: { type: 'string', multiple: true },
+    upload: { type: 'string' },
     email: { type: 'string', default: process.env.DAWG_EMAIL ?? 'demo@dawg.local' },
     password: { type: 'string', default: process.env.DAWG_PASSWORD ?? 'dawg-demo-password' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -169,8 +174,32 @@ async function turn(conversationId: string, content: string): Promise<void> {
   for (const path of saved) say(`  ${path}`);
 }
 
+const UPLOAD_TYPES: Record<string, string> = {
+  '.wav': 'audio/wav',
+  '.mp3': 'audio/mpeg',
+  '.flac': 'audio/flac',
+  '.ogg': 'audio/ogg',
+};
+
+/** createUpload, PUT the file where the ticket says, completeUpload: the server decodes it and detects tempo and key. */
+async function upload(path: string): Promise<void> {
+  const contentType = UPLOAD_TYPES[extname(path).toLowerCase()];
+  if (!contentType) throw new DawgError(`--upload takes a .wav, .mp3, .flac or .ogg file, not ${basename(path)}`, 'BAD_FILE');
+  const body = await readFile(path);
+  const ticket = (await client.request(DemoCreateUploadDocument, { filename: basename(path), contentType, bytes: body.length }))
+    .createUpload;
+  const put = await fetch(ticket.url, { method: ticket.method, headers: ticket.headers as Record<string, string>, body });
+  if (!put.ok) throw new DawgError(`upload of ${basename(path)} failed: HTTP ${put.status} ${await put.text()}`, 'UPLOAD_FAILED');
+  say(`uploaded ${basename(path)} (${body.length} bytes); analysing…`);
+  const done = (await client.request(DemoCompleteUploadDocument, { id: ticket.upload.id })).completeUpload;
+  if (done.status !== 'READY') throw new DawgError(`the upload is still ${done.status}; try again in a moment`, 'UPLOAD_PENDING');
+  const loudness = done.loudnessLufs != null ? `, ${done.loudnessLufs.toFixed(1)} LUFS` : '';
+  say(`analysed: ${done.durationSec?.toFixed(1)} s, ${done.bpm} bpm, ${done.key}${loudness}`);
+}
+
 async function main(): Promise<void> {
   await logIn();
+  if (values.upload) await upload(values.upload);
   const { createConversation } = await client.request(DemoCreateConversationDocument, { title: prompt.slice(0, 80) });
   for (const content of [prompt, ...(values.then ?? [])]) await turn(createConversation.id, content);
 }

@@ -1,6 +1,6 @@
 /** The demo client (`npm run demo`) as a user runs it: a real process against a real api and worker. */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +116,46 @@ describe('npm run demo', () => {
       await fake.close();
     }
   });
+
+  it('uploads a file, then makes a beat that fits it (--upload); a file that is not audio is refused in one line', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'dawg-demo-upload-'));
+    const account = [
+      '--url',
+      stack.api.graphqlUrl,
+      '--out',
+      out,
+      '--email',
+      `up-${Date.now()}@example.test`,
+      '--password',
+      'demo password 123',
+    ];
+    // A vocal stand-in: a beat the server made, at 96 bpm in E minor, saved as WAV.
+    const made = await demo(['make me a 10 second hiphop beat at 96 bpm in E minor', ...account]);
+    expect(made.code, made.stderr).toBe(0);
+    const row = await stack.api.app.prisma.generation.findFirstOrThrow({
+      where: { type: 'BEAT', status: 'COMPLETED' },
+      orderBy: { createdAt: 'desc' },
+    });
+    const vocal = join(out, 'vocal.wav');
+    writeFileSync(vocal, await stack.api.app.services.storage.get((row.output as { files: { wav: string } }).files.wav));
+
+    const r = await demo(['make a beat for this', '--upload', vocal, ...account]);
+    expect(r.stderr, r.stdout).toBe('');
+    expect(r.code).toBe(0);
+    const analysed = /analysed: 10\.\d s, ([\d.]+) bpm, ([A-G][#b]? (?:major|minor)), -1\d\.\d LUFS/.exec(r.stdout);
+    expect(analysed, r.stdout).not.toBeNull();
+    const [, bpm, key] = analysed as RegExpExecArray;
+    expect(r.stdout).toContain(`at ${Math.round(Number(bpm))} bpm in ${key}`);
+    expect(r.stdout).toMatch(/\.mp3\n/);
+
+    const text = join(out, 'not-audio.wav');
+    writeFileSync(text, 'just some text, not a recording '.repeat(50));
+    const bad = await demo(['make a beat for this', '--upload', text, ...account]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim()).toBe(
+      'error: id: the upload failed: the file is not audio we can read: send WAV, MP3, FLAC or OGG [BAD_USER_INPUT]',
+    );
+  }, 90_000);
 
   it('says clearly when the server is not running', async () => {
     const url = `http://127.0.0.1:${await freePort()}/graphql`;
