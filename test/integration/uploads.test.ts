@@ -261,6 +261,9 @@ describe('uploads (local storage)', () => {
     expect(none.data?.sendMessage.generation).toBeNull();
     expect(await stack.api.app.prisma.generation.count({ where: { userId: rawId(fresh.id) } })).toBe(0);
     const upload = await uploadFile(stack.api.graphqlUrl, fresh.token, wav, 'vocal.wav', 'audio/wav');
+    // Usage counts it as storage, as the quota does.
+    const usage = await gql(stack.api.graphqlUrl, '{ usage { storageBytes } }', {}, fresh.token);
+    expect(usage.data?.usage.storageBytes).toBe(wav.length);
     const sent = await gql(
       stack.api.graphqlUrl,
       SEND,

@@ -75,7 +75,7 @@ export class UsageService {
         WHERE g.created_at >= ${start} AND g.created_at < ${end} ${who('g.user_id')}
         GROUP BY 1 ORDER BY 1`,
       this.deps.prisma.$queryRaw<{ bytes: number }[]>`
-        SELECT coalesce(sum(u.size), 0)::float8 AS bytes FROM uploads u WHERE u.status = 'COMPLETE' ${who('u.user_id')}`,
+        SELECT coalesce(sum(u.size), 0)::float8 AS bytes FROM uploads u WHERE u.status IN ('PENDING', 'READY') ${who('u.user_id')}`,
       userId
         ? Promise.resolve(null)
         : this.deps.prisma.$queryRaw<UserUsageRow[]>`
