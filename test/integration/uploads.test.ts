@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../../scripts/lib/ffmpeg.mjs';
-import { codes, gql, rawId, signUp, type TestUser } from '../helpers/harness.js';
+import { createUploadQueue } from '../../src/jobs/upload-job.js';
+import { createRedis } from '../../src/redis.js';
+import { codes, gql, rawId, signUp, type TestUser, testConfig } from '../helpers/harness.js';
 import { beatDone, type Stack, startStack, waitFor } from '../helpers/stack.js';
 import { COMPLETE, CREATE, createTicket, putFile, uploadFile } from '../helpers/uploads.js';
 
@@ -118,6 +120,15 @@ describe('uploads (local storage)', () => {
       new RegExp(`bytes: over your upload quota: ${QUOTA - 1000} of ${QUOTA} bytes are used`),
     );
     expect(await stack.api.app.prisma.upload.count({ where: { userId: rawId(fresh.id) } })).toBe(1);
+    // Concurrent creates cannot pass it together: of five thirds of the quota, three fit.
+    const racer = await signUp(stack.api.graphqlUrl);
+    const third = Math.floor(QUOTA / 3);
+    const raced = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        gql(stack.api.graphqlUrl, CREATE, { filename: `r${i}.wav`, contentType: 'audio/wav', bytes: third }, racer.token),
+      ),
+    );
+    expect(raced.map((r) => codes(r)[0] ?? 'OK').sort()).toEqual(['BAD_USER_INPUT', 'BAD_USER_INPUT', 'OK', 'OK', 'OK']);
   });
 
   it('enforces the size while streaming the PUT: longer is 413, shorter is 400, and nothing is kept', async () => {
@@ -290,6 +301,12 @@ describe('uploads (local storage)', () => {
     expect(await stack.worker.cleanupUploads(Date.now() + 25 * 3600_000)).toBeGreaterThanOrEqual(1);
     expect(await stack.api.app.prisma.upload.findUnique({ where: { id } })).toBeNull();
     expect(await stack.api.app.services.storage.exists(row.key)).toBe(false);
+    // The worker runs it on a schedule: one job scheduler, every 15 minutes.
+    const connection = createRedis(testConfig(stack.env).REDIS_URL, stack.api.app.log, 'test-upload-queue');
+    const queue = createUploadQueue(connection, stack.env.REDIS_PREFIX as string);
+    expect((await queue.getJobScheduler('upload-cleanup'))?.every).toBe(15 * 60_000);
+    await queue.close();
+    connection.disconnect();
     // READY uploads stay.
     expect(await stack.api.app.prisma.upload.count({ where: { userId: rawId(user.id), status: 'READY' } })).toBeGreaterThan(0);
   }, 30_000);
