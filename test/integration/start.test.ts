@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { spawnTs, type TsProcess } from '../../scripts/lib/spawn-ts.js';
 import { collect, freePort, signUp, testEnv, wsClient } from '../helpers/harness.js';
+import { createOwnDatabase } from '../helpers/database.js';
 import { beatDone } from '../helpers/stack.js';
 
 let proc: TsProcess;
@@ -48,10 +49,13 @@ const alive = (pid: number) => {
   }
 };
 
+let database: Awaited<ReturnType<typeof createOwnDatabase>>;
 beforeAll(async () => {
   storageDir = await mkdtemp(join(tmpdir(), 'dawg-start-'));
   port = await freePort();
+  database = await createOwnDatabase(); // its worker reconciles this file's rows only
   const env = testEnv({
+    DATABASE_URL: database.url,
     LOG_LEVEL: 'info',
     PORT: String(port),
     STORAGE_DIR: storageDir,
@@ -68,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await proc?.stop();
   await rm(storageDir, { recursive: true, force: true });
+  await database?.drop();
 });
 
 describe('npm start', () => {
