@@ -1,14 +1,19 @@
 /**
  * Tempo and key of a piece of audio (for uploads: "a beat that fits my vocal"). Our own code, small
- * and dependency-free, measured by `npm run bench:detect` (docs/benchmarks.md, "Detection").
+ * and dependency-free (a radix-2 FFT included), measured by `npm run bench:detect`
+ * (docs/benchmarks.md, "Detection"). Takes mono samples at any rate; analyses at most the first
+ * MAX_SECONDS, decimated (~22 kHz for tempo, ~5.5 kHz for key).
  *
- * Tempo: a multi-band onset-strength envelope (log-compressed spectral flux, ~172 frames a second),
- * its Fourier tempogram and autocorrelation combined (each has octave ghosts on a different side),
- * weighed by a log-Gaussian tempo prior; the octave candidates are then checked against the pulse
- * train, and the winner refined on the envelope's harmonics.
- * Key: chroma from spectral peaks (log-magnitude, ~5.5 kHz analysis rate), correlated with major and
- * minor key profiles; the tonic of the relative major/minor pair is settled by the bass register and
- * the opening chord.
+ * Tempo: an onset-strength envelope (log-compressed spectral flux in four bands, each scaled to unit
+ * mean, ~172 frames a second). Its Fourier tempogram (over the whole clip) has peaks at the beat and
+ * its multiples, its autocorrelation at the beat's period and its multiples: a beat is scored by the
+ * tempogram's peak at the beat or its 8th notes times the autocorrelation's peak at its period, under
+ * a log-Gaussian prior around 120 bpm (Peeters 2007; Ellis 2007). Music with no clear beat falls back
+ * on its bar rate (the strongest slow periodicity) times 2, 3 or 4. The winner is refined on the
+ * envelope's first four harmonics.
+ * Key: chroma from the spectral peaks (notes) of 1.5 s frames; the scale is the diatonic set the
+ * chroma correlates with best, and the tonic (relative major or minor, mostly) is the lowest note of
+ * the opening: pieces mostly open on the tonic chord, and a bass line or a chord starts on its root.
  */
 import type { MusicalKey } from './keys.js';
 
@@ -113,7 +118,7 @@ function hann(n: number): Float64Array {
  */
 function decimate(x: Float32Array, factor: number): Float32Array {
   if (factor <= 1) return x;
-  const half = 8 * factor;
+  const half = 4 * factor;
   const cutoff = 0.45 / factor;
   const h = new Float64Array(2 * half + 1);
   let sum = 0;
@@ -152,24 +157,36 @@ function rmsOf(x: Float32Array): number {
 
 /**
  * Short-time magnitude spectra of `x` (Hann window of `n`, every `hop` samples), handed one frame
- * at a time to `each` (the array is reused: copy what must be kept).
+ * at a time to `each` (the array is reused: copy what must be kept). Two real frames share one
+ * complex FFT (one in the real part, one in the imaginary part, separated by conjugate symmetry).
  */
 function stft(x: Float32Array, n: number, hop: number, each: (mag: Float64Array, frame: number) => void): number {
   const win = hann(n);
   const re = new Float64Array(n);
   const im = new Float64Array(n);
   const mag = new Float64Array(n / 2 + 1);
-  let frame = 0;
-  for (let start = 0; start + n <= x.length; start += hop, frame++) {
+  const count = x.length >= n ? Math.floor((x.length - n) / hop) + 1 : 0;
+  for (let frame = 0; frame < count; frame += 2) {
+    const a = frame * hop;
+    const b = a + hop;
+    const second = frame + 1 < count;
     for (let i = 0; i < n; i++) {
-      re[i] = (x[start + i] as number) * (win[i] as number);
-      im[i] = 0;
+      re[i] = (x[a + i] as number) * (win[i] as number);
+      im[i] = second ? (x[b + i] as number) * (win[i] as number) : 0;
     }
     fft(re, im);
-    for (let k = 0; k <= n / 2; k++) mag[k] = Math.hypot(re[k] as number, im[k] as number);
-    each(mag, frame);
+    for (let part = 0; part < (second ? 2 : 1); part++) {
+      for (let k = 0; k <= n / 2; k++) {
+        const j = (n - k) % n;
+        // First frame: (X[k] + conj X[n-k]) / 2; second: (X[k] - conj X[n-k]) / 2i.
+        const r = part === 0 ? 0.5 * ((re[k] as number) + (re[j] as number)) : 0.5 * ((im[k] as number) + (im[j] as number));
+        const i = part === 0 ? 0.5 * ((im[k] as number) - (im[j] as number)) : 0.5 * ((re[j] as number) - (re[k] as number));
+        mag[k] = Math.sqrt(r * r + i * i);
+      }
+      each(mag, frame + part);
+    }
   }
-  return frame;
+  return count;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,8 +307,8 @@ function tempoPrior(bpm: number): number {
   return Math.exp(-0.5 * Math.log2(bpm / 120) ** 2);
 }
 
-/** Grid of the tempo functions below (bpm). */
-const GRID = { from: 8, to: 900, step: 0.25 };
+/** Grid of the tempo functions below (bpm): up to the 8th notes of the fastest beat looked for, and a margin. */
+const GRID = { from: 8, to: 500, step: 0.25 };
 /** The range a beat is looked for in, and the range of a bar (measure) rate. */
 const BEAT_RANGE = [50, 220] as const;
 const BAR_RANGE = [12, 48] as const;
@@ -398,51 +415,90 @@ export function detectTempo(samples: Float32Array, sampleRate: number): number {
 // ---------------------------------------------------------------------------------------------
 // Key
 
-// Krumhansl & Kessler (1982) probe-tone profiles.
-const MAJOR = [6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88];
-const MINOR = [6.33, 2.68, 3.52, 5.38, 2.6, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17];
+/** Pitch classes of the major scale and of the natural minor scale, as 0/1 templates (tonic first). */
+const DIATONIC = {
+  major: [1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1],
+  minor: [1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0],
+} as const;
+// Temperley (1999) key profiles: only to break exact ties between relative keys.
+const TEMPERLEY = {
+  major: [5, 2, 3.5, 2, 4.5, 4, 2, 4.5, 2, 3.5, 1.5, 4],
+  minor: [5, 2, 3.5, 4.5, 2, 4, 2, 4.5, 3.5, 2, 1.5, 4],
+} as const;
 
-/** Chroma of the whole clip, of its bass register, and of its opening seconds. */
-export interface Chromas {
-  treble: number[];
-  bass: number[];
-  opening: number[];
+/** MIDI notes counted in the chroma (C2–C6), and the lowest note that counts as a frame's bass. */
+const CHROMA_RANGE = [36, 84] as const;
+const LOWEST_FROM = 33; // A1: a kick drum's pitched tail sits lower.
+/** A frame's lowest note is its lowest peak at least this fraction as strong as its strongest. */
+const LOWEST_SHARE = 0.25;
+/** Key analysis frames: 8192 points at ~5.5 kHz (1.5 s), every 1024 samples (~0.19 s). */
+const KEY_FFT = 8192;
+const KEY_HOP = 1024;
+/** Frames that make the opening (~1.7 s), whose lowest notes name the tonic (the first counts double). */
+const OPENING_FRAMES = 2;
+/** Weight of the opening's lowest note against the chroma–scale correlation (-1..1). */
+const OPENING_WEIGHT = 0.1;
+
+/** One analysis frame: its chroma (12 pitch classes, C first) and the pitch class of its lowest note. */
+export interface ChromaFrame {
+  chroma: Float64Array;
+  /** -1 when the frame has no note. */
+  lowest: number;
 }
 
 /**
- * Chroma from an STFT at ~5.5 kHz (8192 points, 1.5 s): spectral peaks above the local spectral mean
- * (so noise and drums' broadband energy drop out), log-compressed, each given to its nearest
- * semitone; MIDI 28–95 (E1–B6). Notes up to MIDI 52 also count in the bass chroma.
+ * Chroma frames from an STFT at ~5.5 kHz, from the first sound on (leading silence skipped): each
+ * note peak adds the square root of its magnitude to its pitch class, and the frame remembers the
+ * pitch class of its lowest strong note (the bass, or the root of a chord voiced from its root).
  */
-export function chroma(samples: Float32Array, sampleRate: number): Chromas {
+export function chromaFrames(samples: Float32Array, sampleRate: number): ChromaFrame[] {
   const { x, rate } = prepare(samples, sampleRate, 5512);
-  const n = 8192;
-  const hop = 1024;
-  const treble = new Array<number>(12).fill(0);
-  const bass = new Array<number>(12).fill(0);
-  const opening = new Array<number>(12).fill(0);
-  const openingFrames = Math.max(1, Math.round((2 * rate) / hop));
-  const bins = n / 2 + 1;
-  const midiOf = new Float64Array(bins);
-  for (let k = 1; k < bins; k++) midiOf[k] = 69 + 12 * Math.log2((k * rate) / n / 440);
-  const floor = 1e-4 * rmsOf(x) * n;
-  const padded = new Float32Array(x.length + n);
-  padded.set(x, 0);
-  stft(padded, n, hop, (mag, frame) => {
-    const local = movingMean(mag, 24);
-    for (let k = 2; k < bins - 1; k++) {
-      const m = mag[k] as number;
-      const midi = midiOf[k] as number;
-      if (midi < 27.5 || midi > 95.5) continue;
-      if (m <= (mag[k - 1] as number) || m < (mag[k + 1] as number) || m <= 2 * (local[k] as number)) continue;
-      const v = Math.log1p(m / floor);
-      const pc = ((Math.round(midi) % 12) + 12) % 12;
-      treble[pc] = (treble[pc] as number) + v;
-      if (midi < 52.5) bass[pc] = (bass[pc] as number) + v;
-      if (frame < openingFrames) opening[pc] = (opening[pc] as number) + v;
+  const floor = 1e-4 * rmsOf(x) * KEY_FFT;
+  const frames: ChromaFrame[] = [];
+  stft(x.subarray(firstSound(x)), KEY_FFT, KEY_HOP, (mag) => {
+    const peaks = notePeaks(mag, rate, KEY_FFT);
+    const chroma = new Float64Array(12);
+    let strongest = 0;
+    for (const p of peaks) {
+      if (p.midi >= CHROMA_RANGE[0] - 0.5 && p.midi < CHROMA_RANGE[1] + 0.5) {
+        const pc = Math.round(p.midi) % 12;
+        chroma[pc] = (chroma[pc] as number) + Math.sqrt(p.mag / floor);
+      }
+      if (p.midi >= LOWEST_FROM - 0.5) strongest = Math.max(strongest, p.mag);
     }
+    const low = peaks.find((p) => p.midi >= LOWEST_FROM - 0.5 && p.mag >= LOWEST_SHARE * strongest);
+    frames.push({ chroma, lowest: low ? Math.round(low.midi) % 12 : -1 });
   });
-  return { treble, bass, opening };
+  return frames;
+}
+
+/** Index of the first 1024-sample block louder than 5 % of the clip's RMS (0 if none). */
+function firstSound(x: Float32Array): number {
+  const threshold = 0.05 * rmsOf(x);
+  for (let start = 0; start + 1024 <= x.length; start += 1024)
+    if (rmsOf(x.subarray(start, start + 1024)) > threshold) return start;
+  return 0;
+}
+
+/**
+ * The spectral peaks of one frame that may be notes, lowest first: local maxima standing at least
+ * twice above the local spectral mean (noise and drums' broadband energy drop out), located by
+ * parabolic interpolation, between E1 and B6.
+ */
+function notePeaks(mag: Float64Array, rate: number, n: number): { midi: number; mag: number }[] {
+  const local = movingMean(mag, 24);
+  const out: { midi: number; mag: number }[] = [];
+  const top = Math.min(n / 2 - 1, Math.ceil((440 * 2 ** ((96 - 69) / 12) * n) / rate));
+  for (let k = 2; k <= top; k++) {
+    const m = mag[k] as number;
+    const l = mag[k - 1] as number;
+    const r = mag[k + 1] as number;
+    if (m <= l || m < r || m <= 2 * (local[k] as number)) continue;
+    const d = (0.5 * (l - r)) / (l - 2 * m + r || -1e-12);
+    const midi = 69 + 12 * Math.log2(((k + Math.max(-0.5, Math.min(0.5, d))) * rate) / n / 440);
+    if (midi >= 27.5) out.push({ midi, mag: m });
+  }
+  return out;
 }
 
 /** Centred moving average over 2·half+1 bins. */
@@ -459,9 +515,15 @@ function movingMean(x: Float64Array, half: number): Float64Array {
 }
 
 /** Pearson correlation. */
-function correlation(a: number[], b: number[]): number {
-  const ma = a.reduce((s, v) => s + v, 0) / a.length;
-  const mb = b.reduce((s, v) => s + v, 0) / b.length;
+function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ma += a[i] as number;
+    mb += b[i] as number;
+  }
+  ma /= a.length;
+  mb /= b.length;
   let num = 0;
   let da = 0;
   let db = 0;
@@ -474,20 +536,32 @@ function correlation(a: number[], b: number[]): number {
 }
 
 /** `profile` rotated so that its tonic is pitch class `pc`. */
-function rotate(profile: number[], pc: number): number[] {
+function rotate(profile: readonly number[], pc: number): number[] {
   return profile.map((_, i) => profile[(i - pc + 12) % 12] as number);
 }
 
+/**
+ * Key: the scale is the diatonic set the clip's chroma correlates with best; the tonic among its
+ * keys (above all the relative major and minor, which share the scale) is the one the opening's
+ * lowest notes name: pieces mostly open on their tonic chord, and a chord's or bass line's lowest
+ * note is its root.
+ */
 export function detectKey(samples: Float32Array, sampleRate: number): { key: MusicalKey; confidence: number } {
-  const c = chroma(samples, sampleRate);
-  let best = { r: Number.NEGATIVE_INFINITY, pitchClass: 0, mode: 'major' as MusicalKey['mode'] };
+  const frames = chromaFrames(samples, sampleRate);
+  const total = new Array<number>(12).fill(0);
+  for (const f of frames) for (let pc = 0; pc < 12; pc++) total[pc] = (total[pc] as number) + (f.chroma[pc] as number);
+  const opening = new Array<number>(12).fill(0);
+  frames.slice(0, OPENING_FRAMES).forEach((f, i) => {
+    if (f.lowest >= 0) opening[f.lowest] = (opening[f.lowest] as number) + 1 / (1 + i);
+  });
+  const most = Math.max(1e-9, ...opening);
+  let best = { score: Number.NEGATIVE_INFINITY, r: 0, pitchClass: 0, mode: 'major' as MusicalKey['mode'] };
   for (let pc = 0; pc < 12; pc++) {
-    for (const [mode, profile] of [
-      ['major', MAJOR],
-      ['minor', MINOR],
-    ] as const) {
-      const r = correlation(c.treble, rotate(profile, pc));
-      if (r > best.r) best = { r, pitchClass: pc, mode };
+    for (const mode of ['major', 'minor'] as const) {
+      const r = correlation(total, rotate(DIATONIC[mode], pc));
+      const tie = 1e-3 * correlation(total, rotate(TEMPERLEY[mode], pc));
+      const score = r + (OPENING_WEIGHT * (opening[pc] as number)) / most + tie;
+      if (score > best.score) best = { score, r, pitchClass: pc, mode };
     }
   }
   return {
