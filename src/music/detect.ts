@@ -405,6 +405,10 @@ function refine(envelope: Float64Array, rate: number, bpm: number): number {
   return best.bpm;
 }
 
+/**
+ * Tempo in bpm (fractional, 50–220) of mono `samples` at any `sampleRate`: the best-scoring beat
+ * (or the bar-rate fallback for music without a beat), refined on the envelope's harmonics.
+ */
 export function detectTempo(samples: Float32Array, sampleRate: number): number {
   const { envelope, rate } = onsetEnvelope(samples, sampleRate);
   const ev = evidenceOf(envelope, rate);
