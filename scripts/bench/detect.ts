@@ -15,7 +15,7 @@ import type { MusicalKey } from '../../src/music/keys.js';
 import { encodeMp3 } from '../../worker/engine/encode.js';
 import { renderBeat, SAMPLE_RATE } from '../../worker/engine/index.js';
 import { ffmpegPath } from '../lib/ffmpeg.mjs';
-import { table, writeResult } from './lib.js';
+import { summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: { clips: { type: 'string', default: '100' }, seconds: { type: 'string', default: '20' } },
@@ -86,6 +86,8 @@ const results: { i: number; genre: Genre; bpm: number; key: string; clean: objec
 const tally = { clean: { tempo: 0, half: 0, double: 0, key: 0 }, noisy: { tempo: 0, half: 0, double: 0, key: 0 } };
 const keyCounts = new Map<string, number>();
 let baselineTempo = 0;
+/** Time detectTempo + detectKey took per clip (both sets), ms. */
+const detectMs: number[] = [];
 const started = performance.now();
 for (let i = 0; i < CLIPS; i++) {
   const want = clip(i);
@@ -103,8 +105,10 @@ for (let i = 0; i < CLIPS; i++) {
     ['clean', samples],
     ['noisy', await throughMp3(noisy(samples, 99 + i))],
   ] as const) {
+    const detectStarted = performance.now();
     const bpm = detectTempo(audio, SAMPLE_RATE);
     const { key } = detectKey(audio, SAMPLE_RATE);
+    detectMs.push(performance.now() - detectStarted);
     const verdict = tempoVerdict(bpm, want.bpm);
     const t = tally[kind];
     if (verdict === 'exact') t.tempo++;
@@ -125,7 +129,11 @@ for (let i = 0; i < CLIPS; i++) {
 const seconds = (performance.now() - started) / 1000;
 const commonest = Math.max(...keyCounts.values());
 const pct = (n: number) => `${((100 * n) / CLIPS).toFixed(0)} %`;
-console.log(`${CLIPS} clips of ${SECONDS} s (8 genres), rendered and detected in ${seconds.toFixed(0)} s\n`);
+const detectTiming = summarize(detectMs);
+console.log(`${CLIPS} clips of ${SECONDS} s (8 genres), rendered and detected in ${seconds.toFixed(0)} s`);
+console.log(
+  `detection (tempo + key) per ${SECONDS} s clip: p50 ${detectTiming.p50.toFixed(0)} ms, max ${detectTiming.max.toFixed(0)} ms\n`,
+);
 console.log(
   table([
     {
@@ -164,5 +172,5 @@ for (const g of GENRES) {
   );
 }
 console.log(
-  `wrote ${await writeResult('detect', { params: { clips: CLIPS, seconds: SECONDS }, tally, baseline: { tempo: baselineTempo, key: commonest }, met, results })}`,
+  `wrote ${await writeResult('detect', { params: { clips: CLIPS, seconds: SECONDS }, tally, detectMs: { p50: detectTiming.p50, max: detectTiming.max }, baseline: { tempo: baselineTempo, key: commonest }, met, results })}`,
 );
