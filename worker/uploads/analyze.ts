@@ -15,8 +15,8 @@ import { integratedLoudness } from '../engine/loudness.js';
 import type { WorkerDeps } from '../deps.js';
 import { decodeUpload, UploadRefused } from './decode.js';
 
-/** Tempo and key are read from at most this much audio, from the middle of a long file. */
-const DETECT_WINDOW_SEC = 60;
+/** Tempo and key are read from the opening (the key's tonic from its first notes): at most this much. */
+const DETECT_WINDOW_SEC = 90;
 
 export function createAnalyzer(deps: WorkerDeps) {
   async function settle(upload: Upload, data: Partial<Upload>): Promise<void> {
@@ -46,11 +46,7 @@ export function createAnalyzer(deps: WorkerDeps) {
       const decoded = await decodeUpload(bytes, format, deps.config.UPLOAD_MAX_DURATION_SEC);
       const frames = decoded.audio.left.length;
       const window = Math.min(frames, DETECT_WINDOW_SEC * SAMPLE_RATE);
-      const from = Math.floor((frames - window) / 2);
-      const found = detect(
-        mono([decoded.audio.left.subarray(from, from + window), decoded.audio.right.subarray(from, from + window)]),
-        SAMPLE_RATE,
-      );
+      const found = detect(mono([decoded.audio.left.subarray(0, window), decoded.audio.right.subarray(0, window)]), SAMPLE_RATE);
       const loudness = integratedLoudness(decoded.audio);
       await settle(upload, {
         status: 'READY',
