@@ -21,6 +21,7 @@ import type { Queue } from 'bullmq';
 import type { GenerationJob } from './jobs/generation-job.js';
 import type { UploadJob } from './jobs/upload-job.js';
 import { UploadService } from './modules/uploads/upload.service.js';
+import { QueuePosition } from './modules/generations/queue-position.js';
 import type { Storage } from './storage/index.js';
 import type { Redis } from './redis.js';
 import { ChatService } from './modules/chat/chat.service.js';
@@ -87,6 +88,7 @@ export function createServices({
     storage,
     uploads,
     generations,
+    queuePosition: new QueuePosition({ prisma, queue, workerConcurrency: config.WORKER_CONCURRENCY }),
     chat: new ChatService({
       prisma,
       access,

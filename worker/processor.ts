@@ -14,6 +14,7 @@ import type { WorkerMetrics } from '../src/metrics.js';
 import type { WorkerDeps } from './deps.js';
 import { CancelledError } from './errors.js';
 import { jobTimer } from './job-timer.js';
+import { queueMovedAnnouncer } from './queue-moved.js';
 import { beatHandler } from './handlers/beat.js';
 import { masterHandler } from './handlers/master.js';
 import { mixHandler } from './handlers/mix.js';
@@ -27,6 +28,7 @@ export type JobResult = 'completed' | 'cancelled' | 'skipped';
 
 /** `metrics`: the worker's, to time jobs and stages and count failures (none in tests that do not read them). */
 export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHandlers, metrics?: WorkerMetrics) {
+  const queueMoved = queueMovedAnnouncer(deps);
   /** Each attempt is a span continuing the trace of the request that queued the job (src/tracing.ts). */
   return function processGeneration(job: Job): Promise<JobResult> {
     const data = (job.data ?? {}) as { generationId?: unknown; trace?: unknown };
@@ -62,6 +64,9 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
     const row = await deps.prisma.generation.findUnique({ where: { id } });
     if (!row) throw new UnrecoverableError(`generation ${id} does not exist`);
     if (row.status !== 'PENDING' && row.status !== 'PROCESSING') return 'skipped';
+    // A job of an earlier run (retried since): the current run has its own job.
+    if (row.run !== payload.run) return 'skipped';
+    const run = payload.run;
 
     const started = Date.now();
     const attempt = job.attemptsMade + 1;
@@ -77,14 +82,17 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
         error: null,
       },
       ['PENDING', 'PROCESSING'],
+      run,
     );
     if (!running) return 'cancelled';
+    // Those queued behind it moved up a place (not awaited: progress does not wait for it).
+    void queueMoved().catch((err) => deps.log.debug({ err: err.message }, 'queue-moved events not sent'));
     const timer = jobTimer(metrics, payload.type);
     timer.stage('starting');
     const report = async (stage: string, percent: number) => {
       timer.stage(stage);
       await job.updateProgress(percent);
-      const updated = await transition(deps, id, { stage, progress: percent }, ['PROCESSING']);
+      const updated = await transition(deps, id, { stage, progress: percent }, ['PROCESSING'], run);
       if (!updated) throw new CancelledError();
     };
     try {
@@ -102,6 +110,7 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
           cost: 0,
         },
         ['PROCESSING'],
+        run,
       );
       timer.end(done ? 'completed' : 'cancelled', output.durationSec);
       deps.log.info(
@@ -141,6 +150,7 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
               ),
             },
         ['PROCESSING'],
+        run,
       );
       // BullMQ retries what it is not told is final; our final failures skip the remaining attempts.
       if (failure.final && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(failure.message);

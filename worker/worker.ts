@@ -5,7 +5,14 @@
 import { type Job, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createPrisma } from '../src/db/client.js';
-import { GENERATION_QUEUE, createGenerationQueue, generationJobOptions, queuePrefix } from '../src/jobs/generation-job.js';
+import {
+  GENERATION_QUEUE,
+  createGenerationQueue,
+  generationJobId,
+  generationJobOptions,
+  queuePrefix,
+} from '../src/jobs/generation-job.js';
+import type { Generation } from '../src/generated/prisma/client.js';
 import { classifyFailure, failureReason } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import { createLogger, type Logger } from '../src/logger.js';
@@ -21,6 +28,9 @@ import { type Handlers, createProcessor, defaultHandlers } from './processor.js'
 import { CLEANUP_EVERY_MS, CLEANUP_SCHEDULER, UPLOAD_QUEUE, createUploadQueue } from '../src/jobs/upload-job.js';
 import { createAnalyzer } from './uploads/analyze.js';
 import { cleanupUploads } from './uploads/cleanup.js';
+
+/** Rows the reconciler reads at a time (it reads them all, page after page). */
+const RECONCILE_PAGE = 500;
 
 export function buildWorker(config: Config, options: { log?: Logger; handlers?: Handlers } = {}) {
   const log = options.log ?? createLogger(config, 'dawg-worker');
@@ -63,24 +73,80 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   let reconcileTimer: NodeJS.Timeout | null = null;
 
   /**
-   * PostgreSQL is the source of truth: a PENDING or PROCESSING generation
-   * whose job is gone from Redis (Redis lost its data in a restart, or the
-   * enqueue never landed) is queued again. Runs at start and every lock period.
+   * PostgreSQL is the source of truth. Every PENDING or PROCESSING generation untouched for two lock
+   * periods is looked at, all of them, a page at a time in a stable order, by its run's job *state*:
+   * - no job (Redis lost its data, or the enqueue never landed): queued again;
+   * - a failed job (its last write was lost, e.g. PostgreSQL was down then): FAILED with the job's reason;
+   * - a completed job whose result never reached the row: queued again as a new run;
+   * - a job waiting, delayed or running: left alone.
+   * Runs at start and every lock period.
    */
-  async function reconcile(): Promise<number> {
-    const stale = await prisma.generation.findMany({
-      where: { status: { in: ['PENDING', 'PROCESSING'] }, updatedAt: { lt: new Date(Date.now() - 2 * config.WORKER_LOCK_MS) } },
-      select: { id: true, userId: true, type: true },
-      take: 500,
-    });
-    let requeued = 0;
-    for (const g of stale) {
-      if (await queue.getJob(g.id)) continue;
-      await queue.add(g.type, { generationId: g.id, userId: g.userId, type: g.type }, generationJobOptions(g.id));
-      requeued++;
+  async function reconcile(): Promise<{ requeued: number; failed: number }> {
+    const before = new Date(Date.now() - 2 * config.WORKER_LOCK_MS);
+    const outcome = { requeued: 0, failed: 0 };
+    let cursor: { updatedAt: Date; id: string } | null = null;
+    for (;;) {
+      const page: Generation[] = await prisma.generation.findMany({
+        where: {
+          status: { in: ['PENDING', 'PROCESSING'] },
+          updatedAt: { lt: before },
+          ...(cursor && {
+            OR: [{ updatedAt: { gt: cursor.updatedAt } }, { updatedAt: cursor.updatedAt, id: { gt: cursor.id } }],
+          }),
+        },
+        orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
+        take: RECONCILE_PAGE,
+      });
+      for (const g of page) {
+        const result = await reconcileOne(g).catch((err) => {
+          log.warn({ err: err.message, generationId: g.id }, 'could not reconcile a generation');
+          return null;
+        });
+        if (result) outcome[result]++;
+      }
+      const last = page.at(-1);
+      if (!last || page.length < RECONCILE_PAGE) break;
+      cursor = { updatedAt: last.updatedAt, id: last.id };
     }
-    if (requeued) log.warn({ requeued }, 're-queued generations whose jobs were missing');
-    return requeued;
+    if (outcome.requeued || outcome.failed) log.warn(outcome, 'reconciled generations left behind by their jobs');
+    return outcome;
+  }
+
+  async function reconcileOne(g: Generation): Promise<'requeued' | 'failed' | null> {
+    const job = await queue.getJob(generationJobId(g.id, g.run));
+    const state = job ? await job.getState() : 'unknown';
+    if (state === 'failed') {
+      const lost = /stalled|lock/i.test(job?.failedReason ?? '');
+      const reason = lost ? failureReason('WORKER_LOST') : classifyFailure(new Error(job?.failedReason ?? 'failed')).reason;
+      const done = await transition(
+        deps,
+        g.id,
+        { status: 'FAILED', stage: 'failed', error: reason, completedAt: new Date() },
+        ['PENDING', 'PROCESSING'],
+        g.run,
+      );
+      return done ? 'failed' : null;
+    }
+    if (state === 'completed') {
+      // Its result never reached the row: a new run does the work again (outputs go to the same keys).
+      const again = await transition(
+        deps,
+        g.id,
+        { status: 'PENDING', stage: 'queued', run: { increment: 1 }, queuedAt: new Date() },
+        ['PENDING', 'PROCESSING'],
+        g.run,
+      );
+      if (!again) return null;
+      await queue.add(
+        again.type,
+        { generationId: again.id, userId: again.userId, type: again.type, run: again.run },
+        generationJobOptions(again),
+      );
+      return 'requeued';
+    }
+    if (state !== 'unknown') return null; // waiting, prioritized, delayed or active: it will run
+    await queue.add(g.type, { generationId: g.id, userId: g.userId, type: g.type, run: g.run }, generationJobOptions(g));
+    return 'requeued';
   }
 
   const stopping = new AbortController();
@@ -123,10 +189,14 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         if (lost) metrics.jobFailures.inc({ type: job.name, code: 'WORKER_LOST' });
         const reason = lost ? failureReason('WORKER_LOST') : classifyFailure(err).reason;
         log.warn({ err, generationId: id, jobId: job.id }, 'generation failed for good');
-        void transition(deps, id, { status: 'FAILED', stage: 'failed', error: reason, completedAt: new Date() }, [
-          'PENDING',
-          'PROCESSING',
-        ]).catch((e) => log.error({ err: e, generationId: id }, 'could not mark generation failed'));
+        const run = Number((job.data as { run?: unknown }).run ?? 0);
+        void transition(
+          deps,
+          id,
+          { status: 'FAILED', stage: 'failed', error: reason, completedAt: new Date() },
+          ['PENDING', 'PROCESSING'],
+          Number.isInteger(run) ? run : undefined,
+        ).catch((e) => log.error({ err: e, generationId: id }, 'could not mark generation failed'));
       });
       worker.on('error', (err) => log.warn({ err: err.message }, 'worker error'));
       worker.on('stalled', (jobId) => {

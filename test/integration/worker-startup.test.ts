@@ -84,7 +84,7 @@ describe('a worker started before its database', () => {
       await queue.close();
       connection.disconnect();
     });
-    await queue.add('BEAT', { generationId: generation.id, userId: user.id, type: 'BEAT' }, generationJobOptions(generation.id));
+    await queue.add('BEAT', { generationId: generation.id, userId: user.id, type: 'BEAT' }, generationJobOptions(generation));
     await until(
       async () => (await prisma.generation.findUnique({ where: { id: generation.id } }))?.status === 'COMPLETED',
       30_000,

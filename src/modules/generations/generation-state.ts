@@ -40,16 +40,21 @@ export async function publishGeneration(pubsub: PubSub, generation: Generation):
 }
 
 /**
- * Applies `data` when the row's status is one of `from` (any status when
- * omitted); returns the updated row, or null when the row was not in `from`.
+ * Applies `data` when the row's status is one of `from` (any status when omitted) and, with `run`,
+ * when the row is still in that run (a worker's job of a run that was retried since changes
+ * nothing); returns the updated row, or null when the row was not in `from` or `run`.
  */
 export async function transition(
   deps: { prisma: Pick<Db, 'generation'>; pubsub: PubSub },
   id: string,
   data: GenerationChange,
   from?: GenerationStatus[],
+  run?: number,
 ): Promise<Generation | null> {
-  const { count } = await deps.prisma.generation.updateMany({ where: { id, ...(from ? { status: { in: from } } : {}) }, data });
+  const { count } = await deps.prisma.generation.updateMany({
+    where: { id, ...(from ? { status: { in: from } } : {}), ...(run === undefined ? {} : { run }) },
+    data,
+  });
   if (!count) return null;
   const generation = await deps.prisma.generation.findUniqueOrThrow({ where: { id } });
   await publishGeneration(deps.pubsub, generation);

@@ -62,6 +62,18 @@ export const GenerationRef = builder.prismaNode('Generation', {
     cost: t.float({ nullable: true, description: 'USD.', resolve: (g) => Number(g.cost) }),
     durationMs: t.exposeInt('durationMs', { nullable: true }),
     attempts: t.exposeInt('attempts'),
+    queuePosition: t.int({
+      nullable: true,
+      description:
+        'While queued (PENDING): how many queued generations go before it. The queue takes turns between users, and short previews (≤ 15 s) first.',
+      resolve: (g, _a, ctx) => ctx.services.queuePosition.position(g),
+    }),
+    estimatedStartSec: t.float({
+      nullable: true,
+      description:
+        'While queued: seconds until it should start, from recent job durations and the workers taking jobs now (null when no estimate can be made).',
+      resolve: (g, _a, ctx) => ctx.services.queuePosition.estimatedStartSec(g),
+    }),
     project: t.relation('project', {
       nullable: true,
       // A generation from a progress event was not loaded with its project: it loads under the rule.

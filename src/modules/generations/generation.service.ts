@@ -4,7 +4,8 @@ import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
 import { AppError, badInput } from '../../errors.js';
-import { GENERATION_QUEUE, type GenerationJob, generationJobOptions } from '../../jobs/generation-job.js';
+import { GENERATION_QUEUE, type GenerationJob, generationJobId, generationJobOptions } from '../../jobs/generation-job.js';
+import { queuePriority } from './queue-order.js';
 import { inSpan, SpanKind, traceCarrier } from '../../tracing.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
@@ -108,14 +109,17 @@ export class GenerationService {
     ]);
     if (!cancelled) throw badInput('id', 'only a PENDING or PROCESSING generation can be cancelled');
     // A job still waiting is removed outright; a running one is stopped by the worker at its next stage.
-    await this.deps.queue.remove(id).catch(() => 0);
+    await this.deps.queue.remove(generationJobId(id, cancelled.run)).catch(() => 0);
     return cancelled;
   }
 
-  /** Runs a FAILED or CANCELLED generation again, from the start. */
+  /**
+   * Runs a FAILED or CANCELLED generation again, from the start, as a new run with a job of its own:
+   * a cancelled job that is still going finds its run superseded at its next stage and stops.
+   */
   async retry(viewer: Viewer, id: string): Promise<Generation> {
-    await this.deps.access.generation.require(viewer, id, 'write');
-    const reset = await this.withinPendingCap(viewer, (prisma) =>
+    const row = await this.deps.access.generation.require(viewer, id, 'write');
+    const reset = await this.withinPendingCap(viewer, (prisma, pending) =>
       transition(
         { prisma, pubsub: this.deps.pubsub },
         id,
@@ -128,12 +132,15 @@ export class GenerationService {
           completedAt: null,
           startedAt: null,
           durationMs: null,
+          attempts: 0,
+          run: { increment: 1 },
+          priority: queuePriority(pending, row.type, row.input),
+          queuedAt: new Date(),
         },
         ['FAILED', 'CANCELLED'],
       ),
     );
     if (!reset) throw badInput('id', 'only a FAILED or CANCELLED generation can be retried');
-    await this.deps.queue.remove(id).catch(() => 0);
     return this.enqueue(reset);
   }
 
@@ -152,9 +159,18 @@ export class GenerationService {
     input: Prisma.InputJsonValue,
     projectId: string | null,
   ): Promise<Generation> {
-    const generation = await this.withinPendingCap(viewer, (prisma) =>
+    const generation = await this.withinPendingCap(viewer, (prisma, pending) =>
       prisma.generation.create({
-        data: { userId: viewer.id, type, input, projectId, status: 'PENDING', stage: 'queued', provider: 'local' },
+        data: {
+          userId: viewer.id,
+          type,
+          input,
+          projectId,
+          status: 'PENDING',
+          stage: 'queued',
+          provider: 'local',
+          priority: queuePriority(pending, type, input),
+        },
       }),
     );
     // Not awaited: the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
@@ -172,7 +188,10 @@ export class GenerationService {
    * with RATE_LIMITED and writes nothing. The count and the write share a transaction holding a
    * per-user advisory lock, so concurrent requests cannot slip past the cap together.
    */
-  private withinPendingCap<T>(viewer: Viewer, write: (prisma: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+  private withinPendingCap<T>(
+    viewer: Viewer,
+    write: (prisma: Prisma.TransactionClient, pending: number) => Promise<T>,
+  ): Promise<T> {
     const { maxPending } = this.deps;
     return this.deps.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`dawg:pending:${viewer.id}`}, 0))`;
@@ -183,7 +202,7 @@ export class GenerationService {
           `You already have ${pending} generations queued or running (at most ${maxPending}); retry when one finishes`,
           { retryAfter: 5, limit: maxPending },
         );
-      return write(tx);
+      return write(tx, pending);
     });
   }
 
@@ -199,8 +218,14 @@ export class GenerationService {
           this.deps.queue.add(
             generation.type,
             // The trace continues in the worker from here (traceCarrier is undefined when tracing is off).
-            { generationId: generation.id, userId: generation.userId, type: generation.type, trace: traceCarrier() },
-            generationJobOptions(generation.id),
+            {
+              generationId: generation.id,
+              userId: generation.userId,
+              type: generation.type,
+              run: generation.run,
+              trace: traceCarrier(),
+            },
+            generationJobOptions(generation),
           ),
         {
           kind: SpanKind.PRODUCER,
