@@ -4,7 +4,11 @@
  * 1. generateBeat latency at a steady request rate (worker stopped, so the api is measured alone);
  *    baseline in the same run: BullMQ's own queue.add at the same rate;
  * 2. end to end, mutation → COMPLETED, for a 30 s beat with an idle worker (median of 5);
- * 3. throughput: `count` beats of 30 s queued at once, beats per minute with the default worker.
+ * 3. throughput: `count` beats of 30 s queued at once, beats per minute with the default worker;
+ * 4. fairness and the wait estimate: user A queues `backlog` beats of 30 s, then user B one. B's wait
+ *    (queued → started) against what first-come-first-served would have made it (the moment A's last
+ *    beat started: B's turn in a FIFO queue), and each A beat's estimatedStartSec at queueing against
+ *    its real wait (goal: B starts within one job duration per worker slot).
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -16,8 +20,10 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '5' },
     count: { type: 'string', default: '100' },
+    backlog: { type: 'string', default: '40' },
   },
 });
+const BACKLOG = Number(values.backlog);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const COUNT = Number(values.count);
@@ -96,6 +102,54 @@ const { rows } = await (async () => {
 const throughputSec = (performance.now() - t0) / 1000;
 const beatsPerMinute = (Number(rows[0].done) / throughputSec) * 60;
 
+// 4. Fairness and the estimate. Three beats first, so the estimate has durations to go by.
+for (let i = 0; i < 3; i++) await until((await beat(30)).data.generateBeat?.id as string);
+await sleep(10_500); // the api re-reads its measured figures every 10 s
+const tokenOf = async (who: string) =>
+  (
+    await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', {
+      e: `${who}-${run}@example.test`,
+    })
+  ).data.signUp?.token as string;
+const [tokenA, tokenB] = [await tokenOf('a'), await tokenOf('b')];
+const ENQUEUE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id estimatedStartSec } }';
+const input = { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec: 30 };
+const queuedA: { id: string; estimate: number | null }[] = [];
+for (let i = 0; i < BACKLOG; i++) {
+  const g = (await gql(ENQUEUE, { input }, tokenA)).data.generateBeat as { id: string; estimatedStartSec: number | null };
+  queuedA.push({ id: g.id, estimate: g.estimatedStartSec });
+}
+const bId = (await gql(ENQUEUE, { input }, tokenB)).data.generateBeat?.id as string;
+const rawOf = (g: string) => Buffer.from(g, 'base64').toString().split(':')[1] as string;
+const all = [...queuedA.map((g) => g.id), bId].map(rawOf);
+for (;;) {
+  const r = await db.query(
+    `SELECT count(*) AS n FROM generations WHERE id = ANY($1::uuid[]) AND status IN ('COMPLETED', 'FAILED')`,
+    [all],
+  );
+  if (Number(r.rows[0].n) >= all.length) break;
+  await sleep(200);
+}
+const timing = new Map(
+  (
+    await db.query(
+      `SELECT id, extract(epoch FROM started_at - queued_at) AS wait, extract(epoch FROM started_at) AS started, duration_ms FROM generations WHERE id = ANY($1::uuid[])`,
+      [all],
+    )
+  ).rows.map((r) => [r.id as string, { wait: Number(r.wait), started: Number(r.started), ms: Number(r.duration_ms) }]),
+);
+const b = timing.get(rawOf(bId)) as { wait: number; started: number; ms: number };
+const aStarts = queuedA.map((g) => timing.get(rawOf(g.id))?.started ?? 0);
+const bQueuedAt = b.started - b.wait;
+const fifoWait = Math.max(...aStarts) - bQueuedAt; // B's turn behind the whole backlog
+const meanJobSec = [...timing.values()].reduce((n, t) => n + t.ms, 0) / timing.size / 1000;
+const slots = Number(env.WORKER_CONCURRENCY ?? 2);
+const errors = queuedA
+  .filter((g) => g.estimate !== null)
+  .map((g) => Math.abs((g.estimate as number) - (timing.get(rawOf(g.id))?.wait ?? 0)));
+const estimateError = summarize(errors.map((e) => e * 1000));
+const fair = b.wait <= meanJobSec + 0.5; // one job duration, and half a second of scheduling
+
 await db.end();
 await worker.stop();
 await mainQueue.close();
@@ -128,12 +182,25 @@ console.log(
       p99: `${throughputSec.toFixed(0)} s total, ${rows[0].failed} failed`,
       n: COUNT,
     },
+    {
+      measure: `fairness: B's one beat behind A's ${BACKLOG}, wait (queued → started)`,
+      p50: `${b.wait.toFixed(2)} s`,
+      p99: `baseline FIFO ${fifoWait.toFixed(1)} s; one job ${meanJobSec.toFixed(2)} s, ${slots} slot(s)`,
+      n: 1,
+    },
+    {
+      measure: 'estimatedStartSec at queueing vs real wait, |error|',
+      p50: `${(estimateError.p50 / 1000).toFixed(2)} s`,
+      p99: `${(estimateError.p99 / 1000).toFixed(2)} s (p99)`,
+      n: estimateError.count,
+    },
   ]),
 );
 const pass = mutation.p99 <= 50 && endToEnd.p50 <= 3000;
+console.log(`fairness goal (B starts within one job duration per slot, ${meanJobSec.toFixed(2)} s): ${fair ? 'met' : 'NOT met'}`);
 console.log(`\nmutation p99 / queue.add p99: ×${(mutation.p99 / enqueue.p99).toFixed(1)}`);
 console.log(`floors (mutation p99 ≤ 50 ms at ${RATE}/s, end to end ≤ 3 s): ${pass ? 'met' : 'NOT met'}`);
 console.log(
-  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: endToEnd, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed) }, pass })}`,
+  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: endToEnd, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed) }, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass })}`,
 );
 process.exit(0);
