@@ -55,6 +55,8 @@ export const configSchema = z
     LOGIN_WINDOW_SEC: z.coerce.number().int().min(1).default(900),
     SIGNUPS_PER_IP_PER_HOUR: z.coerce.number().int().min(1).default(10),
     GENERATION_MAX_PENDING: z.coerce.number().int().min(1).default(20),
+    // How long a generation waits out an outage (storage, database) before it fails, from when it was queued.
+    GENERATION_DEADLINE_MS: z.coerce.number().int().min(1000).default(600_000),
     // Uploads (src/modules/uploads): the largest file, each user's storage for them, the longest audio.
     UPLOAD_MAX_BYTES: z.coerce
       .number()

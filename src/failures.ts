@@ -83,3 +83,20 @@ function isS3Error(e: unknown): boolean {
   const x = e as { $metadata?: unknown; $fault?: unknown };
   return typeof x === 'object' && x !== null && ('$metadata' in x || '$fault' in x);
 }
+
+/**
+ * Whether a failure is an outage to wait out (storage, or the database unreachable or refusing for
+ * now) rather than a defect to report: a statement PostgreSQL rejects (SQLSTATE classes 22 data, 23
+ * constraint, 42 syntax or a missing relation) will fail the same way however long one waits.
+ */
+export function isOutage(failure: Failure): boolean {
+  if (failure.code === 'STORAGE_UNAVAILABLE') return true;
+  if (failure.code !== 'DATABASE_UNAVAILABLE') return false;
+  for (let e: unknown = failure, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    // pg's DatabaseError has the SQLSTATE as `code`; Prisma's adapter error keeps it in its meta.
+    const adapter = (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta?.driverAdapterError;
+    const code = adapter?.cause?.originalCode ?? (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code)) return false;
+  }
+  return true;
+}

@@ -6,9 +6,15 @@
  */
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { GenerationType } from '../src/generated/prisma/client.js';
-import { GENERATION_QUEUE, type GenerationJob, generationJobSchema } from '../src/jobs/generation-job.js';
+import {
+  GENERATION_ATTEMPTS,
+  GENERATION_QUEUE,
+  type GenerationJob,
+  generationJobSchema,
+  retryDelayMs,
+} from '../src/jobs/generation-job.js';
 import { contextFrom, inSpan, SpanKind } from '../src/tracing.js';
-import { FAILURE_TEXT, classifyFailure, failureReason } from '../src/failures.js';
+import { FAILURE_TEXT, type Failure, classifyFailure, failureReason, isOutage } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import type { WorkerMetrics } from '../src/metrics.js';
 import type { WorkerDeps } from './deps.js';
@@ -127,13 +133,15 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
       // The client reads a stable reason; the raw cause (pg, S3, engine) stays in this log line.
       const failure = classifyFailure(err);
       timer.failed(failure.code);
-      const attempts = job.opts.attempts ?? 1;
-      const last = failure.final || err instanceof UnrecoverableError || attempt >= attempts;
-      deps.log.warn({ err, generationId: id, jobId: job.id, attempt, last, reason: failure.code }, 'generation attempt failed');
+      const plan = retryPlan(failure, err, attempt, job.opts.attempts ?? 1, row.queuedAt, deps.config.GENERATION_DEADLINE_MS);
+      deps.log.warn(
+        { err, generationId: id, jobId: job.id, attempt, last: plan.last, reason: failure.code },
+        'generation attempt failed',
+      );
       await transition(
         deps,
         id,
-        last
+        plan.last
           ? {
               status: 'FAILED',
               stage: 'failed',
@@ -143,18 +151,45 @@ export function createProcessor(deps: WorkerDeps, handlers: Handlers = defaultHa
             }
           : {
               status: 'PENDING',
-              stage: 'retrying',
-              error: failureReason(
-                failure.code,
-                `${failure.detail ?? FAILURE_TEXT[failure.code]} (attempt ${attempt} of ${attempts}, trying again)`,
-              ),
+              stage: plan.stage,
+              error: failureReason(failure.code, `${failure.detail ?? FAILURE_TEXT[failure.code]} (${plan.note})`),
             },
         ['PROCESSING'],
         run,
       );
-      // BullMQ retries what it is not told is final; our final failures skip the remaining attempts.
-      if (failure.final && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(failure.message);
+      // BullMQ's attempt count is only a ceiling: the last attempt is ours to say.
+      if (plan.last && !(err instanceof UnrecoverableError)) throw new UnrecoverableError(failure.message);
       throw err;
     }
   }
+}
+
+/**
+ * Whether this attempt was the last, and what a client reads while it is not: an outage (storage, the
+ * database) is waited out until `deadlineMs` after the generation was queued ("waiting for storage");
+ * any other failure is tried GENERATION_ATTEMPTS times ("retrying"); a final one, or BullMQ's own
+ * ceiling, ends it at once.
+ */
+export function retryPlan(
+  failure: Failure,
+  err: unknown,
+  attempt: number,
+  ceiling: number,
+  queuedAt: Date,
+  deadlineMs: number,
+): { last: boolean; stage: string; note: string } {
+  const outage = isOutage(failure);
+  const deadline = queuedAt.getTime() + deadlineMs;
+  const last =
+    failure.final ||
+    err instanceof UnrecoverableError ||
+    attempt >= ceiling ||
+    (outage ? Date.now() + retryDelayMs(attempt) > deadline : attempt >= GENERATION_ATTEMPTS);
+  if (!outage) return { last, stage: 'retrying', note: `attempt ${attempt} of ${GENERATION_ATTEMPTS}, trying again` };
+  const until = new Date(deadline).toISOString().replace(/\.\d+Z$/, 'Z');
+  return {
+    last,
+    stage: failure.code === 'STORAGE_UNAVAILABLE' ? 'waiting for storage' : 'waiting for the database',
+    note: `attempt ${attempt}, trying again until ${until}`,
+  };
 }

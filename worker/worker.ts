@@ -11,6 +11,7 @@ import {
   generationJobId,
   generationJobOptions,
   queuePrefix,
+  retryDelayMs,
 } from '../src/jobs/generation-job.js';
 import type { Generation } from '../src/generated/prisma/client.js';
 import { classifyFailure, failureReason } from '../src/failures.js';
@@ -176,11 +177,14 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         stalledInterval: config.WORKER_LOCK_MS,
         maxStalledCount: 2,
         autorun: true,
+        settings: { backoffStrategy: (attemptsMade: number) => retryDelayMs(attemptsMade) },
       });
       // Safety net: a job BullMQ fails without our processor finishing (stalled too often,
       // lost lock) must not leave its generation in PROCESSING.
       worker.on('failed', (job: Job | undefined, err: Error) => {
-        if (!job || (job.attemptsMade < (job.opts.attempts ?? 1) && !/stalled/i.test(err.message))) return;
+        const final =
+          err.name === 'UnrecoverableError' || job?.attemptsMade === job?.opts.attempts || /stalled/i.test(err.message);
+        if (!job || !final) return;
         const id = (job.data as { generationId?: string }).generationId;
         if (!id) return;
         // BullMQ's own failures (stalled too often, lock lost) mean a worker went away mid-job.

@@ -28,15 +28,24 @@ export type GenerationJob = z.input<typeof generationJobSchema>;
 export const generationJobId = (generationId: string, run: number) => (run ? `${generationId}-run${run}` : generationId);
 
 /**
- * The seed's settings: 3 attempts, exponential backoff from 2 s; the run's job id; the queue priority
- * (BullMQ: 1 goes first; Generation.priority).
+ * Retries: a failure of the work itself (the engine) is tried GENERATION_ATTEMPTS times; an outage
+ * (storage or the database unavailable) is waited out, tried again with backoff (2 s doubling to 30 s)
+ * until GENERATION_DEADLINE_MS after the generation was queued. BullMQ's own count is only a ceiling;
+ * the processor decides which attempt is the last (worker/processor.ts) and ends the job there.
  */
 export const GENERATION_ATTEMPTS = 3;
+const ATTEMPTS_CEILING = 1_000;
+export const RETRY_BACKOFF = 'dawg-retry';
+
+/** The wait before attempt `attemptsMade + 1` (BullMQ's backoffStrategy for RETRY_BACKOFF). */
+export const retryDelayMs = (attemptsMade: number) => Math.min(30_000, 2_000 * 2 ** Math.max(0, attemptsMade - 1));
+
+/** The run's job id and the queue priority (BullMQ: 1 goes first; Generation.priority). */
 export const generationJobOptions = (g: { id: string; run: number; priority: number }) => ({
   jobId: generationJobId(g.id, g.run),
   priority: g.priority,
-  attempts: GENERATION_ATTEMPTS,
-  backoff: { type: 'exponential' as const, delay: 2_000 },
+  attempts: ATTEMPTS_CEILING,
+  backoff: { type: RETRY_BACKOFF },
   removeOnComplete: { age: 24 * 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 });

@@ -41,7 +41,8 @@ describe('failure reasons', () => {
     brokenDir = join(stack.storageDir, 'not-a-directory');
     await writeFile(brokenDir, 'x');
     const log = pino({ level: 'warn' }, { write: (line: string) => void logs.push(line) });
-    worker = buildWorker(testConfig({ ...stack.env, STORAGE_DIR: brokenDir }), {
+    // A storage outage is waited out until the deadline (10 min by default; 5 s here).
+    worker = buildWorker(testConfig({ ...stack.env, STORAGE_DIR: brokenDir, GENERATION_DEADLINE_MS: '5000' }), {
       log,
       handlers: {
         ...defaultHandlers,
@@ -60,7 +61,7 @@ describe('failure reasons', () => {
     await stack?.stop();
   });
 
-  it('a storage failure reads STORAGE_UNAVAILABLE while retrying and at the end; the path and errno are only logged', async () => {
+  it('a storage failure is waited out until the deadline, reading STORAGE_UNAVAILABLE; the path and errno are only logged', async () => {
     const res = await gql(
       stack.api.graphqlUrl,
       GENERATE,
@@ -69,10 +70,20 @@ describe('failure reasons', () => {
     );
     expect(res.errors).toBeUndefined();
     const id = res.data.generateBeat.id as string;
-    const retrying = await waitFor(stack.api, user.token, id, (s) => s.stage === 'retrying' || s.status === 'FAILED', 30_000);
-    expect(retrying.error).toBe('STORAGE_UNAVAILABLE: could not store the audio, retry later (attempt 1 of 3, trying again)');
+    const retrying = await waitFor(
+      stack.api,
+      user.token,
+      id,
+      (s) => s.stage === 'waiting for storage' || s.status === 'FAILED',
+      30_000,
+    );
+    expect(retrying.stage).toBe('waiting for storage');
+    expect(retrying.error).toMatch(
+      /^STORAGE_UNAVAILABLE: could not store the audio, retry later \(attempt 1, trying again until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)$/,
+    );
     const failed = await waitFor(stack.api, user.token, id, (s) => s.status === 'FAILED', 30_000);
-    expect(failed).toMatchObject({ attempts: 3, error: 'STORAGE_UNAVAILABLE: could not store the audio, retry later' });
+    // Attempts at 0 s and 2 s; the next (after 4 s more) would start past the 5 s deadline.
+    expect(failed).toMatchObject({ attempts: 2, error: 'STORAGE_UNAVAILABLE: could not store the audio, retry later' });
     for (const e of [retrying.error, failed.error]) {
       expectStableReason(e);
       expect(e).not.toMatch(/ENOTDIR|not a directory|\/tmp|dawg-storage|not-a-directory/i);
@@ -119,7 +130,7 @@ describe('failure reasons with S3', () => {
       S3_SECRET_ACCESS_KEY: 'S3RVER',
     };
     const log = pino({ level: 'warn' }, { write: (line: string) => void logs.push(line) });
-    worker = buildWorker(testConfig({ ...stack.env, ...s3Env }), { log });
+    worker = buildWorker(testConfig({ ...stack.env, ...s3Env, GENERATION_DEADLINE_MS: '5000' }), { log });
     await worker.start();
   });
   afterAll(async () => {
