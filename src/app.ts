@@ -55,9 +55,10 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const prisma = createPrisma(config, { logQueries: options.logQueries, pool: sql });
   // Commands issued in the same turn of the event loop (rate limits, reply slots, publishes, chunks
   // of replies streaming side by side) go to Redis in one write: see docs/benchmarks.md, chat.
-  const redis = createRedis(config.REDIS_URL, log, 'dawg-api', { enableAutoPipelining: true });
+  // Both fail fast while Redis is away, so requests degrade within their 2 s instead of waiting.
+  const redis = createRedis(config.REDIS_URL, log, 'dawg-api', { enableAutoPipelining: true, failFast: true });
   // BullMQ gets a plain connection of its own; it pipelines its own scripts.
-  const queueRedis = createRedis(config.REDIS_URL, log, 'dawg-api-queue');
+  const queueRedis = createRedis(config.REDIS_URL, log, 'dawg-api-queue', { failFast: true });
   const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
   for (const connection of [redis, queueRedis, subscriber])
     connection.on('error', () => metrics.redisErrors.inc({ connection: connection.options.connectionName ?? 'other' }));

@@ -7,15 +7,32 @@ export type { Redis };
  * An ioredis connection that reconnects forever with capped backoff, so a
  * Redis restart is ridden out rather than crashing the process.
  */
-export function createRedis(url: string, log: Logger, name: string, options: RedisOptions = {}): Redis {
+export function createRedis(
+  url: string,
+  log: Logger,
+  name: string,
+  options: RedisOptions & {
+    /**
+     * Once connected, a command issued while Redis is away fails at once instead of waiting for a
+     * reconnection: for the api's request path, which degrades (rate limits fail open, a generation
+     * waits for the queue) and must answer within 2 s. Commands before the first connection queue.
+     */
+    failFast?: boolean;
+  } = {},
+): Redis {
+  const { failFast, ...redisOptions } = options;
   const redis = new Redis(url, {
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     // While Redis is away, a command waits for one reconnection attempt, then fails: callers degrade
     // (see docs/operations.md) instead of hanging. BullMQ workers override this with null.
     maxRetriesPerRequest: 1,
-    ...options,
+    ...redisOptions,
   });
+  if (failFast)
+    redis.once('ready', () => {
+      redis.options.enableOfflineQueue = false;
+    });
   let lastError = '';
   redis.on('error', (err: Error) => {
     // One line per distinct error, not one per retry.

@@ -9,7 +9,7 @@ import { createRedis } from '../../src/redis.js';
 import { type Handlers, defaultHandlers } from '../../worker/processor.js';
 import { buildWorker } from '../../worker/worker.js';
 import { createOwnDatabase } from './database.js';
-import { freePort, gql, type RunningApp, startApp, testConfig } from './harness.js';
+import { freePort, type GqlResponse, gql, type RunningApp, startApp, testConfig } from './harness.js';
 
 export interface Stack {
   api: RunningApp;
@@ -106,7 +106,11 @@ export async function waitFor(
 ): Promise<GenerationState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const res = await gql(api.graphqlUrl, STATUS, { id }, token);
+    // A poll is a read: one the connection dropped (a keep-alive socket the api closed while its event
+    // loop was busy rendering, in-process) is asked again, as a client would.
+    const res = await gql(api.graphqlUrl, STATUS, { id }, token).catch(
+      (err: Error) => ({ errors: [{ message: err.message }] }) as GqlResponse,
+    );
     const state = res.data?.generation as GenerationState | undefined;
     if (state && done(state)) return state;
     if (Date.now() > deadline) throw new Error(`generation ${id} still ${JSON.stringify(state ?? res.errors)}`);

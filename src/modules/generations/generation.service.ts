@@ -10,6 +10,7 @@ import { inSpan, SpanKind, traceCarrier } from '../../tracing.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
+import { withTimeout } from '../../timeout.js';
 import type { Viewer } from '../auth/viewer.js';
 import { publishGeneration, transition } from './generation-state.js';
 import { beatInputRules, targetLufsRule } from './generation.rules.js';
@@ -25,6 +26,9 @@ export interface GenerateBeatArgs {
   targetLufs?: number | null;
   projectId?: string | null;
 }
+
+/** How long a mutation waits for Redis to take a job before answering with the generation waiting for the queue. */
+const ENQUEUE_TIMEOUT_MS = 1_000;
 
 /** Types whose output includes a mastered WAV (so they can be stemmed, re-mastered or mixed). */
 const HAS_AUDIO: GenerationType[] = ['BEAT', 'MASTER', 'MIX'];
@@ -207,30 +211,35 @@ export class GenerationService {
   }
 
   /**
-   * Queues the job. If Redis is unreachable the generation stays PENDING
-   * ("waiting for queue"): the worker's reconciler queues it when Redis is back.
+   * Queues the job. If Redis is unreachable, or does not take the job within ENQUEUE_TIMEOUT_MS (BullMQ
+   * waits for its connection), the generation stays PENDING ("waiting for queue") and the mutation
+   * answers at once: the worker's reconciler queues it when Redis is back (an add that lands late
+   * is the same job id, so nothing runs twice).
    */
   private async enqueue(generation: Generation): Promise<Generation> {
     try {
-      await inSpan(
-        'queue.add generation',
-        () =>
-          this.deps.queue.add(
-            generation.type,
-            // The trace continues in the worker from here (traceCarrier is undefined when tracing is off).
-            {
-              generationId: generation.id,
-              userId: generation.userId,
-              type: generation.type,
-              run: generation.run,
-              trace: traceCarrier(),
-            },
-            generationJobOptions(generation),
-          ),
-        {
-          kind: SpanKind.PRODUCER,
-          attributes: { 'messaging.destination.name': GENERATION_QUEUE, 'dawg.generation_id': generation.id },
-        },
+      await withTimeout(
+        inSpan(
+          'queue.add generation',
+          () =>
+            this.deps.queue.add(
+              generation.type,
+              // The trace continues in the worker from here (traceCarrier is undefined when tracing is off).
+              {
+                generationId: generation.id,
+                userId: generation.userId,
+                type: generation.type,
+                run: generation.run,
+                trace: traceCarrier(),
+              },
+              generationJobOptions(generation),
+            ),
+          {
+            kind: SpanKind.PRODUCER,
+            attributes: { 'messaging.destination.name': GENERATION_QUEUE, 'dawg.generation_id': generation.id },
+          },
+        ),
+        ENQUEUE_TIMEOUT_MS,
       );
       return generation;
     } catch (err) {
