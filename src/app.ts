@@ -26,7 +26,7 @@ import { createRoutes, serveMetrics } from './http/routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { PubSub } from './pubsub.js';
-import { closeRedis, createRedis, type Redis } from './redis.js';
+import { closeRedis, createRedis, type Redis, redisTarget } from './redis.js';
 import { createLimiters } from './rate-limit.js';
 import { createServices, type Services } from './services.js';
 import { clientIp, fromTrustedProxy } from './http/client-ip.js';
@@ -56,10 +56,10 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   // Commands issued in the same turn of the event loop (rate limits, reply slots, publishes, chunks
   // of replies streaming side by side) go to Redis in one write: see docs/benchmarks.md, chat.
   // Both fail fast while Redis is away, so requests degrade within their 2 s instead of waiting.
-  const redis = createRedis(config.REDIS_URL, log, 'dawg-api', { enableAutoPipelining: true, failFast: true });
+  const redis = createRedis(redisTarget(config), log, 'dawg-api', { enableAutoPipelining: true, failFast: true });
   // BullMQ gets a plain connection of its own; it pipelines its own scripts.
-  const queueRedis = createRedis(config.REDIS_URL, log, 'dawg-api-queue', { failFast: true });
-  const subscriber = createRedis(config.REDIS_URL, log, 'dawg-api-sub');
+  const queueRedis = createRedis(redisTarget(config), log, 'dawg-api-queue', { failFast: true });
+  const subscriber = createRedis(redisTarget(config), log, 'dawg-api-sub');
   for (const connection of [redis, queueRedis, subscriber])
     connection.on('error', () => metrics.redisErrors.inc({ connection: connection.options.connectionName ?? 'other' }));
   const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);

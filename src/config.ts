@@ -39,6 +39,23 @@ export const configSchema = z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .default('redis://127.0.0.1:6379'),
+    // Which Redis: one server at REDIS_URL (single), or the master that Redis Sentinel names
+    // (sentinel: REDIS_SENTINELS, comma-separated host:port, and REDIS_SENTINEL_MASTER).
+    REDIS_MODE: z.enum(['single', 'sentinel'], { error: 'must be single or sentinel' }).default('single'),
+    REDIS_SENTINELS: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        if (!v) return [];
+        const nodes = v.split(',').map((part) => part.trim());
+        const parsed = nodes.map((node) => /^([^\s:]+):(\d{1,5})$/.exec(node));
+        if (parsed.some((m) => !m || Number(m[2]) > 65535)) {
+          ctx.addIssue({ code: 'custom', message: 'must be host:port pairs, comma-separated (127.0.0.1:26379,…)' });
+          return z.NEVER;
+        }
+        return parsed.map((m) => ({ host: (m as RegExpExecArray)[1] as string, port: Number((m as RegExpExecArray)[2]) }));
+      }),
+    REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
     REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_{}-]*$/, 'letters, digits, ":", "_", "-", "{" and "}" only')
@@ -229,6 +246,10 @@ export const configSchema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
     // Bull Board at /admin/queues for ADMIN users (src/http/admin); false: no /admin path at all.
     ADMIN_QUEUES: bool.default(true),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.REDIS_MODE === 'sentinel' && !cfg.REDIS_SENTINELS.length)
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'is required when REDIS_MODE=sentinel' });
   })
   .transform((cfg) => ({
     ...cfg,

@@ -1,14 +1,27 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
 export type { Redis };
+
+/** Where Redis is: a URL (one server), or Redis Sentinel's master by name. */
+export type RedisTarget = string | { sentinels: { host: string; port: number }[]; name: string; password?: string };
+
+/** The configured Redis (REDIS_MODE): REDIS_URL, or the Sentinel master (its password from REDIS_URL's, if any). */
+export function redisTarget(
+  config: Pick<Config, 'REDIS_MODE' | 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_MASTER'>,
+): RedisTarget {
+  if (config.REDIS_MODE !== 'sentinel') return config.REDIS_URL;
+  const password = decodeURIComponent(new URL(config.REDIS_URL).password) || undefined;
+  return { sentinels: config.REDIS_SENTINELS, name: config.REDIS_SENTINEL_MASTER, password };
+}
 
 /**
  * An ioredis connection that reconnects forever with capped backoff, so a
  * Redis restart is ridden out rather than crashing the process.
  */
 export function createRedis(
-  url: string,
+  target: RedisTarget,
   log: Logger,
   name: string,
   options: RedisOptions & {
@@ -21,14 +34,20 @@ export function createRedis(
   } = {},
 ): Redis {
   const { failFast, ...redisOptions } = options;
-  const redis = new Redis(url, {
+  const base: RedisOptions = {
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
     // While Redis is away, a command waits for one reconnection attempt, then fails: callers degrade
     // (see docs/operations.md) instead of hanging. BullMQ workers override this with null.
     maxRetriesPerRequest: 1,
     ...redisOptions,
-  });
+  };
+  // Sentinel: ioredis asks the sentinels for the master, and again after a failover (a replica
+  // promoted), reconnecting its commands and subscriptions there.
+  const redis =
+    typeof target === 'string'
+      ? new Redis(target, base)
+      : new Redis({ ...base, sentinels: target.sentinels, name: target.name, password: target.password });
   if (failFast)
     redis.once('ready', () => {
       redis.options.enableOfflineQueue = false;

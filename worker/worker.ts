@@ -18,7 +18,7 @@ import { classifyFailure, failureReason } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { PubSub } from '../src/pubsub.js';
-import { closeRedis, createRedis } from '../src/redis.js';
+import { closeRedis, createRedis, redisTarget } from '../src/redis.js';
 import { createStorage } from '../src/storage/index.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import type { WorkerDeps } from './deps.js';
@@ -39,9 +39,9 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
     ...config,
     DATABASE_POOL_SIZE: Math.min(config.DATABASE_POOL_SIZE, config.WORKER_CONCURRENCY + 2),
   });
-  const redis = createRedis(config.REDIS_URL, log, 'dawg-worker');
+  const redis = createRedis(redisTarget(config), log, 'dawg-worker');
   // BullMQ's blocking connection must retry forever rather than fail commands.
-  const queueConnection = createRedis(config.REDIS_URL, log, 'dawg-worker-bullmq', { maxRetriesPerRequest: null });
+  const queueConnection = createRedis(redisTarget(config), log, 'dawg-worker-bullmq', { maxRetriesPerRequest: null });
   const pubsub = new PubSub(redis, redis, config.REDIS_PREFIX);
   const deps: WorkerDeps = { config, prisma, pubsub, storage: guardedStorage(createStorage(config)), log };
   let worker: Worker | null = null;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
-import { createRedis } from '../../src/redis.js';
+import { createRedis, redisTarget } from '../../src/redis.js';
 import { type Handlers, defaultHandlers } from '../../worker/processor.js';
 import { buildWorker } from '../../worker/worker.js';
 import { createOwnDatabase } from './database.js';
@@ -64,7 +64,7 @@ export async function startStack(
 
 /** A queue handle on the stack's prefix, for tests that enqueue by hand. */
 export function queueFor(stack: Stack) {
-  const connection = createRedis(testConfig(stack.env).REDIS_URL, stack.api.app.log, 'test-queue');
+  const connection = createRedis(redisTarget(testConfig(stack.env)), stack.api.app.log, 'test-queue');
   const queue = createGenerationQueue(connection, stack.env.REDIS_PREFIX as string);
   queue.on('error', () => {});
   return {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERATION_QUEUE, generationJobId, generationJobOptions, queuePrefix } from '../../src/jobs/generation-job.js';
-import { createRedis } from '../../src/redis.js';
+import { createRedis, redisTarget } from '../../src/redis.js';
 import { gql, rawId, signUp, type TestUser, testConfig, until } from '../helpers/harness.js';
 import { queueFor, type Stack, startStack, waitFor } from '../helpers/stack.js';
 
@@ -43,7 +43,7 @@ describe('the reconciler', () => {
       { generationId: row.id, userId: row.userId, type: 'BEAT', run: row.run },
       { ...generationJobOptions(row), attempts: 1 },
     );
-    const connection = createRedis(testConfig(stack.env).REDIS_URL, stack.api.app.log, 'test-manual', {
+    const connection = createRedis(redisTarget(testConfig(stack.env)), stack.api.app.log, 'test-manual', {
       maxRetriesPerRequest: null,
     });
     const manual = new Worker(GENERATION_QUEUE, null, { connection, prefix: queuePrefix(stack.env.REDIS_PREFIX as string) });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ffmpegPath } from '../../scripts/lib/ffmpeg.mjs';
 import { createUploadQueue } from '../../src/jobs/upload-job.js';
-import { createRedis } from '../../src/redis.js';
+import { createRedis, redisTarget } from '../../src/redis.js';
 import { codes, gql, rawId, signUp, type TestUser, testConfig } from '../helpers/harness.js';
 import { beatDone, type Stack, startStack, waitFor } from '../helpers/stack.js';
 import { COMPLETE, CREATE, createTicket, putFile, uploadFile } from '../helpers/uploads.js';
@@ -305,7 +305,7 @@ describe('uploads (local storage)', () => {
     expect(await stack.api.app.prisma.upload.findUnique({ where: { id } })).toBeNull();
     expect(await stack.api.app.services.storage.exists(row.key)).toBe(false);
     // The worker runs it on a schedule: one job scheduler, every 15 minutes.
-    const connection = createRedis(testConfig(stack.env).REDIS_URL, stack.api.app.log, 'test-upload-queue');
+    const connection = createRedis(redisTarget(testConfig(stack.env)), stack.api.app.log, 'test-upload-queue');
     const queue = createUploadQueue(connection, stack.env.REDIS_PREFIX as string);
     expect((await queue.getJobScheduler('upload-cleanup'))?.every).toBe(15 * 60_000);
     await queue.close();

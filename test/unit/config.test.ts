@@ -37,6 +37,29 @@ describe('config', () => {
     }
   });
 
+  it('reads the Redis mode: Sentinel needs its sentinels, as host:port pairs', () => {
+    expect(parseConfig({}).REDIS_MODE).toBe('single');
+    const sentinel = parseConfig({ REDIS_MODE: 'sentinel', REDIS_SENTINELS: '127.0.0.1:26390, redis-s2:26391' });
+    expect(sentinel.REDIS_SENTINELS).toEqual([
+      { host: '127.0.0.1', port: 26390 },
+      { host: 'redis-s2', port: 26391 },
+    ]);
+    expect(sentinel.REDIS_SENTINEL_MASTER).toBe('mymaster');
+    const problems = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problems({ REDIS_MODE: 'sentinel' })).toEqual(['REDIS_SENTINELS: is required when REDIS_MODE=sentinel']);
+    expect(problems({ REDIS_MODE: 'sentinel', REDIS_SENTINELS: '127.0.0.1' })[0]).toMatch(
+      /^REDIS_SENTINELS: must be host:port pairs/,
+    );
+    expect(problems({ REDIS_MODE: 'cluster' })[0]).toMatch(/^REDIS_MODE: must be single or sentinel/);
+  });
+
   it('reads the AI provider order and prices, naming what it cannot use', () => {
     const config = parseConfig({ AI_PROVIDERS: ' Anthropic , local ', AI_PRICES: '{"my-model":{"input":1,"output":2}}' });
     expect(config.AI_PROVIDERS).toEqual(['anthropic', 'local']);

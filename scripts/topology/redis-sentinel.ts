@@ -1,0 +1,123 @@
+/**
+ * `npm run redis:sentinel [-- --port 6390]`: Redis Sentinel on loopback, from Debian's redis-server
+ * (run as `redis-server <conf> --sentinel`, which is what the redis-sentinel package runs): a master
+ * on `port`, a replica on `port + 1`, and three sentinels on `port + 20000 … + 20002` watching it as
+ * "mymaster" (down after 1 s, quorum 2). Prints the settings dawg needs and runs until Ctrl-C.
+ * Tests start the same topology with startSentinelTopology().
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+
+export interface SentinelTopology {
+  /** REDIS_MODE, REDIS_SENTINELS and REDIS_SENTINEL_MASTER for dawg. */
+  env: Record<string, string>;
+  /** The master's port now (it moves on failover). */
+  masterPort(): Promise<number>;
+  /** SIGKILLs the current master's process (the sentinels then promote the replica). */
+  killMaster(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function answers(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
+  probe.on('error', () => {});
+  try {
+    for (;;) {
+      if ((await probe.ping().catch(() => '')) === 'PONG') return;
+      if (Date.now() > deadline) throw new Error(`redis on port ${port} did not answer`);
+      await sleep(50);
+    }
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export async function startSentinelTopology(port = 6390, masterName = 'mymaster'): Promise<SentinelTopology> {
+  const dir = await mkdtemp(join(tmpdir(), 'dawg-sentinel-'));
+  const processes = new Map<number, ChildProcess>();
+  const run = (p: number, args: string[]) => {
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    processes.set(p, child);
+  };
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  run(port, ['--port', String(port), ...common]);
+  await answers(port);
+  run(port + 1, ['--port', String(port + 1), ...common, '--replicaof', '127.0.0.1', String(port)]);
+  await answers(port + 1);
+  const sentinels = [0, 1, 2].map((i) => port + 20_000 + i);
+  for (const s of sentinels) {
+    const conf = join(dir, `sentinel-${s}.conf`);
+    await writeFile(
+      conf,
+      [
+        `port ${s}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${masterName} 127.0.0.1 ${port} 2`,
+        `sentinel down-after-milliseconds ${masterName} 1000`,
+        `sentinel failover-timeout ${masterName} 5000`,
+        `sentinel parallel-syncs ${masterName} 1`,
+        '',
+      ].join('\n'),
+    );
+    run(s, [conf, '--sentinel']);
+  }
+  for (const s of sentinels) await answers(s);
+  const ask = new Redis(sentinels[0] as number, '127.0.0.1', { maxRetriesPerRequest: 1 });
+  ask.on('error', () => {});
+  const masterPort = async () => Number(((await ask.call('SENTINEL', 'get-master-addr-by-name', masterName)) as string[])[1]);
+  return {
+    env: {
+      REDIS_MODE: 'sentinel',
+      REDIS_SENTINELS: sentinels.map((s) => `127.0.0.1:${s}`).join(','),
+      REDIS_SENTINEL_MASTER: masterName,
+    },
+    masterPort,
+    async killMaster() {
+      const current = await masterPort();
+      const child = processes.get(current);
+      if (child && child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      return current;
+    },
+    async stop() {
+      ask.disconnect();
+      await Promise.all(
+        [...processes.values()].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, ''))) {
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '6390' } } });
+  const topology = await startSentinelTopology(Number(values.port));
+  console.log(`Redis Sentinel is up: master 127.0.0.1:${await topology.masterPort()}, a replica, three sentinels.`);
+  console.log('Run dawg against it with:');
+  for (const [k, v] of Object.entries(topology.env)) console.log(`  export ${k}=${v}`);
+  console.log('Ctrl-C stops it.');
+  const stop = async () => {
+    await topology.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
