@@ -93,6 +93,9 @@ describe('uploads (local storage)', () => {
     const cases = [
       { filename: 'a.png', contentType: 'image/png', bytes: 100, why: /contentType: must be an audio type/ },
       { filename: 'a.zip', contentType: 'application/zip', bytes: 100, why: /contentType/ },
+      // Names an object's prototype has (the fuzzer's find: they once passed as types, then failed inside).
+      { filename: 'a.wav', contentType: 'constructor', bytes: 100, why: /contentType: must be an audio type/ },
+      { filename: 'a.wav', contentType: '__proto__', bytes: 100, why: /contentType: must be an audio type/ },
       { filename: 'a.wav', contentType: 'audio/wav', bytes: 0, why: /bytes: the file is empty/ },
       { filename: 'a.wav', contentType: 'audio/wav', bytes: 200 * 1024 * 1024, why: /bytes: must be at most 104857600 bytes/ },
       { filename: 'dir/a.wav', contentType: 'audio/wav', bytes: 100, why: /filename/ },

@@ -9,7 +9,7 @@ import { decodeWav, encodeMp3, encodeWav } from '../engine/encode.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
 import { master } from '../engine/master.js';
 import type { Report } from './types.js';
-import { mediaType, UPLOAD_TYPES } from '../../src/modules/uploads/upload.rules.js';
+import { uploadFormat } from '../../src/modules/uploads/upload.rules.js';
 import { decodeUpload, UploadRefused } from '../uploads/decode.js';
 
 /** Validates a stored input with the same rules the API used; a bad one is not retried. */
@@ -41,7 +41,7 @@ export async function loadSourceAudio(deps: WorkerDeps, generationId: string): P
  */
 export async function loadUploadAudio(deps: WorkerDeps, uploadId: string): Promise<Stereo> {
   const upload = await deps.prisma.upload.findUnique({ where: { id: uploadId } });
-  const format = upload ? UPLOAD_TYPES[mediaType(upload.contentType)] : undefined;
+  const format = upload ? uploadFormat(upload.contentType) : undefined;
   if (upload?.status !== 'READY' || !format)
     throw new Failure('INVALID_INPUT', 'a source upload is not a READY one', { final: true });
   const bytes = await deps.storage.get(upload.key);

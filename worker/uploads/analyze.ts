@@ -8,7 +8,7 @@ import type { Job } from 'bullmq';
 import { keyName } from '../../src/music/keys.js';
 import { detect, mono } from '../../src/music/detect.js';
 import { analyzeJobSchema } from '../../src/jobs/upload-job.js';
-import { mediaType, UPLOAD_TYPES } from '../../src/modules/uploads/upload.rules.js';
+import { uploadFormat } from '../../src/modules/uploads/upload.rules.js';
 import type { Upload } from '../../src/generated/prisma/client.js';
 import { SAMPLE_RATE } from '../engine/dsp.js';
 import { integratedLoudness } from '../engine/loudness.js';
@@ -41,7 +41,7 @@ export function createAnalyzer(deps: WorkerDeps) {
       const bytes = await deps.storage.get(upload.key);
       if (bytes.length !== upload.size)
         throw new UploadRefused(`the stored file is ${bytes.length} bytes, but createUpload was told ${upload.size}`);
-      const format = UPLOAD_TYPES[mediaType(upload.contentType)];
+      const format = uploadFormat(upload.contentType);
       if (!format) throw new UploadRefused(`its content type (${upload.contentType}) is not one we decode`);
       const decoded = await decodeUpload(bytes, format, deps.config.UPLOAD_MAX_DURATION_SEC);
       const frames = decoded.audio.left.length;

@@ -1,8 +1,8 @@
 /** What createUpload accepts: the audio types we decode, a filename to show, and a size within the limit. */
 import { z } from 'zod';
 
-/** Accepted content types → the format they declare (and the stored object's extension). */
-export const UPLOAD_TYPES: Record<string, UploadFormat> = {
+/** Accepted content types → the format they declare (and the stored object's extension). Read with uploadFormat. */
+const UPLOAD_TYPES: Record<string, UploadFormat> = {
   'audio/wav': 'wav',
   'audio/wave': 'wav',
   'audio/x-wav': 'wav',
@@ -20,6 +20,12 @@ export type UploadFormat = 'wav' | 'mp3' | 'flac' | 'ogg';
 /** The media type without parameters, lower-cased ("Audio/WAV; codecs=1" → "audio/wav"). */
 export const mediaType = (contentType: string) => contentType.split(';')[0]?.trim().toLowerCase() ?? '';
 
+/** The format a content type declares, or undefined (own keys only: "constructor" is not a type). */
+export const uploadFormat = (contentType: string): UploadFormat | undefined => {
+  const type = mediaType(contentType);
+  return Object.hasOwn(UPLOAD_TYPES, type) ? UPLOAD_TYPES[type] : undefined;
+};
+
 export function createUploadRules(maxBytes: number) {
   return z.object({
     filename: z
@@ -34,7 +40,7 @@ export function createUploadRules(maxBytes: number) {
     contentType: z
       .string()
       .max(100, 'must be at most 100 characters')
-      .refine((v) => mediaType(v) in UPLOAD_TYPES, {
+      .refine((v) => uploadFormat(v) !== undefined, {
         message: `must be an audio type we decode: WAV, MP3, FLAC or OGG (${Object.keys(UPLOAD_TYPES).join(', ')})`,
       }),
     bytes: z

@@ -18,7 +18,7 @@ import { type Storage, storageKeys } from '../../storage/index.js';
 import { withTimeout } from '../../timeout.js';
 import { parseInput } from '../../validation.js';
 import type { Viewer } from '../auth/viewer.js';
-import { createUploadRules, mediaType, UPLOAD_TYPES } from './upload.rules.js';
+import { createUploadRules, mediaType, uploadFormat } from './upload.rules.js';
 
 export interface UploadTicket {
   upload: Upload;
@@ -54,7 +54,7 @@ export class UploadService {
     if (args.projectId != null) await this.deps.access.project.require(viewer, args.projectId, 'write');
     const contentType = mediaType(input.contentType);
     const id = randomUUID();
-    const key = storageKeys.upload(viewer.id, id, UPLOAD_TYPES[contentType] as string);
+    const key = storageKeys.upload(viewer.id, id, uploadFormat(contentType) as string);
     const quota = this.deps.config.UPLOAD_QUOTA_BYTES;
     // The sum and the insert share a transaction holding a per-user lock: concurrent creates cannot overshoot.
     const upload = await this.deps.prisma.$transaction(async (tx) => {

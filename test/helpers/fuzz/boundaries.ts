@@ -8,7 +8,7 @@ export type Bound =
   | { kind: 'int'; min: number; max: number }
   | { kind: 'float'; min: number; max: number }
   /** Length after trim; `stored` text must refuse \u0000 (PostgreSQL cannot store it). */
-  | { kind: 'text'; min: number; max: number; stored: boolean; format?: 'email' | 'key' | 'genre' }
+  | { kind: 'text'; min: number; max: number; stored: boolean; format?: 'email' | 'key' | 'genre' | 'filename' | 'audioType' }
   /** No bound beyond its type (a password may hold any code point). */
   | { kind: 'free'; min: number; max: number };
 
@@ -49,6 +49,9 @@ export const BOUNDS: Record<string, Bound> = {
   'Mutation.signUp.password': password,
   'Mutation.logIn.email': email,
   'Mutation.logIn.password': password,
+  'Mutation.createUpload.filename': { kind: 'text', min: 1, max: 255, stored: true, format: 'filename' },
+  'Mutation.createUpload.contentType': { kind: 'text', min: 1, max: 100, stored: true, format: 'audioType' },
+  'Mutation.createUpload.bytes': { kind: 'int', min: 1, max: 100 * 1024 * 1024 },
   'GenerateBeatInput.bpm': bpm,
   'GenerateBeatInput.durationSec': { kind: 'int', min: 5, max: 300 },
   'GenerateBeatInput.genre': { kind: 'text', min: 1, max: 40, stored: true, format: 'genre' },
@@ -72,5 +75,6 @@ export function validText(bound: Extract<Bound, { kind: 'text' | 'free' }>, leng
   }
   if (bound.kind === 'text' && bound.format === 'key') return 'A minor';
   if (bound.kind === 'text' && bound.format === 'genre') return 'lofi';
+  if (bound.kind === 'text' && bound.format === 'audioType') return 'audio/wav';
   return `${tag} `.padEnd(length, 'x').slice(0, length);
 }

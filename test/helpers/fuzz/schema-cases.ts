@@ -43,7 +43,7 @@ import {
   hostileStrings,
 } from './values.js';
 
-export const NODE_TYPES = ['Project', 'Conversation', 'Message', 'Generation', 'Track', 'User'] as const;
+export const NODE_TYPES = ['Project', 'Conversation', 'Message', 'Generation', 'Track', 'User', 'Upload'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
 /** One user's objects (global ids) and credentials. */
@@ -228,8 +228,12 @@ function baseline(
   return OMIT;
 }
 
+/** The second of two arguments a field takes one of (its source: a generation or an upload): left out of the baseline. */
+const ALTERNATIVE_ARGS = new Set(['Mutation.addTrack.uploadId', 'Mutation.masterTrack.uploadId']);
+
 /** Whether a field's baseline call includes an optional argument. */
 function keepsOptional(coord: string, type: GraphQLInputType): boolean {
+  if (ALTERNATIVE_ARGS.has(coord)) return false;
   return !!BOUNDS[coord] || getNamedType(type).name === 'ID' || isInputObjectType(getNamedType(type)) || coord.endsWith('.first');
 }
 

@@ -3,7 +3,7 @@
  * measured), on a database of its own (so row counts are not moved by other test files), with users
  * and objects in every state the mutations need.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,8 @@ export async function startTarget(): Promise<Target> {
       // The valid addTrack cases pile tracks into the owner's project; a mix of them must still be
       // allowed, so the boundary cases of mixProject test its target, not MIX_MAX_TRACKS (16).
       MIX_MAX_TRACKS: '64',
+      // The valid createUpload cases reserve up to 100 MB each; the quota is not what they test.
+      UPLOAD_QUOTA_BYTES: String(10 ** 13),
     },
     30_000,
     GC_ON_SIGNAL,
@@ -106,6 +108,17 @@ async function insertGeneration(
     ],
   );
   return globalId('Generation', rows[0].id as string);
+}
+
+/** A READY upload row in the project, as the worker leaves one (no object is stored: nothing reads it here). */
+async function insertUpload(db: pg.Client, userId: string, projectId: string): Promise<string> {
+  const id = randomUUID();
+  await db.query(
+    `INSERT INTO uploads (id, user_id, project_id, key, filename, content_type, size, status, duration_sec, completed_at)
+     VALUES ($1, $2, $3, $4, 'fixture.wav', 'audio/wav', 1000, 'READY', 5, now())`,
+    [id, userId, projectId, `uploads/${userId}/${id}.wav`],
+  );
+  return globalId('Upload', id);
 }
 
 async function party(url: string, db: pg.Client, name: string): Promise<Party> {
@@ -176,6 +189,7 @@ async function party(url: string, db: pg.Client, name: string): Promise<Party> {
       Message: sent.sendMessage.userMessage.id,
       Generation: completed,
       Track: trackId,
+      Upload: await insertUpload(db, uuidOf(user), uuidOf(projectId)),
     },
     completed,
     failed,

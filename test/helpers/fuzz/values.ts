@@ -219,5 +219,8 @@ export function breaks(bound: Bound | undefined, value: unknown): boolean | unde
   if (bound.format === 'email') return !/^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$/.test(text);
   if (bound.format === 'key') return !['A minor', 'Am', 'F# major', 'Bb minor'].includes(text);
   if (bound.format === 'genre') return !['lofi', 'trap', 'house', 'techno', 'ambient', 'pop', 'dnb', 'hiphop'].includes(text);
+  // A file name: no path separator and no control character (src/modules/uploads/upload.rules.ts).
+  if (bound.format === 'filename') return [...text].some((c) => c.charCodeAt(0) < 0x20 || c === '/' || c === '\\');
+  if (bound.format === 'audioType') return !['audio/wav', 'audio/mpeg', 'audio/flac', 'audio/ogg'].includes(text.toLowerCase());
   return false;
 }
