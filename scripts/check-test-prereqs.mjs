@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * First step of `npm test`: the tests need PostgreSQL, Redis, ffmpeg (an independent audio meter)
- * Chromium (GraphiQL in a real browser) and promtool (the alert rules). When one is missing, say so in one line and stop
+ * Chromium (GraphiQL in a real browser), promtool (the alert rules) and HAProxy (the load balancer). When one is missing, say so in one line and stop
  * within seconds, rather than let dozens of tests fail on it.
  */
 import { ffmpegPath } from './lib/ffmpeg.mjs';
@@ -37,6 +37,8 @@ if (!(await reachable(redis, 6379))) missing.push(`Redis at ${new URL(redis).hos
 if (!hasCommand(ffmpegPath())) missing.push('ffmpeg (Debian/Ubuntu: apt-get install ffmpeg)');
 if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0)
   missing.push('promtool, for the alert rules (Debian/Ubuntu: apt-get install prometheus)');
+if (spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status !== 0)
+  missing.push('haproxy, for the load-balancer tests (Debian/Ubuntu: apt-get install haproxy)');
 if (!existsSync(chromium)) missing.push(`chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 if (missing.length) {

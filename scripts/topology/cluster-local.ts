@@ -1,0 +1,172 @@
+/**
+ * `npm run cluster:local [-- --port 4000 --apis 3 --workers 2]`: several api and worker processes on
+ * this machine behind HAProxy (Debian's `haproxy`) on one port: round-robin per connection,
+ * WebSockets tunnelled, every api health-checked on /ready every 500 ms (out after 2 failures), and a
+ * request that cannot connect retried on another api. The processes read the same environment as
+ * `npm start` (DATABASE_URL, REDIS_*, …; REDIS_MODE=sentinel works too); signed links point at the
+ * load balancer. Runs until Ctrl-C. Tests start the same with startLocalCluster().
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { spawnTs, type TsProcess } from '../lib/spawn-ts.js';
+
+export interface LocalCluster {
+  /** The load balancer's base URL. */
+  url: string;
+  apis: { port: number; process: TsProcess }[];
+  workers: TsProcess[];
+  stop(): Promise<void>;
+}
+
+function haproxyConfig(port: number, apiPorts: number[], statsSocket: string): string {
+  return [
+    'global',
+    '  maxconn 4000',
+    `  stats socket ${statsSocket} mode 600 level user`,
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 60s',
+    '  timeout server 60s',
+    // An upgraded WebSocket lives on as a tunnel.
+    '  timeout tunnel 1h',
+    '  option forwardfor',
+    // A request that cannot reach its api goes to another one.
+    '  retries 3',
+    '  option redispatch',
+    'frontend dawg',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend apis',
+    'backend apis',
+    '  balance roundrobin',
+    '  option httpchk GET /ready',
+    '  http-check expect status 200',
+    '  default-server inter 500ms fall 2 rise 2',
+    ...apiPorts.map((p, i) => `  server api${i + 1} 127.0.0.1:${p} check`),
+    '',
+  ].join('\n');
+}
+
+/** How many of the backend's servers HAProxy has up (its stats socket: `show stat`, status column). */
+function serversUp(socket: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const conn = createConnection(socket);
+    let out = '';
+    conn.on('data', (c) => {
+      out += c;
+    });
+    conn.on('error', reject);
+    conn.on('end', () => {
+      const header = out.split('\n')[0]?.replace(/^# /, '').split(',') ?? [];
+      const status = header.indexOf('status');
+      const svname = header.indexOf('svname');
+      const rows = out
+        .split('\n')
+        .slice(1)
+        .map((l) => l.split(','));
+      resolve(rows.filter((r) => r[0] === 'apis' && /^api\d+$/.test(r[svname] ?? '') && r[status] === 'UP').length);
+    });
+    conn.end('show stat\n');
+  });
+}
+
+export async function startLocalCluster(options: {
+  port: number;
+  apis?: number;
+  workers?: number;
+  env?: Record<string, string>;
+}): Promise<LocalCluster> {
+  const { port, apis = 3, workers = 2 } = options;
+  const url = `http://127.0.0.1:${port}`;
+  const env = {
+    ...options.env,
+    HOST: '127.0.0.1',
+    PUBLIC_URL: url,
+    // HAProxy on loopback adds X-Forwarded-For: the client's address is the one it saw.
+    TRUST_PROXY: 'loopback',
+  };
+  const started: TsProcess[] = [];
+  let haproxy: ChildProcess | null = null;
+  const dir = await mkdtemp(join(tmpdir(), 'dawg-cluster-'));
+  const stop = async () => {
+    haproxy?.kill('SIGTERM');
+    await Promise.all(started.map((p) => p.stop()));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const apiProcesses: { port: number; process: TsProcess }[] = [];
+    // One at a time: the first creates and migrates the database and, without configured secrets,
+    // the secrets file the others then read.
+    for (let i = 0; i < apis; i++) {
+      const apiPort = port + 1 + i;
+      const p = await spawnTs('src/main.ts', { ...env, PORT: String(apiPort) }, /listening on http/, { timeoutMs: 60_000 });
+      started.push(p);
+      apiProcesses.push({ port: apiPort, process: p });
+    }
+    const workerProcesses: TsProcess[] = [];
+    for (let i = 0; i < workers; i++) {
+      const w = await spawnTs('worker/main.ts', { ...env, WORKER_PORT: '0' }, /dawg worker ready/, { timeoutMs: 60_000 });
+      started.push(w);
+      workerProcesses.push(w);
+    }
+    const config = join(dir, 'haproxy.cfg');
+    const statsSocket = join(dir, 'haproxy.sock');
+    await writeFile(
+      config,
+      haproxyConfig(
+        port,
+        apiProcesses.map((a) => a.port),
+        statsSocket,
+      ),
+    );
+    haproxy = spawn('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let errors = '';
+    haproxy.stderr?.on('data', (c) => {
+      errors += c;
+    });
+    const proxy = haproxy;
+    // Ready when HAProxy's health checks have every api up.
+    for (let i = 0; ; i++) {
+      if (proxy.exitCode !== null) throw new Error(`haproxy exited: ${errors}`);
+      const up = await serversUp(statsSocket).catch(() => 0);
+      if (up === apis) break;
+      if (i > 150) throw new Error(`the load balancer on ${url} has ${up} of ${apis} apis up: ${errors}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { url, apis: apiProcesses, workers: workerProcesses, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, ''))) {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: process.env.PORT ?? '4000' },
+      apis: { type: 'string', default: '3' },
+      workers: { type: 'string', default: '2' },
+    },
+  });
+  const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
+  delete env.PORT;
+  const cluster = await startLocalCluster({
+    port: Number(values.port),
+    apis: Number(values.apis),
+    workers: Number(values.workers),
+    env,
+  });
+  console.log(`dawg behind HAProxy: ${cluster.url}/graphql`);
+  for (const a of cluster.apis) console.log(`  api on 127.0.0.1:${a.port}`);
+  console.log(`  ${cluster.workers.length} worker(s). Ctrl-C stops everything.`);
+  const stop = async () => {
+    await cluster.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,102 @@
+/**
+ * Many processes behind a real load balancer (issue 13): `startLocalCluster` (npm run cluster:local)
+ * runs 3 api and 2 worker processes behind HAProxy. Clients spread over the apis each receive every
+ * event of a beat made through the balancer; killing an api with SIGKILL loses no request that
+ * HAProxy could send elsewhere.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { type LocalCluster, startLocalCluster } from '../../scripts/topology/cluster-local.js';
+import { createOwnDatabase } from '../helpers/database.js';
+import { collect, freePort, gql, signUp, testEnv, type TestUser, wsClient } from '../helpers/harness.js';
+import { scrape } from '../helpers/metrics.js';
+
+describe('behind HAProxy', () => {
+  let cluster: LocalCluster;
+  let database: Awaited<ReturnType<typeof createOwnDatabase>>;
+  let storageDir: string;
+  let user: TestUser;
+  let graphqlUrl: string;
+
+  beforeAll(async () => {
+    database = await createOwnDatabase();
+    storageDir = await mkdtemp(join(tmpdir(), 'dawg-lb-'));
+    // Three consecutive free ports after the balancer's: ports below 20000 that the OS does not hand out.
+    const port = 10_000 + ((await freePort()) % 9_000);
+    cluster = await startLocalCluster({
+      port,
+      env: testEnv({
+        DATABASE_URL: database.url,
+        STORAGE_DIR: storageDir,
+        REDIS_PREFIX: `${inject('redisPrefix')}lb${randomBytes(3).toString('hex')}:`,
+        LOG_LEVEL: 'info',
+      }),
+    });
+    graphqlUrl = `${cluster.url}/graphql`;
+    user = await signUp(graphqlUrl);
+  }, 180_000);
+  afterAll(async () => {
+    await cluster?.stop();
+    await database?.drop();
+    await rm(storageDir, { recursive: true, force: true });
+  });
+
+  it('spreads six sockets over the three apis, and each receives every event of a beat made through the balancer', async () => {
+    const clients = Array.from({ length: 6 }, () => wsClient(`${cluster.url.replace(/^http/, 'ws')}/graphql`, user.token));
+    const subs = clients.map((c) =>
+      collect(c.client, 'subscription { myGenerations { percent stage generation { id status } } }'),
+    );
+    // Every api holds some of the sockets.
+    const perApi = async () =>
+      Promise.all(
+        cluster.apis.map(async (a) =>
+          Number(/^dawg_ws_connections (\d+)/m.exec(await scrape(`http://127.0.0.1:${a.port}`))?.[1] ?? 0),
+        ),
+      );
+    for (let i = 0; i < 50 && (await perApi()).some((n) => n === 0); i++) await new Promise((r) => setTimeout(r, 100));
+    const spread = await perApi();
+    expect(spread, `sockets per api: ${spread}`).toSatisfy((counts: number[]) => counts.every((n) => n >= 1));
+    await new Promise((r) => setTimeout(r, 500)); // the subscriptions are set up on every api
+
+    const res = await gql(
+      graphqlUrl,
+      'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: 5 }) { id } }',
+      {},
+      user.token,
+    );
+    expect(res.errors).toBeUndefined();
+    const id = res.data.generateBeat.id as string;
+    const stagesOf = (events: Record<string, unknown>[]) =>
+      events
+        .map((e) => (e as { myGenerations: { stage: string; generation: { id: string } } }).myGenerations)
+        .filter((g) => g.generation.id === id)
+        .map((g) => g.stage);
+    for (let i = 0; i < 300 && !subs.every((s) => stagesOf(s.events).includes('done')); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const seen = subs.map((s) => stagesOf(s.events));
+    // Each socket saw the same events, through to the end.
+    for (const stages of seen) expect(stages).toEqual(seen[0]);
+    expect(seen[0]).toContain('done');
+    expect((seen[0] as string[]).length).toBeGreaterThanOrEqual(5);
+    for (const c of clients) c.client.dispose();
+  }, 60_000);
+
+  it('loses no request when an api is killed: HAProxy sends them to the others', async () => {
+    const victim = cluster.apis[0];
+    expect(await victim?.process.kill('SIGKILL')).toBeNull();
+    const results = [];
+    for (let i = 0; i < 60; i++) {
+      results.push(
+        await gql(graphqlUrl, '{ me { id } }', {}, user.token).then(
+          (r) => (r.data?.me?.id === user.id ? 'ok' : `error ${JSON.stringify(r.errors)}`),
+          (err: Error) => `failed ${err.message}`,
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(results.filter((r) => r !== 'ok')).toEqual([]);
+  }, 30_000);
+});
