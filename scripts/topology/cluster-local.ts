@@ -19,6 +19,11 @@ export interface LocalCluster {
   url: string;
   apis: { port: number; process: TsProcess }[];
   workers: TsProcess[];
+  /**
+   * Stops api `i` gracefully (SIGTERM: /ready turns 503, in-flight requests finish) and starts a new
+   * one on its port, resolving once HAProxy has it up again: one step of a rolling restart.
+   */
+  restartApi(i: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,11 +106,14 @@ export async function startLocalCluster(options: {
     const apiProcesses: { port: number; process: TsProcess }[] = [];
     // One at a time: the first creates and migrates the database and, without configured secrets,
     // the secrets file the others then read.
-    for (let i = 0; i < apis; i++) {
-      const apiPort = port + 1 + i;
+    const startApi = async (apiPort: number) => {
       const p = await spawnTs('src/main.ts', { ...env, PORT: String(apiPort) }, /listening on http/, { timeoutMs: 60_000 });
       started.push(p);
-      apiProcesses.push({ port: apiPort, process: p });
+      return p;
+    };
+    for (let i = 0; i < apis; i++) {
+      const apiPort = port + 1 + i;
+      apiProcesses.push({ port: apiPort, process: await startApi(apiPort) });
     }
     const workerProcesses: TsProcess[] = [];
     for (let i = 0; i < workers; i++) {
@@ -130,14 +138,24 @@ export async function startLocalCluster(options: {
     });
     const proxy = haproxy;
     // Ready when HAProxy's health checks have every api up.
-    for (let i = 0; ; i++) {
-      if (proxy.exitCode !== null) throw new Error(`haproxy exited: ${errors}`);
-      const up = await serversUp(statsSocket).catch(() => 0);
-      if (up === apis) break;
-      if (i > 150) throw new Error(`the load balancer on ${url} has ${up} of ${apis} apis up: ${errors}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return { url, apis: apiProcesses, workers: workerProcesses, stop };
+    const allUp = async () => {
+      for (let i = 0; ; i++) {
+        if (proxy.exitCode !== null) throw new Error(`haproxy exited: ${errors}`);
+        const up = await serversUp(statsSocket).catch(() => 0);
+        if (up === apis) return;
+        if (i > 150) throw new Error(`the load balancer on ${url} has ${up} of ${apis} apis up: ${errors}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await allUp();
+    const restartApi = async (i: number) => {
+      const api = apiProcesses[i];
+      if (!api) throw new Error(`no api ${i}`);
+      await api.process.stop();
+      api.process = await startApi(api.port);
+      await allUp();
+    };
+    return { url, apis: apiProcesses, workers: workerProcesses, restartApi, stop };
   } catch (err) {
     await stop();
     throw err;

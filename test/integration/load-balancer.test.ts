@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { type LocalCluster, startLocalCluster } from '../../scripts/topology/cluster-local.js';
 import { createOwnDatabase } from '../helpers/database.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { collect, freePort, gql, signUp, testEnv, type TestUser, wsClient } from '../helpers/harness.js';
 import { scrape } from '../helpers/metrics.js';
 
@@ -83,6 +85,84 @@ describe('behind HAProxy', () => {
     expect((seen[0] as string[]).length).toBeGreaterThanOrEqual(5);
     for (const c of clients) c.client.dispose();
   }, 60_000);
+
+  it('restarts every api, one by one, under requests and subscriptions: 0 failed requests, and every follower sees its beat end', async () => {
+    const beats: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await gql(
+        graphqlUrl,
+        'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: 20 }) { id } }',
+        {},
+        user.token,
+      );
+      beats.push(res.data.generateBeat.id);
+    }
+    // Followers that reconnect (through the balancer, to whichever api is up) and resubscribe.
+    const followers = Array.from({ length: 3 }, () => {
+      const statuses: string[] = [];
+      const client = createClient({
+        url: `${cluster.url.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 30,
+        shouldRetry: () => true,
+        retryWait: () => new Promise((r) => setTimeout(r, 200)),
+        connectionParams: { authorization: `Bearer ${user.token}` },
+      });
+      client.subscribe(
+        {
+          query: 'subscription($id: ID!) { generationProgress(id: $id) { generation { status } } }',
+          variables: { id: beats.at(-1) },
+        },
+        {
+          next: (r) =>
+            void statuses.push(
+              (r.data as { generationProgress: { generation: { status: string } } }).generationProgress.generation.status,
+            ),
+          error: () => {},
+          complete: () => {},
+        },
+      );
+      return { client, statuses };
+    });
+    let running = true;
+    const outcomes: string[] = [];
+    const load = (async () => {
+      while (running) {
+        outcomes.push(
+          await gql(graphqlUrl, '{ me { id } }', {}, user.token).then(
+            (r) => (r.data?.me?.id === user.id ? 'ok' : `error ${JSON.stringify(r.errors)}`),
+            (err: Error) => `failed ${err.message}`,
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    for (let i = 0; i < cluster.apis.length; i++) await cluster.restartApi(i);
+    running = false;
+    await load;
+    console.log(
+      `rolling restart of ${cluster.apis.length} apis: ${outcomes.length} requests, ${outcomes.filter((o) => o !== 'ok').length} failed`,
+    );
+    expect(outcomes.length).toBeGreaterThan(50);
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    const states = await Promise.all(
+      beats.map(async (id) => {
+        for (let i = 0; i < 600; i++) {
+          const s = (await gql(graphqlUrl, 'query($id: ID!) { generation(id: $id) { status } }', { id }, user.token)).data
+            ?.generation?.status;
+          if (s === 'COMPLETED' || s === 'FAILED') return s;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return 'unfinished';
+      }),
+    );
+    expect(states).toEqual(beats.map(() => 'COMPLETED'));
+    for (let i = 0; i < 100 && !followers.every((f) => f.statuses.includes('COMPLETED')); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(followers.map((f) => f.statuses.at(-1))).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
+    for (const f of followers) await f.client.dispose();
+  }, 180_000);
 
   it('loses no request when an api is killed: HAProxy sends them to the others', async () => {
     const victim = cluster.apis[0];
