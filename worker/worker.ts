@@ -9,7 +9,7 @@ import {
   GENERATION_QUEUE,
   createGenerationQueue,
   generationJobId,
-  generationJobOptions,
+  addGenerationJob,
   queuePrefix,
   retryDelayMs,
 } from '../src/jobs/generation-job.js';
@@ -29,6 +29,12 @@ import { type Handlers, createProcessor, defaultHandlers } from './processor.js'
 import { CLEANUP_EVERY_MS, CLEANUP_SCHEDULER, UPLOAD_QUEUE, createUploadQueue } from '../src/jobs/upload-job.js';
 import { createAnalyzer } from './uploads/analyze.js';
 import { cleanupUploads } from './uploads/cleanup.js';
+
+/** BullMQ's own failures (stalled too often, lock lost) mean a worker went away mid-job. */
+const workerLost = (err: Error) => /stalled|lock/i.test(err.message);
+
+/** The reason a job BullMQ failed leaves on its generation (the safety net and the reconciler). */
+const failedJobReason = (err: Error) => (workerLost(err) ? failureReason('WORKER_LOST') : classifyFailure(err).reason);
 
 /** Rows the reconciler reads at a time (it reads them all, page after page). */
 const RECONCILE_PAGE = 500;
@@ -117,8 +123,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
     const job = await queue.getJob(generationJobId(g.id, g.run));
     const state = job ? await job.getState() : 'unknown';
     if (state === 'failed') {
-      const lost = /stalled|lock/i.test(job?.failedReason ?? '');
-      const reason = lost ? failureReason('WORKER_LOST') : classifyFailure(new Error(job?.failedReason ?? 'failed')).reason;
+      const reason = failedJobReason(new Error(job?.failedReason ?? 'failed'));
       const done = await transition(
         deps,
         g.id,
@@ -138,15 +143,11 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         g.run,
       );
       if (!again) return null;
-      await queue.add(
-        again.type,
-        { generationId: again.id, userId: again.userId, type: again.type, run: again.run },
-        generationJobOptions(again),
-      );
+      await addGenerationJob(queue, again);
       return 'requeued';
     }
     if (state !== 'unknown') return null; // waiting, prioritized, delayed or active: it will run
-    await queue.add(g.type, { generationId: g.id, userId: g.userId, type: g.type, run: g.run }, generationJobOptions(g));
+    await addGenerationJob(queue, g);
     return 'requeued';
   }
 
@@ -187,11 +188,9 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         if (!job || !final) return;
         const id = (job.data as { generationId?: string }).generationId;
         if (!id) return;
-        // BullMQ's own failures (stalled too often, lock lost) mean a worker went away mid-job.
-        const lost = /stalled|lock/i.test(err.message);
         // The processor counted its own failures; these BullMQ decided without it.
-        if (lost) metrics.jobFailures.inc({ type: job.name, code: 'WORKER_LOST' });
-        const reason = lost ? failureReason('WORKER_LOST') : classifyFailure(err).reason;
+        if (workerLost(err)) metrics.jobFailures.inc({ type: job.name, code: 'WORKER_LOST' });
+        const reason = failedJobReason(err);
         log.warn({ err, generationId: id, jobId: job.id }, 'generation failed for good');
         const run = Number((job.data as { run?: unknown }).run ?? 0);
         void transition(

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { redisAnswers } from '../lib/redis-answers.js';
 
 export interface SentinelTopology {
   /** REDIS_MODE, REDIS_SENTINELS and REDIS_SENTINEL_MASTER for dawg. */
@@ -22,23 +23,6 @@ export interface SentinelTopology {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function answers(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
-  probe.on('error', () => {});
-  try {
-    for (;;) {
-      if ((await probe.ping().catch(() => '')) === 'PONG') return;
-      if (Date.now() > deadline) throw new Error(`redis on port ${port} did not answer`);
-      await sleep(50);
-    }
-  } finally {
-    probe.disconnect();
-  }
-}
-
 export async function startSentinelTopology(port = 6390, masterName = 'mymaster'): Promise<SentinelTopology> {
   const dir = await mkdtemp(join(tmpdir(), 'dawg-sentinel-'));
   const processes = new Map<number, ChildProcess>();
@@ -48,9 +32,9 @@ export async function startSentinelTopology(port = 6390, masterName = 'mymaster'
   };
   const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   run(port, ['--port', String(port), ...common]);
-  await answers(port);
+  await redisAnswers(port);
   run(port + 1, ['--port', String(port + 1), ...common, '--replicaof', '127.0.0.1', String(port)]);
-  await answers(port + 1);
+  await redisAnswers(port + 1);
   const sentinels = [0, 1, 2].map((i) => port + 20_000 + i);
   for (const s of sentinels) {
     const conf = join(dir, `sentinel-${s}.conf`);
@@ -69,7 +53,7 @@ export async function startSentinelTopology(port = 6390, masterName = 'mymaster'
     );
     run(s, [conf, '--sentinel']);
   }
-  for (const s of sentinels) await answers(s);
+  for (const s of sentinels) await redisAnswers(s);
   const ask = new Redis(sentinels[0] as number, '127.0.0.1', { maxRetriesPerRequest: 1 });
   ask.on('error', () => {});
   const masterPort = async () => Number(((await ask.call('SENTINEL', 'get-master-addr-by-name', masterName)) as string[])[1]);

@@ -27,3 +27,6 @@ export function viewerOf(ctx: Context): Viewer {
   if (!ctx.viewer) throw new Error('viewerOf() on a field without the loggedIn scope');
   return ctx.viewer;
 }
+
+/** A signed link to a stored file, on the base URL the caller reaches the api at. */
+export const fileUrl = (ctx: Context, key: string) => ctx.services.storage.signedUrl(key, { baseUrl: ctx.publicUrl });

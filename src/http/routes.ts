@@ -9,13 +9,20 @@ import { FILES_PATH, LocalStorage, type Storage, contentTypeOf } from '../storag
 import { isAdminPath } from './admin/paths.js';
 import { GRAPHIQL_ASSETS_PATH, serveGraphiqlAsset } from './graphiql.js';
 
+/** A /files request's URL and the key it names (null when the path does not decode). */
+function fileRequest(req: IncomingMessage): { url: URL; key: string | null } {
+  const url = new URL(req.url ?? '/', 'http://local');
+  try {
+    return { url, key: decodeURIComponent(url.pathname.slice(FILES_PATH.length)) };
+  } catch {
+    return { url, key: null };
+  }
+}
+
 /** GET /files/<key>?expires=…&signature=… for the local storage driver. */
 async function serveFile(storage: LocalStorage, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  const url = new URL(req.url ?? '/', 'http://local');
-  let key: string;
-  try {
-    key = decodeURIComponent(url.pathname.slice(FILES_PATH.length));
-  } catch {
+  const { url, key } = fileRequest(req);
+  if (key === null) {
     send(res, 400, JSON.stringify({ error: 'bad path' }));
     return true;
   }
@@ -46,20 +53,14 @@ async function serveFile(storage: LocalStorage, req: IncomingMessage, res: Serve
  * streams to disk and is cut off as soon as it passes the signed size. 201 when stored.
  */
 async function receiveFile(storage: LocalStorage, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  const url = new URL(req.url ?? '/', 'http://local');
-  let key: string;
-  try {
-    key = decodeURIComponent(url.pathname.slice(FILES_PATH.length));
-  } catch {
-    key = '';
-  }
+  const { url, key } = fileRequest(req);
   const refuse = (status: number, error: string) => {
     // The rest of a refused body is not read: the connection closes after the answer.
     res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' });
     res.end(JSON.stringify({ error }));
     return true;
   };
-  if (!key.startsWith('uploads/')) return refuse(403, 'only uploads are accepted here');
+  if (!key?.startsWith('uploads/')) return refuse(403, 'only uploads are accepted here');
   const check = storage.verifyPut(key, url.searchParams, req.headers['content-type'] ?? '');
   if (!check.ok) return refuse(403, check.reason);
   const declared = req.headers['content-length'];

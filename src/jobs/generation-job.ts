@@ -50,6 +50,15 @@ export const generationJobOptions = (g: { id: string; run: number; priority: num
   removeOnFail: { age: 7 * 24 * 3600 },
 });
 
+/** Queues the job of `g`'s current run: the one way a generation's job is added (api and reconciler). */
+export function addGenerationJob(
+  queue: Queue<GenerationJob>,
+  g: { id: string; userId: string; type: GenerationJob['type']; run: number; priority: number },
+  trace?: GenerationJob['trace'],
+) {
+  return queue.add(g.type, { generationId: g.id, userId: g.userId, type: g.type, run: g.run, trace }, generationJobOptions(g));
+}
+
 /** All of a deployment's queue keys share one hash slot: `{dawg:}generation:…`-style on Redis Cluster. */
 export const queuePrefix = (redisPrefix: string) => `{${redisPrefix.replace(/[{}]/g, '') || 'dawg'}bull}`;
 

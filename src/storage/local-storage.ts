@@ -87,11 +87,9 @@ export class LocalStorage implements Storage {
   async uploadUrl(key: string, { contentType, bytes, expiresInSec, baseUrl }: UploadUrlOptions): Promise<UploadUrl> {
     assertSafeKey(key);
     const expires = Math.floor(Date.now() / 1000) + expiresInSec;
-    const path = key.split('/').map(encodeURIComponent).join('/');
-    const base = (baseUrl ?? this.defaultBaseUrl).replace(/\/+$/, '');
     const signature = this.signPut(key, expires, bytes, contentType);
     return {
-      url: `${base}${FILES_PATH}${path}?expires=${expires}&bytes=${bytes}&signature=${signature}`,
+      url: `${this.fileUrl(key, baseUrl)}?expires=${expires}&bytes=${bytes}&signature=${signature}`,
       method: 'PUT',
       headers: { 'content-type': contentType },
     };
@@ -157,9 +155,13 @@ export class LocalStorage implements Storage {
   async signedUrl(key: string, { expiresInSec = SIGNED_URL_TTL_SEC, baseUrl }: SignedUrlOptions = {}): Promise<string> {
     assertSafeKey(key);
     const expires = Math.floor(Date.now() / 1000) + expiresInSec;
+    return `${this.fileUrl(key, baseUrl)}?expires=${expires}&signature=${this.sign(key, expires)}`;
+  }
+
+  /** /files/<key> on the base URL the client reaches the api at (downloads and uploads alike). */
+  private fileUrl(key: string, baseUrl: string | undefined): string {
     const path = key.split('/').map(encodeURIComponent).join('/');
-    const base = (baseUrl ?? this.defaultBaseUrl).replace(/\/+$/, '');
-    return `${base}${FILES_PATH}${path}?expires=${expires}&signature=${this.sign(key, expires)}`;
+    return `${(baseUrl ?? this.defaultBaseUrl).replace(/\/+$/, '')}${FILES_PATH}${path}`;
   }
 
   /** Checks a request for /files/<key>; returns the key when the signature is valid and unexpired. */

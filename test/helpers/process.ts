@@ -1,8 +1,8 @@
 /** Runs the real api entry point (src/main.ts) as a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../../scripts/lib/redis-answers.js';
 import { spawnTs } from '../../scripts/lib/spawn-ts.js';
-import { testEnv, until } from './harness.js';
+import { testEnv } from './harness.js';
 
 export interface ApiProcess {
   child: ChildProcess;
@@ -66,13 +66,7 @@ export async function startRedisServer(port: number): Promise<{ url: string; kil
   const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 1 });
-  probe.on('error', () => {});
-  try {
-    await until(async () => (await probe.ping().catch(() => '')) === 'PONG');
-  } finally {
-    probe.disconnect();
-  }
+  await redisAnswers(port, 5_000);
   return {
     url: `redis://127.0.0.1:${port}`,
     kill: () =>

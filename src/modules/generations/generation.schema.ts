@@ -1,15 +1,12 @@
 import { byId, generationWhere } from '../../access/rules.js';
 import type { Generation } from '../../generated/prisma/client.js';
 import { builder } from '../../graphql/builder.js';
-import { type Context, viewerOf } from '../../graphql/context.js';
+import { fileUrl, viewerOf } from '../../graphql/context.js';
 import { GenerationStatusEnum, GenerationTypeEnum } from '../../graphql/enums.js';
 import { checkCursors, idOf, optionalIdOf } from '../../graphql/ids.js';
 import { liveSubscription } from '../../graphql/live-subscription.js';
 import type { GenerationEvent } from '../../pubsub.js';
 import { type GenerationOutputData, isOutputData } from './generation-output.js';
-
-/** A signed link to a stored file, on the base URL the caller reaches the api at. */
-const fileUrl = (ctx: Context, key: string) => ctx.services.storage.signedUrl(key, { baseUrl: ctx.publicUrl });
 
 const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').implement({
   fields: (t) => ({

@@ -4,7 +4,7 @@ import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
 import { AppError, badInput } from '../../errors.js';
-import { GENERATION_QUEUE, type GenerationJob, generationJobId, generationJobOptions } from '../../jobs/generation-job.js';
+import { GENERATION_QUEUE, type GenerationJob, addGenerationJob, generationJobId } from '../../jobs/generation-job.js';
 import { queuePriority } from './queue-order.js';
 import { inSpan, SpanKind, traceCarrier } from '../../tracing.js';
 import type { Logger } from '../../logger.js';
@@ -14,7 +14,7 @@ import { withTimeout } from '../../timeout.js';
 import type { Viewer } from '../auth/viewer.js';
 import { publishGeneration, transition } from './generation-state.js';
 import { beatInputRules, targetLufsRule } from './generation.rules.js';
-import { requireReadyUpload } from '../uploads/ready-upload.js';
+import { requireOneSource, requireReadyUpload } from '../uploads/ready-upload.js';
 
 export interface GenerateBeatArgs {
   genre: string;
@@ -68,8 +68,7 @@ export class GenerationService {
     targetLufs: number | null | undefined,
   ): Promise<Generation> {
     const target = parseInput(targetLufsRule.nullish(), targetLufs) ?? -14;
-    if ((source.generationId === null) === (source.uploadId === null))
-      throw badInput('generationId', 'give either generationId or uploadId (one of them)');
+    requireOneSource(source);
     if (source.uploadId) {
       // Its result goes into the upload's project, so this writes there.
       const upload = await requireReadyUpload(this.deps.access, viewer, source.uploadId, 'uploadId', 'write');
@@ -221,19 +220,8 @@ export class GenerationService {
       await withTimeout(
         inSpan(
           'queue.add generation',
-          () =>
-            this.deps.queue.add(
-              generation.type,
-              // The trace continues in the worker from here (traceCarrier is undefined when tracing is off).
-              {
-                generationId: generation.id,
-                userId: generation.userId,
-                type: generation.type,
-                run: generation.run,
-                trace: traceCarrier(),
-              },
-              generationJobOptions(generation),
-            ),
+          // The trace continues in the worker from here (traceCarrier is undefined when tracing is off).
+          () => addGenerationJob(this.deps.queue, generation, traceCarrier()),
           {
             kind: SpanKind.PRODUCER,
             attributes: { 'messaging.destination.name': GENERATION_QUEUE, 'dawg.generation_id': generation.id },

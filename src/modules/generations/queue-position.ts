@@ -26,8 +26,23 @@ export class QueuePosition {
 
   constructor(private readonly deps: { prisma: Db; queue: Pick<Queue, 'getWorkersCount'>; workerConcurrency: number }) {}
 
+  /**
+   * Counted once per row object: `queuePosition` and `estimatedStartSec` resolve on the same row (a
+   * query's, or an event's shared by its subscribers), and both need the count.
+   */
+  private readonly counted = new WeakMap<object, Promise<number | null>>();
+
   /** How many queued generations go before `g`; null when it is not waiting in the queue. */
-  async position(g: Pick<Generation, 'status' | 'priority' | 'queuedAt' | 'startedAt'>): Promise<number | null> {
+  position(g: Pick<Generation, 'status' | 'priority' | 'queuedAt' | 'startedAt'>): Promise<number | null> {
+    let count = this.counted.get(g);
+    if (!count) {
+      count = this.count(g);
+      this.counted.set(g, count);
+    }
+    return count;
+  }
+
+  private async count(g: Pick<Generation, 'status' | 'priority' | 'queuedAt' | 'startedAt'>): Promise<number | null> {
     if (g.status !== 'PENDING') return null;
     return this.deps.prisma.generation.count({
       where: {

@@ -7,7 +7,7 @@ import type { PubSub } from '../../pubsub.js';
 import { parseInput } from '../../validation.js';
 import { badInput, conflict, notFound } from '../../errors.js';
 import { encodeGlobalId } from '../../graphql/ids.js';
-import { requireReadyUpload } from '../uploads/ready-upload.js';
+import { requireOneSource, requireReadyUpload } from '../uploads/ready-upload.js';
 import { addTrackRules, createProjectRules, PROJECT_MAX_TRACKS, updateProjectRules, updateTrackRules } from './project.rules.js';
 
 export class ProjectService {
@@ -49,8 +49,7 @@ export class ProjectService {
     input: { name?: string | null; gainDb?: number | null; pan?: number | null },
   ): Promise<Track> {
     const data = parseInput(addTrackRules, input);
-    if ((source.generationId === null) === (source.uploadId === null))
-      throw badInput('generationId', 'give either generationId or uploadId (one of them)');
+    requireOneSource(source);
     await this.deps.access.project.require(viewer, projectId, 'write');
     // What the track plays: a generation the viewer may read, or a READY upload they may read.
     const { generationId, uploadId } = source;

@@ -1,7 +1,7 @@
 /** Uploads: the Upload node, createUpload's ticket, and completeUpload. */
 import { byId } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
-import { viewerOf } from '../../graphql/context.js';
+import { fileUrl, viewerOf } from '../../graphql/context.js';
 import { UploadStatusEnum } from '../../graphql/enums.js';
 import { idOf, optionalIdOf } from '../../graphql/ids.js';
 import type { UploadTicket } from './upload.service.js';
@@ -26,7 +26,7 @@ export const UploadRef = builder.prismaNode('Upload', {
     audioUrl: t.string({
       nullable: true,
       description: 'Signed URL of the file (READY only), valid for 1 hour.',
-      resolve: (u, _a, ctx) => (u.status === 'READY' ? ctx.services.storage.signedUrl(u.key, { baseUrl: ctx.publicUrl }) : null),
+      resolve: (u, _a, ctx) => (u.status === 'READY' ? fileUrl(ctx, u.key) : null),
     }),
     project: t.relation('project', {
       nullable: true,
