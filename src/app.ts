@@ -60,8 +60,12 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   // BullMQ gets a plain connection of its own; it pipelines its own scripts.
   const queueRedis = createRedis(redisTarget(config), log, 'dawg-api-queue', { failFast: true });
   const subscriber = createRedis(redisTarget(config), log, 'dawg-api-sub');
-  for (const connection of [redis, queueRedis, subscriber])
-    connection.on('error', () => metrics.redisErrors.inc({ connection: connection.options.connectionName ?? 'other' }));
+  for (const [name, connection] of [
+    ['dawg-api', redis],
+    ['dawg-api-queue', queueRedis],
+    ['dawg-api-sub', subscriber],
+  ] as const)
+    connection.on('error', () => metrics.redisErrors.inc({ connection: name }));
   const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
   const storage = createStorage(config);
   const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);
@@ -208,6 +212,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
     },
   });
+  // Events published while pub/sub was cut never arrived: sockets are closed so clients catch up.
+  const unwatchPubSub = pubsub.watchInterruptions(() => ws.resync());
 
   return {
     server,
@@ -239,6 +245,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       shuttingDown = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      unwatchPubSub();
       await ws.close();
       await services.projectAccess.stop();
       services.presence.stop();

@@ -12,6 +12,21 @@ import { MIX_TRACKS_CEILING } from './modules/generations/generation.rules.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/** A comma-separated list of host:port (Redis sentinels, cluster nodes); empty when unset. */
+const hostPorts = (example: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v) return [];
+      const parsed = v.split(',').map((node) => /^([^\s:]+):(\d{1,5})$/.exec(node.trim()));
+      if (parsed.some((m) => !m || Number(m[2]) > 65535)) {
+        ctx.addIssue({ code: 'custom', message: `must be host:port pairs, comma-separated (${example},…)` });
+        return z.NEVER;
+      }
+      return parsed.map((m) => ({ host: (m as RegExpExecArray)[1] as string, port: Number((m as RegExpExecArray)[2]) }));
+    });
+
 /** USD per million input/output tokens; AI_PRICES (JSON) adds models or overrides these. */
 const DEFAULT_PRICES = {
   'gpt-4o-mini': { input: 0.15, output: 0.6 },
@@ -39,23 +54,17 @@ export const configSchema = z
       .string()
       .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
       .default('redis://127.0.0.1:6379'),
-    // Which Redis: one server at REDIS_URL (single), or the master that Redis Sentinel names
-    // (sentinel: REDIS_SENTINELS, comma-separated host:port, and REDIS_SENTINEL_MASTER).
-    REDIS_MODE: z.enum(['single', 'sentinel'], { error: 'must be single or sentinel' }).default('single'),
-    REDIS_SENTINELS: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        if (!v) return [];
-        const nodes = v.split(',').map((part) => part.trim());
-        const parsed = nodes.map((node) => /^([^\s:]+):(\d{1,5})$/.exec(node));
-        if (parsed.some((m) => !m || Number(m[2]) > 65535)) {
-          ctx.addIssue({ code: 'custom', message: 'must be host:port pairs, comma-separated (127.0.0.1:26379,…)' });
-          return z.NEVER;
-        }
-        return parsed.map((m) => ({ host: (m as RegExpExecArray)[1] as string, port: Number((m as RegExpExecArray)[2]) }));
-      }),
+    // Which Redis: one server at REDIS_URL (single), the master that Redis Sentinel names (sentinel:
+    // REDIS_SENTINELS, comma-separated host:port, and REDIS_SENTINEL_MASTER), or a Redis Cluster
+    // (cluster: REDIS_CLUSTER_NODES, comma-separated host:port of some of its nodes). In sentinel and
+    // cluster mode REDIS_URL still carries the password, if any (redis://:secret@…).
+    REDIS_MODE: z.enum(['single', 'sentinel', 'cluster'], { error: 'must be single, sentinel or cluster' }).default('single'),
+    REDIS_SENTINELS: hostPorts('127.0.0.1:26379'),
+    REDIS_CLUSTER_NODES: hostPorts('127.0.0.1:7000'),
     REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
+    // How long what must not be lost (a chat reply's chunks) waits for Redis to come back from a
+    // restart or a Sentinel/Cluster failover before the reply fails.
+    REDIS_FAILOVER_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
     REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_{}-]*$/, 'letters, digits, ":", "_", "-", "{" and "}" only')
@@ -250,6 +259,8 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     if (cfg.REDIS_MODE === 'sentinel' && !cfg.REDIS_SENTINELS.length)
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'is required when REDIS_MODE=sentinel' });
+    if (cfg.REDIS_MODE === 'cluster' && !cfg.REDIS_CLUSTER_NODES.length)
+      ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'is required when REDIS_MODE=cluster' });
   })
   .transform((cfg) => ({
     ...cfg,

@@ -86,6 +86,7 @@ function reviveDates(key: string, value: unknown): unknown {
 
 export class PubSub {
   private readonly redisPubSub: RedisPubSub;
+  private readonly subscriber: Redis;
 
   /** `publisher` may be shared with other commands; `subscriber` is dedicated (subscriber mode). */
   constructor(
@@ -94,6 +95,59 @@ export class PubSub {
     private readonly prefix: string,
   ) {
     this.redisPubSub = new RedisPubSub({ publisher, subscriber: quietUnsubscribe(subscriber), reviver: reviveDates });
+    this.subscriber = subscriber;
+  }
+
+  /**
+   * Calls `resumed` each time pub/sub is back after being cut: the subscriber's connection closed and
+   * is ready again (a Redis restart, a Sentinel failover), or a Redis Cluster node left (a master
+   * failed over: events published through it may be lost) and the cluster answers again. Events
+   * published in between never reached this process's subscribers. Returns a function that stops
+   * watching (before a server stop closes the connections).
+   */
+  watchInterruptions(resumed: () => void, settleMs = 500): () => void {
+    const sub = this.subscriber;
+    let cut = false;
+    // A cluster drops the replicas it was given as startup nodes from its pool before its first
+    // ready: those are not cuts.
+    let started = sub.status === 'ready';
+    let timer: NodeJS.Timeout | null = null;
+    const check = () => {
+      timer = null;
+      sub.ping().then(
+        () => {
+          if (!cut) return;
+          cut = false;
+          resumed();
+        },
+        () => {
+          timer = setTimeout(check, settleMs);
+        },
+      );
+    };
+    const onCut = () => {
+      if (!started) return;
+      cut = true;
+      if (sub.isCluster) {
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(check, settleMs);
+      }
+    };
+    const onReady = () => {
+      started = true;
+      if (cut && !sub.isCluster) {
+        cut = false;
+        resumed();
+      }
+    };
+    const cutEvent = sub.isCluster ? '-node' : 'close';
+    sub.on(cutEvent, onCut);
+    sub.on('ready', onReady);
+    return () => {
+      if (timer) clearTimeout(timer);
+      sub.off(cutEvent, onCut);
+      sub.off('ready', onReady);
+    };
   }
 
   /** The Redis channel an event travels on. */

@@ -1,18 +1,28 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis as RedisServer, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 
-export type { Redis };
+/** A connection to the configured Redis: one server (single, Sentinel's master) or a Redis Cluster. */
+export type Redis = RedisServer | Cluster;
 
-/** Where Redis is: a URL (one server), or Redis Sentinel's master by name. */
-export type RedisTarget = string | { sentinels: { host: string; port: number }[]; name: string; password?: string };
+type HostPort = { host: string; port: number };
 
-/** The configured Redis (REDIS_MODE): REDIS_URL, or the Sentinel master (its password from REDIS_URL's, if any). */
+/** Where Redis is: a URL (one server), Redis Sentinel's master by name, or a Redis Cluster's nodes. */
+export type RedisTarget =
+  | string
+  | { sentinels: HostPort[]; name: string; password?: string }
+  | { cluster: HostPort[]; password?: string };
+
+/**
+ * The configured Redis (REDIS_MODE): REDIS_URL, the Sentinel master, or the cluster (the password of
+ * those two from REDIS_URL's, if any).
+ */
 export function redisTarget(
-  config: Pick<Config, 'REDIS_MODE' | 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_MASTER'>,
+  config: Pick<Config, 'REDIS_MODE' | 'REDIS_URL' | 'REDIS_SENTINELS' | 'REDIS_SENTINEL_MASTER' | 'REDIS_CLUSTER_NODES'>,
 ): RedisTarget {
-  if (config.REDIS_MODE !== 'sentinel') return config.REDIS_URL;
+  if (config.REDIS_MODE === 'single') return config.REDIS_URL;
   const password = decodeURIComponent(new URL(config.REDIS_URL).password) || undefined;
+  if (config.REDIS_MODE === 'cluster') return { cluster: config.REDIS_CLUSTER_NODES, password };
   return { sentinels: config.REDIS_SENTINELS, name: config.REDIS_SENTINEL_MASTER, password };
 }
 
@@ -42,12 +52,7 @@ export function createRedis(
     maxRetriesPerRequest: 1,
     ...redisOptions,
   };
-  // Sentinel: ioredis asks the sentinels for the master, and again after a failover (a replica
-  // promoted), reconnecting its commands and subscriptions there.
-  const redis =
-    typeof target === 'string'
-      ? new Redis(target, base)
-      : new Redis({ ...base, sentinels: target.sentinels, name: target.name, password: target.password });
+  const redis = connect(target, base);
   if (failFast)
     redis.once('ready', () => {
       redis.options.enableOfflineQueue = false;
@@ -63,6 +68,31 @@ export function createRedis(
     lastError = '';
   });
   return redis;
+}
+
+function connect(target: RedisTarget, options: RedisOptions): Redis {
+  if (typeof target === 'string') return new RedisServer(target, options);
+  // Sentinel: ioredis asks the sentinels for the master, and again after a failover (a replica
+  // promoted), reconnecting its commands and subscriptions there.
+  if ('sentinels' in target)
+    return new RedisServer({ ...options, sentinels: target.sentinels, name: target.name, password: target.password });
+  // Cluster: ioredis learns the slots from any node, follows MOVED/ASK, and refreshes the slots when a
+  // master fails and its replica takes over. Its offline queue and retries cover the failover itself.
+  // No auto-pipelining: ioredis 5.11 refuses an automatic pipeline whose keys span several slots of
+  // one node ("All keys in the pipeline should belong to the same slots allocation group").
+  const { retryStrategy, maxRetriesPerRequest, connectionName, enableOfflineQueue, enableAutoPipelining: _, ...rest } = options;
+  return new Cluster(target.cluster, {
+    clusterRetryStrategy: retryStrategy as (times: number) => number,
+    enableOfflineQueue,
+    slotsRefreshTimeout: 2_000,
+    // A command to a master that died is retried every 200 ms, 50 times (about 10 s), while the
+    // cluster promotes its replica (cluster-node-timeout plus an election).
+    maxRedirections: 50,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 200,
+    redisOptions: { ...rest, connectionName, maxRetriesPerRequest, password: target.password },
+  });
 }
 
 /**
@@ -88,4 +118,25 @@ export async function closeRedis(redis: Redis): Promise<void> {
   } else {
     redis.disconnect();
   }
+}
+
+/**
+ * Whether a command failed because Redis is away or moving (a restart, a Sentinel or Cluster
+ * failover), so the same command may succeed later, rather than because Redis refused it.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError') return true;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)$/.test(code)) return true;
+  return /Connection is closed|Too many Cluster redirections|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|Failed to refresh slots|None of startup nodes|connect ETIMEDOUT/.test(
+    err.message,
+  );
+}
+
+/** The part of a key Redis Cluster hashes to pick its slot: the first non-empty {…}, else the whole key. */
+export function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
 }

@@ -101,6 +101,7 @@ export function createServices({
       prefix: config.REDIS_PREFIX,
       maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
       frameMs: config.CHAT_FRAME_MS,
+      redisWaitMs: config.REDIS_FAILOVER_WAIT_MS,
       usage,
       metrics,
     }),

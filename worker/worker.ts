@@ -147,6 +147,9 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
       return 'requeued';
     }
     if (state !== 'unknown') return null; // waiting, prioritized, delayed or active: it will run
+    // A job whose data survived but that is in no list (a Redis failover lost the write that listed
+    // it) would make the add below a no-op forever: it is removed first.
+    if (job) await job.remove().catch((err) => log.warn({ err, jobId: job.id }, 'orphaned job could not be removed'));
     await addGenerationJob(queue, g);
     return 'requeued';
   }

@@ -46,6 +46,8 @@ import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.j
 
 /** Close codes of our own (graphql-ws's are in its CloseCode). */
 export const WS_CLOSE = {
+  /** Service restart: the pub/sub connection was cut and is back; reconnect and resubscribe. */
+  resync: 1012,
   tokenExpired: 4401,
   sendQueueFull: 4408,
   tooManySockets: 4429,
@@ -586,6 +588,21 @@ export function attachGraphqlWs(opts: {
       users: socketsPerUser.size,
       sharedStreams: shared.size,
     }),
+    /**
+     * After pub/sub was cut (Redis restarted, or failed over): events published meanwhile never
+     * arrived, so every socket is closed with 1012 (service restart). Clients reconnect, through a
+     * load balancer to any instance, and subscribe again: current state first, or chat replies from
+     * fromIndex, so what was missed is replayed. Returns how many sockets were closed.
+     */
+    resync(): number {
+      const n = states.size;
+      for (const state of states) {
+        releaseAll(state);
+        state.socket.close(WS_CLOSE.resync, 'Pub/sub reconnected: subscribe again to resume');
+      }
+      if (n) log.warn({ sockets: n }, 'pub/sub was interrupted; sockets closed so clients resubscribe and catch up');
+      return n;
+    },
     /** Releases every subscription, closes every socket with 1001 (going away) and stops the server. */
     async close(): Promise<void> {
       clearInterval(heartbeat);

@@ -57,7 +57,14 @@ describe('config', () => {
     expect(problems({ REDIS_MODE: 'sentinel', REDIS_SENTINELS: '127.0.0.1' })[0]).toMatch(
       /^REDIS_SENTINELS: must be host:port pairs/,
     );
-    expect(problems({ REDIS_MODE: 'cluster' })[0]).toMatch(/^REDIS_MODE: must be single or sentinel/);
+    expect(problems({ REDIS_MODE: 'cluster' })).toEqual(['REDIS_CLUSTER_NODES: is required when REDIS_MODE=cluster']);
+    expect(
+      parseConfig({ REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' }).REDIS_CLUSTER_NODES,
+    ).toEqual([
+      { host: '127.0.0.1', port: 7000 },
+      { host: '127.0.0.1', port: 7001 },
+    ]);
+    expect(problems({ REDIS_MODE: 'shards' })[0]).toMatch(/^REDIS_MODE: must be single, sentinel or cluster/);
   });
 
   it('reads the AI provider order and prices, naming what it cannot use', () => {

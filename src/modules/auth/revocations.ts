@@ -35,12 +35,13 @@ export class TokenRevocations {
     this.raise = defineScript(deps.redis, 'dawgRaiseTokenVersion', RAISE_VERSION, 1);
   }
 
+  // Both keys carry the user's id as their hash tag: one MGET reads them, on one Redis Cluster slot.
   private versionKey(userId: string) {
-    return `${this.deps.prefix}tokver:${userId}`;
+    return `${this.deps.prefix}tokver:{${userId}}`;
   }
 
-  private denyKey(jti: string) {
-    return `${this.deps.prefix}revoked:${jti}`;
+  private denyKey(userId: string, jti: string) {
+    return `${this.deps.prefix}revoked:{${userId}}:${jti}`;
   }
 
   /** The user's current token version (null: no such user) and whether token `jti` was logged out. */
@@ -48,7 +49,10 @@ export class TokenRevocations {
     let cached: string | null = null;
     let revoked = false;
     try {
-      const [v, r] = await this.deps.redis.mget(this.versionKey(userId), jti ? this.denyKey(jti) : this.versionKey(userId));
+      const [v, r] = await this.deps.redis.mget(
+        this.versionKey(userId),
+        jti ? this.denyKey(userId, jti) : this.versionKey(userId),
+      );
       cached = v ?? null;
       revoked = Boolean(jti) && r !== null;
     } catch {
@@ -59,9 +63,9 @@ export class TokenRevocations {
   }
 
   /** logOut: this token id is refused until `expiresAtMs`. */
-  async revoke(jti: string, expiresAtMs: number): Promise<void> {
+  async revoke(userId: string, jti: string, expiresAtMs: number): Promise<void> {
     const ttl = Math.max(1, expiresAtMs - Date.now());
-    await this.deps.redis.set(this.denyKey(jti), '1', 'PX', ttl);
+    await this.deps.redis.set(this.denyKey(userId, jti), '1', 'PX', ttl);
   }
 
   /** logOutEverywhere: every token of the user signed so far is refused. Returns the new version. */

@@ -137,7 +137,7 @@ export class TokenService {
   /** logOut: the token behind `viewer` is refused from now on (on other instances within RECHECK_MS). */
   async revoke(viewer: Viewer): Promise<void> {
     if (!this.revocations) throw new Error('TokenService built without revocations');
-    if (viewer.session) await this.revocations.revoke(viewer.session.tokenId, viewer.session.expiresAt);
+    if (viewer.session) await this.revocations.revoke(viewer.id, viewer.session.tokenId, viewer.session.expiresAt);
     // A token without an id (signed before ids existed) can only be revoked with all the others.
     else await this.revocations.bump(viewer.id);
     this.forget(viewer.id);

@@ -79,6 +79,8 @@ export interface ChatDeps {
   maxConcurrentReplies: number;
   /** Reply text is sent in frames at most this often (see Frames). */
   frameMs: number;
+  /** REDIS_FAILOVER_WAIT_MS: how long a reply's chunks wait for Redis to come back before it fails. */
+  redisWaitMs: number;
   /** AI_USER_MONTHLY_BUDGET_USD: whether a user may still use remote providers this month. */
   usage: Pick<UsageService, 'withinBudget'>;
   metrics: Pick<Metrics, 'aiBudgetSkips'>;
@@ -93,7 +95,7 @@ export class ChatService {
   private readonly takeSlot: (key: string, limit: number, ttlSec: number) => Promise<number>;
 
   constructor(private readonly deps: ChatDeps) {
-    this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix);
+    this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix, deps.redisWaitMs);
     this.takeSlot = defineScript(deps.redis, 'dawgTakeSlot', TAKE_SLOT, 1);
   }
 

@@ -10,19 +10,26 @@
  * chunks were most of the writes (docs/benchmarks.md, chat).
  */
 import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
-import { defineScript, type Redis } from '../../redis.js';
+import { defineScript, hashTag, isRedisUnavailable, type Redis } from '../../redis.js';
 
 const STREAM_TTL_SEC = 3600;
 
-// KEYS: one stream per chunk; ARGV[1] ttl, then per chunk: index, delta, done (0|1), channel, message
+// KEYS: one stream per chunk; ARGV[1] ttl, then per chunk: index, delta, done (0|1), channel, message.
+// A chunk's entry id is 0-(index + 1): a chunk already stored (a call retried after its reply was
+// lost with the connection) is refused by XADD, and then not published again either.
 const APPEND_AND_PUBLISH = `
+local added = 0
 for i = 1, #KEYS do
   local a = 1 + (i - 1) * 5
-  redis.call('XADD', KEYS[i], '*', 'index', ARGV[a + 1], 'delta', ARGV[a + 2], 'done', ARGV[a + 3])
-  if ARGV[a + 1] == '0' or ARGV[a + 3] == '1' then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
-  redis.call('PUBLISH', ARGV[a + 4], ARGV[a + 5])
+  local id = '0-' .. (tonumber(ARGV[a + 1]) + 1)
+  local ok = redis.pcall('XADD', KEYS[i], id, 'index', ARGV[a + 1], 'delta', ARGV[a + 2], 'done', ARGV[a + 3])
+  if type(ok) ~= 'table' then
+    if ARGV[a + 1] == '0' or ARGV[a + 3] == '1' then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+    redis.call('PUBLISH', ARGV[a + 4], ARGV[a + 5])
+    added = added + 1
+  end
 end
-return #KEYS
+return added
 `;
 
 interface Pending {
@@ -41,17 +48,24 @@ export class ReplyStream {
   /** (key count, ...keys, ttl, ...per-chunk args) */
   private readonly append: (keyCount: number, ...keysThenArgs: string[]) => Promise<number>;
   private queued: Pending[] = [];
+  private flushing = false;
 
+  /**
+   * `retryMs`: how long a chunk waits for Redis to come back (a restart, a Sentinel or Cluster
+   * failover) before its reply fails; chunks are stored in order all the same.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly pubsub: PubSub,
     private readonly prefix: string,
+    private readonly retryMs = 30_000,
   ) {
     this.append = defineScript(redis, 'dawgAppendChunks', APPEND_AND_PUBLISH);
   }
 
+  /** The reply's stream; the message id is its hash tag, so one Redis Cluster slot holds it. */
   key(messageId: string): string {
-    return `${this.prefix}chat:${messageId}`;
+    return `${this.prefix}chat:{${messageId}}`;
   }
 
   /** Stores the chunk, then publishes it to the conversation's chatStream subscribers; resolves once both are done. */
@@ -63,21 +77,57 @@ export class ReplyStream {
         args: [String(event.index), event.delta, event.done ? '1' : '0', channel, data],
         done: (err) => (err ? reject(err) : resolve()),
       });
-      if (this.queued.length === 1) setImmediate(() => this.flush());
+      if (this.queued.length === 1 && !this.flushing) setImmediate(() => void this.flush());
     });
   }
 
-  private flush(): void {
-    const batch = this.queued;
-    this.queued = [];
-    this.append(batch.length, ...batch.map((c) => c.key), String(STREAM_TTL_SEC), ...batch.flatMap((c) => c.args)).then(
-      () => {
-        for (const c of batch) c.done();
-      },
-      (err) => {
-        for (const c of batch) c.done(err);
-      },
-    );
+  /**
+   * One batch at a time, so a batch retried through a failover is never overtaken by a later one:
+   * chunks arriving meanwhile wait and go in the next batch. A Redis Cluster runs a script on one
+   * slot only, so there the batch goes as one call per hash tag (per reply).
+   */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    while (this.queued.length) {
+      const batch = this.queued;
+      this.queued = [];
+      await Promise.all(
+        this.bySlot(batch).map((group) =>
+          this.store(group).then(
+            () => {
+              for (const c of group) c.done();
+            },
+            (err) => {
+              for (const c of group) c.done(err);
+            },
+          ),
+        ),
+      );
+    }
+    this.flushing = false;
+  }
+
+  private bySlot(batch: Pending[]): Pending[][] {
+    if (!this.redis.isCluster) return [batch];
+    const groups = new Map<string, Pending[]>();
+    for (const c of batch) {
+      const tag = hashTag(c.key);
+      groups.set(tag, [...(groups.get(tag) ?? []), c]);
+    }
+    return [...groups.values()];
+  }
+
+  private async store(group: Pending[]): Promise<void> {
+    const deadline = Date.now() + this.retryMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.append(group.length, ...group.map((c) => c.key), String(STREAM_TTL_SEC), ...group.flatMap((c) => c.args));
+        return;
+      } catch (err) {
+        if (!isRedisUnavailable(err) || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
+      }
+    }
   }
 
   /** The chunks stored for a reply, in order. */

@@ -8,19 +8,26 @@ import type { Db } from '../../db/client.js';
 import type { Generation, GenerationStatus, Prisma } from '../../generated/prisma/client.js';
 import type { FailureReason } from '../../failures.js';
 import type { PubSub } from '../../pubsub.js';
+import { isRedisUnavailable } from '../../redis.js';
 
 /** A state change; `error` only ever holds a stable reason from src/failures.ts, never an exception's text. */
 export type GenerationChange = Omit<Prisma.GenerationUpdateManyMutationInput, 'error'> & { error?: FailureReason | null };
 
+const TERMINAL = new Set<GenerationStatus>(['COMPLETED', 'FAILED', 'CANCELLED']);
+/** How long the end of a generation keeps trying to reach its subscribers while Redis is away. */
+const END_PUBLISH_RETRY_MS = 30_000;
+
 /**
  * Best effort: the state is already in PostgreSQL, so a failed publish (Redis
  * away) costs live subscribers one event, not data; they get the next one, and
- * generationProgress sends the current state on (re)subscribe.
+ * generationProgress sends the current state on (re)subscribe. The last event (the
+ * generation ended) has no next one: if Redis is away or failing over, it is tried
+ * again in the background until Redis answers, or for END_PUBLISH_RETRY_MS.
  */
 export async function publishGeneration(pubsub: PubSub, generation: Generation): Promise<boolean> {
   const event = { generation, percent: generation.progress, stage: generation.stage };
-  try {
-    await Promise.all([
+  const publish = () =>
+    Promise.all([
       pubsub.publish('generationProgress', generation.id, event),
       pubsub.publish('userGenerations', generation.userId, event),
       // A project's generations are its members' to follow.
@@ -33,9 +40,25 @@ export async function publishGeneration(pubsub: PubSub, generation: Generation):
           })
         : null,
     ]);
+  try {
+    await publish();
     return true;
-  } catch {
+  } catch (err) {
+    if (TERMINAL.has(generation.status) && isRedisUnavailable(err)) void retryUntil(publish, Date.now() + END_PUBLISH_RETRY_MS);
     return false;
+  }
+}
+
+async function retryUntil(attempt: () => Promise<unknown>, deadline: number): Promise<void> {
+  for (let wait = 200; Date.now() < deadline; wait = Math.min(wait * 2, 2_000)) {
+    await new Promise((r) => setTimeout(r, wait).unref());
+    if (
+      await attempt().then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
   }
 }
 
