@@ -226,8 +226,8 @@ export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?:
     }),
     aiTokens: new Counter({
       name: 'dawg_ai_tokens_total',
-      help: 'AI tokens billed (reported by the provider, else estimated), by provider and direction (prompt | completion)',
-      labelNames: ['provider', 'direction'] as const,
+      help: 'AI tokens billed (reported by the provider, else estimated), by provider, model (aiModelLabel) and direction (prompt | completion)',
+      labelNames: ['provider', 'model', 'direction'] as const,
       registers: [registry],
     }),
     aiBudgetSkips: new Counter({
@@ -237,14 +237,20 @@ export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?:
     }),
     aiCost: new Counter({
       name: 'dawg_ai_cost_usd_total',
-      help: 'AI spend in USD (tokens x AI_PRICES), by provider',
-      labelNames: ['provider'] as const,
+      help: 'AI spend in USD (tokens x AI_PRICES), by provider and model (aiModelLabel)',
+      labelNames: ['provider', 'model'] as const,
       registers: [registry],
     }),
   };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * The `model` label of the AI metrics: the models AI_PRICES prices and the models the providers are
+ * configured with (both from config, so a fixed set per process); any other name is 'other'.
+ */
+export const aiModelLabel = (known: Iterable<string>): ((model: string) => string) => boundedNames(0, [...known]);
 
 /** The close-code class of a graphql-ws socket, for dawg_ws_disconnects_total. */
 export function wsCloseReason(code: number): 'normal' | 'abnormal' | 'refused' | 'other' {

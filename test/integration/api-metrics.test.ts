@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   freePort,
   gql,
@@ -49,7 +50,19 @@ describe('api metrics', () => {
     expect(await opened()).toBe(before + 2);
   });
 
-  it('counts the tokens and the spend of AI replies by provider', async () => {
+  it('counts a socket dropped without a close frame as abnormal', async () => {
+    const [abnormal, normal] = [await disconnects('abnormal'), await disconnects('normal')];
+    const ws = new WebSocket(api.wsUrl, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${user.token}` } }));
+    const ack = await new Promise<string>((resolve) => ws.once('message', (data) => resolve(String(data))));
+    expect(JSON.parse(ack).type).toBe('connection_ack');
+    ws.terminate(); // destroys the TCP socket: no close frame reaches the api
+    await until(async () => (await disconnects('abnormal')) === abnormal + 1);
+    expect(await disconnects('normal')).toBe(normal);
+  });
+
+  it('counts the tokens and the spend of AI replies by provider and model', async () => {
     const c = (await gql(api.graphqlUrl, 'mutation { createConversation(title: "m") { id } }', {}, user.token)).data
       .createConversation.id;
     const res = await gql(
@@ -71,10 +84,11 @@ describe('api metrics', () => {
       return message?.status === 'COMPLETE';
     }, 15_000);
     const text = await scrape(api.url);
-    const tokens = (direction: string) => sample(text, 'dawg_ai_tokens_total', { provider: 'local', direction });
+    const labels = { provider: 'local', model: 'local-templates' };
+    const tokens = (direction: string) => sample(text, 'dawg_ai_tokens_total', { ...labels, direction });
     expect(tokens('prompt')).toBe(message?.promptTokens);
     expect(tokens('completion')).toBe(message?.completionTokens);
-    expect(sample(text, 'dawg_ai_cost_usd_total', { provider: 'local' })).toBeCloseTo(message?.cost as number, 6);
+    expect(sample(text, 'dawg_ai_cost_usd_total', labels)).toBeCloseTo(message?.cost as number, 6);
     expect(message?.cost).toBeGreaterThan(0);
   });
 

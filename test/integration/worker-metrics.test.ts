@@ -1,13 +1,17 @@
 /**
  * The worker's own port (issue 11, observability): /health, /ready and /metrics, and the job and
- * queue metrics a real beat leaves there.
+ * queue metrics a real beat leaves there, a failing one (a broken storage directory) and a stalled
+ * one (its worker SIGKILLed mid-job).
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERATION_QUEUE } from '../../src/jobs/generation-job.js';
 import { buildWorker } from '../../worker/worker.js';
-import { signUp, testConfig, type TestUser, until } from '../helpers/harness.js';
+import { gql, signUp, testConfig, type TestUser, until } from '../helpers/harness.js';
 import { exportedNames, sample, scrape } from '../helpers/metrics.js';
-import { beatDone, type Stack, startStack } from '../helpers/stack.js';
+import { spawnWorker } from '../helpers/process.js';
+import { beatDone, type Stack, startStack, waitFor } from '../helpers/stack.js';
 
 let stack: Stack;
 let user: TestUser;
@@ -109,4 +113,74 @@ describe('the worker metrics after a beat', () => {
     expect(sample(text, 'dawg_memory_limit_bytes')).toBeGreaterThan(64 * 1024 * 1024);
     expect(sample(text, 'dawg_process_resident_memory_bytes')).toBeGreaterThan(0);
   });
+});
+
+describe('the worker metrics when a job fails', () => {
+  // The worker below takes the jobs.
+  beforeAll(() => stack.worker.stop());
+
+  it('counts each failed attempt by type and failure code', async () => {
+    // A regular file where the storage directory should be: every upload fails (STORAGE_UNAVAILABLE),
+    // waited out until a 5 s deadline.
+    const brokenDir = join(stack.storageDir, 'not-a-directory');
+    await writeFile(brokenDir, 'x');
+    const worker = buildWorker(testConfig({ ...stack.env, STORAGE_DIR: brokenDir, GENERATION_DEADLINE_MS: '5000' }));
+    await worker.start();
+    try {
+      const failed = await beatDone(stack.api, user.token);
+      expect(failed.status).toBe('FAILED');
+      expect(failed.error).toBe('STORAGE_UNAVAILABLE: could not store the audio, retry later');
+      expect(failed.attempts).toBeGreaterThanOrEqual(2);
+      const text = await scrape(worker.url() as string);
+      const failures = (code: string) => sample(text, 'dawg_job_failures_total', { type: 'BEAT', code });
+      expect(failures('STORAGE_UNAVAILABLE')).toBe(failed.attempts);
+      expect(sample(text, 'dawg_job_duration_seconds_count', { type: 'BEAT', outcome: 'failed' })).toBe(failed.attempts);
+      expect(failures('other')).toBeUndefined();
+    } finally {
+      await worker.stop();
+    }
+  }, 60_000);
+});
+
+describe('the worker metrics when a job stalls', () => {
+  // A stack of its own, with a 2 s lock from the start: BullMQ checks a queue for stalled jobs at most
+  // once per check interval of the last worker that checked it, and a 30 s worker would delay it.
+  let stalls: Stack;
+  let owner: TestUser;
+  beforeAll(async () => {
+    stalls = await startStack({ WORKER_LOCK_MS: '2000', WORKER_CONCURRENCY: '1' }, {}, { worker: false });
+    owner = await signUp(stalls.api.graphqlUrl);
+  });
+  afterAll(() => stalls.stop());
+
+  it('counts a job whose worker was SIGKILLed mid-job as stalled, and another worker completes it', async () => {
+    const first = await spawnWorker({ ...stalls.env, LOG_LEVEL: 'info' });
+    const second = buildWorker(testConfig(stalls.env));
+    try {
+      const res = await gql(
+        stalls.api.graphqlUrl,
+        'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: 30 }) { id } }',
+        {},
+        owner.token,
+      );
+      expect(res.errors).toBeUndefined();
+      const id = res.data.generateBeat.id as string;
+      await waitFor(stalls.api, owner.token, id, (s) => s.status === 'PROCESSING' && s.progress >= 5);
+      expect(await first.kill('SIGKILL')).toBeNull();
+      // Started after the kill, so the job it finds is the dead worker's, still active with an expiring lock.
+      await second.start();
+      const url = second.url() as string;
+      const stalled = async () => sample(await scrape(url), 'dawg_jobs_stalled_total', { queue: GENERATION_QUEUE });
+      await until(async () => (await stalled()) === 1, 20_000);
+      const done = await waitFor(stalls.api, owner.token, id, undefined, 40_000);
+      expect(done.status).toBe('COMPLETED');
+      const text = await scrape(url);
+      expect(sample(text, 'dawg_jobs_stalled_total', { queue: GENERATION_QUEUE })).toBe(1);
+      // A first stall moves the job back to waiting: no attempt failed.
+      expect(sample(text, 'dawg_job_failures_total')).toBeUndefined();
+    } finally {
+      await first.kill();
+      await second.stop();
+    }
+  }, 60_000);
 });

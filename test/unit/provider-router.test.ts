@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../src/metrics.js';
+import { aiModelLabel, createMetrics } from '../../src/metrics.js';
 import { parseMessage } from '../../src/modules/chat/intent-parser.js';
 import { localProvider } from '../../src/modules/chat/providers/local.js';
 import { mergeIntent } from '../../src/modules/chat/providers/prompts.js';
@@ -89,9 +89,25 @@ describe('ProviderRouter', () => {
     expect(out.usage).toEqual({ promptTokens: 34, completionTokens: 11 });
     expect(out.cost).toBeCloseTo(30 + 5 * 2 + 4 + 6, 9);
     const tokens = (await metrics.aiTokens.get()).values;
-    expect(tokens.find((v) => v.labels.provider === 'openai' && v.labels.direction === 'prompt')?.value).toBe(30);
-    expect(tokens.find((v) => v.labels.provider === 'google' && v.labels.direction === 'completion')?.value).toBe(6);
-    expect((await metrics.aiCost.get()).values.reduce((sum, v) => sum + v.value, 0)).toBeCloseTo(50, 9);
+    const labelled = (provider: string, model: string, direction: string) =>
+      tokens.find((v) => v.labels.provider === provider && v.labels.model === model && v.labels.direction === direction)?.value;
+    expect(labelled('openai', 'openai-model', 'prompt')).toBe(30);
+    expect(labelled('google', 'google-model', 'completion')).toBe(6);
+    const costs = (await metrics.aiCost.get()).values.map((v) => [v.labels.provider, v.labels.model, v.value]);
+    expect(costs).toEqual([
+      ['openai', 'openai-model', expect.closeTo(30 + 5 * 2, 9)],
+      ['google', 'google-model', expect.closeTo(4 + 6, 9)],
+    ]);
+  });
+
+  it('labels AI metrics with the priced and configured models only, any other as other', () => {
+    const label = aiModelLabel(['gpt-4o-mini', 'openai-model']);
+    expect(['gpt-4o-mini', 'openai-model', 'gpt-4o-mini-2024-07-18', 'someone-elses-model'].map(label)).toEqual([
+      'gpt-4o-mini',
+      'openai-model',
+      'other',
+      'other',
+    ]);
   });
 
   it('treats an empty reply as a failure and moves on', async () => {

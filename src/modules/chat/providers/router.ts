@@ -7,7 +7,7 @@
  */
 import { type FailureReason, failureReason } from '../../../failures.js';
 import type { Logger } from '../../../logger.js';
-import type { Metrics } from '../../../metrics.js';
+import { aiModelLabel, type Metrics } from '../../../metrics.js';
 import { type ParsedMessage } from '../intent-parser.js';
 import { mergeIntent } from './prompts.js';
 import {
@@ -111,9 +111,11 @@ class Timeout extends Error {
 export class ProviderRouter {
   private readonly circuits = new Map<ProviderName, { failures: number; openUntil: number }>();
   private readonly now: () => number;
+  private readonly modelLabel: (model: string) => string;
 
   constructor(private readonly opts: RouterOptions) {
     this.now = opts.now ?? Date.now;
+    this.modelLabel = aiModelLabel([...Object.keys(opts.prices), opts.local.model, ...opts.providers.map((p) => p.model)]);
   }
 
   get providers(): readonly ChatProvider[] {
@@ -259,9 +261,10 @@ export class ProviderRouter {
     usage.completionTokens += own.completionTokens;
     const price = this.opts.prices[p.model];
     const cost = price ? (own.promptTokens * price.input + own.completionTokens * price.output) / 1_000_000 : 0;
-    this.opts.metrics.aiTokens.inc({ provider: p.name, direction: 'prompt' }, own.promptTokens);
-    this.opts.metrics.aiTokens.inc({ provider: p.name, direction: 'completion' }, own.completionTokens);
-    this.opts.metrics.aiCost.inc({ provider: p.name }, cost);
+    const labels = { provider: p.name, model: this.modelLabel(p.model) };
+    this.opts.metrics.aiTokens.inc({ ...labels, direction: 'prompt' }, own.promptTokens);
+    this.opts.metrics.aiTokens.inc({ ...labels, direction: 'completion' }, own.completionTokens);
+    this.opts.metrics.aiCost.inc(labels, cost);
     return cost;
   }
 
