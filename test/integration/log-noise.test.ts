@@ -2,14 +2,15 @@
  * Client mistakes are not server errors in the logs (issue 16, item 8): a batch of bad requests on
  * every transport (item 2's among them, and graphql-ws protocol misuse) writes 0 lines at warn level
  * or above, and the client errors are logged at debug with their code. Only the server's own faults
- * belong at error level. The fuzzer's run is held to the same rule (test/load/fuzz.test.ts).
+ * belong at error level, and they still are: once, with the stack. The fuzzer's run is held to the same rule (test/load/fuzz.test.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.js';
-import { gql, signUp, type TestUser, testConfig, wsClient } from '../helpers/harness.js';
+import { TokenService } from '../../src/modules/auth/tokens.js';
+import { codes, freePort, gql, signUp, type TestUser, testConfig, wsClient } from '../helpers/harness.js';
 import { initSocket, rawSocket } from '../helpers/ws.js';
 
 const lines: { level: number; msg: string; code?: string; codes?: string[] }[] = [];
@@ -119,5 +120,44 @@ describe('log levels', () => {
       'COST_LIMIT_EXCEEDED',
     ])
       expect(logged, code).toContain(code);
+  });
+
+  it('still logs a server fault at error level, once, with its stack, and answers INTERNAL_SERVER_ERROR', async () => {
+    const own: { level: number; msg: string; err?: { stack?: string } }[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) own.push(JSON.parse(line));
+        done();
+      },
+    });
+    // An api whose PostgreSQL is stopped: nothing listens on that port.
+    const down = new URL(testConfig().DATABASE_URL);
+    down.port = String(await freePort());
+    const config = testConfig({ DATABASE_URL: down.toString() });
+    const broken = buildApp(config, { log: pino({ level: 'debug' }, sink) });
+    const graphql = `${await broken.start()}/graphql`;
+    // A token whose version no Redis copy holds: checking it reads PostgreSQL, in the context.
+    const unseen = await new TokenService(config.JWT_SECRET, 3600).sign({ id: randomUUID(), role: 'USER' });
+    try {
+      for (const [what, send] of [
+        // A resolver: logIn reads the account.
+        ['a resolver', () => gql(graphql, 'mutation { logIn(email: "a@example.test", password: "whatever123") { token } }')],
+        // The context: the token's revocation check.
+        ['the context', () => gql(graphql, '{ me { id } }', {}, unseen)],
+      ] as const) {
+        const start = own.length;
+        const res = await send();
+        expect(res.status, what).toBe(200);
+        expect(codes(res), what).toEqual(['INTERNAL_SERVER_ERROR']);
+        const loud = own.slice(start).filter((l) => l.level >= 40);
+        expect(
+          loud.map((l) => [l.level, l.msg]),
+          what,
+        ).toEqual([[50, 'unexpected error']]);
+        expect(loud[0]?.err?.stack, what).toMatch(/reach database server/);
+      }
+    } finally {
+      await broken.stop();
+    }
   });
 });
