@@ -16,6 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config.js';
 import { gql, signUp, type TestUser, testConfig, testEnv, until } from '../helpers/harness.js';
+import { SLOW_MS } from '../helpers/fuzz/report.js';
 import { sample, scrape } from '../helpers/metrics.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
 import { closeSocket, initSocket, isolatedPrefix, type RawMessage, type RawSocket, rawSocket } from '../helpers/ws.js';
@@ -155,9 +156,11 @@ it('10 sockets x 1,000 subscribes of one user: at most RATE_LIMIT_PER_MINUTE acc
   await until(async () => (await metric('dawg_ws_active_subscriptions', { field: 'messageAdded' })) === accepted, 10_000);
   // A refused subscribe is an error result, not a close: every socket is still open.
   expect(open.map((s) => s.socket.readyState)).toEqual(open.map(() => WebSocket.OPEN));
-  // Other users were answered throughout: each query within 1 s, and a later one as fast as before.
+  // Other users were answered throughout: each query within the fuzzer's bound for any answer (the
+  // storm itself is ~0.5 s of the api's CPU, and a query sent during it waits for part of that: 0.4
+  // to 0.9 s seen here), and after it as fast as before.
   expect(storm.length).toBeGreaterThan(0);
-  expect(pct(storm, 1)).toBeLessThan(1000);
+  expect(pct(storm, 1)).toBeLessThan(SLOW_MS);
   const after = await prober.run(10);
   await prober.close();
   expect(pct(after, 0.5)).toBeLessThan(Math.max(50, 3 * pct(quiet, 0.5)));
