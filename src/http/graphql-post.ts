@@ -22,6 +22,7 @@ import { Readable } from 'node:stream';
 import { type CORSOptions, getCORSHeadersByRequestAndOptions } from '@whatwg-node/server';
 import { type ExecutionResult, getOperationAST, type GraphQLError } from 'graphql';
 import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
+import { isGraphQLError } from '../errors.js';
 import type { GraphqlBody } from './front.js';
 import { nodeHeaders } from './node-headers.js';
 
@@ -114,13 +115,21 @@ export function createGraphqlPost(
     opts.handled('lean');
     const cors = getCORSHeadersByRequestAndOptions({ method: 'POST', headers } as Request, opts.cors) ?? {};
 
-    const result = (await execute({
-      schema,
-      document,
-      variableValues: params.variables ?? undefined,
-      operationName: params.operationName ?? undefined,
-      contextValue: await contextFactory(),
-    })) as ExecutionResult;
+    let result: ExecutionResult;
+    try {
+      result = (await execute({
+        schema,
+        document,
+        variableValues: params.variables ?? undefined,
+        operationName: params.operationName ?? undefined,
+        contextValue: await contextFactory(),
+      })) as ExecutionResult;
+    } catch (err) {
+      // The context could not be built (PostgreSQL down, for a token whose version Redis does not
+      // hold): error masking has logged the cause and thrown its replacement, answered as yoga would.
+      if (!isGraphQLError(err)) throw err;
+      result = { errors: [err] };
+    }
     if (!result.errors?.length) {
       const json = JSON.stringify(result);
       res.writeHead(200, { ...cors, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(json) });

@@ -98,6 +98,9 @@ describe('crafted cursors', () => {
         expect(codes(res), `${query} after ${a}`).toEqual(['BAD_USER_INPUT']);
       }
     }
+    // The issue's request as written, the cursor inline (a literal, not a variable).
+    const inline = await q('{ conversations(first: 5, after: "R1BDOlM6bm90YXV1aWQ=") { edges { cursor } } }');
+    expect(codes(inline)).toEqual(['BAD_USER_INPUT']);
     await q('mutation { createProject(name: "second") { id } }');
     const first = await q('{ projects(first: 1) { edges { cursor node { name } } } }');
     const next = await q('query($a: String) { projects(first: 1, after: $a) { edges { node { name } } } }', {
@@ -202,6 +205,15 @@ describe('empty and malformed ids', () => {
         c: bad,
       });
       expect(codes(s)).toEqual(['BAD_USER_INPUT']);
+    }
+    // The issue's mutations as written, the empty id inline (generateBeat with the input's required fields).
+    for (const query of [
+      'mutation { createConversation(projectId: "") { id } }',
+      'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", projectId: "" }) { id } }',
+    ]) {
+      const res = await q(query);
+      expect(codes(res), query).toEqual(['BAD_USER_INPUT']);
+      expect(res.errors?.[0]?.extensions?.field, query).toBe('projectId');
     }
     expect(await rowCounts()).toEqual(before);
     // Absent is still absent.

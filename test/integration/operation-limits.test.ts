@@ -28,14 +28,15 @@ afterAll(async () => {
   await wide.stop();
 });
 
-/** conversation → messages → node → conversation ... to `depth` selections, `first` per page. */
+/**
+ * conversation → messages → edges → node → conversation ... nested exactly `depth` fields deep (as
+ * graphql-armor counts: the root field is 1), `first` per page, ending in a scalar of the last type.
+ */
 function cycle(depth: number, first: number): string {
-  let inner = 'id';
-  let levels = 2;
-  while (levels < depth) {
-    inner = `messages(first: ${first}) { edges { node { conversation { id ${inner} } } } }`;
-    levels += 4;
-  }
+  const path = ['conversation', `messages(first: ${first})`, 'edges', 'node'];
+  const leaf = ['id', 'totalCount', 'cursor', 'id'];
+  let inner = leaf[(depth - 2) % 4] as string;
+  for (let level = depth - 2; level > 0; level--) inner = `${path[level % 4]} { ${inner} }`;
   return `query($id: ID!) { conversation(id: $id) { ${inner} } }`;
 }
 const aliased = (n: number, field: (i: number) => string, op = 'mutation') =>
@@ -75,6 +76,12 @@ async function written(): Promise<number[]> {
 
 describe('operation limits', () => {
   it('refuses the depth bombs of issue 16 (depth 12 to 25 through conversation ↔ message) in < 100 ms', async () => {
+    // The builder's depth is the limit's: GRAPHQL_MAX_DEPTH (10) runs, one more is refused.
+    const atLimit = await gql(api.graphqlUrl, cycle(10, 1), { id: conversationId }, user.token);
+    expect(atLimit.errors).toBeUndefined();
+    expect(atLimit.data?.conversation).toBeTruthy();
+    const over = await gql(api.graphqlUrl, cycle(11, 1), { id: conversationId }, user.token);
+    expect(over.errors?.[0]?.message).toBe('Query depth limit of 10 exceeded, found 11.');
     for (const [depth, first] of [
       [12, 1],
       [16, 1],
@@ -85,6 +92,7 @@ describe('operation limits', () => {
     ] as const) {
       const { ms, res } = await timed(api.graphqlUrl, cycle(depth, first), { id: conversationId });
       expect(codes(res), `depth ${depth}`).toEqual(['DEPTH_LIMIT_EXCEEDED']);
+      expect(res.errors?.[0]?.message).toBe(`Query depth limit of 10 exceeded, found ${depth}.`);
       expect(res.data ?? null).toBeNull();
       expect(ms, `depth ${depth}`).toBeLessThan(100);
     }

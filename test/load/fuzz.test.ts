@@ -4,7 +4,9 @@
  * every mutation, and hostile requests below the schema, against the real api in its own process.
  *
  * Over the run: no status >= 500, no INTERNAL_SERVER_ERROR, every response within 2 s, the api alive
- * and answering /health with flat RSS, and no row written by any request the server must refuse.
+ * and answering /health with flat RSS, no row written by any request the server must refuse, and no
+ * api log line at warn level or above (issue 16, item 8: client mistakes are logged at debug, with
+ * their code; the api logs at debug here, so the check also sees them there).
  * Seeded: the seed is printed; FUZZ_SEED=<n> replays the same requests. FUZZ_ONLY=<regex> keeps the
  * cases whose group or target it matches, FUZZ_SKIP=<regex> drops them (to chase one finding).
  */
@@ -12,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.js';
 import { protocolCases } from '../helpers/fuzz/protocol-cases.js';
 import { fuzzSeed, Random } from '../helpers/fuzz/random.js';
-import { summarize } from '../helpers/fuzz/report.js';
+import { summarize, summarizeLog } from '../helpers/fuzz/report.js';
 import type { FuzzCase } from '../helpers/fuzz/request.js';
 import { type Result, runCases } from '../helpers/fuzz/runner.js';
 import { type Fixtures, schemaCases, unboundedMutationArgs } from '../helpers/fuzz/schema-cases.js';
@@ -92,6 +94,8 @@ describe('schema-derived fuzzer', () => {
     if (!ONLY && !SKIP) expect(refused.length + allowed.length).toBeGreaterThanOrEqual(500);
 
     const base = target.api.url;
+    // The api's log from here on: client mistakes are logged below warn (issue 16, item 8).
+    const logFrom = target.api.output().length;
     const deadline = Date.now() + BUDGET_MS;
     const run = (cases: FuzzCase[]) =>
       runCases(base, cases, { concurrency: CONCURRENCY, timeoutMs: TIMEOUT_MS, deadline, alive: target.alive });
@@ -121,6 +125,10 @@ describe('schema-derived fuzzer', () => {
     const rssEnd = alive ? await target.rssMb() : Number.NaN;
 
     const summary = summarize(results);
+    const { loud, quietCodes } = summarizeLog(target.api.output().slice(logFrom));
+    const byMsg = new Map<string, number>();
+    for (const l of loud)
+      byMsg.set(`${l.level ?? 'not JSON'} ${l.msg}`, (byMsg.get(`${l.level ?? 'not JSON'} ${l.msg}`) ?? 0) + 1);
     const ms = results
       .filter((r) => r.o.status !== null)
       .map((r) => r.o.ms)
@@ -131,6 +139,10 @@ describe('schema-derived fuzzer', () => {
       `response times p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${ms.at(-1) ?? 0} ms; the batches took ${((Date.now() - deadline + BUDGET_MS) / 1000).toFixed(1)} s`,
       `api ${alive ? 'alive' : `exited (code ${target.api.child.exitCode}, signal ${target.api.child.signalCode})`}, /health ${health}, RSS (after a full GC) ${rssStart.toFixed(0)} MB after the warm-up, ${rssRefused.toFixed(0)} MB after the refused batch, ${rssEnd.toFixed(0)} MB at the end`,
       summary.text,
+      loud.length
+        ? `${loud.length} api log lines at warn or above: ${[...byMsg].map(([m, n]) => `${m.slice(0, 160)} ×${n}`).join('; ')}\n    e.g. ${loud[0]?.line.slice(0, 1500)}`
+        : 'no api log line at warn or above',
+      `client errors logged below warn, by code: ${[...quietCodes].map(([code, n]) => `${code} ×${n}`).join(', ')}`,
       written.length
         ? `rows written by requests that must write nothing:\n${describeWrites(written, refused)}`
         : 'no rows written by refused requests',
@@ -144,6 +156,13 @@ describe('schema-derived fuzzer', () => {
     console.log(report);
 
     expect(summary.failures, report).toBe(0);
+    expect(
+      loud.map((l) => `${l.level} ${l.msg}`),
+      report,
+    ).toEqual([]);
+    // The mistakes are in the log (the api logs at debug here), with their codes.
+    for (const code of ['BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED', 'UNAUTHENTICATED', 'BAD_REQUEST'])
+      expect(quietCodes.get(code) ?? 0, `${code} logged below warn\n${report}`).toBeGreaterThan(0);
     expect(
       written.map((w) => w.table),
       report,

@@ -65,3 +65,32 @@ export function summarize(results: Result[]): { failures: number; text: string }
   lines.push(`slowest answers: ${slowest.join('; ')}`);
   return { failures: failing.length, text: lines.join('\n') };
 }
+
+/** What the api logged, by level: lines at warn or above (and any that are not a log line), and the codes logged below. */
+export interface LogSummary {
+  /** At warn level or above (pino: 40 warn, 50 error, 60 fatal), or not JSON at all (level null). */
+  loud: { level: number | null; msg: string; line: string }[];
+  /** The error codes logged below warn (client mistakes), with their counts. */
+  quietCodes: Map<string, number>;
+}
+
+/** Reads `output`, the api's stdout and stderr. */
+export function summarizeLog(output: string): LogSummary {
+  const loud: LogSummary['loud'] = [];
+  const quietCodes = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    if (!line.trim()) continue;
+    let entry: { level?: unknown; msg?: unknown; code?: unknown; codes?: unknown } | null = null;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      // not a log line: a crash, a Node warning
+    }
+    if (!entry || typeof entry.level !== 'number') loud.push({ level: null, msg: line.slice(0, 200), line });
+    else if (entry.level >= 40) loud.push({ level: entry.level, msg: String(entry.msg), line });
+    else
+      for (const code of Array.isArray(entry.codes) ? entry.codes : entry.code ? [entry.code] : [])
+        quietCodes.set(String(code), (quietCodes.get(String(code)) ?? 0) + 1);
+  }
+  return { loud, quietCodes };
+}

@@ -36,6 +36,8 @@ export async function startTarget(): Promise<Target> {
       DATABASE_URL: databaseUrl.toString(),
       REDIS_PREFIX: `${inject('redisPrefix')}fuzz${randomBytes(3).toString('hex')}:`,
       STORAGE_DIR: storageDir,
+      // Client mistakes are logged at debug: the fuzzer checks none reaches warn, and that they are there.
+      LOG_LEVEL: 'debug',
       CHAT_CHUNK_DELAY_MS: '0',
       CHAT_FRAME_MS: '0',
       // The valid addTrack cases pile tracks into the owner's project; a mix of them must still be
