@@ -244,3 +244,29 @@ describe('PostgreSQL read replica', () => {
     }
   });
 });
+
+/** The machine's own cluster and its replica from `npm run pg:replica`, which .ci/run starts (TEST_DATABASE_REPLICA_URL). */
+describe.skipIf(!process.env.TEST_DATABASE_REPLICA_URL)("the machine's replica (npm run pg:replica)", () => {
+  it('streams the per-run test database, and dawg reads its lists from it', async () => {
+    const replicaUrl = new URL(process.env.TEST_DATABASE_REPLICA_URL as string);
+    replicaUrl.pathname = new URL(inject('databaseUrl')).pathname;
+    const app = await startApp({ DATABASE_REPLICA_URL: replicaUrl.toString() });
+    const standby = new pg.Client({ connectionString: replicaUrl.toString() });
+    await standby.connect();
+    try {
+      expect(await (await fetch(`${app.url}/ready`)).json()).toMatchObject({ status: 'ready', replicas: ['ok'] });
+      const user = await signUp(app.graphqlUrl);
+      const created = await gql(app.graphqlUrl, 'mutation { createProject(name: "streamed") { id } }', {}, user.token);
+      const id = rawId(created.data?.createProject.id);
+      await until(async () => (await standby.query('SELECT 1 FROM projects WHERE id = $1', [id])).rowCount === 1, 10_000);
+      await new Promise((r) => setTimeout(r, 3 * REPLICA_CHECK_MS));
+      const before = sample(await scrape(app.url), 'dawg_db_lag_tolerant_reads_total', { route: 'replica' }) ?? 0;
+      const list = await gql(app.graphqlUrl, PROJECTS, {}, user.token);
+      expect(list.data?.projects.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual(['streamed']);
+      expect(sample(await scrape(app.url), 'dawg_db_lag_tolerant_reads_total', { route: 'replica' })).toBe(before + 1);
+    } finally {
+      await standby.end();
+      await app.stop();
+    }
+  });
+});
