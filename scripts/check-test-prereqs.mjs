@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * First step of `npm test`: the tests need PostgreSQL, Redis, ffmpeg (an independent audio meter)
- * Chromium (GraphiQL in a real browser), promtool (the alert rules) and HAProxy (the load balancer). When one is missing, say so in one line and stop
- * within seconds, rather than let dozens of tests fail on it.
+ * First step of `npm test`: the tests need PostgreSQL (and its server programs, for the read-replica
+ * tests' own primary and replica), Redis, ffmpeg (an independent audio meter), Chromium (GraphiQL in
+ * a real browser), promtool (the alert rules) and HAProxy (the load balancer). When one is missing,
+ * say so in one line and stop within seconds, rather than let dozens of tests fail on it.
  */
 import { ffmpegPath } from './lib/ffmpeg.mjs';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 
 function reachable(url, fallbackPort) {
@@ -39,6 +40,15 @@ if (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status !== 0)
   missing.push('promtool, for the alert rules (Debian/Ubuntu: apt-get install prometheus)');
 if (spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status !== 0)
   missing.push('haproxy, for the load-balancer tests (Debian/Ubuntu: apt-get install haproxy)');
+// The read-replica tests run initdb, pg_basebackup and postgres themselves (scripts/lib/postgres-server.ts).
+const pgRoot = '/usr/lib/postgresql';
+const serverPrograms = (existsSync(pgRoot) ? readdirSync(pgRoot) : []).some((v) =>
+  ['initdb', 'pg_basebackup', 'postgres'].every((p) => existsSync(`${pgRoot}/${v}/bin/${p}`)),
+);
+if (!serverPrograms && spawnSync('pg_basebackup', ['--version'], { stdio: 'ignore' }).status !== 0)
+  missing.push("PostgreSQL's server programs initdb, pg_basebackup and postgres (Debian/Ubuntu: apt-get install postgresql)");
+if (process.getuid?.() === 0 && spawnSync('id', ['-u', 'postgres'], { stdio: 'ignore' }).status !== 0)
+  missing.push('a postgres account (as root, the read-replica tests run PostgreSQL as postgres: it refuses root)');
 if (!existsSync(chromium)) missing.push(`chromium at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
 
 if (missing.length) {

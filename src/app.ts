@@ -8,6 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createPool, createPrisma, type Db } from './db/client.js';
+import { ReadRouter } from './db/read-router.js';
+import { ReplicaSet } from './db/replicas.js';
+import { WriteMarks } from './db/write-marks.js';
 import { createMaskError, finishErrors, yogaLogger } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
 import { boundedParserCache } from './graphql/document-cache.js';
@@ -51,7 +54,20 @@ export interface App {
 export function buildApp(config: Config, options: { log?: Logger; logQueries?: boolean } = {}): App {
   const log = options.log ?? createLogger(config);
   const sql = createPool(config);
-  const metrics = createMetrics({ pool: sql, subscriptionFields: Object.keys(schema.getSubscriptionType()?.getFields() ?? {}) });
+  const replicas = config.DATABASE_REPLICA_URL.length
+    ? new ReplicaSet({
+        urls: config.DATABASE_REPLICA_URL,
+        primary: sql,
+        poolSize: config.DATABASE_POOL_SIZE,
+        maxLagMs: config.DATABASE_REPLICA_MAX_LAG_MS,
+        log,
+      })
+    : null;
+  const metrics = createMetrics({
+    pool: sql,
+    replicas: () => replicas?.replicas ?? [],
+    subscriptionFields: Object.keys(schema.getSubscriptionType()?.getFields() ?? {}),
+  });
   const prisma = createPrisma(config, { logQueries: options.logQueries, pool: sql });
   // Commands issued in the same turn of the event loop (rate limits, reply slots, publishes, chunks
   // of replies streaming side by side) go to Redis in one write: see docs/benchmarks.md, chat.
@@ -73,9 +89,21 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const uploadQueue = createUploadQueue(queueRedis, config.REDIS_PREFIX);
   uploadQueue.on('error', (err) => log.debug({ err: err.message }, 'upload queue error'));
   const limiters = createLimiters(redis, config, { log, metrics });
+  // Read-your-writes marks matter only when there is a replica to lag behind.
+  const marks = replicas
+    ? new WriteMarks({ prisma, redis, prefix: config.REDIS_PREFIX, maxLagMs: config.DATABASE_REPLICA_MAX_LAG_MS })
+    : null;
+  const reads = new ReadRouter({
+    primary: prisma,
+    replicas,
+    marks,
+    counted: (route) => metrics.lagTolerantReads.inc({ route }),
+    log,
+  });
   const services = createServices({
     config,
     prisma,
+    marks,
     sql,
     pubsub,
     queue,
@@ -121,7 +149,17 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
         const upgrade = initial.request as unknown as IncomingMessage;
         const base = publicUrl.forRequest(nodeHeaders(upgrade), fromTrustedProxy(upgrade, config.TRUST_PROXY));
-        return { viewer: wsViewer, authError: null, clientIp, publicUrl: base, transport: 'ws', prisma, services, log };
+        return {
+          viewer: wsViewer,
+          authError: null,
+          clientIp,
+          publicUrl: base,
+          transport: 'ws',
+          prisma,
+          reads: reads.forOperation(wsViewer?.id ?? null),
+          services,
+          log,
+        };
       }
       // A Fetch Request from yoga, or the lean path's { headers } (http/graphql-post.ts).
       const request = initial.request as Pick<Request, 'headers'>;
@@ -133,6 +171,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         publicUrl: publicUrl.forRequest(request.headers, fromTrustedProxy(req, config.TRUST_PROXY)),
         transport: 'http',
         prisma,
+        reads: reads.forOperation(auth.viewer?.id ?? null),
         services,
         log,
       };
@@ -178,6 +217,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     redis,
     metrics,
     storage,
+    replicas: replicas ? () => replicas.states() : undefined,
     isShuttingDown: () => shuttingDown,
     metricsAccess: { onThisPort: metricsOnThisPort, token: config.METRICS_TOKEN },
     admin,
@@ -223,6 +263,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     log,
     start: async () => {
       await services.projectAccess.start();
+      // Before the first request: reads know at once which replicas are up and caught up.
+      await replicas?.start();
       if (metricsServer) {
         const url = await listen(metricsServer, config.METRICS_PORT as number, config.HOST);
         log.info({ url: `${url}/metrics` }, 'metrics served on their own port');
@@ -254,7 +296,13 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       clearTimeout(forced);
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       await Promise.all([queue.close(), uploadQueue.close()]).catch(() => {});
-      await Promise.allSettled([closeRedis(redis), closeRedis(queueRedis), closeRedis(subscriber), prisma.$disconnect()]);
+      await Promise.allSettled([
+        closeRedis(redis),
+        closeRedis(queueRedis),
+        closeRedis(subscriber),
+        prisma.$disconnect(),
+        replicas?.stop(),
+      ]);
       log.info('dawg api stopped');
     },
   };

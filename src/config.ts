@@ -49,6 +49,24 @@ export const configSchema = z
       .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
       .default('postgresql://postgres@127.0.0.1:5432/dawg'),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+    // Read replicas (src/db/replicas.ts): reads that tolerate lag (lists, history, usage) go to one of
+    // these streaming standbys of DATABASE_URL's server; comma-separated, each a postgresql:// URL.
+    DATABASE_REPLICA_URL: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const urls = (v ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+        if (urls.some((u) => !/^postgres(ql)?:\/\/./.test(u))) {
+          ctx.addIssue({ code: 'custom', message: 'must be postgresql:// URLs, comma-separated' });
+          return z.NEVER;
+        }
+        return urls;
+      }),
+    // A replica further behind the primary than this is not read from until it catches up.
+    DATABASE_REPLICA_MAX_LAG_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
     MIGRATE_ON_START: bool.default(true),
     REDIS_URL: z
       .string()

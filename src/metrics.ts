@@ -94,13 +94,23 @@ export interface PoolCounts {
   waitingCount: number;
 }
 
+/** A read replica as the metrics see it (src/db/replicas.ts). */
+export interface ReplicaCounts {
+  name: string;
+  state: 'ok' | 'unavailable' | 'lagging';
+  lagMs: number;
+}
+
 /**
- * The api's registry. `pool` is read at scrape time for dawg_db_pool_connections; `subscriptionFields`
- * (the schema's Subscription fields) start at zero in dawg_ws_active_subscriptions.
+ * The api's registry. `pool` is read at scrape time for dawg_db_pool_connections, `replicas` for
+ * dawg_db_replica_*; `subscriptionFields` (the schema's Subscription fields) start at zero in
+ * dawg_ws_active_subscriptions.
  */
-export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?: string[] } = {}) {
+export function createMetrics(
+  sources: { pool?: PoolCounts; replicas?: () => ReplicaCounts[]; subscriptionFields?: string[] } = {},
+) {
   const registry = processRegistry();
-  const { pool } = sources;
+  const { pool, replicas = () => [] } = sources;
   const wsActiveSubscriptions = new Gauge({
     name: 'dawg_ws_active_subscriptions',
     help: 'graphql-ws subscriptions set up and streaming now, by root field',
@@ -135,6 +145,30 @@ export function createMetrics(sources: { pool?: PoolCounts; subscriptionFields?:
         this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
         this.set({ state: 'idle' }, pool.idleCount);
         this.set({ state: 'waiting' }, pool.waitingCount);
+      },
+    }),
+    lagTolerantReads: new Counter({
+      name: 'dawg_db_lag_tolerant_reads_total',
+      help: 'Reads that tolerate lag (lists, history, usage) with DATABASE_REPLICA_URL set, by route: replica, or the primary because the operation writes (writing), the viewer has a write no replica has replayed (own_write), no replica is usable (no_replica) or the replica failed (replica_failed)',
+      labelNames: ['route'] as const,
+      registers: [registry],
+    }),
+    replicaUp: new Gauge({
+      name: 'dawg_db_replica_up',
+      help: 'Read replica answers its checks (1) or not (0), by replica (its place in DATABASE_REPLICA_URL, from 1)',
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      collect() {
+        for (const r of replicas()) this.set({ replica: r.name }, r.state === 'unavailable' ? 0 : 1);
+      },
+    }),
+    replicaLag: new Gauge({
+      name: 'dawg_db_replica_lag_seconds',
+      help: 'How long ago the primary was where the read replica has replayed to, as of its last check (0: caught up), by replica',
+      labelNames: ['replica'] as const,
+      registers: [registry],
+      collect() {
+        for (const r of replicas()) this.set({ replica: r.name }, r.lagMs / 1000);
       },
     }),
     redisErrors: new Counter({

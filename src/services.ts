@@ -6,6 +6,7 @@ import { UsageService } from './modules/usage/usage.service.js';
 import { Access } from './access/access.js';
 import type { Config } from './config.js';
 import type { Db, Sql } from './db/client.js';
+import type { WriteMarks } from './db/write-marks.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { createProviderRouter } from './modules/chat/providers/index.js';
@@ -30,6 +31,8 @@ import { MessageStore } from './modules/chat/message.store.js';
 export interface ServiceDeps {
   config: Config;
   prisma: Db;
+  /** Read-your-writes marks (src/db/write-marks.ts); null without read replicas. */
+  marks: WriteMarks | null;
   /** The pool under `prisma`, for the statements written as SQL. */
   sql: Sql;
   pubsub: PubSub;
@@ -45,6 +48,7 @@ export interface ServiceDeps {
 export function createServices({
   config,
   prisma,
+  marks,
   sql,
   pubsub,
   queue,
@@ -104,6 +108,7 @@ export function createServices({
       redisWaitMs: config.REDIS_FAILOVER_WAIT_MS,
       usage,
       metrics,
+      marks,
     }),
   };
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../src/config.js';
 import type { Db } from '../src/db/client.js';
+import type { WriteMarks } from '../src/db/write-marks.js';
 import type { Logger } from '../src/logger.js';
 import type { PubSub } from '../src/pubsub.js';
 import type { Storage } from '../src/storage/index.js';
@@ -7,6 +8,8 @@ import type { Storage } from '../src/storage/index.js';
 export interface WorkerDeps {
   config: Config;
   prisma: Db;
+  /** Read-your-writes marks for the users whose generations change state; null without read replicas. */
+  marks: WriteMarks | null;
   pubsub: PubSub;
   storage: Storage;
   log: Logger;

@@ -5,6 +5,7 @@
 import { type Job, Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { createPrisma } from '../src/db/client.js';
+import { WriteMarks } from '../src/db/write-marks.js';
 import {
   GENERATION_QUEUE,
   createGenerationQueue,
@@ -49,7 +50,12 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   // BullMQ's blocking connection must retry forever rather than fail commands.
   const queueConnection = createRedis(redisTarget(config), log, 'dawg-worker-bullmq', { maxRetriesPerRequest: null });
   const pubsub = new PubSub(redis, redis, config.REDIS_PREFIX);
-  const deps: WorkerDeps = { config, prisma, pubsub, storage: guardedStorage(createStorage(config)), log };
+  // The worker reads and writes the primary only (every job writes); with read replicas it leaves marks
+  // so an owner's next lag-tolerant read sees their generation's new state.
+  const marks = config.DATABASE_REPLICA_URL.length
+    ? new WriteMarks({ prisma, redis, prefix: config.REDIS_PREFIX, maxLagMs: config.DATABASE_REPLICA_MAX_LAG_MS })
+    : null;
+  const deps: WorkerDeps = { config, prisma, marks, pubsub, storage: guardedStorage(createStorage(config)), log };
   let worker: Worker | null = null;
   let uploadWorker: Worker | null = null;
   const queue = createGenerationQueue(queueConnection, config.REDIS_PREFIX);

@@ -1,10 +1,12 @@
 /**
- * `npm run cluster:local [-- --port 4000 --apis 3 --workers 2]`: several api and worker processes on
- * this machine behind HAProxy (Debian's `haproxy`) on one port: round-robin per connection,
- * WebSockets tunnelled, every api health-checked on /ready every 500 ms (out after 2 failures), and a
- * request that cannot connect retried on another api. The processes read the same environment as
- * `npm start` (DATABASE_URL, REDIS_*, …; REDIS_MODE=sentinel works too); signed links point at the
- * load balancer. Runs until Ctrl-C. Tests start the same with startLocalCluster().
+ * `npm run cluster:local [-- --port 4000 --apis 3 --workers 2 --replica]`: several api and worker
+ * processes on this machine behind HAProxy (Debian's `haproxy`) on one port: round-robin per
+ * connection, WebSockets tunnelled, every api health-checked on /ready every 500 ms (out after 2
+ * failures), and a request that cannot connect retried on another api. The processes read the same
+ * environment as `npm start` (DATABASE_URL, DATABASE_REPLICA_URL, REDIS_*, …; REDIS_MODE=sentinel
+ * works too); signed links point at the load balancer. `--replica` also starts a streaming replica of
+ * DATABASE_URL's server on `--replica-port` (5433, as `npm run pg:replica`) and points
+ * DATABASE_REPLICA_URL at it. Runs until Ctrl-C. Tests start the same with startLocalCluster().
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +14,9 @@ import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfigOrExit } from '../../src/config.js';
 import { spawnTs, type TsProcess } from '../lib/spawn-ts.js';
+import { type PgReplica, ReplicationRefused, startPgReplica } from './pg-replica.js';
 
 export interface LocalCluster {
   /** The load balancer's base URL. */
@@ -133,14 +137,20 @@ export async function startLocalCluster(options: {
     );
     haproxy = spawn('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let errors = '';
+    let spawnFailed = false;
     haproxy.stderr?.on('data', (c) => {
       errors += c;
+    });
+    // Not installed: an unhandled 'error' would end this process and leave the apis running.
+    haproxy.once('error', (err) => {
+      spawnFailed = true;
+      errors += `${err.message} (Debian/Ubuntu: apt-get install haproxy)`;
     });
     const proxy = haproxy;
     // Ready when HAProxy's health checks have every api up.
     const allUp = async () => {
       for (let i = 0; ; i++) {
-        if (proxy.exitCode !== null) throw new Error(`haproxy exited: ${errors}`);
+        if (proxy.exitCode !== null || spawnFailed) throw new Error(`haproxy exited: ${errors}`);
         const up = await serversUp(statsSocket).catch(() => 0);
         if (up === apis) return;
         if (i > 150) throw new Error(`the load balancer on ${url} has ${up} of ${apis} apis up: ${errors}`);
@@ -168,21 +178,38 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, 
       port: { type: 'string', default: process.env.PORT ?? '4000' },
       apis: { type: 'string', default: '3' },
       workers: { type: 'string', default: '2' },
+      replica: { type: 'boolean', default: false },
+      'replica-port': { type: 'string', default: '5433' },
     },
   });
   const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined));
   delete env.PORT;
+  let replica: PgReplica | null = null;
+  if (values.replica) {
+    replica = await startPgReplica({ primaryUrl: loadConfigOrExit().DATABASE_URL, port: Number(values['replica-port']) }).catch(
+      (err: Error) => {
+        console.error(err instanceof ReplicationRefused ? err.message : `cluster:local: ${err.message}`);
+        process.exit(1);
+      },
+    );
+    env.DATABASE_REPLICA_URL = replica.url;
+  }
   const cluster = await startLocalCluster({
     port: Number(values.port),
     apis: Number(values.apis),
     workers: Number(values.workers),
     env,
+  }).catch(async (err: Error) => {
+    await replica?.stop();
+    throw err;
   });
   console.log(`dawg behind HAProxy: ${cluster.url}/graphql`);
   for (const a of cluster.apis) console.log(`  api on 127.0.0.1:${a.port}`);
+  if (replica) console.log(`  reads that tolerate lag on the replica ${new URL(replica.url).host}`);
   console.log(`  ${cluster.workers.length} worker(s). Ctrl-C stops everything.`);
   const stop = async () => {
     await cluster.stop();
+    await replica?.stop();
     process.exit(0);
   };
   process.on('SIGINT', stop);

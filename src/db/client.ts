@@ -11,12 +11,14 @@ export type Sql = pg.Pool;
 
 type DbConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>;
 
-export function createPool(config: DbConfig): Sql {
+export function createPool(config: DbConfig, options: { applicationName?: string; connectTimeoutMs?: number } = {}): Sql {
   return new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_SIZE,
     // The seed's query timeout.
     statement_timeout: 5_000,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: options.connectTimeoutMs,
   });
 }
 

@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.js';
+import type { OperationReads } from '../db/read-router.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 
@@ -11,7 +12,10 @@ export interface Context {
   viewer: Viewer | null;
   /** Why a presented token was refused (expired, bad signature...), for the UNAUTHENTICATED message. */
   authError: string | null;
+  /** The primary. */
   prisma: Db;
+  /** Reads that tolerate lag (lists, history, usage) go through `reads.lagTolerant`: to a replica when they may. */
+  reads: OperationReads;
   services: Services;
   log: Logger;
   /** The caller's address, for limits on anonymous requests. */

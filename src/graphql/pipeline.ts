@@ -21,6 +21,7 @@ import { useCostInFlight } from './cost-in-flight.js';
 import { useOperationTracing } from './operation-tracing.js';
 import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
 import { useSubscriptionsOverWsOnly } from './subscription-transport.js';
+import { useReadRouting } from './read-routing.js';
 
 /** Hooks that envelop runs wherever getEnveloped() is used. */
 const ENVELOP_HOOKS = new Set([
@@ -71,6 +72,7 @@ export function createPipeline(deps: {
     useCostInFlight(deps.costInFlight) as Plugin<Context>,
     // After it: the operation's span includes that wait.
     useOperationTracing() as Plugin<Context>,
+    useReadRouting(),
   ]);
   return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
 }

@@ -126,6 +126,11 @@ export async function serveMetrics(
 export interface ProbeDeps {
   /** What /ready checks, by name (its JSON's keys): each settles when that dependency answers. */
   probes: Record<string, () => Promise<unknown>>;
+  /**
+   * What /ready reports without being decided by it: dependencies the process works without (read
+   * replicas: reads fall back to the primary), so a load balancer does not drop it for them.
+   */
+  reported?: () => Record<string, unknown>;
   isShuttingDown: () => boolean;
   metrics: { registry: Registry };
   metricsAccess: MetricsAccess;
@@ -133,7 +138,8 @@ export interface ProbeDeps {
 
 /**
  * GET /health (the process answers), /ready (every probe answers within 2 s and the process is
- * not shutting down: 200, else 503) and /metrics. False for any other path.
+ * not shutting down: 200, else 503; with what `reported` says beside) and /metrics. False for any
+ * other path.
  */
 export async function serveProbes(path: string, req: IncomingMessage, res: ServerResponse, deps: ProbeDeps): Promise<boolean> {
   if (path === '/health') {
@@ -146,7 +152,8 @@ export async function serveProbes(path: string, req: IncomingMessage, res: Serve
     const shuttingDown = deps.isShuttingDown();
     const ready = results.every((r) => r === 'ok') && !shuttingDown;
     const checks = Object.fromEntries(names.map((name, i) => [name, results[i]]));
-    send(res, ready ? 200 : 503, JSON.stringify({ status: ready ? 'ready' : 'not ready', ...checks, shuttingDown }));
+    const body = { status: ready ? 'ready' : 'not ready', ...checks, ...deps.reported?.(), shuttingDown };
+    send(res, ready ? 200 : 503, JSON.stringify(body));
     return true;
   }
   if (path === '/metrics' && deps.metricsAccess.onThisPort) {
@@ -161,6 +168,8 @@ export function createRoutes(deps: {
   redis: Redis;
   metrics: { registry: Registry };
   storage: Storage;
+  /** Each read replica's state, in DATABASE_REPLICA_URL's order; /ready reports them as `replicas`. */
+  replicas?: () => string[];
   isShuttingDown: () => boolean;
   metricsAccess: MetricsAccess;
   /** The operators' area under /admin (src/http/admin/admin-area.ts); absent when ADMIN_QUEUES=false. */
@@ -168,6 +177,7 @@ export function createRoutes(deps: {
 }) {
   const probeDeps: ProbeDeps = {
     probes: { database: () => deps.prisma.$queryRaw`SELECT 1`, redis: () => deps.redis.ping() },
+    reported: deps.replicas && (() => ({ replicas: deps.replicas?.() })),
     isShuttingDown: deps.isShuttingDown,
     metrics: deps.metrics,
     metricsAccess: deps.metricsAccess,

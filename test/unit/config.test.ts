@@ -37,6 +37,16 @@ describe('config', () => {
     }
   });
 
+  it('reads the read replicas as a list of postgresql:// URLs, none by default', () => {
+    expect(parseConfig({}).DATABASE_REPLICA_URL).toEqual([]);
+    expect(parseConfig({}).DATABASE_REPLICA_MAX_LAG_MS).toBe(10_000);
+    const two = parseConfig({ DATABASE_REPLICA_URL: 'postgresql://r1:5433/dawg, postgres://u:p@r2/dawg?sslmode=require' });
+    expect(two.DATABASE_REPLICA_URL).toEqual(['postgresql://r1:5433/dawg', 'postgres://u:p@r2/dawg?sslmode=require']);
+    expect(() => parseConfig({ DATABASE_REPLICA_URL: 'postgresql://r1/dawg,r2:5433' })).toThrow(
+      /DATABASE_REPLICA_URL: must be postgresql:\/\/ URLs, comma-separated/,
+    );
+  });
+
   it('reads the Redis mode: Sentinel needs its sentinels, as host:port pairs', () => {
     expect(parseConfig({}).REDIS_MODE).toBe('single');
     const sentinel = parseConfig({ REDIS_MODE: 'sentinel', REDIS_SENTINELS: '127.0.0.1:26390, redis-s2:26391' });

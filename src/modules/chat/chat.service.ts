@@ -8,6 +8,7 @@
  */
 import type { Metrics } from '../../metrics.js';
 import type { UsageService } from '../usage/usage.service.js';
+import type { WriteMarks } from '../../db/write-marks.js';
 import type { RouteOptions } from './providers/router.js';
 import { z } from 'zod';
 import type { Access } from '../../access/access.js';
@@ -84,6 +85,8 @@ export interface ChatDeps {
   /** AI_USER_MONTHLY_BUDGET_USD: whether a user may still use remote providers this month. */
   usage: Pick<UsageService, 'withinBudget'>;
   metrics: Pick<Metrics, 'aiBudgetSkips'>;
+  /** Read-your-writes (null without read replicas): a finished reply is in its user's next reads. */
+  marks: Pick<WriteMarks, 'record'> | null;
 }
 
 /** What a reply to a user past their monthly AI budget starts with. */
@@ -323,6 +326,11 @@ export class ChatService {
       if (!updated) return;
       final = updated;
     }
+    // Before they learn it: whatever they read next (the history) has it, from whichever node.
+    if (final.userId)
+      await this.deps.marks
+        ?.record(final.userId)
+        .catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'could not record a write mark'));
     // Subscribers learn how the reply ended, COMPLETE or FAILED, with the stored message.
     await this.emit(message, { index, delta: '', done: true, message: final }).catch((err) =>
       this.deps.log.error({ err, messageId: message.id }, 'reply end could not be delivered'),

@@ -2,6 +2,7 @@ import { byId, conversationWhere } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { checkCursors, encodeGlobalId, idOf, optionalIdOf } from '../../graphql/ids.js';
+import type { Db } from '../../db/client.js';
 
 export const ConversationRef = builder.prismaNode('Conversation', {
   id: { field: 'id' },
@@ -46,8 +47,14 @@ builder.queryFields((t) => ({
     type: 'Conversation',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) =>
-      ctx.services.access.conversation.require(viewerOf(ctx), idOf('Conversation', args.id, 'id'), 'read', query),
+    // Who may read it is decided on the primary; the conversation and its history (messages) are a
+    // read that tolerates lag. Just created by someone else, it may not be on the replica yet.
+    resolve: async (query, _root, args, ctx) => {
+      const id = idOf('Conversation', args.id, 'id');
+      await ctx.services.access.conversation.require(viewerOf(ctx), id, 'read', { select: { id: true } });
+      const find = (db: Db) => db.conversation.findUnique({ ...query, where: { id } });
+      return (await ctx.reads.lagTolerant(find)) ?? find(ctx.prisma);
+    },
   }),
   conversations: t.prismaConnection(
     {
@@ -58,11 +65,13 @@ builder.queryFields((t) => ({
       description: 'Most recently created first.',
       resolve: (query, _root, args, ctx) => {
         checkCursors(args);
-        return ctx.prisma.conversation.findMany({
-          ...query,
-          where: conversationWhere(viewerOf(ctx), 'read'),
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        });
+        return ctx.reads.lagTolerant((db) =>
+          db.conversation.findMany({
+            ...query,
+            where: conversationWhere(viewerOf(ctx), 'read'),
+            orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          }),
+        );
       },
     },
     ConversationConnection,

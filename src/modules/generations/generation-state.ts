@@ -5,6 +5,7 @@
  * generationProgress (by id) and userGenerations (by owner).
  */
 import type { Db } from '../../db/client.js';
+import type { WriteMarks } from '../../db/write-marks.js';
 import type { Generation, GenerationStatus, Prisma } from '../../generated/prisma/client.js';
 import type { FailureReason } from '../../failures.js';
 import type { PubSub } from '../../pubsub.js';
@@ -65,10 +66,11 @@ async function retryUntil(attempt: () => Promise<unknown>, deadline: number): Pr
 /**
  * Applies `data` when the row's status is one of `from` (any status when omitted) and, with `run`,
  * when the row is still in that run (a worker's job of a run that was retried since changes
- * nothing); returns the updated row, or null when the row was not in `from` or `run`.
+ * nothing); returns the updated row, or null when the row was not in `from` or `run`. A new status
+ * leaves the owner a write mark (with `marks`), so their next list shows it as their event does.
  */
 export async function transition(
-  deps: { prisma: Pick<Db, 'generation'>; pubsub: PubSub },
+  deps: { prisma: Pick<Db, 'generation'>; pubsub: PubSub; marks?: Pick<WriteMarks, 'record'> | null },
   id: string,
   data: GenerationChange,
   from?: GenerationStatus[],
@@ -80,6 +82,8 @@ export async function transition(
   });
   if (!count) return null;
   const generation = await deps.prisma.generation.findUniqueOrThrow({ where: { id } });
+  // Best effort, like the publish: without it the owner's list may show the old status for the replica's lag.
+  if (data.status !== undefined) await deps.marks?.record(generation.userId).catch(() => {});
   await publishGeneration(deps.pubsub, generation);
   return generation;
 }

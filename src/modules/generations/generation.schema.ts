@@ -101,13 +101,15 @@ builder.queryFields((t) => ({
       args: { status: t.arg({ type: GenerationStatusEnum }), type: t.arg({ type: GenerationTypeEnum }) },
       resolve: (query, _root, args, ctx) => {
         checkCursors(args);
-        return ctx.prisma.generation.findMany({
-          ...query,
-          where: {
-            AND: [generationWhere(viewerOf(ctx), 'read'), { status: args.status ?? undefined, type: args.type ?? undefined }],
-          },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        });
+        return ctx.reads.lagTolerant((db) =>
+          db.generation.findMany({
+            ...query,
+            where: {
+              AND: [generationWhere(viewerOf(ctx), 'read'), { status: args.status ?? undefined, type: args.type ?? undefined }],
+            },
+            orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          }),
+        );
       },
     },
     { name: 'GenerationConnection' },

@@ -75,13 +75,15 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx) => {
         checkCursors(args);
         const viewer = viewerOf(ctx);
-        return ctx.prisma.project.findMany({
-          ...query,
-          where: {
-            AND: [projectWhere(viewer, 'read'), args.role ? { members: { some: { userId: viewer.id, role: args.role } } } : {}],
-          },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        });
+        return ctx.reads.lagTolerant((db) =>
+          db.project.findMany({
+            ...query,
+            where: {
+              AND: [projectWhere(viewer, 'read'), args.role ? { members: { some: { userId: viewer.id, role: args.role } } } : {}],
+            },
+            orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          }),
+        );
       },
     },
     { name: 'ProjectConnection' },

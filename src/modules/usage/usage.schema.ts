@@ -69,7 +69,7 @@ const UsageRef = builder.objectRef<UsageReport & { viewerId: string }>('Usage').
       type: AiBudgetRef,
       nullable: true,
       description: "The viewer's monthly AI budget, when the server sets one.",
-      resolve: (u, _args, ctx) => ctx.services.usage.budget(u.viewerId),
+      resolve: (u, _args, ctx) => ctx.reads.lagTolerant((db) => ctx.services.usage.budget(u.viewerId, db)),
     }),
   }),
 });
@@ -86,7 +86,9 @@ builder.queryField('usage', (t) =>
     resolve: async (_root, args, ctx) => {
       const viewer = viewerOf(ctx);
       if (args.allUsers && !isAdmin(viewer)) throw forbidden('Only an admin may see every user’s usage');
-      const report = await ctx.services.usage.report(args.allUsers ? null : viewer.id, args.from, args.to);
+      const report = await ctx.reads.lagTolerant((db) =>
+        ctx.services.usage.report(args.allUsers ? null : viewer.id, args.from, args.to, db),
+      );
       return { ...report, viewerId: viewer.id };
     },
   }),

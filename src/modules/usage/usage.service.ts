@@ -28,6 +28,9 @@ export interface GenerationUsageRow {
   audioSeconds: number;
 }
 
+/** What the usage queries need of a client: the primary or a replica. */
+type Reader = Pick<Db, '$queryRaw'>;
+
 export interface UserUsageRow {
   userId: string;
   costUsd: number;
@@ -48,8 +51,16 @@ export interface UsageReport {
 export class UsageService {
   constructor(private readonly deps: { prisma: Db; monthlyBudgetUsd: number | undefined }) {}
 
-  /** `userId` null: every user (admins). The period defaults to the current month so far. */
-  async report(userId: string | null, from: Date | null | undefined, to: Date | null | undefined): Promise<UsageReport> {
+  /**
+   * `userId` null: every user (admins). The period defaults to the current month so far. `db`: where
+   * to read (the usage query passes a replica when it may: src/db/read-router.ts).
+   */
+  async report(
+    userId: string | null,
+    from: Date | null | undefined,
+    to: Date | null | undefined,
+    db: Reader = this.deps.prisma,
+  ): Promise<UsageReport> {
     const end = to ?? new Date();
     const start = from ?? monthStart(end);
     if (start >= end) throw badInput('from', 'must be before `to`');
@@ -57,7 +68,7 @@ export class UsageService {
       throw badInput('from', `a period covers at most ${USAGE_MAX_DAYS} days`);
     const who = (column: string) => (userId ? Prisma.sql`AND ${Prisma.raw(column)} = ${userId}::uuid` : Prisma.empty);
     const [ai, generations, storage, top] = await Promise.all([
-      this.deps.prisma.$queryRaw<AiUsageRow[]>`
+      db.$queryRaw<AiUsageRow[]>`
         SELECT to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, m.provider, m.model,
                sum(coalesce(m.prompt_tokens, 0))::int AS "promptTokens",
                sum(coalesce(m.completion_tokens, 0))::int AS "completionTokens",
@@ -66,7 +77,7 @@ export class UsageService {
         WHERE m.created_at >= ${start} AND m.created_at < ${end} AND m.provider IS NOT NULL
           AND coalesce(m.prompt_tokens, 0) + coalesce(m.completion_tokens, 0) > 0 ${who('m.user_id')}
         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-      this.deps.prisma.$queryRaw<GenerationUsageRow[]>`
+      db.$queryRaw<GenerationUsageRow[]>`
         SELECT g.type::text AS type, count(*)::int AS count,
                count(*) FILTER (WHERE g.status = 'COMPLETED')::int AS completed,
                count(*) FILTER (WHERE g.status = 'FAILED')::int AS failed,
@@ -74,11 +85,11 @@ export class UsageService {
         FROM generations g
         WHERE g.created_at >= ${start} AND g.created_at < ${end} ${who('g.user_id')}
         GROUP BY 1 ORDER BY 1`,
-      this.deps.prisma.$queryRaw<{ bytes: number }[]>`
+      db.$queryRaw<{ bytes: number }[]>`
         SELECT coalesce(sum(u.size), 0)::float8 AS bytes FROM uploads u WHERE u.status IN ('PENDING', 'READY') ${who('u.user_id')}`,
       userId
         ? Promise.resolve(null)
-        : this.deps.prisma.$queryRaw<UserUsageRow[]>`
+        : db.$queryRaw<UserUsageRow[]>`
             SELECT u.id AS "userId", coalesce(a.cost, 0)::float8 AS "costUsd", coalesce(g.n, 0)::int AS generations
             FROM users u
             LEFT JOIN (SELECT user_id, sum(cost) AS cost FROM messages
@@ -92,18 +103,21 @@ export class UsageService {
   }
 
   /** The user's AI spend this calendar month (UTC), in USD. */
-  async spentThisMonth(userId: string): Promise<number> {
-    const [row] = await this.deps.prisma.$queryRaw<{ spent: number }[]>`
+  async spentThisMonth(userId: string, db: Reader = this.deps.prisma): Promise<number> {
+    const [row] = await db.$queryRaw<{ spent: number }[]>`
       SELECT coalesce(sum(cost), 0)::float8 AS spent FROM messages
       WHERE user_id = ${userId}::uuid AND created_at >= ${monthStart(new Date())}`;
     return row?.spent ?? 0;
   }
 
   /** The monthly budget and what is left of it, or null when no budget is set. */
-  async budget(userId: string): Promise<{ monthlyUsd: number; spentUsd: number; remainingUsd: number } | null> {
+  async budget(
+    userId: string,
+    db: Reader = this.deps.prisma,
+  ): Promise<{ monthlyUsd: number; spentUsd: number; remainingUsd: number } | null> {
     const monthly = this.deps.monthlyBudgetUsd;
     if (monthly === undefined) return null;
-    const spent = await this.spentThisMonth(userId);
+    const spent = await this.spentThisMonth(userId, db);
     return { monthlyUsd: monthly, spentUsd: spent, remainingUsd: Math.max(0, monthly - spent) };
   }
 
