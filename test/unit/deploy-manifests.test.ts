@@ -1,13 +1,14 @@
 /**
  * The deployment files, offline: every Kubernetes object under deploy/k8s (the base, and the
  * production overlay built the way kustomize builds it) is valid against the Kubernetes OpenAPI
- * schemas (kubernetes-models), KEDA's ScaledObject has the shape KEDA reads, every variable the
+ * schemas (kubernetes-models), KEDA's ScaledObject against KEDA's CRD schema (@kubernetes-models/keda), every variable the
  * manifests and docker-compose.yml set is one src/config.ts knows and parses, and .env.example is
  * wired through the ConfigMap or the Secret. docs/deploying.md says how these files are used.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { Job } from 'kubernetes-models/batch/v1';
@@ -162,8 +163,12 @@ function podSpecs(objects: K8sObject[]): PodOwner[] {
     });
 }
 
-/** KEDA's ScaledObject (keda.sh/v1alpha1), as KEDA's CRD defines the fields used here. */
+/**
+ * KEDA's ScaledObject (keda.sh/v1alpha1): against the CRD's schema (@kubernetes-models/keda), then the
+ * rules the schema leaves to KEDA's admission (min <= max, at least one trigger, string metadata).
+ */
 function validateScaledObject(o: K8sObject): void {
+  new ScaledObject(o as never).validate();
   const spec = o.spec as Record<string, unknown>;
   const fail = (why: string) => {
     throw new Error(`ScaledObject ${o.metadata.name}: ${why}`);
@@ -247,8 +252,12 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(() => SCHEMAS['apps/v1/Deployment']?.(noSelector)).toThrow();
     const badPort = merge(api, { spec: { template: { spec: { containers: [{ name: 'api', ports: 'http' }] } } } }, true);
     expect(() => SCHEMAS['apps/v1/Deployment']?.(badPort as K8sObject)).toThrow();
+    const scaled = one(production, 'ScaledObject', 'dawg-worker');
+    expect(() => validateScaledObject(merge(scaled, { spec: { triggers: [] } }, false) as K8sObject)).toThrow();
+    // KEDA's CRD schema itself: a count that is not an integer, a target without a name.
+    expect(() => new ScaledObject(merge(scaled, { spec: { maxReplicaCount: 'ten' } }, false) as never).validate()).toThrow();
     expect(() =>
-      validateScaledObject(merge(one(production, 'ScaledObject', 'dawg-worker'), { spec: { triggers: [] } }, false) as K8sObject),
+      new ScaledObject({ ...scaled, spec: { ...(scaled.spec as object), scaleTargetRef: {} } } as never).validate(),
     ).toThrow();
   });
 
