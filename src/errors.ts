@@ -13,6 +13,9 @@ export type ErrorCode =
   | 'RATE_LIMITED'
   // A write that named a version older than the stored one (optimistic concurrency); `current` holds the row now.
   | 'CONFLICT'
+  // PostgreSQL or Redis cannot be reached right now (an outage, a restart, a failover): send it again
+  // after `retryAfter` seconds. Nothing was changed.
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR'
   | 'BAD_REQUEST'
   | 'GRAPHQL_PARSE_FAILED'
@@ -42,6 +45,10 @@ export const conflict = (what: string, current: Record<string, unknown>) =>
     { current },
   );
 export const badInput = (field: string, message: string) => new AppError('BAD_USER_INPUT', `${field}: ${message}`, { field });
+export const serviceUnavailable = (what: string, retryAfterSec = 5) =>
+  new AppError('SERVICE_UNAVAILABLE', `${what} is unavailable right now; nothing was changed, retry in ${retryAfterSec}s`, {
+    retryAfter: retryAfterSec,
+  });
 export const rateLimited = (retryAfterSec: number) =>
   new AppError('RATE_LIMITED', `Too many requests, retry in ${retryAfterSec}s`, { retryAfter: retryAfterSec });
 

@@ -84,6 +84,30 @@ function isS3Error(e: unknown): boolean {
   return typeof x === 'object' && x !== null && ('$metadata' in x || '$fault' in x);
 }
 
+const UNREACHABLE_CODE =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|57P0[123]|08[0-9A-Z]{3}|53300)$/;
+const UNREACHABLE_KIND = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections']);
+const UNREACHABLE_MESSAGE =
+  /Connection terminated|timeout exceeded when trying to connect|Can't reach database server|the database system is (starting up|shutting down)/i;
+
+/**
+ * Whether PostgreSQL could not be reached (down, restarting, out of connections) rather than
+ * refusing a statement: the same request may succeed later. Looks through causes and through
+ * Prisma's driver-adapter error.
+ */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    const adapter = (e as { meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } } }).meta
+      ?.driverAdapterError?.cause;
+    const cause = adapter ?? (e as { cause?: { kind?: unknown } }).cause;
+    if (typeof cause?.kind === 'string' && UNREACHABLE_KIND.has(cause.kind)) return true;
+    const code = adapter?.originalCode ?? (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE_CODE.test(code)) return true;
+    if (e instanceof Error && UNREACHABLE_MESSAGE.test(e.message)) return true;
+  }
+  return false;
+}
+
 /**
  * Whether a failure is an outage to wait out (storage, or the database unreachable or refusing for
  * now) rather than a defect to report: a statement PostgreSQL rejects (SQLSTATE classes 22 data, 23

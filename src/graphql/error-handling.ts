@@ -5,12 +5,15 @@
  * - document errors become GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED;
  * - variable coercion errors (wrong type, missing required argument) become BAD_USER_INPUT;
  * - malformed HTTP requests (bad JSON body...) become BAD_REQUEST;
+ * - PostgreSQL or Redis unreachable becomes SERVICE_UNAVAILABLE with `retryAfter` (logged at error);
  * - anything else is logged with its stack and masked as INTERNAL_SERVER_ERROR.
  */
 import { PothosValidationError } from '@pothos/core';
 import { type DocumentNode, GraphQLError, getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { type ErrorCode, errorCode, isGraphQLError } from '../errors.js';
+import { type ErrorCode, errorCode, isGraphQLError, serviceUnavailable } from '../errors.js';
+import { isDatabaseUnreachable } from '../failures.js';
+import { isRedisUnavailable } from '../redis.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 
@@ -41,6 +44,17 @@ export function createMaskError(log: Logger) {
     if (isGraphQLError(error) && (original as Error)?.name === PothosValidationError.name) {
       log.debug({ code: 'BAD_USER_INPUT', path: error.path }, error.message);
       return withCode(error, 'BAD_USER_INPUT');
+    }
+    // A dependency that is down: still a server fault (logged at error with its stack), but the client
+    // is told it may send the same request again.
+    const down = isDatabaseUnreachable(original) ? 'The database' : isRedisUnavailable(original) ? 'Redis' : null;
+    if (down) {
+      log.error({ err: original, path: isGraphQLError(error) ? error.path : undefined }, `${down} is unavailable`);
+      const refused = serviceUnavailable(down);
+      return new GraphQLError(refused.message, {
+        path: isGraphQLError(error) ? error.path : undefined,
+        extensions: refused.extensions,
+      });
     }
     log.error({ err: original, path: isGraphQLError(error) ? error.path : undefined }, 'unexpected error');
     return new GraphQLError('Internal server error', {

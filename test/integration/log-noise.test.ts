@@ -122,7 +122,7 @@ describe('log levels', () => {
       expect(logged, code).toContain(code);
   });
 
-  it('still logs a server fault at error level, once, with its stack, and answers INTERNAL_SERVER_ERROR', async () => {
+  it('still logs a server fault at error level, once, with its stack, and answers the retryable SERVICE_UNAVAILABLE', async () => {
     const own: { level: number; msg: string; err?: { stack?: string } }[] = [];
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -148,12 +148,12 @@ describe('log levels', () => {
         const start = own.length;
         const res = await send();
         expect(res.status, what).toBe(200);
-        expect(codes(res), what).toEqual(['INTERNAL_SERVER_ERROR']);
+        expect(codes(res), what).toEqual(['SERVICE_UNAVAILABLE']);
         const loud = own.slice(start).filter((l) => l.level >= 40);
         expect(
           loud.map((l) => [l.level, l.msg]),
           what,
-        ).toEqual([[50, 'unexpected error']]);
+        ).toEqual([[50, 'The database is unavailable']]);
         expect(loud[0]?.err?.stack, what).toMatch(/reach database server/);
       }
     } finally {
