@@ -263,6 +263,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     log,
     start: async () => {
       await services.projectAccess.start();
+      services.chat.startSweeping();
       // Before the first request: reads know at once which replicas are up and caught up.
       await replicas?.start();
       if (metricsServer) {
@@ -291,6 +292,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       await ws.close();
       await services.projectAccess.stop();
       services.presence.stop();
+      services.chat.stopSweeping();
       const forced = setTimeout(() => server.closeAllConnections(), config.SHUTDOWN_TIMEOUT_MS);
       await closed;
       clearTimeout(forced);

@@ -43,16 +43,17 @@ function once<T>(
     const client = createClient({
       url: wsUrl,
       webSocketImpl: WebSocket,
-      lazy: false,
+      // Lazy: the socket opens with the subscription, and a refused socket (4429, 1006) reaches its
+      // sink's error rather than an unhandled rejection.
+      lazy: true,
       retryAttempts: 0,
       connectionParams: { authorization: `Bearer ${token}` },
-      onNonLazyError: () => {},
       on: { closed: () => finish('cut') },
     });
     const finish = (how: 'done' | 'cut') => {
       if (settled) return;
       settled = true;
-      void client.dispose();
+      void Promise.resolve(client.dispose()).catch(() => {});
       resolve(how);
     };
     client.subscribe<T>(

@@ -15,6 +15,9 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { collect, freePort, gql, signUp, testEnv, type TestUser, wsClient } from '../helpers/harness.js';
 import { scrape } from '../helpers/metrics.js';
+import { followReply } from '../helpers/follow.js';
+
+const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { assistantMessage { id } } }';
 
 describe('behind HAProxy', () => {
   let cluster: LocalCluster;
@@ -35,6 +38,11 @@ describe('behind HAProxy', () => {
         STORAGE_DIR: storageDir,
         REDIS_PREFIX: `${inject('redisPrefix')}lb${randomBytes(3).toString('hex')}:`,
         LOG_LEVEL: 'info',
+        // Replies of ~15 chunks over ~1.5 s, 50 at once; a killed worker's job is taken over within seconds.
+        CHAT_CHUNK_DELAY_MS: '100',
+        CHAT_FRAME_MS: '0',
+        CHAT_MAX_CONCURRENT_REPLIES: '60',
+        WORKER_LOCK_MS: '3000',
       }),
     });
     graphqlUrl = `${cluster.url}/graphql`;
@@ -163,6 +171,67 @@ describe('behind HAProxy', () => {
     expect(followers.map((f) => f.statuses.at(-1))).toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED']);
     for (const f of followers) await f.client.dispose();
   }, 180_000);
+
+  it('kill -9 of an api during 50 streaming replies: followers resume through the balancer, 0 chunks missing or twice', async () => {
+    const wsUrl = `${cluster.url.replace(/^http/, 'ws')}/graphql`;
+    const sent = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const c = (await gql(graphqlUrl, `mutation { createConversation(title: "lb ${i}") { id } }`, {}, user.token)).data
+          .createConversation.id as string;
+        const res = await gql(graphqlUrl, SEND, { c, t: 'hey, what can you do?' }, user.token);
+        expect(res.errors).toBeUndefined();
+        return { c, m: res.data.sendMessage.assistantMessage.id as string };
+      }),
+    );
+    const following = sent.map(({ c, m }) => followReply(wsUrl, user.token, c, m, 90_000));
+    await new Promise((r) => setTimeout(r, 600));
+    const victim = cluster.apis[1];
+    expect(await victim?.process.kill('SIGKILL')).toBeNull();
+    const replies = await Promise.all(following);
+    const statuses = replies.map((r) => r.final?.status);
+    const orphans = statuses.filter((s) => s === 'FAILED').length;
+    console.info(
+      `50 replies, api killed mid-stream: ${statuses.filter((s) => s === 'COMPLETE').length} COMPLETE, ${orphans} FAILED (streamed by the killed api), ` +
+        `${replies.filter((r) => r.reconnects > 0).length} followers resumed, ${replies.reduce((n, r) => n + r.missing, 0)} chunks missing, ` +
+        `${replies.reduce((n, r) => n + r.duplicates, 0)} received twice`,
+    );
+    for (const r of replies) {
+      expect(r).toMatchObject({ missing: 0, duplicates: 0 });
+      expect(r.text).toBe(r.final?.content);
+    }
+    // Replies the killed api was streaming end FAILED with a reason (what was said is kept); the rest complete.
+    expect(statuses.every((s) => s === 'COMPLETE' || s === 'FAILED')).toBe(true);
+    expect(replies.filter((r) => r.reconnects > 0).length).toBeGreaterThan(0);
+    await cluster.restartApi(1);
+  }, 120_000);
+
+  it('kill -9 of a worker mid-job: its beats complete on the other worker', async () => {
+    const beats: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await gql(
+        graphqlUrl,
+        'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: 20 }) { id } }',
+        {},
+        user.token,
+      );
+      beats.push(res.data.generateBeat.id);
+    }
+    const status = async (id: string) =>
+      (await gql(graphqlUrl, 'query($id: ID!) { generation(id: $id) { status } }', { id }, user.token)).data?.generation?.status;
+    for (let i = 0; i < 200 && !(await Promise.all(beats.map(status))).includes('PROCESSING'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(await cluster.workers[0]?.kill('SIGKILL')).toBeNull();
+    const ended: string[] = [];
+    for (const id of beats) {
+      let s = await status(id);
+      for (let i = 0; i < 600 && !['COMPLETED', 'FAILED', 'CANCELLED'].includes(s); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        s = await status(id);
+      }
+      ended.push(s);
+    }
+    expect(ended).toEqual(beats.map(() => 'COMPLETED'));
+  }, 120_000);
 
   it('loses no request when an api is killed: HAProxy sends them to the others', async () => {
     const victim = cluster.apis[0];

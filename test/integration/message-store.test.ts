@@ -91,7 +91,7 @@ describe('MessageStore', () => {
     expect(ids.indexOf(exchange.assistantMessage.id)).toBe(ids.indexOf(exchange.userMessage.id) + 1);
   });
 
-  it('finishes a reply: the fields given change, the others stay; a deleted message gives null', async () => {
+  it('finishes a reply once: the fields given change, the others stay; an ended or deleted reply gives null', async () => {
     const exchange = await store.addExchange(
       userId,
       conversationId,
@@ -109,8 +109,9 @@ describe('MessageStore', () => {
     expect(done).toEqual(await read(id));
     expect(done).toMatchObject({ content: 'Hi there', status: 'COMPLETE', provider: 'openai', promptTokens: 12 });
     expect(Number(done?.cost)).toBe(0.0123);
-    const failed = await store.finish(id, { status: 'FAILED', error: 'gone', provider: null, model: null });
-    expect(failed).toMatchObject({ status: 'FAILED', error: 'gone', provider: null, content: 'Hi there' });
+    // A reply already ended (by its writer, or swept as an orphan) is not changed again.
+    expect(await store.finish(id, { status: 'FAILED', error: 'gone', provider: null, model: null })).toBeNull();
+    expect(await read(id)).toMatchObject({ status: 'COMPLETE', error: null, provider: 'openai', content: 'Hi there' });
     await api.app.prisma.message.delete({ where: { id } });
     expect(await store.finish(id, { status: 'COMPLETE' })).toBeNull();
   });

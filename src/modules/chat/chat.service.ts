@@ -31,6 +31,7 @@ import type { ReplyRequest, Turn } from './providers/types.js';
 import { Frames } from './frames.js';
 import { localReply } from './reply.js';
 import type { MessageStore, NewMessage } from './message.store.js';
+import { ReplyLeases } from './reply-leases.js';
 import { ReplyStream, type StoredChunk } from './reply-stream.js';
 
 export const CONTENT_MAX = 4000;
@@ -94,12 +95,40 @@ export const BUDGET_NOTE = "You've used this month's AI budget, so dawg's built-
 
 export class ChatService {
   private readonly chunks: ReplyStream;
+  private readonly leases: ReplyLeases;
 
   private readonly takeSlot: (key: string, limit: number, ttlSec: number) => Promise<number>;
 
   constructor(private readonly deps: ChatDeps) {
     this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix, deps.redisWaitMs);
     this.takeSlot = defineScript(deps.redis, 'dawgTakeSlot', TAKE_SLOT, 1);
+    this.leases = new ReplyLeases({ redis: deps.redis, prefix: deps.prefix, log: deps.log });
+  }
+
+  /** Ends replies whose api process died while streaming them (see ReplyLeases). */
+  startSweeping(): void {
+    this.leases.start((messageId) => this.endOrphan(messageId));
+  }
+
+  stopSweeping(): void {
+    this.leases.stop();
+  }
+
+  /**
+   * A reply whose writer died: FAILED with what was said so far, and a done chunk after the last one
+   * stored, so followers end. Nothing if it ended meanwhile (finish only changes a STREAMING reply).
+   */
+  private async endOrphan(messageId: string): Promise<void> {
+    const stored = await this.chunks.stored(messageId);
+    if (stored.some((c) => c.done)) return;
+    const final = await this.deps.messages.finish(messageId, {
+      content: stored.map((c) => c.delta).join(''),
+      status: 'FAILED',
+      error: classifyFailure(new Error('the api process streaming this reply stopped'), 'DELIVERY_FAILED').reason,
+    });
+    if (!final) return;
+    this.deps.log.warn({ messageId, chunks: stored.length }, 'reply ended as FAILED: the api process streaming it stopped');
+    await this.emit(final, { index: (stored.at(-1)?.index ?? -1) + 1, delta: '', done: true, message: final });
   }
 
   async sendMessage(viewer: Viewer, conversationId: string, rawContent: string) {
@@ -118,7 +147,10 @@ export class ChatService {
       const { userMessage, assistantMessage, generation } = exchange;
       this.added(assistantMessage);
       streaming = true;
-      void this.reply(assistantMessage, exchange.request, route).finally(() => slot.release());
+      this.leases.hold(assistantMessage.id);
+      void this.reply(assistantMessage, exchange.request, route).finally(() =>
+        Promise.all([slot.release(), this.leases.release(assistantMessage.id)]),
+      );
       return { userMessage, assistantMessage, generation };
     } finally {
       // Until the reply streams, any failure gives the slot back at once.

@@ -152,7 +152,8 @@ export class MessageStore {
       // One prepared statement per set of columns; named by their initials because PostgreSQL cuts
       // names at 63 bytes, which would give two column sets one name.
       name: `dawg-finish:${fields.map(([k]) => STATEMENT_TAG[k as keyof MessageResult]).join('')}`,
-      text: `UPDATE messages SET ${set.join(', ')} WHERE id = $1 RETURNING ${MESSAGE}`,
+      // Only a reply still streaming: one that was ended (an orphan swept, see ReplyLeases) stays so.
+      text: `UPDATE messages SET ${set.join(', ')} WHERE id = $1 AND status = 'STREAMING' RETURNING ${MESSAGE}`,
       values: [id, ...fields.map(([, v]) => v)],
     });
     return rows[0] ? toMessage(rows[0]) : null;
