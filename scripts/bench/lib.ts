@@ -92,6 +92,12 @@ export async function writeResult(name: string, data: unknown): Promise<string> 
 /** Keep-alive connections for the benchmarks' own requests: node:http costs the client less CPU than fetch. */
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
+/** A GraphQL client for `url` on the benchmarks' keep-alive agent. */
+export const gqlAt =
+  (url: string) =>
+  (query: string, variables: object = {}, token?: string) =>
+    post(url, JSON.stringify({ query, variables }), token);
+
 /** POSTs a GraphQL body and parses the JSON answer. */
 function post(
   url: string,
