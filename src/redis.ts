@@ -114,10 +114,15 @@ export function defineScript<Args extends unknown[], Result>(
 /** QUIT when connected (flushes pending replies); otherwise drop the socket rather than wait for Redis to return. */
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'ready') {
-    await redis.quit().catch(() => redis.disconnect());
-  } else {
-    redis.disconnect();
+    // QUIT waits for its reply; a node that died (a cluster after a failover) never sends one.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2_000);
+    });
+    await Promise.race([redis.quit().catch(() => undefined), late]);
+    clearTimeout(timer);
   }
+  redis.disconnect();
 }
 
 /**
@@ -126,10 +131,10 @@ export async function closeRedis(redis: Redis): Promise<void> {
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError') return true;
+  if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError' || err.name === 'AbortError') return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)$/.test(code)) return true;
-  return /Connection is closed|Too many Cluster redirections|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|Failed to refresh slots|None of startup nodes|connect ETIMEDOUT/.test(
+  return /^(MOVED|ASK) |Connection is closed|Too many Cluster redirections|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|Failed to refresh slots|None of startup nodes|connect ETIMEDOUT/.test(
     err.message,
   );
 }

@@ -106,6 +106,7 @@ export function createServices({
       maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
       frameMs: config.CHAT_FRAME_MS,
       redisWaitMs: config.REDIS_FAILOVER_WAIT_MS,
+      redisReplicas: config.REDIS_MODE === 'single' ? 0 : 1,
       usage,
       metrics,
       marks,

@@ -251,11 +251,20 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         closing?.then(() => true),
         new Promise((r) => setTimeout(() => r(false), config.WORKER_LOCK_MS)),
       ]);
-      if (!closed) await Promise.all([worker?.close(true), uploadWorker?.close(true)]).catch(() => {});
-      await Promise.all([queue.close(), uploadQueue.close()]).catch(() => {});
+      // Each step is bounded: a close that waits for a Redis node that died (a cluster after a
+      // failover) would otherwise hold the process forever.
+      if (!closed) await within(5_000, Promise.all([worker?.close(true), uploadWorker?.close(true)]));
+      await within(5_000, Promise.all([queue.close(), uploadQueue.close()]));
       await Promise.allSettled([closeRedis(redis), closeRedis(queueConnection), prisma.$disconnect()]);
       await endpoints.stop();
       log.info('dawg worker stopped');
     },
   };
+}
+
+/** Waits for `work` (its failure ignored), or `ms` at most. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

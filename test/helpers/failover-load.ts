@@ -66,6 +66,11 @@ export async function failoverUnderLoad(stack: Stack, user: TestUser, fail: () =
   const stored = await Promise.all(
     replies.map((r) => api.app.prisma.message.findUniqueOrThrow({ where: { id: rawId(r.message) } })),
   );
+  if (process.env.FAILOVER_DEBUG)
+    for (const r of replies.filter((x) => x.reply.missing)) {
+      const chunks = await api.app.services.chat.storedChunks(rawId(r.message));
+      console.error('DEBUG', r.message, JSON.stringify(r.reply), 'stored:', chunks.map((c) => c.index).join(','));
+    }
   return {
     failoverMs,
     beats: states.map((s) => s.status),

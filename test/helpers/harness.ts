@@ -2,6 +2,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { inject } from 'vitest';
+import type { Cluster } from 'ioredis';
 import WebSocket from 'ws';
 import { type App, buildApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
@@ -15,6 +16,23 @@ export const TEST_SECRETS = {
   JWT_SECRET: randomBytes(32).toString('base64url'),
   FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
 };
+
+/**
+ * The Redis topology the tests run on: a single server (REDIS_URL) unless .ci/run sets
+ * TEST_REDIS_MODE=cluster|sentinel with TEST_REDIS_CLUSTER_NODES or TEST_REDIS_SENTINELS (and
+ * TEST_REDIS_SENTINEL_MASTER) to run the Redis-role test files against that topology.
+ */
+function redisTopology(): Record<string, string> {
+  const mode = process.env.TEST_REDIS_MODE;
+  if (mode === 'cluster') return { REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: process.env.TEST_REDIS_CLUSTER_NODES ?? '' };
+  if (mode === 'sentinel')
+    return {
+      REDIS_MODE: 'sentinel',
+      REDIS_SENTINELS: process.env.TEST_REDIS_SENTINELS ?? '',
+      REDIS_SENTINEL_MASTER: process.env.TEST_REDIS_SENTINEL_MASTER ?? 'mymaster',
+    };
+  return {};
+}
 
 export function testEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
@@ -35,6 +53,7 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     LOGIN_ATTEMPTS_PER_ACCOUNT: '100000',
     LOGIN_ATTEMPTS_PER_IP: '100000',
     SIGNUPS_PER_IP_PER_HOUR: '100000',
+    ...redisTopology(),
     ...TEST_SECRETS,
     ...overrides,
   };
@@ -214,9 +233,11 @@ export const until = async (check: () => boolean | Promise<boolean>, timeoutMs =
 /** Waits until `count` connections are subscribed to the Redis channel of an event (no fixed sleeps). */
 export async function subscribed(app: App, event: EventName, key: string, count = 1): Promise<void> {
   const channel = app.services.pubsub.channel(event, key);
+  // A Redis Cluster counts a channel's subscribers on the node each subscriber is connected to.
+  const nodes = app.redis.isCluster ? (app.redis as Cluster).nodes('all') : [app.redis];
   await until(async () => {
-    const [, n] = (await app.redis.pubsub('NUMSUB', channel)) as [string, number];
-    return Number(n) >= count;
+    const counts = await Promise.all(nodes.map((node) => node.pubsub('NUMSUB', channel) as Promise<[string, number]>));
+    return counts.reduce((sum, [, n]) => sum + Number(n), 0) >= count;
   });
 }
 

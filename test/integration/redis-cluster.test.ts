@@ -30,9 +30,14 @@ describe('Redis Cluster', () => {
     user = await signUp(stack.api.graphqlUrl);
   }, 60_000);
   afterAll(async () => {
-    await stack?.stop();
-    await topology?.stop();
-  });
+    const started = Date.now();
+    try {
+      await stack?.stop();
+    } finally {
+      await topology?.stop();
+    }
+    console.info(`stopped in ${Date.now() - started} ms`);
+  }, 90_000);
 
   it('runs every role: a beat, a streamed reply, and a revoked token', async () => {
     const beat = await gql(stack.api.graphqlUrl, BEAT, { d: 5 }, user.token);

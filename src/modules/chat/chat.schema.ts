@@ -90,7 +90,11 @@ builder.subscriptionField('chatStream', (t) =>
   }),
 );
 
-/** Stored chunks of `messageId` from `fromIndex`, then live events, skipping what was replayed. */
+/**
+ * Stored chunks of `messageId` from `fromIndex`, then live events, skipping what was replayed. A live
+ * chunk past the next expected index means chunks were published while this process's pub/sub was
+ * cut (a Redis failover): they are read from the stored stream first, so the reply has no gap.
+ */
 async function* replayThenLive(
   chat: ChatService,
   conversationId: string,
@@ -100,15 +104,23 @@ async function* replayThenLive(
   prisma: { message: { findUnique(args: { where: { id: string } }): Promise<Message | null> } },
 ): AsyncGenerator<ChatChunkEvent> {
   let last = fromIndex - 1;
-  for (const c of await chat.storedChunks(messageId)) {
-    if (c.index < fromIndex) continue;
-    const message = c.done ? await prisma.message.findUnique({ where: { id: messageId } }) : null;
-    yield { conversationId, messageId, index: c.index, delta: c.delta, done: c.done, message };
-    last = c.index;
+  /** Stored chunks after `last` and before `before`. */
+  async function* stored(before: number): AsyncGenerator<ChatChunkEvent> {
+    for (const c of await chat.storedChunks(messageId)) {
+      if (c.index <= last || c.index >= before) continue;
+      const message = c.done ? await prisma.message.findUnique({ where: { id: messageId } }) : null;
+      yield { conversationId, messageId, index: c.index, delta: c.delta, done: c.done, message };
+      last = c.index;
+    }
   }
+  yield* stored(Number.POSITIVE_INFINITY);
   // The subscription is released by liveSubscription, which also ends this loop's pending read.
   for await (const event of live) {
-    if (event.messageId === messageId && event.index <= last) continue;
+    if (event.messageId === messageId) {
+      if (event.index <= last) continue;
+      if (event.index > last + 1) yield* stored(event.index);
+      last = event.index;
+    }
     yield event;
   }
 }

@@ -83,6 +83,8 @@ export interface ChatDeps {
   frameMs: number;
   /** REDIS_FAILOVER_WAIT_MS: how long a reply's chunks wait for Redis to come back before it fails. */
   redisWaitMs: number;
+  /** Replicas a reply's chunks wait for before they count as stored (REDIS_MODE sentinel or cluster: 1). */
+  redisReplicas: number;
   /** AI_USER_MONTHLY_BUDGET_USD: whether a user may still use remote providers this month. */
   usage: Pick<UsageService, 'withinBudget'>;
   metrics: Pick<Metrics, 'aiBudgetSkips'>;
@@ -100,7 +102,7 @@ export class ChatService {
   private readonly takeSlot: (key: string, limit: number, ttlSec: number) => Promise<number>;
 
   constructor(private readonly deps: ChatDeps) {
-    this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix, deps.redisWaitMs);
+    this.chunks = new ReplyStream(deps.redis, deps.pubsub, deps.prefix, deps.redisWaitMs, deps.redisReplicas);
     this.takeSlot = defineScript(deps.redis, 'dawgTakeSlot', TAKE_SLOT, 1);
     this.leases = new ReplyLeases({ redis: deps.redis, prefix: deps.prefix, log: deps.log });
   }

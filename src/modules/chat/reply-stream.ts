@@ -13,6 +13,14 @@ import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
 import { defineScript, hashTag, isRedisUnavailable, type Redis } from '../../redis.js';
 
 const STREAM_TTL_SEC = 3600;
+/** How long a write waits for a replica to have it; past it the reply goes on (the replica is lagging or gone). */
+const REPLICA_WAIT_MS = 250;
+
+interface AppendPipeline {
+  eval(script: string, ...args: readonly (string | number)[]): AppendPipeline;
+  wait(replicas: number, timeoutMs: number): AppendPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
 
 // KEYS: one stream per chunk; ARGV[1] ttl, then per chunk: index, delta, done (0|1), channel, message.
 // A chunk's entry id is 0-(index + 1): a chunk already stored (a call retried after its reply was
@@ -59,6 +67,8 @@ export class ReplyStream {
     private readonly pubsub: PubSub,
     private readonly prefix: string,
     private readonly retryMs = 30_000,
+    /** Replicas each write waits for (Sentinel, Cluster: 1); 0 with a single server. */
+    private readonly replicas = 0,
   ) {
     this.append = defineScript(redis, 'dawgAppendChunks', APPEND_AND_PUBLISH);
   }
@@ -121,7 +131,26 @@ export class ReplyStream {
     const deadline = Date.now() + this.retryMs;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.append(group.length, ...group.map((c) => c.key), String(STREAM_TTL_SEC), ...group.flatMap((c) => c.args));
+        const args = [group.length, ...group.map((c) => c.key), String(STREAM_TTL_SEC), ...group.flatMap((c) => c.args)] as const;
+        if (!this.replicas) await this.append(...args);
+        else {
+          // Redis replicates asynchronously: a chunk the master took but had not yet passed on is
+          // gone if that master dies and its replica takes over, leaving a gap no replay can fill.
+          // WAIT, sent in the same pipeline (so to the same node, in a cluster), returns once a
+          // replica has the chunks (or after REPLICA_WAIT_MS: a lagging or missing replica slows
+          // replies down but does not stop them). If the connection drops before WAIT answers, nobody
+          // knows whether a replica has them: they are written again (a chunk already stored is
+          // skipped by its entry id), on the new master once there is one.
+          const discarded: [Error, null] = [new Error('Connection is closed (pipeline discarded)'), null];
+          // EVAL, not the EVALSHA of the defined command: a promoted replica has no script cache, and
+          // ioredis does not fall back to EVAL inside a pipeline.
+          const [append, wait] = (await (this.redis.pipeline() as unknown as AppendPipeline)
+            .eval(APPEND_AND_PUBLISH, ...args)
+            .wait(this.replicas, REPLICA_WAIT_MS)
+            .exec()) ?? [discarded, discarded];
+          if (append?.[0]) throw append[0];
+          if (wait?.[0]) throw wait[0];
+        }
         return;
       } catch (err) {
         if (!isRedisUnavailable(err) || Date.now() >= deadline) throw err;
