@@ -3,6 +3,7 @@ import ToneMidi from '@tonejs/midi';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createEncoder } from 'wasm-media-encoders';
+import type { MusicalKey } from '../../src/music/keys.js';
 import type { Arrangement, DrumName, PartName } from './arrangement.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
 
@@ -152,7 +153,23 @@ export async function encodeMp3(s: Stereo, bitrate: 128 | 192 | 256 | 320 = 192)
 const GM_DRUMS: Record<DrumName, number> = { kick: 36, snare: 38, clap: 39, hat: 42, openhat: 46, perc: 37 };
 const GM_PROGRAM: Record<Exclude<PartName, 'drums'>, number> = { bass: 38, chords: 4, lead: 80 };
 
-/** A type-1 MIDI file: tempo, key signature, one track per part (drums on channel 10). */
+/**
+ * The key signature as MIDI stores it: sharps (+) or flats (−), −7..7, of the major key or the
+ * minor key's relative major, spelled as the tonic is (C# major 7 sharps, Db major 5 flats).
+ */
+export function keySignature(key: MusicalKey): { sf: number; mi: 0 | 1 } {
+  const major = key.mode === 'minor' ? (key.pitchClass + 3) % 12 : key.pitchClass;
+  let sf = (major * 7) % 12; // C 0, G 1, D 2 … F# 6, then Db 7 → −5 …
+  if (sf > 6) sf -= 12;
+  if (key.tonic.includes('#') && sf < 0) sf += 12;
+  if (key.tonic.includes('b') && sf > 0) sf -= 12;
+  return { sf, mi: key.mode === 'minor' ? 1 : 0 };
+}
+
+/**
+ * A type-1 MIDI file: tempo, key signature, one track per part, each on its own channel (bass 1,
+ * chords 2, lead 3, drums 10) with its General MIDI program.
+ */
 export function encodeMidi(a: Arrangement): Buffer {
   const midi = new ToneMidi.Midi();
   midi.header.setTempo(a.bpm);
@@ -163,12 +180,21 @@ export function encodeMidi(a: Arrangement): Buffer {
   drums.name = 'drums';
   drums.channel = 9;
   for (const h of a.drums) drums.addNote({ midi: GM_DRUMS[h.drum], time: h.time * spb, duration: 0.1, velocity: h.velocity });
-  for (const part of ['bass', 'chords', 'lead'] as const) {
+  for (const [channel, part] of (['bass', 'chords', 'lead'] as const).entries()) {
     const track = midi.addTrack();
     track.name = part;
+    track.channel = channel;
     track.instrument.number = GM_PROGRAM[part];
     for (const n of a[part])
       track.addNote({ midi: n.midi, time: n.time * spb, duration: n.duration * spb, velocity: n.velocity });
   }
-  return Buffer.from(midi.toArray());
+  const bytes = Buffer.from(midi.toArray());
+  // @tonejs/midi 2.0.28 writes its table index + 7 as the sharps (13–21, which strict readers
+  // refuse) and ignores the mode: the key signature event (FF 59 02 sf mi) is written here.
+  const at = bytes.indexOf(Buffer.from([0xff, 0x59, 0x02]));
+  if (at < 0) throw new Error('MIDI: no key signature event');
+  const { sf, mi } = keySignature(a.key);
+  bytes.writeInt8(sf, at + 3);
+  bytes.writeUInt8(mi, at + 4);
+  return bytes;
 }
