@@ -91,19 +91,31 @@ const UNREACHABLE_MESSAGE =
   /Connection terminated|timeout exceeded when trying to connect|Can't reach database server|the database system is (starting up|shutting down)/i;
 
 /**
- * Whether PostgreSQL could not be reached (down, restarting, out of connections) rather than
- * refusing a statement: the same request may succeed later. Looks through causes and through
- * Prisma's driver-adapter error.
+ * What each error in a cause chain (up to 6 deep) says about PostgreSQL: its code (pg's SQLSTATE or
+ * a socket error code; Prisma's adapter error keeps the driver's in its meta), the adapter's error
+ * kind, and the message.
  */
-export function isDatabaseUnreachable(err: unknown): boolean {
+function* databaseErrors(err: unknown): Generator<{ code: unknown; kind: unknown; message: string }> {
   for (let e: unknown = err, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
     const adapter = (e as { meta?: { driverAdapterError?: { cause?: { kind?: unknown; originalCode?: unknown } } } }).meta
       ?.driverAdapterError?.cause;
-    const cause = adapter ?? (e as { cause?: { kind?: unknown } }).cause;
-    if (typeof cause?.kind === 'string' && UNREACHABLE_KIND.has(cause.kind)) return true;
-    const code = adapter?.originalCode ?? (e as { code?: unknown }).code;
+    yield {
+      code: adapter?.originalCode ?? (e as { code?: unknown }).code,
+      kind: (adapter ?? (e as { cause?: { kind?: unknown } }).cause)?.kind,
+      message: e instanceof Error ? e.message : '',
+    };
+  }
+}
+
+/**
+ * Whether PostgreSQL could not be reached (down, restarting, out of connections) rather than
+ * refusing a statement: the same request may succeed later.
+ */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  for (const { code, kind, message } of databaseErrors(err)) {
+    if (typeof kind === 'string' && UNREACHABLE_KIND.has(kind)) return true;
     if (typeof code === 'string' && UNREACHABLE_CODE.test(code)) return true;
-    if (e instanceof Error && UNREACHABLE_MESSAGE.test(e.message)) return true;
+    if (UNREACHABLE_MESSAGE.test(message)) return true;
   }
   return false;
 }
@@ -116,11 +128,7 @@ export function isDatabaseUnreachable(err: unknown): boolean {
 export function isOutage(failure: Failure): boolean {
   if (failure.code === 'STORAGE_UNAVAILABLE') return true;
   if (failure.code !== 'DATABASE_UNAVAILABLE') return false;
-  for (let e: unknown = failure, depth = 0; e && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    // pg's DatabaseError has the SQLSTATE as `code`; Prisma's adapter error keeps it in its meta.
-    const adapter = (e as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } }).meta?.driverAdapterError;
-    const code = adapter?.cause?.originalCode ?? (e as { code?: unknown }).code;
+  for (const { code } of databaseErrors(failure))
     if (typeof code === 'string' && /^(22|23|42)[0-9A-Z]{3}$/.test(code)) return false;
-  }
   return true;
 }

@@ -1,6 +1,7 @@
 import { Cluster, Redis as RedisServer, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { settleWithin } from './timeout.js';
 
 /** A connection to the configured Redis: one server (single, Sentinel's master) or a Redis Cluster. */
 export type Redis = RedisServer | Cluster;
@@ -115,12 +116,7 @@ export function defineScript<Args extends unknown[], Result>(
 export async function closeRedis(redis: Redis): Promise<void> {
   if (redis.status === 'ready') {
     // QUIT waits for its reply; a node that died (a cluster after a failover) never sends one.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 2_000);
-    });
-    await Promise.race([redis.quit().catch(() => undefined), late]);
-    clearTimeout(timer);
+    await settleWithin(redis.quit(), 2_000);
   }
   redis.disconnect();
 }
@@ -137,6 +133,26 @@ export function isRedisUnavailable(err: unknown): boolean {
   return /^(MOVED|ASK) |Connection is closed|Too many Cluster redirections|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|Failed to refresh slots|None of startup nodes|connect ETIMEDOUT/.test(
     err.message,
   );
+}
+
+/**
+ * `attempt` again while Redis is away (isRedisUnavailable), after waits that double from
+ * `firstDelayMs` up to `maxDelayMs`, until `deadline`; any other failure, or one past the deadline,
+ * is thrown. The waits do not keep the process alive.
+ */
+export async function retryWhileRedisAway<T>(
+  attempt: () => Promise<T>,
+  deadline: number,
+  { firstDelayMs, maxDelayMs }: { firstDelayMs: number; maxDelayMs: number },
+): Promise<T> {
+  for (let wait = firstDelayMs; ; wait = Math.min(wait * 2, maxDelayMs)) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isRedisUnavailable(err) || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait).unref());
+    }
+  }
 }
 
 /** The part of a key Redis Cluster hashes to pick its slot: the first non-empty {…}, else the whole key. */

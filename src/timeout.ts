@@ -19,3 +19,8 @@ export async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+/** Waits for `work` (its failure ignored), or `ms` at most: for closing steps that must not hang a stop. */
+export async function settleWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  await withTimeout(work, ms).catch(() => undefined);
+}

@@ -19,6 +19,7 @@ import { classifyFailure, failureReason } from '../src/failures.js';
 import { transition } from '../src/modules/generations/generation-state.js';
 import { createLogger, type Logger } from '../src/logger.js';
 import { PubSub } from '../src/pubsub.js';
+import { settleWithin } from '../src/timeout.js';
 import { closeRedis, createRedis, redisTarget } from '../src/redis.js';
 import { createStorage } from '../src/storage/index.js';
 import { createWorkerMetrics } from '../src/metrics.js';
@@ -253,18 +254,11 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
       ]);
       // Each step is bounded: a close that waits for a Redis node that died (a cluster after a
       // failover) would otherwise hold the process forever.
-      if (!closed) await within(5_000, Promise.all([worker?.close(true), uploadWorker?.close(true)]));
-      await within(5_000, Promise.all([queue.close(), uploadQueue.close()]));
+      if (!closed) await settleWithin(Promise.all([worker?.close(true), uploadWorker?.close(true)]), 5_000);
+      await settleWithin(Promise.all([queue.close(), uploadQueue.close()]), 5_000);
       await Promise.allSettled([closeRedis(redis), closeRedis(queueConnection), prisma.$disconnect()]);
       await endpoints.stop();
       log.info('dawg worker stopped');
     },
   };
-}
-
-/** Waits for `work` (its failure ignored), or `ms` at most. */
-async function within(ms: number, work: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([work.catch(() => undefined), new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }

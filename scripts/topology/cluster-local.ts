@@ -15,6 +15,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../../src/config.js';
+import { isMain, stopOnSignal } from '../lib/processes.js';
 import { spawnTs, type TsProcess } from '../lib/spawn-ts.js';
 import { type PgReplica, ReplicationRefused, startPgReplica } from './pg-replica.js';
 
@@ -172,7 +173,7 @@ export async function startLocalCluster(options: {
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, ''))) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: process.env.PORT ?? '4000' },
@@ -207,11 +208,8 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, 
   for (const a of cluster.apis) console.log(`  api on 127.0.0.1:${a.port}`);
   if (replica) console.log(`  reads that tolerate lag on the replica ${new URL(replica.url).host}`);
   console.log(`  ${cluster.workers.length} worker(s). Ctrl-C stops everything.`);
-  const stop = async () => {
+  stopOnSignal(async () => {
     await cluster.stop();
     await replica?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  });
 }

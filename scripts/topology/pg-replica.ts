@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfigOrExit } from '../../src/config.js';
+import { isMain, stopOnSignal } from '../lib/processes.js';
 import { makeDataDir, PostgresServer, runServerProgram, serverBinDir, serverUser } from '../lib/postgres-server.js';
 
 /** What pg_hba.conf needs for pg_basebackup and the standby's WAL stream from this machine. */
@@ -152,7 +153,7 @@ export async function startPgReplica(options: { primaryUrl: string; port: number
   };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, ''))) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({
     options: { port: { type: 'string', default: '5433' }, primary: { type: 'string' } },
   });
@@ -167,10 +168,5 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, 
   console.log('Run dawg against it with:');
   console.log(`  export DATABASE_REPLICA_URL=${replica.url}`);
   console.log('Ctrl-C stops it.');
-  const stop = async () => {
-    await replica.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignal(() => replica.stop());
 }

@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
+import { isMain, stopChildren, stopOnSignal } from '../lib/processes.js';
 import { redisAnswers } from '../lib/redis-answers.js';
 
 const run = promisify(execFile);
@@ -82,16 +83,7 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
   }
   const live = () => ports.filter((p) => processes.get(p)?.exitCode === null && processes.get(p)?.signalCode === null);
   const stop = async () => {
-    await Promise.all(
-      [...processes.values()].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await stopChildren(processes.values());
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -159,17 +151,12 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
   };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, ''))) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({ options: { port: { type: 'string', default: '7000' } } });
   const topology = await startClusterTopology(Number(values.port));
   console.log(`Redis Cluster is up: masters on ${(await topology.masters()).join(', ')}, each with a replica.`);
   console.log('Run dawg against it with:');
   for (const [k, v] of Object.entries(topology.env)) console.log(`  export ${k}=${v}`);
   console.log('Ctrl-C stops it.');
-  const stop = async () => {
-    await topology.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignal(() => topology.stop());
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { isMain, stopChildren, stopOnSignal } from '../lib/processes.js';
 import { redisAnswers } from '../lib/redis-answers.js';
 
 export interface SentinelTopology {
@@ -76,32 +77,18 @@ export async function startSentinelTopology(port = 6390, masterName = 'mymaster'
     },
     async stop() {
       ask.disconnect();
-      await Promise.all(
-        [...processes.values()].map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGTERM');
-            }),
-        ),
-      );
+      await stopChildren(processes.values());
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, ''))) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({ options: { port: { type: 'string', default: '6390' } } });
   const topology = await startSentinelTopology(Number(values.port));
   console.log(`Redis Sentinel is up: master 127.0.0.1:${await topology.masterPort()}, a replica, three sentinels.`);
   console.log('Run dawg against it with:');
   for (const [k, v] of Object.entries(topology.env)) console.log(`  export ${k}=${v}`);
   console.log('Ctrl-C stops it.');
-  const stop = async () => {
-    await topology.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  stopOnSignal(() => topology.stop());
 }

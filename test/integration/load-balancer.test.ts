@@ -48,6 +48,21 @@ describe('behind HAProxy', () => {
     graphqlUrl = `${cluster.url}/graphql`;
     user = await signUp(graphqlUrl);
   }, 180_000);
+  /** `n` beats of 20 s queued through the balancer; their ids. */
+  async function queueBeats(n: number): Promise<string[]> {
+    const beats: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const res = await gql(
+        graphqlUrl,
+        'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: 20 }) { id } }',
+        {},
+        user.token,
+      );
+      beats.push(res.data.generateBeat.id);
+    }
+    return beats;
+  }
+
   afterAll(async () => {
     await cluster?.stop();
     await database?.drop();
@@ -95,16 +110,7 @@ describe('behind HAProxy', () => {
   }, 60_000);
 
   it('restarts every api, one by one, under requests and subscriptions: 0 failed requests, and every follower sees its beat end', async () => {
-    const beats: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await gql(
-        graphqlUrl,
-        'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: 20 }) { id } }',
-        {},
-        user.token,
-      );
-      beats.push(res.data.generateBeat.id);
-    }
+    const beats = await queueBeats(6);
     // Followers that reconnect (through the balancer, to whichever api is up) and resubscribe.
     const followers = Array.from({ length: 3 }, () => {
       const statuses: string[] = [];
@@ -206,16 +212,7 @@ describe('behind HAProxy', () => {
   }, 120_000);
 
   it('kill -9 of a worker mid-job: its beats complete on the other worker', async () => {
-    const beats: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const res = await gql(
-        graphqlUrl,
-        'mutation { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: 20 }) { id } }',
-        {},
-        user.token,
-      );
-      beats.push(res.data.generateBeat.id);
-    }
+    const beats = await queueBeats(6);
     const status = async (id: string) =>
       (await gql(graphqlUrl, 'query($id: ID!) { generation(id: $id) { status } }', { id }, user.token)).data?.generation?.status;
     for (let i = 0; i < 200 && !(await Promise.all(beats.map(status))).includes('PROCESSING'); i++)

@@ -10,7 +10,7 @@
  * chunks were most of the writes (docs/benchmarks.md, chat).
  */
 import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
-import { defineScript, hashTag, isRedisUnavailable, type Redis } from '../../redis.js';
+import { defineScript, hashTag, type Redis, retryWhileRedisAway } from '../../redis.js';
 
 const STREAM_TTL_SEC = 3600;
 /** How long a write waits for a replica to have it; past it the reply goes on (the replica is lagging or gone). */
@@ -127,36 +127,32 @@ export class ReplyStream {
     return [...groups.values()];
   }
 
-  private async store(group: Pending[]): Promise<void> {
-    const deadline = Date.now() + this.retryMs;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const args = [group.length, ...group.map((c) => c.key), String(STREAM_TTL_SEC), ...group.flatMap((c) => c.args)] as const;
-        if (!this.replicas) await this.append(...args);
-        else {
-          // Redis replicates asynchronously: a chunk the master took but had not yet passed on is
-          // gone if that master dies and its replica takes over, leaving a gap no replay can fill.
-          // WAIT, sent in the same pipeline (so to the same node, in a cluster), returns once a
-          // replica has the chunks (or after REPLICA_WAIT_MS: a lagging or missing replica slows
-          // replies down but does not stop them). If the connection drops before WAIT answers, nobody
-          // knows whether a replica has them: they are written again (a chunk already stored is
-          // skipped by its entry id), on the new master once there is one.
-          const discarded: [Error, null] = [new Error('Connection is closed (pipeline discarded)'), null];
-          // EVAL, not the EVALSHA of the defined command: a promoted replica has no script cache, and
-          // ioredis does not fall back to EVAL inside a pipeline.
-          const [append, wait] = (await (this.redis.pipeline() as unknown as AppendPipeline)
-            .eval(APPEND_AND_PUBLISH, ...args)
-            .wait(this.replicas, REPLICA_WAIT_MS)
-            .exec()) ?? [discarded, discarded];
-          if (append?.[0]) throw append[0];
-          if (wait?.[0]) throw wait[0];
-        }
-        return;
-      } catch (err) {
-        if (!isRedisUnavailable(err) || Date.now() >= deadline) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 1_000)));
-      }
+  /** Writes a group's chunks, again while Redis is away (up to retryMs). */
+  private store(group: Pending[]): Promise<void> {
+    const args = [group.length, ...group.map((c) => c.key), String(STREAM_TTL_SEC), ...group.flatMap((c) => c.args)];
+    return retryWhileRedisAway(() => this.write(args), Date.now() + this.retryMs, { firstDelayMs: 100, maxDelayMs: 1_000 });
+  }
+
+  private async write(args: (string | number)[]): Promise<void> {
+    if (!this.replicas) {
+      await this.append(...(args as [number, ...string[]]));
+      return;
     }
+    // Redis replicates asynchronously: a chunk the master took but had not yet passed on is gone if
+    // that master dies and its replica takes over, leaving a gap no replay can fill. WAIT, sent in
+    // the same pipeline (so to the same node, in a cluster), returns once a replica has the chunks
+    // (or after REPLICA_WAIT_MS: a lagging or missing replica slows replies down but does not stop
+    // them). If the connection drops before WAIT answers, nobody knows whether a replica has them:
+    // they are written again (a chunk already stored is skipped by its entry id), on the new master
+    // once there is one. EVAL, not the EVALSHA of the defined command: a promoted replica has no
+    // script cache, and ioredis does not fall back to EVAL inside a pipeline.
+    const discarded: [Error, null] = [new Error('Connection is closed (pipeline discarded)'), null];
+    const [append, wait] = (await (this.redis.pipeline() as unknown as AppendPipeline)
+      .eval(APPEND_AND_PUBLISH, ...args)
+      .wait(this.replicas, REPLICA_WAIT_MS)
+      .exec()) ?? [discarded, discarded];
+    if (append?.[0]) throw append[0];
+    if (wait?.[0]) throw wait[0];
   }
 
   /** The chunks stored for a reply, in order. */

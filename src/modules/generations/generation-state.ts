@@ -9,7 +9,7 @@ import type { WriteMarks } from '../../db/write-marks.js';
 import type { Generation, GenerationStatus, Prisma } from '../../generated/prisma/client.js';
 import type { FailureReason } from '../../failures.js';
 import type { PubSub } from '../../pubsub.js';
-import { isRedisUnavailable } from '../../redis.js';
+import { isRedisUnavailable, retryWhileRedisAway } from '../../redis.js';
 
 /** A state change; `error` only ever holds a stable reason from src/failures.ts, never an exception's text. */
 export type GenerationChange = Omit<Prisma.GenerationUpdateManyMutationInput, 'error'> & { error?: FailureReason | null };
@@ -45,21 +45,11 @@ export async function publishGeneration(pubsub: PubSub, generation: Generation):
     await publish();
     return true;
   } catch (err) {
-    if (TERMINAL.has(generation.status) && isRedisUnavailable(err)) void retryUntil(publish, Date.now() + END_PUBLISH_RETRY_MS);
+    if (TERMINAL.has(generation.status) && isRedisUnavailable(err))
+      void retryWhileRedisAway(publish, Date.now() + END_PUBLISH_RETRY_MS, { firstDelayMs: 200, maxDelayMs: 2_000 }).catch(
+        () => {},
+      );
     return false;
-  }
-}
-
-async function retryUntil(attempt: () => Promise<unknown>, deadline: number): Promise<void> {
-  for (let wait = 200; Date.now() < deadline; wait = Math.min(wait * 2, 2_000)) {
-    await new Promise((r) => setTimeout(r, wait).unref());
-    if (
-      await attempt().then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
   }
 }
 
