@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import type { Generation, GenerationType } from '../src/generated/prisma/client.js';
 import type { Storage } from '../src/storage/index.js';
 import type { WorkerDeps } from '../worker/deps.js';
+import { EnginePool } from '../worker/engine-pool/pool.js';
 import { defaultHandlers } from '../worker/processor.js';
 
 const [kind = 'beat', durationArg = '300', tracksArg = '4'] = process.argv.slice(2);
@@ -61,6 +62,8 @@ const deps = {
     },
   },
   log: console,
+  // One engine thread, as a job gets: its memory is this process's (maxRSS counts every thread).
+  engine: new EnginePool(1),
 } as unknown as WorkerDeps;
 
 // Fixed ids, so the digest of what a job writes compares across runs and code changes.
@@ -111,6 +114,7 @@ if (kind === 'prepare') {
   mkdirSync(join(dir, 'files'), { recursive: true });
   for (const [key, body] of objects) writeFileSync(join(dir, 'files', Buffer.from(key).toString('base64url')), body);
   writeFileSync(join(dir, 'row.json'), JSON.stringify(g));
+  await deps.engine.close();
   process.exit(0);
 }
 
@@ -132,6 +136,7 @@ else {
 }
 
 // What the process holds before the job: code, the sources' files in the in-memory store.
+await deps.engine.warm();
 const stored = [...objects.values()].reduce((a, b) => a + b.length, 0);
 keepWrites = false;
 (globalThis as { gc?: () => void }).gc?.();
@@ -164,3 +169,4 @@ console.log(
     digest: digest.digest('hex').slice(0, 16),
   }),
 );
+await deps.engine.close();

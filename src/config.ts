@@ -3,6 +3,7 @@
  * .env.example (a test keeps the two in step). Bad or missing values are
  * reported all at once.
  */
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { MAX_FIELD_COST } from './graphql/costs.js';
@@ -239,7 +240,15 @@ export const configSchema = z
         }
       })
       .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }))),
+    // Jobs a worker process runs at once; the engine's threads (WORKER_THREADS, one per core by
+    // default) render them, so a job waiting on I/O leaves its thread to another.
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+    WORKER_THREADS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(() => availableParallelism()),
     MIX_MAX_TRACKS: z.coerce.number().int().min(1).max(MIX_TRACKS_CEILING).default(16),
     WORKER_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     // The worker's /health, /ready and /metrics (worker/endpoints.ts), on HOST; 0 = a free port.

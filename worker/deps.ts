@@ -4,6 +4,7 @@ import type { WriteMarks } from '../src/db/write-marks.js';
 import type { Logger } from '../src/logger.js';
 import type { PubSub } from '../src/pubsub.js';
 import type { Storage } from '../src/storage/index.js';
+import type { EnginePool } from './engine-pool/pool.js';
 
 export interface WorkerDeps {
   config: Config;
@@ -13,4 +14,6 @@ export interface WorkerDeps {
   pubsub: PubSub;
   storage: Storage;
   log: Logger;
+  /** The audio engine's threads: every render and encode runs there. */
+  engine: EnginePool;
 }

@@ -25,6 +25,7 @@ import { createStorage } from '../src/storage/index.js';
 import { createWorkerMetrics } from '../src/metrics.js';
 import type { WorkerDeps } from './deps.js';
 import { createEndpoints } from './endpoints.js';
+import { EnginePool } from './engine-pool/pool.js';
 import { guardedStorage } from './guarded-storage.js';
 import { waitForDatabase } from './wait-for-database.js';
 import { type Handlers, createProcessor, defaultHandlers } from './processor.js';
@@ -56,7 +57,8 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   const marks = config.DATABASE_REPLICA_URL.length
     ? new WriteMarks({ prisma, redis, prefix: config.REDIS_PREFIX, maxLagMs: config.DATABASE_REPLICA_MAX_LAG_MS })
     : null;
-  const deps: WorkerDeps = { config, prisma, marks, pubsub, storage: guardedStorage(createStorage(config)), log };
+  const engine = new EnginePool(config.WORKER_THREADS);
+  const deps: WorkerDeps = { config, prisma, marks, pubsub, storage: guardedStorage(createStorage(config)), log, engine };
   let worker: Worker | null = null;
   let uploadWorker: Worker | null = null;
   const queue = createGenerationQueue(queueConnection, config.REDIS_PREFIX);
@@ -180,6 +182,8 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
         signal: stopping.signal,
       });
       if (!ready) return;
+      // Every engine thread loaded before the first job, so none is a cold one.
+      await engine.warm();
       worker = new Worker(GENERATION_QUEUE, createProcessor(deps, options.handlers ?? defaultHandlers, metrics), {
         connection: queueConnection,
         prefix: queuePrefix(config.REDIS_PREFIX),
@@ -236,7 +240,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
       );
       reconcileTimer.unref();
       // Last: tests and scripts take this line as "ready" and read the url from it.
-      log.info({ concurrency: config.WORKER_CONCURRENCY, url: endpoints.url() }, 'dawg worker ready');
+      log.info({ concurrency: config.WORKER_CONCURRENCY, threads: engine.threads, url: endpoints.url() }, 'dawg worker ready');
     },
     /** Finishes running jobs (up to the lock), then closes connections. */
     reconcile,
@@ -256,7 +260,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
       // failover) would otherwise hold the process forever.
       if (!closed) await settleWithin(Promise.all([worker?.close(true), uploadWorker?.close(true)]), 5_000);
       await settleWithin(Promise.all([queue.close(), uploadQueue.close()]), 5_000);
-      await Promise.allSettled([closeRedis(redis), closeRedis(queueConnection), prisma.$disconnect()]);
+      await Promise.allSettled([closeRedis(redis), closeRedis(queueConnection), prisma.$disconnect(), engine.close()]);
       await endpoints.stop();
       log.info('dawg worker stopped');
     },

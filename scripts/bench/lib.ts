@@ -189,10 +189,12 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
     JWT_SECRET: randomBytes(32).toString('base64url'),
     FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_DIR: `/tmp/dawg-bench-${run}`,
-    // GRAPHQL_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat` compares the
-    // lean POST path with yoga alone.
+    // GRAPHQL_* and WORKER_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat`
+    // compares the lean POST path with yoga alone, and `WORKER_CONCURRENCY=3 npm run bench:queue` a setting.
     ...Object.fromEntries(
-      Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('GRAPHQL_') && !!e[1]),
+      Object.entries(process.env).filter(
+        (e): e is [string, string] => (e[0].startsWith('GRAPHQL_') || e[0].startsWith('WORKER_')) && !!e[1],
+      ),
     ),
     ...extraEnv,
   };

@@ -1,5 +1,5 @@
 /** Encoders: WAV (PCM 16/24-bit), MP3 (LAME via wasm-media-encoders, CBR) and MIDI of the arrangement. */
-import ToneMidi from '@tonejs/midi';
+import * as ToneMidi from '@tonejs/midi';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createEncoder } from 'wasm-media-encoders';
@@ -150,6 +150,12 @@ export async function encodeMp3(s: Stereo, bitrate: 128 | 192 | 256 | 320 = 192)
   return Buffer.concat(chunks);
 }
 
+/**
+ * @tonejs/midi is CommonJS with an __esModule flag: an ES module import sees its exports as `default`,
+ * a CommonJS one (an engine thread under tsx) sees them directly.
+ */
+const { Midi } = 'Midi' in ToneMidi ? ToneMidi : (ToneMidi as unknown as { default: typeof ToneMidi }).default;
+
 const GM_DRUMS: Record<DrumName, number> = { kick: 36, snare: 38, clap: 39, hat: 42, openhat: 46, perc: 37 };
 const GM_PROGRAM: Record<Exclude<PartName, 'drums'>, number> = { bass: 38, chords: 4, lead: 80 };
 
@@ -171,7 +177,7 @@ export function keySignature(key: MusicalKey): { sf: number; mi: 0 | 1 } {
  * chords 2, lead 3, drums 10) with its General MIDI program.
  */
 export function encodeMidi(a: Arrangement): Buffer {
-  const midi = new ToneMidi.Midi();
+  const midi = new Midi();
   midi.header.setTempo(a.bpm);
   midi.header.keySignatures.push({ key: a.key.tonic, scale: a.key.mode, ticks: 0 });
   midi.header.name = `${a.genre} ${a.bpm} bpm ${a.key.tonic} ${a.key.mode}`;

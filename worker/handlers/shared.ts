@@ -5,9 +5,8 @@ import type { GenerationOutputData } from '../../src/modules/generations/generat
 import { isOutputData } from '../../src/modules/generations/generation-output.js';
 import { storageKeys } from '../../src/storage/index.js';
 import type { WorkerDeps } from '../deps.js';
-import { decodeWav, encodeMp3, encodeWav } from '../engine/encode.js';
-import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
-import { master } from '../engine/master.js';
+import { decodeWav } from '../engine/encode.js';
+import type { Stereo } from '../engine/dsp.js';
 import type { Report } from './types.js';
 import { uploadFormat } from '../../src/modules/uploads/upload.rules.js';
 import { decodeUpload, UploadRefused } from '../uploads/decode.js';
@@ -58,16 +57,25 @@ export function loadSource(deps: WorkerDeps, source: { generationId?: string; up
   return source.uploadId ? loadUploadAudio(deps, source.uploadId) : loadSourceAudio(deps, source.generationId as string);
 }
 
-/** Encodes the mastered mix as MP3 + WAV and stores both; returns their keys. */
-export async function storeMix(deps: WorkerDeps, generation: Generation, mix: Stereo): Promise<{ mp3: string; wav: string }> {
+/** Bytes from an engine thread (a plain Uint8Array after the crossing) as a Buffer, without a copy. */
+export const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+/** Stores a mastered mix's MP3 and WAV (encoded on an engine thread); returns their keys. */
+export async function storeFiles(
+  deps: WorkerDeps,
+  generation: Generation,
+  files: { mp3: Uint8Array; wav: Uint8Array },
+): Promise<{ mp3: string; wav: string }> {
   const mp3 = storageKeys.beatMp3(generation.userId, generation.id);
   const wav = storageKeys.beatWav(generation.userId, generation.id);
-  const [mp3Bytes, wavBytes] = [await encodeMp3(mix), encodeWav(mix)];
-  await Promise.all([deps.storage.put(mp3, mp3Bytes, 'audio/mpeg'), deps.storage.put(wav, wavBytes, 'audio/wav')]);
+  await Promise.all([
+    deps.storage.put(mp3, asBuffer(files.mp3), 'audio/mpeg'),
+    deps.storage.put(wav, asBuffer(files.wav), 'audio/wav'),
+  ]);
   return { mp3, wav };
 }
 
-/** Masters `mix` to the target, stores MP3 + WAV, and describes the result (MASTER and MIX). */
+/** Masters `mix` to the target on an engine thread (`mix` moves there), stores MP3 + WAV, and describes the result (MASTER and MIX). */
 export async function masterAndStore(
   deps: WorkerDeps,
   generation: Generation,
@@ -76,13 +84,13 @@ export async function masterAndStore(
   report: Report,
 ): Promise<GenerationOutputData> {
   await report('mastering', 60);
-  const mastered = master(mix, targetLufs);
-  await report('encoding', 85);
-  const files = await storeMix(deps, generation, mastered.out);
+  const mastered = await deps.engine.master(mix, targetLufs);
+  await report('uploading', 90);
+  const files = await storeFiles(deps, generation, mastered);
   return {
     format: 'mp3',
     files: { ...files, midi: null, stems: [] },
-    durationSec: mastered.out.left.length / SAMPLE_RATE,
+    durationSec: mastered.durationSec,
     loudnessLufs: mastered.loudnessLufs,
     truePeakDb: mastered.truePeakDb,
     targetLufs,

@@ -3,9 +3,8 @@ import { parseKey } from '../../src/music/keys.js';
 import { type GenerationOutputData, isOutputData } from '../../src/modules/generations/generation-output.js';
 import { storedBeatInput, storedStemsInput } from '../../src/modules/generations/generation.rules.js';
 import { storageKeys } from '../../src/storage/index.js';
-import { encodeWav } from '../engine/encode.js';
-import { PARTS, renderBeat } from '../engine/index.js';
-import { parseStored } from './shared.js';
+import { PARTS } from '../engine/index.js';
+import { asBuffer, parseStored } from './shared.js';
 import type { Handler } from './types.js';
 
 /**
@@ -23,17 +22,18 @@ export const stemsHandler: Handler = async (generation, report, deps) => {
   const input = parseStored(storedBeatInput, source.input);
   const key = parseKey(input.key);
   if (!key) throw new Failure('INVALID_INPUT', 'key: not a key we know', { final: true });
-  const { stem } = await renderBeat({ ...input, key }, (stage) =>
-    report(stage === 'mastering' ? 'mastering' : `rendering ${stage}`, stage === 'mastering' ? 60 : 10),
-  );
   const out: { name: string; key: string }[] = [];
-  // One stem at a time: rendered, encoded, stored, let go.
-  for (const [i, part] of PARTS.entries()) {
-    await report(`stem ${part}`, 70 + i * 7);
-    const k = storageKeys.stem(generation.userId, generation.id, part);
-    await deps.storage.put(k, encodeWav(stem(part), 24), 'audio/wav');
-    out.push({ name: part, key: k });
-  }
+  // Rendered on an engine thread, which hands over one stem at a time: encoded, stored, let go.
+  await deps.engine.stems(
+    { ...input, key },
+    (stage) => report(stage === 'mastering' ? 'mastering' : `rendering ${stage}`, stage === 'mastering' ? 60 : 10),
+    async (part, wav) => {
+      await report(`stem ${part}`, 70 + PARTS.indexOf(part) * 7);
+      const k = storageKeys.stem(generation.userId, generation.id, part);
+      await deps.storage.put(k, asBuffer(wav), 'audio/wav');
+      out.push({ name: part, key: k });
+    },
+  );
   const base: GenerationOutputData = sourceOutput;
   return { ...base, files: { ...base.files, stems: out } };
 };

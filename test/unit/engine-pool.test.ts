@@ -1,0 +1,82 @@
+/**
+ * The engine's threads (worker/engine-pool/): the same bytes as rendering on the main thread, stages
+ * reported in order, a cancellation that ends the task, a Failure that keeps its code across the
+ * crossing, stems handed over one at a time, and a main thread that stays free while they render
+ * (BullMQ renews its locks there).
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Failure } from '../../src/failures.js';
+import { parseKey } from '../../src/music/keys.js';
+import { stereo } from '../../worker/engine/dsp.js';
+import { beatFiles } from '../../worker/engine/tasks.js';
+import { EnginePool } from '../../worker/engine-pool/pool.js';
+import { CancelledError } from '../../worker/errors.js';
+
+const key = parseKey('A minor');
+if (!key) throw new Error('key');
+const input = (durationSec: number, seed = 7) => ({ genre: 'lofi' as const, bpm: 90, key, mood: 'mellow', durationSec, seed });
+const pool = new EnginePool(2);
+afterAll(() => pool.close());
+
+describe('engine pool', () => {
+  it('renders the same bytes as the main thread would, reporting every stage in order', async () => {
+    await pool.warm();
+    const stages: string[] = [];
+    const threaded = await pool.beat(input(8), (stage) => {
+      stages.push(stage);
+    });
+    const inline = await beatFiles(input(8), () => {});
+    expect(Buffer.from(threaded.mp3).equals(Buffer.from(inline.mp3))).toBe(true);
+    expect(Buffer.from(threaded.wav).equals(Buffer.from(inline.wav))).toBe(true);
+    expect(Buffer.from(threaded.midi).equals(Buffer.from(inline.midi))).toBe(true);
+    expect(threaded.loudnessLufs).toBe(inline.loudnessLufs);
+    expect(stages).toEqual(['composing', 'drums', 'bass', 'melody', 'mixing', 'mastering', 'encoding']);
+  });
+
+  it('stops a task whose report fails (a cancellation) with that error, and keeps working', async () => {
+    const stages: string[] = [];
+    const cancelled = pool.beat(input(60), (stage) => {
+      stages.push(stage);
+      if (stage === 'bass') throw new CancelledError();
+    });
+    await expect(cancelled).rejects.toBeInstanceOf(CancelledError);
+    expect(stages).not.toContain('encoding');
+    const after = await pool.beat(input(4), () => {});
+    expect(after.mp3.byteLength).toBeGreaterThan(1000);
+  });
+
+  it("brings a Failure back as the same Failure (code and finality), not a thread's bare error", async () => {
+    const err = await pool.master(stereo(44_100), -14).catch((e) => e);
+    expect(err).toBeInstanceOf(Failure);
+    expect(err).toMatchObject({ code: 'ENGINE_FAILED', final: true });
+    expect(err.message).toMatch(/silent/);
+  });
+
+  it('hands stems over one at a time: the next is rendered only once the last is taken', async () => {
+    const got: string[] = [];
+    let holding = false;
+    await pool.stems(
+      input(6),
+      () => {},
+      async (part, wav) => {
+        expect(holding).toBe(false);
+        holding = true;
+        got.push(part);
+        expect(wav.byteLength).toBeGreaterThan(6 * 44_100 * 6 * 0.9);
+        await new Promise((r) => setTimeout(r, 50));
+        holding = false;
+      },
+    );
+    expect(got).toEqual(['drums', 'bass', 'chords', 'lead']);
+  });
+
+  it("keeps the main thread's event loop free while two long beats render", async () => {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    await Promise.all([pool.beat(input(60, 1), () => {}), pool.beat(input(60, 2), () => {})]);
+    delay.disable();
+    // Rendered here, each beat would block the loop for seconds; lock renewal runs on this loop.
+    expect(delay.max / 1e6).toBeLessThan(250);
+  });
+});

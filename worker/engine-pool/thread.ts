@@ -1,0 +1,55 @@
+/**
+ * An engine thread (piscina runs one per core, worker/engine-pool/pool.ts): takes a task
+ * (engine/tasks.ts), posts its stages on the task's port, and returns its files. Nothing here reaches
+ * a database, a queue or storage.
+ *
+ * Loaded as compiled ES modules in production; under tsx (dev and tests) a thread gets only tsx's
+ * CommonJS hook on Node 20, so the engine's imports must work both ways (see encode.ts).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { Failure } from '../../src/failures.js';
+import { encodeMp3 } from '../engine/encode.js';
+import { stereo } from '../engine/dsp.js';
+import { type TaskStage, beatFiles, masterFiles, stemFiles } from '../engine/tasks.js';
+import type { EngineTask, ThreadEvent, ThreadOutcome } from './protocol.js';
+
+const post = (port: MessagePort, event: ThreadEvent) =>
+  port.postMessage(event, event.type === 'stem' ? [event.wav.buffer as ArrayBuffer] : []);
+
+/** Resolves on the main thread's next message (it has taken a stem). */
+const taken = (port: MessagePort) => new Promise<void>((resolve) => port.once('message', () => resolve()));
+
+async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
+  const onStage = (stage: TaskStage) => post(port, { type: 'stage', stage });
+  switch (task.task) {
+    case 'beat':
+      return beatFiles(task.input, onStage);
+    case 'stems':
+      return stemFiles(task.input, onStage, async (part, wav) => {
+        post(port, { type: 'stem', part, wav });
+        await taken(port);
+      });
+    case 'master':
+      return masterFiles(task.mix, task.targetLufs);
+    case 'warm':
+      // Loads the engine and compiles the MP3 encoder, so a thread's first job is not a cold one.
+      await encodeMp3(stereo(1152));
+      return null;
+  }
+}
+
+export default async function engineThread({
+  port,
+  ...task
+}: EngineTask & { port: MessagePort }): Promise<ThreadOutcome<unknown>> {
+  try {
+    return { ok: true, value: await run(task as EngineTask, port) };
+  } catch (err) {
+    if (err instanceof Failure) return { ok: false, failure: { code: err.code, detail: err.detail, final: err.final } };
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, error: { name: e.name, message: e.message, stack: e.stack } };
+  } finally {
+    // The main thread closes the port once it has read this.
+    post(port, { type: 'end' });
+  }
+}

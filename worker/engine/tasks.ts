@@ -1,0 +1,76 @@
+/**
+ * The engine's work as tasks from plain data to files: what an engine thread runs
+ * (worker/engine-pool/). Each is a pure function of its input (same input and seed, same bytes) and
+ * touches no database, queue or storage: the job on the main thread does that.
+ */
+import type { ComposeInput } from './composer.js';
+import { SAMPLE_RATE, type Stereo } from './dsp.js';
+import { encodeMidi, encodeMp3, encodeWav } from './encode.js';
+import { PARTS, type PartName, type Stage, renderBeat } from './index.js';
+import { master } from './master.js';
+
+export interface MasteredFiles {
+  mp3: Uint8Array;
+  wav: Uint8Array;
+  durationSec: number;
+  loudnessLufs: number;
+  truePeakDb: number;
+}
+
+export interface BeatFiles extends MasteredFiles {
+  midi: Uint8Array;
+  arrangement: { bars: number; sections: { name: string; bars: number }[]; progression: number[] };
+}
+
+export type BeatInput = ComposeInput & { targetLufs?: number };
+
+/** The render's stages, then encoding. */
+export type TaskStage = Stage | 'encoding';
+
+/** A mastered mix as MP3 (CBR 192k) and 16-bit WAV. */
+async function encodeMaster(mix: Stereo): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
+  return { mp3: await encodeMp3(mix), wav: encodeWav(mix) };
+}
+
+/** A BEAT: composed, rendered, mastered and encoded to MP3, WAV and MIDI. */
+export async function beatFiles(input: BeatInput, onStage: (stage: TaskStage) => void): Promise<BeatFiles> {
+  const track = await renderBeat(input, onStage);
+  onStage('encoding');
+  const { mp3, wav } = await encodeMaster(track.mix);
+  return {
+    mp3,
+    wav,
+    midi: encodeMidi(track.arrangement),
+    durationSec: track.durationSec,
+    ...track.mastering,
+    arrangement: {
+      bars: track.arrangement.bars,
+      sections: track.arrangement.sections.map((s) => ({ name: s.name, bars: s.bars })),
+      progression: track.arrangement.progression,
+    },
+  };
+}
+
+/**
+ * A beat's stems, each a 24-bit WAV mastered with the mix's own gain curve (so they sum to the mix),
+ * handed to `onStem` one at a time: the next is rendered once it has been taken.
+ */
+export async function stemFiles(
+  input: BeatInput,
+  onStage: (stage: TaskStage) => void,
+  onStem: (part: PartName, wav: Uint8Array) => Promise<void>,
+): Promise<void> {
+  const { stem } = await renderBeat(input, onStage);
+  for (const part of PARTS) await onStem(part, encodeWav(stem(part), 24));
+}
+
+/** `mix` mastered to `targetLufs` (in place) and encoded. */
+export async function masterFiles(mix: Stereo, targetLufs: number): Promise<MasteredFiles> {
+  const mastered = master(mix, targetLufs);
+  return {
+    ...(await encodeMaster(mastered.out)),
+    durationSec: mastered.out.left.length / SAMPLE_RATE,
+    loudnessLufs: mastered.loudnessLufs,
+    truePeakDb: mastered.truePeakDb,
+  };
+}
