@@ -3,6 +3,7 @@
  * exactly `durationSec` long, each with its own space (reverb, delay) and
  * level. The stems sum to the mix.
  */
+import type { Genre } from '../../src/music/genres.js';
 import { type Arrangement, PARTS, type PartName } from './arrangement.js';
 import { type Stereo, SAMPLE_RATE, biquadInPlace, dbToGain, delayInto, lowpass, noiseTable, reverbInto, stereo } from './dsp.js';
 import { type ToneOptions, renderDrum, renderTone } from './synth.js';
@@ -40,56 +41,25 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
       if (start < length) renderDrum(s, start, hit.drum, hit.velocity, kit, (i * 7919) % SAMPLE_RATE);
     }
   } else if (part === 'bass') {
-    const bassTone: ToneOptions = {
-      timbre: style.bassTimbre,
-      attack: 0.005,
-      decay: style.bass === 'slide' ? 1.2 : 0.3,
-      sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.6,
-      release: 0.06,
-      cutoff: style.bassTimbre === 'saw' ? 700 : 1200,
-      detune: 0,
-      pan: 0,
-      gain: 0.8,
-      drive: style.bass === 'slide' ? 2.2 : undefined,
-      glide: style.bass === 'slide' ? 0.05 : undefined,
-    };
+    const tone = toneFor(a.genre, 'bass');
     for (const n of a.bass) {
       const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, bassTone);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone);
     }
   } else if (part === 'chords') {
-    const slow = style.chords === 'pad' || style.chords === 'swell';
-    const chordTone = (pan: number): ToneOptions => ({
-      timbre: style.chordTimbre,
-      attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
-      decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
-      sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.2 : 0.35,
-      release: slow ? 0.5 : 0.15,
-      cutoff: style.warmth ? 1600 : 2600,
-      detune: style.chordTimbre === 'saw' ? 9 : 4,
-      pan,
-      gain: 0.45,
-    });
+    // Alternate notes lean left and right.
+    const left = toneFor(a.genre, 'chords');
+    const right = { ...left, pan: -left.pan };
     for (const [i, n] of a.chords.entries()) {
       const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, chordTone(i % 2 ? 0.35 : -0.35));
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, i % 2 ? right : left);
     }
     reverbInto(send(), s, style.reverb);
   } else {
-    const leadTone: ToneOptions = {
-      timbre: style.leadTimbre,
-      attack: 0.01,
-      decay: 0.25,
-      sustain: 0.5,
-      release: 0.12,
-      cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
-      detune: 0,
-      pan: -0.1,
-      gain: 0.5,
-    };
+    const tone = toneFor(a.genre, 'lead');
     for (const n of a.lead) {
       const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, leadTone);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone);
     }
     const leadSend = send();
     reverbInto(leadSend, s, style.reverb * 0.8);
@@ -102,6 +72,50 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   }
   fade(s, dbToGain(PART_DB[part]));
   return s;
+}
+
+/** The voice of a tonal part in a genre (chords: the left-leaning one). */
+export function toneFor(genre: Genre, part: Exclude<PartName, 'drums'>): ToneOptions {
+  const style = STYLES[genre];
+  if (part === 'bass')
+    return {
+      timbre: style.bassTimbre,
+      attack: 0.005,
+      decay: style.bass === 'slide' ? 1.2 : 0.3,
+      sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.6,
+      release: 0.06,
+      cutoff: style.bassTimbre === 'saw' ? 700 : 1200,
+      detune: 0,
+      pan: 0,
+      gain: 0.8,
+      drive: style.bass === 'slide' ? 2.2 : undefined,
+      glide: style.bass === 'slide' ? 0.05 : undefined,
+    };
+  if (part === 'chords') {
+    const slow = style.chords === 'pad' || style.chords === 'swell';
+    return {
+      timbre: style.chordTimbre,
+      attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
+      decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
+      sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.2 : 0.35,
+      release: slow ? 0.5 : 0.15,
+      cutoff: style.warmth ? 1600 : 2600,
+      detune: style.chordTimbre === 'saw' ? 9 : 4,
+      pan: -0.35,
+      gain: 0.45,
+    };
+  }
+  return {
+    timbre: style.leadTimbre,
+    attack: 0.01,
+    decay: 0.25,
+    sustain: 0.5,
+    release: 0.12,
+    cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
+    detune: 0,
+    pan: -0.1,
+    gain: 0.5,
+  };
 }
 
 /**
