@@ -7,7 +7,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 export type GenerateBeatInput = {
   /** 40..220 */
   bpm: number;
-  /** 5..300, default 30 */
+  /** 5..300, default 30; the beat lasts the fewest whole bars that hold it, so it loops */
   durationSec?: number | null | undefined;
   /** lofi, hiphop (boom bap), trap, house, techno, dnb, ambient, pop */
   genre: string;

@@ -9,6 +9,21 @@ export interface FfmpegMeasure {
   durationSec: number;
 }
 
+/** A file decoded by ffmpeg: each channel as 32-bit float at the file's own rate (ffmpeg honours gapless headers). */
+export function decodeWithFfmpeg(file: string): { left: Float32Array; right: Float32Array } {
+  const r = spawnSync(ffmpegPath(), ['-v', 'error', '-i', file, '-ac', '2', '-f', 'f32le', '-'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`ffmpeg could not decode ${file}: ${r.stderr.toString().slice(-1000)}`);
+  const interleaved = new Float32Array(new Uint8Array(r.stdout).buffer); // a copy: the reply may not be 4-byte aligned
+  const frames = interleaved.length / 2;
+  const left = new Float32Array(frames);
+  const right = new Float32Array(frames);
+  for (let i = 0; i < frames; i++) {
+    left[i] = interleaved[2 * i] as number;
+    right[i] = interleaved[2 * i + 1] as number;
+  }
+  return { left, right };
+}
+
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(-1000)}`);

@@ -29,7 +29,8 @@ describe('uploads (local storage)', () => {
     stack = await startStack({ UPLOAD_QUOTA_BYTES: String(QUOTA), UPLOAD_MAX_DURATION_SEC: '60' });
     user = await signUp(stack.api.graphqlUrl);
     dir = await mkdtemp(join(tmpdir(), 'dawg-uploads-'));
-    // A real piece of music with a known tempo and key: a beat the engine made, downloaded as WAV.
+    // A real piece of music with a known tempo and key: a beat the engine made, downloaded as WAV
+    // (12 s asked for at 124 bpm: 7 whole bars, 13.55 s).
     const beat = await beatDone(stack.api, user.token, { genre: 'house', bpm: 124, key: 'A minor', durationSec: 12, seed: 7 });
     wav = Buffer.from(await (await fetch(beat.output?.wavUrl as string)).arrayBuffer());
     await writeFile(join(dir, 'beat.wav'), wav);
@@ -59,7 +60,7 @@ describe('uploads (local storage)', () => {
     expect(upload).toMatchObject({ status: 'READY', filename: 'my beat.wav', contentType: 'audio/wav', bytes: wav.length });
     expect(upload.sampleRate).toBe(44100);
     expect(upload.channels).toBe(2);
-    expect(upload.durationSec).toBeCloseTo(12, 1);
+    expect(upload.durationSec).toBeCloseTo(13.55, 1);
     expect(upload.loudnessLufs).toBeGreaterThan(-16);
     expect(upload.loudnessLufs).toBeLessThan(-12);
     // Detected from the sound: the beat was asked for at 124 bpm in A minor.
@@ -82,8 +83,8 @@ describe('uploads (local storage)', () => {
       expect(upload.sampleRate).toBe(48000);
       expect(Math.abs(upload.bpm - 124)).toBeLessThanOrEqual(1);
       expect(upload.key).toBe('A minor');
-      expect(upload.durationSec).toBeGreaterThan(11.9);
-      expect(upload.durationSec).toBeLessThan(12.2);
+      expect(upload.durationSec).toBeGreaterThan(13.45);
+      expect(upload.durationSec).toBeLessThan(13.75);
     },
     60_000,
   );
@@ -248,8 +249,8 @@ describe('uploads (local storage)', () => {
     expect(mix.data.mixProject.input.tracks).toHaveLength(2);
     const mixed = await waitFor(stack.api, user.token, mix.data.mixProject.id);
     expect(mixed.status).toBe('COMPLETED');
-    // The mix is as long as its longest source: the 12 s upload, not the 5 s beat.
-    expect(mixed.output?.durationSec).toBeGreaterThan(11.5);
+    // The mix is as long as its longest source: the 13.55 s upload, not the 5.33 s beat.
+    expect(mixed.output?.durationSec).toBeGreaterThan(13);
 
     const master = await gql(
       stack.api.graphqlUrl,

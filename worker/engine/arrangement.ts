@@ -4,6 +4,7 @@ import type { MusicalKey } from '../../src/music/keys.js';
 export type DrumName = 'kick' | 'snare' | 'clap' | 'hat' | 'openhat' | 'perc';
 export type PartName = 'drums' | 'bass' | 'chords' | 'lead';
 export const PARTS: readonly PartName[] = ['drums', 'bass', 'chords', 'lead'];
+export const BEATS_PER_BAR = 4;
 
 /** Times and durations are in beats (quarter notes) from the start. */
 export interface Note {
@@ -33,6 +34,7 @@ export interface Arrangement {
   key: MusicalKey;
   mood: string;
   seed: number;
+  /** The length asked for: the render is `bars` whole bars, the fewest that last this long. */
   durationSec: number;
   bars: number;
   sections: Section[];

@@ -8,7 +8,7 @@
 import type { Genre } from '../../src/music/genres.js';
 import type { MusicalKey } from '../../src/music/keys.js';
 import { chordDegrees, degreeToMidi } from '../../src/music/theory.js';
-import type { Arrangement, DrumHit, DrumName, Note, Section } from './arrangement.js';
+import { type Arrangement, BEATS_PER_BAR, type DrumHit, type DrumName, type Note, type Section } from './arrangement.js';
 import { Rng } from './rng.js';
 import { progressionsFor, STYLES, type Style } from './styles.js';
 
@@ -20,8 +20,6 @@ export interface ComposeInput {
   durationSec: number;
   seed: number;
 }
-
-const BEATS_PER_BAR = 4;
 
 export function compose(input: ComposeInput): Arrangement {
   const style = STYLES[input.genre];

@@ -6,6 +6,7 @@ import { createEncoder } from 'wasm-media-encoders';
 import type { MusicalKey } from '../../src/music/keys.js';
 import type { Arrangement, DrumName, PartName } from './arrangement.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
+import { withGaplessHeader } from './lame-tag.js';
 
 export function encodeWav(s: Stereo, bitDepth: 16 | 24 = 16, sampleRate = SAMPLE_RATE): Buffer {
   const frames = s.left.length;
@@ -137,6 +138,7 @@ async function mp3Encoder() {
   });
 }
 
+/** CBR MP3 with a gapless header: it decodes to exactly the samples of `s`, in step with them. */
 export async function encodeMp3(s: Stereo, bitrate: 128 | 192 | 256 | 320 = 192): Promise<Buffer> {
   const encoder = await mp3Encoder();
   encoder.configure({ sampleRate: SAMPLE_RATE, channels: 2, bitrate });
@@ -147,7 +149,7 @@ export async function encodeMp3(s: Stereo, bitrate: 128 | 192 | 256 | 320 = 192)
     chunks.push(Buffer.from(encoder.encode([s.left.subarray(i, i + block), s.right.subarray(i, i + block)])));
   }
   chunks.push(Buffer.from(encoder.finalize()));
-  return Buffer.concat(chunks);
+  return withGaplessHeader(Buffer.concat(chunks), s.left.length);
 }
 
 /**

@@ -50,7 +50,8 @@ export async function renderBeat(
     if (stage) await onStage(stage);
   });
   await onStage('mastering');
-  const { out, gain, loudnessLufs, truePeakDb } = master(mix, input.targetLufs ?? -14);
+  // A beat loops (render.ts): its master's gain runs on from the end into the start.
+  const { out, gain, loudnessLufs, truePeakDb } = master(mix, input.targetLufs ?? -14, { loop: true });
   return {
     arrangement,
     mix: out,

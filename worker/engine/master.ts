@@ -47,16 +47,25 @@ function peakEnvelope(s: Stereo, gain: Float32Array | number): Float32Array {
   return env;
 }
 
+/**
+ * How much of a loop's end the compressor and limiter run through before its start, to begin
+ * where they will end: many times their release, so the gain at the seam is continuous.
+ */
+const LOOP_WARMUP = SAMPLE_RATE;
+
 /** A gentle bus compressor's gain curve (threshold in dBFS, 2.5:1, 5 ms / 150 ms), written over `peaks`. */
-function compressorGainInPlace(peaks: Float32Array, thresholdDb: number): Float32Array {
+function compressorGainInPlace(peaks: Float32Array, thresholdDb: number, loop: boolean): Float32Array {
   const g = peaks;
   const att = Math.exp(-1 / (0.005 * SAMPLE_RATE));
   const rel = Math.exp(-1 / (0.15 * SAMPLE_RATE));
   const ratio = 2.5;
+  const follow = (level: number, x: number) => (x > level ? att * level + (1 - att) * x : rel * level + (1 - rel) * x);
   let level = 0;
+  if (loop)
+    for (let i = Math.max(0, peaks.length - LOOP_WARMUP); i < peaks.length; i++) level = follow(level, peaks[i] as number);
   for (let i = 0; i < peaks.length; i++) {
     const x = peaks[i] as number;
-    level = x > level ? att * level + (1 - att) * x : rel * level + (1 - rel) * x;
+    level = follow(level, x);
     const db = 20 * Math.log10(level + 1e-9);
     const over = db - thresholdDb;
     g[i] = over > 0 ? dbToGain(-over * (1 - 1 / ratio)) : 1;
@@ -66,9 +75,10 @@ function compressorGainInPlace(peaks: Float32Array, thresholdDb: number): Float3
 
 /**
  * Look-ahead limiter gain, written over `peaks`: never lets |x·g| exceed `ceiling`; ramps down
- * ahead of peaks, releases over 80 ms.
+ * ahead of peaks, releases over 80 ms. In a loop, the end looks ahead into the start and the start
+ * releases from where the end left off.
  */
-function limiterGainInPlace(peaks: Float32Array, ceiling: number): Float32Array {
+function limiterGainInPlace(peaks: Float32Array, ceiling: number, loop: boolean): Float32Array {
   const n = peaks.length;
   const g = peaks;
   for (let i = 0; i < n; i++) {
@@ -78,9 +88,12 @@ function limiterGainInPlace(peaks: Float32Array, ceiling: number): Float32Array 
   // Backward pass: reach each reduction linearly over the look-ahead window.
   const step = 1 / LOOKAHEAD;
   for (let i = n - 2; i >= 0; i--) g[i] = Math.min(g[i] as number, (g[i + 1] as number) + step);
+  if (loop)
+    for (let i = n - 1; i >= Math.max(0, n - LOOKAHEAD); i--) g[i] = Math.min(g[i] as number, (g[(i + 1) % n] as number) + step);
   // Forward pass: release smoothly, never above what the peak allows.
   const rel = 1 - Math.exp(-1 / (0.08 * SAMPLE_RATE));
   let prev = 1;
+  if (loop) for (let i = Math.max(0, n - LOOP_WARMUP); i < n; i++) prev = Math.min(g[i] as number, prev + (1 - prev) * rel);
   for (let i = 0; i < n; i++) {
     const target = g[i] as number;
     prev = Math.min(target, prev + (1 - prev) * rel);
@@ -94,14 +107,20 @@ function limiterGainInPlace(peaks: Float32Array, ceiling: number): Float32Array 
  * `out`). Besides the mix it holds four mono buffers (base gain, peak
  * envelope, gain curve, one output channel while measuring) instead of a
  * second stereo copy and a buffer per step: 300 s at 44.1 kHz is 212 MB of
- * them, against 106 MB for the mix itself.
+ * them, against 106 MB for the mix itself. With `loop` the mix is a loop (a
+ * beat): compressor and limiter run on from its end into its start, so its gain
+ * does not jump at the seam.
  */
-export function master(mix: Stereo, targetLufs = -14, ceilingDbtp = -1): MasterResult {
+export function master(
+  mix: Stereo,
+  targetLufs = -14,
+  { ceilingDbtp = -1, loop = false }: { ceilingDbtp?: number; loop?: boolean } = {},
+): MasterResult {
   const l0 = integratedLoudness(mix);
   if (!Number.isFinite(l0)) throw new SilentRenderError();
   // Compress relative to the loudness target, then normalize and limit, re-measuring until on target.
   const pre = dbToGain(targetLufs - l0);
-  const base = compressorGainInPlace(peakEnvelope(mix, pre), targetLufs + 4);
+  const base = compressorGainInPlace(peakEnvelope(mix, pre), targetLufs + 4, loop);
   for (let i = 0; i < base.length; i++) base[i] = pre * (base[i] as number);
   // Aim the sample-peak ceiling under the true-peak ceiling (inter-sample peaks sit above samples), and
   // keep TP_MARGIN below it by our meter: ffmpeg's ebur128 reads up to ~0.5 dB higher on dense, re-limited
@@ -131,7 +150,7 @@ export function master(mix: Stereo, targetLufs = -14, ceilingDbtp = -1): MasterR
   // Loudness is steered by the make-up gain, the true peak by the limiter's ceiling; both are re-measured.
   for (let iteration = 0; iteration < 6; iteration++) {
     for (let i = 0; i < n; i++) gain[i] = (peaks[i] as number) * makeup;
-    limiterGainInPlace(gain, sampleCeiling);
+    limiterGainInPlace(gain, sampleCeiling, loop);
     for (let i = 0; i < n; i++) gain[i] = (base[i] as number) * makeup * (gain[i] as number);
     measure();
     const loudOk = Math.abs(loudness - targetLufs) < 0.2;

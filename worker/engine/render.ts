@@ -1,9 +1,13 @@
 /**
  * Arrangement → four stereo stems (drums, bass, chords, lead) at 44.1 kHz,
- * exactly `durationSec` long, each with its own space (reverb, delay) and
- * level. The stems sum to the mix.
+ * each with its own space (reverb, delay) and level. The stems sum to the mix.
+ * A render is the arrangement's whole bars, exactly, and what still sounds past
+ * the last bar line (releases, reverb, echoes) is folded back onto the start, as
+ * a DAW renders a loop: the file loops seamlessly, and played once it starts
+ * with the quiet tail of its own end.
  */
-import { type Arrangement, PARTS, type PartName } from './arrangement.js';
+import type { Genre } from '../../src/music/genres.js';
+import { type Arrangement, BEATS_PER_BAR, PARTS, type PartName } from './arrangement.js';
 import { type Stereo, SAMPLE_RATE, biquadInPlace, dbToGain, delayInto, lowpass, noiseTable, reverbInto, stereo } from './dsp.js';
 import { type ToneOptions, renderDrum, renderTone } from './synth.js';
 import { STYLES } from './styles.js';
@@ -12,7 +16,18 @@ export type Stems = Record<PartName, Stereo>;
 
 /** Level of each part in the mix, dB. */
 const PART_DB: Record<PartName, number> = { drums: -3, bass: -5, chords: -13, lead: -12 };
-const FADE_OUT_SEC = 1.5;
+/**
+ * How long past the last bar line a part is rendered before that is folded onto the start: the
+ * longest hit (trap's kick, 1.44 s), or a pad's release with its reverb (to −60 dB in 1 s). Echoes
+ * still left are faded out over the last quarter second rather than cut.
+ */
+const TAIL_SEC = 2;
+const TAIL_FADE_SEC = 0.25;
+
+/** Samples in the arrangement's whole bars: the length of every render, so that it loops on a bar line. */
+export function loopLength(a: Arrangement): number {
+  return Math.round(((a.bars * BEATS_PER_BAR * 60) / a.bpm) * SAMPLE_RATE);
+}
 
 /**
  * Renders one part alone, with its space and level: what it adds to the mix.
@@ -22,14 +37,16 @@ const FADE_OUT_SEC = 1.5;
  */
 export function renderPart(a: Arrangement, part: PartName): Stereo {
   const style = STYLES[a.genre];
-  const length = Math.round(a.durationSec * SAMPLE_RATE);
+  const length = loopLength(a);
   const secPerBeat = 60 / a.bpm;
   const at = (beats: number) => Math.round(beats * secPerBeat * SAMPLE_RATE);
-  const s = stereo(length);
+  // Notes start within the bars and ring on into the tail; the effects run through it too.
+  const s = stereo(length + Math.round(TAIL_SEC * SAMPLE_RATE));
+  const rendered = s.left.length;
   // Space: reverb on chords and lead (more for ambient), a dotted-eighth echo on the lead.
   const send = () => {
-    const m = new Float32Array(length);
-    for (let i = 0; i < length; i++) m[i] = ((s.left[i] as number) + (s.right[i] as number)) * 0.5;
+    const m = new Float32Array(rendered);
+    for (let i = 0; i < rendered; i++) m[i] = ((s.left[i] as number) + (s.right[i] as number)) * 0.5;
     return m;
   };
 
@@ -40,7 +57,45 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
       if (start < length) renderDrum(s, start, hit.drum, hit.velocity, kit, (i * 7919) % SAMPLE_RATE);
     }
   } else if (part === 'bass') {
-    const bassTone: ToneOptions = {
+    const tone = toneFor(a.genre, 'bass');
+    for (const n of a.bass) {
+      const start = at(n.time);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone);
+    }
+  } else if (part === 'chords') {
+    // Alternate notes lean left and right.
+    const left = toneFor(a.genre, 'chords');
+    const right = { ...left, pan: -left.pan };
+    for (const [i, n] of a.chords.entries()) {
+      const start = at(n.time);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, i % 2 ? right : left);
+    }
+    reverbInto(send(), s, style.reverb);
+  } else {
+    const tone = toneFor(a.genre, 'lead');
+    for (const n of a.lead) {
+      const start = at(n.time);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone);
+    }
+    const leadSend = send();
+    reverbInto(leadSend, s, style.reverb * 0.8);
+    delayInto(leadSend, s, at(0.75), 0.35, 0.25);
+  }
+
+  if (style.warmth) {
+    biquadInPlace(s.left, lowpass(style.warmth));
+    biquadInPlace(s.right, lowpass(style.warmth));
+  }
+  const loop = foldTail(s, length);
+  scale(loop, dbToGain(PART_DB[part]));
+  return loop;
+}
+
+/** The voice of a tonal part in a genre (chords: the left-leaning one). */
+export function toneFor(genre: Genre, part: Exclude<PartName, 'drums'>): ToneOptions {
+  const style = STYLES[genre];
+  if (part === 'bass')
+    return {
       timbre: style.bassTimbre,
       attack: 0.005,
       decay: style.bass === 'slide' ? 1.2 : 0.3,
@@ -53,13 +108,9 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
       drive: style.bass === 'slide' ? 2.2 : undefined,
       glide: style.bass === 'slide' ? 0.05 : undefined,
     };
-    for (const n of a.bass) {
-      const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, bassTone);
-    }
-  } else if (part === 'chords') {
+  if (part === 'chords') {
     const slow = style.chords === 'pad' || style.chords === 'swell';
-    const chordTone = (pan: number): ToneOptions => ({
+    return {
       timbre: style.chordTimbre,
       attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
       decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
@@ -67,41 +118,21 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
       release: slow ? 0.5 : 0.15,
       cutoff: style.warmth ? 1600 : 2600,
       detune: style.chordTimbre === 'saw' ? 9 : 4,
-      pan,
+      pan: -0.35,
       gain: 0.45,
-    });
-    for (const [i, n] of a.chords.entries()) {
-      const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, chordTone(i % 2 ? 0.35 : -0.35));
-    }
-    reverbInto(send(), s, style.reverb);
-  } else {
-    const leadTone: ToneOptions = {
-      timbre: style.leadTimbre,
-      attack: 0.01,
-      decay: 0.25,
-      sustain: 0.5,
-      release: 0.12,
-      cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
-      detune: 0,
-      pan: -0.1,
-      gain: 0.5,
     };
-    for (const n of a.lead) {
-      const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, leadTone);
-    }
-    const leadSend = send();
-    reverbInto(leadSend, s, style.reverb * 0.8);
-    delayInto(leadSend, s, at(0.75), 0.35, 0.25);
   }
-
-  if (style.warmth) {
-    biquadInPlace(s.left, lowpass(style.warmth));
-    biquadInPlace(s.right, lowpass(style.warmth));
-  }
-  fade(s, dbToGain(PART_DB[part]));
-  return s;
+  return {
+    timbre: style.leadTimbre,
+    attack: 0.01,
+    decay: 0.25,
+    sustain: 0.5,
+    release: 0.12,
+    cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
+    detune: 0,
+    pan: -0.1,
+    gain: 0.5,
+  };
 }
 
 /**
@@ -109,7 +140,7 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
  * done: one stem alive at a time. `onPart` runs after each (progress, cancellation checks).
  */
 export async function renderMix(a: Arrangement, onPart: (part: PartName) => Promise<void> | void = () => {}): Promise<Stereo> {
-  const mix = stereo(Math.round(a.durationSec * SAMPLE_RATE));
+  const mix = stereo(loopLength(a));
   for (const part of PARTS) {
     addInto(mix, renderPart(a, part), 1);
     await onPart(part);
@@ -129,16 +160,28 @@ export async function renderStems(a: Arrangement, onPart: (part: PartName) => Pr
   return stems;
 }
 
-/** Applies gain `g` and fades the last seconds to silence, so a cut-off bar ends cleanly. */
-function fade(s: Stereo, g: number): void {
-  const length = s.left.length;
-  const fadeLen = Math.min(length, Math.round(FADE_OUT_SEC * SAMPLE_RATE));
-  const fadeStart = length - fadeLen;
-  for (let i = 0; i < length; i++) {
-    const f = i < fadeStart ? g : g * ((length - i) / fadeLen) ** 2;
-    s.left[i] = (s.left[i] as number) * f;
-    s.right[i] = (s.right[i] as number) * f;
+/**
+ * The first `length` samples of `s` with what follows added onto them from the start (fading out
+ * the last TAIL_FADE_SEC of it first): the render as it sounds when looped, its end running on into its start.
+ */
+function foldTail(s: Stereo, length: number): Stereo {
+  const end = s.left.length;
+  const fade = Math.min(end - length, Math.round(TAIL_FADE_SEC * SAMPLE_RATE));
+  for (const x of [s.left, s.right]) {
+    for (let k = 0; k < fade; k++) {
+      const i = end - fade + k;
+      x[i] = (x[i] as number) * 0.5 * (1 + Math.cos((Math.PI * (k + 1)) / (fade + 1)));
+    }
+    for (let i = length; i < end; i++) {
+      const j = (i - length) % length;
+      x[j] = (x[j] as number) + (x[i] as number);
+    }
   }
+  return { left: s.left.subarray(0, length), right: s.right.subarray(0, length) };
+}
+
+function scale(s: Stereo, g: number): void {
+  for (const x of [s.left, s.right]) for (let i = 0; i < x.length; i++) x[i] = (x[i] as number) * g;
 }
 
 /** Sum of stems with per-stem gain (dB), pan offset and mute. */

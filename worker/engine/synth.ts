@@ -115,6 +115,25 @@ const DRUM_PAN: Record<DrumName, number> = { kick: 0, snare: 0.05, clap: -0.08, 
 
 const decayFactor = (seconds: number) => Math.exp(-1 / (seconds * SAMPLE_RATE));
 
+const kickDecaySec = (kit: Pick<DrumKit, 'longKick'>) => (kit.longKick ? 0.9 : 0.32);
+
+/** How long a hit sounds, its release included. */
+export function drumLengthSec(drum: DrumName, kit: Pick<DrumKit, 'longKick'>): number {
+  if (drum === 'kick') return kickDecaySec(kit) * 1.6;
+  if (drum === 'perc') return 0.12;
+  return NOISE_DRUMS[drum].length;
+}
+
+/**
+ * The last 10 ms of every hit, a raised-cosine fade to zero: a hit stops while still sounding (the
+ * kick at a fifth of its level), and stopping it there outright is a click.
+ */
+const RELEASE_SAMPLES = Math.round(0.01 * SAMPLE_RATE);
+const RELEASE = Float32Array.from(
+  { length: RELEASE_SAMPLES },
+  (_, k) => 0.5 * (1 + Math.cos((Math.PI * (k + 1)) / (RELEASE_SAMPLES + 1))),
+);
+
 /** Writes one drum hit at sample `start` (envelopes are running products, no per-sample exp). */
 export function renderDrum(
   out: Stereo,
@@ -130,14 +149,17 @@ export function renderDrum(
   const noise = kit.noise;
   const nlen = noise.length;
   let ni = noiseOffset % nlen;
+  const length = Math.floor(drumLengthSec(drum, kit) * SAMPLE_RATE);
+  const end = Math.min(L.length, start + length);
+  const releaseFrom = start + length - RELEASE_SAMPLES;
   const put = (i: number, v: number) => {
-    L[i] = (L[i] as number) + v * gl;
-    R[i] = (R[i] as number) + v * gr;
+    const g = i < releaseFrom ? 1 : (RELEASE[i - releaseFrom] as number);
+    L[i] = (L[i] as number) + v * g * gl;
+    R[i] = (R[i] as number) + v * g * gr;
   };
   switch (drum) {
     case 'kick': {
-      const decay = kit.longKick ? 0.9 : 0.32;
-      const end = Math.min(L.length, start + Math.floor(decay * 1.6 * SAMPLE_RATE));
+      const decay = kickDecaySec(kit);
       const ampK = decayFactor(decay);
       const sweepK = decayFactor(0.035);
       let amp = 0.95 * velocity;
@@ -160,7 +182,6 @@ export function renderDrum(
     case 'hat':
     case 'openhat': {
       const spec = NOISE_DRUMS[drum];
-      const end = Math.min(L.length, start + Math.floor(spec.length * SAMPLE_RATE));
       const noiseK = decayFactor(spec.noiseDecay);
       const toneK = decayFactor(0.04);
       const burstEnd = Math.floor(0.03 * SAMPLE_RATE);
@@ -191,7 +212,6 @@ export function renderDrum(
       break;
     }
     case 'perc': {
-      const end = Math.min(L.length, start + Math.floor(0.12 * SAMPLE_RATE));
       const k = decayFactor(0.025);
       let amp = 0.45 * velocity;
       for (let i = start; i < end; i++) {

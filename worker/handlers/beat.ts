@@ -32,7 +32,7 @@ export const beatHandler: Handler = async (generation, report, deps) => {
   return {
     format: 'mp3',
     files: { ...files, midi, stems: [] },
-    durationSec: beat.durationSec,
+    durationSec: beat.durationSec, // as rendered: whole bars, at least what was asked for
     loudnessLufs: beat.loudnessLufs,
     truePeakDb: beat.truePeakDb,
     targetLufs: input.targetLufs,

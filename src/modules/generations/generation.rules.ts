@@ -28,6 +28,8 @@ export const beatInputRules = z.object({
     .max(32, 'must be at most 32 characters')
     .nullish()
     .transform((m) => m || 'mellow'),
+  // The length asked for: a beat lasts the fewest whole bars that hold it, so it loops (the output's
+  // durationSec is what was rendered; worker/engine/render.ts).
   durationSec: z
     .number()
     .int('must be a whole number of seconds')
