@@ -44,6 +44,13 @@ const token = (
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
 const beat = (durationSec: number) =>
   gql(GENERATE, { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec } }, token);
+/** Queues a beat; its id, or the error the api answered with. */
+async function queueBeat(durationSec: number): Promise<string> {
+  const r = await beat(durationSec);
+  const id = r.data?.generateBeat?.id;
+  if (typeof id !== 'string') throw new Error(`generateBeat failed: ${JSON.stringify(r.errors ?? r).slice(0, 300)}`);
+  return id;
+}
 
 /** Fires `fn` at RATE/s for SECONDS, returning each call's latency (ms). */
 const atRate = async (fn: () => Promise<unknown>) => (await paced(RATE, RATE * SECONDS, fn)).latencies;
@@ -73,7 +80,8 @@ await db.connect();
 await db.query(`UPDATE generations SET status = 'CANCELLED'`);
 
 // 2. End to end with an idle worker.
-const worker = await spawnTs('worker/main.ts', env, /dawg worker ready/);
+// A free port for its /metrics (read below): a worker left over elsewhere may hold the default.
+const worker = await spawnTs('worker/main.ts', { ...env, WORKER_PORT: '0' }, /dawg worker ready/);
 const STATUS = 'query($id: ID!) { generation(id: $id) { status } }';
 async function until(id: string) {
   for (;;) {
@@ -91,7 +99,7 @@ async function stalled(): Promise<number> {
 const e2e: number[] = [];
 for (let i = 0; i < 10; i++) {
   const t0 = performance.now();
-  const id = (await beat(30)).data.generateBeat?.id as string;
+  const id = await queueBeat(30);
   if ((await until(id)) !== 'COMPLETED') throw new Error('generation failed');
   e2e.push(performance.now() - t0);
 }
@@ -99,7 +107,7 @@ const endToEnd = summarize(e2e);
 
 // 3. Throughput.
 const t0 = performance.now();
-const ids = await Promise.all(Array.from({ length: COUNT }, async () => (await beat(30)).data.generateBeat?.id as string));
+const ids = await Promise.all(Array.from({ length: COUNT }, () => queueBeat(30)));
 const { rows } = await (async () => {
   for (;;) {
     const r = await db.query(
@@ -121,8 +129,10 @@ if (SOAK > 0) {
   const until = performance.now() + SOAK * 1000;
   const queued: string[] = [];
   while (performance.now() < until) {
-    const waiting = await mainQueue.getWaitingCount();
-    for (let i = waiting; i < 20; i++) queued.push((await beat(30)).data.generateBeat?.id as string);
+    // Beats are queued with a priority (the fair queue): those wait in BullMQ's prioritized list.
+    const counts = await mainQueue.getJobCounts('waiting', 'prioritized');
+    const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+    for (let i = waiting; i < 20; i++) queued.push(await queueBeat(30));
     await sleep(1000);
   }
   const raw = queued.map((g) => Buffer.from(g, 'base64').toString().split(':')[1]);
@@ -141,7 +151,7 @@ if (SOAK > 0) {
 const stalls = await stalled();
 
 // 4. Fairness and the estimate. Three beats first, so the estimate has durations to go by.
-for (let i = 0; i < 3; i++) await until((await beat(30)).data.generateBeat?.id as string);
+for (let i = 0; i < 3; i++) await until(await queueBeat(30));
 await sleep(10_500); // the api re-reads its measured figures every 10 s
 const tokenOf = async (who: string) =>
   (

@@ -16,6 +16,15 @@ export interface TsProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Children still running: a parent that exits (a failed benchmark, a crashed test file) takes them
+ * with it rather than leaving them holding ports and CPU.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Spawns `entry` with only PATH and `env` in its environment; resolves once its output matches `ready`. */
 export async function spawnTs(
   entry: string,
@@ -38,7 +47,13 @@ export async function spawnTs(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  running.add(child);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
   const match = await new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${entry} did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
