@@ -41,6 +41,10 @@ export function testEnv(overrides: Record<string, string> = {}): Record<string, 
     PORT: '0',
     // Several workers run at once in the tests: each on a free port.
     WORKER_PORT: '0',
+    // One engine thread each: a test's worker shares the two cores with its api, the databases and
+    // the test runner, and a render on every core starved the api under test/load's time budgets.
+    // test/unit/engine-pool.test.ts runs two threads.
+    WORKER_THREADS: '1',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     MIGRATE_ON_START: 'false',
     DATABASE_URL: inject('databaseUrl'),
