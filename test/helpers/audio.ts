@@ -1,6 +1,7 @@
 /** Independent audio measurements with ffmpeg (scripts/lib/ffmpeg.mjs: npm's static build), for checking what the engine made. */
 import { spawnSync } from 'node:child_process';
 import { ffmpegPath } from '../../scripts/lib/ffmpeg.mjs';
+import { deinterleave } from '../../worker/engine/dsp.js';
 
 export interface FfmpegMeasure {
   integratedLufs: number;
@@ -13,15 +14,8 @@ export interface FfmpegMeasure {
 export function decodeWithFfmpeg(file: string): { left: Float32Array; right: Float32Array } {
   const r = spawnSync(ffmpegPath(), ['-v', 'error', '-i', file, '-ac', '2', '-f', 'f32le', '-'], { maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`ffmpeg could not decode ${file}: ${r.stderr.toString().slice(-1000)}`);
-  const interleaved = new Float32Array(new Uint8Array(r.stdout).buffer); // a copy: the reply may not be 4-byte aligned
-  const frames = interleaved.length / 2;
-  const left = new Float32Array(frames);
-  const right = new Float32Array(frames);
-  for (let i = 0; i < frames; i++) {
-    left[i] = interleaved[2 * i] as number;
-    right[i] = interleaved[2 * i + 1] as number;
-  }
-  return { left, right };
+  // A copy: the reply may not be 4-byte aligned.
+  return deinterleave(new Float32Array(new Uint8Array(r.stdout).buffer));
 }
 
 function run(cmd: string, args: string[]): string {

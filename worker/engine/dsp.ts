@@ -11,6 +11,16 @@ export function stereo(length: number): Stereo {
   return { left: new Float32Array(length), right: new Float32Array(length) };
 }
 
+/** Interleaved stereo frames (L R L R …) as two channels. */
+export function deinterleave(interleaved: Float32Array): Stereo {
+  const out = stereo(interleaved.length / 2);
+  for (let i = 0; i < out.left.length; i++) {
+    out.left[i] = interleaved[2 * i] as number;
+    out.right[i] = interleaved[2 * i + 1] as number;
+  }
+  return out;
+}
+
 export const dbToGain = (db: number) => 10 ** (db / 20);
 export const gainToDb = (g: number) => 20 * Math.log10(Math.max(g, 1e-12));
 

@@ -3,7 +3,7 @@ import { parseKey } from '../../src/music/keys.js';
 import { storedBeatInput } from '../../src/modules/generations/generation.rules.js';
 import { storageKeys } from '../../src/storage/index.js';
 import type { TaskStage } from '../engine/tasks.js';
-import { parseStored, storeFiles } from './shared.js';
+import { asBuffer, parseStored, storeFiles } from './shared.js';
 import type { Handler } from './types.js';
 
 /** 0–25 % drums, 25–50 % bass, 50–75 % melody, 75–100 % mixing and mastering, then encoding and upload. */
@@ -27,7 +27,7 @@ export const beatHandler: Handler = async (generation, report, deps) => {
   const midi = storageKeys.beatMidi(generation.userId, generation.id);
   const [files] = await Promise.all([
     storeFiles(deps, generation, beat),
-    deps.storage.put(midi, Buffer.from(beat.midi.buffer, beat.midi.byteOffset, beat.midi.byteLength), 'audio/midi'),
+    deps.storage.put(midi, asBuffer(beat.midi), 'audio/midi'),
   ]);
   return {
     format: 'mp3',

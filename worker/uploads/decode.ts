@@ -13,7 +13,7 @@ import libsamplerate from '@alexanderolsen/libsamplerate-js';
 import audioType from 'audio-type';
 import { MPEGDecoder } from 'mpg123-decoder';
 import type { UploadFormat } from '../../src/modules/uploads/upload.rules.js';
-import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
+import { SAMPLE_RATE, type Stereo, deinterleave } from '../engine/dsp.js';
 
 /** The file, not the system, is at fault: the upload ends FAILED with this message. */
 export class UploadRefused extends Error {}
@@ -144,14 +144,7 @@ export async function decodeUpload(bytes: Uint8Array, declared: UploadFormat, ma
       interleaved[2 * i] = left[i] as number;
       interleaved[2 * i + 1] = right[i] as number;
     }
-    const resampled = resampler.full(interleaved);
-    const n = resampled.length / 2;
-    const l = new Float32Array(n);
-    const r = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      l[i] = resampled[2 * i] as number;
-      r[i] = resampled[2 * i + 1] as number;
-    }
+    const { left: l, right: r } = deinterleave(resampler.full(interleaved));
     out.left.push(l);
     out.right.push(r);
   };
