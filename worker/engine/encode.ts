@@ -138,10 +138,15 @@ async function mp3Encoder() {
   });
 }
 
-/** CBR MP3 with a gapless header: it decodes to exactly the samples of `s`, in step with them. */
-export async function encodeMp3(s: Stereo, bitrate: 128 | 192 | 256 | 320 = 192): Promise<Buffer> {
+/**
+ * VBR MP3 (LAME's -V quality, 0 best … 9 smallest; V2 is transparent, about 150–200 kbps on our mixes)
+ * with a gapless header: it decodes to exactly the samples of `s`, in step with them. VBR over CBR 192k:
+ * LAME's VBR search encodes a 30 s beat about a fifth faster here (docs/benchmarks.md, audio) into a
+ * smaller file of the same quality.
+ */
+export async function encodeMp3(s: Stereo, vbrQuality = 2): Promise<Buffer> {
   const encoder = await mp3Encoder();
-  encoder.configure({ sampleRate: SAMPLE_RATE, channels: 2, bitrate });
+  encoder.configure({ sampleRate: SAMPLE_RATE, channels: 2, vbrQuality });
   const chunks: Buffer[] = [];
   const block = SAMPLE_RATE; // one second at a time keeps the wasm buffers small
   for (let i = 0; i < s.left.length; i += block) {
@@ -149,7 +154,7 @@ export async function encodeMp3(s: Stereo, bitrate: 128 | 192 | 256 | 320 = 192)
     chunks.push(Buffer.from(encoder.encode([s.left.subarray(i, i + block), s.right.subarray(i, i + block)])));
   }
   chunks.push(Buffer.from(encoder.finalize()));
-  return withGaplessHeader(Buffer.concat(chunks), s.left.length);
+  return withGaplessHeader(Buffer.concat(chunks), s.left.length, true);
 }
 
 /**

@@ -56,41 +56,59 @@ function crc16(bytes: Uint8Array, crc = 0): number {
   return crc;
 }
 
-/**
- * `mp3` (frames from LAME, CBR, no tag) preceded by an Info frame saying it holds `samples` samples
- * per channel after LAME_ENCODER_DELAY, the rest of its last frames being padding.
- */
-export function withGaplessHeader(mp3: Uint8Array, samples: number): Buffer {
+/** Each frame's byte offset in `mp3` (frames from LAME, no tag), and the first frame's header. */
+function frameOffsets(mp3: Uint8Array): { offsets: number[]; first: FrameHeader } {
   const first = readHeader(mp3, 0);
   if (!first) throw new Error('MP3: the encoder did not start with an MPEG-1 Layer III frame');
-  let frames = 0;
-  for (let at = 0; at < mp3.length; frames++) {
+  const offsets: number[] = [];
+  for (let at = 0; at < mp3.length; ) {
     const header = readHeader(mp3, at);
     if (!header) throw new Error(`MP3: no frame at byte ${at}`);
+    offsets.push(at);
     at += header.bytes;
   }
+  return { offsets, first };
+}
+
+/** The bitrate index of the tag frame of a VBR stream: 128 kbps holds the tag, as LAME's own. */
+const VBR_TAG_BITRATE_INDEX = 9;
+
+/**
+ * `mp3` (frames from LAME, CBR or VBR, no tag) preceded by a tag frame (Info for CBR, Xing for VBR)
+ * saying it holds `samples` samples per channel after LAME_ENCODER_DELAY, the rest of its last frames
+ * being padding, with a seek table of where each percent of the time starts.
+ */
+export function withGaplessHeader(mp3: Uint8Array, samples: number, vbr = false): Buffer {
+  const { offsets, first } = frameOffsets(mp3);
+  const frames = offsets.length;
   const padding = frames * SAMPLES_PER_FRAME - LAME_ENCODER_DELAY - samples;
   if (padding < 0 || padding > 0xfff) throw new Error(`MP3: ${frames} frames cannot hold ${samples} samples`);
 
-  // The tag frame has the audio's header without the padding slot, so it is a frame of the same bitrate.
-  const frameBytes = first.bytes - ((mp3[2] as number) & 0x02 ? 1 : 0);
+  // A CBR tag frame has the audio's header without the padding slot, so it is a frame of the same
+  // bitrate; a VBR one is a 128 kbps frame, whatever the first audio frame's bitrate.
+  const b2 = vbr ? (VBR_TAG_BITRATE_INDEX << 4) | ((mp3[2] as number) & 0x0c) : (mp3[2] as number) & ~0x02;
+  const frameBytes = Math.floor((144_000 * (BITRATES_KBPS[b2 >> 4] as number)) / first.sampleRate);
   const tag = Buffer.alloc(frameBytes);
   tag[0] = 0xff;
   tag[1] = mp3[1] as number;
-  tag[2] = (mp3[2] as number) & ~0x02;
+  tag[2] = b2;
   tag[3] = mp3[3] as number;
   const info = 4 + (first.mode === 3 ? 17 : 32); // after the (empty) side information
   const total = frameBytes + mp3.length;
-  tag.write('Info', info, 'ascii');
+  tag.write(vbr ? 'Xing' : 'Info', info, 'ascii');
   tag.writeUInt32BE(0x0f, info + 4); // frames, bytes, TOC and quality present
   tag.writeUInt32BE(frames, info + 8);
   tag.writeUInt32BE(total, info + 12);
-  // TOC: where each percent of the time starts, in 256ths of the bytes; at a constant bitrate, linear.
-  for (let i = 0; i < 100; i++) tag[info + 16 + i] = Math.floor((i * 256) / 100);
+  // TOC: where each percent of the time starts, in 256ths of the bytes (linear at a constant bitrate).
+  for (let i = 0; i < 100; i++) {
+    const at = frameBytes + (offsets[Math.floor((i * frames) / 100)] as number);
+    tag[info + 16 + i] = Math.min(255, Math.floor((at * 256) / total));
+  }
   const lame = info + LAME_AT;
   tag.write('LAME3.100', lame, 'ascii');
-  tag[lame + 9] = 0x01; // tag revision 0, constant bitrate
-  tag[lame + 20] = Math.min(255, first.bitrateKbps);
+  tag[lame + 9] = vbr ? 0x04 : 0x01; // tag revision 0; VBR (LAME's default, "mtrh") or constant bitrate
+  // CBR: the bitrate; VBR: the minimum bitrate asked for (none).
+  tag[lame + 20] = vbr ? 0 : Math.min(255, first.bitrateKbps);
   // Encoder delay and padding, 12 bits each.
   tag[lame + 21] = LAME_ENCODER_DELAY >> 4;
   tag[lame + 22] = ((LAME_ENCODER_DELAY & 0x0f) << 4) | (padding >> 8);

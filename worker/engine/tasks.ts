@@ -27,7 +27,7 @@ export type BeatInput = ComposeInput & { targetLufs?: number };
 /** The render's stages, then encoding. */
 export type TaskStage = Stage | 'encoding';
 
-/** A mastered mix as MP3 (CBR 192k) and 16-bit WAV. */
+/** A mastered mix as MP3 (VBR, LAME V2) and 16-bit WAV. */
 async function encodeMaster(mix: Stereo): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
   return { mp3: await encodeMp3(mix), wav: encodeWav(mix) };
 }
