@@ -9,12 +9,14 @@ import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createPool, createPrisma, type Db } from './db/client.js';
 import { ReadRouter } from './db/read-router.js';
+import { TableChanges } from './db/table-changes.js';
 import { ReplicaSet } from './db/replicas.js';
 import { WriteMarks } from './db/write-marks.js';
 import { createMaskError, finishErrors, yogaLogger } from './graphql/error-handling.js';
 import type { Context } from './graphql/context.js';
 import { boundedParserCache } from './graphql/document-cache.js';
 import { createPipeline } from './graphql/pipeline.js';
+import { ResponseCache } from './graphql/response-cache.js';
 import { schema } from './graphql/schema.js';
 import { createGenerationQueue } from './jobs/generation-job.js';
 import { createUploadQueue } from './jobs/upload-job.js';
@@ -117,8 +119,19 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const publicUrl = new PublicUrl(config);
   let shuttingDown = false;
 
+  const tableChanges = new TableChanges({ connectionString: config.DATABASE_URL, log });
+  const responseCache = new ResponseCache({
+    changes: tableChanges,
+    maxEntries: config.GRAPHQL_RESPONSE_CACHE_ENTRIES,
+    maxBytes: config.GRAPHQL_RESPONSE_CACHE_MB * 1024 * 1024,
+    ttlMs: config.GRAPHQL_RESPONSE_CACHE_TTL_MS,
+    schema,
+    counted: (outcome) => metrics.responseCache.inc({ outcome }),
+  });
+
   const cors = { origin: config.CORS_ORIGINS, credentials: config.CORS_CREDENTIALS };
   const plugins = createPipeline({
+    responseCache,
     schema,
     log,
     metrics,
@@ -266,6 +279,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       services.chat.startSweeping();
       // Before the first request: reads know at once which replicas are up and caught up.
       await replicas?.start();
+      // Until it listens, nothing is cached.
+      if (responseCache.enabled) tableChanges.start();
       if (metricsServer) {
         const url = await listen(metricsServer, config.METRICS_PORT as number, config.HOST);
         log.info({ url: `${url}/metrics` }, 'metrics served on their own port');
@@ -304,6 +319,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         closeRedis(subscriber),
         prisma.$disconnect(),
         replicas?.stop(),
+        tableChanges.stop(),
       ]);
       log.info('dawg api stopped');
     },

@@ -172,6 +172,11 @@ export const configSchema = z
     GRAPHQL_MAX_COST: z.coerce.number().int().min(1).default(1000),
     GRAPHQL_COST_PER_MINUTE: z.coerce.number().int().min(1).default(30_000),
     GRAPHQL_COST_IN_FLIGHT: z.coerce.number().int().min(1).default(1000),
+    // The response cache (src/graphql/response-cache.ts): entries per api process (0: off), their
+    // total size, and how long one may live even if nothing it reads is written.
+    GRAPHQL_RESPONSE_CACHE_ENTRIES: z.coerce.number().int().min(0).default(5000),
+    GRAPHQL_RESPONSE_CACHE_MB: z.coerce.number().int().min(1).default(64),
+    GRAPHQL_RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(1000).default(60_000),
     GRAPHQL_MAX_BODY_BYTES: z.coerce
       .number()
       .int()

@@ -147,6 +147,12 @@ export function createMetrics(
         this.set({ state: 'waiting' }, pool.waitingCount);
       },
     }),
+    responseCache: new Counter({
+      name: 'dawg_graphql_response_cache_total',
+      help: 'Queries by what the response cache did: hit (answered from it), miss (executed and kept), pass (not cacheable: anonymous, fields it cannot watch, or the database notifications are down)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     lagTolerantReads: new Counter({
       name: 'dawg_db_lag_tolerant_reads_total',
       help: 'Reads that tolerate lag (lists, history, usage) with DATABASE_REPLICA_URL set, by route: replica, or the primary because the operation writes (writing), the viewer has a write no replica has replayed (own_write), no replica is usable (no_replica) or the replica failed (replica_failed)',

@@ -39,6 +39,8 @@ export class ReadRouter {
 
 export class OperationReads {
   private replicaAllowed = false;
+  /** One of the operation's reads was answered by a replica (which may lag behind the primary). */
+  usedReplica = false;
   private route: Promise<{ replica: Replica | null; why: ReadRoute }> | null = null;
 
   constructor(
@@ -72,6 +74,7 @@ export class OperationReads {
     }
     try {
       const result = await read(replica.prisma);
+      this.usedReplica = true;
       counted?.('replica');
       return result;
     } catch (err) {

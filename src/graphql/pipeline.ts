@@ -22,6 +22,7 @@ import { useOperationTracing } from './operation-tracing.js';
 import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
 import { useSubscriptionsOverWsOnly } from './subscription-transport.js';
 import { useReadRouting } from './read-routing.js';
+import { type ResponseCache, useResponseCache } from './response-cache.js';
 
 /** Hooks that envelop runs wherever getEnveloped() is used. */
 const ENVELOP_HOOKS = new Set([
@@ -58,6 +59,7 @@ export function createPipeline(deps: {
   costLimiter: Limiter;
   /** GRAPHQL_COST_IN_FLIGHT */
   costInFlight: number;
+  responseCache: ResponseCache;
   log: Logger;
 }): Plugin<Context>[] {
   const policies = envelopOnly<Plugin<Context>>([
@@ -73,6 +75,8 @@ export function createPipeline(deps: {
     // After it: the operation's span includes that wait.
     useOperationTracing() as Plugin<Context>,
     useReadRouting(),
+    // Last: a cached answer skips only the execution, after every policy above has run.
+    useResponseCache(deps.responseCache),
   ]);
   return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
 }

@@ -3,7 +3,8 @@
  * INTERNAL_SERVER_ERROR"). Hostile arguments for every Query and Mutation field, boundary values of
  * every mutation, and hostile requests below the schema, against the real api in its own process.
  *
- * Over the run: no status >= 500, no INTERNAL_SERVER_ERROR, every response within 2 s, the api alive
+ * Over the run: no status >= 500, no INTERNAL_SERVER_ERROR, every response within 2 s (one that is
+ * slower is sent again alone, and fails if it is slow again), the api alive
  * and answering /health with flat RSS, no row written by any request the server must refuse, and no
  * api log line at warn level or above (issue 16, item 8: client mistakes are logged at debug, with
  * their code; the api logs at debug here, so the check also sees them there).
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.js';
 import { protocolCases } from '../helpers/fuzz/protocol-cases.js';
 import { fuzzSeed, Random } from '../helpers/fuzz/random.js';
-import { summarize, summarizeLog } from '../helpers/fuzz/report.js';
+import { SLOW_MS, summarize, summarizeLog } from '../helpers/fuzz/report.js';
 import type { FuzzCase } from '../helpers/fuzz/request.js';
 import { type Result, runCases } from '../helpers/fuzz/runner.js';
 import { type Fixtures, schemaCases, unboundedMutationArgs } from '../helpers/fuzz/schema-cases.js';
@@ -121,6 +122,23 @@ describe('schema-derived fuzzer', () => {
     // Valid calls and boundary values that may write.
     results.push(...(await run(allowed)));
 
+    // A request slower than 2 s is sent again, alone: an input that makes the server slow is slow
+    // again, while a stall of the shared machine (every request in flight slow at once, as seen on
+    // a busy CI host) is not. It fails only if the second answer is slow too; both times are reported.
+    const transient: string[] = [];
+    for (const r of results.filter((x) => x.o.ms > SLOW_MS && x.o.status !== null && target.alive())) {
+      const [again] = await runCases(base, [r.c], {
+        concurrency: 1,
+        timeoutMs: TIMEOUT_MS,
+        deadline: Date.now() + TIMEOUT_MS,
+        alive: target.alive,
+      });
+      if (again && again.o.status !== null && again.o.ms <= SLOW_MS) {
+        transient.push(`#${r.c.id} ${r.c.target}: ${r.o.ms} ms, then ${again.o.ms} ms alone`);
+        r.o = { ...r.o, ms: again.o.ms };
+      }
+    }
+
     const alive = target.alive();
     const health = alive
       ? await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) })
@@ -144,6 +162,9 @@ describe('schema-derived fuzzer', () => {
       `response times p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${ms.at(-1) ?? 0} ms; the batches took ${((Date.now() - deadline + BUDGET_MS) / 1000).toFixed(1)} s`,
       `api ${alive ? 'alive' : `exited (code ${target.api.child.exitCode}, signal ${target.api.child.signalCode})`}, /health ${health}, RSS (after a full GC) ${rssStart.toFixed(0)} MB after the warm-up, ${rssRefused.toFixed(0)} MB after the refused batch, ${rssEnd.toFixed(0)} MB at the end`,
       summary.text,
+      transient.length
+        ? `slower than ${SLOW_MS} ms once, not when sent again alone (the machine, not the request): ${transient.join('; ')}`
+        : `no request slower than ${SLOW_MS} ms`,
       loud.length
         ? `${loud.length} api log lines at warn or above: ${[...byMsg].map(([m, n]) => `${m.slice(0, 160)} ×${n}`).join('; ')}\n    e.g. ${loud[0]?.line.slice(0, 1500)}`
         : 'no api log line at warn or above',

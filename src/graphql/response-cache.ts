@@ -1,0 +1,203 @@
+/**
+ * The response cache: a query's result, kept per viewer, for the reads a chat app repeats most (the
+ * conversation list with its messages, the viewer). It is the last step of the pipeline
+ * (src/graphql/pipeline.ts), so every policy before it (limits, rate limits, cost, metrics,
+ * tracing) runs for a hit as for a miss; only the execution is skipped.
+ *
+ * What may be cached: a query whose every field is read from the tables PostgreSQL reports writes
+ * to (src/db/table-changes.ts: users, projects, project_members, conversations, messages), i.e. one
+ * that selects only CACHEABLE_ROOT_FIELDS and CACHEABLE_TYPES. A field of any other type (a
+ * generation's progress, a project's tracks, signed links) makes the whole query pass through.
+ *
+ * When it is stale: never after a write is reported. An entry holds the epoch it was made in, and any
+ * committed write to those tables, by any process, moves the epoch; a mutation on this process moves
+ * it at once (its viewer's next request must see what it wrote). Not cached: results with errors,
+ * results read from a replica (which may lag behind what was reported), anything while the
+ * notifications are down. Entries also expire after a TTL, and the cache is bounded in bytes.
+ */
+import {
+  type DocumentNode,
+  type GraphQLSchema,
+  getNamedType,
+  getOperationAST,
+  isLeafType,
+  Kind,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { LRUCache } from 'lru-cache';
+import type { TableChanges } from '../db/table-changes.js';
+import type { Context } from './context.js';
+
+/** Types whose every field is read from the watched tables. */
+const CACHEABLE_TYPES = new Set([
+  'Conversation',
+  'ConversationConnection',
+  'ConversationEdge',
+  'Message',
+  'MessageConnection',
+  'MessageEdge',
+  'MessageEntities',
+  'PageInfo',
+  'User',
+]);
+/** Query fields that answer with those types only. */
+const CACHEABLE_ROOT_FIELDS = new Set(['conversation', 'conversations', 'me']);
+
+export type CacheOutcome = 'hit' | 'miss' | 'pass';
+
+export interface ResponseCacheOptions {
+  changes: TableChanges;
+  /** Entries kept at most; 0 turns the cache off. */
+  maxEntries: number;
+  maxBytes: number;
+  ttlMs: number;
+  schema: GraphQLSchema;
+  /** Each query's outcome, for dawg_graphql_response_cache_total. */
+  counted?: (outcome: CacheOutcome) => void;
+}
+
+interface Entry {
+  epoch: number;
+  data: unknown;
+}
+
+/** Whether the operation reads only what the cache can tell is unchanged. */
+export function cacheableOperation(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): boolean {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.operation !== 'query') return false;
+  const typeInfo = new TypeInfo(schema);
+  const queryType = schema.getQueryType();
+  let ok = true;
+  // Fragments are visited wherever they are defined: one that reads something else makes the
+  // document pass through even if this operation does not spread it (rare, and on the safe side).
+  const others = document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === operation);
+  visit(
+    { ...document, definitions: others },
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        if (node.name.value === '__typename') return;
+        const parent = typeInfo.getParentType();
+        const field = typeInfo.getFieldDef();
+        const allowed =
+          parent && field && (parent === queryType ? CACHEABLE_ROOT_FIELDS.has(field.name) : CACHEABLE_TYPES.has(parent.name));
+        const type = field && getNamedType(field.type);
+        if (!allowed || !type || !(isLeafType(type) || CACHEABLE_TYPES.has(type.name))) {
+          ok = false;
+          return false;
+        }
+        return undefined;
+      },
+    }),
+  );
+  return ok;
+}
+
+export class ResponseCache {
+  private readonly entries: LRUCache<string, Entry>;
+  /** Per parsed document (yoga parses each query string once): its key prefix, or null if not cacheable. */
+  private readonly documents = new WeakMap<DocumentNode, Map<string, string | null>>();
+  private nextDocument = 0;
+
+  constructor(private readonly opts: ResponseCacheOptions) {
+    this.entries = new LRUCache<string, Entry>({
+      max: Math.max(1, opts.maxEntries),
+      maxSize: opts.maxBytes,
+      ttl: opts.ttlMs,
+    });
+  }
+
+  get enabled(): boolean {
+    return this.opts.maxEntries > 0;
+  }
+
+  /** The key of this operation for this viewer, or null when it is not to be cached. */
+  keyOf(document: DocumentNode, operationName: string | null | undefined, variables: unknown, viewerId: string): string | null {
+    let byName = this.documents.get(document);
+    if (!byName) {
+      byName = new Map();
+      this.documents.set(document, byName);
+    }
+    const name = operationName ?? '';
+    let prefix = byName.get(name);
+    if (prefix === undefined) {
+      prefix = cacheableOperation(this.opts.schema, document, operationName) ? `${this.nextDocument++}:${name}` : null;
+      byName.set(name, prefix);
+    }
+    return prefix === null ? null : `${viewerId}\n${prefix}\n${JSON.stringify(variables ?? {})}`;
+  }
+
+  /** The data cached for `key` in the current epoch. */
+  get(key: string): unknown | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.epoch === this.opts.changes.epoch) return entry.data;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  /** Keeps `data` for `key` if nothing was written since `epoch`, when the execution began. */
+  set(key: string, epoch: number, data: unknown): void {
+    if (epoch !== this.opts.changes.epoch || !this.opts.changes.live) return;
+    const bytes = key.length + JSON.stringify(data).length;
+    if (bytes > this.opts.maxBytes / 8) return; // one huge answer must not evict everything else
+    this.entries.set(key, { epoch, data }, { size: bytes });
+  }
+
+  /** A write on this process: nothing cached before it may be served after it. */
+  written(): void {
+    this.opts.changes.bump();
+  }
+
+  count(outcome: CacheOutcome): void {
+    this.opts.counted?.(outcome);
+  }
+
+  get live(): boolean {
+    return this.opts.changes.live;
+  }
+
+  get epoch(): number {
+    return this.opts.changes.epoch;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The pipeline's last step: answers a cacheable query from the cache, or executes and keeps it. */
+export function useResponseCache(cache: ResponseCache): Plugin<Context> {
+  return {
+    onExecute: ({ args, setResultAndStopExecution }) => {
+      if (!cache.enabled) return;
+      const operation = getOperationAST(args.document, args.operationName)?.operation;
+      if (operation === 'mutation') return { onExecuteDone: () => cache.written() };
+      const ctx = args.contextValue as Context;
+      const key =
+        operation === 'query' && ctx.viewer && cache.live
+          ? cache.keyOf(args.document, args.operationName, args.variableValues, ctx.viewer.id)
+          : null;
+      if (key === null) {
+        cache.count('pass');
+        return;
+      }
+      const data = cache.get(key);
+      if (data !== undefined) {
+        cache.count('hit');
+        setResultAndStopExecution({ data } as Parameters<typeof setResultAndStopExecution>[0]);
+        return;
+      }
+      cache.count('miss');
+      const epoch = cache.epoch;
+      return {
+        onExecuteDone: ({ result }) => {
+          if (!('data' in result) || result.errors?.length || !result.data || ctx.reads.usedReplica) return;
+          cache.set(key, epoch, result.data);
+        },
+      };
+    },
+  };
+}
