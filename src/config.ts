@@ -175,7 +175,7 @@ export const configSchema = z
     // The response cache (src/graphql/response-cache.ts): entries per api process (0: off), their
     // total size, and how long one may live even if nothing it reads is written.
     GRAPHQL_RESPONSE_CACHE_ENTRIES: z.coerce.number().int().min(0).default(5000),
-    GRAPHQL_RESPONSE_CACHE_MB: z.coerce.number().int().min(1).default(64),
+    GRAPHQL_RESPONSE_CACHE_MB: z.coerce.number().int().min(1).default(32),
     GRAPHQL_RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(1000).default(60_000),
     GRAPHQL_MAX_BODY_BYTES: z.coerce
       .number()
