@@ -3,8 +3,9 @@ import type { Queue } from 'bullmq';
 import type { Access } from '../../access/access.js';
 import type { Db } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
-import { AppError, badInput } from '../../errors.js';
+import { badInput } from '../../errors.js';
 import { GENERATION_QUEUE, type GenerationJob, addGenerationJob, generationJobId } from '../../jobs/generation-job.js';
+import { insertWithinCap, withinCap } from './pending-cap.js';
 import { queuePriority } from './queue-order.js';
 import { inSpan, SpanKind, traceCarrier } from '../../tracing.js';
 import type { Logger } from '../../logger.js';
@@ -122,7 +123,7 @@ export class GenerationService {
    */
   async retry(viewer: Viewer, id: string): Promise<Generation> {
     const row = await this.deps.access.generation.require(viewer, id, 'write');
-    const reset = await this.withinPendingCap(viewer, (prisma, pending) =>
+    const reset = await withinCap(this.deps.prisma, viewer, this.deps.maxPending, (prisma, pending) =>
       transition(
         { prisma, pubsub: this.deps.pubsub },
         id,
@@ -162,20 +163,7 @@ export class GenerationService {
     input: Prisma.InputJsonValue,
     projectId: string | null,
   ): Promise<Generation> {
-    const generation = await this.withinPendingCap(viewer, (prisma, pending) =>
-      prisma.generation.create({
-        data: {
-          userId: viewer.id,
-          type,
-          input,
-          projectId,
-          status: 'PENDING',
-          stage: 'queued',
-          provider: 'local',
-          priority: queuePriority(pending, type, input),
-        },
-      }),
-    );
+    const generation = await insertWithinCap(this.deps.prisma, viewer, { type, input, projectId }, this.deps.maxPending);
     // Not awaited: the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
     // The event and the job use different Redis connections (commands, and BullMQ's own), so Redis does
     // not order them for us. The publish is written in this turn of the event loop, the job's script at
@@ -183,30 +171,6 @@ export class GenerationService {
     // command connection is reconnecting; then events are best effort and subscribers read the row.
     void publishGeneration(this.deps.pubsub, generation);
     return this.enqueue(generation);
-  }
-
-  /**
-   * GENERATION_MAX_PENDING: every path that queues a generation (the mutations, chat's sendMessage,
-   * retry) writes through here. With the viewer's PENDING + PROCESSING count at the cap, it refuses
-   * with RATE_LIMITED and writes nothing. The count and the write share a transaction holding a
-   * per-user advisory lock, so concurrent requests cannot slip past the cap together.
-   */
-  private withinPendingCap<T>(
-    viewer: Viewer,
-    write: (prisma: Prisma.TransactionClient, pending: number) => Promise<T>,
-  ): Promise<T> {
-    const { maxPending } = this.deps;
-    return this.deps.prisma.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`dawg:pending:${viewer.id}`}, 0))`;
-      const pending = await tx.generation.count({ where: { userId: viewer.id, status: { in: ['PENDING', 'PROCESSING'] } } });
-      if (pending >= maxPending)
-        throw new AppError(
-          'RATE_LIMITED',
-          `You already have ${pending} generations queued or running (at most ${maxPending}); retry when one finishes`,
-          { retryAfter: 5, limit: maxPending },
-        );
-      return write(tx, pending);
-    });
   }
 
   /**

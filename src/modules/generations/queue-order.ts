@@ -12,12 +12,18 @@ export const PREVIEW_MAX_SEC = 15;
 /** BullMQ's largest priority. */
 const MAX_PRIORITY = 2 ** 21;
 
+/** The terms of a generation's priority: `base + step × pending`, at most `max`. */
+export function priorityTerms(type: GenerationType, input: Prisma.JsonValue | Prisma.InputJsonValue) {
+  const durationSec = (input as { durationSec?: unknown } | null)?.durationSec;
+  const preview = type === 'BEAT' && typeof durationSec === 'number' && durationSec <= PREVIEW_MAX_SEC;
+  return { base: preview ? 1 : 2, step: 2, max: MAX_PRIORITY };
+}
+
 export function queuePriority(
   pendingBefore: number,
   type: GenerationType,
   input: Prisma.JsonValue | Prisma.InputJsonValue,
 ): number {
-  const durationSec = (input as { durationSec?: unknown } | null)?.durationSec;
-  const preview = type === 'BEAT' && typeof durationSec === 'number' && durationSec <= PREVIEW_MAX_SEC;
-  return Math.min(MAX_PRIORITY, 1 + 2 * pendingBefore + (preview ? 0 : 1));
+  const { base, step, max } = priorityTerms(type, input);
+  return Math.min(max, base + step * pendingBefore);
 }

@@ -1,0 +1,83 @@
+/**
+ * GENERATION_MAX_PENDING, the cap on a user's queued and running generations: every path that queues
+ * one writes through here. At the cap the request is refused with RATE_LIMITED and nothing is
+ * written. The count and the write hold a per-user advisory lock (`dawg:pending:<userId>`), so
+ * concurrent requests cannot slip past the cap together.
+ * - A new generation: one statement, the SQL function dawg_queue_generation (migration
+ *   20261202000000), which takes the lock, counts and inserts in one round trip.
+ * - A retried one (a conditional update of an existing row): a transaction taking the same lock.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../../db/client.js';
+import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
+import { AppError } from '../../errors.js';
+import type { Viewer } from '../auth/viewer.js';
+import { priorityTerms } from './queue-order.js';
+
+function capReached(pending: number, maxPending: number): AppError {
+  return new AppError(
+    'RATE_LIMITED',
+    `You already have ${pending} generations queued or running (at most ${maxPending}); retry when one finishes`,
+    { retryAfter: 5, limit: maxPending },
+  );
+}
+
+/** The generations row as Prisma's `Generation`. */
+const GENERATION = `id, user_id AS "userId", project_id AS "projectId", type, status, input, output, progress, stage,
+  provider, cost, duration_ms AS "durationMs", error, attempts, run, priority, created_at AS "createdAt",
+  updated_at AS "updatedAt", queued_at AS "queuedAt", started_at AS "startedAt", completed_at AS "completedAt"`;
+
+/** Queues a new PENDING generation of `viewer`'s, or refuses with RATE_LIMITED at the cap. */
+export async function insertWithinCap(
+  prisma: Db,
+  viewer: Viewer,
+  row: { type: GenerationType; input: Prisma.InputJsonValue; projectId: string | null },
+  maxPending: number,
+): Promise<Generation> {
+  const { base, step, max } = priorityTerms(row.type, row.input);
+  try {
+    const [created] = await prisma.$queryRawUnsafe<Generation[]>(
+      `SELECT ${GENERATION} FROM dawg_queue_generation($1::uuid, $2::uuid, $3::uuid, $4::"GenerationType", $5::jsonb, $6, $7, $8, $9)`,
+      randomUUID(),
+      viewer.id,
+      row.projectId,
+      row.type,
+      JSON.stringify(row.input),
+      maxPending,
+      base,
+      step,
+      max,
+    );
+    if (!created) throw new Error('dawg_queue_generation returned no row');
+    return created;
+  } catch (err) {
+    const pending = capError(err);
+    if (pending !== null) throw capReached(pending, maxPending);
+    throw err;
+  }
+}
+
+/** The count of dawg_queue_generation's DW001 error (Prisma's P2010 wrapping the driver's), or null. */
+function capError(err: unknown): number | null {
+  const cause = (err as { meta?: { driverAdapterError?: { cause?: { code?: string; detail?: string } } } })?.meta
+    ?.driverAdapterError?.cause;
+  return cause?.code === 'DW001' ? Number(cause.detail) : null;
+}
+
+/**
+ * Runs `write` (given the count before it, for the priority) in a transaction holding the lock,
+ * or refuses with RATE_LIMITED at the cap.
+ */
+export function withinCap<T>(
+  prisma: Db,
+  viewer: Viewer,
+  maxPending: number,
+  write: (tx: Prisma.TransactionClient, pending: number) => Promise<T>,
+): Promise<T> {
+  return prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`dawg:pending:${viewer.id}`}, 0))`;
+    const pending = await tx.generation.count({ where: { userId: viewer.id, status: { in: ['PENDING', 'PROCESSING'] } } });
+    if (pending >= maxPending) throw capReached(pending, maxPending);
+    return write(tx, pending);
+  });
+}
