@@ -24,14 +24,31 @@ describe('composer', () => {
   });
 
   it.each(GENRES.flatMap((g) => ['A minor', 'F# major', 'Bb minor', 'C major'].map((k) => [g, k] as const)))(
-    '%s in %s: every pitched note is in the key',
+    '%s in %s: every pitched note is in the key, or the raised leading tone over V in minor',
     (genre, k) => {
-      const arrangement = compose({ ...base, genre, key: key(k), seed: 123 });
-      const inKey = scalePitchClasses(key(k));
+      const asked = key(k);
+      const arrangement = compose({ ...base, genre, key: asked, seed: 123 });
+      const inKey = scalePitchClasses(asked);
+      const leadingTone = (asked.pitchClass + 11) % 12;
       const notes = [...arrangement.bass, ...arrangement.chords, ...arrangement.lead];
       expect(notes.length).toBeGreaterThan(0);
       const outside = notes.filter((n) => !inKey.has(n.midi % 12));
-      expect(outside).toEqual([]);
+      if (asked.mode === 'major') expect(outside).toEqual([]);
+      else {
+        // Harmonic minor: the 7th is raised only where the bar's chord is the dominant (degree 4).
+        for (const n of outside) {
+          expect(n.midi % 12).toBe(leadingTone);
+          expect(arrangement.progression[Math.floor(n.time / 4)]).toBe(4);
+        }
+        // Every dominant bar with pitched notes sounds the leading tone: V is major, not v.
+        const dominantBars = arrangement.progression.flatMap((c, bar) => (c === 4 ? [bar] : []));
+        expect(dominantBars.length).toBeGreaterThan(0);
+        for (const bar of dominantBars)
+          expect(
+            arrangement.chords.some((n) => Math.floor(n.time / 4) === bar && n.midi % 12 === leadingTone),
+            `bar ${bar}`,
+          ).toBe(true);
+      }
     },
   );
 
@@ -72,6 +89,19 @@ describe('composer', () => {
     const rhythm = (bar: number) => a.lead.filter((n) => n.time >= bar * 4 && n.time < bar * 4 + 4).map((n) => n.time - bar * 4);
     expect(rhythm(main.startBar).length).toBeGreaterThan(0);
     expect(rhythm(main.startBar + 2)).toEqual(rhythm(main.startBar));
+  });
+
+  it('states the key: the intro on the tonic turning on V, each section opening on the progression, the outro on the tonic', () => {
+    const a = compose({ ...base, durationSec: 90 });
+    const chordsOf = (name: string) =>
+      a.sections.filter((s) => s.name === name).map((s) => a.progression.slice(s.startBar, s.startBar + s.bars));
+    const [intro] = chordsOf('intro');
+    expect(intro?.slice(0, -1).every((c) => c === 0)).toBe(true);
+    expect(intro?.at(-1)).toBe(4);
+    for (const outro of chordsOf('outro')) expect(outro.every((c) => c === 0)).toBe(true);
+    const mains = chordsOf('main');
+    expect(mains.length).toBe(2);
+    expect(mains[1]?.slice(0, 4)).toEqual(mains[0]?.slice(0, 4));
   });
 
   it('swings lo-fi off-beats but keeps techno straight', () => {

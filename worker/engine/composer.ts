@@ -7,8 +7,9 @@
  */
 import type { Genre } from '../../src/music/genres.js';
 import type { MusicalKey } from '../../src/music/keys.js';
-import { chordDegrees, degreeToMidi } from '../../src/music/theory.js';
+import { chordDegrees, degreeOverChord, degreeToMidi } from '../../src/music/theory.js';
 import { type Arrangement, BEATS_PER_BAR, type DrumHit, type DrumName, type Note, type Section } from './arrangement.js';
+import { chordsOfBars } from './harmony.js';
 import { Rng } from './rng.js';
 import { progressionsFor, STYLES, type Style } from './styles.js';
 
@@ -30,7 +31,7 @@ export function compose(input: ComposeInput): Arrangement {
   const base = rng.fork('progression').pick(choices);
   // Fast genres hold each chord for two bars.
   const barsPerChord = ['dnb', 'trap', 'techno'].includes(input.genre) ? 2 : 1;
-  const progression = Array.from({ length: bars }, (_, bar) => base[Math.floor(bar / barsPerChord) % base.length] as number);
+  const progression = chordsOfBars(base, sections, barsPerChord, input.key);
   const sectionOf = (bar: number) => sections.find((s) => bar >= s.startBar && bar < s.startBar + s.bars) as Section;
   return {
     ...input,
@@ -123,8 +124,9 @@ function composeBass(
 ): Note[] {
   const notes: Note[] = [];
   const rootMidi = bassRoot(key);
-  const at = (degree: number) => rootMidi + (degreeToMidi(key, degree, 4) - degreeToMidi(key, 0, 4));
+  const tonic = degreeToMidi(key, 0, 4);
   progression.forEach((chord, bar) => {
+    const at = (degree: number) => rootMidi + degreeOverChord(key, chord, degree, 4) - tonic;
     const section = sectionOf(bar);
     if (section.name === 'intro' && style.bass !== 'drone' && bar < section.bars - 1) return;
     const v = 0.75 + 0.25 * section.energy;
@@ -177,7 +179,7 @@ function composeChords(
     const degrees = chordDegrees(chord, style.sevenths ? 4 : 3);
     // Voice around G3..G4: lift the whole chord an octave when its root is low.
     const octave = degreeToMidi(key, chord, 3) < 52 ? 4 : 3;
-    const pitches = degrees.map((d) => degreeToMidi(key, d, octave));
+    const pitches = degrees.map((d) => degreeOverChord(key, chord, d, octave));
     const t = bar * 4;
     const hit = (time: number, duration: number, strum = 0) => {
       for (const [i, midi] of pitches.entries())
@@ -214,7 +216,7 @@ function composeLead(
     const phrase = barInSection % 4 === 3 ? vary(answer, rng) : barInSection % 2 === 1 ? vary(motif, rng) : motif;
     for (const [i, n] of phrase.entries()) {
       if (section.name === 'break' && i % 2 === 1) continue;
-      const midi = degreeToMidi(key, chord + n.degree, 5);
+      const midi = degreeOverChord(key, chord, chord + n.degree, 5);
       notes.push({
         time: bar * 4 + n.step / 4,
         duration: n.length / 4,
