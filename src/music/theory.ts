@@ -33,7 +33,7 @@ const mod7 = (degree: number) => ((degree % 7) + 7) % 7;
  * leading tone, G# in A minor), which is what makes minor read as minor rather than as its relative
  * major. True when the chord on `chordRoot` is that chord.
  */
-export function isMinorDominant(key: MusicalKey, chordRoot: number): boolean {
+function isMinorDominant(key: MusicalKey, chordRoot: number): boolean {
   return key.mode === 'minor' && mod7(chordRoot) === DOMINANT;
 }
 

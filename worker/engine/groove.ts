@@ -70,7 +70,7 @@ export const STRAIGHT: Groove = {
  * end) it moves by the two steps' offsets weighted by nearness, so order is kept (offsets differ
  * by far less than a 16th). A bar's downbeat never moves.
  */
-export function grooveTime(groove: Groove, time: number): number {
+function grooveTime(groove: Groove, time: number): number {
   const position = (time / SIXTEENTH) % STEPS; // 16ths into the bar
   const step = Math.floor(position + 1e-9);
   const frac = Math.max(0, position - step);
@@ -88,7 +88,7 @@ function stepOf(time: number): number {
  * Velocity over a 4-bar phrase, counted from its section's start: from 0.92 at its start rising to
  * 1.04 three quarters in (the phrase's peak), easing to 0.96 at its end.
  */
-export function phraseShape(time: number, sections: readonly Section[]): number {
+function phraseShape(time: number, sections: readonly Section[]): number {
   const bar = Math.floor(time / BEATS_PER_BAR + 1e-9);
   const section = sections.find((s) => bar >= s.startBar && bar < s.startBar + s.bars);
   const phraseBeats = 4 * BEATS_PER_BAR;
