@@ -21,6 +21,31 @@ export function degreeToMidi(key: MusicalKey, degree: number, octave: number): n
   return 12 * (octave + 1 + oct) + key.pitchClass + (scale[idx] as number);
 }
 
+/** Scale degree (0-based) of the dominant: V. */
+export const DOMINANT = 4;
+/** Scale degree (0-based) of the leading tone, raised a semitone over the dominant in minor. */
+const SEVENTH = 6;
+
+const mod7 = (degree: number) => ((degree % 7) + 7) % 7;
+
+/**
+ * Harmonic minor's dominant: in a minor key the chord on V is major, its third the raised 7th (the
+ * leading tone, G# in A minor), which is what makes minor read as minor rather than as its relative
+ * major. True when the chord on `chordRoot` is that chord.
+ */
+function isMinorDominant(key: MusicalKey, chordRoot: number): boolean {
+  return key.mode === 'minor' && mod7(chordRoot) === DOMINANT;
+}
+
+/**
+ * MIDI note of scale degree `degree` heard over the chord on `chordRoot`: `degreeToMidi`, except that
+ * over the dominant of a minor key the 7th degree is the raised leading tone (harmonic minor).
+ */
+export function degreeOverChord(key: MusicalKey, chordRoot: number, degree: number, octave: number): number {
+  const midi = degreeToMidi(key, degree, octave);
+  return isMinorDominant(key, chordRoot) && mod7(degree) === SEVENTH ? midi + 1 : midi;
+}
+
 /** Chord on scale degree `root`: stacked thirds inside the scale (3 = triad, 4 = seventh). */
 export function chordDegrees(root: number, size: 3 | 4): number[] {
   return Array.from({ length: size }, (_, i) => root + 2 * i);

@@ -3,6 +3,7 @@ import { GENRES } from '../../src/music/genres.js';
 import { parseKey } from '../../src/music/keys.js';
 import { scalePitchClasses } from '../../src/music/theory.js';
 import { compose } from '../../worker/engine/composer.js';
+import { MAX_HUMANIZE_SEC } from '../../worker/engine/groove.js';
 
 const key = (k: string) => {
   const parsed = parseKey(k);
@@ -10,6 +11,10 @@ const key = (k: string) => {
   return parsed;
 };
 const base = { genre: 'lofi' as const, bpm: 90, key: key('A minor'), mood: 'mellow', durationSec: 30, seed: 7 };
+/** The most a note is played ahead of its grid time (humanisation), in beats at `bpm`. */
+const earliest = (bpm: number) => (MAX_HUMANIZE_SEC * bpm) / 60;
+/** The bar a played note belongs to: the groove never moves a downbeat, and humanisation is at most 10 ms early. */
+const barOf = (time: number, bpm: number) => Math.floor((time + earliest(bpm)) / 4);
 
 describe('composer', () => {
   it('gives the same arrangement for the same input and seed', () => {
@@ -24,14 +29,31 @@ describe('composer', () => {
   });
 
   it.each(GENRES.flatMap((g) => ['A minor', 'F# major', 'Bb minor', 'C major'].map((k) => [g, k] as const)))(
-    '%s in %s: every pitched note is in the key',
+    '%s in %s: every pitched note is in the key, or the raised leading tone over V in minor',
     (genre, k) => {
-      const arrangement = compose({ ...base, genre, key: key(k), seed: 123 });
-      const inKey = scalePitchClasses(key(k));
+      const asked = key(k);
+      const arrangement = compose({ ...base, genre, key: asked, seed: 123 });
+      const inKey = scalePitchClasses(asked);
+      const leadingTone = (asked.pitchClass + 11) % 12;
       const notes = [...arrangement.bass, ...arrangement.chords, ...arrangement.lead];
       expect(notes.length).toBeGreaterThan(0);
       const outside = notes.filter((n) => !inKey.has(n.midi % 12));
-      expect(outside).toEqual([]);
+      if (asked.mode === 'major') expect(outside).toEqual([]);
+      else {
+        // Harmonic minor: the 7th is raised only where the bar's chord is the dominant (degree 4).
+        for (const n of outside) {
+          expect(n.midi % 12).toBe(leadingTone);
+          expect(arrangement.progression[barOf(n.time, base.bpm)]).toBe(4);
+        }
+        // Every dominant bar with pitched notes sounds the leading tone: V is major, not v.
+        const dominantBars = arrangement.progression.flatMap((c, bar) => (c === 4 ? [bar] : []));
+        expect(dominantBars.length).toBeGreaterThan(0);
+        for (const bar of dominantBars)
+          expect(
+            arrangement.chords.some((n) => barOf(n.time, base.bpm) === bar && n.midi % 12 === leadingTone),
+            `bar ${bar}`,
+          ).toBe(true);
+      }
     },
   );
 
@@ -66,20 +88,42 @@ describe('composer', () => {
   it('shapes a long piece into intro, main, break and outro, with a repeating motif', () => {
     const a = compose({ ...base, durationSec: 90 });
     expect(a.sections.map((s) => s.name)).toEqual(['intro', 'main', 'break', 'main', 'outro']);
-    // The lead's rhythm in the first bar of the main section comes back two bars later.
+    // The lead's rhythm in the first bar of the main section comes back two bars later, played with
+    // the same groove: each onset the same, but for the two notes' humanisation.
     const main = a.sections[1];
     if (!main) throw new Error('no main section');
-    const rhythm = (bar: number) => a.lead.filter((n) => n.time >= bar * 4 && n.time < bar * 4 + 4).map((n) => n.time - bar * 4);
-    expect(rhythm(main.startBar).length).toBeGreaterThan(0);
-    expect(rhythm(main.startBar + 2)).toEqual(rhythm(main.startBar));
+    const rhythm = (bar: number) => a.lead.filter((n) => barOf(n.time, a.bpm) === bar).map((n) => n.time - bar * 4);
+    const first = rhythm(main.startBar);
+    const again = rhythm(main.startBar + 2);
+    expect(first.length).toBeGreaterThan(0);
+    expect(again.length).toBe(first.length);
+    for (const [i, t] of first.entries())
+      expect(Math.abs((again[i] as number) - t)).toBeLessThanOrEqual(2 * earliest(a.bpm) + 1e-9);
   });
 
-  it('swings lo-fi off-beats but keeps techno straight', () => {
+  it('states the key: the intro on the tonic turning on V, each section opening on the progression, the outro on the tonic', () => {
+    const a = compose({ ...base, durationSec: 90 });
+    const chordsOf = (name: string) =>
+      a.sections.filter((s) => s.name === name).map((s) => a.progression.slice(s.startBar, s.startBar + s.bars));
+    const [intro] = chordsOf('intro');
+    expect(intro?.slice(0, -1).every((c) => c === 0)).toBe(true);
+    expect(intro?.at(-1)).toBe(4);
+    for (const outro of chordsOf('outro')) expect(outro.every((c) => c === 0)).toBe(true);
+    const mains = chordsOf('main');
+    expect(mains.length).toBe(2);
+    expect(mains[1]?.slice(0, 4)).toEqual(mains[0]?.slice(0, 4));
+  });
+
+  it('swings lo-fi off-beats but keeps techno straight, within its humanisation', () => {
     // Hats whose nominal grid step is an off-beat 8th (step 2 of 4).
     const offbeats = (genre: 'lofi' | 'techno') =>
       compose({ ...base, genre }).drums.filter((h) => h.drum === 'hat' && Math.round(h.time * 4) % 4 === 2);
     expect(offbeats('lofi').length).toBeGreaterThan(0);
     expect(offbeats('lofi').every((h) => h.time * 4 - Math.round(h.time * 4) > 0.05)).toBe(true);
-    expect(offbeats('techno').every((h) => Math.abs(h.time * 4 - Math.round(h.time * 4)) < 1e-9)).toBe(true);
+    const techno = compose({ ...base, genre: 'techno' });
+    expect(techno.groove.offsets.every((o) => o === 0)).toBe(true);
+    const tight = (techno.groove.humanizeSec * base.bpm) / 60;
+    expect(tight).toBeLessThanOrEqual(earliest(base.bpm));
+    expect(offbeats('techno').every((h) => Math.abs(h.time - Math.round(h.time * 4) / 4) <= tight + 1e-9)).toBe(true);
   });
 });

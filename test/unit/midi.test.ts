@@ -14,17 +14,25 @@ const key = (k: string) => {
   return parsed;
 };
 
+interface Track {
+  keySignature?: { sf: number; mi: number };
+  channels: Set<number>;
+  /** Absolute ticks of its note-ons. */
+  noteOns: number[];
+}
+
 /** Each track's events: [status, data…] without running status resolution beyond what a channel event needs. */
-function tracks(bytes: Buffer): { keySignature?: { sf: number; mi: number }; channels: Set<number> }[] {
+function tracks(bytes: Buffer): Track[] {
   expect(bytes.subarray(0, 4).toString()).toBe('MThd');
-  const out: { keySignature?: { sf: number; mi: number }; channels: Set<number> }[] = [];
+  const out: Track[] = [];
   let at = 8 + bytes.readUInt32BE(4);
   while (at < bytes.length) {
     expect(bytes.subarray(at, at + 4).toString()).toBe('MTrk');
     const end = at + 8 + bytes.readUInt32BE(at + 4);
-    const track: (typeof out)[number] = { channels: new Set() };
+    const track: Track = { channels: new Set(), noteOns: [] };
     let p = at + 8;
     let status = 0;
+    let tick = 0;
     const varLen = () => {
       let v = 0;
       for (;;) {
@@ -34,7 +42,7 @@ function tracks(bytes: Buffer): { keySignature?: { sf: number; mi: number }; cha
       }
     };
     while (p < end) {
-      varLen(); // delta time
+      tick += varLen(); // delta time
       if ((bytes[p] as number) & 0x80) status = bytes[p++] as number;
       if (status === 0xff) {
         const type = bytes[p++] as number;
@@ -44,6 +52,7 @@ function tracks(bytes: Buffer): { keySignature?: { sf: number; mi: number }; cha
       } else if (status === 0xf0 || status === 0xf7) p += varLen();
       else {
         track.channels.add(status & 0x0f);
+        if ((status & 0xf0) === 0x90 && (bytes[p + 1] as number) > 0) track.noteOns.push(tick);
         p += (status & 0xf0) === 0xc0 || (status & 0xf0) === 0xd0 ? 1 : 2;
       }
     }
@@ -86,6 +95,27 @@ describe('MIDI', () => {
       expect(channels.every((c) => c.length === 1)).toBe(true);
       expect(new Set(channels.flat()).size).toBe(channels.length);
       expect(channels.flat()).toContain(9);
+    }
+  });
+
+  it('places every note where the groove plays it: off the grid by its swing and humanisation, to the tick', () => {
+    const arrangement = compose({ genre: 'lofi', bpm: 90, key: key('D minor'), mood: 'mellow', durationSec: 20, seed: 4 });
+    const bytes = encodeMidi(arrangement);
+    const ppq = bytes.readUInt16BE(12);
+    const parsed = tracks(bytes).filter((t) => t.noteOns.length);
+    expect(parsed).toHaveLength(4);
+    const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+    for (const [i, part] of (['drums', 'bass', 'chords', 'lead'] as const).entries()) {
+      const written = sorted((parsed[i] as Track).noteOns);
+      const played = sorted(arrangement[part].map((n) => n.time * ppq));
+      expect(written.length, part).toBe(played.length);
+      // @tonejs/midi rounds seconds to ticks; a tick is 1.4 ms here.
+      for (const [j, t] of written.entries()) expect(Math.abs(t - (played[j] as number)), part).toBeLessThanOrEqual(1);
+      // The groove reaches the file: swung and humanised notes are off the 16th grid.
+      expect(
+        written.some((t) => t % (ppq / 4) !== 0),
+        part,
+      ).toBe(true);
     }
   });
 });

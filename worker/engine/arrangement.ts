@@ -28,6 +28,20 @@ export interface Section {
   energy: number;
 }
 
+/** How the arrangement is played against the grid (groove.ts): one per render, the same for every part. */
+export interface Groove {
+  /** Its feel's name (groove.ts FEELS). */
+  feel: string;
+  /** Swing: the delay of an off-beat 16th, in beats (an off-beat 8th is delayed twice as much). */
+  swing: number;
+  /** The shift of each 16th step of a bar, in beats (late > 0): the swing plus the feel's micro-timing; 0 on the downbeat. */
+  offsets: number[];
+  /** Velocity factor of each 16th step of a bar. */
+  accents: number[];
+  /** Timing humanisation, at most this many seconds early or late, per onset and part. */
+  humanizeSec: number;
+}
+
 export interface Arrangement {
   genre: Genre;
   bpm: number;
@@ -40,6 +54,8 @@ export interface Arrangement {
   sections: Section[];
   /** Chord per bar, as scale degrees of its root. */
   progression: number[];
+  /** Every time below is where the groove puts it: off the 16th grid by its offsets and humanisation. */
+  groove: Groove;
   drums: DrumHit[];
   bass: Note[];
   chords: Note[];

@@ -1,14 +1,17 @@
 /**
  * (genre, bpm, key, mood, duration, seed) → an arrangement: sections, a chord
- * progression chosen by mood, drums per genre with swing, fills and variation,
- * a bassline on the harmony, and a lead built from a motif that repeats and
- * varies. Every pitch comes from the key's scale; the same input and seed give
- * the same arrangement.
+ * progression chosen by mood, drums per genre with fills and variation, a
+ * bassline on the harmony, and a lead built from a motif that repeats and
+ * varies, all written on the 16th grid and then played with one groove
+ * (groove.ts). Every pitch comes from the key's scale (in minor, harmonic minor
+ * over V); the same input and seed give the same arrangement.
  */
 import type { Genre } from '../../src/music/genres.js';
 import type { MusicalKey } from '../../src/music/keys.js';
-import { chordDegrees, degreeToMidi } from '../../src/music/theory.js';
+import { chordDegrees, degreeOverChord, degreeToMidi } from '../../src/music/theory.js';
 import { type Arrangement, BEATS_PER_BAR, type DrumHit, type DrumName, type Note, type Section } from './arrangement.js';
+import { applyGroove, grooveFor, STRAIGHT } from './groove.js';
+import { chordsOfBars } from './harmony.js';
 import { Rng } from './rng.js';
 import { progressionsFor, STYLES, type Style } from './styles.js';
 
@@ -21,7 +24,14 @@ export interface ComposeInput {
   seed: number;
 }
 
+/** The arrangement as played: `composeOnGrid`'s, with the render's groove on every part. */
 export function compose(input: ComposeInput): Arrangement {
+  const rng = new Rng(input.seed);
+  return applyGroove(composeOnGrid(input), grooveFor(input.genre, rng.fork('groove')), rng.fork('humanize'));
+}
+
+/** The arrangement on the 16th grid, before the groove: the notes `compose` plays, exactly in time. */
+export function composeOnGrid(input: ComposeInput): Arrangement {
   const style = STYLES[input.genre];
   const rng = new Rng(input.seed);
   const bars = Math.max(1, Math.ceil((input.durationSec * input.bpm) / 60 / BEATS_PER_BAR));
@@ -30,13 +40,14 @@ export function compose(input: ComposeInput): Arrangement {
   const base = rng.fork('progression').pick(choices);
   // Fast genres hold each chord for two bars.
   const barsPerChord = ['dnb', 'trap', 'techno'].includes(input.genre) ? 2 : 1;
-  const progression = Array.from({ length: bars }, (_, bar) => base[Math.floor(bar / barsPerChord) % base.length] as number);
+  const progression = chordsOfBars(base, sections, barsPerChord, input.key);
   const sectionOf = (bar: number) => sections.find((s) => bar >= s.startBar && bar < s.startBar + s.bars) as Section;
   return {
     ...input,
     bars,
     sections,
     progression,
+    groove: STRAIGHT,
     drums: composeDrums(style, bars, sectionOf, rng.fork('drums')),
     bass: composeBass(style, input.key, progression, sectionOf, rng.fork('bass')),
     chords: composeChords(style, input.key, progression, sectionOf, rng.fork('chords')),
@@ -64,7 +75,6 @@ export function planSections(bars: number): Section[] {
 
 function composeDrums(style: Style, bars: number, sectionOf: (bar: number) => Section, rng: Rng): DrumHit[] {
   const hits: DrumHit[] = [];
-  const swingDelay = style.swing * 0.25 * 0.33;
   for (let bar = 0; bar < bars; bar++) {
     const section = sectionOf(bar);
     const barInSection = bar - section.startBar;
@@ -76,10 +86,8 @@ function composeDrums(style: Style, bars: number, sectionOf: (bar: number) => Se
         const level = Number(steps[step]);
         if (!level) continue;
         if (lastOfSection && step >= 12 && drum !== 'kick' && drum !== 'hat') continue; // room for the fill
-        // Swing delays off-beat 16ths, and off-beat 8ths twice as much.
-        const swing = step % 2 === 1 ? swingDelay : step % 4 === 2 ? 2 * swingDelay : 0;
         hits.push({
-          time: bar * 4 + step / 4 + swing,
+          time: bar * 4 + step / 4,
           drum,
           velocity: humanize((level / 9) * (0.6 + 0.4 * section.energy), rng),
         });
@@ -123,8 +131,9 @@ function composeBass(
 ): Note[] {
   const notes: Note[] = [];
   const rootMidi = bassRoot(key);
-  const at = (degree: number) => rootMidi + (degreeToMidi(key, degree, 4) - degreeToMidi(key, 0, 4));
+  const tonic = degreeToMidi(key, 0, 4);
   progression.forEach((chord, bar) => {
+    const at = (degree: number) => rootMidi + degreeOverChord(key, chord, degree, 4) - tonic;
     const section = sectionOf(bar);
     if (section.name === 'intro' && style.bass !== 'drone' && bar < section.bars - 1) return;
     const v = 0.75 + 0.25 * section.energy;
@@ -177,7 +186,7 @@ function composeChords(
     const degrees = chordDegrees(chord, style.sevenths ? 4 : 3);
     // Voice around G3..G4: lift the whole chord an octave when its root is low.
     const octave = degreeToMidi(key, chord, 3) < 52 ? 4 : 3;
-    const pitches = degrees.map((d) => degreeToMidi(key, d, octave));
+    const pitches = degrees.map((d) => degreeOverChord(key, chord, d, octave));
     const t = bar * 4;
     const hit = (time: number, duration: number, strum = 0) => {
       for (const [i, midi] of pitches.entries())
@@ -214,7 +223,7 @@ function composeLead(
     const phrase = barInSection % 4 === 3 ? vary(answer, rng) : barInSection % 2 === 1 ? vary(motif, rng) : motif;
     for (const [i, n] of phrase.entries()) {
       if (section.name === 'break' && i % 2 === 1) continue;
-      const midi = degreeToMidi(key, chord + n.degree, 5);
+      const midi = degreeOverChord(key, chord, chord + n.degree, 5);
       notes.push({
         time: bar * 4 + n.step / 4,
         duration: n.length / 4,
