@@ -42,6 +42,7 @@ import type { Logger } from '../logger.js';
 import { type Metrics, wsCloseReason } from '../metrics.js';
 import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
+import { nextFrame, nextPayload } from './next-frames.js';
 import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.js';
 
 /** Close codes of our own (graphql-ws's are in its CloseCode). */
@@ -52,6 +53,9 @@ export const WS_CLOSE = {
   sendQueueFull: 4408,
   tooManySockets: 4429,
 } as const;
+
+/** ws options for a message: a text frame, whether the message is a string or a Buffer. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** Longest delay setTimeout accepts; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -102,6 +106,8 @@ function deferred(): Deferred {
 /** One subscribe message's operation, from its arrival until graphql-ws has finished with it. */
 interface Operation {
   id: string;
+  /** The socket it runs on (a shared stream writes its results there). */
+  state: WsExtra;
   /** The client sent `complete` for it. */
   completeRequested: boolean;
   /** It passed the per-socket limit (counted until it completes). */
@@ -202,7 +208,15 @@ export function attachGraphqlWs(opts: {
   const alive = new WeakMap<WebSocket, boolean>();
   const states = new Set<WsExtra>();
   const socketsPerUser = new Map<string, number>();
-  const shared = new SharedSubscriptions((size) => metrics.wsSharedStreams.set(size));
+  // A shared stream's result is serialized once and written to each subscriber's socket as the
+  // `next` message graphql-ws would send (transport/next-frames.ts), through the same `send` as every
+  // other message: no per-subscriber iteration or JSON.stringify, and no delivery skips send's checks.
+  const shared = new SharedSubscriptions<Operation, Buffer>(
+    { prepare: nextPayload, deliver: (op, payload) => send(op.state, nextFrame(op.id, payload)) },
+    (size) => metrics.wsSharedStreams.set(size),
+  );
+  /** The operation of graphql-ws's execution arguments, from onSubscribe until subscribe takes it. */
+  const operationOf = new WeakMap<object, Operation>();
   // One error for every subscribe past the limit: building an error captures a stack, and a storm of
   // subscribes (issue 16, item 4: 10 sockets x 1,000) spent a fifth of its time on that.
   const tooManySubscriptions = new AppError(
@@ -260,6 +274,26 @@ export function attachGraphqlWs(opts: {
   }
   const tokenSweep = setInterval(() => void sweepTokens(), limits.tokenCheckMs);
   tokenSweep.unref();
+
+  /**
+   * Writes one message to a socket: every message does, graphql-ws's own and a shared stream's
+   * results alike. Not waiting for the write callback: a slow reader's backlog then sits in one
+   * place, ws's buffer, which is bounded here (WS_MAX_BUFFERED_BYTES), instead of in every stream's
+   * queue. A socket past the bound is closed (4408) and its subscriptions released.
+   */
+  function send(state: WsExtra, data: string | Buffer) {
+    const { socket } = state;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    // A Buffer is sent as text too: graphql-transport-ws messages are text frames.
+    socket.send(data, TEXT_FRAME);
+    if (socket.bufferedAmount > limits.maxBufferedBytes) {
+      log.debug({ buffered: socket.bufferedAmount }, 'graphql-ws send queue full');
+      releaseAll(state);
+      socket.close(WS_CLOSE.sendQueueFull, 'Send queue full');
+      // The close frame sits behind the backlog; do not wait for a reader that is not reading.
+      setTimeout(() => socket.terminate(), 1000).unref();
+    }
+  }
 
   /** Returns every stream of the socket: their single `finally`s release the Redis subscriptions. */
   function releaseAll(state: WsExtra) {
@@ -373,13 +407,19 @@ export function attachGraphqlWs(opts: {
           shareKey: JSON.stringify([state.viewer?.id, payload.query, payload.operationName ?? null, payload.variables ?? null]),
         },
       };
+      if (op) operationOf.set(args, op);
       log.trace({ id }, 'graphql-ws subscribe');
       return args;
     },
     execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
     subscribe: async (args) => {
       const { rootValue, contextValue } = args as EnvelopedArgs & { contextValue: object };
+      // Taken, not read: the first subscriber's arguments live as long as the stream it shares.
+      const op = operationOf.get(args);
+      operationOf.delete(args);
       const key = rootValue.shareKey;
+      // Without its operation (never: every subscribe is registered) nothing can be written for it.
+      if (!op) return (await rootValue.subscribe(args)) as never;
       // An identical subscription is being set up: wait for it, then join it if it became shared. One
       // that failed (an error, a refusal) leaves the next waiter to try as a first subscriber itself.
       for (let first = shared.starting(key); first; first = shared.starting(key)) {
@@ -392,7 +432,7 @@ export function attachGraphqlWs(opts: {
         const checked = await rootValue.subscribe(args);
         if (!isAsyncIterable(checked)) return checked as never; // its own error
         await (checked as AsyncGenerator).return?.(undefined);
-        const joined = isShareable(contextValue) ? shared.attach(key) : null;
+        const joined = isShareable(contextValue) ? shared.attach(key, op) : null;
         if (joined) return joined as never;
         checkOnly(contextValue, false); // the stream ended meanwhile: run our own
       }
@@ -408,7 +448,7 @@ export function attachGraphqlWs(opts: {
         outcome = 'shared';
         // Another first (after a failed one) may have shared meanwhile: waiters join that one.
         if (shared.has(key)) return result as never;
-        return shared.share(key, result, takeRelease(contextValue)) as never;
+        return (shared.share(key, result, op, takeRelease(contextValue)) ?? result) as never;
       } finally {
         settle(outcome);
       }
@@ -472,19 +512,7 @@ export function attachGraphqlWs(opts: {
     const onClosed = protocol.opened(
       {
         protocol: socket.protocol,
-        // Not waiting for the write callback: a slow reader's backlog then sits in one place,
-        // ws's buffer, which is bounded here, instead of in every stream's queue.
-        send: (data) => {
-          if (socket.readyState !== WebSocket.OPEN) return;
-          socket.send(data);
-          if (socket.bufferedAmount > limits.maxBufferedBytes) {
-            log.debug({ buffered: socket.bufferedAmount }, 'graphql-ws send queue full');
-            releaseAll(state);
-            socket.close(WS_CLOSE.sendQueueFull, 'Send queue full');
-            // The close frame sits behind the backlog; do not wait for a reader that is not reading.
-            setTimeout(() => socket.terminate(), 1000).unref();
-          }
-        },
+        send: (data) => send(state, data),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) => {
           handle = cb;
@@ -545,6 +573,7 @@ export function attachGraphqlWs(opts: {
       }
       const op: Operation = {
         id,
+        state,
         completeRequested: false,
         admitted: false,
         waiting: !!previous,
