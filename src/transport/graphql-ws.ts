@@ -85,10 +85,20 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
 };
 
 /** What yoga's context function receives for an operation that arrived over graphql-ws. */
-export interface WsInitialContext {
+export interface WsInitialContext<Upgrade = unknown> {
   wsViewer: Viewer;
   clientIp: string | null;
+  /** What `describeUpgrade` read from the socket's upgrade request when the socket connected. */
+  upgrade: Upgrade;
 }
+
+/**
+ * The `request` of every graphql-ws operation's initial context. yoga reads its method (a mutation
+ * must come in a POST: an upgrade is a GET). The upgrade's IncomingMessage itself, with its stream
+ * state and headers (a browser's cookies among them), is not kept for the life of the socket: what
+ * operations need of it is read once, at the upgrade (`describeUpgrade`, the client's IP).
+ */
+const UPGRADE_REQUEST = Object.freeze({ method: 'GET' });
 
 interface Deferred {
   promise: Promise<void>;
@@ -137,7 +147,8 @@ function release(op: Operation) {
 /** Per-socket state (graphql-ws's ctx.extra). */
 export interface WsExtra {
   socket: WebSocket;
-  request: IncomingMessage;
+  /** What `describeUpgrade` read from the upgrade request. */
+  upgrade: unknown;
   viewer?: Viewer;
   /** The token the socket was opened with, once accepted (rechecked: a revocation ends the socket). */
   grant: VerifiedToken | null;
@@ -184,7 +195,7 @@ function bearer(authorization: unknown): string | null {
   return match?.[1] ?? null;
 }
 
-export function attachGraphqlWs(opts: {
+export function attachGraphqlWs<Upgrade>(opts: {
   server: Server;
   path: string;
   // biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
@@ -195,6 +206,8 @@ export function attachGraphqlWs(opts: {
   keepAliveMs: number;
   trustProxy: TrustProxy;
   limits?: Partial<WsLimits>;
+  /** Reads what operations need of a socket's upgrade request, once, when the socket connects. */
+  describeUpgrade?: (request: IncomingMessage) => Upgrade;
 }) {
   const { yoga, tokens, metrics, log } = opts;
   const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...opts.limits };
@@ -374,10 +387,10 @@ export function attachGraphqlWs(opts: {
         endRevoked(state, check.error);
         return [new AppError('UNAUTHENTICATED', check.error)];
       }
-      const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp };
+      const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp, upgrade: state.upgrade };
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...initial,
-        request: state.request,
+        request: UPGRADE_REQUEST,
         params: payload,
       });
       let document: ExecutionArgs['document'];
@@ -482,7 +495,7 @@ export function attachGraphqlWs(opts: {
 
     const state: WsExtra = {
       socket,
-      request,
+      upgrade: opts.describeUpgrade?.(request),
       clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
       grant: null,
       operations: new Set(),
