@@ -190,6 +190,20 @@ function rootField(document: ExecutionArgs['document'], operationName?: string |
   return find(getOperationAST(document, operationName)?.selectionSet, 0);
 }
 
+/**
+ * A joiner's context has done its work once its checks ran: it acquired nothing (check-only), and
+ * results reach its socket from the shared stream. graphql-ws would keep its execution arguments
+ * (context, root value, variables) for the life of the subscription, only to hand them to an onNext
+ * hook, which dawg does not set and a shared subscription never reaches (it yields nothing).
+ */
+function forgetJoinerContext(op: Operation, args: EnvelopedArgs) {
+  op.context = null;
+  const held = args as Partial<EnvelopedArgs>;
+  held.contextValue = undefined;
+  held.rootValue = undefined;
+  held.variableValues = undefined;
+}
+
 function bearer(authorization: unknown): string | null {
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
   return match?.[1] ?? null;
@@ -348,6 +362,9 @@ export function attachGraphqlWs<Upgrade>(opts: {
       const params = ctx.connectionParams ?? {};
       const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
       const authorization = key ? params[key] : undefined;
+      // graphql-ws keeps the parameters for the life of the socket, and nothing reads them again:
+      // the token lives on as `grant`, not as the bearer string.
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       const token = bearer(authorization);
       const held = token ? await tokens.hold(token) : null;
       if (!held || 'error' in held || state.closed) {
@@ -446,7 +463,10 @@ export function attachGraphqlWs<Upgrade>(opts: {
         if (!isAsyncIterable(checked)) return checked as never; // its own error
         await (checked as AsyncGenerator).return?.(undefined);
         const joined = isShareable(contextValue) ? shared.attach(key, op) : null;
-        if (joined) return joined as never;
+        if (joined) {
+          forgetJoinerContext(op, args as EnvelopedArgs);
+          return joined as never;
+        }
         checkOnly(contextValue, false); // the stream ended meanwhile: run our own
       }
       const settle = shared.begin(key);
@@ -461,7 +481,11 @@ export function attachGraphqlWs<Upgrade>(opts: {
         outcome = 'shared';
         // Another first (after a failed one) may have shared meanwhile: waiters join that one.
         if (shared.has(key)) return result as never;
-        return (shared.share(key, result, op, takeRelease(contextValue)) ?? result) as never;
+        const subscription = shared.share(key, result, op, takeRelease(contextValue));
+        if (!subscription) return result as never;
+        // Its context now serves the shared stream, which holds it and owns its release.
+        op.context = null;
+        return subscription as never;
       } finally {
         settle(outcome);
       }
