@@ -159,6 +159,8 @@ export interface WsExtra {
   latest: Map<string, Operation>;
   /** The operation graphql-ws is handling for an id right now. */
   current: Map<string, Operation>;
+  /** graphql-ws's handler of this socket's messages. */
+  handle: (data: string) => Promise<void>;
   expiry: NodeJS.Timeout | null;
   closed: boolean;
 }
@@ -166,6 +168,9 @@ export interface WsExtra {
 type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown; shareKey: string };
 };
+
+/** A socket's message handler until graphql-ws sets its own (it does while the socket is opened). */
+async function noHandler(_data: string): Promise<void> {}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
@@ -509,19 +514,135 @@ export function attachGraphqlWs<Upgrade>(opts: {
     },
   });
 
+  /** A socket's message handling failed (a bug, not a client's mistake): it is closed with 1011. */
+  function fail(state: WsExtra, err: unknown) {
+    log.error({ err }, 'graphql-ws message handling failed');
+    state.socket.close(CloseCode.InternalServerError, 'Internal server error');
+  }
+
+  /** graphql-ws is done with `op` (or it never started): it is forgotten and its turn passes on. */
+  function finish(op: Operation) {
+    const { state } = op;
+    if (op.active && op.field) metrics.wsActiveSubscriptions.dec({ field: op.field });
+    op.active = false;
+    op.setUp.resolve();
+    op.finished.resolve();
+    state.operations.delete(op);
+    if (state.latest.get(op.id) === op) state.latest.delete(op.id);
+    if (state.current.get(op.id) === op) state.current.delete(op.id);
+  }
+
+  /**
+   * Hands `op`'s subscribe message to graphql-ws once the earlier operation of its id is gone, and
+   * tracks it until graphql-ws is done with it.
+   */
+  function runInTurn(op: Operation, previous: Operation | undefined, message: string) {
+    (previous ? previous.finished.promise : Promise.resolve())
+      .then(() => {
+        const { state } = op;
+        op.waiting = false;
+        // Completed (or the socket closed) before its turn: it never starts.
+        if (state.closed || op.completeRequested) return;
+        state.current.set(op.id, op);
+        return state.handle(message);
+      })
+      .catch((err) => fail(op.state, err))
+      .finally(() => finish(op));
+  }
+
+  /** One message from a socket: subscribe and complete are ordered per id, the rest go to graphql-ws. */
+  function receive(state: WsExtra, data: string) {
+    const { handle } = state;
+    let message: { type?: unknown; id?: unknown } | null = null;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      // graphql-ws answers it (4400)
+    }
+    const id = typeof message?.id === 'string' ? message.id : null;
+    if (id === null || (message?.type !== 'subscribe' && message?.type !== 'complete')) {
+      handle(data).catch((err) => fail(state, err));
+      return;
+    }
+    const previous = state.latest.get(id);
+    if (message.type === 'complete') {
+      if (!previous) {
+        handle(data).catch((err) => fail(state, err));
+        return;
+      }
+      previous.completeRequested = true;
+      previous.setUp.promise
+        .then(() => {
+          // graphql-ws forgets the id at once, then returns the stream; ours ends the Redis
+          // subscription even if a wrapper of the stream would not pass return() on.
+          const handled = handle(data);
+          release(previous);
+          return handled;
+        })
+        .catch((err) => fail(state, err));
+      return;
+    }
+    // subscribe: an id still running (not completed) is a duplicate; graphql-ws closes with 4409.
+    if (previous && !previous.completeRequested) {
+      handle(data).catch((err) => fail(state, err));
+      return;
+    }
+    let waiting = 0;
+    let winding = 0;
+    for (const o of state.operations) {
+      if (o.waiting) waiting++;
+      if (o.completeRequested) winding++;
+    }
+    // A completed operation stops counting against WS_MAX_SUBSCRIPTIONS at once, but its setup may
+    // still run: subscribe + complete pairs under new ids would otherwise start setups unbounded.
+    if (waiting >= limits.maxSubscriptions * 10 || winding >= limits.maxSubscriptions * 2) {
+      // Operations pile up behind ids reused faster than they are set up: an abusive client.
+      releaseAll(state);
+      state.socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
+      return;
+    }
+    const op: Operation = {
+      id,
+      state,
+      completeRequested: false,
+      admitted: false,
+      waiting: !!previous,
+      setUp: deferred(),
+      finished: deferred(),
+      stream: null,
+      context: null,
+      field: null,
+      active: false,
+    };
+    state.operations.add(op);
+    state.latest.set(id, op);
+    runInTurn(op, previous, data);
+  }
+
+  function onPong(this: WebSocket) {
+    alive.set(this, true);
+  }
+
+  // Frame errors (too big, bad opcode): ws closes the socket itself; without a listener they would throw.
+  function onSocketError(err: Error) {
+    log.debug({ err: err.message }, 'graphql-ws socket error');
+  }
+
+  // What a socket holds for its life is kept small (10,000 sockets on one process): shared
+  // listeners, and the adapter's functions as methods (no per-socket name properties under tsx).
   wss.on('connection', (socket, request) => {
     metrics.wsConnections.inc();
     metrics.wsOpened.inc();
     alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
-    // Frame errors (too big, bad opcode): ws closes the socket itself; without a listener they would throw.
-    socket.on('error', (err) => log.debug({ err: err.message }, 'graphql-ws socket error'));
+    socket.on('pong', onPong);
+    socket.on('error', onSocketError);
 
     const state: WsExtra = {
       socket,
       upgrade: opts.describeUpgrade?.(request),
       clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
       grant: null,
+      handle: noHandler,
       operations: new Set(),
       latest: new Map(),
       current: new Map(),
@@ -529,111 +650,24 @@ export function attachGraphqlWs<Upgrade>(opts: {
       closed: false,
     };
     states.add(state);
-    let handle: (data: string) => Promise<void> = async () => {};
-
-    const fail = (err: unknown) => {
-      log.error({ err }, 'graphql-ws message handling failed');
-      socket.close(CloseCode.InternalServerError, 'Internal server error');
-    };
-
-    const finish = (op: Operation) => {
-      if (op.active && op.field) metrics.wsActiveSubscriptions.dec({ field: op.field });
-      op.active = false;
-      op.setUp.resolve();
-      op.finished.resolve();
-      state.operations.delete(op);
-      if (state.latest.get(op.id) === op) state.latest.delete(op.id);
-      if (state.current.get(op.id) === op) state.current.delete(op.id);
-    };
 
     const onClosed = protocol.opened(
       {
         protocol: socket.protocol,
-        send: (data) => send(state, data),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) => {
-          handle = cb;
+        send(data) {
+          send(state, data);
+        },
+        close(code, reason) {
+          socket.close(code, reason);
+        },
+        onMessage(handle) {
+          state.handle = handle;
         },
       },
       state,
     );
 
-    socket.on('message', (raw) => {
-      const data = String(raw);
-      let message: { type?: unknown; id?: unknown } | null = null;
-      try {
-        message = JSON.parse(data);
-      } catch {
-        // graphql-ws answers it (4400)
-      }
-      const id = typeof message?.id === 'string' ? message.id : null;
-      if (id === null || (message?.type !== 'subscribe' && message?.type !== 'complete')) {
-        handle(data).catch(fail);
-        return;
-      }
-      const previous = state.latest.get(id);
-      if (message.type === 'complete') {
-        if (!previous) {
-          handle(data).catch(fail);
-          return;
-        }
-        previous.completeRequested = true;
-        previous.setUp.promise
-          .then(() => {
-            // graphql-ws forgets the id at once, then returns the stream; ours ends the Redis
-            // subscription even if a wrapper of the stream would not pass return() on.
-            const handled = handle(data);
-            release(previous);
-            return handled;
-          })
-          .catch(fail);
-        return;
-      }
-      // subscribe: an id still running (not completed) is a duplicate; graphql-ws closes with 4409.
-      if (previous && !previous.completeRequested) {
-        handle(data).catch(fail);
-        return;
-      }
-      let waiting = 0;
-      let winding = 0;
-      for (const o of state.operations) {
-        if (o.waiting) waiting++;
-        if (o.completeRequested) winding++;
-      }
-      // A completed operation stops counting against WS_MAX_SUBSCRIPTIONS at once, but its setup may
-      // still run: subscribe + complete pairs under new ids would otherwise start setups unbounded.
-      if (waiting >= limits.maxSubscriptions * 10 || winding >= limits.maxSubscriptions * 2) {
-        // Operations pile up behind ids reused faster than they are set up: an abusive client.
-        releaseAll(state);
-        socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
-        return;
-      }
-      const op: Operation = {
-        id,
-        state,
-        completeRequested: false,
-        admitted: false,
-        waiting: !!previous,
-        setUp: deferred(),
-        finished: deferred(),
-        stream: null,
-        context: null,
-        field: null,
-        active: false,
-      };
-      state.operations.add(op);
-      state.latest.set(id, op);
-      (previous ? previous.finished.promise : Promise.resolve())
-        .then(() => {
-          op.waiting = false;
-          // Completed (or the socket closed) before its turn: it never starts.
-          if (state.closed || op.completeRequested) return;
-          state.current.set(id, op);
-          return handle(data);
-        })
-        .catch(fail)
-        .finally(() => finish(op));
-    });
+    socket.on('message', (raw) => receive(state, String(raw)));
 
     socket.once('close', (code, reason) => {
       metrics.wsConnections.dec();
