@@ -20,7 +20,12 @@
  *  - end a socket whose token was revoked (logOut, logOutEverywhere on any instance): each subscribe
  *    rechecks the socket's token, and a sweep every `tokenCheckMs` rechecks each distinct token of the
  *    open sockets. TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (one
- *    Redis MGET per token, no signature check), so a revoked socket is closed within about a second.
+ *    Redis MGET per token, no signature check), so a revoked socket is closed within about a second;
+ *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
+ *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
+ *    through the same `send` as graphql-ws's own messages, so the send-queue bound applies alike.
+ *    graphql-ws still owns each operation's lifecycle (complete, error, the client's complete); it
+ *    must not be given an onNext hook or jsonMessageReplacer, which shared results never pass.
  *
  * Close codes (docs/api-guide.md): 4401 the token expired or was revoked (or subscribe
  * before connection_init), 4403 no or bad token, 4408 no connection_init within
@@ -359,6 +364,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
     // Every timer is cleared when its socket closes and when the server stops.
   }
 
+  // No onNext hook or jsonMessageReplacer here: a shared stream's results are written without them.
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
     connectionInitWaitTimeout: limits.initTimeoutMs,
     onConnect: async (ctx) => {
