@@ -41,6 +41,11 @@ import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.j
 
 export const GRAPHQL_PATH = '/graphql';
 
+/** What the context of a graphql-ws operation takes from its socket's upgrade request. */
+interface WsUpgrade {
+  publicUrl: string;
+}
+
 export interface App {
   server: Server;
   prisma: Db;
@@ -159,14 +164,12 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     plugins,
     context: async (initial): Promise<Context> => {
       if ('wsViewer' in initial) {
-        const { wsViewer, clientIp } = initial as unknown as WsInitialContext;
-        const upgrade = initial.request as unknown as IncomingMessage;
-        const base = publicUrl.forRequest(nodeHeaders(upgrade), fromTrustedProxy(upgrade, config.TRUST_PROXY));
+        const { wsViewer, clientIp, upgrade } = initial as unknown as WsInitialContext<WsUpgrade>;
         return {
           viewer: wsViewer,
           authError: null,
           clientIp,
-          publicUrl: base,
+          publicUrl: upgrade.publicUrl,
           transport: 'ws',
           prisma,
           reads: reads.forOperation(wsViewer?.id ?? null),
@@ -258,6 +261,10 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     trustProxy: config.TRUST_PROXY,
     log,
     keepAliveMs: config.WS_KEEPALIVE_MS,
+    // The base URL of file links is the upgrade's, read once per socket.
+    describeUpgrade: (upgrade): WsUpgrade => ({
+      publicUrl: publicUrl.forRequest(nodeHeaders(upgrade), fromTrustedProxy(upgrade, config.TRUST_PROXY)),
+    }),
     limits: {
       initTimeoutMs: config.WS_INIT_TIMEOUT_MS,
       maxSubscriptions: config.WS_MAX_SUBSCRIPTIONS,

@@ -20,7 +20,12 @@
  *  - end a socket whose token was revoked (logOut, logOutEverywhere on any instance): each subscribe
  *    rechecks the socket's token, and a sweep every `tokenCheckMs` rechecks each distinct token of the
  *    open sockets. TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (one
- *    Redis MGET per token, no signature check), so a revoked socket is closed within about a second.
+ *    Redis MGET per token, no signature check), so a revoked socket is closed within about a second;
+ *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
+ *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
+ *    through the same `send` as graphql-ws's own messages, so the send-queue bound applies alike.
+ *    graphql-ws still owns each operation's lifecycle (complete, error, the client's complete); it
+ *    must not be given an onNext hook or jsonMessageReplacer, which shared results never pass.
  *
  * Close codes (docs/api-guide.md): 4401 the token expired or was revoked (or subscribe
  * before connection_init), 4403 no or bad token, 4408 no connection_init within
@@ -42,6 +47,7 @@ import type { Logger } from '../logger.js';
 import { type Metrics, wsCloseReason } from '../metrics.js';
 import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
+import { nextFrame, nextPayload } from './next-frames.js';
 import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.js';
 
 /** Close codes of our own (graphql-ws's are in its CloseCode). */
@@ -52,6 +58,9 @@ export const WS_CLOSE = {
   sendQueueFull: 4408,
   tooManySockets: 4429,
 } as const;
+
+/** ws options for a message: a text frame, whether the message is a string or a Buffer. */
+const TEXT_FRAME = { binary: false } as const;
 
 /** Longest delay setTimeout accepts; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -81,10 +90,20 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
 };
 
 /** What yoga's context function receives for an operation that arrived over graphql-ws. */
-export interface WsInitialContext {
+export interface WsInitialContext<Upgrade = unknown> {
   wsViewer: Viewer;
   clientIp: string | null;
+  /** What `describeUpgrade` read from the socket's upgrade request when the socket connected. */
+  upgrade: Upgrade;
 }
+
+/**
+ * The `request` of every graphql-ws operation's initial context. yoga reads its method (a mutation
+ * must come in a POST: an upgrade is a GET). The upgrade's IncomingMessage itself, with its stream
+ * state and headers (a browser's cookies among them), is not kept for the life of the socket: what
+ * operations need of it is read once, at the upgrade (`describeUpgrade`, the client's IP).
+ */
+const UPGRADE_REQUEST = Object.freeze({ method: 'GET' });
 
 interface Deferred {
   promise: Promise<void>;
@@ -102,6 +121,8 @@ function deferred(): Deferred {
 /** One subscribe message's operation, from its arrival until graphql-ws has finished with it. */
 interface Operation {
   id: string;
+  /** The socket it runs on (a shared stream writes its results there). */
+  state: WsExtra;
   /** The client sent `complete` for it. */
   completeRequested: boolean;
   /** It passed the per-socket limit (counted until it completes). */
@@ -131,7 +152,8 @@ function release(op: Operation) {
 /** Per-socket state (graphql-ws's ctx.extra). */
 export interface WsExtra {
   socket: WebSocket;
-  request: IncomingMessage;
+  /** What `describeUpgrade` read from the upgrade request. */
+  upgrade: unknown;
   viewer?: Viewer;
   /** The token the socket was opened with, once accepted (rechecked: a revocation ends the socket). */
   grant: VerifiedToken | null;
@@ -142,6 +164,8 @@ export interface WsExtra {
   latest: Map<string, Operation>;
   /** The operation graphql-ws is handling for an id right now. */
   current: Map<string, Operation>;
+  /** graphql-ws's handler of this socket's messages. */
+  handle: (data: string) => Promise<void>;
   expiry: NodeJS.Timeout | null;
   closed: boolean;
 }
@@ -149,6 +173,9 @@ export interface WsExtra {
 type EnvelopedArgs = ExecutionArgs & {
   rootValue: { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown; shareKey: string };
 };
+
+/** A socket's message handler until graphql-ws sets its own (it does while the socket is opened). */
+async function noHandler(_data: string): Promise<void> {}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
@@ -173,12 +200,26 @@ function rootField(document: ExecutionArgs['document'], operationName?: string |
   return find(getOperationAST(document, operationName)?.selectionSet, 0);
 }
 
+/**
+ * A joiner's context has done its work once its checks ran: it acquired nothing (check-only), and
+ * results reach its socket from the shared stream. graphql-ws would keep its execution arguments
+ * (context, root value, variables) for the life of the subscription, only to hand them to an onNext
+ * hook, which dawg does not set and a shared subscription never reaches (it yields nothing).
+ */
+function forgetJoinerContext(op: Operation, args: EnvelopedArgs) {
+  op.context = null;
+  const held = args as Partial<EnvelopedArgs>;
+  held.contextValue = undefined;
+  held.rootValue = undefined;
+  held.variableValues = undefined;
+}
+
 function bearer(authorization: unknown): string | null {
   const match = typeof authorization === 'string' ? /^Bearer\s+(\S+)$/i.exec(authorization.trim()) : null;
   return match?.[1] ?? null;
 }
 
-export function attachGraphqlWs(opts: {
+export function attachGraphqlWs<Upgrade>(opts: {
   server: Server;
   path: string;
   // biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
@@ -189,6 +230,8 @@ export function attachGraphqlWs(opts: {
   keepAliveMs: number;
   trustProxy: TrustProxy;
   limits?: Partial<WsLimits>;
+  /** Reads what operations need of a socket's upgrade request, once, when the socket connects. */
+  describeUpgrade?: (request: IncomingMessage) => Upgrade;
 }) {
   const { yoga, tokens, metrics, log } = opts;
   const limits: WsLimits = { ...DEFAULT_WS_LIMITS, ...opts.limits };
@@ -202,7 +245,15 @@ export function attachGraphqlWs(opts: {
   const alive = new WeakMap<WebSocket, boolean>();
   const states = new Set<WsExtra>();
   const socketsPerUser = new Map<string, number>();
-  const shared = new SharedSubscriptions((size) => metrics.wsSharedStreams.set(size));
+  // A shared stream's result is serialized once and written to each subscriber's socket as the
+  // `next` message graphql-ws would send (transport/next-frames.ts), through the same `send` as every
+  // other message: no per-subscriber iteration or JSON.stringify, and no delivery skips send's checks.
+  const shared = new SharedSubscriptions<Operation, Buffer>(
+    { prepare: nextPayload, deliver: (op, payload) => send(op.state, nextFrame(op.id, payload)) },
+    (size) => metrics.wsSharedStreams.set(size),
+  );
+  /** The operation of graphql-ws's execution arguments, from onSubscribe until subscribe takes it. */
+  const operationOf = new WeakMap<object, Operation>();
   // One error for every subscribe past the limit: building an error captures a stack, and a storm of
   // subscribes (issue 16, item 4: 10 sockets x 1,000) spent a fifth of its time on that.
   const tooManySubscriptions = new AppError(
@@ -261,6 +312,26 @@ export function attachGraphqlWs(opts: {
   const tokenSweep = setInterval(() => void sweepTokens(), limits.tokenCheckMs);
   tokenSweep.unref();
 
+  /**
+   * Writes one message to a socket: every message does, graphql-ws's own and a shared stream's
+   * results alike. Not waiting for the write callback: a slow reader's backlog then sits in one
+   * place, ws's buffer, which is bounded here (WS_MAX_BUFFERED_BYTES), instead of in every stream's
+   * queue. A socket past the bound is closed (4408) and its subscriptions released.
+   */
+  function send(state: WsExtra, data: string | Buffer) {
+    const { socket } = state;
+    if (socket.readyState !== WebSocket.OPEN) return;
+    // A Buffer is sent as text too: graphql-transport-ws messages are text frames.
+    socket.send(data, TEXT_FRAME);
+    if (socket.bufferedAmount > limits.maxBufferedBytes) {
+      log.debug({ buffered: socket.bufferedAmount }, 'graphql-ws send queue full');
+      releaseAll(state);
+      socket.close(WS_CLOSE.sendQueueFull, 'Send queue full');
+      // The close frame sits behind the backlog; do not wait for a reader that is not reading.
+      setTimeout(() => socket.terminate(), 1000).unref();
+    }
+  }
+
   /** Returns every stream of the socket: their single `finally`s release the Redis subscriptions. */
   function releaseAll(state: WsExtra) {
     state.closed = true;
@@ -293,6 +364,7 @@ export function attachGraphqlWs(opts: {
     // Every timer is cleared when its socket closes and when the server stops.
   }
 
+  // No onNext hook or jsonMessageReplacer here: a shared stream's results are written without them.
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
     connectionInitWaitTimeout: limits.initTimeoutMs,
     onConnect: async (ctx) => {
@@ -301,6 +373,9 @@ export function attachGraphqlWs(opts: {
       const params = ctx.connectionParams ?? {};
       const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
       const authorization = key ? params[key] : undefined;
+      // graphql-ws keeps the parameters for the life of the socket, and nothing reads them again:
+      // the token lives on as `grant`, not as the bearer string.
+      (ctx as { connectionParams?: unknown }).connectionParams = undefined;
       const token = bearer(authorization);
       const held = token ? await tokens.hold(token) : null;
       if (!held || 'error' in held || state.closed) {
@@ -340,10 +415,10 @@ export function attachGraphqlWs(opts: {
         endRevoked(state, check.error);
         return [new AppError('UNAUTHENTICATED', check.error)];
       }
-      const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp };
+      const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp, upgrade: state.upgrade };
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...initial,
-        request: state.request,
+        request: UPGRADE_REQUEST,
         params: payload,
       });
       let document: ExecutionArgs['document'];
@@ -373,13 +448,19 @@ export function attachGraphqlWs(opts: {
           shareKey: JSON.stringify([state.viewer?.id, payload.query, payload.operationName ?? null, payload.variables ?? null]),
         },
       };
+      if (op) operationOf.set(args, op);
       log.trace({ id }, 'graphql-ws subscribe');
       return args;
     },
     execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
     subscribe: async (args) => {
       const { rootValue, contextValue } = args as EnvelopedArgs & { contextValue: object };
+      // Taken, not read: the first subscriber's arguments live as long as the stream it shares.
+      const op = operationOf.get(args);
+      operationOf.delete(args);
       const key = rootValue.shareKey;
+      // Without its operation (never: every subscribe is registered) nothing can be written for it.
+      if (!op) return (await rootValue.subscribe(args)) as never;
       // An identical subscription is being set up: wait for it, then join it if it became shared. One
       // that failed (an error, a refusal) leaves the next waiter to try as a first subscriber itself.
       for (let first = shared.starting(key); first; first = shared.starting(key)) {
@@ -392,8 +473,11 @@ export function attachGraphqlWs(opts: {
         const checked = await rootValue.subscribe(args);
         if (!isAsyncIterable(checked)) return checked as never; // its own error
         await (checked as AsyncGenerator).return?.(undefined);
-        const joined = isShareable(contextValue) ? shared.attach(key) : null;
-        if (joined) return joined as never;
+        const joined = isShareable(contextValue) ? shared.attach(key, op) : null;
+        if (joined) {
+          forgetJoinerContext(op, args as EnvelopedArgs);
+          return joined as never;
+        }
         checkOnly(contextValue, false); // the stream ended meanwhile: run our own
       }
       const settle = shared.begin(key);
@@ -408,7 +492,11 @@ export function attachGraphqlWs(opts: {
         outcome = 'shared';
         // Another first (after a failed one) may have shared meanwhile: waiters join that one.
         if (shared.has(key)) return result as never;
-        return shared.share(key, result, takeRelease(contextValue)) as never;
+        const subscription = shared.share(key, result, op, takeRelease(contextValue));
+        if (!subscription) return result as never;
+        // Its context now serves the shared stream, which holds it and owns its release.
+        op.context = null;
+        return subscription as never;
       } finally {
         settle(outcome);
       }
@@ -432,19 +520,135 @@ export function attachGraphqlWs(opts: {
     },
   });
 
+  /** A socket's message handling failed (a bug, not a client's mistake): it is closed with 1011. */
+  function fail(state: WsExtra, err: unknown) {
+    log.error({ err }, 'graphql-ws message handling failed');
+    state.socket.close(CloseCode.InternalServerError, 'Internal server error');
+  }
+
+  /** graphql-ws is done with `op` (or it never started): it is forgotten and its turn passes on. */
+  function finish(op: Operation) {
+    const { state } = op;
+    if (op.active && op.field) metrics.wsActiveSubscriptions.dec({ field: op.field });
+    op.active = false;
+    op.setUp.resolve();
+    op.finished.resolve();
+    state.operations.delete(op);
+    if (state.latest.get(op.id) === op) state.latest.delete(op.id);
+    if (state.current.get(op.id) === op) state.current.delete(op.id);
+  }
+
+  /**
+   * Hands `op`'s subscribe message to graphql-ws once the earlier operation of its id is gone, and
+   * tracks it until graphql-ws is done with it.
+   */
+  function runInTurn(op: Operation, previous: Operation | undefined, message: string) {
+    (previous ? previous.finished.promise : Promise.resolve())
+      .then(() => {
+        const { state } = op;
+        op.waiting = false;
+        // Completed (or the socket closed) before its turn: it never starts.
+        if (state.closed || op.completeRequested) return;
+        state.current.set(op.id, op);
+        return state.handle(message);
+      })
+      .catch((err) => fail(op.state, err))
+      .finally(() => finish(op));
+  }
+
+  /** One message from a socket: subscribe and complete are ordered per id, the rest go to graphql-ws. */
+  function receive(state: WsExtra, data: string) {
+    const { handle } = state;
+    let message: { type?: unknown; id?: unknown } | null = null;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      // graphql-ws answers it (4400)
+    }
+    const id = typeof message?.id === 'string' ? message.id : null;
+    if (id === null || (message?.type !== 'subscribe' && message?.type !== 'complete')) {
+      handle(data).catch((err) => fail(state, err));
+      return;
+    }
+    const previous = state.latest.get(id);
+    if (message.type === 'complete') {
+      if (!previous) {
+        handle(data).catch((err) => fail(state, err));
+        return;
+      }
+      previous.completeRequested = true;
+      previous.setUp.promise
+        .then(() => {
+          // graphql-ws forgets the id at once, then returns the stream; ours ends the Redis
+          // subscription even if a wrapper of the stream would not pass return() on.
+          const handled = handle(data);
+          release(previous);
+          return handled;
+        })
+        .catch((err) => fail(state, err));
+      return;
+    }
+    // subscribe: an id still running (not completed) is a duplicate; graphql-ws closes with 4409.
+    if (previous && !previous.completeRequested) {
+      handle(data).catch((err) => fail(state, err));
+      return;
+    }
+    let waiting = 0;
+    let winding = 0;
+    for (const o of state.operations) {
+      if (o.waiting) waiting++;
+      if (o.completeRequested) winding++;
+    }
+    // A completed operation stops counting against WS_MAX_SUBSCRIPTIONS at once, but its setup may
+    // still run: subscribe + complete pairs under new ids would otherwise start setups unbounded.
+    if (waiting >= limits.maxSubscriptions * 10 || winding >= limits.maxSubscriptions * 2) {
+      // Operations pile up behind ids reused faster than they are set up: an abusive client.
+      releaseAll(state);
+      state.socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
+      return;
+    }
+    const op: Operation = {
+      id,
+      state,
+      completeRequested: false,
+      admitted: false,
+      waiting: !!previous,
+      setUp: deferred(),
+      finished: deferred(),
+      stream: null,
+      context: null,
+      field: null,
+      active: false,
+    };
+    state.operations.add(op);
+    state.latest.set(id, op);
+    runInTurn(op, previous, data);
+  }
+
+  function onPong(this: WebSocket) {
+    alive.set(this, true);
+  }
+
+  // Frame errors (too big, bad opcode): ws closes the socket itself; without a listener they would throw.
+  function onSocketError(err: Error) {
+    log.debug({ err: err.message }, 'graphql-ws socket error');
+  }
+
+  // What a socket holds for its life is kept small (10,000 sockets on one process): shared
+  // listeners, and the adapter's functions as methods (no per-socket name properties under tsx).
   wss.on('connection', (socket, request) => {
     metrics.wsConnections.inc();
     metrics.wsOpened.inc();
     alive.set(socket, true);
-    socket.on('pong', () => alive.set(socket, true));
-    // Frame errors (too big, bad opcode): ws closes the socket itself; without a listener they would throw.
-    socket.on('error', (err) => log.debug({ err: err.message }, 'graphql-ws socket error'));
+    socket.on('pong', onPong);
+    socket.on('error', onSocketError);
 
     const state: WsExtra = {
       socket,
-      request,
+      upgrade: opts.describeUpgrade?.(request),
       clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
       grant: null,
+      handle: noHandler,
       operations: new Set(),
       latest: new Map(),
       current: new Map(),
@@ -452,122 +656,24 @@ export function attachGraphqlWs(opts: {
       closed: false,
     };
     states.add(state);
-    let handle: (data: string) => Promise<void> = async () => {};
-
-    const fail = (err: unknown) => {
-      log.error({ err }, 'graphql-ws message handling failed');
-      socket.close(CloseCode.InternalServerError, 'Internal server error');
-    };
-
-    const finish = (op: Operation) => {
-      if (op.active && op.field) metrics.wsActiveSubscriptions.dec({ field: op.field });
-      op.active = false;
-      op.setUp.resolve();
-      op.finished.resolve();
-      state.operations.delete(op);
-      if (state.latest.get(op.id) === op) state.latest.delete(op.id);
-      if (state.current.get(op.id) === op) state.current.delete(op.id);
-    };
 
     const onClosed = protocol.opened(
       {
         protocol: socket.protocol,
-        // Not waiting for the write callback: a slow reader's backlog then sits in one place,
-        // ws's buffer, which is bounded here, instead of in every stream's queue.
-        send: (data) => {
-          if (socket.readyState !== WebSocket.OPEN) return;
-          socket.send(data);
-          if (socket.bufferedAmount > limits.maxBufferedBytes) {
-            log.debug({ buffered: socket.bufferedAmount }, 'graphql-ws send queue full');
-            releaseAll(state);
-            socket.close(WS_CLOSE.sendQueueFull, 'Send queue full');
-            // The close frame sits behind the backlog; do not wait for a reader that is not reading.
-            setTimeout(() => socket.terminate(), 1000).unref();
-          }
+        send(data) {
+          send(state, data);
         },
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (cb) => {
-          handle = cb;
+        close(code, reason) {
+          socket.close(code, reason);
+        },
+        onMessage(handle) {
+          state.handle = handle;
         },
       },
       state,
     );
 
-    socket.on('message', (raw) => {
-      const data = String(raw);
-      let message: { type?: unknown; id?: unknown } | null = null;
-      try {
-        message = JSON.parse(data);
-      } catch {
-        // graphql-ws answers it (4400)
-      }
-      const id = typeof message?.id === 'string' ? message.id : null;
-      if (id === null || (message?.type !== 'subscribe' && message?.type !== 'complete')) {
-        handle(data).catch(fail);
-        return;
-      }
-      const previous = state.latest.get(id);
-      if (message.type === 'complete') {
-        if (!previous) {
-          handle(data).catch(fail);
-          return;
-        }
-        previous.completeRequested = true;
-        previous.setUp.promise
-          .then(() => {
-            // graphql-ws forgets the id at once, then returns the stream; ours ends the Redis
-            // subscription even if a wrapper of the stream would not pass return() on.
-            const handled = handle(data);
-            release(previous);
-            return handled;
-          })
-          .catch(fail);
-        return;
-      }
-      // subscribe: an id still running (not completed) is a duplicate; graphql-ws closes with 4409.
-      if (previous && !previous.completeRequested) {
-        handle(data).catch(fail);
-        return;
-      }
-      let waiting = 0;
-      let winding = 0;
-      for (const o of state.operations) {
-        if (o.waiting) waiting++;
-        if (o.completeRequested) winding++;
-      }
-      // A completed operation stops counting against WS_MAX_SUBSCRIPTIONS at once, but its setup may
-      // still run: subscribe + complete pairs under new ids would otherwise start setups unbounded.
-      if (waiting >= limits.maxSubscriptions * 10 || winding >= limits.maxSubscriptions * 2) {
-        // Operations pile up behind ids reused faster than they are set up: an abusive client.
-        releaseAll(state);
-        socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
-        return;
-      }
-      const op: Operation = {
-        id,
-        completeRequested: false,
-        admitted: false,
-        waiting: !!previous,
-        setUp: deferred(),
-        finished: deferred(),
-        stream: null,
-        context: null,
-        field: null,
-        active: false,
-      };
-      state.operations.add(op);
-      state.latest.set(id, op);
-      (previous ? previous.finished.promise : Promise.resolve())
-        .then(() => {
-          op.waiting = false;
-          // Completed (or the socket closed) before its turn: it never starts.
-          if (state.closed || op.completeRequested) return;
-          state.current.set(id, op);
-          return handle(data);
-        })
-        .catch(fail)
-        .finally(() => finish(op));
-    });
+    socket.on('message', (raw) => receive(state, String(raw)));
 
     socket.once('close', (code, reason) => {
       metrics.wsConnections.dec();

@@ -91,6 +91,16 @@ describe('protocol misuse', () => {
     expect(await s.closed).toBe(4429);
   });
 
+  it('a mutation over graphql-ws is refused, as over GET (the upgrade is one), and the socket stays up', async () => {
+    const s = await initSocket(api.wsUrl, alice.token);
+    s.send({ id: 'm', type: 'subscribe', payload: { query: 'mutation { createConversation(title: "over ws") { id } }' } });
+    const refused = await s.next((m) => m.id === 'm');
+    expect(refused).toMatchObject({ type: 'error', payload: [{ message: expect.stringContaining('POST') }] });
+    s.send({ id: 'q', type: 'subscribe', payload: { query: '{ me { id } }' } });
+    expect(await s.next((m) => m.id === 'q' && m.type === 'next')).toMatchObject({ payload: { data: { me: { id: alice.id } } } });
+    await closeSocket(s);
+  });
+
   it('a duplicate id of a running subscription closes the socket with 4409 and releases it', async () => {
     const c = await conversationOf(alice);
     const s = await initSocket(api.wsUrl, alice.token);
