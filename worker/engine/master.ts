@@ -22,6 +22,8 @@ export interface MasterResult {
   gain: Float32Array;
   loudnessLufs: number;
   truePeakDb: number;
+  /** Whether loudness and true peak both landed on target within the loop (else loudness was traded for the ceiling). */
+  converged: boolean;
 }
 
 const LOOKAHEAD = Math.round(0.002 * SAMPLE_RATE);
@@ -135,6 +137,7 @@ export function master(
   let makeup = 1;
   let loudness = l0;
   let tp = 0;
+  let converged = false;
   // Loudness and true peak of mix × gain, one output channel at a time.
   const measure = () => {
     const energy: Float64Array[] = [];
@@ -155,7 +158,10 @@ export function master(
     measure();
     const loudOk = Math.abs(loudness - targetLufs) < 0.2;
     const peakOk = tp <= tpLimit;
-    if (loudOk && peakOk) break;
+    if (loudOk && peakOk) {
+      converged = true;
+      break;
+    }
     if (!peakOk) sampleCeiling *= dbToGain(tpLimit - tp - 0.05);
     if (!loudOk) makeup *= dbToGain(targetLufs - loudness);
   }
@@ -165,5 +171,5 @@ export function master(
     for (let i = 0; i < n; i++) gain[i] = (gain[i] as number) * trim;
     measure();
   }
-  return { out: applyGain(mix, gain, mix), gain, loudnessLufs: loudness, truePeakDb: tp };
+  return { out: applyGain(mix, gain, mix), gain, loudnessLufs: loudness, truePeakDb: tp, converged };
 }
