@@ -100,12 +100,12 @@ export function rmsDb(file: string): number {
 
 /**
  * An ffmpeg filter keeping only [lowHz, highHz) of the spectrum: a brick wall in the frequency domain
- * (afftfilt, 8,192-point Hann frames), so a band's share does not leak in from its neighbours the way a
+ * (afftfilt, 8,192-point Hann frames overlapping by half, which add back to a constant), so a band's share does not leak in from its neighbours the way a
  * 12 dB/octave biquad's would. Pad the input by three frames first (`apad=pad_len=24576`): afftfilt drops up to two frames at the end.
  */
 export function bandFilter(lowHz: number, highHz: number): string {
   const keep = `between(b*sr/(2*nb),${lowHz},${highHz - 1e-6})`;
-  return `afftfilt=real='re*${keep}':imag='im*${keep}':win_size=w8192`;
+  return `afftfilt=real='re*${keep}':imag='im*${keep}':win_size=w8192:overlap=0.5`;
 }
 
 /**

@@ -64,7 +64,7 @@ export interface SoundFigures {
   kickOverBassDb: number | null;
   /** Median over kicks where the bass sounds: bass over kick below 120 Hz from 150 to 400 ms after the kick, dB. */
   bassOverKickTailDb: number | null;
-  /** Largest move of the master's gain within one beat (sliding), dB: ffmpeg's output/input RMS per 5 ms window. */
+  /** Largest move of the master's gain within one beat (sliding), dB: ffmpeg's output/input RMS per 10 ms window. */
   gainSwingDb: number;
   /** The same from the engine's own gain curve, frame by frame. */
   gainSwingExactDb: number;
@@ -158,8 +158,8 @@ export function goalsMet(f: SoundFigures) {
   };
 }
 
-/** 5 ms: short against a beat (≥ 340 ms at 176 bpm), long enough to hold a cycle of the bass. */
-const WINDOW = Math.round(0.005 * SAMPLE_RATE);
+/** 10 ms: short against a beat (≥ 340 ms at 176 bpm) and a limiter's release, long enough to hold a cycle of the bass. */
+const WINDOW = Math.round(0.01 * SAMPLE_RATE);
 
 /** Per window: output RMS over input RMS, dB, by ffmpeg (NaN where the input is silent). */
 function windowRatioDb(input: string, output: string): Float64Array {
@@ -217,26 +217,29 @@ function kickAndBass(a: Arrangement, kickFile: string, bassFile: string) {
   const energy = (s: Stereo, from: number, to: number) => {
     let e = 0;
     for (let i = from; i < to; i++) {
-      const j = i % n;
+      const j = ((i % n) + n) % n;
       e += (s.left[j] as number) ** 2 + (s.right[j] as number) ** 2;
     }
     return e / Math.max(1, to - from);
   };
-  // "The bass sounds": within 30 dB of its loudest 50 ms around a kick.
   const ms = (t: number) => Math.round((t * SAMPLE_RATE) / 1000);
-  const starts = [...new Set(a.drums.filter((h) => h.drum === 'kick').map((h) => Math.round(h.time * (60 / a.bpm) * SAMPLE_RATE)))];
+  const starts = [
+    ...new Set(a.drums.filter((h) => h.drum === 'kick').map((h) => Math.round(h.time * (60 / a.bpm) * SAMPLE_RATE))),
+  ];
   const around = starts.map((s, i) => {
     const next = starts[i + 1] ?? s + ms(400);
     const tailEnd = Math.min(s + ms(400), next);
     return {
+      near: energy(bass, s - ms(250), s + ms(400)),
       head: { kick: energy(kick, s, s + ms(50)), bass: energy(bass, s, s + ms(50)) },
       tail: tailEnd > s + ms(150) ? { kick: energy(kick, s + ms(150), tailEnd), bass: energy(bass, s + ms(150), tailEnd) } : null,
     };
   });
-  const loudest = Math.max(...around.map((w) => Math.max(w.head.bass, w.tail?.bass ?? 0)));
+  // Only kicks where the bass plays (within 250 ms before to 400 ms after) can mask or be masked.
+  const loudest = Math.max(...around.map((w) => w.near));
   const sounds = (e: number) => e > loudest * 1e-3;
   const db = (x: number, y: number) => Math.max(-60, Math.min(60, 10 * Math.log10((x + 1e-20) / (y + 1e-20))));
-  const heads = around.filter((w) => sounds(w.head.bass)).map((w) => db(w.head.kick, w.head.bass));
+  const heads = around.filter((w) => sounds(w.near)).map((w) => db(w.head.kick, w.head.bass));
   const tails = around.flatMap((w) => (w.tail && sounds(w.tail.bass) ? [db(w.tail.bass, w.tail.kick)] : []));
   return { kickOverBassDb: median(heads), bassOverKickTailDb: median(tails) };
 }

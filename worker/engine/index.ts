@@ -53,7 +53,10 @@ export async function renderBeat(
   });
   await onStage('mastering');
   // A beat loops (render.ts): its master's gain runs on from the end into the start.
-  const { out, gain, loudnessLufs, truePeakDb, converged } = master(mix, input.targetLufs ?? -14, { loop: true });
+  const { out, gain, loudnessLufs, truePeakDb, converged } = master(mix, input.targetLufs ?? -14, {
+    loop: true,
+    beatSec: 60 / arrangement.bpm,
+  });
   return {
     arrangement,
     mix: out,
