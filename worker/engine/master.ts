@@ -124,11 +124,22 @@ function levellerGainInPlace(required: Float32Array, dbPerFrame: number, loop: b
   const g = required;
   const n = g.length;
   const up = dbToGain(dbPerFrame);
-  const rounds = loop ? 2 : 1;
-  for (let r = 0, i = n - 2; r < rounds; r++, i = n - 1)
-    for (; i >= 0; i--) g[i] = Math.min(g[i] as number, (g[(i + 1) % n] as number) * up);
-  for (let r = 0, i = 1; r < rounds; r++, i = 0)
-    for (; i < n; i++) g[i] = Math.min(g[i] as number, (g[(i - 1 + n) % n] as number) * up);
+  const back = () => {
+    for (let i = n - 2; i >= 0; i--) g[i] = Math.min(g[i] as number, (g[i + 1] as number) * up);
+  };
+  const forth = () => {
+    for (let i = 1; i < n; i++) g[i] = Math.min(g[i] as number, (g[i - 1] as number) * up);
+  };
+  back();
+  if (loop) {
+    g[n - 1] = Math.min(g[n - 1] as number, (g[0] as number) * up);
+    back();
+  }
+  forth();
+  if (loop) {
+    g[0] = Math.min(g[0] as number, (g[n - 1] as number) * up);
+    forth();
+  }
   return g;
 }
 
