@@ -199,8 +199,9 @@ export function renderDrum(
       const burstEnd = Math.floor(0.03 * SAMPLE_RATE);
       let noiseAmp = spec.noiseGain * velocity;
       let toneAmp = spec.toneGain * velocity;
-      const lpA = spec.lowpassHz ? 1 - Math.exp((-TWO_PI * spec.lowpassHz) / SAMPLE_RATE) : 1;
+      const lpA = 1 - Math.exp((-TWO_PI * spec.lowpassHz) / SAMPLE_RATE);
       let hp = 0;
+      let lp1 = 0;
       let lp = 0;
       let prev = 0;
       let phase = 0;
@@ -210,7 +211,8 @@ export function renderDrum(
         if (++ni === nlen) ni = 0;
         hp = spec.hp * (hp + x - prev);
         prev = x;
-        lp += lpA * (hp - lp);
+        lp1 += lpA * (hp - lp1);
+        lp += lpA * (lp1 - lp);
         let v: number;
         if (drum === 'clap' && n < burstEnd) v = lp * spec.noiseGain * velocity * (Math.floor(n / 441) % 2 === 0 ? 1 : 0.3);
         else {
@@ -240,15 +242,16 @@ export function renderDrum(
 
 /**
  * Noise-based drums: one-pole high-pass coefficient (0.85 ≈ 1.2 kHz, 0.7 ≈ 2.9 kHz, 0.6 ≈ 4.7 kHz),
- * optional one-pole low-pass (hats: their energy in 5–12 kHz, where a phone speaker still plays
- * them, not above it), noise decay, optional 185 Hz body (snare).
+ * two-pole low-pass (white noise up to 22 kHz is harsh, and its inter-sample peaks stand 1–2 dB
+ * above what a BS.1770 meter reads; hats keep their energy in 5–11 kHz, where a phone speaker still
+ * plays them), noise decay, optional 185 Hz body (snare).
  */
 const NOISE_DRUMS: Record<
   'snare' | 'clap' | 'hat' | 'openhat',
   { hp: number; lowpassHz: number; noiseDecay: number; noiseGain: number; toneGain: number; length: number }
 > = {
-  snare: { hp: 0.85, lowpassHz: 0, noiseDecay: 0.09, noiseGain: 0.75, toneGain: 0.35, length: 0.3 },
-  clap: { hp: 0.7, lowpassHz: 0, noiseDecay: 0.06, noiseGain: 0.8, toneGain: 0, length: 0.25 },
+  snare: { hp: 0.85, lowpassHz: 9000, noiseDecay: 0.09, noiseGain: 1, toneGain: 0.35, length: 0.3 },
+  clap: { hp: 0.7, lowpassHz: 9000, noiseDecay: 0.06, noiseGain: 1.05, toneGain: 0, length: 0.25 },
   hat: { hp: 0.6, lowpassHz: 11_000, noiseDecay: 0.045, noiseGain: 0.8, toneGain: 0, length: 0.2 },
   openhat: { hp: 0.6, lowpassHz: 11_000, noiseDecay: 0.16, noiseGain: 0.7, toneGain: 0, length: 0.9 },
 };
