@@ -117,6 +117,22 @@ const DUCK_DB = -12;
 const DUCK_ATTACK_SEC = 0.003;
 const DUCK_HOLD_SEC = 0.05;
 const DUCK_RELEASE_SEC = 0.09;
+const DUCK_ATTACK = Math.round(DUCK_ATTACK_SEC * SAMPLE_RATE);
+/** The bass's gain around a kick, from DUCK_ATTACK frames before it: down linearly, hold, back on a raised cosine. */
+const DUCK = (() => {
+  const hold = Math.round(DUCK_HOLD_SEC * SAMPLE_RATE);
+  const release = Math.round(DUCK_RELEASE_SEC * SAMPLE_RATE);
+  const floor = dbToGain(DUCK_DB);
+  return Float32Array.from({ length: DUCK_ATTACK + hold + release }, (_, k) => {
+    const depth =
+      k < DUCK_ATTACK
+        ? k / DUCK_ATTACK
+        : k < DUCK_ATTACK + hold
+          ? 1
+          : 0.5 * (1 + Math.cos((Math.PI * (k - DUCK_ATTACK - hold)) / release));
+    return 1 - (1 - floor) * depth;
+  });
+})();
 
 /**
  * Sidechain: the bass ducks under every kick (ramping down in the 3 ms before it, holding, then back
@@ -126,20 +142,14 @@ const DUCK_RELEASE_SEC = 0.09;
 function duckUnderKicks(loop: Stereo, a: Arrangement): void {
   const n = loop.left.length;
   const at = (beats: number) => Math.round(((beats * 60) / a.bpm) * SAMPLE_RATE);
-  const attack = Math.round(DUCK_ATTACK_SEC * SAMPLE_RATE);
-  const hold = Math.round(DUCK_HOLD_SEC * SAMPLE_RATE);
-  const release = Math.round(DUCK_RELEASE_SEC * SAMPLE_RATE);
-  const floor = dbToGain(DUCK_DB);
   const gain = new Float32Array(n).fill(1);
   for (const hit of a.drums) {
     if (hit.drum !== 'kick') continue;
     const start = at(hit.time);
     if (start >= n) continue;
-    for (let k = -attack; k < hold + release; k++) {
-      const depth = k < 0 ? (k + attack) / attack : k < hold ? 1 : 0.5 * (1 + Math.cos((Math.PI * (k - hold)) / release));
-      const g = 1 - (1 - floor) * depth;
-      const i = (((start + k) % n) + n) % n;
-      if (g < (gain[i] as number)) gain[i] = g;
+    for (let k = 0; k < DUCK.length; k++) {
+      const i = (start - DUCK_ATTACK + k + n) % n;
+      if ((DUCK[k] as number) < (gain[i] as number)) gain[i] = DUCK[k] as number;
     }
   }
   for (const x of [loop.left, loop.right]) for (let i = 0; i < n; i++) x[i] = (x[i] as number) * (gain[i] as number);

@@ -35,11 +35,13 @@ function osc(timbre: Timbre, t: number, dt: number): number {
     case 'square': {
       let v = t < 0.5 ? 1 : -1;
       v += polyBlep(t, dt);
-      const t2 = (t + 0.5) % 1;
-      return v - polyBlep(t2, dt);
+      return v - polyBlep(t < 0.5 ? t + 0.5 : t - 0.5, dt);
     }
   }
 }
+
+/** tanh's shape at a fraction of its cost (a Padé approximant, exact at ±3 and flat beyond): drive for basses and the kick. */
+const softClip = (x: number) => (x >= 3 ? 1 : x <= -3 ? -1 : (x * (27 + x * x)) / (27 + 9 * x * x));
 
 export interface ToneOptions {
   timbre: Timbre;
@@ -78,11 +80,19 @@ export function renderTone(out: Stereo, start: number, lengthSec: number, midi: 
   const amp = o.gain * velocity;
   const lpA = 1 - Math.exp((-TWO_PI * o.cutoff) / SAMPLE_RATE);
   const attackS = Math.max(1, o.attack * SAMPLE_RATE);
-  const decayS = Math.max(1, o.decay * SAMPLE_RATE);
-  const releaseS = Math.max(1, o.release * SAMPLE_RATE);
+  const attackStep = 1 / attackS;
+  const sustain = o.sustain;
+  const decayStep = (1 - sustain) / Math.max(1, o.decay * SAMPLE_RATE);
+  const releaseStep = 1 / Math.max(1, o.release * SAMPLE_RATE);
   const dt1 = freq / SAMPLE_RATE;
   const dt2 = (freq * 2 ** (o.detune / 1200)) / SAMPLE_RATE;
   const glideS = (o.glide ?? 0) * SAMPLE_RATE;
+  const timbre = o.timbre;
+  const detune = o.detune !== 0;
+  const drive = o.drive ?? 0;
+  const driveNorm = drive ? 1 / softClip(drive) : 1;
+  const L = out.left;
+  const R = out.right;
   let p1 = o.phaseByPitch ? (midi * PHASE_STEP) % 1 : 0;
   let p2 = (p1 + 0.25) % 1;
   let lp = 0;
@@ -91,26 +101,26 @@ export function renderTone(out: Stereo, start: number, lengthSec: number, midi: 
     const n = i - start;
     let env: number;
     if (n < held) {
-      env = n < attackS ? n / attackS : Math.max(o.sustain, 1 - ((1 - o.sustain) * (n - attackS)) / decayS);
+      env = n < attackS ? n * attackStep : Math.max(sustain, 1 - decayStep * (n - attackS));
       envAtRelease = env;
     } else {
-      env = envAtRelease * (1 - (n - held) / releaseS);
+      env = envAtRelease * (1 - (n - held) * releaseStep);
       if (env <= 0) break;
     }
     const bend = glideS && n < glideS ? 1 + (1 - n / glideS) * 0.5 : 1;
-    let v = osc(o.timbre, p1, dt1 * bend);
+    let v = osc(timbre, p1, dt1 * bend);
     p1 += dt1 * bend;
     if (p1 >= 1) p1 -= 1;
-    if (o.detune) {
-      v = 0.5 * (v + osc(o.timbre, p2, dt2 * bend));
+    if (detune) {
+      v = 0.5 * (v + osc(timbre, p2, dt2 * bend));
       p2 += dt2 * bend;
       if (p2 >= 1) p2 -= 1;
     }
     lp += lpA * (v - lp);
-    let s = lp * env * amp;
-    if (o.drive) s = Math.tanh(s * o.drive) / Math.tanh(o.drive);
-    out.left[i] = (out.left[i] as number) + s * gl;
-    out.right[i] = (out.right[i] as number) + s * gr;
+    let x = lp * env * amp;
+    if (drive) x = softClip(x * drive) * driveNorm;
+    L[i] = (L[i] as number) + x * gl;
+    R[i] = (R[i] as number) + x * gr;
   }
 }
 
@@ -131,8 +141,6 @@ export function drumLengthSec(drum: DrumName, kit: Pick<DrumKit, 'kickDecay'>): 
   return NOISE_DRUMS[drum].length;
 }
 
-/** tanh's shape without its cost: a soft clip for |x| ≤ 3, the kick's drive. */
-const softClip = (x: number) => (x * (27 + x * x)) / (27 + 9 * x * x);
 /** The kick's sine driven into softClip: a rounder square wave, harmonics at 100–300 Hz that small speakers play. */
 const KICK_DRIVE = 2.2;
 const KICK_NORM = 1 / softClip(KICK_DRIVE);
