@@ -27,7 +27,7 @@ export type Stems = Record<PartName, Stereo>;
 
 /**
  * How long past the last bar line a part is rendered before that is folded onto the start: the
- * longest hit (trap's kick, 1.44 s), or a pad's release with its reverb (to −60 dB in 1 s). Echoes
+ * longest hit (an open hat, 0.9 s), or a pad's release with its reverb (to −60 dB in 1 s). Echoes
  * still left are faded out over the last quarter second rather than cut.
  */
 const TAIL_SEC = 2;
