@@ -40,8 +40,8 @@ export const SOUND_GOALS = {
   truePeakMaxDbtp: -1,
 } as const;
 
-export const LOW_BAND: [number, number] = [0, 120];
-export const PRESENCE_BAND: [number, number] = [2000, 8000];
+const LOW_BAND: [number, number] = [0, 120];
+const PRESENCE_BAND: [number, number] = [2000, 8000];
 
 export interface SoundFigures {
   genre: Genre;
@@ -143,24 +143,6 @@ export async function measureSound(input: ComposeInput, dir: string): Promise<So
     bassOverKickTailDb: lowEnd?.bassOverKickTailDb ?? null,
     gainSwingDb: swing,
     gainSwingExactDb: swingExact,
-  };
-}
-
-/** Which goals a render meets (null: the goal does not apply to it). Low and presence shares are judged per genre, on the mean. */
-export function goalsMet(f: SoundFigures) {
-  const g = SOUND_GOALS;
-  return {
-    melodic: f.genre === 'ambient' ? null : Math.abs(f.melodicVsDrumsDb) <= g.melodicWithinDb,
-    lowShare: f.lowShare <= g.lowShareMax,
-    presenceShare: f.presenceShare >= g.presenceShareMin,
-    hats: f.hatsVsSnareDb === null ? null : Math.abs(f.hatsVsSnareDb) <= g.hatsWithinDb,
-    lowEnd:
-      f.kickOverBassDb === null || f.bassOverKickTailDb === null
-        ? null
-        : f.kickOverBassDb >= g.lowEndLeadDb && f.bassOverKickTailDb >= g.lowEndLeadDb,
-    gainSwing: f.gainSwingDb <= g.gainSwingMaxDb,
-    loudness: Math.abs(f.loudnessLufs - g.loudnessLufs) <= g.loudnessToleranceLu && f.converged,
-    truePeak: f.truePeakDbtp <= g.truePeakMaxDbtp,
   };
 }
 
@@ -284,7 +266,7 @@ function median(values: number[]): number | null {
 }
 
 /** Second meter: each band's share of the energy by a plain FFT (8,192-point Hann frames, half overlap), both channels. */
-export function bandSharesJs(s: Stereo, bands: [number, number][]): number[] {
+function bandSharesJs(s: Stereo, bands: [number, number][]): number[] {
   const N = 8192;
   const hann = Float64Array.from({ length: N }, (_, i) => 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / N));
   const re = new Float64Array(N);

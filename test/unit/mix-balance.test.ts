@@ -3,7 +3,7 @@
  * on one seed per genre at 8 bars. ffmpeg is the meter (test/helpers/sound.ts): RMS of the mastered
  * stems, brick-wall FFT band shares of the master, its output over input per 10 ms, ebur128. Before
  * this work chords and lead sat 12–22 dB under the drums, 71–93 % of the energy was below 120 Hz and
- * 0.2–1.3 % in 2–8 kHz, and the master's gain dipped 3–6 dB on every snare. `npm run bench:sound`
+ * 0.2–1.3 % in 2–8 kHz, and the master's gain moved 2–6 dB within a beat. `npm run bench:sound`
  * gives the same figures as distributions over seeds.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
