@@ -14,6 +14,7 @@ import { type Arrangement, PARTS, type PartName } from '../../worker/engine/arra
 import { compose } from '../../worker/engine/composer.js';
 import { SAMPLE_RATE, type Stereo } from '../../worker/engine/dsp.js';
 import { renderPart, renderStems, toneFor } from '../../worker/engine/render.js';
+import { STYLES } from '../../worker/engine/styles.js';
 import { drumLengthSec } from '../../worker/engine/synth.js';
 
 const ms = (t: number) => Math.round((t * SAMPLE_RATE) / 1000);
@@ -32,7 +33,7 @@ function voices(a: Arrangement, part: PartName): Voice[] {
   if (part === 'drums')
     return a.drums.map((h) => {
       const start = at(h.time);
-      return { start, end: start + Math.floor(drumLengthSec(h.drum, { longKick: a.genre === 'trap' }) * SAMPLE_RATE) };
+      return { start, end: start + Math.floor(drumLengthSec(h.drum, STYLES[a.genre]) * SAMPLE_RATE) };
     });
   const release = toneFor(a.genre, part).release;
   return a[part].map((n) => {

@@ -33,20 +33,23 @@ function largestStep(x: Float32Array, from: number, to: number): number {
 }
 
 /**
- * How far the largest step across the loop seam (from 1 ms before to 2 ms after) stands above the
+ * How far the largest step across the loop seam (from 1 ms before to AFTER_MS after) stands above the
  * signal's typical step there, in dB. Typical is the larger of what the signal was just doing (its
  * largest step in the 25 ms before: longer than a period of the lowest bass, whose saw resets step
  * far above its median step) and what a bar line inside does (the median, over them, of the largest
- * step from 25 ms before to 2 ms after): the downbeat's attacks (a kick) step by design at every bar
- * line, the seam's included.
+ * step from 25 ms before to AFTER_MS after): the downbeat's attacks (a kick) step by design at every
+ * bar line, the seam's included. The groove humanises each onset by up to 10 ms (worker/engine/groove.ts):
+ * a bar line's attacks land up to 10 ms late, and the first bar's cannot land before 0, so both windows
+ * reach AFTER_MS past the line.
  */
+const AFTER_MS = 12;
 function seamDb(x: Float32Array, bars: number): number {
   const n = x.length;
-  const seam = largestStep(x, n - ms(1), n + ms(2));
+  const seam = largestStep(x, n - ms(1), n + ms(AFTER_MS));
   if (seam <= QUIET) return -Infinity;
   const lines = Array.from({ length: bars - 1 }, (_, b) => {
     const at = Math.round(((b + 1) * n) / bars);
-    return largestStep(x, at - ms(26), at + ms(2));
+    return largestStep(x, at - ms(26), at + ms(AFTER_MS));
   }).sort((a, b) => a - b);
   const typical = Math.max(largestStep(x, n - ms(26), n - ms(1)), lines[lines.length >> 1] ?? 0, QUIET);
   return db(seam / typical);

@@ -133,6 +133,20 @@ function reverbSide(input: Float32Array, target: Float32Array, mix: number, size
   }
 }
 
+/**
+ * A soft clipper, in place: linear up to `knee`, then bending smoothly (tanh) towards `ceiling`, never
+ * reaching it. What producers put on a drum bus: it shaves the few transients that stand out (a kick
+ * under a clap) without a gain that moves, and leaves everything below the knee untouched.
+ */
+export function softClipInPlace(x: Float32Array, knee: number, ceiling: number): void {
+  const room = ceiling - knee;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] as number;
+    if (v > knee) x[i] = knee + room * Math.tanh((v - knee) / room);
+    else if (v < -knee) x[i] = -knee - room * Math.tanh((-v - knee) / room);
+  }
+}
+
 /** Stereo feedback delay (ping-pong) of a mono send, added into `out`. */
 export function delayInto(input: Float32Array, out: Stereo, delaySamples: number, feedback: number, mix: number): void {
   const bufL = new Float32Array(delaySamples);

@@ -25,6 +25,8 @@ export interface RenderedTrack {
    */
   stem(part: PartName): Stereo;
   mastering: Omit<MasterResult, 'out' | 'gain'>;
+  /** The master's gain curve, one value a frame: the mix is the sum of the unmastered parts times it. */
+  gain: Float32Array;
   durationSec: number;
 }
 
@@ -51,7 +53,10 @@ export async function renderBeat(
   });
   await onStage('mastering');
   // A beat loops (render.ts): its master's gain runs on from the end into the start.
-  const { out, gain, loudnessLufs, truePeakDb } = master(mix, input.targetLufs ?? -14, { loop: true });
+  const { out, gain, loudnessLufs, truePeakDb, converged } = master(mix, input.targetLufs ?? -14, {
+    loop: true,
+    beatSec: 60 / arrangement.bpm,
+  });
   return {
     arrangement,
     mix: out,
@@ -59,7 +64,8 @@ export async function renderBeat(
       const s = renderPart(arrangement, part);
       return applyGain(s, gain, s);
     },
-    mastering: { loudnessLufs, truePeakDb },
+    mastering: { loudnessLufs, truePeakDb, converged },
+    gain,
     durationSec: out.left.length / SAMPLE_RATE,
   };
 }

@@ -136,3 +136,36 @@ export function channelTruePeak(x: Float32Array): number {
   }
   return peak;
 }
+
+/**
+ * Each frame's peak across both channels, inter-sample peaks included (the same interpolator as
+ * truePeak, around samples within 8 dB of their channel's sample peak; an inter-sample peak
+ * between two frames counts for both). What a limiter must keep under a true-peak ceiling: a
+ * bright mix (hats, saws) overshoots its samples by up to 3 dB between them.
+ */
+export function truePeakEnvelope(s: Stereo): Float32Array {
+  const n = s.left.length;
+  const env = new Float32Array(n);
+  for (const x of [s.left, s.right]) {
+    let samplePeak = 0;
+    for (let i = 0; i < n; i++) {
+      const a = Math.abs(x[i] as number);
+      if (a > (env[i] as number)) env[i] = a;
+      if (a > samplePeak) samplePeak = a;
+    }
+    const threshold = samplePeak * 0.4;
+    for (let i = 6; i < n - 6; i++) {
+      if (Math.abs(x[i] as number) < threshold && Math.abs(x[i + 1] as number) < threshold) continue;
+      let peak = 0;
+      for (const taps of PHASES) {
+        let acc = 0;
+        for (let t = 0; t < 12; t++) acc += (taps[t] as number) * (x[i + 6 - t] as number);
+        const a = Math.abs(acc);
+        if (a > peak) peak = a;
+      }
+      if (peak > (env[i] as number)) env[i] = peak;
+      if (peak > (env[i + 1] as number)) env[i + 1] = peak;
+    }
+  }
+  return env;
+}

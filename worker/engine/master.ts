@@ -1,13 +1,19 @@
 /**
- * Mastering: glue compression, loudness normalization to a target
- * (integrated LUFS, BS.1770) and a look-ahead peak limiter, then a true-peak
- * check against the ceiling. Everything is a per-sample gain curve applied to
- * the mix (stereo-linked), so the same curve applied to each stem makes the
- * stems sum to the master exactly.
+ * Mastering: loudness normalization to a target (integrated LUFS, BS.1770) under a
+ * true-peak ceiling. Everything is a per-sample gain curve applied to the mix
+ * (stereo-linked), so the same curve applied to each stem makes the stems sum to
+ * the master exactly.
+ *
+ * A beat is mixed to sit near the target's peak-to-loudness ratio already, so its
+ * master only rides the gain: a slow look-ahead leveller whose gain moves at most
+ * LEVEL_DB_PER_BEAT in a beat, and a fast limiter allowed FAST_LIMIT_DB for what
+ * the leveller leaves. Nothing pumps in time with the drums. Any other mix (an
+ * upload, a project) gets glue compression and the fast limiter alone, which can
+ * take as much off its peaks as a louder target needs.
  */
 import { Failure } from '../../src/failures.js';
 import { type Stereo, SAMPLE_RATE, dbToGain, gainToDb, stereo } from './dsp.js';
-import { channelTruePeak, gatedLoudness, integratedLoudness, segmentEnergy } from './loudness.js';
+import { channelTruePeak, gatedLoudness, integratedLoudness, segmentEnergy, truePeakEnvelope } from './loudness.js';
 
 /** Deterministic for its input, so not retried. */
 export class SilentRenderError extends Failure {
@@ -22,9 +28,15 @@ export interface MasterResult {
   gain: Float32Array;
   loudnessLufs: number;
   truePeakDb: number;
+  /** Whether loudness and true peak both landed on target within the loop (else loudness was traded for the ceiling). */
+  converged: boolean;
 }
 
 const LOOKAHEAD = Math.round(0.002 * SAMPLE_RATE);
+/** How far a beat's master may move its gain in one beat, slowly (the leveller) … */
+const LEVEL_DB_PER_BEAT = 0.5;
+/** … and how much the fast limiter may take off on top. Within a beat: at most the sum. */
+const FAST_LIMIT_DB = 0.9;
 const TP_MARGIN = 0.7;
 
 export function applyGain(s: Stereo, gain: Float32Array, out: Stereo = stereo(s.left.length)): Stereo {
@@ -103,38 +115,72 @@ function limiterGainInPlace(peaks: Float32Array, ceiling: number, loop: boolean)
 }
 
 /**
+ * Look-ahead leveller gain, written over `required` (the gain each frame needs, ≤ 1): the highest
+ * curve that never exceeds it and never moves faster than `dbPerFrame`, down or up. Offline, it starts
+ * to ease down as far ahead of a peak as its slope needs. A min-filter with bounded slope is
+ * idempotent, so for a loop running each pass twice round settles it.
+ */
+function levellerGainInPlace(required: Float32Array, dbPerFrame: number, loop: boolean): Float32Array {
+  const g = required;
+  const n = g.length;
+  const up = dbToGain(dbPerFrame);
+  const back = () => {
+    for (let i = n - 2; i >= 0; i--) g[i] = Math.min(g[i] as number, (g[i + 1] as number) * up);
+  };
+  const forth = () => {
+    for (let i = 1; i < n; i++) g[i] = Math.min(g[i] as number, (g[i - 1] as number) * up);
+  };
+  back();
+  if (loop) {
+    g[n - 1] = Math.min(g[n - 1] as number, (g[0] as number) * up);
+    back();
+  }
+  forth();
+  if (loop) {
+    g[0] = Math.min(g[0] as number, (g[n - 1] as number) * up);
+    forth();
+  }
+  return g;
+}
+
+/**
  * Masters `mix` IN PLACE: on return `mix` holds the master (also returned as
  * `out`). Besides the mix it holds four mono buffers (base gain, peak
  * envelope, gain curve, one output channel while measuring) instead of a
  * second stereo copy and a buffer per step: 300 s at 44.1 kHz is 212 MB of
- * them, against 106 MB for the mix itself. With `loop` the mix is a loop (a
- * beat): compressor and limiter run on from its end into its start, so its gain
- * does not jump at the seam.
+ * them, against 106 MB for the mix itself. With `loop` the mix is a loop:
+ * its gain runs on from its end into its start, so it does not jump at the
+ * seam. With `beatSec` it is a beat (see the top of this file): levelled, not
+ * compressed.
  */
 export function master(
   mix: Stereo,
   targetLufs = -14,
-  { ceilingDbtp = -1, loop = false }: { ceilingDbtp?: number; loop?: boolean } = {},
+  { ceilingDbtp = -1, loop = false, beatSec }: { ceilingDbtp?: number; loop?: boolean; beatSec?: number } = {},
 ): MasterResult {
   const l0 = integratedLoudness(mix);
   if (!Number.isFinite(l0)) throw new SilentRenderError();
-  // Compress relative to the loudness target, then normalize and limit, re-measuring until on target.
+  // Compress relative to the loudness target (not a beat), then normalize and limit, re-measuring until on target.
   const pre = dbToGain(targetLufs - l0);
-  const base = compressorGainInPlace(peakEnvelope(mix, pre), targetLufs + 4, loop);
-  for (let i = 0; i < base.length; i++) base[i] = pre * (base[i] as number);
-  // Aim the sample-peak ceiling under the true-peak ceiling (inter-sample peaks sit above samples), and
-  // keep TP_MARGIN below it by our meter: ffmpeg's ebur128 reads up to ~0.5 dB higher on dense, re-limited
-  // material (a trap beat re-mastered to -10 LUFS: 0.15-0.45 dB over six seeds; one CI run read -0.9 dBTP
-  // where ours read -1.4 with a 0.4 dB margin).
-  let sampleCeiling = dbToGain(ceilingDbtp - 0.9);
+  const base = beatSec ? new Float32Array(mix.left.length) : compressorGainInPlace(peakEnvelope(mix, pre), targetLufs + 4, loop);
+  for (let i = 0; i < base.length; i++) base[i] = pre * (beatSec ? 1 : (base[i] as number));
+  const levelDbPerFrame = beatSec ? LEVEL_DB_PER_BEAT / (beatSec * SAMPLE_RATE) : 0;
+  // Limit the true-peak envelope (inter-sample peaks included) and keep TP_MARGIN below the ceiling by our
+  // meter: ffmpeg's ebur128 reads up to ~0.5 dB higher on dense, re-limited material (a trap beat
+  // re-mastered to -10 LUFS: 0.15-0.45 dB over six seeds; one CI run read -0.9 dBTP where ours read -1.4
+  // with a 0.4 dB margin).
+  let peakCeiling = dbToGain(ceilingDbtp - TP_MARGIN - 0.1);
   const tpLimit = ceilingDbtp - TP_MARGIN;
-  const peaks = peakEnvelope(mix, base);
+  const peaks = truePeakEnvelope(mix);
+  for (let i = 0; i < peaks.length; i++) peaks[i] = (peaks[i] as number) * (base[i] as number);
   const n = peaks.length;
   const gain = new Float32Array(n);
   const channel = new Float32Array(n);
   let makeup = 1;
+  let last: { loudness: number; makeupDb: number } | undefined;
   let loudness = l0;
   let tp = 0;
+  let converged = false;
   // Loudness and true peak of mix × gain, one output channel at a time.
   const measure = () => {
     const energy: Float64Array[] = [];
@@ -149,15 +195,34 @@ export function master(
   };
   // Loudness is steered by the make-up gain, the true peak by the limiter's ceiling; both are re-measured.
   for (let iteration = 0; iteration < 6; iteration++) {
-    for (let i = 0; i < n; i++) gain[i] = (peaks[i] as number) * makeup;
-    limiterGainInPlace(gain, sampleCeiling, loop);
-    for (let i = 0; i < n; i++) gain[i] = (base[i] as number) * makeup * (gain[i] as number);
+    if (levelDbPerFrame) {
+      // The leveller aims FAST_LIMIT_DB over the ceiling; the fast limiter (in `channel`) takes off the rest.
+      const relaxed = peakCeiling * dbToGain(FAST_LIMIT_DB);
+      for (let i = 0; i < n; i++) gain[i] = Math.min(1, relaxed / ((peaks[i] as number) * makeup + 1e-12));
+      levellerGainInPlace(gain, levelDbPerFrame, loop);
+      for (let i = 0; i < n; i++) channel[i] = (peaks[i] as number) * makeup * (gain[i] as number);
+      limiterGainInPlace(channel, peakCeiling, loop);
+      for (let i = 0; i < n; i++) gain[i] = (base[i] as number) * makeup * (gain[i] as number) * (channel[i] as number);
+    } else {
+      for (let i = 0; i < n; i++) gain[i] = (peaks[i] as number) * makeup;
+      limiterGainInPlace(gain, peakCeiling, loop);
+      for (let i = 0; i < n; i++) gain[i] = (base[i] as number) * makeup * (gain[i] as number);
+    }
     measure();
     const loudOk = Math.abs(loudness - targetLufs) < 0.2;
     const peakOk = tp <= tpLimit;
-    if (loudOk && peakOk) break;
-    if (!peakOk) sampleCeiling *= dbToGain(tpLimit - tp - 0.05);
-    if (!loudOk) makeup *= dbToGain(targetLufs - loudness);
+    if (loudOk && peakOk) {
+      converged = true;
+      break;
+    }
+    if (!peakOk) peakCeiling *= dbToGain(tpLimit - tp - 0.05);
+    if (!loudOk) {
+      // Where the limiters hold much of the mix, a dB of make-up buys less than a dB of loudness: step
+      // by the slope the last two tries measured (a secant), not one for one.
+      const slope = last && peakOk ? (loudness - last.loudness) / (gainToDb(makeup) - last.makeupDb) : 1;
+      last = { loudness, makeupDb: gainToDb(makeup) };
+      makeup *= dbToGain((targetLufs - loudness) / Math.min(1, Math.max(0.2, Number.isFinite(slope) ? slope : 1)));
+    }
   }
   // The ceiling is a promise: if the loop ran out, trade loudness for it.
   if (tp > tpLimit) {
@@ -165,5 +230,5 @@ export function master(
     for (let i = 0; i < n; i++) gain[i] = (gain[i] as number) * trim;
     measure();
   }
-  return { out: applyGain(mix, gain, mix), gain, loudnessLufs: loudness, truePeakDb: tp };
+  return { out: applyGain(mix, gain, mix), gain, loudnessLufs: loudness, truePeakDb: tp, converged };
 }

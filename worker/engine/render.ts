@@ -8,17 +8,26 @@
  */
 import type { Genre } from '../../src/music/genres.js';
 import { type Arrangement, BEATS_PER_BAR, PARTS, type PartName } from './arrangement.js';
-import { type Stereo, SAMPLE_RATE, biquadInPlace, dbToGain, delayInto, lowpass, noiseTable, reverbInto, stereo } from './dsp.js';
+import {
+  type Stereo,
+  SAMPLE_RATE,
+  biquadInPlace,
+  dbToGain,
+  delayInto,
+  lowpass,
+  noiseTable,
+  reverbInto,
+  softClipInPlace,
+  stereo,
+} from './dsp.js';
 import { type ToneOptions, renderDrum, renderTone } from './synth.js';
 import { STYLES } from './styles.js';
 
 export type Stems = Record<PartName, Stereo>;
 
-/** Level of each part in the mix, dB. */
-const PART_DB: Record<PartName, number> = { drums: -3, bass: -5, chords: -13, lead: -12 };
 /**
  * How long past the last bar line a part is rendered before that is folded onto the start: the
- * longest hit (trap's kick, 1.44 s), or a pad's release with its reverb (to −60 dB in 1 s). Echoes
+ * longest hit (an open hat, 0.9 s), or a pad's release with its reverb (to −60 dB in 1 s). Echoes
  * still left are faded out over the last quarter second rather than cut.
  */
 const TAIL_SEC = 2;
@@ -51,11 +60,13 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   };
 
   if (part === 'drums') {
-    const kit = { noise: noiseTable(SAMPLE_RATE, a.seed ^ 0x5eed), longKick: a.genre === 'trap' };
+    const kit = { noise: noiseTable(SAMPLE_RATE, a.seed ^ 0x5eed), kickDecay: style.kickDecay };
     for (const [i, hit] of a.drums.entries()) {
       const start = at(hit.time);
       if (start < length) renderDrum(s, start, hit.drum, hit.velocity, kit, (i * 7919) % SAMPLE_RATE);
     }
+    softClipInPlace(s.left, DRUM_CLIP_KNEE, DRUM_CLIP_CEILING);
+    softClipInPlace(s.right, DRUM_CLIP_KNEE, DRUM_CLIP_CEILING);
   } else if (part === 'bass') {
     const tone = toneFor(a.genre, 'bass');
     for (const n of a.bass) {
@@ -82,13 +93,66 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
     delayInto(leadSend, s, at(0.75), 0.35, 0.25);
   }
 
-  if (style.warmth) {
-    biquadInPlace(s.left, lowpass(style.warmth));
-    biquadInPlace(s.right, lowpass(style.warmth));
+  // Warmth dulls the tonal parts; the drums keep an octave more, or the hats would go.
+  const warmth = part === 'drums' ? 2 * style.warmth : style.warmth;
+  if (warmth && warmth < 16_000) {
+    biquadInPlace(s.left, lowpass(warmth));
+    biquadInPlace(s.right, lowpass(warmth));
   }
   const loop = foldTail(s, length);
-  scale(loop, dbToGain(PART_DB[part]));
+  if (part === 'bass') duckUnderKicks(loop, a);
+  scale(loop, dbToGain(style.levels[part]));
   return loop;
+}
+
+/**
+ * The drum bus's clipper (synth.ts levels: a kick peaks at 0.95, hats near 0.3): kicks and claps lose
+ * up to about 3 dB of their first milliseconds, and the master need not limit them (master.ts).
+ */
+const DRUM_CLIP_KNEE = 0.45;
+const DRUM_CLIP_CEILING = 0.75;
+
+/** How far the bass dips under each kick, and for how long: the kick's first 50 ms are its own below 120 Hz. */
+const DUCK_DB = -12;
+const DUCK_ATTACK_SEC = 0.003;
+const DUCK_HOLD_SEC = 0.05;
+const DUCK_RELEASE_SEC = 0.09;
+const DUCK_ATTACK = Math.round(DUCK_ATTACK_SEC * SAMPLE_RATE);
+/** The bass's gain around a kick, from DUCK_ATTACK frames before it: down linearly, hold, back on a raised cosine. */
+const DUCK = (() => {
+  const hold = Math.round(DUCK_HOLD_SEC * SAMPLE_RATE);
+  const release = Math.round(DUCK_RELEASE_SEC * SAMPLE_RATE);
+  const floor = dbToGain(DUCK_DB);
+  return Float32Array.from({ length: DUCK_ATTACK + hold + release }, (_, k) => {
+    const depth =
+      k < DUCK_ATTACK
+        ? k / DUCK_ATTACK
+        : k < DUCK_ATTACK + hold
+          ? 1
+          : 0.5 * (1 + Math.cos((Math.PI * (k - DUCK_ATTACK - hold)) / release));
+    return 1 - (1 - floor) * depth;
+  });
+})();
+
+/**
+ * Sidechain: the bass ducks under every kick (ramping down in the 3 ms before it, holding, then back
+ * over 90 ms on a raised cosine), so the two do not sum into one muddy, peaky low end. The loop is a
+ * loop: a kick near the end ducks the bass at the start.
+ */
+function duckUnderKicks(loop: Stereo, a: Arrangement): void {
+  const n = loop.left.length;
+  const at = (beats: number) => Math.round(((beats * 60) / a.bpm) * SAMPLE_RATE);
+  const gain = new Float32Array(n).fill(1);
+  for (const hit of a.drums) {
+    if (hit.drum !== 'kick') continue;
+    const start = at(hit.time);
+    if (start >= n) continue;
+    for (let k = 0; k < DUCK.length; k++) {
+      const i = (start - DUCK_ATTACK + k + n) % n;
+      if ((DUCK[k] as number) < (gain[i] as number)) gain[i] = DUCK[k] as number;
+    }
+  }
+  for (const x of [loop.left, loop.right]) for (let i = 0; i < n; i++) x[i] = (x[i] as number) * (gain[i] as number);
 }
 
 /** The voice of a tonal part in a genre (chords: the left-leaning one). */
@@ -99,36 +163,40 @@ export function toneFor(genre: Genre, part: Exclude<PartName, 'drums'>): ToneOpt
       timbre: style.bassTimbre,
       attack: 0.005,
       decay: style.bass === 'slide' ? 1.2 : 0.3,
-      sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.6,
+      sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.75,
       release: 0.06,
       cutoff: style.bassTimbre === 'saw' ? 700 : 1200,
       detune: 0,
       pan: 0,
       gain: 0.8,
-      drive: style.bass === 'slide' ? 2.2 : undefined,
+      // A sine bass driven a little grows the odd harmonics a phone speaker can play.
+      drive: style.bass === 'slide' ? 2.2 : style.bassTimbre === 'sine' ? 1.5 : undefined,
       glide: style.bass === 'slide' ? 0.05 : undefined,
     };
   if (part === 'chords') {
     const slow = style.chords === 'pad' || style.chords === 'swell';
+    // Bright enough to carry above the drums: a swell (ambient's, techno's) opens further.
+    const bright = style.chords === 'swell' ? 7000 : 5000;
     return {
       timbre: style.chordTimbre,
       attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
       decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
-      sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.2 : 0.35,
+      sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.55 : 0.6,
       release: slow ? 0.5 : 0.15,
-      cutoff: style.warmth ? 1600 : 2600,
+      cutoff: style.warmth ? Math.min(bright, style.warmth * 0.7) : bright,
       detune: style.chordTimbre === 'saw' ? 9 : 4,
       pan: -0.35,
       gain: 0.45,
+      phaseByPitch: true,
     };
   }
   return {
     timbre: style.leadTimbre,
     attack: 0.01,
     decay: 0.25,
-    sustain: 0.5,
+    sustain: 0.65,
     release: 0.12,
-    cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 3200 : 5000,
+    cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 5000 : 8000,
     detune: 0,
     pan: -0.1,
     gain: 0.5,

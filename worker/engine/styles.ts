@@ -4,7 +4,7 @@
  * the timbres the renderer uses.
  */
 import type { Genre } from '../../src/music/genres.js';
-import type { DrumName } from './arrangement.js';
+import type { DrumName, PartName } from './arrangement.js';
 
 export type BassStyle = 'roots' | 'offbeat' | 'pulse' | 'sub' | 'slide' | 'drone' | 'walking';
 export type ChordStyle = 'pad' | 'keys' | 'stabs' | 'swell';
@@ -25,9 +25,13 @@ export interface Style {
   leadTimbre: Timbre;
   bassTimbre: Timbre;
   chordTimbre: Timbre;
-  /** Low-pass the whole mix (lo-fi warmth), Hz; 0 = off. */
+  /** Low-pass the tonal parts (lo-fi warmth), Hz, and the drums an octave higher; 0 = off. */
   warmth: number;
   reverb: number;
+  /** The kick's decay time constant, seconds. */
+  kickDecay: number;
+  /** Each part's level in the mix, dB (the master then sets the loudness): see docs/sound.md. */
+  levels: Record<PartName, number>;
 }
 
 const P = (kick: string, snare: string, hat: string, extra: Partial<Record<DrumName, string>> = {}) => ({
@@ -40,8 +44,8 @@ const P = (kick: string, snare: string, hat: string, extra: Partial<Record<DrumN
 export const STYLES: Record<Genre, Style> = {
   lofi: {
     patterns: [
-      P('9000000090500000', '0000900000009000', '5030503050305030'),
-      P('9000000000905000', '0000900000009003', '5030503050305040'),
+      P('9000000090500000', '0000900000009000', '9060906090609060'),
+      P('9000000000905000', '0000900000009003', '9060906090609070'),
     ],
     swing: 0.55,
     hatRolls: false,
@@ -49,11 +53,13 @@ export const STYLES: Record<Genre, Style> = {
     chords: 'keys',
     sevenths: true,
     leadDensity: 3,
-    leadTimbre: 'triangle',
+    leadTimbre: 'square',
     bassTimbre: 'sine',
-    chordTimbre: 'triangle',
-    warmth: 5200,
+    chordTimbre: 'square',
+    warmth: 8000,
     reverb: 0.35,
+    kickDecay: 0.1,
+    levels: { drums: -5.5, bass: -12, chords: -8, lead: -7 },
   },
   hiphop: {
     patterns: [
@@ -71,6 +77,8 @@ export const STYLES: Record<Genre, Style> = {
     chordTimbre: 'saw',
     warmth: 9000,
     reverb: 0.2,
+    kickDecay: 0.1,
+    levels: { drums: -6, bass: -13.5, chords: -6, lead: -7 },
   },
   trap: {
     patterns: [
@@ -88,6 +96,8 @@ export const STYLES: Record<Genre, Style> = {
     chordTimbre: 'saw',
     warmth: 0,
     reverb: 0.25,
+    kickDecay: 0.08,
+    levels: { drums: -6, bass: -13, chords: -6, lead: -7 },
   },
   house: {
     patterns: [
@@ -105,6 +115,8 @@ export const STYLES: Record<Genre, Style> = {
     chordTimbre: 'saw',
     warmth: 0,
     reverb: 0.25,
+    kickDecay: 0.1,
+    levels: { drums: -7, bass: -10, chords: -5, lead: -6 },
   },
   techno: {
     patterns: [
@@ -122,11 +134,13 @@ export const STYLES: Record<Genre, Style> = {
     chordTimbre: 'saw',
     warmth: 0,
     reverb: 0.3,
+    kickDecay: 0.1,
+    levels: { drums: -6, bass: -9, chords: -6, lead: -7 },
   },
   dnb: {
     patterns: [
-      P('9000000000900000', '0000900000009000', '5050505050505050'),
-      P('9000000000090000', '0000900000009005', '5050505055505050'),
+      P('9000000000900000', '0000900000009000', '7060706070607060'),
+      P('9000000000090000', '0000900000009005', '7060706077607060'),
     ],
     swing: 0,
     hatRolls: false,
@@ -134,11 +148,13 @@ export const STYLES: Record<Genre, Style> = {
     chords: 'pad',
     sevenths: true,
     leadDensity: 4,
-    leadTimbre: 'triangle',
+    leadTimbre: 'saw',
     bassTimbre: 'sine',
     chordTimbre: 'saw',
     warmth: 0,
     reverb: 0.3,
+    kickDecay: 0.09,
+    levels: { drums: -6, bass: -12, chords: -6, lead: -7 },
   },
   ambient: {
     patterns: [P('0000000000000000', '0000000000000000', '0000000000000000', { perc: '3000000000000000' })],
@@ -148,11 +164,13 @@ export const STYLES: Record<Genre, Style> = {
     chords: 'swell',
     sevenths: true,
     leadDensity: 1.5,
-    leadTimbre: 'sine',
+    leadTimbre: 'triangle',
     bassTimbre: 'sine',
-    chordTimbre: 'triangle',
-    warmth: 7000,
+    chordTimbre: 'saw',
+    warmth: 10000,
     reverb: 0.6,
+    kickDecay: 0.1,
+    levels: { drums: -6, bass: -15, chords: -6, lead: -7 },
   },
   pop: {
     patterns: [
@@ -167,9 +185,11 @@ export const STYLES: Record<Genre, Style> = {
     leadDensity: 5,
     leadTimbre: 'square',
     bassTimbre: 'saw',
-    chordTimbre: 'triangle',
+    chordTimbre: 'saw',
     warmth: 0,
     reverb: 0.25,
+    kickDecay: 0.1,
+    levels: { drums: -6, bass: -9, chords: -6, lead: -7 },
   },
 };
 

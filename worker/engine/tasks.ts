@@ -42,7 +42,8 @@ export async function beatFiles(input: BeatInput, onStage: (stage: TaskStage) =>
     wav,
     midi: encodeMidi(track.arrangement),
     durationSec: track.durationSec,
-    ...track.mastering,
+    loudnessLufs: track.mastering.loudnessLufs,
+    truePeakDb: track.mastering.truePeakDb,
     arrangement: {
       bars: track.arrangement.bars,
       sections: track.arrangement.sections.map((s) => ({ name: s.name, bars: s.bars })),
