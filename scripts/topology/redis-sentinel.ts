@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { isMain, stopChildren, stopOnSignal } from '../lib/processes.js';
-import { redisAnswers } from '../lib/redis-answers.js';
+import { redisAnswers, replicaInSync } from '../lib/redis-answers.js';
 
 export interface SentinelTopology {
   /** REDIS_MODE, REDIS_SENTINELS and REDIS_SENTINEL_MASTER for dawg. */
@@ -31,11 +31,14 @@ export async function startSentinelTopology(port = 6390, masterName = 'mymaster'
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     processes.set(p, child);
   };
-  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0'];
   run(port, ['--port', String(port), ...common]);
   await redisAnswers(port);
   run(port + 1, ['--port', String(port + 1), ...common, '--replicaof', '127.0.0.1', String(port)]);
   await redisAnswers(port + 1);
+  // Ready means replicating: Redis 7 waits repl-diskless-sync-delay (5 s) before the first full sync
+  // (0 below), and a master killed before it leaves the sentinels an empty replica to promote.
+  await replicaInSync(port + 1);
   const sentinels = [0, 1, 2].map((i) => port + 20_000 + i);
   for (const s of sentinels) {
     const conf = join(dir, `sentinel-${s}.conf`);
