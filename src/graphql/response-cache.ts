@@ -97,8 +97,11 @@ export function cacheableOperation(schema: GraphQLSchema, document: DocumentNode
 
 export class ResponseCache {
   private readonly entries: LRUCache<string, Entry>;
-  /** Per parsed document (yoga parses each query string once): its key prefix, or null if not cacheable. */
-  private readonly documents = new WeakMap<DocumentNode, Map<string, string | null>>();
+  /**
+   * Per parsed document (yoga parses each query string once): its key prefix and the variables it
+   * declares, or null if not cacheable.
+   */
+  private readonly documents = new WeakMap<DocumentNode, Map<string, { prefix: string; names: string[] } | null>>();
   private nextDocument = 0;
 
   constructor(private readonly opts: ResponseCacheOptions) {
@@ -121,12 +124,25 @@ export class ResponseCache {
       this.documents.set(document, byName);
     }
     const name = operationName ?? '';
-    let prefix = byName.get(name);
-    if (prefix === undefined) {
-      prefix = cacheableOperation(this.opts.schema, document, operationName) ? `${this.nextDocument++}:${name}` : null;
-      byName.set(name, prefix);
+    let entry = byName.get(name);
+    if (entry === undefined) {
+      const names = getOperationAST(document, operationName)?.variableDefinitions?.map((d) => d.variable.name.value) ?? [];
+      entry = cacheableOperation(this.opts.schema, document, operationName)
+        ? { prefix: `${this.nextDocument++}:${name}`, names }
+        : null;
+      byName.set(name, entry);
     }
-    return prefix === null ? null : `${viewerId}\n${prefix}\n${JSON.stringify(variables ?? {})}`;
+    if (entry === null) return null;
+    // Only the variables the operation declares: a client may send others (any size, any depth),
+    // which the answer does not depend on. A value JSON cannot write (too deep) is not cached.
+    const values = variables as Record<string, unknown> | null | undefined;
+    try {
+      // An omitted variable (its default) and an explicit null differ: only those given are written.
+      const given = entry.names.filter((n) => values && n in values).map((n) => [n, values?.[n]]);
+      return `${viewerId}\n${entry.prefix}\n${JSON.stringify(Object.fromEntries(given))}`;
+    } catch {
+      return null;
+    }
   }
 
   /** The data cached for `key` in the current epoch. */

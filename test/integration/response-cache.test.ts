@@ -164,6 +164,16 @@ describe('response cache', () => {
     for (let i = 0; i < 2; i++) expect(codes(await gql(api.graphqlUrl, tooMany, {}, alice.token))).not.toEqual([]);
     // No viewer, nothing cached.
     expect(await outcomesOf(() => gql(api.graphqlUrl, '{ me { id } }'))).toEqual({ pass: 1 });
+    // Variables the operation does not declare are not part of the key, however deep (the fuzzer's
+    // 300 KB of nested objects once made the key's JSON.stringify overflow the stack: a 500).
+    const deep = `${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}`;
+    const res = await fetch(api.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` },
+      body: `{"query":"{ me { id } }","variables":{"v":${deep}}}`,
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { data?: { me?: { id: string } } }).data?.me?.id).toBe(alice.id);
   });
 
   it('caches nothing while the notifications are down, and again once they are back', async () => {
