@@ -273,3 +273,13 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** Stores a user's message in `conversationId` (a global id) and publishes it, as the chat service does. */
+export async function storeAndPublishMessage(api: RunningApp, conversationId: string, content: string) {
+  const message = await api.app.prisma.message.create({ data: { conversationId: rawId(conversationId), role: 'USER', content } });
+  await api.app.services.pubsub.publish('messageAdded', message.conversationId, {
+    conversationId: message.conversationId,
+    message,
+  });
+  return message;
+}

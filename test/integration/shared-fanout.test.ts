@@ -6,7 +6,17 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gql, rawId, type RunningApp, signUp, startApp, type TestUser, testConfig, until } from '../helpers/harness.js';
+import {
+  gql,
+  rawId,
+  storeAndPublishMessage,
+  type RunningApp,
+  signUp,
+  startApp,
+  type TestUser,
+  testConfig,
+  until,
+} from '../helpers/harness.js';
 import { activeSubscriptions, channelCounts, closeSocket, initSocket, isolatedPrefix, type RawSocket } from '../helpers/ws.js';
 
 const prefix = isolatedPrefix();
@@ -41,14 +51,7 @@ async function conversationOf(user: TestUser, projectId?: string) {
 }
 
 /** Stores a message and publishes it, as the chat service does. */
-async function addMessage(conversationId: string, content: string) {
-  const message = await api.app.prisma.message.create({ data: { conversationId: rawId(conversationId), role: 'USER', content } });
-  await api.app.services.pubsub.publish('messageAdded', message.conversationId, {
-    conversationId: message.conversationId,
-    message,
-  });
-  return message;
-}
+const addMessage = (conversationId: string, content: string) => storeAndPublishMessage(api, conversationId, content);
 
 /** A socket past connection_ack that records every frame as it came: its text and whether it was binary. */
 async function recordingSocket(token: string) {

@@ -13,6 +13,7 @@ import {
   until,
   wsClient,
   rawId,
+  storeAndPublishMessage,
 } from '../helpers/harness.js';
 import { type ApiProcess, spawnApi } from '../helpers/process.js';
 import { activeSubscriptions } from '../helpers/ws.js';
@@ -47,14 +48,7 @@ async function conversationOf(user: TestUser) {
 }
 
 /** Stores a message and publishes it, as the chat service does. */
-async function addMessage(conversationId: string, content: string) {
-  const message = await api.app.prisma.message.create({ data: { conversationId: rawId(conversationId), role: 'USER', content } });
-  await api.app.services.pubsub.publish('messageAdded', message.conversationId, {
-    conversationId: message.conversationId,
-    message,
-  });
-  return message;
-}
+const addMessage = (conversationId: string, content: string) => storeAndPublishMessage(api, conversationId, content);
 
 describe('messageAdded', () => {
   it('delivers a stored message to a subscriber of its conversation', async () => {
