@@ -178,10 +178,6 @@ export class ResponseCache {
   get epoch(): number {
     return this.opts.changes.epoch;
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
 
 /** The pipeline's last step: answers a cacheable query from the cache, or executes and keeps it. */
