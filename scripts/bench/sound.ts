@@ -1,6 +1,6 @@
 /**
  * `npm run bench:sound [-- --seeds 3 --duration 30 --genres lofi,trap --name sound]`: issue 15's
- * balance and dynamics goals as distributions over seeds. For each genre, `--seeds` beats (the genre's
+ * balance, dynamics and stereo goals as distributions over seeds. For each genre, `--seeds` beats (the genre's
  * default tempo; key and mood vary with the seed) are rendered as the product renders them and
  * measured with ffmpeg, which the engine does not use, beside a second meter in JS
  * (test/helpers/sound.ts). Prints mean and worst per genre and a `goal: …` line per goal. Baseline:
@@ -70,6 +70,8 @@ interface Goal {
 
 const dB = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)} dB`;
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+/** The middle of the side's range: a render is judged by its distance from it, as loudness by its distance from the target. */
+const SIDE_MIDDLE_DB = (G.sideBelowMidMinDb + G.sideBelowMidMaxDb) / 2;
 const GOALS: Goal[] = [
   {
     name: `chords + lead within ${G.melodicWithinDb} dB RMS of the drums, every genre but ambient`,
@@ -129,6 +131,22 @@ const GOALS: Goal[] = [
     unit: (x) => `${x.toFixed(2)} dB`,
   },
   {
+    name: `the side ${G.sideBelowMidMinDb}–${G.sideBelowMidMaxDb} dB RMS below the mid (ffmpeg pan, astats)`,
+    value: (f) => f.sideBelowMidDb - SIDE_MIDDLE_DB,
+    bad: 'abs',
+    per: 'render',
+    ok: (x) => SIDE_MIDDLE_DB + x >= G.sideBelowMidMinDb && SIDE_MIDDLE_DB + x <= G.sideBelowMidMaxDb,
+    unit: (x) => `${(SIDE_MIDDLE_DB + x).toFixed(1)} dB`,
+  },
+  {
+    name: `the mono fold-down within ${G.monoFoldMaxLu} LU of the stereo's loudness (ffmpeg ebur128, dual-mono)`,
+    value: (f) => f.monoFoldLu,
+    bad: 'high',
+    per: 'render',
+    ok: (x) => x <= G.monoFoldMaxLu,
+    unit: (x) => `${x.toFixed(1)} LU`,
+  },
+  {
     name: `loudness ${G.loudnessLufs} ±${G.loudnessToleranceLu} LUFS (ffmpeg ebur128)`,
     value: (f) => f.loudnessLufs - G.loudnessLufs,
     bad: 'abs',
@@ -179,8 +197,11 @@ const columns: [string, Goal][] = [
   ['kick over bass', GOALS[4] as Goal],
   ['bass over kick tail', GOALS[5] as Goal],
   ['gain swing', GOALS[6] as Goal],
+  ['side below mid', GOALS[7] as Goal],
+  ['mono fold, LU', GOALS[8] as Goal],
 ];
-const fmt = (goal: Goal, x: number) => (Number.isFinite(x) ? goal.unit(x).replace(' dB', '').replace(' %', '%') : '–');
+const fmt = (goal: Goal, x: number) =>
+  Number.isFinite(x) ? goal.unit(x).replace(' dB', '').replace(' %', '%').replace(' LU', '') : '–';
 console.log(`${figures.length} renders, ${SEEDS} seeds × ${genres.length} genres, ${DURATION} s each, mean / worst:\n`);
 console.log(
   table(
@@ -219,9 +240,13 @@ const agreement = {
     (f) => f.gainSwingDb,
     (f) => f.gainSwingExactDb,
   ),
+  sideBelowMidDb: spread(
+    (f) => f.sideBelowMidDb,
+    (f) => f.sideBelowMidDbJs,
+  ),
 };
 console.log(
-  `\nsecond meter (JS FFT; the engine's gain curve) against ffmpeg, largest difference: < 120 Hz ${agreement.lowSharePoints.toFixed(2)} points, 2–8 kHz ${agreement.presenceSharePoints.toFixed(2)} points, gain swing ${agreement.gainSwingDb.toFixed(2)} dB\n`,
+  `\nsecond meter (JS FFT; the engine's gain curve; JS mid/side) against ffmpeg, largest difference: < 120 Hz ${agreement.lowSharePoints.toFixed(2)} points, 2–8 kHz ${agreement.presenceSharePoints.toFixed(2)} points, gain swing ${agreement.gainSwingDb.toFixed(2)} dB, side below mid ${agreement.sideBelowMidDb.toFixed(2)} dB\n`,
 );
 
 const results = GOALS.map((goal) => {
@@ -233,7 +258,8 @@ const results = GOALS.map((goal) => {
   const wasWorst = was.length ? worst(was.map(pick), goal.bad) : Number.NaN;
   const wasFailing = was.filter((r) => !r.met).length;
   const what = goal.per === 'genre-mean' ? 'worst genre mean' : 'worst render';
-  const baseline = before
+  // A goal the baseline was not measured for (stereo width came later) prints none.
+  const baseline = was.length
     ? `; before: ${Number.isFinite(wasWorst) ? goal.unit(wasWorst) : '–'}, ${wasFailing}/${was.length} genres not met`
     : '';
   const figure = worstRow ? `${what} ${goal.unit(pick(worstRow))}, ${worstRow.genre}` : 'no render it applies to';

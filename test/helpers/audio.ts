@@ -29,15 +29,18 @@ function run(cmd: string, args: string[]): string {
   return `${r.stdout}\n${r.stderr}`;
 }
 
-/** ebur128 (integrated loudness, true peak), volumedetect (max sample) and the duration ffmpeg reads. */
-export function measure(file: string): FfmpegMeasure {
+/**
+ * ebur128 (integrated loudness, true peak), volumedetect (max sample) and the duration ffmpeg reads; of
+ * the file through the ffmpeg filter chain `filter` first when given (a `pan`, say).
+ */
+export function measure(file: string, filter?: string): FfmpegMeasure {
   const text = run(ffmpegPath(), [
     '-hide_banner',
     '-nostats',
     '-i',
     file,
     '-af',
-    'ebur128=peak=true,volumedetect',
+    `${filter ? `${filter},` : ''}ebur128=peak=true,volumedetect`,
     '-f',
     'null',
     '-',
@@ -92,9 +95,10 @@ function astatsRmsLevels(text: string): number[] {
   return [...levels.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
 }
 
-/** RMS level of the whole file, both channels together, in dBFS (ffmpeg's astats). */
-export function rmsDb(file: string): number {
-  const text = run(ffmpegPath(), ['-hide_banner', '-nostats', '-i', file, '-af', 'astats', '-f', 'null', '-']);
+/** RMS level of the whole file, both channels together, in dBFS (ffmpeg's astats); through the filter chain `filter` first when given. */
+export function rmsDb(file: string, filter?: string): number {
+  const af = `${filter ? `${filter},` : ''}astats`;
+  const text = run(ffmpegPath(), ['-hide_banner', '-nostats', '-i', file, '-af', af, '-f', 'null', '-']);
   return astatsRmsLevels(text)[0] as number;
 }
 

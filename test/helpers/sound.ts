@@ -1,8 +1,9 @@
 /**
- * Issue 15's balance and dynamics goals, measured on one render. The meter of record is ffmpeg, which
- * the engine does not use (astats RMS, brick-wall FFT bands, ebur128); a second meter in JS beside it
- * (an FFT band split, and the master's own gain curve) cross-checks. Shared by the exact checks
- * (test/unit/mix-balance.test.ts) and the distributions over seeds (`npm run bench:sound`).
+ * Issue 15's balance, dynamics and stereo goals, measured on one render. The meter of record is ffmpeg,
+ * which the engine does not use (astats RMS, brick-wall FFT bands, pan, ebur128); a second meter in JS
+ * beside it (an FFT band split, the master's own gain curve, a mid/side RMS) cross-checks. Shared by the
+ * exact checks (test/unit/mix-balance.test.ts, test/unit/stereo-width.test.ts) and the distributions
+ * over seeds (`npm run bench:sound`).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,10 +39,26 @@ export const SOUND_GOALS = {
   loudnessLufs: -14,
   loudnessToleranceLu: 0.5,
   truePeakMaxDbtp: -1,
+  /**
+   * Stereo width: the side (L − R)/2 this many dB (RMS) below the mid (L + R)/2, every genre. Further
+   * below, the mix is all but mono; closer, it is wide enough to lose its centre and its mono fold-down.
+   */
+  sideBelowMidMinDb: 10,
+  sideBelowMidMaxDb: 18,
+  /** Folded down to mono (a phone, a club's mono system), the mix gets at most this much quieter or louder. */
+  monoFoldMaxLu: 1,
 } as const;
 
 const LOW_BAND: [number, number] = [0, 120];
 const PRESENCE_BAND: [number, number] = [2000, 8000];
+
+/** ffmpeg pan filters: the mid alone, the side alone, and the mono fold-down played on both channels. */
+const MID = 'pan=mono|c0=0.5*c0+0.5*c1';
+const SIDE = 'pan=mono|c0=0.5*c0-0.5*c1';
+// Dual-mono, not one channel: ebur128 sums the channels' power, so one channel would read 3 LU low however mono the mix.
+const MONO_FOLD = 'pan=stereo|c0=0.5*c0+0.5*c1|c1=0.5*c0+0.5*c1';
+/** What sideBelowMidDb reads for a mix without a side: beyond any 16-bit or float mix that has one. */
+const MONO_SIDE_BELOW_MID_DB = 200;
 
 export interface SoundFigures {
   genre: Genre;
@@ -73,7 +90,15 @@ export interface SoundFigures {
   gainSwingDb: number;
   /** The same from the engine's own gain curve, frame by frame. */
   gainSwingExactDb: number;
+  /** RMS of the mid (L + R)/2 minus RMS of the side (L − R)/2, dB (ffmpeg pan and astats on the 16-bit WAV). */
+  sideBelowMidDb: number;
+  /** The same by JS on the mix's samples. */
+  sideBelowMidDbJs: number;
+  /** |loudness of the mono fold-down (L + R)/2, on both channels − loudness of the stereo|, LU (ffmpeg ebur128). */
+  monoFoldLu: number;
 }
+
+export type StereoFigures = Pick<SoundFigures, 'genre' | 'seed' | 'sideBelowMidDb' | 'sideBelowMidDbJs' | 'monoFoldLu'>;
 
 const KEYS = ['A minor', 'E minor', 'C major', 'F# minor', 'Bb major', 'D minor', 'G major', 'C# minor'];
 
@@ -143,7 +168,42 @@ export async function measureSound(input: ComposeInput, dir: string): Promise<So
     bassOverKickTailDb: lowEnd?.bassOverKickTailDb ?? null,
     gainSwingDb: swing,
     gainSwingExactDb: swingExact,
+    ...stereoWidth(track.mix, file('mix'), loud.integratedLufs),
   };
+}
+
+/** Renders `input` as a beat and measures its stereo width alone: the mix's WAV, no stems (lighter than measureSound). */
+export async function measureStereo(input: ComposeInput, dir: string): Promise<StereoFigures> {
+  const track = await renderBeat(input);
+  const { genre, seed } = track.arrangement;
+  const wav = join(dir, `${genre}-${seed}-mix.wav`);
+  writeFileSync(wav, encodeWav(track.mix));
+  return { genre, seed, ...stereoWidth(track.mix, wav, measure(wav).integratedLufs) };
+}
+
+/** Mid against side and the mono fold-down's loudness, by ffmpeg on the mix's WAV (whose stereo loudness is `stereoLufs`), and by JS on its samples. */
+function stereoWidth(mix: Stereo, wav: string, stereoLufs: number) {
+  // An exactly mono mix has no side at all (−inf): a finite figure for it fails the goal in the bench's
+  // tables too, where a non-number would drop out (and JSON would write null).
+  const finite = (db: number) => Math.min(db, MONO_SIDE_BELOW_MID_DB);
+  return {
+    sideBelowMidDb: finite(rmsDb(wav, MID) - rmsDb(wav, SIDE)),
+    sideBelowMidDbJs: finite(sideBelowMidDbJs(mix)),
+    monoFoldLu: Math.abs(measure(wav, MONO_FOLD).integratedLufs - stereoLufs),
+  };
+}
+
+/** Second meter: RMS of the mid over RMS of the side, dB, summed sample by sample. */
+function sideBelowMidDbJs(s: Stereo): number {
+  let mid = 0;
+  let side = 0;
+  for (let i = 0; i < s.left.length; i++) {
+    const l = s.left[i] as number;
+    const r = s.right[i] as number;
+    mid += (l + r) ** 2;
+    side += (l - r) ** 2;
+  }
+  return 10 * Math.log10(mid / side);
 }
 
 /** 10 ms: short against a beat (≥ 340 ms at 176 bpm) and a limiter's release, long enough to hold a cycle of the bass. */

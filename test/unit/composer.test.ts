@@ -29,24 +29,30 @@ describe('composer', () => {
   });
 
   it.each(GENRES.flatMap((g) => ['A minor', 'F# major', 'Bb minor', 'C major'].map((k) => [g, k] as const)))(
-    '%s in %s: every pitched note is in the key, or the raised leading tone over V in minor',
+    '%s in %s: every pitched note is in the key, the raised leading tone over V in minor, or the parallel mode over a borrowed chord',
     (genre, k) => {
       const asked = key(k);
-      const arrangement = compose({ ...base, genre, key: asked, seed: 123 });
+      const parallel = scalePitchClasses({ ...asked, mode: asked.mode === 'major' ? 'minor' : 'major' });
       const inKey = scalePitchClasses(asked);
       const leadingTone = (asked.pitchClass + 11) % 12;
-      const notes = [...arrangement.bass, ...arrangement.chords, ...arrangement.lead];
-      expect(notes.length).toBeGreaterThan(0);
-      const outside = notes.filter((n) => !inKey.has(n.midi % 12));
-      if (asked.mode === 'major') expect(outside).toEqual([]);
-      else {
-        // Harmonic minor: the 7th is raised only where the bar's chord is the dominant (degree 4).
-        for (const n of outside) {
-          expect(n.midi % 12).toBe(leadingTone);
-          expect(arrangement.progression[barOf(n.time, base.bpm)]).toBe(4);
+      for (const seed of [123, 124, 125, 126]) {
+        const arrangement = compose({ ...base, genre, key: asked, seed });
+        const notes = [...arrangement.bass, ...arrangement.chords, ...arrangement.lead];
+        expect(notes.length).toBeGreaterThan(0);
+        const chordOf = (n: { time: number }) => arrangement.harmony[barOf(n.time, base.bpm)];
+        for (const n of notes.filter((n) => !inKey.has(n.midi % 12))) {
+          const chord = chordOf(n);
+          if (chord?.borrowed) expect(parallel.has(n.midi % 12), `${n.midi} over borrowed ${chord.root}`).toBe(true);
+          else {
+            // Harmonic minor: the 7th is raised only where the bar's chord is the dominant (degree 4).
+            expect(asked.mode).toBe('minor');
+            expect(n.midi % 12).toBe(leadingTone);
+            expect(chord?.root).toBe(4);
+          }
         }
-        // Every dominant bar with pitched notes sounds the leading tone: V is major, not v.
-        const dominantBars = arrangement.progression.flatMap((c, bar) => (c === 4 ? [bar] : []));
+        if (asked.mode === 'major') continue;
+        // Every dominant bar with chords sounds the leading tone: V is major, not v.
+        const dominantBars = arrangement.harmony.flatMap((c, bar) => (c.root === 4 && !c.borrowed ? [bar] : []));
         expect(dominantBars.length).toBeGreaterThan(0);
         for (const bar of dominantBars)
           expect(

@@ -1,7 +1,7 @@
 import type { Genre } from '../../src/music/genres.js';
 import type { MusicalKey } from '../../src/music/keys.js';
 
-export type DrumName = 'kick' | 'snare' | 'clap' | 'hat' | 'openhat' | 'perc';
+export type DrumName = 'kick' | 'snare' | 'clap' | 'hat' | 'openhat' | 'perc' | 'crash' | 'riser';
 export type PartName = 'drums' | 'bass' | 'chords' | 'lead';
 export const PARTS: readonly PartName[] = ['drums', 'bass', 'chords', 'lead'];
 export const BEATS_PER_BAR = 4;
@@ -12,12 +12,42 @@ export interface Note {
   duration: number;
   midi: number;
   velocity: number;
+  /** The pitch it slides from (an 808 glide): it starts there and reaches `midi` within the glide time. */
+  glideFrom?: number;
+  /** Its low-pass opened by this factor (filter movement, a build's sweep); 1 when absent. */
+  bright?: number;
 }
 
 export interface DrumHit {
   time: number;
   drum: DrumName;
   velocity: number;
+  /** Tuned up (> 0) or down, semitones: a roll's pitch ramp, a fill's toms. */
+  pitch?: number;
+  /** How long it sounds, beats (a riser); the drum's own length when absent. */
+  duration?: number;
+}
+
+/** A chord: its root as a scale degree, its notes from the key, or from the parallel mode when borrowed. */
+export interface Chord {
+  root: number;
+  borrowed?: boolean;
+}
+
+/** The sound chosen per seed (palette.ts): kit, filter, envelope and detune. */
+export interface Palette {
+  /** The kick's body, Hz (where its sweep ends). */
+  kickHz: number;
+  /** The snare's body, Hz. */
+  snareHz: number;
+  /** The hats' tuning, semitones (their noise read faster or slower). */
+  hatPitch: number;
+  /** Factor on the tonal parts' low-pass cutoffs. */
+  filter: number;
+  /** Factor on the chords' and lead's attack and release. */
+  envelope: number;
+  /** Cents between the two oscillators of the chords and lead. */
+  detune: number;
 }
 
 export interface Section {
@@ -52,10 +82,17 @@ export interface Arrangement {
   durationSec: number;
   bars: number;
   sections: Section[];
-  /** Chord per bar, as scale degrees of its root. */
+  /** Chord root per bar, as scale degrees (`harmony`'s roots). */
   progression: number[];
+  /** Chord per bar. */
+  harmony: Chord[];
+  palette: Palette;
+  /** A record's crackle, wow and flutter on the render (lo-fi; vinyl.ts). */
+  vinyl: boolean;
   /** Every time below is where the groove puts it: off the 16th grid by its offsets and humanisation. */
   groove: Groove;
+  /** Builds before a drop (a riser, a snare roll, the chords' filter opening), in beats. */
+  builds: { startBeat: number; endBeat: number }[];
   drums: DrumHit[];
   bass: Note[];
   chords: Note[];

@@ -175,3 +175,20 @@ export function noiseTable(length: number, seed: number): Float32Array {
   }
   return t;
 }
+
+/**
+ * A low-pass that opens over [from, to): a one-pole filter whose cutoff rises exponentially from
+ * `fromHz` to fully open (the coefficient reaches 1, where output equals input), in place. The
+ * filter starts on the signal's value, so switching it in makes no step. A build's filter sweep.
+ */
+export function openingLowpassInPlace(x: Float32Array, from: number, to: number, fromHz: number): void {
+  const span = Math.max(1, Math.min(to, x.length) - from);
+  let y = x[from] ?? 0;
+  for (let i = from; i < Math.min(to, x.length); i++) {
+    const p = (i - from) / span;
+    const hz = fromHz * (20_000 / fromHz) ** p;
+    const a = Math.min(1, 1 - Math.exp((-2 * Math.PI * hz) / SAMPLE_RATE) + p * p);
+    y += a * ((x[i] as number) - y);
+    x[i] = y;
+  }
+}

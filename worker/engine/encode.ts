@@ -163,7 +163,18 @@ export async function encodeMp3(s: Stereo, vbrQuality = 2): Promise<Buffer> {
  */
 const { Midi } = 'Midi' in ToneMidi ? ToneMidi : (ToneMidi as unknown as { default: typeof ToneMidi }).default;
 
-const GM_DRUMS: Record<DrumName, number> = { kick: 36, snare: 38, clap: 39, hat: 42, openhat: 46, perc: 37 };
+/** General MIDI drum notes; the riser is not a drum there, and goes to its own track (Reverse Cymbal). */
+const GM_DRUMS: Record<Exclude<DrumName, 'riser'>, number> = {
+  kick: 36,
+  snare: 38,
+  clap: 39,
+  hat: 42,
+  openhat: 46,
+  perc: 37,
+  crash: 49,
+};
+/** GM program 120, Reverse Cymbal (0-based 119): the builds' risers. */
+const GM_REVERSE_CYMBAL = 119;
 const GM_PROGRAM: Record<Exclude<PartName, 'drums'>, number> = { bass: 38, chords: 4, lead: 80 };
 
 /**
@@ -181,7 +192,9 @@ export function keySignature(key: MusicalKey): { sf: number; mi: 0 | 1 } {
 
 /**
  * A type-1 MIDI file: tempo, key signature, one track per part, each on its own channel (bass 1,
- * chords 2, lead 3, drums 10) with its General MIDI program.
+ * chords 2, lead 3, drums 10) with its General MIDI program, and the risers of builds on channel 4.
+ * A tom or a rolled hat tuned by a few semitones keeps its drum note (the pitch is the sound's), and
+ * an 808 glide is its two notes: the slide itself is not written (no pitch bends).
  */
 export function encodeMidi(a: Arrangement): Buffer {
   const midi = new Midi();
@@ -192,7 +205,8 @@ export function encodeMidi(a: Arrangement): Buffer {
   const drums = midi.addTrack();
   drums.name = 'drums';
   drums.channel = 9;
-  for (const h of a.drums) drums.addNote({ midi: GM_DRUMS[h.drum], time: h.time * spb, duration: 0.1, velocity: h.velocity });
+  for (const h of a.drums)
+    if (h.drum !== 'riser') drums.addNote({ midi: GM_DRUMS[h.drum], time: h.time * spb, duration: 0.1, velocity: h.velocity });
   for (const [channel, part] of (['bass', 'chords', 'lead'] as const).entries()) {
     const track = midi.addTrack();
     track.name = part;
@@ -200,6 +214,14 @@ export function encodeMidi(a: Arrangement): Buffer {
     track.instrument.number = GM_PROGRAM[part];
     for (const n of a[part])
       track.addNote({ midi: n.midi, time: n.time * spb, duration: n.duration * spb, velocity: n.velocity });
+  }
+  const risers = a.drums.filter((h) => h.drum === 'riser');
+  if (risers.length) {
+    const fx = midi.addTrack();
+    fx.name = 'fx';
+    fx.channel = 3;
+    fx.instrument.number = GM_REVERSE_CYMBAL;
+    for (const h of risers) fx.addNote({ midi: 60, time: h.time * spb, duration: (h.duration ?? 4) * spb, velocity: h.velocity });
   }
   const bytes = Buffer.from(midi.toArray());
   // @tonejs/midi 2.0.28 writes its table index + 7 as the sharps (13–21, which strict readers

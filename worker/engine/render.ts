@@ -6,7 +6,6 @@
  * a DAW renders a loop: the file loops seamlessly, and played once it starts
  * with the quiet tail of its own end.
  */
-import type { Genre } from '../../src/music/genres.js';
 import { type Arrangement, BEATS_PER_BAR, PARTS, type PartName } from './arrangement.js';
 import {
   type Stereo,
@@ -16,12 +15,14 @@ import {
   delayInto,
   lowpass,
   noiseTable,
+  openingLowpassInPlace,
   reverbInto,
   softClipInPlace,
   stereo,
 } from './dsp.js';
 import { type ToneOptions, renderDrum, renderTone } from './synth.js';
 import { STYLES } from './styles.js';
+import { crackleInto, wowAndFlutter } from './vinyl.js';
 
 export type Stems = Record<PartName, Stereo>;
 
@@ -60,37 +61,53 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   };
 
   if (part === 'drums') {
-    const kit = { noise: noiseTable(SAMPLE_RATE, a.seed ^ 0x5eed), kickDecay: style.kickDecay };
+    const kit = {
+      noise: noiseTable(SAMPLE_RATE, a.seed ^ 0x5eed),
+      kickDecay: style.kickDecay,
+      kickHz: a.palette.kickHz,
+      snareHz: a.palette.snareHz,
+      hatPitch: a.palette.hatPitch,
+    };
     for (const [i, hit] of a.drums.entries()) {
       const start = at(hit.time);
-      if (start < length) renderDrum(s, start, hit.drum, hit.velocity, kit, (i * 7919) % SAMPLE_RATE);
+      if (start >= length) continue;
+      // Hats alternate sides by 16th step: the on-beat ones right, the ones between left.
+      const pan = hit.drum === 'hat' ? (Math.round(hit.time * 4) % 2 ? -0.25 : 0.35) : undefined;
+      const strike = { ...hit, lengthSec: (hit.duration ?? 0) * secPerBeat, pan };
+      renderDrum(s, start, strike, kit, (i * 7919) % SAMPLE_RATE);
     }
+    if (a.vinyl) crackleInto(s, length, a.seed);
     softClipInPlace(s.left, DRUM_CLIP_KNEE, DRUM_CLIP_CEILING);
     softClipInPlace(s.right, DRUM_CLIP_KNEE, DRUM_CLIP_CEILING);
   } else if (part === 'bass') {
-    const tone = toneFor(a.genre, 'bass');
+    const tones = [toneFor(a, 'bass'), ...(style.bass === 'reese' ? [REESE_SUB] : [])];
     for (const n of a.bass) {
       const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone);
+      if (start < length) for (const tone of tones) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone, n);
     }
   } else if (part === 'chords') {
     // Alternate notes lean left and right.
-    const left = toneFor(a.genre, 'chords');
+    const left = toneFor(a, 'chords');
     const right = { ...left, pan: -left.pan };
     for (const [i, n] of a.chords.entries()) {
       const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, i % 2 ? right : left);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, i % 2 ? right : left, n);
     }
     reverbInto(send(), s, style.reverb);
   } else {
-    const tone = toneFor(a.genre, 'lead');
+    const tone = toneFor(a, 'lead');
     for (const n of a.lead) {
       const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone);
+      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone, n);
     }
     const leadSend = send();
     reverbInto(leadSend, s, style.reverb * 0.8);
     delayInto(leadSend, s, at(0.75), 0.35, 0.25);
+  }
+  if (part === 'chords' || part === 'lead') {
+    // A build opens the chords' and lead's filter from 300 Hz; lo-fi's record wobbles them.
+    for (const b of a.builds) for (const x of [s.left, s.right]) openingLowpassInPlace(x, at(b.startBeat), at(b.endBeat), 300);
+    if (a.vinyl) wowAndFlutter(s, length);
   }
 
   // Warmth dulls the tonal parts; the drums keep an octave more, or the hats would go.
@@ -155,48 +172,80 @@ function duckUnderKicks(loop: Stereo, a: Arrangement): void {
   for (const x of [loop.left, loop.right]) for (let i = 0; i < n; i++) x[i] = (x[i] as number) * (gain[i] as number);
 }
 
-/** The voice of a tonal part in a genre (chords: the left-leaning one). */
-export function toneFor(genre: Genre, part: Exclude<PartName, 'drums'>): ToneOptions {
-  const style = STYLES[genre];
-  if (part === 'bass')
+/** The sine an octave's worth under a reese: what carries its fundamental below 120 Hz. */
+const REESE_SUB: ToneOptions = {
+  timbre: 'sine',
+  attack: 0.005,
+  decay: 0.3,
+  sustain: 0.8,
+  release: 0.06,
+  cutoff: 1200,
+  detune: 0,
+  pan: 0,
+  gain: 0.55,
+  drive: 1.3,
+};
+
+/** The voice of a tonal part in a render: its genre's, shaped by the render's palette (chords: the left-leaning one). */
+export function toneFor(a: Pick<Arrangement, 'genre' | 'palette'>, part: Exclude<PartName, 'drums'>): ToneOptions {
+  const style = STYLES[a.genre];
+  const { filter, envelope, detune } = a.palette;
+  if (part === 'bass') {
+    if (style.bass === 'reese')
+      // Two saws 22 cents apart, low-passed: the reese's slow beating, in the centre (a sine sub under it).
+      return {
+        timbre: 'saw',
+        attack: 0.005,
+        decay: 0.4,
+        sustain: 0.85,
+        release: 0.06,
+        cutoff: 420 * filter,
+        detune: 22,
+        pan: 0,
+        gain: 0.8,
+        drive: 1.4,
+      };
     return {
       timbre: style.bassTimbre,
       attack: 0.005,
       decay: style.bass === 'slide' ? 1.2 : 0.3,
       sustain: style.bass === 'slide' || style.bass === 'drone' ? 0.8 : 0.75,
       release: 0.06,
-      cutoff: style.bassTimbre === 'saw' ? 700 : 1200,
+      cutoff: style.bassTimbre === 'saw' ? 700 * filter : 1200,
       detune: 0,
       pan: 0,
       gain: 0.8,
       // A sine bass driven a little grows the odd harmonics a phone speaker can play.
       drive: style.bass === 'slide' ? 2.2 : style.bassTimbre === 'sine' ? 1.5 : undefined,
-      glide: style.bass === 'slide' ? 0.05 : undefined,
+      glide: style.bass === 'slide' ? 0.09 : undefined,
     };
+  }
   if (part === 'chords') {
     const slow = style.chords === 'pad' || style.chords === 'swell';
     // Bright enough to carry above the drums: a swell (ambient's, techno's) opens further.
-    const bright = style.chords === 'swell' ? 7000 : 5000;
+    const bright = (style.chords === 'swell' ? 7000 : 5000) * filter;
     return {
       timbre: style.chordTimbre,
-      attack: style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008,
+      attack: (style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008) * envelope,
       decay: slow ? 1 : style.chords === 'stabs' ? 0.15 : 0.6,
       sustain: slow ? 0.8 : style.chords === 'stabs' ? 0.55 : 0.6,
-      release: slow ? 0.5 : 0.15,
+      release: (slow ? 0.5 : 0.15) * envelope,
       cutoff: style.warmth ? Math.min(bright, style.warmth * 0.7) : bright,
-      detune: style.chordTimbre === 'saw' ? 9 : 4,
+      detune: detune || (style.chordTimbre === 'saw' ? 9 : 4),
       pan: -0.35,
       gain: 0.45,
       phaseByPitch: true,
+      // Pads spread their two oscillators across the sides; short chords less.
+      spread: slow ? 0.35 : 0.3,
     };
   }
   return {
     timbre: style.leadTimbre,
-    attack: 0.01,
+    attack: 0.01 * envelope,
     decay: 0.25,
     sustain: 0.65,
-    release: 0.12,
-    cutoff: style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 5000 : 8000,
+    release: 0.12 * envelope,
+    cutoff: (style.leadTimbre === 'square' || style.leadTimbre === 'saw' ? 5000 : 8000) * filter,
     detune: 0,
     pan: -0.1,
     gain: 0.5,

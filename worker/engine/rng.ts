@@ -34,3 +34,8 @@ export class Rng {
     return new Rng(h >>> 0);
   }
 }
+
+/** A velocity played by a hand: `v` within −7 % … +3 %, kept in 0.05..1. */
+export function humanize(v: number, rng: Rng): number {
+  return Math.min(1, Math.max(0.05, v * (0.93 + rng.next() * 0.1)));
+}

@@ -1,0 +1,62 @@
+/**
+ * Lo-fi texture: a record's crackle under the drums, and its wow and flutter on the tonal parts. Both
+ * repeat with the loop: the wobble fits a whole number of cycles into it, and the crackle is drawn
+ * from the seed, so the seam is as seamless as the rest.
+ */
+import { type Stereo, SAMPLE_RATE } from './dsp.js';
+import { Rng } from './rng.js';
+
+/** Wow (slow) and flutter (fast): rate in Hz and depth in samples of delay (about ±0.12 % and ±0.04 % in pitch). */
+const WOW = { hz: 0.5, depth: 17 };
+const FLUTTER = { hz: 6, depth: 0.45 };
+const BASE_DELAY = 24;
+
+/**
+ * Wow and flutter in place: the signal read through a delay that wobbles. `loop` is the loop's
+ * length in samples; each wobble makes a whole number of cycles in it.
+ */
+export function wowAndFlutter(s: Stereo, loop: number): void {
+  const cycles = (hz: number) => Math.max(1, Math.round((hz * loop) / SAMPLE_RATE));
+  const wow = (2 * Math.PI * cycles(WOW.hz)) / loop;
+  const flutter = (2 * Math.PI * cycles(FLUTTER.hz)) / loop;
+  for (const x of [s.left, s.right]) {
+    const dry = Float32Array.from(x);
+    for (let i = 0; i < x.length; i++) {
+      const d = BASE_DELAY + WOW.depth * Math.sin(wow * i) + FLUTTER.depth * Math.sin(flutter * i);
+      const at = i - d;
+      const j = Math.floor(at);
+      const f = at - j;
+      const a = j >= 0 ? (dry[j] as number) : 0;
+      const b = j + 1 >= 0 ? (dry[j + 1] as number) : 0;
+      x[i] = a + (b - a) * f;
+    }
+  }
+}
+
+/** Crackles a second, and each one's length. */
+const CRACKLE_RATE = 7;
+const CRACKLE_SAMPLES = 48;
+
+/**
+ * Crackle added in place over the first `loop` samples: short, smoothed noise bursts at seeded
+ * times and levels (−44 … −30 dBFS before the part's level), each under a raised-cosine window so
+ * that none starts or stops with a step; some lean left, some right.
+ */
+export function crackleInto(s: Stereo, loop: number, seed: number): void {
+  const rng = new Rng(seed ^ 0xc7ac);
+  const count = Math.round((CRACKLE_RATE * loop) / SAMPLE_RATE);
+  for (let c = 0; c < count; c++) {
+    const start = rng.int(0, loop - CRACKLE_SAMPLES - 1);
+    const level = 0.006 + 0.025 * rng.next() ** 2;
+    const pan = rng.next();
+    let lp = 0;
+    for (let k = 0; k < CRACKLE_SAMPLES; k++) {
+      lp += 0.45 * (2 * rng.next() - 1 - lp);
+      const w = 0.5 * (1 - Math.cos((2 * Math.PI * (k + 1)) / (CRACKLE_SAMPLES + 1)));
+      const v = lp * w * level;
+      const i = start + k;
+      s.left[i] = (s.left[i] as number) + v * (1 - 0.5 * pan);
+      s.right[i] = (s.right[i] as number) + v * (0.5 + 0.5 * pan);
+    }
+  }
+}
