@@ -17,7 +17,7 @@ import { ROOT, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
-    seeds: { type: 'string', default: '3' },
+    seeds: { type: 'string', default: '25' },
     duration: { type: 'string', default: '30' },
     genres: { type: 'string', default: GENRES.join(',') },
     name: { type: 'string', default: 'sound' },

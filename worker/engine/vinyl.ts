@@ -13,24 +13,43 @@ const BASE_DELAY = 24;
 
 /**
  * Wow and flutter in place: the signal read through a delay that wobbles. `loop` is the loop's
- * length in samples; each wobble makes a whole number of cycles in it.
+ * length in samples; each wobble makes a whole number of cycles in it. The delay never falls below
+ * a few samples, so the signal is rewritten from its end backwards, each sample from ones not yet
+ * rewritten.
  */
 export function wowAndFlutter(s: Stereo, loop: number): void {
-  const cycles = (hz: number) => Math.max(1, Math.round((hz * loop) / SAMPLE_RATE));
-  const wow = (2 * Math.PI * cycles(WOW.hz)) / loop;
-  const flutter = (2 * Math.PI * cycles(FLUTTER.hz)) / loop;
+  const delay = wobble(s.left.length, loop);
   for (const x of [s.left, s.right]) {
-    const dry = Float32Array.from(x);
-    for (let i = 0; i < x.length; i++) {
-      const d = BASE_DELAY + WOW.depth * Math.sin(wow * i) + FLUTTER.depth * Math.sin(flutter * i);
-      const at = i - d;
+    for (let i = x.length - 1; i >= 0; i--) {
+      const at = i - (delay[i] as number);
       const j = Math.floor(at);
       const f = at - j;
-      const a = j >= 0 ? (dry[j] as number) : 0;
-      const b = j + 1 >= 0 ? (dry[j + 1] as number) : 0;
+      const a = j >= 0 ? (x[j] as number) : 0;
+      const b = j + 1 >= 0 ? (x[j + 1] as number) : 0;
       x[i] = a + (b - a) * f;
     }
   }
+}
+
+/** The delay, samples, at each of `length` samples: two sines stepped by rotation (no Math.sin per sample). */
+function wobble(length: number, loop: number): Float32Array {
+  const out = new Float32Array(length);
+  const cycles = (hz: number) => Math.max(1, Math.round((hz * loop) / SAMPLE_RATE));
+  const rotors = [WOW, FLUTTER].map(({ hz, depth }) => {
+    const w = (2 * Math.PI * cycles(hz)) / loop;
+    return { depth, cos: Math.cos(w), sin: Math.sin(w), s: 0, c: 1 };
+  });
+  for (let i = 0; i < length; i++) {
+    let d = BASE_DELAY;
+    for (const r of rotors) {
+      d += r.depth * r.s;
+      const s = r.s * r.cos + r.c * r.sin;
+      r.c = r.c * r.cos - r.s * r.sin;
+      r.s = s;
+    }
+    out[i] = d;
+  }
+  return out;
 }
 
 /** Crackles a second, and each one's length. */
