@@ -9,6 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BPM, GENRES, type Genre } from '../../src/music/genres.js';
+import { parseKey } from '../../src/music/keys.js';
+import { composeOnGrid } from '../../worker/engine/composer.js';
+import { type Stereo, noiseTable, reverbInto, stereo } from '../../worker/engine/dsp.js';
+import { renderPart } from '../../worker/engine/render.js';
 import { SOUND_GOALS as G, measureStereo, soundInput } from '../helpers/sound.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dawg-stereo-'));
@@ -32,4 +36,39 @@ describe('stereo width', () => {
     },
     60_000,
   );
+
+  /** Pearson correlation of left and right over [from, to). */
+  const correlation = (s: Stereo, from = 0, to = s.left.length) => {
+    let lr = 0;
+    let ll = 0;
+    let rr = 0;
+    for (let i = from; i < to; i++) {
+      const l = s.left[i] as number;
+      const r = s.right[i] as number;
+      lr += l * r;
+      ll += l * l;
+      rr += r * r;
+    }
+    return lr / Math.sqrt(ll * rr);
+  };
+  const key = parseKey('A minor');
+  if (!key) throw new Error('key');
+
+  it('decorrelated where it should be: the reverb tail, the hats, the pads; the kick and bass in the centre', () => {
+    // A burst of noise through the reverb: its tail on the left and on the right hardly correlate.
+    const input = new Float32Array(2 * 44_100);
+    input.set(noiseTable(4410, 3));
+    const tail = stereo(input.length);
+    reverbInto(input, tail, 1);
+    expect(Math.abs(correlation(tail, 4410))).toBeLessThan(0.3);
+    const a = composeOnGrid({ genre: 'dnb', bpm: 174, key, mood: 'mellow', durationSec: 20, seed: 4 });
+    const hats = renderPart({ ...a, drums: a.drums.filter((h) => h.drum === 'hat') }, 'drums');
+    expect(correlation(hats)).toBeLessThan(0.9);
+    // The pads (and their reverb): their two oscillators spread across the sides.
+    const pads = renderPart({ ...a, genre: 'dnb' }, 'chords');
+    expect(correlation(pads)).toBeLessThan(0.97);
+    const kicks = renderPart({ ...a, drums: a.drums.filter((h) => h.drum === 'kick') }, 'drums');
+    expect(correlation(kicks)).toBeGreaterThan(0.999);
+    expect(correlation(renderPart(a, 'bass'))).toBeGreaterThan(0.999);
+  });
 });
