@@ -15,7 +15,7 @@ import { compose } from '../../worker/engine/composer.js';
 import { SAMPLE_RATE, type Stereo } from '../../worker/engine/dsp.js';
 import { renderPart, renderStems, toneFor } from '../../worker/engine/render.js';
 import { STYLES } from '../../worker/engine/styles.js';
-import { drumLengthSec } from '../../worker/engine/synth.js';
+import { drumLengthSec } from '../../worker/engine/drum-synth.js';
 
 const ms = (t: number) => Math.round((t * SAMPLE_RATE) / 1000);
 /** Below a 16-bit file's last bit: inaudible, and nothing to compare. */
@@ -124,5 +124,27 @@ describe('note ends', () => {
     expect(crackle).toBeGreaterThan(-60);
     expect(crackle).toBeLessThan(-26);
     expect(peakDb(renderPart({ ...a, vinyl: false, drums: [] }, 'drums'))).toBe(-Infinity);
+  });
+
+  it('trap: an 808 glide keeps its level across the join (one voice sliding, not a new one struck)', () => {
+    let joins = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      const a = compose({ genre: 'trap', bpm: 140, key, mood: 'dark', durationSec: 20, seed });
+      // Without kicks, so that the duck does not move the level.
+      const bass = renderPart({ ...a, drums: [] }, 'bass');
+      const rms = (from: number, to: number) => {
+        let sum = 0;
+        for (let i = from; i < to; i++) sum += (bass.left[i] as number) ** 2;
+        return Math.sqrt(sum / (to - from));
+      };
+      for (const n of a.bass.filter((n) => n.glideFrom !== undefined)) {
+        const at = Math.round(((n.time * 60) / a.bpm) * SAMPLE_RATE);
+        if (at + ms(30) >= bass.left.length) continue;
+        joins++;
+        const db = 20 * Math.log10(rms(at, at + ms(30)) / rms(at - ms(30), at));
+        expect(Math.abs(db), `seed ${seed} glide at beat ${n.time.toFixed(2)}: ${db.toFixed(2)} dB`).toBeLessThan(1.5);
+      }
+    }
+    expect(joins).toBeGreaterThan(3);
   });
 });

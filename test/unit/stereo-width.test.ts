@@ -12,7 +12,8 @@ import { DEFAULT_BPM, GENRES, type Genre } from '../../src/music/genres.js';
 import { parseKey } from '../../src/music/keys.js';
 import { composeOnGrid } from '../../worker/engine/composer.js';
 import { type Stereo, noiseTable, reverbInto, stereo } from '../../worker/engine/dsp.js';
-import { renderPart } from '../../worker/engine/render.js';
+import { renderPart, toneFor } from '../../worker/engine/render.js';
+import { renderTone } from '../../worker/engine/synth.js';
 import { SOUND_GOALS as G, measureStereo, soundInput } from '../helpers/sound.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dawg-stereo-'));
@@ -64,9 +65,14 @@ describe('stereo width', () => {
     const a = composeOnGrid({ genre: 'dnb', bpm: 174, key, mood: 'mellow', durationSec: 20, seed: 4 });
     const hats = renderPart({ ...a, drums: a.drums.filter((h) => h.drum === 'hat') }, 'drums');
     expect(correlation(hats)).toBeLessThan(0.9);
-    // The pads (and their reverb): their two oscillators spread across the sides.
-    const pads = renderPart({ ...a, genre: 'dnb' }, 'chords');
-    expect(correlation(pads)).toBeLessThan(0.97);
+    // A pad note: its two detuned oscillators spread across the sides, against the same note not spread.
+    const pad = (spread: number) => {
+      const out = stereo(44_100);
+      renderTone(out, 0, 0.9, 57, 1, { ...toneFor(a, 'chords'), pan: 0, spread });
+      return correlation(out);
+    };
+    expect(pad(0)).toBeGreaterThan(0.999);
+    expect(pad(toneFor(a, 'chords').spread ?? 0)).toBeLessThan(0.9);
     const kicks = renderPart({ ...a, drums: a.drums.filter((h) => h.drum === 'kick') }, 'drums');
     expect(correlation(kicks)).toBeGreaterThan(0.999);
     expect(correlation(renderPart(a, 'bass'))).toBeGreaterThan(0.999);

@@ -112,7 +112,7 @@ describe('variety over 1,000 seeds', () => {
         inversions++;
       expect(rootsPc.length).toBe(a.bars);
     }
-    // In minor only a progression with iv can borrow (the Dorian IV): about a fifth of renders.
+    // In minor only a progression with iv can borrow (the major IV): about a fifth of renders.
     expect(borrowed).toBeGreaterThan(20);
     expect(majorV).toBeGreaterThan(150);
     expect(inversions).toBeGreaterThan(150);

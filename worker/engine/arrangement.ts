@@ -12,9 +12,12 @@ export interface Note {
   duration: number;
   midi: number;
   velocity: number;
-  /** The pitch it slides from (an 808 glide): it starts there and reaches `midi` within the glide time. */
+  /**
+   * The pitch of the held note it follows without a gap (an 808 glide): the renderer slides that
+   * voice on to `midi` instead of striking a new one (render.ts `legatoRuns`).
+   */
   glideFrom?: number;
-  /** Its low-pass opened by this factor (filter movement, a build's sweep); 1 when absent. */
+  /** Its low-pass opened by this factor (house and techno chords' filter movement); 1 when absent. */
   bright?: number;
 }
 
@@ -26,6 +29,8 @@ export interface DrumHit {
   pitch?: number;
   /** How long it sounds, beats (a riser); the drum's own length when absent. */
   duration?: number;
+  /** Stereo position, −1..1 (hats alternate sides); the drum's own when absent. */
+  pan?: number;
 }
 
 /** A chord: its root as a scale degree, its notes from the key, or from the parallel mode when borrowed. */
@@ -40,13 +45,13 @@ export interface Palette {
   kickHz: number;
   /** The snare's body, Hz. */
   snareHz: number;
-  /** The hats' tuning, semitones (their noise read faster or slower). */
+  /** The hats' tuning, semitones (their filters moved up or down). */
   hatPitch: number;
   /** Factor on the tonal parts' low-pass cutoffs. */
   filter: number;
   /** Factor on the chords' and lead's attack and release. */
   envelope: number;
-  /** Cents between the two oscillators of the chords and lead. */
+  /** Cents between the chords' two oscillators. */
   detune: number;
 }
 

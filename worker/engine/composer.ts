@@ -41,8 +41,7 @@ export function composeOnGrid(input: ComposeInput): Arrangement {
   const bars = Math.max(1, Math.ceil((input.durationSec * input.bpm) / 60 / BEATS_PER_BAR));
   const sections = planSections(bars);
   const plan = planHarmony(input.mood, input.key.mode, rng.fork('progression'));
-  // Fast genres hold each chord for two bars.
-  const barsPerChord = ['dnb', 'trap', 'techno'].includes(input.genre) ? 2 : 1;
+  const barsPerChord = style.barsPerChord;
   const harmony = chordsOfBars(plan, sections, barsPerChord, input.key);
   const drums = composeDrums(style, input.mood, bars, sections, rng.fork('drums'));
   return {
@@ -147,10 +146,8 @@ const CHORD_RHYTHMS: Record<'keys' | 'stabs' | 'offbeat', [number, number][][]> 
  */
 function composeChords(style: Style, key: MusicalKey, harmony: readonly Chord[], sections: readonly Section[], rng: Rng): Note[] {
   const notes: Note[] = [];
-  const rhythms =
-    style.chords === 'keys' ? CHORD_RHYTHMS.keys : style.bass === 'offbeat' ? CHORD_RHYTHMS.offbeat : CHORD_RHYTHMS.stabs;
-  const rhythm = rng.pick(rhythms);
-  const moves = style.bass === 'offbeat' || style.bass === 'pulse';
+  const rhythm = rng.pick(CHORD_RHYTHMS[style.chordRhythm]);
+  const moves = style.chordMotion;
   let previous: number[] | undefined;
   for (const section of sections) {
     for (let barInSection = 0; barInSection < section.bars; barInSection++) {

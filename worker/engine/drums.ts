@@ -100,12 +100,14 @@ export interface DrumPlan {
   hits: DrumHit[];
   /** The builds before drops, in beats. */
   builds: { startBeat: number; endBeat: number }[];
+  /** The fills played, in order. */
+  fills: FillName[];
 }
 
 export function composeDrums(style: Style, mood: string, bars: number, sections: readonly Section[], rng: Rng): DrumPlan {
   const lines = style.drumsWhenAsked && ASKS_FOR_DRUMS.test(mood) ? style.drumsWhenAsked : style.drums;
   const main = pickLines(lines, rng);
-  if (Object.keys(main).length === 0) return { main, hits: [], builds: [] };
+  if (Object.keys(main).length === 0) return { main, hits: [], builds: [], fills: [] };
   // The phrase's last bar: another kick line where the genre has one.
   const kicks = (lines.kick ?? []).filter((k) => k !== main.kick);
   const variation: Pattern = { ...main, ...(kicks.length && { kick: rng.pick(kicks) }) };
@@ -113,8 +115,15 @@ export function composeDrums(style: Style, mood: string, bars: number, sections:
   const backbeat: DrumName = lines.snare?.some((l) => !silent(l)) ? 'snare' : 'clap';
   const hits: DrumHit[] = [];
   const builds: DrumPlan['builds'] = [];
+  const fills: FillName[] = [];
   const add = (bar: number, step: number, drum: DrumName, velocity: number, pitch?: number) =>
-    hits.push({ time: bar * 4 + step / 4, drum, velocity: humanize(velocity, rng), ...(pitch !== undefined && { pitch }) });
+    hits.push({
+      time: bar * 4 + step / 4,
+      drum,
+      velocity: humanize(velocity, rng),
+      ...(pitch !== undefined && { pitch }),
+      ...(drum === 'hat' && { pan: hatPan(step) }),
+    });
   let mains = 0;
   for (const [index, section] of sections.entries()) {
     const next = sections[index + 1];
@@ -138,6 +147,7 @@ export function composeDrums(style: Style, mood: string, bars: number, sections:
           ? rng.pick(style.fills)
           : undefined;
       const fill = fillName ? FILLS[fillName] : undefined;
+      if (fillName) fills.push(fillName);
       const pattern: Pattern = {
         ...(phraseEnd ? variation : main),
         ...(mains >= 2 && section.name === 'main' && layer && { [layer[0]]: layer[1] }),
@@ -180,8 +190,11 @@ export function composeDrums(style: Style, mood: string, bars: number, sections:
       }
     }
   }
-  return { main, hits: hits.sort((a, b) => a.time - b.time), builds };
+  return { main, hits: hits.sort((a, b) => a.time - b.time), builds, fills };
 }
+
+/** Hats alternate sides by their 16th step on the grid: the 8ths right, the 16ths between left. */
+const hatPan = (step: number) => (Math.round(step) % 2 ? -0.25 : 0.35);
 
 /** Trap: one beat of hats in 32nds or 16th triplets, rising or falling up to 5 semitones. */
 function hatRoll(rng: Rng, lastBeat: number) {

@@ -177,18 +177,22 @@ export function noiseTable(length: number, seed: number): Float32Array {
 }
 
 /**
- * A low-pass that opens over [from, to): a one-pole filter whose cutoff rises exponentially from
- * `fromHz` to fully open (the coefficient reaches 1, where output equals input), in place. The
- * filter starts on the signal's value, so switching it in makes no step. A build's filter sweep.
+ * A low-pass that opens over [from, to), in place: a one-pole filter whose cutoff rises exponentially
+ * from `fromHz` to 16 kHz, handing over to the unfiltered signal over the last tenth, so that from
+ * `to` on the output is the input with no step. The filter starts on the signal's value, so switching
+ * it in makes no step either. A build's filter sweep.
  */
 export function openingLowpassInPlace(x: Float32Array, from: number, to: number, fromHz: number): void {
-  const span = Math.max(1, Math.min(to, x.length) - from);
+  const stop = Math.min(to, x.length);
+  const span = Math.max(1, stop - from);
+  const rise = (16_000 / fromHz) ** (1 / span);
+  let hz = fromHz;
   let y = x[from] ?? 0;
-  for (let i = from; i < Math.min(to, x.length); i++) {
+  for (let i = from; i < stop; i++) {
     const p = (i - from) / span;
-    const hz = fromHz * (20_000 / fromHz) ** p;
-    const a = Math.min(1, 1 - Math.exp((-2 * Math.PI * hz) / SAMPLE_RATE) + p * p);
-    y += a * ((x[i] as number) - y);
-    x[i] = y;
+    y += (1 - Math.exp((-2 * Math.PI * hz) / SAMPLE_RATE)) * ((x[i] as number) - y);
+    const dry = p < 0.9 ? 0 : (p - 0.9) / 0.1;
+    x[i] = y + dry * ((x[i] as number) - y);
+    hz *= rise;
   }
 }

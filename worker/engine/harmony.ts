@@ -55,7 +55,8 @@ export function progressionsFor(mood: string, minor: boolean): number[][] {
 /**
  * Chords a progression may borrow from the parallel mode (modal mixture), by the root they replace:
  * in major iv for IV, ♭VI for vi and ♭VII for V (only as the last chord, the backdoor cadence);
- * in minor the Dorian IV for iv. One chord a progression at most, never the first.
+ * in minor the parallel major's IV for iv (IVmaj7 where the genre plays sevenths). One chord a
+ * progression at most, never the first.
  */
 function borrowing(mode: 'major' | 'minor', root: number, last: boolean): Chord | undefined {
   if (mode === 'minor') return root === 3 ? { root: 3, borrowed: true } : undefined;
@@ -108,16 +109,16 @@ export function chordsOfBars(plan: HarmonyPlan, sections: readonly Section[], ba
   const pass = plan.main.length * barsPerChord;
   const last = plan.main[plan.main.length - 1] as Chord;
   const halfCadence = key.mode === 'minor' && (last.borrowed || (last.root !== TONIC && last.root !== DOMINANT));
-  const tonic: Chord = { root: TONIC };
-  const dominant: Chord = { root: DOMINANT };
+  const tonic = (): Chord => ({ root: TONIC });
+  const dominant = (): Chord => ({ root: DOMINANT });
   return sections.flatMap((section) =>
     Array.from({ length: section.bars }, (_, bar): Chord => {
       const lastBar = bar === section.bars - 1;
-      if (section.name === 'intro') return lastBar && bar > 0 ? dominant : tonic;
-      if (section.name === 'outro') return tonic;
-      if (section.name === 'break') return lastBar && bar > 0 ? dominant : at(plan.contrast, bar);
-      if (halfCadence && bar % pass >= pass - barsPerChord) return dominant;
-      return at(plan.main, bar);
+      if (section.name === 'intro') return lastBar && bar > 0 ? dominant() : tonic();
+      if (section.name === 'outro') return tonic();
+      if (section.name === 'break') return lastBar && bar > 0 ? dominant() : { ...at(plan.contrast, bar) };
+      if (halfCadence && bar % pass >= pass - barsPerChord) return dominant();
+      return { ...at(plan.main, bar) };
     }),
   );
 }

@@ -1,11 +1,13 @@
 /**
- * The lead: melodies in phrases of four bars (eight where a chord lasts two), a question of two bars
- * and its answer. The answer opens with the question's rhythm and closes on a long note; the
- * question rises to a peak and stops on an open degree, the answer falls home to the tonic. A
- * section's next phrase keeps the rhythm and moves the contour. Strong beats land on a tone of the
- * bar's chord, the notes between on the scale.
+ * The lead: melodies in phrases of four bars (eight where a chord lasts two), a question of half the
+ * phrase and its answer. The answer opens with the question's rhythm and closes on the phrase's
+ * longest note. The pitch follows a contour: the question rises to a peak and stops on an open
+ * degree (the 2nd or the 5th); the answer falls towards the tonic (or its third or octave), and its
+ * long note lands on a tone of the bar's chord. A section's next phrase keeps the rhythm and moves the
+ * contour. Strong beats land on a tone of the bar's chord, the notes between on the scale.
  */
 import type { MusicalKey } from '../../src/music/keys.js';
+import { degreeToMidi } from '../../src/music/theory.js';
 import type { Chord, Note, Section } from './arrangement.js';
 import { pitchOver } from './harmony.js';
 import { humanize, type Rng } from './rng.js';
@@ -90,7 +92,8 @@ export function composeLead(
   rng: Rng,
 ): Note[] {
   const phraseBars = 4 * barsPerChord;
-  const half = phraseBars / 2;
+  // The tonic between E4 and D#5, so that the line's range (a 3rd below to a 10th above) stays in the lead's register.
+  const octave = degreeToMidi(key, 0, 4) >= 64 ? 4 : 5;
   // One rhythm per render: bars of the question, then the answer opening like the question.
   const a = rhythm(style.leadDensity, rng);
   const b = rhythm(style.leadDensity, rng);
@@ -104,7 +107,7 @@ export function composeLead(
       const inPhrase = barInSection % phraseBars;
       const phrase = Math.floor(barInSection / phraseBars);
       const contour = contours[phrase % 2] as Contour;
-      const onsets = inPhrase === phraseBars - 1 ? close : inPhrase % half === half - 1 || inPhrase % 2 === 1 ? b : a;
+      const onsets = inPhrase === phraseBars - 1 ? close : inPhrase % 2 === 1 ? b : a;
       const chord = harmony[bar] as Chord;
       let previous: number | undefined;
       for (const [i, o] of onsets.entries()) {
@@ -117,12 +120,12 @@ export function composeLead(
         if (previous !== undefined && Math.abs(degree - previous) > 5) degree = previous + Math.sign(degree - previous) * 2;
         if (previous !== undefined && degree === previous && i % 2 === 1) degree += rng.pick([1, -1]);
         previous = degree;
-        const midi = pitchOver(key, chord, degree, 5);
+        const midi = pitchOver(key, chord, degree, octave);
         const height = (target - 2) / 8;
         notes.push({
           time: bar * 4 + o.step / 4,
           duration: (section.name === 'break' ? Math.max(o.length, 4) : o.length) / 4,
-          midi: midi > 88 ? midi - 12 : midi < 64 ? midi + 12 : midi,
+          midi: midi > 91 ? midi - 12 : midi < 57 ? midi + 12 : midi,
           velocity: humanize(0.7 * (0.6 + 0.4 * section.energy) * (0.92 + 0.12 * Math.max(0, Math.min(1, height))), rng),
         });
       }

@@ -6,7 +6,7 @@
  * a DAW renders a loop: the file loops seamlessly, and played once it starts
  * with the quiet tail of its own end.
  */
-import { type Arrangement, BEATS_PER_BAR, PARTS, type PartName } from './arrangement.js';
+import { type Arrangement, BEATS_PER_BAR, type Note, PARTS, type PartName } from './arrangement.js';
 import {
   type Stereo,
   SAMPLE_RATE,
@@ -20,7 +20,8 @@ import {
   softClipInPlace,
   stereo,
 } from './dsp.js';
-import { type ToneOptions, renderDrum, renderTone } from './synth.js';
+import { renderDrum } from './drum-synth.js';
+import { type NoteShape, type ToneOptions, renderTone } from './synth.js';
 import { STYLES } from './styles.js';
 import { crackleInto, wowAndFlutter } from './vinyl.js';
 
@@ -28,7 +29,7 @@ export type Stems = Record<PartName, Stereo>;
 
 /**
  * How long past the last bar line a part is rendered before that is folded onto the start: the
- * longest hit (an open hat, 0.9 s), or a pad's release with its reverb (to −60 dB in 1 s). Echoes
+ * longest hit (a crash, 1.8 s), or a pad's release with its reverb (to −60 dB in 1 s). Echoes
  * still left are faded out over the last quarter second rather than cut.
  */
 const TAIL_SEC = 2;
@@ -71,9 +72,7 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
     for (const [i, hit] of a.drums.entries()) {
       const start = at(hit.time);
       if (start >= length) continue;
-      // Hats alternate sides by 16th step: the on-beat ones right, the ones between left.
-      const pan = hit.drum === 'hat' ? (Math.round(hit.time * 4) % 2 ? -0.25 : 0.35) : undefined;
-      const strike = { ...hit, lengthSec: (hit.duration ?? 0) * secPerBeat, pan };
+      const strike = { ...hit, lengthSec: (hit.duration ?? 0) * secPerBeat };
       renderDrum(s, start, strike, kit, (i * 7919) % SAMPLE_RATE);
     }
     if (a.vinyl) crackleInto(s, length, a.seed);
@@ -81,9 +80,9 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
     softClipInPlace(s.right, DRUM_CLIP_KNEE, DRUM_CLIP_CEILING);
   } else if (part === 'bass') {
     const tones = [toneFor(a, 'bass'), ...(style.bass === 'reese' ? [REESE_SUB] : [])];
-    for (const n of a.bass) {
-      const start = at(n.time);
-      if (start < length) for (const tone of tones) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone, n);
+    for (const { note, lengthSec, shape } of legatoRuns(a.bass, secPerBeat)) {
+      const start = at(note.time);
+      if (start < length) for (const tone of tones) renderTone(s, start, lengthSec, note.midi, note.velocity, tone, shape);
     }
   } else if (part === 'chords') {
     // Alternate notes lean left and right.
@@ -120,6 +119,24 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   if (part === 'bass') duckUnderKicks(loop, a);
   scale(loop, dbToGain(style.levels[part]));
   return loop;
+}
+
+/**
+ * The bass's voices: a note that glides from the one before (an 808's legato, `glideFrom`) is not a
+ * new voice but a slide within that one, which holds on through it.
+ */
+export function legatoRuns(notes: readonly Note[], secPerBeat: number): { note: Note; lengthSec: number; shape: NoteShape }[] {
+  const runs: { note: Note; lengthSec: number; shape: NoteShape & { slides: { atSec: number; midi: number }[] } }[] = [];
+  let pitch: number | undefined;
+  for (const n of notes) {
+    const run = runs[runs.length - 1];
+    if (run && n.glideFrom !== undefined && n.glideFrom === pitch) {
+      run.shape.slides.push({ atSec: (n.time - run.note.time) * secPerBeat, midi: n.midi });
+      run.lengthSec = (n.time + n.duration - run.note.time) * secPerBeat;
+    } else runs.push({ note: n, lengthSec: n.duration * secPerBeat, shape: { bright: n.bright, slides: [] } });
+    pitch = n.midi;
+  }
+  return runs;
 }
 
 /**
@@ -172,7 +189,7 @@ function duckUnderKicks(loop: Stereo, a: Arrangement): void {
   for (const x of [loop.left, loop.right]) for (let i = 0; i < n; i++) x[i] = (x[i] as number) * (gain[i] as number);
 }
 
-/** The sine an octave's worth under a reese: what carries its fundamental below 120 Hz. */
+/** The sine under a reese, at its pitch: what carries its fundamental below 120 Hz, which the saws' low-pass thins. */
 const REESE_SUB: ToneOptions = {
   timbre: 'sine',
   attack: 0.005,
@@ -182,7 +199,7 @@ const REESE_SUB: ToneOptions = {
   cutoff: 1200,
   detune: 0,
   pan: 0,
-  gain: 0.55,
+  gain: 0.75,
   drive: 1.3,
 };
 

@@ -34,6 +34,12 @@ export interface Style {
    */
   bassCells: string[];
   chords: ChordStyle;
+  /** Bars each chord lasts (fast genres hold a chord two bars), and so half a melodic phrase's length. */
+  barsPerChord: 1 | 2;
+  /** Which rhythms short chords are played in (composer.ts CHORD_RHYTHMS). */
+  chordRhythm: 'keys' | 'stabs' | 'offbeat';
+  /** The chords' filter opens and closes over eight bars (house, techno). */
+  chordMotion: boolean;
   sevenths: boolean;
   /** Notes per bar of the lead, roughly. */
   leadDensity: number;
@@ -73,6 +79,9 @@ export const STYLES: Record<Genre, Style> = {
       'R-.R--..R-----8-',
     ],
     chords: 'keys',
+    barsPerChord: 1,
+    chordRhythm: 'keys',
+    chordMotion: false,
     sevenths: true,
     leadDensity: 3,
     leadTimbre: 'square',
@@ -105,6 +114,9 @@ export const STYLES: Record<Genre, Style> = {
       'R-------R-R---a-',
     ],
     chords: 'stabs',
+    barsPerChord: 1,
+    chordRhythm: 'stabs',
+    chordMotion: false,
     sevenths: true,
     leadDensity: 4,
     leadTimbre: 'square',
@@ -138,6 +150,9 @@ export const STYLES: Record<Genre, Style> = {
       'R-----8-----R---',
     ],
     chords: 'pad',
+    barsPerChord: 2,
+    chordRhythm: 'stabs',
+    chordMotion: false,
     sevenths: false,
     leadDensity: 5,
     leadTimbre: 'square',
@@ -171,6 +186,9 @@ export const STYLES: Record<Genre, Style> = {
       '..R-..R-..R-.8R-',
     ],
     chords: 'stabs',
+    barsPerChord: 1,
+    chordRhythm: 'offbeat',
+    chordMotion: true,
     sevenths: true,
     leadDensity: 4,
     leadTimbre: 'saw',
@@ -203,6 +221,9 @@ export const STYLES: Record<Genre, Style> = {
       '.R-R.R-R.R-R.R-R',
     ],
     chords: 'swell',
+    barsPerChord: 2,
+    chordRhythm: 'stabs',
+    chordMotion: true,
     sevenths: false,
     leadDensity: 6,
     leadTimbre: 'saw',
@@ -236,6 +257,9 @@ export const STYLES: Record<Genre, Style> = {
       'R-----R---------',
     ],
     chords: 'pad',
+    barsPerChord: 2,
+    chordRhythm: 'stabs',
+    chordMotion: false,
     sevenths: true,
     leadDensity: 4,
     leadTimbre: 'saw',
@@ -261,6 +285,9 @@ export const STYLES: Record<Genre, Style> = {
     bass: 'drone',
     bassCells: ['R---------------', 'R-------5-------', 'R-----------8---', 'R-------3-------', 'R-------R-------'],
     chords: 'swell',
+    barsPerChord: 1,
+    chordRhythm: 'stabs',
+    chordMotion: false,
     sevenths: true,
     leadDensity: 1.5,
     leadTimbre: 'triangle',
@@ -293,6 +320,9 @@ export const STYLES: Record<Genre, Style> = {
       'R-R-R-R-R-R-p-a-',
     ],
     chords: 'keys',
+    barsPerChord: 1,
+    chordRhythm: 'keys',
+    chordMotion: false,
     sevenths: false,
     leadDensity: 5,
     leadTimbre: 'square',

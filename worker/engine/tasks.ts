@@ -19,7 +19,7 @@ export interface MasteredFiles {
 
 export interface BeatFiles extends MasteredFiles {
   midi: Uint8Array;
-  arrangement: { bars: number; sections: { name: string; bars: number }[]; progression: number[] };
+  arrangement: { bars: number; sections: { name: string; bars: number }[]; progression: number[]; borrowedBars: number[] };
 }
 
 export type BeatInput = ComposeInput & { targetLufs?: number };
@@ -48,6 +48,7 @@ export async function beatFiles(input: BeatInput, onStage: (stage: TaskStage) =>
       bars: track.arrangement.bars,
       sections: track.arrangement.sections.map((s) => ({ name: s.name, bars: s.bars })),
       progression: track.arrangement.progression,
+      borrowedBars: track.arrangement.harmony.flatMap((c, bar) => (c.borrowed ? [bar] : [])),
     },
   };
 }

@@ -11,8 +11,11 @@ export interface GenerationOutputData {
   loudnessLufs: number;
   truePeakDb: number;
   targetLufs: number;
-  /** Summary of the arrangement (BEAT): bars, sections, chord roots. */
-  arrangement?: { bars: number; sections: { name: string; bars: number }[]; progression: number[] };
+  /**
+   * Summary of the arrangement (BEAT): bars, sections, chord roots per bar (scale degrees), and the bars
+   * whose chord is borrowed from the parallel mode (its root a degree of that mode: 6 in major is ♭VII).
+   */
+  arrangement?: { bars: number; sections: { name: string; bars: number }[]; progression: number[]; borrowedBars?: number[] };
 }
 
 export function isOutputData(value: unknown): value is GenerationOutputData {
