@@ -14,7 +14,7 @@ const KIT: Record<Genre, { kickHz: [number, number]; detune: [number, number] }>
   hiphop: { kickHz: [44, 56], detune: [2, 8] },
   trap: { kickHz: [46, 58], detune: [4, 12] },
   house: { kickHz: [46, 56], detune: [6, 14] },
-  techno: { kickHz: [42, 52], detune: [6, 16] },
+  techno: { kickHz: [47, 54], detune: [6, 16] },
   dnb: { kickHz: [48, 60], detune: [6, 14] },
   ambient: { kickHz: [44, 50], detune: [8, 18] },
   pop: { kickHz: [46, 56], detune: [4, 12] },

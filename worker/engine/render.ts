@@ -240,7 +240,7 @@ export function toneFor(a: Pick<Arrangement, 'genre' | 'palette'>, part: Exclude
   if (part === 'chords') {
     const slow = style.chords === 'pad' || style.chords === 'swell';
     // Bright enough to carry above the drums: a swell (ambient's, techno's) opens further.
-    const bright = (style.chords === 'swell' ? 7000 : 5000) * filter;
+    const bright = (style.chords === 'swell' ? 8500 : 5000) * filter;
     return {
       timbre: style.chordTimbre,
       attack: (style.chords === 'swell' ? 0.8 : slow ? 0.25 : 0.008) * envelope,
@@ -252,8 +252,8 @@ export function toneFor(a: Pick<Arrangement, 'genre' | 'palette'>, part: Exclude
       pan: -0.35,
       gain: 0.45,
       phaseByPitch: true,
-      // Pads spread their two oscillators across the sides; short chords less.
-      spread: slow ? 0.35 : 0.3,
+      // Pads spread their two oscillators across the sides; swells (under a long reverb) and short chords less.
+      spread: style.chords === 'swell' ? 0.28 : slow ? 0.35 : 0.3,
     };
   }
   return {
