@@ -84,16 +84,12 @@ export function renderDrum(out: Stereo, start: number, hit: DrumStrike, kit: Dru
   const length = Math.floor(drumLengthSec(drum, kit, hit.lengthSec) * SAMPLE_RATE);
   const end = Math.min(L.length, start + length);
   const releaseFrom = start + length - RELEASE_SAMPLES;
-  const put = (i: number, v: number) => {
-    const g = i < releaseFrom ? 1 : (RELEASE[i - releaseFrom] as number);
-    L[i] = (L[i] as number) + v * g * gl;
-    R[i] = (R[i] as number) + v * g * gr;
-  };
   const putWide = (i: number, l: number, r: number) => {
     const g = i < releaseFrom ? 1 : (RELEASE[i - releaseFrom] as number);
     L[i] = (L[i] as number) + l * g * gl;
     R[i] = (R[i] as number) + r * g * gr;
   };
+  const put = (i: number, v: number) => putWide(i, v, v);
   switch (drum) {
     case 'kick': {
       const ampK = decayFactor(kit.kickDecay);

@@ -95,8 +95,6 @@ function secondMainLayer(lines: Partial<Record<DrumName, string[]>>, main: Patte
 }
 
 export interface DrumPlan {
-  /** The bar pattern of the main sections. */
-  main: Pattern;
   hits: DrumHit[];
   /** The builds before drops, in beats. */
   builds: { startBeat: number; endBeat: number }[];
@@ -107,7 +105,7 @@ export interface DrumPlan {
 export function composeDrums(style: Style, mood: string, bars: number, sections: readonly Section[], rng: Rng): DrumPlan {
   const lines = style.drumsWhenAsked && ASKS_FOR_DRUMS.test(mood) ? style.drumsWhenAsked : style.drums;
   const main = pickLines(lines, rng);
-  if (Object.keys(main).length === 0) return { main, hits: [], builds: [], fills: [] };
+  if (Object.keys(main).length === 0) return { hits: [], builds: [], fills: [] };
   // The phrase's last bar: another kick line where the genre has one.
   const kicks = (lines.kick ?? []).filter((k) => k !== main.kick);
   const variation: Pattern = { ...main, ...(kicks.length && { kick: rng.pick(kicks) }) };
@@ -190,7 +188,7 @@ export function composeDrums(style: Style, mood: string, bars: number, sections:
       }
     }
   }
-  return { main, hits: hits.sort((a, b) => a.time - b.time), builds, fills };
+  return { hits: hits.sort((a, b) => a.time - b.time), builds, fills };
 }
 
 /** Hats alternate sides by their 16th step on the grid: the 8ths right, the 16ths between left. */

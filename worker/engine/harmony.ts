@@ -47,8 +47,8 @@ function moodGroup(mood: string): MoodGroup {
   return 'mellow';
 }
 
-/** The progressions a mood chooses from, as written (tests and docs). */
-export function progressionsFor(mood: string, minor: boolean): number[][] {
+/** The progressions a mood chooses from. */
+function progressionsFor(mood: string, minor: boolean): number[][] {
   return POOLS[minor ? 'minor' : 'major'][moodGroup(mood)];
 }
 

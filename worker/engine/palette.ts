@@ -34,6 +34,3 @@ export function paletteFor(genre: Genre, rng: Rng): Palette {
     detune: round(between(rng, kit.detune), 0.5),
   };
 }
-
-/** The sound every render had before palettes: tests that need a fixed sound use it. */
-export const NEUTRAL_PALETTE: Palette = { kickHz: 48, snareHz: 185, hatPitch: 0, filter: 1, envelope: 1, detune: 0 };
