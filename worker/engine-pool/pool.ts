@@ -6,6 +6,12 @@
  * A task's stages come back as they happen and are reported in order; when a report fails (the
  * generation was cancelled, the database is away) the task is aborted, its thread ended (piscina
  * starts another), and the report's error is what the job sees.
+ *
+ * A beat that finds a second thread idle splits: that thread renders its chords (SPLIT_PART) while the
+ * beat's own thread renders the other parts, and hands them over (moved, not copied) when the mix
+ * reaches them. The bytes are the same either way. When the pool is busy a beat keeps to one thread,
+ * so throughput is what it was; and a helper that has not started by the time its part is needed
+ * is called off and the part rendered by the beat's thread, so a beat never waits on the queue.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
@@ -14,7 +20,7 @@ import { Failure } from '../../src/failures.js';
 import type { Stereo } from '../engine/dsp.js';
 import type { PartName } from '../engine/index.js';
 import type { BeatFiles, BeatInput, MasteredFiles, TaskStage } from '../engine/tasks.js';
-import type { EngineTask, ThreadEvent, ThreadOutcome } from './protocol.js';
+import { type EngineTask, type ThreadEvent, type ThreadOutcome, buffersOf } from './protocol.js';
 
 /** The thread's module: compiled JavaScript in dist/, TypeScript under tsx (dev and tests). */
 const THREAD = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -22,12 +28,21 @@ const THREAD = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js
 export const defaultThreads = () => availableParallelism();
 
 interface Listeners {
+  onStart?: () => void;
   onStage?: (stage: TaskStage) => Promise<void> | void;
   onStem?: (part: PartName, wav: Uint8Array) => Promise<void>;
+  onPart?: (part: PartName, mix: Stereo | null) => void;
+  /** A part from elsewhere: its samples, or null for the thread to render it itself. */
+  onNeed?: (part: PartName) => Promise<Stereo | null>;
 }
+
+/** The part a second thread renders for a beat: the one that takes longest (about a third of the parts' time). */
+const SPLIT_PART: PartName = 'chords';
 
 export class EnginePool {
   private readonly pool: Piscina;
+  /** Tasks handed to the pool and not yet done (running or queued). */
+  private pending = 0;
 
   constructor(readonly threads: number = defaultThreads()) {
     this.pool = new Piscina({
@@ -48,7 +63,36 @@ export class EnginePool {
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
-    return this.run<BeatFiles>({ task: 'beat', input }, { onStage });
+    if (this.pending + 2 > this.threads) return this.run<BeatFiles>({ task: 'beat', input }, { onStage });
+    const part = SPLIT_PART;
+    let started = false;
+    let rendered: Stereo | null = null;
+    const callOff = new AbortController();
+    const helper = this.run<null>(
+      { task: 'part', input, part },
+      {
+        onStart: () => {
+          started = true;
+        },
+        onPart: (_, mix) => {
+          rendered = mix;
+        },
+      },
+      [],
+      callOff.signal,
+    ).then(
+      () => rendered,
+      // Called off, or failed: the beat's thread renders the part (and meets the same failure, if any).
+      () => null,
+    );
+    const onNeed = async () => {
+      if (!started) callOff.abort();
+      return helper;
+    };
+    return this.run<BeatFiles>({ task: 'beat', input, elsewhere: part }, { onStage, onNeed }).finally(() => {
+      // A beat that failed or was cancelled before it needed the part: its helper stops too.
+      if (!rendered) callOff.abort();
+    });
   }
 
   /** Each stem goes to `onStem` one at a time; the thread renders the next once `onStem` resolves. */
@@ -62,18 +106,17 @@ export class EnginePool {
 
   /** Masters `mix` (moved to the thread: unusable here afterwards) and encodes it. */
   master(mix: Stereo, targetLufs: number): Promise<MasteredFiles> {
-    // Left and right may be views of one buffer: each buffer moves once.
-    const buffers = [...new Set([mix.left.buffer, mix.right.buffer])] as ArrayBuffer[];
-    return this.run<MasteredFiles>({ task: 'master', mix, targetLufs }, {}, buffers);
+    return this.run<MasteredFiles>({ task: 'master', mix, targetLufs }, {}, buffersOf(mix));
   }
 
   async close(): Promise<void> {
     await this.pool.close({ force: true });
   }
 
-  private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {
+  private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = [], callOff?: AbortSignal): Promise<T> {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
+    this.pending++;
     // The first report that failed (set from the port's listener).
     const failed: { error?: unknown; set?: true } = {};
     let chain = Promise.resolve();
@@ -89,8 +132,13 @@ export class EnginePool {
       chain = chain
         .then(async () => {
           if (failed.set) return;
-          if (event.type === 'stage') await listeners.onStage?.(event.stage);
-          else {
+          if (event.type === 'start') listeners.onStart?.();
+          else if (event.type === 'stage') await listeners.onStage?.(event.stage);
+          else if (event.type === 'part') listeners.onPart?.(event.part, event.mix);
+          else if (event.type === 'need') {
+            const mix = (await listeners.onNeed?.(event.part)) ?? null;
+            port1.postMessage({ type: 'part', part: event.part, mix }, mix ? buffersOf(mix) : []);
+          } else {
             await listeners.onStem?.(event.part, event.wav);
             port1.postMessage('next');
           }
@@ -104,7 +152,10 @@ export class EnginePool {
     try {
       const outcome = (await this.pool.run(
         { ...task, port: port2 },
-        { transferList: [port2, ...transfer] as never, signal: abort.signal },
+        {
+          transferList: [port2, ...transfer] as never,
+          signal: callOff ? AbortSignal.any([abort.signal, callOff]) : abort.signal,
+        },
       )) as ThreadOutcome<T>;
       // Every stage the thread posted has been reported before the task counts as done.
       await end;
@@ -120,6 +171,7 @@ export class EnginePool {
       await chain;
       throw failed.set ? failed.error : err;
     } finally {
+      this.pending--;
       port1.close();
     }
   }

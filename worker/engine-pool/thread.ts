@@ -10,24 +10,41 @@ import type { MessagePort } from 'node:worker_threads';
 import { Failure } from '../../src/failures.js';
 import { encodeMp3 } from '../engine/encode.js';
 import { stereo } from '../engine/dsp.js';
-import { type TaskStage, beatFiles, masterFiles, stemFiles } from '../engine/tasks.js';
-import type { EngineTask, ThreadEvent, ThreadOutcome } from './protocol.js';
+import type { Stereo } from '../engine/dsp.js';
+import type { PartName } from '../engine/index.js';
+import { type BeatInput, type TaskStage, beatFiles, masterFiles, partOfBeat, stemFiles } from '../engine/tasks.js';
+import { type EngineTask, type MainEvent, type ThreadEvent, type ThreadOutcome, buffersOf } from './protocol.js';
 
 const post = (port: MessagePort, event: ThreadEvent) =>
-  port.postMessage(event, event.type === 'stem' ? [event.wav.buffer as ArrayBuffer] : []);
+  port.postMessage(
+    event,
+    event.type === 'stem' ? [event.wav.buffer as ArrayBuffer] : event.type === 'part' && event.mix ? buffersOf(event.mix) : [],
+  );
 
-/** Resolves on the main thread's next message (it has taken a stem). */
-const taken = (port: MessagePort) => new Promise<void>((resolve) => port.once('message', () => resolve()));
+/** The main thread's next message on the port. */
+const answer = (port: MessagePort) => new Promise<MainEvent>((resolve) => port.once('message', resolve));
+
+/** A part of the beat from the thread that rendered it, or rendered here if it could not be had there. */
+async function fromElsewhere(port: MessagePort, input: BeatInput, part: PartName): Promise<Stereo> {
+  post(port, { type: 'need', part });
+  const reply = await answer(port);
+  return typeof reply === 'object' && reply.mix ? reply.mix : partOfBeat(input, part);
+}
 
 async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
   const onStage = (stage: TaskStage) => post(port, { type: 'stage', stage });
   switch (task.task) {
-    case 'beat':
-      return beatFiles(task.input, onStage);
+    case 'beat': {
+      const { input, elsewhere: part } = task;
+      return beatFiles(input, onStage, part ? { [part]: () => fromElsewhere(port, input, part) } : {});
+    }
+    case 'part':
+      post(port, { type: 'part', part: task.part, mix: partOfBeat(task.input, task.part) });
+      return null;
     case 'stems':
       return stemFiles(task.input, onStage, async (part, wav) => {
         post(port, { type: 'stem', part, wav });
-        await taken(port);
+        await answer(port);
       });
     case 'master':
       return masterFiles(task.mix, task.targetLufs);
@@ -42,6 +59,7 @@ export default async function engineThread({
   port,
   ...task
 }: EngineTask & { port: MessagePort }): Promise<ThreadOutcome<unknown>> {
+  post(port, { type: 'start' });
   try {
     return { ok: true, value: await run(task as EngineTask, port) };
   } catch (err) {

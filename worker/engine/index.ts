@@ -7,13 +7,14 @@ import { type ComposeInput, compose } from './composer.js';
 import type { Stereo } from './dsp.js';
 import { SAMPLE_RATE } from './dsp.js';
 import { type MasterResult, applyGain, master } from './master.js';
-import { renderMix, renderPart } from './render.js';
+import { type PartsElsewhere, renderMix, renderPart } from './render.js';
 
 export { compose, type ComposeInput } from './composer.js';
 export type { Arrangement, PartName } from './arrangement.js';
 export { PARTS } from './arrangement.js';
 export { SAMPLE_RATE } from './dsp.js';
 export { SilentRenderError } from './master.js';
+export type { PartsElsewhere } from './render.js';
 
 export interface RenderedTrack {
   arrangement: Arrangement;
@@ -39,18 +40,25 @@ const NEXT: Partial<Record<PartName, Stage>> = { drums: 'bass', bass: 'melody', 
  * Renders a beat, reporting stages as it goes (`onStage` may throw to stop,
  * e.g. when the job was cancelled). Memory: the mix, one part and its send at
  * a time while rendering, then the mix and four mono buffers while mastering.
+ * A part in `elsewhere` comes from another thread (renderMix); the parts after
+ * it are held until it does.
  */
 export async function renderBeat(
   input: ComposeInput & { targetLufs?: number },
   onStage: (stage: Stage) => Promise<void> | void = () => {},
+  elsewhere: PartsElsewhere = {},
 ): Promise<RenderedTrack> {
   await onStage('composing');
   const arrangement = compose(input);
   await onStage('drums');
-  const mix = await renderMix(arrangement, async (part) => {
-    const stage = NEXT[part];
-    if (stage) await onStage(stage);
-  });
+  const mix = await renderMix(
+    arrangement,
+    async (part) => {
+      const stage = NEXT[part];
+      if (stage) await onStage(stage);
+    },
+    elsewhere,
+  );
   await onStage('mastering');
   // A beat loops (render.ts): its master's gain runs on from the end into the start.
   const { out, gain, loudnessLufs, truePeakDb, converged } = master(mix, input.targetLufs ?? -14, {

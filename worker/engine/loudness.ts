@@ -34,6 +34,9 @@ function kWeighting(sr: number): [Biquad, Biquad] {
 /** Sum of squares of the K-weighted channel per 100 ms segment. */
 export function segmentEnergy(x: Float32Array, sr: number): Float64Array {
   const [s1, s2] = kWeighting(sr);
+  // The coefficients in locals: read off the objects in the loop, they cost a fifth of its time.
+  const { b0, b1, b2, a1, a2 } = s1;
+  const { b0: c0, b1: c1, b2: c2, a1: d1, a2: d2 } = s2;
   const seg = Math.round(sr / 10);
   const out = new Float64Array(Math.floor(x.length / seg));
   // Direct form I state: stage 1 (x1, x2 → y1, y2), stage 2 (u1, u2 → z1, z2).
@@ -49,12 +52,12 @@ export function segmentEnergy(x: Float32Array, sr: number): Float64Array {
     let acc = 0;
     for (let i = k * seg, end = i + seg; i < end; i++) {
       const xi = x[i] as number;
-      const y = s1.b0 * xi + s1.b1 * x1 + s1.b2 * x2 - s1.a1 * y1 - s1.a2 * y2;
+      const y = b0 * xi + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
       x2 = x1;
       x1 = xi;
       y2 = y1;
       y1 = y;
-      const z = s2.b0 * y + s2.b1 * u1 + s2.b2 * u2 - s2.a1 * z1 - s2.a2 * z2;
+      const z = c0 * y + c1 * u1 + c2 * u2 - d1 * z1 - d2 * z2;
       u2 = u1;
       u1 = y;
       z2 = z1;
@@ -91,25 +94,35 @@ export function gatedLoudness(left: Float64Array, right: Float64Array, sr = SAMP
   return lufs(gated.reduce((a, b) => a + b, 0) / gated.length);
 }
 
-// BS.1770-4 Annex 2: 4-phase, 12-taps-per-phase interpolation filter.
-const PHASES = [
-  [
-    0.001708984375, 0.010986328125, -0.0196533203125, 0.033203125, -0.0594482421875, 0.1373291015625, 0.97216796875,
-    -0.102294921875, 0.047607421875, -0.026611328125, 0.014892578125, -0.00830078125,
-  ],
-  [
-    -0.0291748046875, 0.029296875, -0.0517578125, 0.089111328125, -0.16650390625, 0.465087890625, 0.77978515625, -0.2003173828125,
-    0.1015625, -0.0582275390625, 0.0330810546875, -0.0189208984375,
-  ],
-  [
-    -0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625, -0.2003173828125, 0.77978515625, 0.465087890625,
-    -0.16650390625, 0.089111328125, -0.0517578125, 0.029296875, -0.0291748046875,
-  ],
-  [
-    -0.00830078125, 0.014892578125, -0.026611328125, 0.047607421875, -0.102294921875, 0.97216796875, 0.1373291015625,
-    -0.0594482421875, 0.033203125, -0.0196533203125, 0.010986328125, 0.001708984375,
-  ],
-].map((p) => Float64Array.from(p));
+// BS.1770-4 Annex 2: 4-phase, 12-taps-per-phase interpolation filter. Phases 3 and 4 are phases 2
+// and 1 reversed, so two tap rows give all four.
+const PHASE_1 = Float64Array.from([
+  0.001708984375, 0.010986328125, -0.0196533203125, 0.033203125, -0.0594482421875, 0.1373291015625, 0.97216796875,
+  -0.102294921875, 0.047607421875, -0.026611328125, 0.014892578125, -0.00830078125,
+]);
+const PHASE_2 = Float64Array.from([
+  -0.0291748046875, 0.029296875, -0.0517578125, 0.089111328125, -0.16650390625, 0.465087890625, 0.77978515625, -0.2003173828125,
+  0.1015625, -0.0582275390625, 0.0330810546875, -0.0189208984375,
+]);
+
+/** The largest magnitude of the four interpolated points after sample `n` (needs n-5 … n+6 in range). */
+function interpolatedPeak(x: Float32Array, n: number): number {
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let p4 = 0;
+  for (let t = 0; t < 12; t++) {
+    const a = x[n + 6 - t] as number;
+    const b = x[n - 5 + t] as number;
+    const c1 = PHASE_1[t] as number;
+    const c2 = PHASE_2[t] as number;
+    p1 += c1 * a;
+    p4 += c1 * b;
+    p2 += c2 * a;
+    p3 += c2 * b;
+  }
+  return Math.max(Math.abs(p1), Math.abs(p2), Math.abs(p3), Math.abs(p4));
+}
 
 /**
  * True peak in dBTP. Interpolates only around samples within 6 dB of the
@@ -127,12 +140,8 @@ export function channelTruePeak(x: Float32Array): number {
   const threshold = samplePeak * 0.5;
   for (let n = 6; n < x.length - 6; n++) {
     if (Math.abs(x[n] as number) < threshold && Math.abs(x[n + 1] as number) < threshold) continue;
-    for (const taps of PHASES) {
-      let acc = 0;
-      for (let t = 0; t < 12; t++) acc += (taps[t] as number) * (x[n + 6 - t] as number);
-      const a = Math.abs(acc);
-      if (a > peak) peak = a;
-    }
+    const a = interpolatedPeak(x, n);
+    if (a > peak) peak = a;
   }
   return peak;
 }
@@ -144,28 +153,26 @@ export function channelTruePeak(x: Float32Array): number {
  * bright mix (hats, saws) overshoots its samples by up to 3 dB between them.
  */
 export function truePeakEnvelope(s: Stereo): Float32Array {
-  const n = s.left.length;
-  const env = new Float32Array(n);
-  for (const x of [s.left, s.right]) {
-    let samplePeak = 0;
-    for (let i = 0; i < n; i++) {
-      const a = Math.abs(x[i] as number);
-      if (a > (env[i] as number)) env[i] = a;
-      if (a > samplePeak) samplePeak = a;
-    }
-    const threshold = samplePeak * 0.4;
-    for (let i = 6; i < n - 6; i++) {
-      if (Math.abs(x[i] as number) < threshold && Math.abs(x[i + 1] as number) < threshold) continue;
-      let peak = 0;
-      for (const taps of PHASES) {
-        let acc = 0;
-        for (let t = 0; t < 12; t++) acc += (taps[t] as number) * (x[i + 6 - t] as number);
-        const a = Math.abs(acc);
-        if (a > peak) peak = a;
-      }
-      if (peak > (env[i] as number)) env[i] = peak;
-      if (peak > (env[i + 1] as number)) env[i + 1] = peak;
-    }
-  }
+  const env = new Float32Array(s.left.length);
+  raiseToPeaks(env, s.left);
+  raiseToPeaks(env, s.right);
   return env;
+}
+
+/** Raises `env` to one channel's sample and inter-sample peaks (truePeakEnvelope). */
+function raiseToPeaks(env: Float32Array, x: Float32Array): void {
+  const n = x.length;
+  let samplePeak = 0;
+  for (let i = 0; i < n; i++) {
+    const a = Math.abs(x[i] as number);
+    if (a > (env[i] as number)) env[i] = a;
+    if (a > samplePeak) samplePeak = a;
+  }
+  const threshold = samplePeak * 0.4;
+  for (let i = 6; i < n - 6; i++) {
+    if (Math.abs(x[i] as number) < threshold && Math.abs(x[i + 1] as number) < threshold) continue;
+    const peak = interpolatedPeak(x, i);
+    if (peak > (env[i] as number)) env[i] = peak;
+    if (peak > (env[i + 1] as number)) env[i + 1] = peak;
+  }
 }

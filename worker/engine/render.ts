@@ -270,17 +270,43 @@ export function toneFor(a: Pick<Arrangement, 'genre' | 'palette'>, part: Exclude
 }
 
 /**
- * The mix of all parts, rendered one part at a time and added in as it is
- * done: one stem alive at a time. `onPart` runs after each (progress, cancellation checks).
+ * A part rendered somewhere else (another engine thread), asked for when the mix reaches it: the same
+ * samples renderPart gives here.
  */
-export async function renderMix(a: Arrangement, onPart: (part: PartName) => Promise<void> | void = () => {}): Promise<Stereo> {
-  const mix = stereo(loopLength(a));
+export type PartsElsewhere = Partial<Record<PartName, () => Promise<Stereo>>>;
+
+/**
+ * The mix of all parts, rendered one part at a time and added in as it is done: one stem alive at a
+ * time. `onPart` runs after each part rendered here (progress, cancellation checks). A part in
+ * `elsewhere` is not rendered here: the parts after it are rendered meanwhile and held, and everything
+ * is added in PARTS order, so the mix is the same to the last bit (one or two stems more alive).
+ */
+export async function renderMix(
+  a: Arrangement,
+  onPart: (part: PartName) => Promise<void> | void = () => {},
+  elsewhere: PartsElsewhere = {},
+): Promise<Stereo> {
+  const waiting: (Stereo | (() => Promise<Stereo>))[] = [];
+  let mix: Stereo | undefined;
+  const add = (s: Stereo) => {
+    // The first part becomes the mix, the others are added into it: no fresh pair of buffers to fill.
+    if (mix) addInto(mix, s, 1);
+    else mix = s;
+  };
   for (const part of PARTS) {
-    addInto(mix, renderPart(a, part), 1);
-    await onPart(part);
+    const fetch = elsewhere[part];
+    if (fetch) waiting.push(fetch);
+    else {
+      const rendered = renderPart(a, part);
+      if (waiting.length) waiting.push(rendered);
+      else add(rendered);
+      await onPart(part);
+    }
     // Let I/O in between parts (lock renewals, progress writes; the api too, when tests run both in one process).
     await new Promise((resolve) => setImmediate(resolve));
   }
+  for (const next of waiting) add(typeof next === 'function' ? await next() : next);
+  if (!mix) throw new Error('no parts to mix');
   return mix;
 }
 

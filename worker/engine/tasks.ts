@@ -6,8 +6,9 @@
 import type { ComposeInput } from './composer.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
 import { encodeMidi, encodeMp3, encodeWav } from './encode.js';
-import { PARTS, type PartName, type Stage, renderBeat } from './index.js';
+import { compose, PARTS, type PartName, type PartsElsewhere, type Stage, renderBeat } from './index.js';
 import { master } from './master.js';
+import { renderPart } from './render.js';
 
 export interface MasteredFiles {
   mp3: Uint8Array;
@@ -33,8 +34,12 @@ async function encodeMaster(mix: Stereo): Promise<{ mp3: Uint8Array; wav: Uint8A
 }
 
 /** A BEAT: composed, rendered, mastered and encoded to MP3, WAV and MIDI. */
-export async function beatFiles(input: BeatInput, onStage: (stage: TaskStage) => void): Promise<BeatFiles> {
-  const track = await renderBeat(input, onStage);
+export async function beatFiles(
+  input: BeatInput,
+  onStage: (stage: TaskStage) => void,
+  elsewhere: PartsElsewhere = {},
+): Promise<BeatFiles> {
+  const track = await renderBeat(input, onStage, elsewhere);
   onStage('encoding');
   const { mp3, wav } = await encodeMaster(track.mix);
   return {
@@ -51,6 +56,11 @@ export async function beatFiles(input: BeatInput, onStage: (stage: TaskStage) =>
       borrowedBars: track.arrangement.harmony.flatMap((c, bar) => (c.borrowed ? [bar] : [])),
     },
   };
+}
+
+/** One part of a beat, unmastered: what another thread's beatFiles takes from `elsewhere`. */
+export function partOfBeat(input: BeatInput, part: PartName): Stereo {
+  return renderPart(compose(input), part);
 }
 
 /**
