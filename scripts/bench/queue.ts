@@ -275,6 +275,6 @@ console.log(
 );
 console.log(`goal: fairness, B starts within one job duration per slot (${meanJobSec.toFixed(2)} s): ${metOrNot(fair)}`);
 console.log(
-  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: endToEnd, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass })}`,
+  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: { ...endToEnd, each: e2e.map((ms) => Math.round(ms)) }, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass })}`,
 );
 process.exit(0);
