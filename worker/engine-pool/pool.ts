@@ -38,6 +38,12 @@ interface Listeners {
 
 /** The part a second thread renders for a beat: the one that takes longest (about a third of the parts' time). */
 const SPLIT_PART: PartName = 'chords';
+/**
+ * The longest beat that splits. A split beat's thread holds one stem more while it waits (0.35 MiB a
+ * second of audio): up to 42 MiB here, so a job stays well within its 400 MiB (docs/operations.md);
+ * a longer beat keeps to one thread and to the memory measured for it.
+ */
+const SPLIT_MAX_SEC = 120;
 
 export class EnginePool {
   private readonly pool: Piscina;
@@ -63,7 +69,7 @@ export class EnginePool {
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
-    if (this.pending + 2 > this.threads) return this.run<BeatFiles>({ task: 'beat', input }, { onStage });
+    if (this.pending + 2 > this.threads || input.durationSec > SPLIT_MAX_SEC) return this.run<BeatFiles>({ task: 'beat', input }, { onStage });
     const part = SPLIT_PART;
     let started = false;
     let rendered: Stereo | null = null;

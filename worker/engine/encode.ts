@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createEncoder } from 'wasm-media-encoders';
 import type { MusicalKey } from '../../src/music/keys.js';
-import type { Arrangement, DrumName, PartName } from './arrangement.js';
+import { type Arrangement, BEATS_PER_BAR, type DrumName, type PartName } from './arrangement.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
 import { withGaplessHeader } from './lame-tag.js';
+import { legatoRuns, toneFor } from './render.js';
 
 export function encodeWav(s: Stereo, bitDepth: 16 | 24 = 16, sampleRate = SAMPLE_RATE): Buffer {
   const frames = s.left.length;
@@ -190,15 +191,58 @@ export function keySignature(key: MusicalKey): { sf: number; mi: 0 | 1 } {
   return { sf, mi: key.mode === 'minor' ? 1 : 0 };
 }
 
+/** Pitch-bend steps per glide: a slide of an octave moves by 1.5 semitones a step, over about 11 ms. */
+const GLIDE_STEPS = 8;
+
 /**
- * A type-1 MIDI file: tempo, key signature, one track per part, each on its own channel (bass 1,
- * chords 2, lead 3, drums 10) with its General MIDI program, and the risers of builds on channel 4.
- * A tom or a rolled hat tuned by a few semitones keeps its drum note (the pitch is the sound's), and
- * an 808 glide is its two notes: the slide itself is not written (no pitch bends).
+ * An 808's legato runs as the renderer plays them (render.ts legatoRuns): one note per run, its
+ * slides as pitch bends that move as the voice does (linearly in semitones over the tone's glide),
+ * back to centre as the run ends. The bend range (RPN 0) is set at the start to the widest slide,
+ * at least GM's 2 semitones and at most 24.
+ */
+function writeBass(track: ReturnType<InstanceType<typeof Midi>['addTrack']>, a: Arrangement, spb: number, ppq: number): void {
+  const runs = legatoRuns(a.bass, spb);
+  const widest = Math.max(0, ...runs.flatMap((r) => (r.shape.slides ?? []).map((s) => Math.abs(s.midi - r.note.midi))));
+  const range = Math.min(24, Math.max(2, Math.ceil(widest)));
+  if (widest > 0) {
+    // RPN 0 (pitch-bend sensitivity) selected, then its value: the data entry a tick later, so that it
+    // follows the selection whatever order a writer puts a tick's controllers in.
+    track.addCC({ number: 101, value: 0, ticks: 0 });
+    track.addCC({ number: 100, value: 0, ticks: 0 });
+    track.addCC({ number: 6, value: (range + 0.5) / 127, ticks: 1 });
+    track.addCC({ number: 38, value: 0, ticks: 1 });
+  }
+  const glide = toneFor(a, 'bass').glide ?? 0.08;
+  // @tonejs/midi writes a bend's value as the 14-bit offset from centre, as given (−8192 … 8191).
+  const bend = (semitones: number) => Math.max(-8192, Math.min(8191, Math.round((semitones / range) * 8192)));
+  for (const { note, lengthSec, shape } of runs) {
+    const start = note.time * spb;
+    track.addNote({ midi: note.midi, time: start, duration: lengthSec, velocity: note.velocity });
+    const slides = shape.slides ?? [];
+    for (const [k, slide] of slides.entries()) {
+      const from = (k === 0 ? note.midi : (slides[k - 1] as { midi: number }).midi) - note.midi;
+      const to = slide.midi - note.midi;
+      for (let step = 1; step <= GLIDE_STEPS; step++)
+        track.addPitchBend({
+          time: start + slide.atSec + (glide * step) / GLIDE_STEPS,
+          value: bend(from + ((to - from) * step) / GLIDE_STEPS),
+        });
+    }
+    // Back to centre a tick before the note ends: before the next note starts, bent or not.
+    if (slides.length) track.addPitchBend({ ticks: Math.floor(((start + lengthSec) / spb) * ppq) - 1, value: 0 });
+  }
+}
+
+/**
+ * A type-1 MIDI file: tempo, 4/4, key signature, one named track per part, each on its own channel
+ * (bass 1, chords 2, lead 3, drums 10) with its General MIDI program, and the risers of builds on
+ * channel 4. A tom or a rolled hat tuned by a few semitones keeps its drum note (the pitch is the
+ * sound's); an 808 glide is a pitch bend within its run's note (writeBass).
  */
 export function encodeMidi(a: Arrangement): Buffer {
   const midi = new Midi();
   midi.header.setTempo(a.bpm);
+  midi.header.timeSignatures.push({ ticks: 0, timeSignature: [BEATS_PER_BAR, 4] });
   midi.header.keySignatures.push({ key: a.key.tonic, scale: a.key.mode, ticks: 0 });
   midi.header.name = `${a.genre} ${a.bpm} bpm ${a.key.tonic} ${a.key.mode}`;
   const spb = 60 / a.bpm;
@@ -212,8 +256,10 @@ export function encodeMidi(a: Arrangement): Buffer {
     track.name = part;
     track.channel = channel;
     track.instrument.number = GM_PROGRAM[part];
-    for (const n of a[part])
-      track.addNote({ midi: n.midi, time: n.time * spb, duration: n.duration * spb, velocity: n.velocity });
+    if (part === 'bass') writeBass(track, a, spb, midi.header.ppq);
+    else
+      for (const n of a[part])
+        track.addNote({ midi: n.midi, time: n.time * spb, duration: n.duration * spb, velocity: n.velocity });
   }
   const risers = a.drums.filter((h) => h.drum === 'riser');
   if (risers.length) {
