@@ -69,7 +69,8 @@ export class EnginePool {
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
-    if (this.pending + 2 > this.threads || input.durationSec > SPLIT_MAX_SEC) return this.run<BeatFiles>({ task: 'beat', input }, { onStage });
+    if (this.pending + 2 > this.threads || input.durationSec > SPLIT_MAX_SEC)
+      return this.run<BeatFiles>({ task: 'beat', input }, { onStage });
     const part = SPLIT_PART;
     let started = false;
     let rendered: Stereo | null = null;
