@@ -2,7 +2,7 @@
  * `npm run cluster:local [-- --port 4000 --apis 3 --workers 2 --replica]`: several api and worker
  * processes on this machine behind HAProxy (Debian's `haproxy`) on one port: round-robin per
  * connection, WebSockets tunnelled, every api health-checked on /ready every 500 ms (out after 2
- * failures), and a request that cannot connect retried on another api. The processes read the same
+ * failures; a check may take 2.5 s, as /ready's probes may), and a request that cannot connect retried on another api. The processes read the same
  * environment as `npm start` (DATABASE_URL, DATABASE_REPLICA_URL, REDIS_*, …; REDIS_MODE=sentinel
  * works too); signed links point at the load balancer. `--replica` also starts a streaming replica of
  * DATABASE_URL's server on `--replica-port` (5433, as `npm run pg:replica`) and points
@@ -42,6 +42,9 @@ function haproxyConfig(port: number, apiPorts: number[], statsSocket: string): s
     '  timeout connect 2s',
     '  timeout client 60s',
     '  timeout server 60s',
+    // A health check may take as long as /ready's own probes (2 s each): without this a check has only
+    // its 500 ms interval, and on a loaded machine every api was marked down at once (HAProxy's 503s).
+    '  timeout check 2500ms',
     // An upgraded WebSocket lives on as a tunnel.
     '  timeout tunnel 1h',
     '  option forwardfor',

@@ -5,12 +5,15 @@
  * (BullMQ renews its locks there).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MessageChannel } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Failure } from '../../src/failures.js';
 import { parseKey } from '../../src/music/keys.js';
 import { stereo } from '../../worker/engine/dsp.js';
 import { beatFiles } from '../../worker/engine/tasks.js';
 import { EnginePool } from '../../worker/engine-pool/pool.js';
+import type { ThreadEvent } from '../../worker/engine-pool/protocol.js';
+import engineThread from '../../worker/engine-pool/thread.js';
 import { CancelledError } from '../../worker/errors.js';
 
 const key = parseKey('A minor');
@@ -69,6 +72,27 @@ describe('engine pool', () => {
       },
     );
     expect(got).toEqual(['drums', 'bass', 'chords', 'lead']);
+  });
+
+  it("renders a beat's part for another thread's beat, or skips it once it is no longer wanted", async () => {
+    const run = async (wanted: boolean) => {
+      const { port1, port2 } = new MessageChannel();
+      const events: ThreadEvent[] = [];
+      port1.on('message', (e: ThreadEvent) => events.push(e));
+      const unwanted = new Int32Array(new SharedArrayBuffer(4));
+      if (!wanted) Atomics.store(unwanted, 0, 1);
+      const outcome = await engineThread({ task: 'part', input: input(4), part: 'chords', unwanted, port: port2 });
+      await new Promise((r) => setTimeout(r, 50));
+      port1.close();
+      return { outcome, events };
+    };
+    const wanted = await run(true);
+    expect(wanted.outcome).toEqual({ ok: true, value: null });
+    const part = wanted.events.find((e) => e.type === 'part');
+    expect(part?.type === 'part' && part.mix?.left.length).toBeGreaterThan(4 * 44_100);
+    const skipped = await run(false);
+    expect(skipped.outcome).toEqual({ ok: true, value: null });
+    expect(skipped.events.map((e) => e.type)).toEqual(['start', 'end']);
   });
 
   it("keeps the main thread's event loop free while two long beats render", async () => {

@@ -10,8 +10,10 @@
  * A beat that finds a second thread idle splits: that thread renders its chords (SPLIT_PART) while the
  * beat's own thread renders the other parts, and hands them over (moved, not copied) when the mix
  * reaches them. The bytes are the same either way. When the pool is busy a beat keeps to one thread,
- * so throughput is what it was; and a helper that has not started by the time its part is needed
- * is called off and the part rendered by the beat's thread, so a beat never waits on the queue.
+ * so throughput is what it was; and when a helper has not begun by the time its part is needed, the
+ * beat's thread renders the part and the helper skips it, so a beat never waits on the queue. A beat
+ * that fails or is cancelled lets a helper already rendering finish (one part's time), rather than
+ * end its thread.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
@@ -74,9 +76,10 @@ export class EnginePool {
     const part = SPLIT_PART;
     let started = false;
     let rendered: Stereo | null = null;
-    const callOff = new AbortController();
+    // Set once the part is no longer wanted; shared with the helper's thread, which then skips it if it has not begun.
+    const unwanted = new Int32Array(new SharedArrayBuffer(4));
     const helper = this.run<null>(
-      { task: 'part', input, part },
+      { task: 'part', input, part, unwanted },
       {
         onStart: () => {
           started = true;
@@ -85,21 +88,20 @@ export class EnginePool {
           rendered = mix;
         },
       },
-      [],
-      callOff.signal,
     ).then(
       () => rendered,
-      // Called off, or failed: the beat's thread renders the part (and meets the same failure, if any).
+      // Failed: the beat's thread renders the part (and meets the same failure, if any).
       () => null,
     );
     const onNeed = async () => {
-      if (!started) callOff.abort();
-      return helper;
+      if (started) return helper;
+      // Not begun: rendered where it is needed instead. The helper, when its turn comes, skips it;
+      // nothing is aborted, so no thread is ended and started again cold.
+      Atomics.store(unwanted, 0, 1);
+      return null;
     };
-    return this.run<BeatFiles>({ task: 'beat', input, elsewhere: part }, { onStage, onNeed }).finally(() => {
-      // A beat that failed or was cancelled before it needed the part: its helper stops too.
-      if (!rendered) callOff.abort();
-    });
+    const done = () => Atomics.store(unwanted, 0, 1);
+    return this.run<BeatFiles>({ task: 'beat', input, elsewhere: part }, { onStage, onNeed }).finally(done);
   }
 
   /** Each stem goes to `onStem` one at a time; the thread renders the next once `onStem` resolves. */
@@ -120,7 +122,7 @@ export class EnginePool {
     await this.pool.close({ force: true });
   }
 
-  private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = [], callOff?: AbortSignal): Promise<T> {
+  private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
     this.pending++;
@@ -159,10 +161,7 @@ export class EnginePool {
     try {
       const outcome = (await this.pool.run(
         { ...task, port: port2 },
-        {
-          transferList: [port2, ...transfer] as never,
-          signal: callOff ? AbortSignal.any([abort.signal, callOff]) : abort.signal,
-        },
+        { transferList: [port2, ...transfer] as never, signal: abort.signal },
       )) as ThreadOutcome<T>;
       // Every stage the thread posted has been reported before the task counts as done.
       await end;

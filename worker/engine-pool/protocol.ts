@@ -8,8 +8,11 @@ import type { BeatInput, TaskStage } from '../engine/tasks.js';
 export type EngineTask =
   /** `elsewhere`: a part another thread renders meanwhile, asked for with `need` when the mix reaches it. */
   | { task: 'beat'; input: BeatInput; elsewhere?: PartName }
-  /** One part of a beat, posted back as a `part` event: another thread's `elsewhere`. */
-  | { task: 'part'; input: BeatInput; part: PartName }
+  /**
+   * One part of a beat, posted back as a `part` event: another thread's `elsewhere`. Skipped if
+   * `unwanted[0]` (shared memory) is set when it begins.
+   */
+  | { task: 'part'; input: BeatInput; part: PartName; unwanted: Int32Array }
   | { task: 'stems'; input: BeatInput }
   | { task: 'master'; mix: Stereo; targetLufs: number }
   | { task: 'warm' };

@@ -48,7 +48,8 @@ async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
       return beatFiles(input, onStage, part ? { [part]: () => fromElsewhere(port, input, part) } : {});
     }
     case 'part':
-      post(port, { type: 'part', part: task.part, mix: partOfBeat(task.input, task.part) });
+      if (Atomics.load(task.unwanted, 0) === 0)
+        post(port, { type: 'part', part: task.part, mix: partOfBeat(task.input, task.part) });
       return null;
     case 'stems':
       return stemFiles(task.input, onStage, async (part, wav) => {

@@ -197,7 +197,7 @@ const GLIDE_STEPS = 8;
 /**
  * An 808's legato runs as the renderer plays them (render.ts legatoRuns): one note per run, its
  * slides as pitch bends that move as the voice does (linearly in semitones over the tone's glide),
- * back to centre as the run ends. The bend range (RPN 0) is set at the start to the widest slide,
+ * back to centre once it has rung out. The bend range (RPN 0) is set at the start to the widest slide,
  * at least GM's 2 semitones and at most 24.
  */
 function writeBass(track: ReturnType<InstanceType<typeof Midi>['addTrack']>, a: Arrangement, spb: number, ppq: number): void {
@@ -212,10 +212,10 @@ function writeBass(track: ReturnType<InstanceType<typeof Midi>['addTrack']>, a: 
     track.addCC({ number: 6, value: (range + 0.5) / 127, ticks: 1 });
     track.addCC({ number: 38, value: 0, ticks: 1 });
   }
-  const glide = toneFor(a, 'bass').glide ?? 0.08;
+  const { glide = 0.08, release } = toneFor(a, 'bass');
   // @tonejs/midi writes a bend's value as the 14-bit offset from centre, as given (−8192 … 8191).
   const bend = (semitones: number) => Math.max(-8192, Math.min(8191, Math.round((semitones / range) * 8192)));
-  for (const { note, lengthSec, shape } of runs) {
+  for (const [r, { note, lengthSec, shape }] of runs.entries()) {
     const start = note.time * spb;
     track.addNote({ midi: note.midi, time: start, duration: lengthSec, velocity: note.velocity });
     const slides = shape.slides ?? [];
@@ -228,8 +228,12 @@ function writeBass(track: ReturnType<InstanceType<typeof Midi>['addTrack']>, a: 
           value: bend(from + ((to - from) * step) / GLIDE_STEPS),
         });
     }
-    // Back to centre a tick before the note ends: before the next note starts, bent or not.
-    if (slides.length) track.addPitchBend({ ticks: Math.floor(((start + lengthSec) / spb) * ppq) - 1, value: 0 });
+    // Back to centre once the note has rung out (the voice keeps its last pitch through its release),
+    // and a tick before the next note at the latest.
+    const next = runs[r + 1];
+    const rungOut = Math.ceil(((start + lengthSec + release) / spb) * ppq);
+    if (slides.length)
+      track.addPitchBend({ ticks: next ? Math.min(rungOut, Math.floor(next.note.time * ppq) - 1) : rungOut, value: 0 });
   }
 }
 

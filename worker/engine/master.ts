@@ -46,6 +46,11 @@ const TP_MARGIN = 0.7;
  * the ceiling still holds with room.
  */
 const MARGIN_RESCUE_DB = 0.3;
+/**
+ * The loudest target the rescue is for: measured with ffmpeg at −14 LUFS (bench:sound). A louder
+ * master limits harder, where ffmpeg has read up to 0.5 dB over our meter (see TP_MARGIN's use).
+ */
+const MARGIN_RESCUE_MAX_LUFS = -12;
 
 export function applyGain(s: Stereo, gain: Float32Array, out: Stereo = stereo(s.left.length)): Stereo {
   for (let i = 0; i < gain.length; i++) {
@@ -187,7 +192,7 @@ export function master(
   const gain = new Float32Array(n);
   const channel = new Float32Array(n);
   let makeup = 1;
-  let last: { loudness: number; makeupDb: number } | undefined;
+  let last: { loudness: number; makeupDb: number; peakOk: boolean; ceiling: number } | undefined;
   let loudness = l0;
   let tp = 0;
   let converged = false;
@@ -205,6 +210,7 @@ export function master(
   };
   // Loudness is steered by the make-up gain, the true peak by the limiter's ceiling; both are re-measured.
   for (let iteration = 0; iteration < 6; iteration++) {
+    const ceilingUsed = peakCeiling;
     if (levelDbPerFrame) {
       // The leveller aims FAST_LIMIT_DB over the ceiling; the fast limiter (in `channel`) takes off the rest.
       const relaxed = peakCeiling * dbToGain(FAST_LIMIT_DB);
@@ -231,12 +237,15 @@ export function master(
       // Where the limiters hold much of the mix, a dB of make-up buys less than a dB of loudness: step
       // by the slope the last two tries measured (a secant), not one for one.
       const slope = last && peakOk ? (loudness - last.loudness) / (gainToDb(makeup) - last.makeupDb) : 1;
-      if (levelDbPerFrame && !rescued && peakOk && loudness < targetLufs && slope < 0.1) {
+      // Stuck: two tries under the same ceiling, both within it, and the make-up buying almost nothing
+      // (not a loudness that fell because the ceiling was lowered in between).
+      const stuck = peakOk && last?.peakOk && last.ceiling === ceilingUsed && slope >= 0 && slope < 0.1;
+      if (levelDbPerFrame && !rescued && stuck && loudness < targetLufs && targetLufs <= MARGIN_RESCUE_MAX_LUFS) {
         rescued = true;
         tpLimit += MARGIN_RESCUE_DB;
         peakCeiling *= dbToGain(MARGIN_RESCUE_DB);
       }
-      last = { loudness, makeupDb: gainToDb(makeup) };
+      last = { loudness, makeupDb: gainToDb(makeup), peakOk, ceiling: ceilingUsed };
       makeup *= dbToGain((targetLufs - loudness) / Math.min(1, Math.max(0.2, Number.isFinite(slope) ? slope : 1)));
     }
   }
