@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,6 +51,11 @@ function haproxyConfig(port: number, apiPorts: number[], statsSocket: string): s
     // A request that cannot reach its api goes to another one.
     '  retries 3',
     '  option redispatch',
+    // A new connection to an api for each request (the client's stays open): a request is never sent
+    // on an idle connection to an api that has since died, which HAProxy answers by closing the
+    // client's connection without a response (a POST lost to the client), where a new connection is
+    // refused and the request goes to another api.
+    '  option http-server-close',
     'frontend dawg',
     `  bind 127.0.0.1:${port}`,
     '  default_backend apis',
@@ -124,8 +129,13 @@ export async function startLocalCluster(options: {
       apiProcesses.push({ port: apiPort, process: await startApi(apiPort) });
     }
     const workerProcesses: TsProcess[] = [];
+    // The workers share this machine's cores: engine threads that add up to them (docs/operations.md),
+    // unless WORKER_THREADS is set. Each taking every core would leave the apis and HAProxy starved.
+    const threads = options.env?.WORKER_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers))));
     for (let i = 0; i < workers; i++) {
-      const w = await spawnTs('worker/main.ts', { ...env, WORKER_PORT: '0' }, /dawg worker ready/, { timeoutMs: 60_000 });
+      const w = await spawnTs('worker/main.ts', { ...env, WORKER_PORT: '0', WORKER_THREADS: threads }, /dawg worker ready/, {
+        timeoutMs: 60_000,
+      });
       started.push(w);
       workerProcesses.push(w);
     }
