@@ -65,7 +65,7 @@ export class EnginePool {
     });
   }
 
-  /** Loads the engine and its MP3 encoder in every thread, so no job pays for it. */
+  /** Loads the engine and its MP3 encoder in every thread and runs a bar through every stage, so no job pays for it. */
   async warm(): Promise<void> {
     await Promise.all(Array.from({ length: this.threads }, () => this.run({ task: 'warm' }, {})));
   }
