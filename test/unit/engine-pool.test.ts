@@ -9,10 +9,11 @@ import { MessageChannel } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Failure } from '../../src/failures.js';
 import { parseKey } from '../../src/music/keys.js';
-import { stereo } from '../../worker/engine/dsp.js';
+import { type Stereo, stereo } from '../../worker/engine/dsp.js';
 import { beatFiles } from '../../worker/engine/tasks.js';
 import { EnginePool } from '../../worker/engine-pool/pool.js';
-import type { ThreadEvent } from '../../worker/engine-pool/protocol.js';
+import { valueSymbol } from 'piscina';
+import { type HelperTask, type ThreadEvent, type ThreadOutcome, giveUp, newClaim } from '../../worker/engine-pool/protocol.js';
 import engineThread from '../../worker/engine-pool/thread.js';
 import { CancelledError } from '../../worker/errors.js';
 
@@ -26,10 +27,12 @@ describe('engine pool', () => {
   it('renders the same bytes as the main thread would, reporting every stage in order', async () => {
     await pool.warm();
     const stages: string[] = [];
-    const threaded = await pool.beat(input(8), (stage) => {
+    // 12 s: its MP3 is encoded in two halves (over 10 s), the tail on the second thread.
+    const threaded = await pool.beat(input(12), (stage) => {
       stages.push(stage);
     });
-    const inline = await beatFiles(input(8), () => {});
+    expect(pool.helped).toEqual({ part: 1, tail: 1 });
+    const inline = await beatFiles(input(12), () => {});
     expect(Buffer.from(threaded.mp3).equals(Buffer.from(inline.mp3))).toBe(true);
     expect(Buffer.from(threaded.wav).equals(Buffer.from(inline.wav))).toBe(true);
     expect(Buffer.from(threaded.midi).equals(Buffer.from(inline.midi))).toBe(true);
@@ -74,25 +77,33 @@ describe('engine pool', () => {
     expect(got).toEqual(['drums', 'bass', 'chords', 'lead']);
   });
 
-  it("renders a beat's part for another thread's beat, or skips it once it is no longer wanted", async () => {
-    const run = async (wanted: boolean) => {
+  it("renders a beat's part or an MP3's tail for another thread, or skips it once its claim is given up", async () => {
+    const run = async (task: HelperTask, wanted: boolean) => {
       const { port1, port2 } = new MessageChannel();
       const events: ThreadEvent[] = [];
       port1.on('message', (e: ThreadEvent) => events.push(e));
-      const unwanted = new Int32Array(new SharedArrayBuffer(4));
-      if (!wanted) Atomics.store(unwanted, 0, 1);
-      const outcome = await engineThread({ task: 'part', input: input(4), part: 'chords', unwanted, port: port2 });
+      if (!wanted) expect(giveUp(task.claim)).toBe(true);
+      // What piscina would send: a result that moves is wrapped for it.
+      const sent = (await engineThread({ ...task, port: port2 })) as ThreadOutcome<unknown> & { [valueSymbol]?: unknown };
+      const outcome = (sent[valueSymbol] ?? sent) as ThreadOutcome<unknown>;
       await new Promise((r) => setTimeout(r, 50));
       port1.close();
+      // Once begun, the claim can no longer be given up.
+      if (wanted) expect(giveUp(task.claim)).toBe(false);
       return { outcome, events };
     };
-    const wanted = await run(true);
-    expect(wanted.outcome).toEqual({ ok: true, value: null });
-    const part = wanted.events.find((e) => e.type === 'part');
-    expect(part?.type === 'part' && part.mix?.left.length).toBeGreaterThan(4 * 44_100);
-    const skipped = await run(false);
-    expect(skipped.outcome).toEqual({ ok: true, value: null });
-    expect(skipped.events.map((e) => e.type)).toEqual(['start', 'end']);
+    const part = (): HelperTask => ({ task: 'part', input: input(4), part: 'chords', claim: newClaim() });
+    const left = new Float32Array(44_100).map((_, i) => Math.sin(i / 20) / 2);
+    const tail = (): HelperTask => ({ task: 'tail', left, right: left, claim: newClaim() });
+    const rendered = await run(part(), true);
+    expect(rendered.outcome.ok && (rendered.outcome.value as Stereo).left.length).toBeGreaterThan(4 * 44_100);
+    const encoded = await run(tail(), true);
+    expect(encoded.outcome.ok && (encoded.outcome.value as { mp3: Uint8Array }).mp3.byteLength).toBeGreaterThan(1000);
+    for (const task of [part(), tail()]) {
+      const skipped = await run(task, false);
+      expect(skipped.outcome).toEqual({ ok: true, value: null });
+      expect(skipped.events.map((e) => e.type)).toEqual(['end']);
+    }
   });
 
   it("keeps the main thread's event loop free while two long beats render", async () => {

@@ -7,13 +7,15 @@
  * generation was cancelled, the database is away) the task is aborted, its thread ended (piscina
  * starts another), and the report's error is what the job sees.
  *
- * A beat that finds a second thread idle splits: that thread renders its chords (SPLIT_PART) while the
- * beat's own thread renders the other parts, and hands them over (moved, not copied) when the mix
- * reaches them. The bytes are the same either way. When the pool is busy a beat keeps to one thread,
- * so throughput is what it was; and when a helper has not begun by the time its part is needed, the
- * beat's thread renders the part and the helper skips it, so a beat never waits on the queue. A beat
- * that fails or is cancelled lets a helper already rendering finish (one part's time), rather than
- * end its thread.
+ * A task that finds another thread idle has it help (`aside`), and the bytes are the same either way:
+ * - a beat's chords (SPLIT_PART, the costliest part) render there while the beat's own thread renders
+ *   the other parts, and are handed over (moved, not copied) when the mix reaches them;
+ * - a beat's or a master's MP3 is encoded in two halves (engine/mp3-halves.ts): the tail there, the
+ *   head on the task's own thread.
+ * When the pool is busy a task keeps to one thread, so throughput is what it was; and when a helper
+ * has not begun by the time its result is needed, the task's thread does the work and the helper skips
+ * it, so a task never waits on the queue. A task that fails or is cancelled lets a helper already
+ * working finish (one part's or half an MP3's time), rather than end its thread.
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel } from 'node:worker_threads';
@@ -22,7 +24,16 @@ import { Failure } from '../../src/failures.js';
 import type { Stereo } from '../engine/dsp.js';
 import type { PartName } from '../engine/index.js';
 import type { BeatFiles, BeatInput, MasteredFiles, TaskStage } from '../engine/tasks.js';
-import { type EngineTask, type ThreadEvent, type ThreadOutcome, buffersOf } from './protocol.js';
+import {
+  type EngineTask,
+  type HelperTask,
+  type ThreadEvent,
+  type ThreadOutcome,
+  buffersOf,
+  giveUp,
+  newClaim,
+  ownBuffer,
+} from './protocol.js';
 
 /** The thread's module: compiled JavaScript in dist/, TypeScript under tsx (dev and tests). */
 const THREAD = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
@@ -30,12 +41,21 @@ const THREAD = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js
 export const defaultThreads = () => availableParallelism();
 
 interface Listeners {
-  onStart?: () => void;
   onStage?: (stage: TaskStage) => Promise<void> | void;
   onStem?: (part: PartName, wav: Uint8Array) => Promise<void>;
-  onPart?: (part: PartName, mix: Stereo | null) => void;
   /** A part from elsewhere: its samples, or null for the thread to render it itself. */
   onNeed?: (part: PartName) => Promise<Stereo | null>;
+  /** An MP3's tail offered to be encoded elsewhere, then needed: its frames, or null for the thread to encode it. */
+  onOfferTail?: (left: Float32Array, right: Float32Array) => void;
+  onNeedTail?: () => Promise<Uint8Array | null>;
+}
+
+/** A helper task on another thread (EnginePool.aside). */
+interface Aside<T> {
+  /** Its result if the helper has begun (waiting for it to finish), else null: the helper will skip it. */
+  need(): Promise<T | null>;
+  /** The task it helps is over: the helper skips it if it has not begun. */
+  drop(): void;
 }
 
 /** The part a second thread renders for a beat: the one that takes longest (about a third of the parts' time). */
@@ -51,6 +71,8 @@ export class EnginePool {
   private readonly pool: Piscina;
   /** Tasks handed to the pool and not yet done (running or queued). */
   private pending = 0;
+  /** Helper tasks whose result was used, by kind: how often a task had another thread's help. */
+  readonly helped = { part: 0, tail: 0 };
 
   constructor(readonly threads: number = defaultThreads()) {
     this.pool = new Piscina({
@@ -71,37 +93,15 @@ export class EnginePool {
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
-    if (this.pending + 2 > this.threads || input.durationSec > SPLIT_MAX_SEC)
-      return this.run<BeatFiles>({ task: 'beat', input }, { onStage });
-    const part = SPLIT_PART;
-    let started = false;
-    let rendered: Stereo | null = null;
-    // Set once the part is no longer wanted; shared with the helper's thread, which then skips it if it has not begun.
-    const unwanted = new Int32Array(new SharedArrayBuffer(4));
-    const helper = this.run<null>(
-      { task: 'part', input, part, unwanted },
-      {
-        onStart: () => {
-          started = true;
-        },
-        onPart: (_, mix) => {
-          rendered = mix;
-        },
-      },
-    ).then(
-      () => rendered,
-      // Failed: the beat's thread renders the part (and meets the same failure, if any).
-      () => null,
-    );
-    const onNeed = async () => {
-      if (started) return helper;
-      // Not begun: rendered where it is needed instead. The helper, when its turn comes, skips it;
-      // nothing is aborted, so no thread is ended and started again cold.
-      Atomics.store(unwanted, 0, 1);
-      return null;
-    };
-    const done = () => Atomics.store(unwanted, 0, 1);
-    return this.run<BeatFiles>({ task: 'beat', input, elsewhere: part }, { onStage, onNeed }).finally(done);
+    const split =
+      this.pending + 2 <= this.threads && input.durationSec <= SPLIT_MAX_SEC
+        ? this.aside<Stereo>((claim) => ({ task: 'part', input, part: SPLIT_PART, claim }))
+        : null;
+    if (!split) return this.withTailAside<BeatFiles>({ task: 'beat', input }, { onStage });
+    return this.withTailAside<BeatFiles>(
+      { task: 'beat', input, elsewhere: SPLIT_PART },
+      { onStage, onNeed: () => split.need() },
+    ).finally(() => split.drop());
   }
 
   /** Each stem goes to `onStem` one at a time; the thread renders the next once `onStem` resolves. */
@@ -115,11 +115,47 @@ export class EnginePool {
 
   /** Masters `mix` (moved to the thread: unusable here afterwards) and encodes it. */
   master(mix: Stereo, targetLufs: number): Promise<MasteredFiles> {
-    return this.run<MasteredFiles>({ task: 'master', mix, targetLufs }, {}, buffersOf(mix));
+    return this.withTailAside<MasteredFiles>({ task: 'master', mix, targetLufs }, {}, buffersOf(mix));
   }
 
   async close(): Promise<void> {
     await this.pool.close({ force: true });
+  }
+
+  /**
+   * `task` on another thread for a task in progress that can do without it, if a thread is idle now
+   * (null if not). A helper that fails gives null: the task does the work itself (and meets the same
+   * failure, if any).
+   */
+  private aside<T>(task: (claim: Int32Array) => HelperTask, transfer: ArrayBuffer[] = []): Aside<T> | null {
+    if (this.pending + 1 > this.threads) return null;
+    const claim = newClaim();
+    const posted = task(claim);
+    const result = this.run<T | null>(posted, {}, transfer).catch(() => null);
+    return {
+      need: async () => {
+        const value = giveUp(claim) ? null : await result;
+        if (value) this.helped[posted.task]++;
+        return value;
+      },
+      drop: () => void giveUp(claim),
+    };
+  }
+
+  /** `task`, whose MP3 tail, when it offers it, goes to a thread idle by then. */
+  private withTailAside<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {
+    let tail: Aside<{ mp3: Uint8Array }> | null = null;
+    return this.run<T>(
+      task,
+      {
+        ...listeners,
+        onOfferTail: (left, right) => {
+          tail = this.aside((claim) => ({ task: 'tail', left, right, claim }), buffersOf({ left, right }));
+        },
+        onNeedTail: async () => (await tail?.need())?.mp3 ?? null,
+      },
+      transfer,
+    ).finally(() => tail?.drop());
   }
 
   private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {
@@ -141,12 +177,14 @@ export class EnginePool {
       chain = chain
         .then(async () => {
           if (failed.set) return;
-          if (event.type === 'start') listeners.onStart?.();
-          else if (event.type === 'stage') await listeners.onStage?.(event.stage);
-          else if (event.type === 'part') listeners.onPart?.(event.part, event.mix);
+          if (event.type === 'stage') await listeners.onStage?.(event.stage);
           else if (event.type === 'need') {
             const mix = (await listeners.onNeed?.(event.part)) ?? null;
             port1.postMessage({ type: 'part', part: event.part, mix }, mix ? buffersOf(mix) : []);
+          } else if (event.type === 'offer-tail') listeners.onOfferTail?.(event.left, event.right);
+          else if (event.type === 'need-tail') {
+            const mp3 = (await listeners.onNeedTail?.()) ?? null;
+            port1.postMessage({ type: 'tail', mp3 }, mp3 ? ownBuffer(mp3) : []);
           } else {
             await listeners.onStem?.(event.part, event.wav);
             port1.postMessage('next');

@@ -9,10 +9,19 @@
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { Failure } from '../../src/failures.js';
-import type { Stereo } from '../engine/dsp.js';
+import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
+import { type Mp3TailElsewhere, lameFrames } from '../engine/encode.js';
 import type { PartName } from '../engine/index.js';
 import { type BeatInput, type TaskStage, beatFiles, masterFiles, partOfBeat, stemFiles } from '../engine/tasks.js';
-import { type EngineTask, type MainEvent, type ThreadEvent, type ThreadOutcome, buffersOf } from './protocol.js';
+import {
+  type EngineTask,
+  type MainEvent,
+  type ThreadEvent,
+  type ThreadOutcome,
+  begin,
+  buffersOf,
+  ownBuffer,
+} from './protocol.js';
 
 /** What a thread renders before its first job: a bar of lo-fi (its reverb, vinyl and every voice but the 808's). */
 const WARM_UP: BeatInput = {
@@ -27,7 +36,11 @@ const WARM_UP: BeatInput = {
 const post = (port: MessagePort, event: ThreadEvent) =>
   port.postMessage(
     event,
-    event.type === 'stem' ? [event.wav.buffer as ArrayBuffer] : event.type === 'part' && event.mix ? buffersOf(event.mix) : [],
+    event.type === 'stem'
+      ? [event.wav.buffer as ArrayBuffer]
+      : event.type === 'offer-tail'
+        ? buffersOf({ left: event.left, right: event.right })
+        : [],
   );
 
 /** The main thread's next message on the port. */
@@ -37,27 +50,48 @@ const answer = (port: MessagePort) => new Promise<MainEvent>((resolve) => port.o
 async function fromElsewhere(port: MessagePort, input: BeatInput, part: PartName): Promise<Stereo> {
   post(port, { type: 'need', part });
   const reply = await answer(port);
-  return typeof reply === 'object' && reply.mix ? reply.mix : partOfBeat(input, part);
+  return typeof reply === 'object' && reply.type === 'part' && reply.mix ? reply.mix : partOfBeat(input, part);
 }
+
+/**
+ * The longest MP3 tail offered to another thread, in samples (60 s, the tail of a 120 s beat): the
+ * offer is a copy, 21 MiB at most, so a longer beat keeps to one thread and to the memory measured for
+ * it (docs/operations.md).
+ */
+const OFFER_MAX_SAMPLES = 60 * SAMPLE_RATE;
+
+/** An MP3's tail offered to the main thread, which may have another thread encode it (encode.ts). */
+const tailElsewhere =
+  (port: MessagePort): Mp3TailElsewhere =>
+  (left, right) => {
+    if (left.length > OFFER_MAX_SAMPLES) return null;
+    post(port, { type: 'offer-tail', left: left.slice(), right: right.slice() });
+    return async () => {
+      post(port, { type: 'need-tail' });
+      const reply = await answer(port);
+      return typeof reply === 'object' && reply.type === 'tail' ? reply.mp3 : null;
+    };
+  };
 
 async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
   const onStage = (stage: TaskStage) => post(port, { type: 'stage', stage });
   switch (task.task) {
     case 'beat': {
       const { input, elsewhere: part } = task;
-      return beatFiles(input, onStage, part ? { [part]: () => fromElsewhere(port, input, part) } : {});
+      const parts = part ? { [part]: () => fromElsewhere(port, input, part) } : {};
+      return beatFiles(input, onStage, parts, tailElsewhere(port));
     }
     case 'part':
-      if (Atomics.load(task.unwanted, 0) === 0)
-        post(port, { type: 'part', part: task.part, mix: partOfBeat(task.input, task.part) });
-      return null;
+      return begin(task.claim) ? partOfBeat(task.input, task.part) : null;
+    case 'tail':
+      return begin(task.claim) ? { mp3: await lameFrames(task.left, task.right) } : null;
     case 'stems':
       return stemFiles(task.input, onStage, async (part, wav) => {
         post(port, { type: 'stem', part, wav });
         await answer(port);
       });
     case 'master':
-      return masterFiles(task.mix, task.targetLufs);
+      return masterFiles(task.mix, task.targetLufs, tailElsewhere(port));
     case 'warm':
       // Loads the engine, compiles the MP3 encoder and runs a short beat through every stage, so that a
       // thread's first job finds its code compiled and optimized (a cold 30 s beat took 0.4 s longer).
@@ -67,14 +101,13 @@ async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
 }
 
 /**
- * An outcome whose files move to the main thread instead of being copied (a 30 s beat's WAV is 5 MB).
- * Only a buffer a file has to itself moves: a small Buffer may share Node's pool with others.
+ * An outcome whose files and samples move to the main thread instead of being copied (a 30 s beat's
+ * WAV is 5 MB). Only a buffer a view has to itself moves: a small Buffer may share Node's pool with others.
  */
 function moved(outcome: ThreadOutcome<unknown>): ThreadOutcome<unknown> {
   const value = outcome.ok ? outcome.value : undefined;
-  const files =
-    value && typeof value === 'object' ? Object.values(value).filter((v): v is Uint8Array => v instanceof Uint8Array) : [];
-  const own = files.filter((f) => f.byteOffset === 0 && f.byteLength === f.buffer.byteLength).map((f) => f.buffer);
+  const views = value && typeof value === 'object' ? Object.values(value).filter((v) => ArrayBuffer.isView(v)) : [];
+  const own = views.flatMap(ownBuffer);
   if (!own.length) return outcome;
   return move({ [transferableSymbol]: [...new Set(own)], [valueSymbol]: outcome } as never) as unknown as ThreadOutcome<unknown>;
 }
@@ -83,7 +116,6 @@ export default async function engineThread({
   port,
   ...task
 }: EngineTask & { port: MessagePort }): Promise<ThreadOutcome<unknown>> {
-  post(port, { type: 'start' });
   try {
     return moved({ ok: true, value: await run(task as EngineTask, port) });
   } catch (err) {

@@ -1,4 +1,4 @@
-/** Encoders: WAV (PCM 16/24-bit), MP3 (LAME via wasm-media-encoders, CBR) and MIDI of the arrangement. */
+/** Encoders: WAV (PCM 16/24-bit), MP3 (LAME via wasm-media-encoders, VBR, in two halves: mp3-halves.ts) and MIDI of the arrangement. */
 import * as ToneMidi from '@tonejs/midi';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -7,6 +7,7 @@ import type { MusicalKey } from '../../src/music/keys.js';
 import { type Arrangement, BEATS_PER_BAR, type DrumName, type PartName } from './arrangement.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
 import { withGaplessHeader } from './lame-tag.js';
+import { joinHalves, mp3Halves } from './mp3-halves.js';
 import { legatoRuns, toneFor } from './render.js';
 
 export function encodeWav(s: Stereo, bitDepth: 16 | 24 = 16, sampleRate = SAMPLE_RATE): Buffer {
@@ -139,23 +140,47 @@ async function mp3Encoder() {
   });
 }
 
-/**
- * VBR MP3 (LAME's -V quality, 0 best … 9 smallest; V2 is transparent, about 150–200 kbps on our mixes)
- * with a gapless header: it decodes to exactly the samples of `s`, in step with them. VBR over CBR 192k:
- * LAME's VBR search encodes a 30 s beat about a fifth faster here (docs/benchmarks.md, audio) into a
- * smaller file of the same quality.
- */
-export async function encodeMp3(s: Stereo, vbrQuality = 2): Promise<Buffer> {
+/** LAME's -V quality (0 best … 9 smallest): V2 is transparent, about 150–200 kbps on our mixes. */
+const VBR_QUALITY = 2;
+
+/** Samples to MP3 frames (VBR, no tag), by a fresh LAME. */
+export async function lameFrames(left: Float32Array, right: Float32Array): Promise<Uint8Array> {
   const encoder = await mp3Encoder();
-  encoder.configure({ sampleRate: SAMPLE_RATE, channels: 2, vbrQuality });
+  encoder.configure({ sampleRate: SAMPLE_RATE, channels: 2, vbrQuality: VBR_QUALITY });
   const chunks: Buffer[] = [];
   const block = SAMPLE_RATE; // one second at a time keeps the wasm buffers small
-  for (let i = 0; i < s.left.length; i += block) {
+  for (let i = 0; i < left.length; i += block) {
     // The encoder reuses its output buffer: copy each chunk out.
-    chunks.push(Buffer.from(encoder.encode([s.left.subarray(i, i + block), s.right.subarray(i, i + block)])));
+    chunks.push(Buffer.from(encoder.encode([left.subarray(i, i + block), right.subarray(i, i + block)])));
   }
   chunks.push(Buffer.from(encoder.finalize()));
-  return withGaplessHeader(Buffer.concat(chunks), s.left.length, true);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Hands an MP3's tail (views of the mix: copied if sent away) to be encoded elsewhere, another thread,
+ * while the head is encoded here; the function it returns gives the tail's frames once the head is
+ * done, or null for "encode it here". Null instead of a function: not handed over.
+ */
+export type Mp3TailElsewhere = (left: Float32Array, right: Float32Array) => (() => Promise<Uint8Array | null>) | null;
+
+/**
+ * VBR MP3 with a gapless header: it decodes to exactly the samples of `s`, in step with them. VBR over
+ * CBR 192k: LAME's VBR search encodes a 30 s beat about a fifth faster here (docs/benchmarks.md, audio)
+ * into a smaller file of the same quality. A beat of 10 s or more is encoded in two halves, joined
+ * (mp3-halves.ts): the tail on another thread when `elsewhere` finds one, else here after the head.
+ */
+export async function encodeMp3(s: Stereo, elsewhere?: Mp3TailElsewhere): Promise<Buffer> {
+  const samples = s.left.length;
+  const plan = mp3Halves(samples);
+  const whole = async () => withGaplessHeader(await lameFrames(s.left, s.right), samples, true);
+  if (!plan) return whole();
+  const tailOf = (c: Float32Array) => c.subarray(plan.tailFrom);
+  const away = elsewhere?.(tailOf(s.left), tailOf(s.right));
+  const head = await lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
+  const tail = (await away?.()) ?? (await lameFrames(tailOf(s.left), tailOf(s.right)));
+  const joined = joinHalves(head, tail, plan);
+  return joined ? withGaplessHeader(joined, samples, true) : whole();
 }
 
 /**

@@ -14,13 +14,15 @@
  */
 export const LAME_ENCODER_DELAY = 576;
 
-const SAMPLES_PER_FRAME = 1152; // MPEG-1 Layer III
-const BITRATES_KBPS = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
+export const SAMPLES_PER_FRAME = 1152; // MPEG-1 Layer III
+export const BITRATES_KBPS = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
 const SAMPLE_RATES = [44_100, 48_000, 32_000];
 /** Where the Xing tag's optional fields end and the LAME extension begins, from "Info". */
 const LAME_AT = 4 + 4 + 4 + 4 + 100 + 4;
 
-interface FrameHeader {
+export interface FrameHeader {
+  /** Where the frame starts in its stream. */
+  at: number;
   bytes: number;
   bitrateKbps: number;
   sampleRate: number;
@@ -37,7 +39,7 @@ function readHeader(mp3: Uint8Array, at: number): FrameHeader | null {
   if (!bitrateKbps || !sampleRate) return null;
   const padding = (b2 >> 1) & 1;
   const bytes = Math.floor((144_000 * bitrateKbps) / sampleRate) + padding;
-  return { bytes, bitrateKbps, sampleRate, mode: (mp3[at + 3] as number) >> 6 };
+  return { at, bytes, bitrateKbps, sampleRate, mode: (mp3[at + 3] as number) >> 6 };
 }
 
 const CRC16_TABLE = (() => {
@@ -56,18 +58,17 @@ function crc16(bytes: Uint8Array, crc = 0): number {
   return crc;
 }
 
-/** Each frame's byte offset in `mp3` (frames from LAME, no tag), and the first frame's header. */
-function frameOffsets(mp3: Uint8Array): { offsets: number[]; first: FrameHeader } {
-  const first = readHeader(mp3, 0);
-  if (!first) throw new Error('MP3: the encoder did not start with an MPEG-1 Layer III frame');
-  const offsets: number[] = [];
+/** Every frame of `mp3` (frames from LAME, no tag), in order. */
+export function mp3Frames(mp3: Uint8Array): FrameHeader[] {
+  const frames: FrameHeader[] = [];
   for (let at = 0; at < mp3.length; ) {
     const header = readHeader(mp3, at);
-    if (!header) throw new Error(`MP3: no frame at byte ${at}`);
-    offsets.push(at);
+    if (!header) throw new Error(at ? `MP3: no frame at byte ${at}` : 'MP3: the encoder did not start with a frame');
+    frames.push(header);
     at += header.bytes;
   }
-  return { offsets, first };
+  if (!frames.length) throw new Error('MP3: the encoder wrote no frame');
+  return frames;
 }
 
 /** The bitrate index of the tag frame of a VBR stream: 128 kbps holds the tag, as LAME's own. */
@@ -79,8 +80,9 @@ const VBR_TAG_BITRATE_INDEX = 9;
  * being padding, with a seek table of where each percent of the time starts.
  */
 export function withGaplessHeader(mp3: Uint8Array, samples: number, vbr = false): Buffer {
-  const { offsets, first } = frameOffsets(mp3);
-  const frames = offsets.length;
+  const all = mp3Frames(mp3);
+  const first = all[0] as FrameHeader;
+  const frames = all.length;
   const padding = frames * SAMPLES_PER_FRAME - LAME_ENCODER_DELAY - samples;
   if (padding < 0 || padding > 0xfff) throw new Error(`MP3: ${frames} frames cannot hold ${samples} samples`);
 
@@ -101,7 +103,7 @@ export function withGaplessHeader(mp3: Uint8Array, samples: number, vbr = false)
   tag.writeUInt32BE(total, info + 12);
   // TOC: where each percent of the time starts, in 256ths of the bytes (linear at a constant bitrate).
   for (let i = 0; i < 100; i++) {
-    const at = frameBytes + (offsets[Math.floor((i * frames) / 100)] as number);
+    const at = frameBytes + (all[Math.floor((i * frames) / 100)] as FrameHeader).at;
     tag[info + 16 + i] = Math.min(255, Math.floor((at * 256) / total));
   }
   const lame = info + LAME_AT;

@@ -5,7 +5,7 @@
  */
 import type { ComposeInput } from './composer.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
-import { encodeMidi, encodeMp3, encodeWav } from './encode.js';
+import { encodeMidi, encodeMp3, encodeWav, type Mp3TailElsewhere } from './encode.js';
 import { compose, PARTS, type PartName, type PartsElsewhere, type Stage, renderBeat } from './index.js';
 import { master } from './master.js';
 import { renderPart } from './render.js';
@@ -28,9 +28,9 @@ export type BeatInput = ComposeInput & { targetLufs?: number };
 /** The render's stages, then encoding. */
 export type TaskStage = Stage | 'encoding';
 
-/** A mastered mix as MP3 (VBR, LAME V2) and 16-bit WAV. */
-async function encodeMaster(mix: Stereo): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
-  return { mp3: await encodeMp3(mix), wav: encodeWav(mix) };
+/** A mastered mix as MP3 (VBR, LAME V2; its tail encoded on another thread if `tail` finds one) and 16-bit WAV. */
+async function encodeMaster(mix: Stereo, tail?: Mp3TailElsewhere): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
+  return { mp3: await encodeMp3(mix, tail), wav: encodeWav(mix) };
 }
 
 /** A BEAT: composed, rendered, mastered and encoded to MP3, WAV and MIDI. */
@@ -38,10 +38,11 @@ export async function beatFiles(
   input: BeatInput,
   onStage: (stage: TaskStage) => void,
   elsewhere: PartsElsewhere = {},
+  tail?: Mp3TailElsewhere,
 ): Promise<BeatFiles> {
   const track = await renderBeat(input, onStage, elsewhere);
   onStage('encoding');
-  const { mp3, wav } = await encodeMaster(track.mix);
+  const { mp3, wav } = await encodeMaster(track.mix, tail);
   return {
     mp3,
     wav,
@@ -77,10 +78,10 @@ export async function stemFiles(
 }
 
 /** `mix` mastered to `targetLufs` (in place) and encoded. */
-export async function masterFiles(mix: Stereo, targetLufs: number): Promise<MasteredFiles> {
+export async function masterFiles(mix: Stereo, targetLufs: number, tail?: Mp3TailElsewhere): Promise<MasteredFiles> {
   const mastered = master(mix, targetLufs);
   return {
-    ...(await encodeMaster(mastered.out)),
+    ...(await encodeMaster(mastered.out, tail)),
     durationSec: mastered.out.left.length / SAMPLE_RATE,
     loudnessLufs: mastered.loudnessLufs,
     truePeakDb: mastered.truePeakDb,
