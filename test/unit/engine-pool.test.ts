@@ -24,20 +24,25 @@ const pool = new EnginePool(2);
 afterAll(() => pool.close());
 
 describe('engine pool', () => {
-  it('renders the same bytes as the main thread would, reporting every stage in order', async () => {
+  it('renders the same bytes as the main thread would, with or without help, reporting every stage in order', async () => {
     await pool.warm();
-    const stages: string[] = [];
-    // 12 s: its MP3 is encoded in two halves (over 10 s), the tail on the second thread.
-    const threaded = await pool.beat(input(12), (stage) => {
-      stages.push(stage);
-    });
-    expect(pool.helped).toEqual({ part: 1, tail: 1 });
     const inline = await beatFiles(input(12), () => {});
-    expect(Buffer.from(threaded.mp3).equals(Buffer.from(inline.mp3))).toBe(true);
-    expect(Buffer.from(threaded.wav).equals(Buffer.from(inline.wav))).toBe(true);
-    expect(Buffer.from(threaded.midi).equals(Buffer.from(inline.midi))).toBe(true);
-    expect(threaded.loudnessLufs).toBe(inline.loudnessLufs);
-    expect(stages).toEqual(['composing', 'drums', 'bass', 'melody', 'mixing', 'mastering', 'encoding']);
+    // 12 s: its chords may render on the second thread, and its MP3 is encoded in two halves (over
+    // 10 s), the tail there too. Whether a helper begins in time depends on the machine's load: the
+    // bytes must be the same every time, and help must come at least once in three beats.
+    for (let i = 0; i < 3 && !(pool.helped.part && pool.helped.tail); i++) {
+      const stages: string[] = [];
+      const threaded = await pool.beat(input(12), (stage) => {
+        stages.push(stage);
+      });
+      expect(Buffer.from(threaded.mp3).equals(Buffer.from(inline.mp3))).toBe(true);
+      expect(Buffer.from(threaded.wav).equals(Buffer.from(inline.wav))).toBe(true);
+      expect(Buffer.from(threaded.midi).equals(Buffer.from(inline.midi))).toBe(true);
+      expect(threaded.loudnessLufs).toBe(inline.loudnessLufs);
+      expect(stages).toEqual(['composing', 'drums', 'bass', 'melody', 'mixing', 'mastering', 'encoding']);
+    }
+    expect(pool.helped.part).toBeGreaterThan(0);
+    expect(pool.helped.tail).toBeGreaterThan(0);
   });
 
   it('stops a task whose report fails (a cancellation) with that error, and keeps working', async () => {

@@ -27,6 +27,7 @@ import type { BeatFiles, BeatInput, MasteredFiles, TaskStage } from '../engine/t
 import {
   type EngineTask,
   type HelperTask,
+  type PoolShared,
   type ThreadEvent,
   type ThreadOutcome,
   buffersOf,
@@ -45,17 +46,9 @@ interface Listeners {
   onStem?: (part: PartName, wav: Uint8Array) => Promise<void>;
   /** A part from elsewhere: its samples, or null for the thread to render it itself. */
   onNeed?: (part: PartName) => Promise<Stereo | null>;
-  /** An MP3's tail offered to be encoded elsewhere, then needed: its frames, or null for the thread to encode it. */
-  onOfferTail?: (left: Float32Array, right: Float32Array) => void;
+  /** An MP3's tail offered to be encoded elsewhere, then needed (a helper began it): its frames, or null for the thread to encode it. */
+  onOfferTail?: (left: Float32Array, right: Float32Array, claim: Int32Array) => void;
   onNeedTail?: () => Promise<Uint8Array | null>;
-}
-
-/** A helper task on another thread (EnginePool.aside). */
-interface Aside<T> {
-  /** Its result if the helper has begun (waiting for it to finish), else null: the helper will skip it. */
-  need(): Promise<T | null>;
-  /** The task it helps is over: the helper skips it if it has not begun. */
-  drop(): void;
 }
 
 /** The part a second thread renders for a beat: the one that takes longest (about a third of the parts' time). */
@@ -71,6 +64,8 @@ export class EnginePool {
   private readonly pool: Piscina;
   /** Tasks handed to the pool and not yet done (running or queued). */
   private pending = 0;
+  /** Shared with the threads: how many are idle (threads − pending, at least 0). */
+  private readonly shared: PoolShared = { idle: new Int32Array(new SharedArrayBuffer(4)) };
   /** Helper tasks whose result was used, by kind: how often a task had another thread's help. */
   readonly helped = { part: 0, tail: 0 };
 
@@ -84,7 +79,9 @@ export class EnginePool {
       idleTimeout: Number.POSITIVE_INFINITY,
       // Under tsx the thread needs its loader too (a compiled dist/ thread does not).
       execArgv: THREAD.pathname.endsWith('.ts') ? withTsx(process.execArgv) : process.execArgv,
+      workerData: this.shared,
     });
+    this.count(0);
   }
 
   /** Loads the engine and its MP3 encoder in every thread and runs a bar through every stage, so no job pays for it. */
@@ -93,15 +90,17 @@ export class EnginePool {
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
-    const split =
+    const claim = newClaim();
+    const part =
       this.pending + 2 <= this.threads && input.durationSec <= SPLIT_MAX_SEC
-        ? this.aside<Stereo>((claim) => ({ task: 'part', input, part: SPLIT_PART, claim }))
+        ? this.aside<Stereo>({ task: 'part', input, part: SPLIT_PART, claim })
         : null;
-    if (!split) return this.withTailAside<BeatFiles>({ task: 'beat', input }, { onStage });
-    return this.withTailAside<BeatFiles>(
-      { task: 'beat', input, elsewhere: SPLIT_PART },
-      { onStage, onNeed: () => split.need() },
-    ).finally(() => split.drop());
+    if (!part) return this.withTailAside<BeatFiles>({ task: 'beat', input }, { onStage });
+    // Needed: the chords if the helper has begun them, else rendered by the beat's thread and skipped by the helper.
+    const onNeed = async () => (giveUp(claim) ? null : this.used('part', await part));
+    return this.withTailAside<BeatFiles>({ task: 'beat', input, elsewhere: SPLIT_PART }, { onStage, onNeed }).finally(() =>
+      giveUp(claim),
+    );
   }
 
   /** Each stem goes to `onStem` one at a time; the thread renders the next once `onStem` resolves. */
@@ -123,45 +122,49 @@ export class EnginePool {
   }
 
   /**
-   * `task` on another thread for a task in progress that can do without it, if a thread is idle now
-   * (null if not). A helper that fails gives null: the task does the work itself (and meets the same
+   * A helper task on another thread, if one is idle now (null if not); its claim decides whether it
+   * runs. A helper that fails gives null: the task it helps does the work itself (and meets the same
    * failure, if any).
    */
-  private aside<T>(task: (claim: Int32Array) => HelperTask, transfer: ArrayBuffer[] = []): Aside<T> | null {
+  private aside<T>(task: HelperTask, transfer: ArrayBuffer[] = []): Promise<T | null> | null {
     if (this.pending + 1 > this.threads) return null;
-    const claim = newClaim();
-    const posted = task(claim);
-    const result = this.run<T | null>(posted, {}, transfer).catch(() => null);
-    return {
-      need: async () => {
-        const value = giveUp(claim) ? null : await result;
-        if (value) this.helped[posted.task]++;
-        return value;
-      },
-      drop: () => void giveUp(claim),
-    };
+    return this.run<T | null>(task, {}, transfer).catch(() => null);
   }
 
-  /** `task`, whose MP3 tail, when it offers it, goes to a thread idle by then. */
+  /** A helper's result, counted in `helped` when there is one. */
+  private used<T>(kind: HelperTask['task'], value: T | null): T | null {
+    if (value) this.helped[kind]++;
+    return value;
+  }
+
+  /** `task`, whose MP3 tail, if it offers it, goes to a thread idle by then. */
   private withTailAside<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {
-    let tail: Aside<{ mp3: Uint8Array }> | null = null;
+    let tail: Promise<{ mp3: Uint8Array } | null> | null = null;
+    let claim: Int32Array | undefined;
     return this.run<T>(
       task,
       {
         ...listeners,
-        onOfferTail: (left, right) => {
-          tail = this.aside((claim) => ({ task: 'tail', left, right, claim }), buffersOf({ left, right }));
+        onOfferTail: (left, right, offered) => {
+          claim = offered;
+          tail = this.aside({ task: 'tail', left, right, claim }, buffersOf({ left, right }));
         },
-        onNeedTail: async () => (await tail?.need())?.mp3 ?? null,
+        onNeedTail: async () => this.used('tail', await tail)?.mp3 ?? null,
       },
       transfer,
-    ).finally(() => tail?.drop());
+    ).finally(() => claim && giveUp(claim));
+  }
+
+  /** Counts tasks in and out, and tells the threads how many are idle. */
+  private count(change: 1 | -1 | 0): void {
+    this.pending += change;
+    Atomics.store(this.shared.idle, 0, Math.max(0, this.threads - this.pending));
   }
 
   private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
-    this.pending++;
+    this.count(1);
     // The first report that failed (set from the port's listener).
     const failed: { error?: unknown; set?: true } = {};
     let chain = Promise.resolve();
@@ -181,7 +184,7 @@ export class EnginePool {
           else if (event.type === 'need') {
             const mix = (await listeners.onNeed?.(event.part)) ?? null;
             port1.postMessage({ type: 'part', part: event.part, mix }, mix ? buffersOf(mix) : []);
-          } else if (event.type === 'offer-tail') listeners.onOfferTail?.(event.left, event.right);
+          } else if (event.type === 'offer-tail') listeners.onOfferTail?.(event.left, event.right, event.claim);
           else if (event.type === 'need-tail') {
             const mp3 = (await listeners.onNeedTail?.()) ?? null;
             port1.postMessage({ type: 'tail', mp3 }, mp3 ? ownBuffer(mp3) : []);
@@ -215,7 +218,7 @@ export class EnginePool {
       await chain;
       throw failed.set ? failed.error : err;
     } finally {
-      this.pending--;
+      this.count(-1);
       port1.close();
     }
   }

@@ -14,7 +14,7 @@ export type EngineTask =
   | { task: 'beat'; input: BeatInput; elsewhere?: PartName }
   /** One part of a beat (a Stereo): another thread's `elsewhere`. */
   | { task: 'part'; input: BeatInput; part: PartName; claim: Int32Array }
-  /** An MP3's tail (its frames, as `{ mp3 }`): what another thread offered with `offer-tail`. */
+  /** An MP3's tail (its frames, as `{ mp3 }`): what another thread offered with `offer-tail`, with its claim. */
   | { task: 'tail'; left: Float32Array; right: Float32Array; claim: Int32Array }
   | { task: 'stems'; input: BeatInput }
   | { task: 'master'; mix: Stereo; targetLufs: number }
@@ -39,13 +39,14 @@ export const giveUp = (claim: Int32Array) => Atomics.compareExchange(claim, 0, F
 /**
  * From a thread, on the task's port: a stage begins, a stem is ready (answered with `next`), a part
  * from elsewhere is needed (answered with a `part`), an MP3's tail is offered to be encoded elsewhere
- * (copies of its samples) and then needed (answered with a `tail`), the task is over.
+ * (copies of its samples, and the claim the thread gives up once it would rather encode it itself),
+ * then needed because a helper began it (answered with a `tail`), the task is over.
  */
 export type ThreadEvent =
   | { type: 'stage'; stage: TaskStage }
   | { type: 'stem'; part: PartName; wav: Uint8Array }
   | { type: 'need'; part: PartName }
-  | { type: 'offer-tail'; left: Float32Array; right: Float32Array }
+  | { type: 'offer-tail'; left: Float32Array; right: Float32Array; claim: Int32Array }
   | { type: 'need-tail' }
   | { type: 'end' };
 
@@ -64,6 +65,14 @@ export interface TailEvent {
 
 /** From the main thread, on a task's port: a stem was taken, the part or the MP3 tail that was needed. */
 export type MainEvent = 'next' | PartEvent | TailEvent;
+
+/**
+ * What the pool shares with its threads (piscina's workerData): how many threads are idle now, read
+ * before copying anything to offer (its own word in shared memory, kept by the pool).
+ */
+export interface PoolShared {
+  idle: Int32Array;
+}
 
 /** The buffers under a stereo signal, each once (left and right may be views of one): what moves it between threads. */
 export const buffersOf = (s: Stereo): ArrayBuffer[] => [...new Set([s.left.buffer, s.right.buffer])] as ArrayBuffer[];

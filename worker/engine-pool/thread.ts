@@ -7,7 +7,7 @@
  * CommonJS hook on Node 20, so the engine's imports must work both ways (see encode.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
-import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { Failure } from '../../src/failures.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
 import { type Mp3TailElsewhere, lameFrames } from '../engine/encode.js';
@@ -18,8 +18,11 @@ import {
   type MainEvent,
   type ThreadEvent,
   type ThreadOutcome,
+  type PoolShared,
   begin,
   buffersOf,
+  giveUp,
+  newClaim,
   ownBuffer,
 } from './protocol.js';
 
@@ -54,19 +57,30 @@ async function fromElsewhere(port: MessagePort, input: BeatInput, part: PartName
 }
 
 /**
- * The longest MP3 tail offered to another thread, in samples (60 s, the tail of a 120 s beat): the
- * offer is a copy, 21 MiB at most, so a longer beat keeps to one thread and to the memory measured for
- * it (docs/operations.md).
+ * The longest MP3 tail offered to another thread, in samples: a little over 60 s, the tail of a 120 s
+ * beat (it starts a few frames before the middle). The offer is a copy, 21 MiB at most, so a longer
+ * beat keeps to one thread and to the memory measured for it (docs/operations.md).
  */
-const OFFER_MAX_SAMPLES = 60 * SAMPLE_RATE;
+const OFFER_MAX_SAMPLES = 61 * SAMPLE_RATE;
 
-/** An MP3's tail offered to the main thread, which may have another thread encode it (encode.ts). */
+/** Threads idle in the pool now (none when run outside one, as in tests). */
+const idleThreads = () => {
+  const shared = workerData as PoolShared | undefined;
+  return shared?.idle ? Atomics.load(shared.idle, 0) : 0;
+};
+
+/**
+ * An MP3's tail offered to the main thread when another thread is idle (encode.ts). Once the head is
+ * encoded, the tail is taken back unless a helper has begun it (its claim), and only then asked for.
+ */
 const tailElsewhere =
   (port: MessagePort): Mp3TailElsewhere =>
   (left, right) => {
-    if (left.length > OFFER_MAX_SAMPLES) return null;
-    post(port, { type: 'offer-tail', left: left.slice(), right: right.slice() });
+    if (left.length > OFFER_MAX_SAMPLES || idleThreads() < 1) return null;
+    const claim = newClaim();
+    post(port, { type: 'offer-tail', left: left.slice(), right: right.slice(), claim });
     return async () => {
+      if (giveUp(claim)) return null;
       post(port, { type: 'need-tail' });
       const reply = await answer(port);
       return typeof reply === 'object' && reply.type === 'tail' ? reply.mp3 : null;

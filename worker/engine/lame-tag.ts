@@ -31,14 +31,20 @@ export interface FrameHeader {
 }
 
 /** An MPEG-1 Layer III frame header without CRC (what LAME writes), or null. */
+/** A frame's length in bytes, header included, with the padding slot when `padding` is 1. */
+export const frameBytes = (bitrateKbps: number, sampleRate: number, padding = 0) =>
+  Math.floor((144_000 * bitrateKbps) / sampleRate) + padding;
+
+/** Bytes of side information after a frame's 4-byte header (MPEG-1): 17 mono, 32 otherwise. */
+export const sideBytes = (f: FrameHeader) => (f.mode === 3 ? 17 : 32);
+
 function readHeader(mp3: Uint8Array, at: number): FrameHeader | null {
   const b2 = mp3[at + 2] as number;
   if (mp3[at] !== 0xff || mp3[at + 1] !== 0xfb) return null; // sync, MPEG-1, Layer III, no CRC
   const bitrateKbps = BITRATES_KBPS[b2 >> 4] ?? 0;
   const sampleRate = SAMPLE_RATES[(b2 >> 2) & 3] ?? 0;
   if (!bitrateKbps || !sampleRate) return null;
-  const padding = (b2 >> 1) & 1;
-  const bytes = Math.floor((144_000 * bitrateKbps) / sampleRate) + padding;
+  const bytes = frameBytes(bitrateKbps, sampleRate, (b2 >> 1) & 1);
   return { at, bytes, bitrateKbps, sampleRate, mode: (mp3[at + 3] as number) >> 6 };
 }
 
@@ -89,21 +95,21 @@ export function withGaplessHeader(mp3: Uint8Array, samples: number, vbr = false)
   // A CBR tag frame has the audio's header without the padding slot, so it is a frame of the same
   // bitrate; a VBR one is a 128 kbps frame, whatever the first audio frame's bitrate.
   const b2 = vbr ? (VBR_TAG_BITRATE_INDEX << 4) | ((mp3[2] as number) & 0x0c) : (mp3[2] as number) & ~0x02;
-  const frameBytes = Math.floor((144_000 * (BITRATES_KBPS[b2 >> 4] as number)) / first.sampleRate);
-  const tag = Buffer.alloc(frameBytes);
+  const tagBytes = frameBytes(BITRATES_KBPS[b2 >> 4] as number, first.sampleRate);
+  const tag = Buffer.alloc(tagBytes);
   tag[0] = 0xff;
   tag[1] = mp3[1] as number;
   tag[2] = b2;
   tag[3] = mp3[3] as number;
-  const info = 4 + (first.mode === 3 ? 17 : 32); // after the (empty) side information
-  const total = frameBytes + mp3.length;
+  const info = 4 + sideBytes(first); // after the (empty) side information
+  const total = tagBytes + mp3.length;
   tag.write(vbr ? 'Xing' : 'Info', info, 'ascii');
   tag.writeUInt32BE(0x0f, info + 4); // frames, bytes, TOC and quality present
   tag.writeUInt32BE(frames, info + 8);
   tag.writeUInt32BE(total, info + 12);
   // TOC: where each percent of the time starts, in 256ths of the bytes (linear at a constant bitrate).
   for (let i = 0; i < 100; i++) {
-    const at = frameBytes + (all[Math.floor((i * frames) / 100)] as FrameHeader).at;
+    const at = tagBytes + (all[Math.floor((i * frames) / 100)] as FrameHeader).at;
     tag[info + 16 + i] = Math.min(255, Math.floor((at * 256) / total));
   }
   const lame = info + LAME_AT;

@@ -2,7 +2,7 @@
  * A long MP3 encoded as two halves, each by its own LAME, so that two threads can share the work
  * (worker/engine-pool/), joined into one stream that decodes as one encoder's would.
  *
- * The tail's encoder starts WARM_FRAMES frames before the join, on the frame grid, so that by the join
+ * The tail's encoder starts WARM_FRAMES frames before the earliest join, on the frame grid, so that by the join
  * its filter bank, its MDCT's overlap and its psychoacoustic model hold what the head's do: measured,
  * its frames decode to the same samples as a single encoder's. The join takes the head's frames before
  * it and the tail's from it, at the first frame in SEAM_FRAMES where
@@ -17,13 +17,16 @@
  * Both halves are a pure function of the samples, so the bytes are the same wherever each is encoded.
  * The plan is fixed by the length alone; a beat shorter than MIN_SAMPLES is encoded whole.
  */
-import { BITRATES_KBPS, type FrameHeader, mp3Frames, SAMPLES_PER_FRAME } from './lame-tag.js';
+import { BITRATES_KBPS, type FrameHeader, frameBytes, mp3Frames, SAMPLES_PER_FRAME, sideBytes } from './lame-tag.js';
 
 /** Frames the tail's encoder runs before the earliest join: after 2 its frames were already a single encoder's. */
 const WARM_FRAMES = 4;
 /** Frames after the middle where a join is looked for. */
 const SEAM_FRAMES = 24;
-/** Frames the head encodes past the last possible join, so that its frames up to the join are final. */
+/**
+ * Frames the head encodes past the last frame it may keep (the one before the last possible join), so
+ * that the frames it keeps are final: LAME looks about 1.7 frames ahead.
+ */
 const LOOKAHEAD_FRAMES = 3;
 /** Shorter than this (10 s at 44.1 kHz), the MP3 is encoded whole. */
 export const MIN_SAMPLES = 441_000;
@@ -44,9 +47,6 @@ export function mp3Halves(samples: number): Mp3Halves | null {
     tailFrom: (middle - WARM_FRAMES) * SAMPLES_PER_FRAME,
   };
 }
-
-/** Bytes of side information after a frame's 4-byte header: 17 mono, 32 otherwise (MPEG-1). */
-const sideBytes = (f: FrameHeader) => (f.mode === 3 ? 17 : 32);
 
 /** `count` bits of a frame's side information from bit `bit`. */
 function sideBits(mp3: Uint8Array, f: FrameHeader, bit: number, count: number): number {
@@ -88,11 +88,32 @@ function enlarged(mp3: Uint8Array, frame: FrameHeader, more: number): Uint8Array
   const bytes = mp3.subarray(frame.at, frame.at + frame.bytes);
   if (more <= 0) return bytes;
   for (let index = BITRATES_KBPS.indexOf(frame.bitrateKbps) + 1; index < BITRATES_KBPS.length; index++) {
-    const out = new Uint8Array(Math.floor((144_000 * (BITRATES_KBPS[index] as number)) / frame.sampleRate));
+    const out = new Uint8Array(frameBytes(BITRATES_KBPS[index] as number, frame.sampleRate));
     if (out.length - frame.bytes < more) continue;
     out.set(bytes);
     out[2] = (index << 4) | ((bytes[2] as number) & 0x0d); // the new bitrate, no padding slot
     return out;
+  }
+  return null;
+}
+
+/** Where two halves join: the head's frames before `head`, the tail's from `tail`; `last`, the head's last frame as it goes in. */
+interface Join {
+  head: number;
+  tail: number;
+  last: Uint8Array;
+}
+
+/** The first frame in the window where the halves can join (see the top of this file), or null. */
+function findJoin(head: Uint8Array, a: FrameHeader[], tail: Uint8Array, b: FrameHeader[], plan: Mp3Halves): Join | null {
+  const tailFirst = plan.tailFrom / SAMPLES_PER_FRAME; // the tail's frame 0 is this frame of the whole
+  for (let g = tailFirst + WARM_FRAMES; g < tailFirst + WARM_FRAMES + SEAM_FRAMES; g++) {
+    const j = g - tailFirst;
+    const [fa, fb, pa, pb] = [a[g], b[j], a[g - 1], b[j - 1]];
+    if (!fa || !fb || !pa || !pb) return null;
+    if (windowsOut(head, pa) !== windowsOut(tail, pb)) continue;
+    const last = enlarged(head, pa, mainDataBegin(tail, fb) - mainDataBegin(head, fa));
+    if (last) return { head: g, tail: j, last };
   }
   return null;
 }
@@ -104,23 +125,19 @@ function enlarged(mp3: Uint8Array, frame: FrameHeader, more: number): Uint8Array
 export function joinHalves(head: Uint8Array, tail: Uint8Array, plan: Mp3Halves): Uint8Array | null {
   const a = mp3Frames(head);
   const b = mp3Frames(tail);
-  const tailFirst = plan.tailFrom / SAMPLES_PER_FRAME; // the tail's frame 0 is this frame of the whole
-  for (let g = tailFirst + WARM_FRAMES; g < tailFirst + WARM_FRAMES + SEAM_FRAMES; g++) {
-    const j = g - tailFirst;
-    const [fa, fb, pa, pb] = [a[g], b[j], a[g - 1], b[j - 1]];
-    if (!fa || !fb || !pa || !pb) return null;
-    if (windowsOut(head, pa) !== windowsOut(tail, pb)) continue;
-    const reservoir = mainDataBegin(tail, fb);
-    const last = enlarged(head, pa, reservoir - mainDataBegin(head, fa));
-    if (!last) continue;
-    const out = new Uint8Array(pa.at + last.length + tail.length - fb.at);
-    out.set(head.subarray(0, pa.at));
-    out.set(last, pa.at);
-    out.set(tail.subarray(fb.at), pa.at + last.length);
-    const from = roomBefore(b, j, reservoir);
-    const to = roomBefore([...a.slice(0, g - 1), { ...pa, bytes: last.length }], g, reservoir);
-    for (let k = 0; k < reservoir; k++) out[to[k] as number] = tail[from[k] as number] as number;
-    return out;
-  }
-  return null;
+  const join = findJoin(head, a, tail, b, plan);
+  if (!join) return null;
+  const pa = a[join.head - 1] as FrameHeader;
+  const fb = b[join.tail] as FrameHeader;
+  const out = new Uint8Array(pa.at + join.last.length + tail.length - fb.at);
+  out.set(head.subarray(0, pa.at));
+  out.set(join.last, pa.at);
+  out.set(tail.subarray(fb.at), pa.at + join.last.length);
+  // The tail's reservoir: the bytes of its frames from the join on that its encoder put before them.
+  const reservoir = mainDataBegin(tail, fb);
+  const from = roomBefore(b, join.tail, reservoir);
+  const to = roomBefore([...a.slice(0, join.head - 1), { ...pa, bytes: join.last.length }], join.head, reservoir);
+  if (from.length < reservoir || to.length < reservoir) return null;
+  for (let k = 0; k < reservoir; k++) out[to[k] as number] = tail[from[k] as number] as number;
+  return out;
 }
