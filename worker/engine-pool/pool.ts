@@ -18,7 +18,7 @@
  * working finish (one part's or half an MP3's time), rather than end its thread.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Failure } from '../../src/failures.js';
 import type { Stereo } from '../engine/dsp.js';
@@ -172,32 +172,28 @@ export class EnginePool {
     const end = new Promise<void>((resolve) => {
       ended = resolve;
     });
+    const fail = (error: unknown) => {
+      if (failed.set) return;
+      Object.assign(failed, { error, set: true });
+      abort.abort(error);
+    };
     port1.on('message', (event: ThreadEvent) => {
-      if (event.type === 'end') {
-        ended();
-        return;
-      }
-      chain = chain
-        .then(async () => {
-          if (failed.set) return;
-          if (event.type === 'stage') await listeners.onStage?.(event.stage);
-          else if (event.type === 'need') {
-            const mix = (await listeners.onNeed?.(event.part)) ?? null;
-            port1.postMessage({ type: 'part', part: event.part, mix }, mix ? buffersOf(mix) : []);
-          } else if (event.type === 'offer-tail') listeners.onOfferTail?.(event.left, event.right, event.claim);
-          else if (event.type === 'need-tail') {
-            const mp3 = (await listeners.onNeedTail?.()) ?? null;
-            port1.postMessage({ type: 'tail', mp3 }, mp3 ? ownBuffer(mp3) : []);
-          } else {
-            await listeners.onStem?.(event.part, event.wav);
-            port1.postMessage('next');
-          }
-        })
-        .catch((error) => {
-          if (failed.set) return;
-          Object.assign(failed, { error, set: true });
-          abort.abort(error);
-        });
+      if (event.type === 'end') ended();
+      // Between threads: answered at once, not after the reports queued before it (a slow database
+      // write would hold the thread waiting for its part or its tail).
+      else if (event.type === 'need' || event.type === 'offer-tail' || event.type === 'need-tail')
+        coordinate(event, listeners, port1).catch(fail);
+      else
+        chain = chain
+          .then(async () => {
+            if (failed.set) return;
+            if (event.type === 'stage') await listeners.onStage?.(event.stage);
+            else {
+              await listeners.onStem?.(event.part, event.wav);
+              port1.postMessage('next');
+            }
+          })
+          .catch(fail);
     });
     try {
       const outcome = (await this.pool.run(
@@ -221,6 +217,22 @@ export class EnginePool {
       this.count(-1);
       port1.close();
     }
+  }
+}
+
+/** A thread's need for a part or its MP3 tail answered, or its tail offered. */
+async function coordinate(
+  event: Extract<ThreadEvent, { type: 'need' | 'offer-tail' | 'need-tail' }>,
+  listeners: Listeners,
+  port: MessagePort,
+): Promise<void> {
+  if (event.type === 'offer-tail') listeners.onOfferTail?.(event.left, event.right, event.claim);
+  else if (event.type === 'need') {
+    const mix = (await listeners.onNeed?.(event.part)) ?? null;
+    port.postMessage({ type: 'part', part: event.part, mix }, mix ? buffersOf(mix) : []);
+  } else {
+    const mp3 = (await listeners.onNeedTail?.()) ?? null;
+    port.postMessage({ type: 'tail', mp3 }, mp3 ? ownBuffer(mp3) : []);
   }
 }
 

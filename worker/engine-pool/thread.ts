@@ -9,6 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { Failure } from '../../src/failures.js';
+import { type MusicalKey, parseKey } from '../../src/music/keys.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
 import { type Mp3TailElsewhere, lameFrames } from '../engine/encode.js';
 import type { PartName } from '../engine/index.js';
@@ -26,14 +27,19 @@ import {
   ownBuffer,
 } from './protocol.js';
 
-/** What a thread renders before its first job: a bar of lo-fi (its reverb, vinyl and every voice but the 808's). */
+/**
+ * What a thread renders before its first job: a bar of lo-fi (its reverb, vinyl and every voice but
+ * the 808's), with the fields of a job's input in their order (worker/handlers/beat.ts), so that the
+ * code it optimizes sees the objects a job brings.
+ */
 const WARM_UP: BeatInput = {
   genre: 'lofi',
   bpm: 90,
-  key: { pitchClass: 9, tonic: 'A', mode: 'minor' },
+  key: parseKey('A minor') as MusicalKey,
   mood: 'mellow',
   durationSec: 2,
   seed: 1,
+  targetLufs: -14,
 };
 
 const post = (port: MessagePort, event: ThreadEvent) =>
