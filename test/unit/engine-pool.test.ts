@@ -10,7 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Failure } from '../../src/failures.js';
 import { parseKey } from '../../src/music/keys.js';
 import { type Stereo, stereo } from '../../worker/engine/dsp.js';
-import { beatFiles } from '../../worker/engine/tasks.js';
+import { renderBeat } from '../../worker/engine/index.js';
+import { beatFiles, masterFiles } from '../../worker/engine/tasks.js';
 import { EnginePool } from '../../worker/engine-pool/pool.js';
 import { valueSymbol } from 'piscina';
 import { type HelperTask, type ThreadEvent, type ThreadOutcome, giveUp, newClaim } from '../../worker/engine-pool/protocol.js';
@@ -55,6 +56,21 @@ describe('engine pool', () => {
     expect(stages).not.toContain('encoding');
     const after = await pool.beat(input(4), () => {});
     expect(after.mp3.byteLength).toBeGreaterThan(1000);
+  });
+
+  it('masters a mix to the same bytes as the main thread would, its MP3 tail encoded on the other thread', async () => {
+    const { mix } = await renderBeat(input(12), () => {});
+    const copy = () => ({ left: mix.left.slice(), right: mix.right.slice() });
+    const inline = await masterFiles(copy(), -12);
+    const tails = pool.helped.tail;
+    // As above: the same bytes every time, and the other thread's help at least once in three.
+    for (let i = 0; i < 3 && pool.helped.tail === tails; i++) {
+      const threaded = await pool.master(copy(), -12);
+      expect(Buffer.from(threaded.mp3).equals(Buffer.from(inline.mp3))).toBe(true);
+      expect(Buffer.from(threaded.wav).equals(Buffer.from(inline.wav))).toBe(true);
+      expect(threaded.loudnessLufs).toBe(inline.loudnessLufs);
+    }
+    expect(pool.helped.tail).toBeGreaterThan(tails);
   });
 
   it("brings a Failure back as the same Failure (code and finality), not a thread's bare error", async () => {
