@@ -169,14 +169,19 @@ export type Mp3TailElsewhere = (left: Float32Array, right: Float32Array) => (() 
  * CBR 192k: LAME's VBR search encodes a 30 s beat about a fifth faster here (docs/benchmarks.md, audio)
  * into a smaller file of the same quality. A beat of 10 s or more is encoded in two halves, joined
  * (mp3-halves.ts): the tail on another thread when `elsewhere` finds one, else here after the head.
+ * `meanwhile` (the task's other files) runs here once the tail is on its way, before the head.
  */
-export async function encodeMp3(s: Stereo, elsewhere?: Mp3TailElsewhere): Promise<Buffer> {
+export async function encodeMp3(s: Stereo, elsewhere?: Mp3TailElsewhere, meanwhile?: () => void): Promise<Buffer> {
   const samples = s.left.length;
   const plan = mp3Halves(samples);
   const whole = async () => withGaplessHeader(await lameFrames(s.left, s.right), samples, true);
-  if (!plan) return whole();
+  if (!plan) {
+    meanwhile?.();
+    return whole();
+  }
   const tailOf = (c: Float32Array) => c.subarray(plan.tailFrom);
   const away = elsewhere?.(tailOf(s.left), tailOf(s.right));
+  meanwhile?.();
   const head = await lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
   const tail = (await away?.()) ?? (await lameFrames(tailOf(s.left), tailOf(s.right)));
   const joined = joinHalves(head, tail, plan);

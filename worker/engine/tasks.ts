@@ -28,9 +28,21 @@ export type BeatInput = ComposeInput & { targetLufs?: number };
 /** The render's stages, then encoding. */
 export type TaskStage = Stage | 'encoding';
 
-/** A mastered mix as MP3 (VBR, LAME V2; its tail encoded on another thread if `tail` finds one) and 16-bit WAV. */
-async function encodeMaster(mix: Stereo, tail?: Mp3TailElsewhere): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
-  return { mp3: await encodeMp3(mix, tail), wav: encodeWav(mix) };
+/**
+ * A mastered mix as MP3 (VBR, LAME V2; its tail encoded on another thread if `tail` finds one) and
+ * 16-bit WAV, with `alsoDo` (more files): the WAV and `alsoDo` while the tail is encoded elsewhere.
+ */
+async function encodeMaster(
+  mix: Stereo,
+  tail?: Mp3TailElsewhere,
+  alsoDo: () => void = () => {},
+): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
+  let wav: Uint8Array | undefined;
+  const mp3 = await encodeMp3(mix, tail, () => {
+    wav = encodeWav(mix);
+    alsoDo();
+  });
+  return { mp3, wav: wav as Uint8Array };
 }
 
 /** A BEAT: composed, rendered, mastered and encoded to MP3, WAV and MIDI. */
@@ -42,11 +54,14 @@ export async function beatFiles(
 ): Promise<BeatFiles> {
   const track = await renderBeat(input, onStage, elsewhere);
   onStage('encoding');
-  const { mp3, wav } = await encodeMaster(track.mix, tail);
+  let midi: Uint8Array | undefined;
+  const { mp3, wav } = await encodeMaster(track.mix, tail, () => {
+    midi = encodeMidi(track.arrangement);
+  });
   return {
     mp3,
     wav,
-    midi: encodeMidi(track.arrangement),
+    midi: midi as Uint8Array,
     durationSec: track.durationSec,
     loudnessLufs: track.mastering.loudnessLufs,
     truePeakDb: track.mastering.truePeakDb,
