@@ -351,10 +351,10 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
         expect(cpu(String(requests.cpu))).toBeLessThanOrEqual(cpu(String(limits.cpu)));
         expect(mib(String(requests.memory))).toBeLessThanOrEqual(mib(String(limits.memory)));
       }
-    // docs/operations.md "Worker memory": idle ~120 MiB + 400 MiB budgeted per concurrent job.
+    // docs/operations.md "Worker memory": idle ~120 MiB + 450 MiB budgeted per concurrent job.
     const concurrency = Number(configData(production).WORKER_CONCURRENCY);
     const worker = container(production, 'dawg-worker');
-    expect(mib(String(worker.resources?.requests?.memory))).toBeGreaterThanOrEqual(120 + 400 * concurrency);
+    expect(mib(String(worker.resources?.requests?.memory))).toBeGreaterThanOrEqual(120 + 450 * concurrency);
   });
 
   it('api: readiness on /ready, liveness on /health, a preStop drain, and a grace period covering it and SHUTDOWN_TIMEOUT_MS', () => {

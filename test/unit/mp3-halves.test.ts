@@ -15,7 +15,7 @@ import type { Stereo } from '../../worker/engine/dsp.js';
 import { encodeMp3, lameFrames } from '../../worker/engine/encode.js';
 import { renderBeat } from '../../worker/engine/index.js';
 import { type FrameHeader, mp3Frames, SAMPLES_PER_FRAME, withGaplessHeader } from '../../worker/engine/lame-tag.js';
-import { MIN_SAMPLES, mp3Halves } from '../../worker/engine/mp3-halves.js';
+import { joinHalves, MIN_SAMPLES, mp3Halves } from '../../worker/engine/mp3-halves.js';
 import { decodeWithFfmpeg } from '../helpers/audio.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dawg-mp3-halves-'));
@@ -98,13 +98,15 @@ async function check(name: string, mix: Stereo, opts: { enlarges?: boolean } = {
 }
 
 describe('MP3 in two halves', () => {
-  it('is planned only for 10 s and longer, the tail starting on the frame grid before the middle, the halves overlapping', () => {
+  it('is planned only for 10 s and longer, the tail starting on the frame grid before 45 % of the way, the halves overlapping', () => {
     expect(mp3Halves(MIN_SAMPLES - 1)).toBeNull();
     for (const samples of [MIN_SAMPLES, 30 * 44_100, 300 * 44_100]) {
       const plan = mp3Halves(samples);
       if (!plan) throw new Error('expected a plan');
       expect(plan.tailFrom % SAMPLES_PER_FRAME).toBe(0);
-      expect(plan.tailFrom).toBeLessThan(samples / 2);
+      // The head's thread also writes the WAV and MIDI: the tail takes a little over half.
+      expect(plan.tailFrom / samples).toBeGreaterThan(0.43);
+      expect(plan.tailFrom / samples).toBeLessThan(0.46);
       // The halves overlap by the tail's warm-up and the frames where they may join.
       expect(plan.headTo - plan.tailFrom).toBeGreaterThan(20 * SAMPLES_PER_FRAME);
       expect(plan.headTo).toBeLessThan(samples);
@@ -124,6 +126,46 @@ describe('MP3 in two halves', () => {
       await check(`${genre}-${seed}`, mix, { enlarges });
     },
   );
+
+  it('writes the other files once: while the tail is away, or after the MP3 when it is not', async () => {
+    const tone = (seconds: number) => {
+      const x = new Float32Array(seconds * 44_100).map((_, i) => 0.3 * Math.sin(i / 7));
+      return { left: x, right: x };
+    };
+    for (const [seconds, handOver] of [
+      [4, true],
+      [12, false],
+      [12, true],
+    ] as const) {
+      const events: string[] = [];
+      const elsewhere = (left: Float32Array, right: Float32Array) => {
+        if (!handOver) return null;
+        events.push('offered');
+        return async () => {
+          events.push('tail needed');
+          return lameFrames(left, right);
+        };
+      };
+      const mp3 = await encodeMp3(tone(seconds), elsewhere, () => events.push('meanwhile'));
+      expect(mp3.byteLength).toBeGreaterThan(1000);
+      // A short one is never split, so nothing is offered; a split one not handed over writes its files last.
+      const expected = seconds < 10 || !handOver ? ['meanwhile'] : ['offered', 'meanwhile', 'tail needed'];
+      expect(events).toEqual(expected);
+    }
+  });
+
+  it('does not join halves that cannot be joined (the whole is then encoded at once)', async () => {
+    const { mix } = await renderBeat({ genre: 'lofi', bpm: 90, key, mood: 'mellow', durationSec: 12, seed: 4 });
+    const plan = mp3Halves(mix.left.length);
+    if (!plan) throw new Error('expected a plan');
+    const head = await lameFrames(mix.left.subarray(0, plan.headTo), mix.right.subarray(0, plan.headTo));
+    // A tail cut short of the window where the halves may join.
+    const end = plan.tailFrom + 2 * SAMPLES_PER_FRAME;
+    const short = await lameFrames(mix.left.subarray(plan.tailFrom, end), mix.right.subarray(plan.tailFrom, end));
+    expect(joinHalves(head, short, plan)).toBeNull();
+    const tail = await lameFrames(mix.left.subarray(plan.tailFrom), mix.right.subarray(plan.tailFrom));
+    expect(joinHalves(head, tail, plan)).not.toBeNull();
+  });
 
   it('joins as cleanly where the split falls in silence and the music comes back right after it', async () => {
     // LAME adapts to quiet passages slowly: the tail's encoder starts in silence here.

@@ -55,7 +55,7 @@ interface Listeners {
 const SPLIT_PART: PartName = 'chords';
 /**
  * The longest beat that splits. A split beat's thread holds one stem more while it waits (0.35 MiB a
- * second of audio): up to 42 MiB here, so a job stays well within its 400 MiB (docs/operations.md);
+ * second of audio): up to 42 MiB here, so a job stays well within its 450 MiB (docs/operations.md);
  * a longer beat keeps to one thread and to the memory measured for it.
  */
 const SPLIT_MAX_SEC = 120;

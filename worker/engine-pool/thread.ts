@@ -12,6 +12,7 @@ import { Failure } from '../../src/failures.js';
 import { type MusicalKey, parseKey } from '../../src/music/keys.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
 import { type Mp3TailElsewhere, lameFrames } from '../engine/encode.js';
+import { mp3Halves } from '../engine/mp3-halves.js';
 import type { PartName } from '../engine/index.js';
 import { type BeatInput, type TaskStage, beatFiles, masterFiles, partOfBeat, stemFiles } from '../engine/tasks.js';
 import {
@@ -63,11 +64,11 @@ async function fromElsewhere(port: MessagePort, input: BeatInput, part: PartName
 }
 
 /**
- * The longest MP3 tail offered to another thread, in samples: a little over 60 s, the tail of a 120 s
- * beat (it starts a few frames before the middle). The offer is a copy, 21 MiB at most, so a longer
- * beat keeps to one thread and to the memory measured for it (docs/operations.md).
+ * The longest MP3 tail offered to another thread, in samples: that of a 124 s mix (a 120 s beat's
+ * whole bars), 55 % of it. The offer is a copy, about 23 MiB at most, so a longer beat keeps to one
+ * thread and to the memory measured for it (docs/operations.md).
  */
-const OFFER_MAX_SAMPLES = 61 * SAMPLE_RATE;
+const OFFER_MAX_SAMPLES = 124 * SAMPLE_RATE - (mp3Halves(124 * SAMPLE_RATE)?.tailFrom ?? 0);
 
 /** Threads idle in the pool now (none when run outside one, as in tests). */
 const idleThreads = () => {

@@ -169,23 +169,27 @@ export type Mp3TailElsewhere = (left: Float32Array, right: Float32Array) => (() 
  * CBR 192k: LAME's VBR search encodes a 30 s beat about a fifth faster here (docs/benchmarks.md, audio)
  * into a smaller file of the same quality. A beat of 10 s or more is encoded in two halves, joined
  * (mp3-halves.ts): the tail on another thread when `elsewhere` finds one, else here after the head.
- * `meanwhile` (the task's other files) runs here once the tail is on its way, before the head.
+ * `meanwhile` (the task's other files) runs here while another thread encodes the tail, or after the
+ * MP3 when none does (so a long beat's WAV is not held beside its MP3 buffers for nothing).
  */
-export async function encodeMp3(s: Stereo, elsewhere?: Mp3TailElsewhere, meanwhile?: () => void): Promise<Buffer> {
+export async function encodeMp3(s: Stereo, elsewhere?: Mp3TailElsewhere, meanwhile: () => void = () => {}): Promise<Buffer> {
   const samples = s.left.length;
-  const plan = mp3Halves(samples);
   const whole = async () => withGaplessHeader(await lameFrames(s.left, s.right), samples, true);
+  const plan = mp3Halves(samples);
   if (!plan) {
-    meanwhile?.();
-    return whole();
+    const mp3 = await whole();
+    meanwhile();
+    return mp3;
   }
   const tailOf = (c: Float32Array) => c.subarray(plan.tailFrom);
   const away = elsewhere?.(tailOf(s.left), tailOf(s.right));
-  meanwhile?.();
+  if (away) meanwhile();
   const head = await lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
   const tail = (await away?.()) ?? (await lameFrames(tailOf(s.left), tailOf(s.right)));
   const joined = joinHalves(head, tail, plan);
-  return joined ? withGaplessHeader(joined, samples, true) : whole();
+  const mp3 = joined ? withGaplessHeader(joined, samples, true) : await whole();
+  if (!away) meanwhile();
+  return mp3;
 }
 
 /**

@@ -30,17 +30,18 @@ export type TaskStage = Stage | 'encoding';
 
 /**
  * A mastered mix as MP3 (VBR, LAME V2; its tail encoded on another thread if `tail` finds one) and
- * 16-bit WAV, with `alsoDo` (more files): the WAV and `alsoDo` while the tail is encoded elsewhere.
+ * 16-bit WAV, with `meanwhile` (more files): the WAV and `meanwhile` while the tail is encoded elsewhere.
  */
 async function encodeMaster(
   mix: Stereo,
   tail?: Mp3TailElsewhere,
-  alsoDo: () => void = () => {},
+  meanwhile: () => void = () => {},
 ): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
   let wav: Uint8Array | undefined;
+  // encodeMp3 runs its `meanwhile` once on every path that returns.
   const mp3 = await encodeMp3(mix, tail, () => {
     wav = encodeWav(mix);
-    alsoDo();
+    meanwhile();
   });
   return { mp3, wav: wav as Uint8Array };
 }
