@@ -88,15 +88,19 @@ it(`${SIZES.join(' and ')} sockets in turn x ${CYCLES} cycles: api RSS and heap 
   const started = Date.now();
   for (let c = 0; c < CYCLES; c++) {
     await cycle(SIZES[c % SIZES.length] as number);
-    await gcNow(pid);
-    rss.push(rssMbOf(pid));
-    // The heap that survives a full GC, read twice with a GC before each: whatever the api allocates
-    // between one GC and the read (a keep-alive round, the scrape itself) is not retained memory. A
-    // single read once came out 8 MB above its neighbours (83 between 75s) in a clean-clone run.
+    // What survives a full GC, read twice with a GC before each, the lower read kept:
+    // - the heap: whatever the api allocates between one GC and the read (a keep-alive round, the
+    //   scrape itself) is not retained memory; a single read once came out 8 MB above its neighbours
+    //   (83 between 75s) in a clean-clone run;
+    // - the RSS: V8 gives back the pages a cycle's peak grew its heap by only at the GC after next
+    //   (heap total 183-218 MB after the first GC, 121-134 after the second, the RSS following it),
+    //   so one read after one GC swung 347-452 MB with no trend and failed a clean-clone run.
     const heapMb = async () => (await metric('dawg_nodejs_heap_size_used_bytes')) / 1024 / 1024;
-    const first = await heapMb();
     await gcNow(pid);
-    heap.push(Math.min(first, await heapMb()));
+    const first = { rss: rssMbOf(pid), heap: await heapMb() };
+    await gcNow(pid);
+    rss.push(Math.min(first.rss, rssMbOf(pid)));
+    heap.push(Math.min(first.heap, await heapMb()));
   }
   const seconds = (Date.now() - started) / 1000;
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
