@@ -19,16 +19,12 @@
  * `--dev`: runs the sources through tsx in watch mode instead (no build; restarts on change).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { buildIfStale, DIST, ROOT } from './lib/build-dist.mjs';
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const DIST = join(ROOT, 'dist');
-const BUILD_INFO = join(DIST, '.tsbuildinfo');
-/** What the build compiles (tsconfig.build.json), and what it depends on. */
-const SOURCES = ['src', 'worker', 'scripts/db', 'tsconfig.json', 'tsconfig.build.json'];
 const QUICK_MS = 10_000;
 const MAX_QUICK_FAILURES = 5;
 const FIRST_DELAY_MS = 1_000;
@@ -41,38 +37,6 @@ const say = (message) => console.error(`dawg: ${message}`);
 if (existsSync(join(process.cwd(), '.env'))) {
   process.loadEnvFile(join(process.cwd(), '.env'));
   say('loaded .env');
-}
-
-/** The newest modification time under `path` (a file or a directory), 0 when absent. */
-function newest(path) {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let latest = stat.mtimeMs;
-  for (const entry of readdirSync(path)) latest = Math.max(latest, newest(join(path, entry)));
-  return latest;
-}
-
-function buildIfStale() {
-  const hasSources = existsSync(join(ROOT, 'src'));
-  if (!hasSources) {
-    if (existsSync(join(DIST, 'src', 'main.js'))) return;
-    say('dist/ is missing and there are no sources to build it from');
-    process.exit(1);
-  }
-  const built = existsSync(join(DIST, 'src', 'main.js')) && existsSync(BUILD_INFO) ? statSync(BUILD_INFO).mtimeMs : 0;
-  if (built && Math.max(...SOURCES.map((s) => newest(join(ROOT, s)))) <= built) return;
-  say(built ? 'sources changed since the last build: building dist/' : 'building dist/ (first start)');
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  if (!existsSync(tsc)) {
-    say('the build needs the dev dependencies (npm ci), or run a built dist/');
-    process.exit(1);
-  }
-  const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  if (result.status !== 0) {
-    say('the build failed');
-    process.exit(result.status ?? 1);
-  }
 }
 
 /** The configuration check of the processes themselves: prints every problem and exits 1. */
@@ -91,7 +55,7 @@ const programs = [
   { name: 'worker', args: entry('worker/main') },
 ];
 
-if (!dev) buildIfStale();
+if (!dev) buildIfStale(say);
 checkConfig();
 
 let stopping = null;

@@ -20,7 +20,7 @@ if (config.MIGRATE_ON_START) {
   if (applied.length) log.info({ applied }, 'applied migrations');
 }
 
-const tracing = startTracing({ serviceName: 'dawg-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const tracing = await startTracing({ serviceName: 'dawg-api', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 if (tracing.enabled) log.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing: exporting spans over OTLP/HTTP');
 
 const app = buildApp(config, { log });

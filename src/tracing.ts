@@ -21,9 +21,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-node';
 
 export { SpanKind, type Span };
 
@@ -41,12 +39,23 @@ export interface Tracing {
 
 /**
  * Starts tracing for this process when `endpoint` is set (OTEL_EXPORTER_OTLP_ENDPOINT) or
- * `spanProcessors` are given (tests: an in-memory exporter). Call once, before serving.
+ * `spanProcessors` are given (tests: an in-memory exporter). Call once, before serving. The SDK and
+ * the exporter are loaded only then (src/lazy-module.ts): with tracing off only the API is.
  */
-export function startTracing(opts: { serviceName: string; endpoint?: string; spanProcessors?: SpanProcessor[] }): Tracing {
+export async function startTracing(opts: {
+  serviceName: string;
+  endpoint?: string;
+  spanProcessors?: SpanProcessor[];
+}): Promise<Tracing> {
   const url = opts.endpoint && `${opts.endpoint.replace(/\/+$/, '')}/v1/traces`;
-  const processors = opts.spanProcessors ?? (url ? [new BatchSpanProcessor(new OTLPTraceExporter({ url }))] : []);
-  if (!processors.length) return { enabled: false, shutdown: async () => {} };
+  if (!url && !opts.spanProcessors?.length) return { enabled: false, shutdown: async () => {} };
+  const [{ BatchSpanProcessor, NodeTracerProvider }, { resourceFromAttributes }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/resources'),
+  ]);
+  const processors = opts.spanProcessors?.length
+    ? opts.spanProcessors
+    : [new BatchSpanProcessor(new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url }))];
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
     spanProcessors: processors,

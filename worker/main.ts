@@ -8,7 +8,7 @@ import { buildWorker } from './worker.js';
 const { config, message: secretsMessage } = loadAppConfigOrExit();
 const log = createLogger(config, 'dawg-worker');
 log.info(secretsMessage);
-const tracing = startTracing({ serviceName: 'dawg-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
+const tracing = await startTracing({ serviceName: 'dawg-worker', endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT });
 if (tracing.enabled) log.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 'tracing: exporting spans over OTLP/HTTP');
 const worker = buildWorker(config, { log });
 // Before start: it may wait a while for the database, and a signal then must stop it cleanly.

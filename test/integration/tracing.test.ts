@@ -43,7 +43,7 @@ afterAll(async () => {
 
 describe('tracing', () => {
   it('is off without an endpoint: nothing is registered and spans do not record', async () => {
-    const off = startTracing({ serviceName: 'dawg-test' });
+    const off = await startTracing({ serviceName: 'dawg-test' });
     expect(off.enabled).toBe(false);
     await inSpan('nothing', async (span) => {
       expect(span.isRecording()).toBe(false);
@@ -52,7 +52,7 @@ describe('tracing', () => {
   });
 
   it('follows one generateBeat from the HTTP request through the queue into the worker stages and the upload', async () => {
-    tracing = startTracing({ serviceName: 'dawg-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    tracing = await startTracing({ serviceName: 'dawg-test', spanProcessors: [new SimpleSpanProcessor(exporter)] });
     expect(tracing.enabled).toBe(true);
     stack = await startStack({}, {}, { worker: false });
     const workerLog = capture();

@@ -1,5 +1,6 @@
 /** Anthropic messages through the official SDK. */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
+import { importForFeature } from '../../../lazy-module.js';
 import type { ChatProvider, IntentRequest, ReplyEvent, ReplyRequest } from './types.js';
 
 export interface AnthropicOptions {
@@ -10,7 +11,10 @@ export interface AnthropicOptions {
 }
 
 export function anthropicProvider({ apiKey, model, baseURL, maxTokens = 1024 }: AnthropicOptions): ChatProvider {
-  const client = new Anthropic({ apiKey, baseURL, maxRetries: 0 });
+  const sdk: Promise<Anthropic> = importForFeature(async () => {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    return new Anthropic({ apiKey, baseURL, maxRetries: 0 });
+  });
   return {
     name: 'anthropic',
     model,
@@ -19,6 +23,7 @@ export function anthropicProvider({ apiKey, model, baseURL, maxTokens = 1024 }: 
       const turns = req.continueFrom
         ? [...req.turns, { role: 'assistant' as const, content: req.continueFrom.trimEnd() }]
         : req.turns;
+      const client = await sdk;
       const stream = await client.messages.create(
         { model, max_tokens: maxTokens, system: req.system, messages: turns, stream: true },
         { signal },
@@ -33,6 +38,7 @@ export function anthropicProvider({ apiKey, model, baseURL, maxTokens = 1024 }: 
       }
     },
     async extractIntent(req: IntentRequest, signal: AbortSignal) {
+      const client = await sdk;
       const res = await client.messages.create({ model, max_tokens: 300, system: req.system, messages: req.turns }, { signal });
       const output = res.content.map((b) => (b.type === 'text' ? b.text : '')).join('');
       return { output, usage: { promptTokens: res.usage.input_tokens, completionTokens: res.usage.output_tokens } };

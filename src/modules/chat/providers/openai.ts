@@ -1,5 +1,6 @@
 /** OpenAI chat completions through the official SDK (also any OpenAI-compatible server via baseURL). */
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
+import { importForFeature } from '../../../lazy-module.js';
 import type { ChatProvider, IntentRequest, ReplyEvent, ReplyRequest } from './types.js';
 import { continuationTurns } from './prompts.js';
 
@@ -11,11 +12,15 @@ export interface OpenAIOptions {
 
 export function openaiProvider({ apiKey, model, baseURL }: OpenAIOptions): ChatProvider {
   // Retries and timeouts are the router's job (it falls back instead of waiting).
-  const client = new OpenAI({ apiKey, baseURL, maxRetries: 0 });
+  const sdk: Promise<OpenAI> = importForFeature(async () => {
+    const { default: OpenAI } = await import('openai');
+    return new OpenAI({ apiKey, baseURL, maxRetries: 0 });
+  });
   return {
     name: 'openai',
     model,
     async *streamReply(req: ReplyRequest, signal: AbortSignal): AsyncIterable<ReplyEvent> {
+      const client = await sdk;
       const stream = await client.chat.completions.create(
         {
           model,
@@ -36,6 +41,7 @@ export function openaiProvider({ apiKey, model, baseURL }: OpenAIOptions): ChatP
       }
     },
     async extractIntent(req: IntentRequest, signal: AbortSignal) {
+      const client = await sdk;
       const res = await client.chat.completions.create(
         {
           model,
