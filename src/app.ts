@@ -38,6 +38,7 @@ import { clientIp, fromTrustedProxy } from './http/client-ip.js';
 import { nodeHeaders } from './http/node-headers.js';
 import { PublicUrl } from './http/public-url.js';
 import { attachGraphqlWs, type WsInitialContext } from './transport/graphql-ws.js';
+import { featureModulesLoaded } from './lazy-module.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -282,6 +283,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     services,
     log,
     start: async () => {
+      // The SDKs of the configured providers and storage (src/lazy-module.ts): a broken install stops here.
+      await featureModulesLoaded();
       await services.projectAccess.start();
       services.chat.startSweeping();
       // Before the first request: reads know at once which replicas are up and caught up.

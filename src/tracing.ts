@@ -48,14 +48,15 @@ export async function startTracing(opts: {
   spanProcessors?: SpanProcessor[];
 }): Promise<Tracing> {
   const url = opts.endpoint && `${opts.endpoint.replace(/\/+$/, '')}/v1/traces`;
-  if (!url && !opts.spanProcessors?.length) return { enabled: false, shutdown: async () => {} };
+  const given = opts.spanProcessors;
+  if (given ? !given.length : !url) return { enabled: false, shutdown: async () => {} };
   const [{ BatchSpanProcessor, NodeTracerProvider }, { resourceFromAttributes }] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/resources'),
   ]);
-  const processors = opts.spanProcessors?.length
-    ? opts.spanProcessors
-    : [new BatchSpanProcessor(new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url }))];
+  const processors = given ?? [
+    new BatchSpanProcessor(new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url })),
+  ];
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName }),
     spanProcessors: processors,

@@ -32,6 +32,7 @@ import { type Handlers, createProcessor, defaultHandlers } from './processor.js'
 import { CLEANUP_EVERY_MS, CLEANUP_SCHEDULER, UPLOAD_QUEUE, createUploadQueue } from '../src/jobs/upload-job.js';
 import { createAnalyzer } from './uploads/analyze.js';
 import { cleanupUploads } from './uploads/cleanup.js';
+import { featureModulesLoaded } from '../src/lazy-module.js';
 
 /** BullMQ's own failures (stalled too often, lock lost) mean a worker went away mid-job. */
 const workerLost = (err: Error) => /stalled|lock/i.test(err.message);
@@ -175,6 +176,8 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
      * Resolves without starting when stop() is called while it waits.
      */
     async start(): Promise<void> {
+      // The S3 client when STORAGE_DRIVER=s3 (src/lazy-module.ts): a broken install stops here.
+      await featureModulesLoaded();
       // First: /health answers and /ready says "not ready" while the database is awaited.
       await endpoints.start();
       const ready = await waitForDatabase(() => prisma.generation.findFirst({ select: { id: true } }), {

@@ -208,8 +208,8 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
  * first when stale): under tsx the api held about 60 MiB more (the loader and the sources it keeps).
  */
 export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
-  const { env, databaseUrl, prefix, drop } = await createBenchEnv(extraEnv);
   buildIfStale((message) => console.error(`bench: ${message}`));
+  const { env, databaseUrl, prefix, drop } = await createBenchEnv(extraEnv);
   // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the api under load.
   const extraArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const api = await spawnTs('dist/src/main.js', { ...env, PORT: '0' }, /"port":(\d+)/, {

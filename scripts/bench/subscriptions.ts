@@ -249,7 +249,9 @@ async function members(
 
 async function bareTarget(): Promise<Target> {
   const channel = `dawg-bench-bare-${randomBytes(4).toString('hex')}`;
-  const server = await spawnTs('scripts/bench/bare-ws-server.ts', { REDIS_URL, BENCH_CHANNEL: channel }, /listening on (\d+)/);
+  const server = await spawnTs('scripts/bench/bare-ws-server.mjs', { REDIS_URL, BENCH_CHANNEL: channel }, /listening on (\d+)/, {
+    tsx: false,
+  });
   const port = Number(server.match[1]);
   const publisher = new Redis(REDIS_URL);
   // The same bytes dawg relays, wrapped the way graphql-ws wraps a result.

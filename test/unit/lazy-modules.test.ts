@@ -1,14 +1,16 @@
 /**
  * Modules that only a configured feature needs (src/lazy-module.ts) are not loaded by a process that
- * does not use it: the api and worker with the default configuration (the local AI provider, local
- * storage, tracing off) hold no AI provider SDK, no S3 client and no OpenTelemetry SDK or exporter
- * (about 20 MiB of heap, docs/benchmarks.md). Set up, each is loaded.
+ * does not use it: the api (buildApp) and the storage the worker makes, with the default configuration
+ * (the local AI provider, local storage, tracing off), hold no AI provider SDK, no S3 client and no
+ * OpenTelemetry SDK or exporter (the api's heap is about 11 MiB smaller, docs/benchmarks.md). Set
+ * up, each is loaded.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { featureModulesLoaded, importForFeature } from '../../src/lazy-module.js';
 import { testEnv } from '../helpers/harness.js';
 
 const OPTIONAL = [
@@ -73,4 +75,11 @@ describe('modules a configured feature needs', () => {
     });
     expect(OPTIONAL.filter((p) => !loaded.has(p))).toEqual([]);
   }, 90_000);
+
+  it('that fail to import fail the start (app and worker await featureModulesLoaded), and each use', async () => {
+    const missing = 'dawg-no-such-package';
+    const sdk = importForFeature(() => import(missing));
+    await expect(featureModulesLoaded()).rejects.toThrow(missing);
+    await expect(sdk).rejects.toThrow(missing);
+  });
 });
