@@ -57,7 +57,7 @@ function noisy(x: Float32Array, seed: number): Float32Array {
 }
 
 async function throughMp3(x: Float32Array): Promise<Float32Array> {
-  const mp3 = await encodeMp3({ left: x, right: x });
+  const { mp3 } = await encodeMp3({ left: x, right: x });
   const r = spawnSync(
     ffmpegPath(),
     ['-v', 'error', '-i', 'pipe:0', '-f', 'f32le', '-ac', '1', '-ar', String(SAMPLE_RATE), 'pipe:1'],

@@ -57,7 +57,7 @@ async function check(name: string, mix: Stereo, opts: { enlarges?: boolean } = {
   const samples = mix.left.length;
   const plan = mp3Halves(samples);
   if (!plan) throw new Error('expected a plan');
-  const halves = await encodeMp3(mix);
+  const { mp3: halves } = await encodeMp3(mix);
   const whole = withGaplessHeader(await lameFrames(mix.left, mix.right), samples, true);
 
   // Joined, not encoded whole after all: the audio frames (frame 0 is the tag, whose CRCs differ) are
@@ -146,7 +146,7 @@ describe('MP3 in two halves', () => {
           return lameFrames(left, right);
         };
       };
-      const mp3 = await encodeMp3(tone(seconds), elsewhere, () => events.push('meanwhile'));
+      const { mp3 } = await encodeMp3(tone(seconds), elsewhere, () => events.push('meanwhile'));
       expect(mp3.byteLength).toBeGreaterThan(1000);
       // A short one is never split, so nothing is offered; a split one not handed over writes its files last.
       const expected = seconds < 10 || !handOver ? ['meanwhile'] : ['offered', 'meanwhile', 'tail needed'];

@@ -7,7 +7,7 @@ import type { MusicalKey } from '../../src/music/keys.js';
 import { type Arrangement, BEATS_PER_BAR, type DrumName, type PartName } from './arrangement.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
 import { withGaplessHeader } from './lame-tag.js';
-import { joinHalves, mp3Halves } from './mp3-halves.js';
+import { joinHalves, type Mp3Halves, mp3Halves } from './mp3-halves.js';
 import { legatoRuns, toneFor } from './render.js';
 
 export function encodeWav(s: Stereo, bitDepth: 16 | 24 = 16, sampleRate = SAMPLE_RATE): Buffer {
@@ -169,27 +169,29 @@ export type Mp3TailElsewhere = (left: Float32Array, right: Float32Array) => (() 
  * CBR 192k: LAME's VBR search encodes a 30 s beat about a fifth faster here (docs/benchmarks.md, audio)
  * into a smaller file of the same quality. A beat of 10 s or more is encoded in two halves, joined
  * (mp3-halves.ts): the tail on another thread when `elsewhere` finds one, else here after the head.
- * `meanwhile` (the task's other files) runs here while another thread encodes the tail, or after the
- * MP3 when none does (so a long beat's WAV is not held beside its MP3 buffers for nothing).
+ * `meanwhile` (the task's other files, returned as `also`) runs here once: while another thread
+ * encodes the tail, or after the MP3 when none does (so a long beat's WAV is not held beside its MP3
+ * buffers for nothing).
  */
-export async function encodeMp3(s: Stereo, elsewhere?: Mp3TailElsewhere, meanwhile: () => void = () => {}): Promise<Buffer> {
+export async function encodeMp3<T = undefined>(
+  s: Stereo,
+  elsewhere?: Mp3TailElsewhere,
+  meanwhile: () => T = () => undefined as T,
+): Promise<{ mp3: Buffer; also: T }> {
   const samples = s.left.length;
   const whole = async () => withGaplessHeader(await lameFrames(s.left, s.right), samples, true);
+  const halves = async (plan: Mp3Halves, away: ReturnType<Mp3TailElsewhere>) => {
+    const tailOf = (c: Float32Array) => c.subarray(plan.tailFrom);
+    const head = await lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
+    const tail = (await away?.()) ?? (await lameFrames(tailOf(s.left), tailOf(s.right)));
+    const joined = joinHalves(head, tail, plan);
+    return joined ? withGaplessHeader(joined, samples, true) : whole();
+  };
   const plan = mp3Halves(samples);
-  if (!plan) {
-    const mp3 = await whole();
-    meanwhile();
-    return mp3;
-  }
-  const tailOf = (c: Float32Array) => c.subarray(plan.tailFrom);
-  const away = elsewhere?.(tailOf(s.left), tailOf(s.right));
-  if (away) meanwhile();
-  const head = await lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
-  const tail = (await away?.()) ?? (await lameFrames(tailOf(s.left), tailOf(s.right)));
-  const joined = joinHalves(head, tail, plan);
-  const mp3 = joined ? withGaplessHeader(joined, samples, true) : await whole();
-  if (!away) meanwhile();
-  return mp3;
+  const away = (plan && elsewhere?.(s.left.subarray(plan.tailFrom), s.right.subarray(plan.tailFrom))) || null;
+  const early = away ? { also: meanwhile() } : null;
+  const mp3 = plan ? await halves(plan, away) : await whole();
+  return { mp3, also: early ? early.also : meanwhile() };
 }
 
 /**

@@ -30,20 +30,15 @@ export type TaskStage = Stage | 'encoding';
 
 /**
  * A mastered mix as MP3 (VBR, LAME V2; its tail encoded on another thread if `tail` finds one) and
- * 16-bit WAV, with `meanwhile` (more files): the WAV and `meanwhile` while the tail is encoded elsewhere.
+ * 16-bit WAV, with `more` (more files): the WAV and `more` while the tail is encoded elsewhere.
  */
-async function encodeMaster(
+async function encodeMaster<T>(
   mix: Stereo,
-  tail?: Mp3TailElsewhere,
-  meanwhile: () => void = () => {},
-): Promise<{ mp3: Uint8Array; wav: Uint8Array }> {
-  let wav: Uint8Array | undefined;
-  // encodeMp3 runs its `meanwhile` once on every path that returns.
-  const mp3 = await encodeMp3(mix, tail, () => {
-    wav = encodeWav(mix);
-    meanwhile();
-  });
-  return { mp3, wav: wav as Uint8Array };
+  tail: Mp3TailElsewhere | undefined,
+  more: () => T,
+): Promise<{ mp3: Uint8Array; wav: Uint8Array; more: T }> {
+  const { mp3, also } = await encodeMp3(mix, tail, () => ({ wav: encodeWav(mix), more: more() }));
+  return { mp3, ...also };
 }
 
 /** A BEAT: composed, rendered, mastered and encoded to MP3, WAV and MIDI. */
@@ -55,14 +50,11 @@ export async function beatFiles(
 ): Promise<BeatFiles> {
   const track = await renderBeat(input, onStage, elsewhere);
   onStage('encoding');
-  let midi: Uint8Array | undefined;
-  const { mp3, wav } = await encodeMaster(track.mix, tail, () => {
-    midi = encodeMidi(track.arrangement);
-  });
+  const { mp3, wav, more: midi } = await encodeMaster(track.mix, tail, () => encodeMidi(track.arrangement));
   return {
     mp3,
     wav,
-    midi: midi as Uint8Array,
+    midi,
     durationSec: track.durationSec,
     loudnessLufs: track.mastering.loudnessLufs,
     truePeakDb: track.mastering.truePeakDb,
@@ -96,8 +88,10 @@ export async function stemFiles(
 /** `mix` mastered to `targetLufs` (in place) and encoded. */
 export async function masterFiles(mix: Stereo, targetLufs: number, tail?: Mp3TailElsewhere): Promise<MasteredFiles> {
   const mastered = master(mix, targetLufs);
+  const { mp3, wav } = await encodeMaster(mastered.out, tail, () => null);
   return {
-    ...(await encodeMaster(mastered.out, tail)),
+    mp3,
+    wav,
     durationSec: mastered.out.left.length / SAMPLE_RATE,
     loudnessLufs: mastered.loudnessLufs,
     truePeakDb: mastered.truePeakDb,
