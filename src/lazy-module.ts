@@ -8,16 +8,20 @@
  * fails the process's start, as a static import would have: `featureModulesLoaded` is awaited by the
  * api's and the worker's start. It is never an unhandled rejection.
  */
-const started: Promise<unknown>[] = [];
+/** Imports not yet loaded, and those that failed (a loaded one is dropped: its user holds it). */
+const pending = new Set<Promise<unknown>>();
 
 export function importForFeature<T>(load: () => Promise<T>): Promise<T> {
   const loaded = load();
-  loaded.catch(() => {});
-  started.push(loaded);
+  pending.add(loaded);
+  loaded.then(
+    () => pending.delete(loaded),
+    () => {},
+  );
   return loaded;
 }
 
 /** Resolves once every feature module imported so far has loaded; rejects with the first failure. */
 export async function featureModulesLoaded(): Promise<void> {
-  await Promise.all(started);
+  await Promise.all(pending);
 }
