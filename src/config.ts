@@ -285,6 +285,9 @@ export const configSchema = z
       .min(16 * 1024)
       .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    // After this long quiet, the api gives back heap a burst left behind (src/heap-trim.ts); 0: never.
+    HEAP_TRIM_IDLE_MS: z.coerce.number().int().min(0).default(10_000),
+    HEAP_TRIM_MIN_GROWTH_MB: z.coerce.number().int().min(1).default(64),
     // Bull Board at /admin/queues for ADMIN users (src/http/admin); false: no /admin path at all.
     ADMIN_QUEUES: bool.default(true),
   })

@@ -3,6 +3,7 @@
  * Migrates the database first unless MIGRATE_ON_START=false.
  */
 import { buildApp } from './app.js';
+import { startHeapTrim } from './heap-trim.js';
 import { ensureDatabase } from './db/ensure-database.js';
 import { applyMigrations } from './db/schema-engine.js';
 import { stopOnSignals } from './shutdown.js';
@@ -25,8 +26,14 @@ if (tracing.enabled) log.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT }, 
 
 const app = buildApp(config, { log });
 await app.start();
+const stopHeapTrim = startHeapTrim({
+  idleMs: config.HEAP_TRIM_IDLE_MS,
+  minGrowthBytes: config.HEAP_TRIM_MIN_GROWTH_MB * 1024 * 1024,
+  log,
+});
 
 stopOnSignals(async () => {
+  stopHeapTrim();
   await app.stop();
   await tracing.shutdown().catch((err) => log.warn({ err }, 'tracing: last spans not exported'));
 }, log);

@@ -9,6 +9,7 @@ import { FAILURE_CODES, type FailureCode } from './failures.js';
 import { withTimeout } from './timeout.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { fromRoot } from './paths.js';
+import { heapTrimCounts } from './heap-trim.js';
 
 /** Distinct operation names labelled as themselves; the rest are 'other'. */
 export const MAX_OPERATION_NAMES = 100;
@@ -84,6 +85,25 @@ function processRegistry(): Registry {
     help: "Memory this process may use: its container's limit, else the machine's RAM (for the memory alert)",
     registers: [registry],
   }).set(memoryLimitBytes());
+  // Read at scrape time from src/heap-trim.ts, which keeps the process's count.
+  new Counter({
+    name: 'dawg_heap_trims_total',
+    help: 'Full collections run after a quiet spell to give back heap a burst left behind (HEAP_TRIM_IDLE_MS)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(heapTrimCounts().trims);
+    },
+  });
+  new Counter({
+    name: 'dawg_heap_trim_freed_bytes_total',
+    help: 'Heap those trims gave back, in bytes of V8 heap',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(heapTrimCounts().freedBytes);
+    },
+  });
   return registry;
 }
 

@@ -190,11 +190,17 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
     JWT_SECRET: randomBytes(32).toString('base64url'),
     FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_DIR: `/tmp/dawg-bench-${run}`,
-    // GRAPHQL_* and WORKER_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat`
-    // compares the lean POST path with yoga alone, and `WORKER_CONCURRENCY=3 npm run bench:queue` a setting.
+    // GRAPHQL_*, WORKER_*, CHAT_* and HEAP_TRIM_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat`
+    // compares the lean POST path with yoga alone, `WORKER_CONCURRENCY=3 npm run bench:queue` a setting, and
+    // `HEAP_TRIM_IDLE_MS=0 npm run bench:subscriptions` the api without its idle heap trim.
     ...Object.fromEntries(
       Object.entries(process.env).filter(
-        (e): e is [string, string] => (e[0].startsWith('GRAPHQL_') || e[0].startsWith('WORKER_')) && !!e[1],
+        (e): e is [string, string] =>
+          (e[0].startsWith('GRAPHQL_') ||
+            e[0].startsWith('WORKER_') ||
+            e[0].startsWith('CHAT_') ||
+            e[0].startsWith('HEAP_TRIM')) &&
+          !!e[1],
       ),
     ),
     ...extraEnv,

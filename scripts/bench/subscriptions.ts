@@ -1,10 +1,11 @@
 /**
- * `npm run bench:subscriptions [-- --clients 2000,10000 --unshared 2000 --events 20 --rate 5 --burst 20]`
+ * `npm run bench:subscriptions [-- --clients 2000,10000 --unshared 2000 --events 20 --rate 5 --burst 20 --idle 20]`
  *
  * For each count in `--clients`, N graphql-ws clients of one viewer subscribe to one conversation's
  * messageAdded on one api process (executed once and shared); events are published through Redis
  * with the real PubSub module. Measures delivery latency at a steady rate (N × rate deliveries/s),
- * deliveries/s in a burst, and the server's RSS, idle and after. Baseline in the same run: a bare ws
+ * deliveries/s in a burst, and the server's RSS: once every socket is connected, after `--idle` seconds
+ * with nothing sent (the idle figure), and after the burst. Baseline in the same run: a bare ws
  * server relaying the same Redis channel to the same number of sockets.
  *
  * `--unshared N` (0 skips it): N sockets, each for a different viewer (members of the project that
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '20' },
     rate: { type: 'string', default: '5' },
     burst: { type: 'string', default: '20' },
+    idle: { type: 'string', default: '20' },
   },
 });
 const COUNTS = String(args.clients).split(',').map(Number);
@@ -37,6 +39,8 @@ const UNSHARED = Number(args.unshared);
 const EVENTS = Number(args.events);
 const RATE = Number(args.rate);
 const BURST = Number(args.burst);
+/** Seconds the sockets stay idle before the idle RSS is read (the api trims its heap after HEAP_TRIM_IDLE_MS quiet). */
+const IDLE_SEC = Number(args.idle);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,6 +90,8 @@ async function run(target: Target, N: number) {
   }
   if (!warm) throw new Error(`${target.name}: not every client got the warm-up event`);
   const connectSec = (Date.now() - started) / 1000;
+  const rssConnected = rssOf(target.pid);
+  await sleep(IDLE_SEC * 1000);
   const rssIdle = rssOf(target.pid);
 
   // Steady phase: RATE events/s.
@@ -121,7 +127,12 @@ async function run(target: Target, N: number) {
       deliveriesPerSec: (N * BURST) / burstSec,
       latencyMs: burstLatency,
     },
-    serverMemory: { idleRssMiB: rssIdle.rssMiB, afterRssMiB: rssAfter.rssMiB, peakRssMiB: rssAfter.peakMiB },
+    serverMemory: {
+      connectedRssMiB: rssConnected.rssMiB,
+      idleRssMiB: rssIdle.rssMiB,
+      afterRssMiB: rssAfter.rssMiB,
+      peakRssMiB: rssAfter.peakMiB,
+    },
   };
 }
 
@@ -185,8 +196,9 @@ async function dawgTarget(viewers: 'one' | number): Promise<Target> {
     error: null,
     createdAt: new Date(),
   };
+  const name = viewers === 'one' ? 'dawg (graphql-ws + Pothos + Redis)' : `dawg, ${viewers} viewers (unshared)`;
   return {
-    name: viewers === 'one' ? 'dawg (graphql-ws + Pothos + Redis)' : `dawg, ${viewers} viewers (unshared)`,
+    name,
     pid: api.pid,
     // The graphql-transport-ws protocol spoken directly over `ws`, so the client side costs
     // what the baseline's does (one JSON.parse per message) and the comparison measures the server.
@@ -215,6 +227,12 @@ async function dawgTarget(viewers: 'one' | number): Promise<Target> {
       }),
     publish: (content) => pubsub.publish('messageAdded', conversationId, { conversationId, message: { ...template, content } }),
     async stop() {
+      // The api's heap trims during the run (src/heap-trim.ts), as it logged them.
+      for (const line of api.takeOutput().split('\n')) {
+        if (!line.includes('heap trimmed')) continue;
+        const { heapBeforeMiB, heapAfterMiB, rssMiB, pauseMs } = JSON.parse(line);
+        console.log(`${name}: heap trimmed ${heapBeforeMiB} -> ${heapAfterMiB} MiB (RSS ${rssMiB} MiB), pause ${pauseMs} ms`);
+      }
       await api.stop();
       publisher.disconnect();
       subscriber.disconnect();
@@ -303,7 +321,7 @@ const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [un
   'steady deliveries/s': r.steady.deliveriesPerSec,
   'burst deliveries/s': Math.round(r.burst.deliveriesPerSec),
   'burst p99 ms': r.burst.latencyMs.p99.toFixed(0),
-  'server RSS MiB idle / after (peak)': `${r.serverMemory.idleRssMiB} / ${r.serverMemory.afterRssMiB} (${r.serverMemory.peakRssMiB})`,
+  'server RSS MiB connected / idle / after (peak)': `${r.serverMemory.connectedRssMiB} / ${r.serverMemory.idleRssMiB} / ${r.serverMemory.afterRssMiB} (${r.serverMemory.peakRssMiB})`,
 }));
 console.log(table(rows));
 const metOrNot = (ok: boolean) => (ok ? 'met' : 'NOT met');
