@@ -71,6 +71,7 @@ export function createServices({
   const uploads = new UploadService({ prisma, pubsub, queue: uploadQueue, storage, access, log, config });
   const generations = new GenerationService({
     prisma,
+    sql,
     pubsub,
     queue,
     access,

@@ -5,7 +5,9 @@
  * generations stay PENDING.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { codes, gql, type RunningApp, signUp, startApp, type TestUser, until, rawId } from '../helpers/harness.js';
+import { createPool } from '../../src/db/client.js';
+import { insertWithinCap } from '../../src/modules/generations/pending-cap.js';
+import { codes, gql, type RunningApp, signUp, startApp, type TestUser, until, rawId, testConfig } from '../helpers/harness.js';
 
 const CAP = 3;
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id status } }';
@@ -26,6 +28,28 @@ const rows = (user: TestUser) => api.app.prisma.generation.count({ where: { user
 const generate = (user: TestUser) => gql(api.graphqlUrl, GENERATE, { input: INPUT }, user.token);
 
 describe('GENERATION_MAX_PENDING', () => {
+  it("returns the generation it writes as Prisma reads it, and over the cap writes nothing (the pool's SQL)", async () => {
+    const frank = await signUp(api.graphqlUrl);
+    const viewer = { id: rawId(frank.id), role: 'USER' as const };
+    const sql = createPool(testConfig());
+    try {
+      const input = { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 5, seed: 7 };
+      const created = await insertWithinCap(sql, viewer, { type: 'BEAT', input, projectId: null }, CAP);
+      const read = await api.app.prisma.generation.findUniqueOrThrow({ where: { id: created.id } });
+      expect(created).toEqual(read);
+      expect(created).toMatchObject({ status: 'PENDING', type: 'BEAT', input, stage: 'queued', priority: expect.any(Number) });
+      expect(created.cost.toString()).toBe('0');
+      for (let i = 1; i < CAP; i++) await insertWithinCap(sql, viewer, { type: 'BEAT', input, projectId: null }, CAP);
+      await expect(insertWithinCap(sql, viewer, { type: 'BEAT', input, projectId: null }, CAP)).rejects.toMatchObject({
+        extensions: { code: 'RATE_LIMITED' },
+        message: expect.stringContaining(`You already have ${CAP} generations`),
+      });
+      expect(await rows(frank)).toBe(CAP);
+    } finally {
+      await sql.end();
+    }
+  });
+
   it('refuses the generation past the cap with RATE_LIMITED and writes nothing; other users are not affected', async () => {
     const [alice, bob] = await Promise.all([signUp(api.graphqlUrl), signUp(api.graphqlUrl)]);
     for (let i = 0; i < CAP; i++) expect((await generate(alice)).data?.generateBeat.status).toBe('PENDING');

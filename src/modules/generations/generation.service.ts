@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Access } from '../../access/access.js';
-import type { Db } from '../../db/client.js';
+import type { Db, Sql } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
 import { badInput } from '../../errors.js';
 import { GENERATION_QUEUE, type GenerationJob, addGenerationJob, generationJobId } from '../../jobs/generation-job.js';
@@ -38,6 +38,8 @@ export class GenerationService {
   constructor(
     private readonly deps: {
       prisma: Db;
+      /** The pool Prisma runs over: a new generation's one statement goes straight to it (pending-cap.ts). */
+      sql: Sql;
       pubsub: PubSub;
       queue: Queue<GenerationJob>;
       access: Access;
@@ -163,7 +165,7 @@ export class GenerationService {
     input: Prisma.InputJsonValue,
     projectId: string | null,
   ): Promise<Generation> {
-    const generation = await insertWithinCap(this.deps.prisma, viewer, { type, input, projectId }, this.deps.maxPending);
+    const generation = await insertWithinCap(this.deps.sql, viewer, { type, input, projectId }, this.deps.maxPending);
     // Not awaited: the mutation need not wait for subscribers' delivery (publishGeneration never rejects).
     // The event and the job use different Redis connections (commands, and BullMQ's own), so Redis does
     // not order them for us. The publish is written in this turn of the event loop, the job's script at

@@ -4,11 +4,13 @@
  * written. The count and the write hold a per-user advisory lock (`dawg:pending:<userId>`), so
  * concurrent requests cannot slip past the cap together.
  * - A new generation: one statement, the SQL function dawg_queue_generation (migration
- *   20261202000000), which takes the lock, counts and inserts in one round trip.
+ *   20261202000000), which takes the lock, counts and inserts in one round trip. It runs on the pool
+ *   Prisma uses, as node-postgres: through Prisma's raw query the same call cost the api 0.36-0.5 ms of
+ *   CPU against 0.16-0.2 ms (1,000 calls each, warm), and generateBeat makes one per request.
  * - A retried one (a conditional update of an existing row): a transaction taking the same lock.
  */
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../../db/client.js';
+import type { Db, Sql } from '../../db/client.js';
 import { type Generation, type GenerationType, Prisma } from '../../generated/prisma/client.js';
 import { AppError } from '../../errors.js';
 import type { Viewer } from '../auth/viewer.js';
@@ -27,41 +29,34 @@ const GENERATION = `id, user_id AS "userId", project_id AS "projectId", type, st
   provider, cost, duration_ms AS "durationMs", error, attempts, run, priority, created_at AS "createdAt",
   updated_at AS "updatedAt", queued_at AS "queuedAt", started_at AS "startedAt", completed_at AS "completedAt"`;
 
+type Row = Omit<Generation, 'cost'> & { cost: string };
+
 /** Queues a new PENDING generation of `viewer`'s, or refuses with RATE_LIMITED at the cap. */
 export async function insertWithinCap(
-  prisma: Db,
+  sql: Sql,
   viewer: Viewer,
   row: { type: GenerationType; input: Prisma.InputJsonValue; projectId: string | null },
   maxPending: number,
 ): Promise<Generation> {
   const { base, step, max } = priorityTerms(row.type, row.input);
   try {
-    const [created] = await prisma.$queryRawUnsafe<Generation[]>(
-      `SELECT ${GENERATION} FROM dawg_queue_generation($1::uuid, $2::uuid, $3::uuid, $4::"GenerationType", $5::jsonb, $6, $7, $8, $9)`,
-      randomUUID(),
-      viewer.id,
-      row.projectId,
-      row.type,
-      JSON.stringify(row.input),
-      maxPending,
-      base,
-      step,
-      max,
-    );
+    const { rows } = await sql.query<Row>({
+      name: 'dawg-queue-generation',
+      text: `SELECT ${GENERATION} FROM dawg_queue_generation($1::uuid, $2::uuid, $3::uuid, $4::"GenerationType", $5::jsonb, $6, $7, $8, $9)`,
+      values: [randomUUID(), viewer.id, row.projectId, row.type, JSON.stringify(row.input), maxPending, base, step, max],
+    });
+    const created = rows[0];
     if (!created) throw new Error('dawg_queue_generation returned no row');
-    return created;
+    // Prisma's shape: node-postgres reads numeric as a string.
+    return { ...created, cost: new Prisma.Decimal(created.cost) };
   } catch (err) {
-    const pending = capError(err);
-    if (pending !== null) throw capReached(pending, maxPending);
+    const { code, detail } = err as { code?: string; detail?: string };
+    if (code === 'DW001') {
+      const pending = Number(detail);
+      throw capReached(pending, maxPending);
+    }
     throw err;
   }
-}
-
-/** The count of dawg_queue_generation's DW001 error (Prisma's P2010 wrapping the driver's), or null. */
-function capError(err: unknown): number | null {
-  const cause = (err as { meta?: { driverAdapterError?: { cause?: { code?: string; detail?: string } } } })?.meta
-    ?.driverAdapterError?.cause;
-  return cause?.code === 'DW001' ? Number(cause.detail) : null;
 }
 
 /**
