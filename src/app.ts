@@ -253,6 +253,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       },
     }),
   );
+  // An idle keep-alive connection outlives the proxies' own idle timeouts (config.ts).
+  server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_TIMEOUT_MS;
   const ws = attachGraphqlWs({
     server,
     path: GRAPHQL_PATH,

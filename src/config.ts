@@ -285,6 +285,10 @@ export const configSchema = z
       .min(16 * 1024)
       .default(1024 * 1024),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+    // How long an idle keep-alive HTTP connection stays open: longer than the idle timeout of the
+    // proxies in front (nginx's upstream keepalive and AWS ALB use 60 s), so the api never closes a
+    // connection a proxy or client is about to reuse (Node's default, 5 s, reset such requests).
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
     // After this long quiet, the api gives back heap a burst left behind (src/heap-trim.ts); 0: never.
     HEAP_TRIM_IDLE_MS: z.coerce.number().int().min(0).default(10_000),
     HEAP_TRIM_MIN_GROWTH_MB: z.coerce.number().int().min(1).default(64),
