@@ -90,12 +90,11 @@ export class EnginePool {
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
+    const alone = () => this.withTailAside<BeatFiles>({ task: 'beat', input }, { onStage });
+    if (this.pending + 2 > this.threads || input.durationSec > SPLIT_MAX_SEC) return alone();
     const claim = newClaim();
-    const part =
-      this.pending + 2 <= this.threads && input.durationSec <= SPLIT_MAX_SEC
-        ? this.aside<Stereo>({ task: 'part', input, part: SPLIT_PART, claim })
-        : null;
-    if (!part) return this.withTailAside<BeatFiles>({ task: 'beat', input }, { onStage });
+    const part = this.aside<Stereo>({ task: 'part', input, part: SPLIT_PART, claim });
+    if (!part) return alone();
     // Needed: the chords if the helper has begun them, else rendered by the beat's thread and skipped by the helper.
     const onNeed = async () => (giveUp(claim) ? null : this.used('part', await part));
     return this.withTailAside<BeatFiles>({ task: 'beat', input, elsewhere: SPLIT_PART }, { onStage, onNeed }).finally(() =>
