@@ -253,8 +253,13 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
       },
     }),
   );
-  // An idle keep-alive connection outlives the proxies' own idle timeouts (config.ts).
+  // An idle keep-alive connection outlives the proxies' own idle timeouts (config.ts). While stopping,
+  // answers close their connection, so one in use when stop() began is not kept that long (until
+  // SHUTDOWN_TIMEOUT_MS cuts it, maybe mid-request).
   server.keepAliveTimeout = config.HTTP_KEEP_ALIVE_TIMEOUT_MS;
+  server.prependListener('request', (_req, res) => {
+    if (shuttingDown) res.shouldKeepAlive = false;
+  });
   const ws = attachGraphqlWs({
     server,
     path: GRAPHQL_PATH,
@@ -313,6 +318,8 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     stop: async () => {
       if (shuttingDown) return;
       shuttingDown = true;
+      // A response already under way when stop() began: its connection closes a moment after it ends.
+      server.keepAliveTimeout = 1;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       unwatchPubSub();

@@ -85,25 +85,6 @@ function processRegistry(): Registry {
     help: "Memory this process may use: its container's limit, else the machine's RAM (for the memory alert)",
     registers: [registry],
   }).set(memoryLimitBytes());
-  // Read at scrape time from src/heap-trim.ts, which keeps the process's count.
-  new Counter({
-    name: 'dawg_heap_trims_total',
-    help: 'Full collections run after a quiet spell to give back heap a burst left behind (HEAP_TRIM_IDLE_MS)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(heapTrimCounts().trims);
-    },
-  });
-  new Counter({
-    name: 'dawg_heap_trim_freed_bytes_total',
-    help: 'Heap those trims gave back, in bytes of V8 heap',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(heapTrimCounts().freedBytes);
-    },
-  });
   return registry;
 }
 
@@ -138,6 +119,25 @@ export function createMetrics(
     registers: [registry],
   });
   for (const field of sources.subscriptionFields ?? []) wsActiveSubscriptions.set({ field }, 0);
+  // The api's heap trims (src/main.ts starts them), read at scrape time from src/heap-trim.ts.
+  new Counter({
+    name: 'dawg_heap_trims_total',
+    help: 'Full collections run after a quiet spell to give back heap a burst left behind (HEAP_TRIM_IDLE_MS)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(heapTrimCounts().trims);
+    },
+  });
+  new Counter({
+    name: 'dawg_heap_trim_freed_bytes_total',
+    help: 'Heap those trims gave back, in bytes of V8 heap',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(heapTrimCounts().freedBytes);
+    },
+  });
   return {
     registry,
     operationName: boundedNames(),

@@ -53,7 +53,7 @@ export async function insertWithinCap(
     const { code, detail } = err as { code?: string; detail?: string };
     if (code === 'DW001') {
       const pending = Number(detail);
-      throw capReached(pending, maxPending);
+      throw capReached(Number.isFinite(pending) ? pending : maxPending, maxPending);
     }
     throw err;
   }
