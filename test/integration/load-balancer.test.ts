@@ -84,7 +84,24 @@ describe('behind HAProxy', () => {
     for (let i = 0; i < 50 && (await perApi()).some((n) => n === 0); i++) await new Promise((r) => setTimeout(r, 100));
     const spread = await perApi();
     expect(spread, `sockets per api: ${spread}`).toSatisfy((counts: number[]) => counts.every((n) => n >= 1));
-    await new Promise((r) => setTimeout(r, 500)); // the subscriptions are set up on every api
+    // Connected is not subscribed: wait until the six subscriptions are set up across the apis (a fixed
+    // 500 ms once left one socket without the first event on a loaded CI machine), then a moment for
+    // their Redis SUBSCRIBE to be acknowledged.
+    const active = async () =>
+      (
+        await Promise.all(
+          cluster.apis.map(async (a) =>
+            Number(
+              /^dawg_ws_active_subscriptions\{field="myGenerations"\} (\d+)/m.exec(
+                await scrape(`http://127.0.0.1:${a.port}`),
+              )?.[1] ?? 0,
+            ),
+          ),
+        )
+      ).reduce((a, b) => a + b, 0);
+    for (let i = 0; i < 100 && (await active()) < 6; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await active()).toBe(6);
+    await new Promise((r) => setTimeout(r, 300));
 
     const res = await gql(
       graphqlUrl,
