@@ -14,7 +14,7 @@ import { createOwnDatabase } from '../helpers/database.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { collect, freePort, gql, signUp, testEnv, type TestUser, wsClient } from '../helpers/harness.js';
-import { scrape } from '../helpers/metrics.js';
+import { sample, scrape } from '../helpers/metrics.js';
 import { followReply } from '../helpers/follow.js';
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { assistantMessage { id } } }';
@@ -74,31 +74,19 @@ describe('behind HAProxy', () => {
     const subs = clients.map((c) =>
       collect(c.client, 'subscription { myGenerations { percent stage generation { id status } } }'),
     );
+    // A series on each api's /metrics (0 where it has none yet).
+    const perApi = (name: string, labels: Record<string, string> = {}) =>
+      Promise.all(cluster.apis.map(async (a) => sample(await scrape(`http://127.0.0.1:${a.port}`), name, labels) ?? 0));
     // Every api holds some of the sockets.
-    const perApi = async () =>
-      Promise.all(
-        cluster.apis.map(async (a) =>
-          Number(/^dawg_ws_connections (\d+)/m.exec(await scrape(`http://127.0.0.1:${a.port}`))?.[1] ?? 0),
-        ),
-      );
-    for (let i = 0; i < 50 && (await perApi()).some((n) => n === 0); i++) await new Promise((r) => setTimeout(r, 100));
-    const spread = await perApi();
+    const sockets = () => perApi('dawg_ws_connections');
+    for (let i = 0; i < 50 && (await sockets()).some((n) => n === 0); i++) await new Promise((r) => setTimeout(r, 100));
+    const spread = await sockets();
     expect(spread, `sockets per api: ${spread}`).toSatisfy((counts: number[]) => counts.every((n) => n >= 1));
     // Connected is not subscribed: wait until the six subscriptions are set up across the apis (a fixed
     // 500 ms once left one socket without the first event on a loaded CI machine), then a moment for
     // their Redis SUBSCRIBE to be acknowledged.
     const active = async () =>
-      (
-        await Promise.all(
-          cluster.apis.map(async (a) =>
-            Number(
-              /^dawg_ws_active_subscriptions\{field="myGenerations"\} (\d+)/m.exec(
-                await scrape(`http://127.0.0.1:${a.port}`),
-              )?.[1] ?? 0,
-            ),
-          ),
-        )
-      ).reduce((a, b) => a + b, 0);
+      (await perApi('dawg_ws_active_subscriptions', { field: 'myGenerations' })).reduce((x, y) => x + y, 0);
     for (let i = 0; i < 100 && (await active()) < 6; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await active()).toBe(6);
     await new Promise((r) => setTimeout(r, 300));
