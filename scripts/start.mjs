@@ -8,7 +8,8 @@
  * 2. Builds `dist/` (`npm run build`) when it is missing or older than the sources, as after a fresh
  *    clone or a pull. An installed image has a built `dist/` and no sources: nothing is built.
  * 3. Checks the configuration once, so a mistake is reported once instead of restarted in a loop.
- * 4. Runs `node dist/src/main.js` and `node dist/worker/main.js`. A child that dies on its own (a
+ * 4. Runs `node dist/src/main.js` (with scripts/lib/api-env.mjs's defaults, such as MALLOC_ARENA_MAX=2,
+ *    where the environment does not set them) and `node dist/worker/main.js`. A child that dies on its own (a
  *    crash, an out-of-memory SIGKILL) is started again after a backoff: 1 s, doubling to 30 s, back
  *    to 1 s once it has run for a minute; the other child keeps running. A child that fails
  *    MAX_QUICK_FAILURES times in a row, each within QUICK seconds of its start, stops everything:
@@ -23,6 +24,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { apiEnv } from './lib/api-env.mjs';
 import { buildIfStale, DIST, ROOT } from './lib/build-dist.mjs';
 
 const QUICK_MS = 10_000;
@@ -51,8 +53,8 @@ function checkConfig() {
 const entry = (file) =>
   dev ? ['--import', 'tsx', '--watch', join(ROOT, `${file}.ts`)] : ['--enable-source-maps', join(DIST, `${file}.js`)];
 const programs = [
-  { name: 'api', args: entry('src/main') },
-  { name: 'worker', args: entry('worker/main') },
+  { name: 'api', args: entry('src/main'), env: apiEnv() },
+  { name: 'worker', args: entry('worker/main'), env: {} },
 ];
 
 if (!dev) buildIfStale(say);
@@ -65,7 +67,7 @@ const running = new Map();
 /** Starts `program`; `failures` counts its failures in a row (a run of HEALTHY_MS resets it), `quick` those within QUICK_MS of a start. */
 function start(program, failures = 0, quick = 0) {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, program.args, { stdio: 'inherit' });
+  const child = spawn(process.execPath, program.args, { stdio: 'inherit', env: { ...process.env, ...program.env } });
   running.set(program.name, child);
   child.once('exit', (code, signal) => {
     running.delete(program.name);

@@ -4,6 +4,7 @@ import { Agent, request } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { apiEnv } from '../lib/api-env.mjs';
 import { buildIfStale } from '../lib/build-dist.mjs';
 import { spawnTs } from '../lib/spawn-ts.js';
 
@@ -190,16 +191,18 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
     JWT_SECRET: randomBytes(32).toString('base64url'),
     FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_DIR: `/tmp/dawg-bench-${run}`,
-    // GRAPHQL_*, WORKER_*, CHAT_* and HEAP_TRIM_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat`
-    // compares the lean POST path with yoga alone, `WORKER_CONCURRENCY=3 npm run bench:queue` a setting, and
-    // `HEAP_TRIM_IDLE_MS=0 npm run bench:subscriptions` the api without its idle heap trim.
+    // GRAPHQL_*, WORKER_*, CHAT_*, HEAP_TRIM_* and MALLOC_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat`
+    // compares the lean POST path with yoga alone, `WORKER_CONCURRENCY=3 npm run bench:queue` a setting,
+    // `HEAP_TRIM_IDLE_MS=0 npm run bench:subscriptions` the api without its idle heap trim, and
+    // `MALLOC_ARENA_MAX=8` the api with glibc's default arenas (on 2 cores).
     ...Object.fromEntries(
       Object.entries(process.env).filter(
         (e): e is [string, string] =>
           (e[0].startsWith('GRAPHQL_') ||
             e[0].startsWith('WORKER_') ||
             e[0].startsWith('CHAT_') ||
-            e[0].startsWith('HEAP_TRIM')) &&
+            e[0].startsWith('HEAP_TRIM') ||
+            e[0].startsWith('MALLOC_')) &&
           !!e[1],
       ),
     ),
@@ -210,15 +213,15 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
 
 /**
  * A real api process on a createBenchEnv database (dropped by stop) and Redis prefix. It runs the
- * compiled api as `npm start` runs it (`node --enable-source-maps dist/src/main.js`, dist/ built
- * first when stale): under tsx the api held about 60 MiB more (the loader and the sources it keeps).
+ * compiled api as `npm start` runs it (`node --enable-source-maps dist/src/main.js` with the api's
+ * environment defaults from scripts/lib/api-env.mjs, dist/ built first when stale): under tsx the api held about 60 MiB more (the loader and the sources it keeps).
  */
 export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
   buildIfStale((message) => console.error(`bench: ${message}`));
   const { env, databaseUrl, prefix, drop } = await createBenchEnv(extraEnv);
   // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the api under load.
   const extraArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const api = await spawnTs('dist/src/main.js', { ...env, PORT: '0' }, /"port":(\d+)/, {
+  const api = await spawnTs('dist/src/main.js', { ...apiEnv(env), ...env, PORT: '0' }, /"port":(\d+)/, {
     nodeArgs: ['--enable-source-maps', ...nodeArgs, ...extraArgs],
     tsx: false,
   });

@@ -6,6 +6,7 @@
  * keeps serving; SIGTERM stops both and exits 0; a configuration mistake is reported once.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -102,6 +103,20 @@ describe('npm start', () => {
     expect((await fetch(overWs)).status).toBe(200);
     await client.dispose();
   }, 90_000);
+
+  it("starts the api with its process environment's defaults (scripts/lib/api-env.mjs), the worker without them", async () => {
+    const environ = (pid: number) =>
+      new Map(
+        readFileSync(`/proc/${pid}/environ`, 'utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+      );
+    const [apiPid] = pidsOf('listening on');
+    const [workerPid] = pidsOf('dawg worker ready');
+    expect(environ(apiPid as number).get('MALLOC_ARENA_MAX')).toBe('2');
+    expect(environ(workerPid as number).has('MALLOC_ARENA_MAX')).toBe(false);
+  });
 
   it('restarts a killed worker while the api keeps answering, then a killed api on the same port', async () => {
     const [workerPid] = pidsOf('dawg worker ready');

@@ -17,6 +17,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, type IContainer, type IPodSpec, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { API_ENV_DEFAULTS } from '../../scripts/lib/api-env.mjs';
 import { configSchema, parseConfig } from '../../src/config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -279,9 +280,17 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       for (const key of Object.keys(config))
         expect(CONFIG_KEYS.has(key), `ConfigMap key ${key} is not in src/config.ts`).toBe(true);
       for (const pod of podSpecs(objects))
-        for (const c of pod.spec.containers)
+        for (const c of pod.spec.containers) {
+          // The api's process-level defaults (scripts/lib/api-env.mjs, as `npm start` sets them) are the only others, on the api only.
+          const processEnv = pod.object.metadata.name === 'dawg-api' ? API_ENV_DEFAULTS : {};
           for (const env of c.env ?? [])
-            expect(CONFIG_KEYS.has(env.name), `${pod.object.metadata.name}: env ${env.name} is not in src/config.ts`).toBe(true);
+            expect(
+              CONFIG_KEYS.has(env.name) || env.name in processEnv,
+              `${pod.object.metadata.name}: env ${env.name} is not in src/config.ts`,
+            ).toBe(true);
+          for (const [name, value] of Object.entries(processEnv))
+            expect(c.env?.find((e) => e.name === name)?.value, `${pod.object.metadata.name}: ${name}`).toBe(value);
+        }
     }
     const config = configData(production);
     const secret = secretData(production);
@@ -484,7 +493,11 @@ describe('docker-compose.yml', () => {
       expect(s.image).toBe(services.api?.image);
       expect(s.command === undefined ? undefined : [s.command].flat().join(' ')).toBe(commands[name]);
       const env = envOf(s);
-      for (const key of Object.keys(env)) expect(CONFIG_KEYS.has(key), `${name}: ${key} is not in src/config.ts`).toBe(true);
+      // The api's process-level defaults (scripts/lib/api-env.mjs, as `npm start` sets them): on the api, and only there.
+      const processEnv = name === 'api' ? API_ENV_DEFAULTS : {};
+      for (const [key, value] of Object.entries(processEnv)) expect(env[key], `${name}: ${key}`).toBe(value);
+      for (const key of Object.keys(env))
+        expect(CONFIG_KEYS.has(key) || key in processEnv, `${name}: ${key} is not in src/config.ts`).toBe(true);
       expect(parseConfig(env)).toMatchObject({ NODE_ENV: 'production', STORAGE_DRIVER: 's3', MIGRATE_ON_START: false });
       expect(env.S3_ENDPOINT).toBe('http://minio:9000');
       expect(parseConfig(env).S3_FORCE_PATH_STYLE).toBe(true);

@@ -1,0 +1,2 @@
+export declare const API_ENV_DEFAULTS: Record<string, string>;
+export declare function apiEnv(env?: NodeJS.ProcessEnv): Record<string, string>;
