@@ -196,6 +196,8 @@ export const configSchema = z
     S3_SECRET_ACCESS_KEY: z.string().optional(),
     CHAT_CHUNK_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(15),
     CHAT_FRAME_MS: z.coerce.number().int().min(0).max(1000).default(30),
+    /** Unset: 4 × CHAT_FRAME_MS (so 0 keeps every piece its own event, under load too). */
+    CHAT_FRAME_MAX_MS: z.coerce.number().int().min(0).max(4000).optional(),
     CHAT_MAX_CONCURRENT_REPLIES: z.coerce.number().int().min(1).max(100).default(3),
     AI_PROVIDERS: z
       .string()
@@ -300,11 +302,18 @@ export const configSchema = z
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'is required when REDIS_MODE=sentinel' });
     if (cfg.REDIS_MODE === 'cluster' && !cfg.REDIS_CLUSTER_NODES.length)
       ctx.addIssue({ code: 'custom', path: ['REDIS_CLUSTER_NODES'], message: 'is required when REDIS_MODE=cluster' });
+    if (cfg.CHAT_FRAME_MAX_MS !== undefined && cfg.CHAT_FRAME_MAX_MS < cfg.CHAT_FRAME_MS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CHAT_FRAME_MAX_MS'],
+        message: `must be at least CHAT_FRAME_MS (${cfg.CHAT_FRAME_MS}); set it equal to keep frames that long under load too`,
+      });
   })
   .transform((cfg) => ({
     ...cfg,
     // GraphiQL is a development tool: off in production unless asked for.
     GRAPHIQL: cfg.GRAPHIQL ?? cfg.NODE_ENV !== 'production',
+    CHAT_FRAME_MAX_MS: cfg.CHAT_FRAME_MAX_MS ?? 4 * cfg.CHAT_FRAME_MS,
     // '*' never goes with credentials (it would reflect any origin); a list of origins does by default.
     CORS_CREDENTIALS: cfg.CORS_CREDENTIALS ?? cfg.CORS_ORIGINS !== '*',
     // Outside production, unset secrets are generated once per install and kept here (src/secrets.ts).

@@ -290,6 +290,11 @@ export function createMetrics(
       labelNames: ['provider', 'model', 'direction'] as const,
       registers: [registry],
     }),
+    chatFrameMs: new Gauge({
+      name: 'dawg_chat_frame_ms',
+      help: 'How often a reply streams a chatStream event at most, in ms: CHAT_FRAME_MS, stretched toward CHAT_FRAME_MAX_MS while the event loop is busy',
+      registers: [registry],
+    }),
     aiBudgetSkips: new Counter({
       name: 'dawg_ai_budget_skips_total',
       help: 'Messages answered by the local provider only because their user was past AI_USER_MONTHLY_BUDGET_USD',

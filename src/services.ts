@@ -9,6 +9,7 @@ import type { Db, Sql } from './db/client.js';
 import type { WriteMarks } from './db/write-marks.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import { FramePace } from './modules/chat/frame-pace.js';
 import { createProviderRouter } from './modules/chat/providers/index.js';
 import { AuthService } from './modules/auth/auth.service.js';
 import { TokenRevocations } from './modules/auth/revocations.js';
@@ -105,7 +106,7 @@ export function createServices({
       log,
       prefix: config.REDIS_PREFIX,
       maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
-      frameMs: config.CHAT_FRAME_MS,
+      framePace: new FramePace(config.CHAT_FRAME_MS, config.CHAT_FRAME_MAX_MS, (ms) => metrics.chatFrameMs.set(ms)),
       redisWaitMs: config.REDIS_FAILOVER_WAIT_MS,
       redisReplicas: config.REDIS_MODE === 'single' ? 0 : 1,
       usage,

@@ -1,15 +1,17 @@
 /**
- * `npm run bench:chat [-- --conversations 50 --rounds 5 --warmup 1000 --seconds 5 --rate 420]`,
+ * `npm run bench:chat [-- --conversations 50 --rounds 5 --warmup 1000 --seconds 10 --rate 420]`,
  * local provider, one api process:
  * 1. 50 conversations (50 users) each send a message per round, all at once; time from sendMessage
  *    to the first chatStream chunk and to `done`, measured over graphql-ws. The first round runs
  *    on a process just started (reported as "cold"); the measured rounds follow `warmup` messages
  *    sent at `rate`/s, once the JIT has compiled the path (a fresh process needs a few thousand
  *    requests for that: docs/benchmarks.md);
- * 2. sustained rate: sendMessage offered at `rate`/s for `seconds`; the achieved rate is messages whose
- *    reply streamed to done, per second from the first send to the last done. The goal is 400/s, so the
- *    default offers 420/s: the last replies finish a reply's length (about 0.3 s) after the last send,
- *    and 400/s offered for 5 s could show at most about 380/s.
+ * 2. sustained rate: sendMessage offered at `rate`/s for `seconds`; the achieved rate is replies streamed
+ *    to done per second, from the first done to the last (the rate the api completes them at: a process
+ *    that keeps up finishes them at the rate offered, one that falls behind at its own). The rate from
+ *    the first send to the last done is printed too: it adds a reply's length (about 0.3 s) to the
+ *    window, so it cannot reach the offered rate (at most about 408/s at 420/s offered for 10 s). The
+ *    goal is 400/s, so the default offers 420/s.
  * Baseline in the same run: a bare `{ me { id } }` query at the same rate. The api's CPU time per
  * message comes from /proc.
  */
@@ -23,7 +25,7 @@ const { values } = parseArgs({
     conversations: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '1000' },
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '10' },
     rate: { type: 'string', default: '420' },
   },
 });
@@ -133,7 +135,9 @@ const sustainedCpu0 = cpuMsOf(api.pid);
 const sustainedStart = performance.now();
 const sustained = await paced(RATE, RATE * SECONDS, (i) => sendOne(convs[i % N] as Conv, 'hello there, tell me what you make'));
 const completed = await waitDone(sustained.results);
-const lastDone = Math.max(...sustained.results.map((s) => s.c.done.get(s.id) ?? Number.NaN));
+const doneAt = sustained.results.map((s) => s.c.done.get(s.id) ?? Number.NaN);
+const firstDone = Math.min(...doneAt);
+const lastDone = Math.max(...doneAt);
 const sustainedCpuMs = cpuMsOf(api.pid) - sustainedCpu0;
 const baselineCpu0 = cpuMsOf(api.pid);
 const baseline = await paced(RATE, RATE * SECONDS, () => gql('{ me { id } }', {}, convs[0]?.token));
@@ -176,7 +180,8 @@ console.log(
     },
   ]),
 );
-const rate = completed / ((lastDone - sustainedStart) / 1000);
+const rate = (completed - 1) / ((lastDone - firstDone) / 1000);
+const rateFromFirstSend = completed / ((lastDone - sustainedStart) / 1000);
 const cpuPerMessage = {
   burst: burstCpuMs / Math.max(1, first.length),
   sustained: sustainedCpuMs / sustained.results.length,
@@ -186,7 +191,7 @@ console.log(
   `\napi CPU per message, reply streamed to done included: ${cpuPerMessage.burst.toFixed(2)} ms (bursts), ${cpuPerMessage.sustained.toFixed(2)} ms (sustained); per { me { id } }: ${cpuPerMessage.baselineQuery.toFixed(2)} ms`,
 );
 console.log(
-  `\nsustained: ${RATE} messages/s offered for ${SECONDS} s; ${completed}/${sustained.results.length} replies streamed to done, ${rate.toFixed(0)} messages/s from the first send to the last done`,
+  `\nsustained: ${RATE} messages/s offered for ${SECONDS} s; ${completed}/${sustained.results.length} replies streamed to done, ${rate.toFixed(0)} messages/s from the first done to the last (${rateFromFirstSend.toFixed(0)}/s from the first send)`,
 );
 const floor = firstChunk.p99 <= 100 && rate >= 200 && completed === sustained.results.length;
 console.log(`floors (first chunk p99 ≤ 100 ms at ${N} conversations; ≥ 200 messages/s): ${floor ? 'met' : 'NOT met'}`);
@@ -201,6 +206,6 @@ console.log(
 );
 const pass = floor && goals.firstChunk && goals.rate;
 console.log(
-  `wrote ${await writeResult('chat', { params: { conversations: N, rounds: ROUNDS, warmup: WARMUP, rate: RATE, seconds: SECONDS }, firstChunkMs: firstChunk, coldFirstChunkMs: coldFirst, doneMs: toDone, sendMs: sendLatency, meMs: meLatency, sustainedPerSec: rate, cpuPerMessageMs: cpuPerMessage, completed, floor, goals, pass })}`,
+  `wrote ${await writeResult('chat', { params: { conversations: N, rounds: ROUNDS, warmup: WARMUP, rate: RATE, seconds: SECONDS }, firstChunkMs: firstChunk, coldFirstChunkMs: coldFirst, doneMs: toDone, sendMs: sendLatency, meMs: meLatency, sustainedPerSec: rate, sustainedPerSecFromFirstSend: rateFromFirstSend, cpuPerMessageMs: cpuPerMessage, completed, floor, goals, pass })}`,
 );
 process.exit(0);

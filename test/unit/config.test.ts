@@ -68,6 +68,13 @@ describe('config', () => {
       /^REDIS_SENTINELS: must be host:port pairs/,
     );
     expect(problems({ REDIS_MODE: 'cluster' })).toEqual(['REDIS_CLUSTER_NODES: is required when REDIS_MODE=cluster']);
+    expect(problems({ CHAT_FRAME_MS: '50', CHAT_FRAME_MAX_MS: '40' })).toEqual([
+      'CHAT_FRAME_MAX_MS: must be at least CHAT_FRAME_MS (50); set it equal to keep frames that long under load too',
+    ]);
+    // Unset, the longest frame is four of the shortest: 0 (every piece its own event) stays 0.
+    expect(parseConfig({}).CHAT_FRAME_MAX_MS).toBe(120);
+    expect(parseConfig({ CHAT_FRAME_MS: '0' }).CHAT_FRAME_MAX_MS).toBe(0);
+    expect(parseConfig({ CHAT_FRAME_MS: '50', CHAT_FRAME_MAX_MS: '50' }).CHAT_FRAME_MAX_MS).toBe(50);
     expect(
       parseConfig({ REDIS_MODE: 'cluster', REDIS_CLUSTER_NODES: '127.0.0.1:7000, 127.0.0.1:7001' }).REDIS_CLUSTER_NODES,
     ).toEqual([

@@ -28,6 +28,7 @@ import { type ParsedMessage, parseMessage } from './intent-parser.js';
 import { type ChatContext, intentSystemPrompt, replySystemPrompt } from './providers/prompts.js';
 import { AllProvidersFailed, type ProviderRouter } from './providers/router.js';
 import type { ReplyRequest, Turn } from './providers/types.js';
+import type { FramePace } from './frame-pace.js';
 import { Frames } from './frames.js';
 import { localReply } from './reply.js';
 import type { MessageStore, NewMessage } from './message.store.js';
@@ -79,8 +80,8 @@ export interface ChatDeps {
   log: Logger;
   prefix: string;
   maxConcurrentReplies: number;
-  /** Reply text is sent in frames at most this often (see Frames). */
-  frameMs: number;
+  /** How often reply text is sent at most (see Frames): longer while the api is loaded (FramePace). */
+  framePace: Pick<FramePace, 'frameMs'>;
   /** REDIS_FAILOVER_WAIT_MS: how long a reply's chunks wait for Redis to come back before it fails. */
   redisWaitMs: number;
   /** Replicas a reply's chunks wait for before they count as stored (REDIS_MODE sentinel or cluster: 1). */
@@ -323,8 +324,9 @@ export class ChatService {
 
   private async reply(message: Message, request: ReplyRequest, route: RouteOptions): Promise<void> {
     let index = 0;
-    const frames = new Frames(this.deps.frameMs, (delta) =>
-      this.emit(message, { index: index++, delta, done: false, message: null }),
+    const frames = new Frames(
+      () => this.deps.framePace.frameMs(),
+      (delta) => this.emit(message, { index: index++, delta, done: false, message: null }),
     );
     let final: Message;
     try {

@@ -1,6 +1,6 @@
 /**
  * Paces a reply's text into frames: the first piece is sent at once, and pieces that arrive within
- * `frameMs` of the last send are joined and sent together when the frame ends. A model streaming
+ * `frameMs` (a number, or read at each piece: FramePace) of the last send are joined and sent together when the frame ends. A model streaming
  * 50-100 tokens a second (or the local provider's three words every CHAT_CHUNK_DELAY_MS) then costs
  * one chatStream event per frame instead of one per token; each event is a Redis publish, a GraphQL
  * execution and a WebSocket frame per subscriber (docs/benchmarks.md, chat). `frameMs` 0 sends
@@ -14,7 +14,7 @@ export class Frames {
   private failure: { error: unknown } | null = null;
 
   constructor(
-    private readonly frameMs: number,
+    private readonly frameMs: number | (() => number),
     private readonly send: (text: string) => Promise<void>,
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -24,7 +24,8 @@ export class Frames {
     if (this.failure) return Promise.reject(this.failure.error);
     this.pending += text;
     if (this.timer) return Promise.resolve();
-    const wait = this.lastSent + this.frameMs - this.now();
+    const frame = typeof this.frameMs === 'number' ? this.frameMs : this.frameMs();
+    const wait = this.lastSent + frame - this.now();
     if (wait <= 0) return this.flush();
     this.timer = setTimeout(() => {
       this.timer = null;
