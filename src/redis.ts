@@ -86,6 +86,12 @@ function connect(target: RedisTarget, options: RedisOptions): Redis {
     clusterRetryStrategy: retryStrategy as (times: number) => number,
     enableOfflineQueue,
     slotsRefreshTimeout: 2_000,
+    // Asks for the slots every second, besides after an error. A connection that sends nothing to a
+    // master that died (the subscriber, for one) would not learn that it left: its pool drops the node
+    // ('-node') only at a refresh. Events published through that master just before it died may never
+    // have reached the other nodes, so the api must see it leave to close its sockets (1012,
+    // PubSub.watchInterruptions) and let clients replay what they missed.
+    slotsRefreshInterval: 1_000,
     // A command to a master that died is retried every 200 ms, 50 times (about 10 s), while the
     // cluster promotes its replica (cluster-node-timeout plus an election).
     maxRedirections: 50,

@@ -30,16 +30,21 @@ export interface FollowedReply {
   final: { status: string; content: string } | null;
 }
 
-/** One socket's subscription until it ends: 'done' (the reply or beat ended) or 'cut' (socket closed, or an error). */
+/**
+ * One socket's subscription until it ends: 'done' (the reply or beat ended), 'cut' (socket closed, or
+ * an error) or 'late' (still open at `deadline`: the caller reports what it was waiting for).
+ */
 function once<T>(
   wsUrl: string,
   token: string,
   query: string,
   variables: Record<string, unknown>,
   onData: (data: T) => boolean,
-): Promise<'done' | 'cut'> {
+  deadline: number,
+): Promise<'done' | 'cut' | 'late'> {
   return new Promise((resolve) => {
     let settled = false;
+    const late = setTimeout(() => finish('late'), Math.max(0, deadline - Date.now()));
     const client = createClient({
       url: wsUrl,
       webSocketImpl: WebSocket,
@@ -50,9 +55,10 @@ function once<T>(
       connectionParams: { authorization: `Bearer ${token}` },
       on: { closed: () => finish('cut') },
     });
-    const finish = (how: 'done' | 'cut') => {
+    const finish = (how: 'done' | 'cut' | 'late') => {
       if (settled) return;
       settled = true;
+      clearTimeout(late);
       void Promise.resolve(client.dispose()).catch(() => {});
       resolve(how);
     };
@@ -89,17 +95,29 @@ export async function followReply(
     if (Date.now() > deadline) throw new Error(`reply ${messageId} did not end within ${timeoutMs} ms (${received.size} chunks)`);
     reconnects++;
     if (reconnects) await new Promise((r) => setTimeout(r, 100));
-    await once<{ chatStream: Chunk }>(wsUrl, token, CHAT, { c: conversationId, f: next, m: messageId }, ({ chatStream: c }) => {
-      if (c.messageId !== messageId) return false;
-      if (received.has(c.index) || c.index < next) duplicates++;
-      else received.set(c.index, c.delta);
-      next = Math.max(next, c.index + 1);
-      if (c.done) {
-        doneIndex = c.index;
-        final = c.message;
-      }
-      return c.done;
-    });
+    const how = await once<{ chatStream: Chunk }>(
+      wsUrl,
+      token,
+      CHAT,
+      { c: conversationId, f: next, m: messageId },
+      ({ chatStream: c }) => {
+        if (c.messageId !== messageId) return false;
+        if (received.has(c.index) || c.index < next) duplicates++;
+        else received.set(c.index, c.delta);
+        next = Math.max(next, c.index + 1);
+        if (c.done) {
+          doneIndex = c.index;
+          final = c.message;
+        }
+        return c.done;
+      },
+      deadline,
+    );
+    if (how === 'late')
+      throw new Error(
+        `reply ${messageId} did not end within ${timeoutMs} ms: ${received.size} chunks received (next ${next}), ` +
+          `${reconnects} reconnects, its socket still open`,
+      );
   }
   let missing = 0;
   let text = '';
@@ -125,10 +143,21 @@ export async function followProgress(
     if (Date.now() > deadline) throw new Error(`generation ${generationId} did not end within ${timeoutMs} ms (${status})`);
     reconnects++;
     if (reconnects) await new Promise((r) => setTimeout(r, 100));
-    await once<{ generationProgress: { generation: { status: string } } }>(wsUrl, token, PROGRESS, { id: generationId }, (d) => {
-      status = d.generationProgress.generation.status;
-      return ended();
-    });
+    const how = await once<{ generationProgress: { generation: { status: string } } }>(
+      wsUrl,
+      token,
+      PROGRESS,
+      { id: generationId },
+      (d) => {
+        status = d.generationProgress.generation.status;
+        return ended();
+      },
+      deadline,
+    );
+    if (how === 'late')
+      throw new Error(
+        `generation ${generationId} did not end within ${timeoutMs} ms (${status}, ${reconnects} reconnects, its socket still open)`,
+      );
   }
   return { status, reconnects };
 }
