@@ -83,7 +83,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
   const redis = createRedis(redisTarget(config), log, 'dawg-api', { enableAutoPipelining: true, failFast: true });
   // BullMQ gets a plain connection of its own; it pipelines its own scripts.
   const queueRedis = createRedis(redisTarget(config), log, 'dawg-api-queue', { failFast: true });
-  const subscriber = createRedis(redisTarget(config), log, 'dawg-api-sub');
+  const subscriber = createRedis(redisTarget(config), log, 'dawg-api-sub', { followTopology: true });
   for (const [name, connection] of [
     ['dawg-api', redis],
     ['dawg-api-queue', queueRedis],

@@ -5,6 +5,7 @@
  */
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Generation, Message, Project } from './generated/prisma/client.js';
+import type { Redis as RedisServer } from 'ioredis';
 import type { Redis } from './redis.js';
 
 /** Event name → payload. Dates travel as ISO strings and are revived (keys ending in "At"). */
@@ -100,10 +101,12 @@ export class PubSub {
 
   /**
    * Calls `resumed` each time pub/sub is back after being cut: the subscriber's connection closed and
-   * is ready again (a Redis restart, a Sentinel failover), or a Redis Cluster node left (a master
-   * failed over: events published through it may be lost) and the cluster answers again. Events
-   * published in between never reached this process's subscribers. Returns a function that stops
-   * watching (before a server stop closes the connections).
+   * is ready again (a Redis restart, a Sentinel failover), or, in a Redis Cluster, a master left (it
+   * failed over: events published through it just before may never have reached the other nodes) or
+   * the subscriber moved to another node (the one it was on went away), and the cluster answers
+   * again. Events published in between never reached this process's subscribers. A replica that
+   * comes or goes (a restart, a first sync) is not a cut unless the subscriber was on it. Returns a
+   * function that stops watching (before a server stop closes the connections).
    */
   watchInterruptions(resumed: () => void, settleMs = 500): () => void {
     const sub = this.subscriber;
@@ -112,6 +115,9 @@ export class PubSub {
     // ready: those are not cuts.
     let started = sub.status === 'ready';
     let timer: NodeJS.Timeout | null = null;
+    // The subscriber's node when last looked at; `seen` once it had one (never, if ioredis hides it).
+    let subscribedAt = subscriberNode(sub);
+    let seen = subscribedAt !== undefined;
     const check = () => {
       timer = null;
       sub.ping().then(
@@ -135,19 +141,42 @@ export class PubSub {
     };
     const onReady = () => {
       started = true;
+      // Where the subscriptions are as it starts (ioredis may have moved them while it connected).
+      subscribedAt = subscriberNode(sub);
+      seen ||= subscribedAt !== undefined;
       if (cut && !sub.isCluster) {
         cut = false;
         resumed();
       }
     };
-    const cutEvent = sub.isCluster ? '-node' : 'close';
-    sub.on(cutEvent, onCut);
+    // Cluster: a node left the pool (at a slots refresh, or its connection ended).
+    const onNodeLeft = (node: RedisServer) => {
+      if (!node.options.readOnly) onCut();
+    };
+    // Cluster: after each slots refresh (every second for the subscriber, see createRedis).
+    const onRefresh = () => {
+      const now = subscriberNode(sub);
+      if (seen && now !== subscribedAt) onCut();
+      seen ||= now !== undefined;
+      subscribedAt = now;
+    };
+    if (sub.isCluster) {
+      sub.on('-node', onNodeLeft);
+      sub.on('refresh', onRefresh);
+    } else sub.on('close', onCut);
     sub.on('ready', onReady);
     return () => {
       if (timer) clearTimeout(timer);
-      sub.off(cutEvent, onCut);
+      sub.off('-node', onNodeLeft);
+      sub.off('refresh', onRefresh);
+      sub.off('close', onCut);
       sub.off('ready', onReady);
     };
+  }
+
+  /** The Redis Cluster node (host:port) this process's subscriptions are on now; undefined elsewhere. */
+  subscriberNode(): string | undefined {
+    return subscriberNode(this.subscriber);
   }
 
   /** The Redis channel an event travels on. */
@@ -205,6 +234,20 @@ export class PubSub {
     const listeners = Object.values(inner.subscriptionMap).filter(([c]) => c !== own).length;
     return { channels, listeners };
   }
+}
+
+/**
+ * The cluster node (host:port) a Redis Cluster connection's subscriptions are on now, if it has one.
+ * ioredis keeps them on one connection to a node it picks (ClusterSubscriber), which it replaces when
+ * that node goes away, resubscribing there; it announces no event for it, and the instance is not in
+ * its typings (ioredis 5.11). Undefined for one server or Sentinel, or if that changes: a move is then
+ * not noticed, as before this check.
+ */
+function subscriberNode(redis: Redis): string | undefined {
+  if (!redis.isCluster) return undefined;
+  const inner = (redis as unknown as { subscriber?: { getInstance?: () => RedisServer | null } }).subscriber;
+  const options = inner?.getInstance?.()?.options;
+  return options ? `${options.host}:${options.port}` : undefined;
 }
 
 /**

@@ -42,9 +42,15 @@ export function createRedis(
      * waits for the queue) and must answer within 2 s. Commands before the first connection queue.
      */
     failFast?: boolean;
+    /**
+     * A cluster connection that asks for the slots every TOPOLOGY_REFRESH_MS, besides after an error:
+     * for pub/sub's subscriber, which sends nothing to the masters and so would not otherwise learn that
+     * one left (PubSub.watchInterruptions).
+     */
+    followTopology?: boolean;
   } = {},
 ): Redis {
-  const { failFast, ...redisOptions } = options;
+  const { failFast, followTopology, ...redisOptions } = options;
   const base: RedisOptions = {
     connectionName: name,
     retryStrategy: (times) => Math.min(times * 200, 2_000),
@@ -53,7 +59,7 @@ export function createRedis(
     maxRetriesPerRequest: 1,
     ...redisOptions,
   };
-  const redis = connect(target, base);
+  const redis = connect(target, base, followTopology ?? false);
   if (failFast)
     redis.once('ready', () => {
       redis.options.enableOfflineQueue = false;
@@ -71,7 +77,15 @@ export function createRedis(
   return redis;
 }
 
-function connect(target: RedisTarget, options: RedisOptions): Redis {
+/**
+ * How often a `followTopology` cluster connection asks for the slots. A master that dies is dropped
+ * from its pool ('-node') only at a refresh, and events published through it just before it died may
+ * never have reached the other nodes: the api must see it leave to close its sockets (1012) and let
+ * clients replay what they missed.
+ */
+const TOPOLOGY_REFRESH_MS = 1_000;
+
+function connect(target: RedisTarget, options: RedisOptions, followTopology: boolean): Redis {
   if (typeof target === 'string') return new RedisServer(target, options);
   // Sentinel: ioredis asks the sentinels for the master, and again after a failover (a replica
   // promoted), reconnecting its commands and subscriptions there.
@@ -86,12 +100,7 @@ function connect(target: RedisTarget, options: RedisOptions): Redis {
     clusterRetryStrategy: retryStrategy as (times: number) => number,
     enableOfflineQueue,
     slotsRefreshTimeout: 2_000,
-    // Asks for the slots every second, besides after an error. A connection that sends nothing to a
-    // master that died (the subscriber, for one) would not learn that it left: its pool drops the node
-    // ('-node') only at a refresh. Events published through that master just before it died may never
-    // have reached the other nodes, so the api must see it leave to close its sockets (1012,
-    // PubSub.watchInterruptions) and let clients replay what they missed.
-    slotsRefreshInterval: 1_000,
+    ...(followTopology ? { slotsRefreshInterval: TOPOLOGY_REFRESH_MS } : {}),
     // A command to a master that died is retried every 200 ms, 50 times (about 10 s), while the
     // cluster promotes its replica (cluster-node-timeout plus an election).
     maxRedirections: 50,

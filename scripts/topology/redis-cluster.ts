@@ -23,21 +23,29 @@ export interface ClusterTopology {
   masters(): Promise<number[]>;
   /** The port of the master serving `key`'s slot now. */
   masterOf(key: string): Promise<number>;
-  /** SIGKILLs the master on `port` (its replica then takes over); resolves once the process is gone. */
+  /** The replicas running now, each with its master's port. */
+  replicas(): Promise<{ port: number; masterPort: number }[]>;
+  /** SIGKILLs the node on `port` (a master's replica then takes over); resolves once the process is gone. */
   killNode(port: number): Promise<void>;
+  /** Resolves once every node still running flags `port` as failed. */
+  failed(port: number, timeoutMs?: number): Promise<void>;
   /** Resolves once every node still running reports cluster_state:ok and `port` is no longer a master. */
   failedOver(port: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** `CLUSTER NODES` of the node on `port`: each node it sees, its flags and whether it holds slots. */
-async function clusterNodes(port: number): Promise<{ port: number; flags: string[]; slots: [number, number][] }[]> {
+async function clusterNodes(
+  port: number,
+): Promise<{ id: string; port: number; flags: string[]; master: string; slots: [number, number][] }[]> {
   const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'cluster', 'nodes']);
   return stdout
     .trim()
     .split('\n')
     .map((line) => line.split(' '))
-    .map(([, addr, flags, , , , , , ...slots]) => ({
+    .map(([id, addr, flags, master, , , , , ...slots]) => ({
+      id: id ?? '',
+      master: master ?? '-',
       port: Number(/:(\d+)@/.exec(addr ?? '')?.[1]),
       flags: (flags ?? '').split(','),
       slots: slots
@@ -131,12 +139,27 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
       if (!owner) throw new Error(`no master serves slot ${slot}`);
       return owner.port;
     },
+    async replicas() {
+      const nodes = await clusterNodes(live()[0] as number);
+      return nodes
+        .filter((n) => n.flags.includes('slave') && !n.flags.includes('fail') && live().includes(n.port))
+        .map((n) => ({ port: n.port, masterPort: nodes.find((m) => m.id === n.master)?.port ?? 0 }));
+    },
     async killNode(p) {
       const child = processes.get(p);
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;
+    },
+    async failed(p, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const views = await Promise.all(live().map((at) => clusterNodes(at).catch(() => [])));
+        if (views.every((nodes) => nodes.some((n) => n.port === p && n.flags.includes('fail')))) return;
+        if (Date.now() > deadline) throw new Error(`the Redis Cluster did not flag ${p} as failed in ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     },
     async failedOver(p, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

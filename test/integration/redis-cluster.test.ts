@@ -15,6 +15,7 @@ import { failoverUnderLoad, expectNothingLost, FAILOVER_ENV } from '../helpers/f
 import { followReply } from '../helpers/follow.js';
 import { codes, gql, signUp, type TestUser } from '../helpers/harness.js';
 import { type Stack, startStack, waitFor } from '../helpers/stack.js';
+import WebSocket from 'ws';
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { assistantMessage { id } } }';
 const BEAT = 'mutation($d: Int!) { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: $d }) { id } }';
@@ -58,6 +59,27 @@ describe('Redis Cluster', () => {
     ]);
   }, 60_000);
 
+  it('closes no socket when a replica that pub/sub is not on goes away', async () => {
+    const queueMaster = await topology.masterOf(`${queuePrefix(stack.env.REDIS_PREFIX as string)}:generation`);
+    const on = stack.api.app.services.pubsub.subscriberNode();
+    expect(on).toMatch(/^127\.0\.0\.1:\d+$/);
+    // Not the queue master's: the next test fails that master over to its replica.
+    const replica = (await topology.replicas()).find((r) => r.masterPort !== queueMaster && `127.0.0.1:${r.port}` !== on);
+    if (!replica) throw new Error(`no replica to kill (subscriber on ${on}, queue on ${queueMaster})`);
+    const socket = await openSocket(stack.api.wsUrl, user.token);
+    let closedWith: number | null = null;
+    socket.on('close', (code) => {
+      closedWith = code;
+    });
+    await topology.killNode(replica.port);
+    await topology.failed(replica.port);
+    // Every node has dropped it from CLUSTER SLOTS: the api's next refreshes (each second) take it out of
+    // the pool ('-node'). A master leaving would close the socket within about 1.5 s.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(closedWith).toBeNull();
+    socket.close();
+  }, 60_000);
+
   it('loses no beat, chunk or subscription when the master serving the queue is killed', async () => {
     const victim = await topology.masterOf(`${queuePrefix(stack.env.REDIS_PREFIX as string)}:generation`);
     const result = await failoverUnderLoad(stack, user, async () => {
@@ -71,3 +93,22 @@ describe('Redis Cluster', () => {
     expect(result.progressResubscribed).toBeGreaterThan(0);
   }, 240_000);
 });
+
+/** A graphql-ws socket past its connection_ack, with one live subscription. */
+async function openSocket(wsUrl: string, token: string): Promise<WebSocket> {
+  const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+    );
+    socket.on('message', (data) => {
+      if (JSON.parse(String(data)).type !== 'connection_ack') return;
+      socket.send(
+        JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { myGenerations { percent } }' } }),
+      );
+      resolve();
+    });
+  });
+  return socket;
+}
