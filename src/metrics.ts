@@ -290,9 +290,9 @@ export function createMetrics(
       labelNames: ['provider', 'model', 'direction'] as const,
       registers: [registry],
     }),
-    chatFrameMs: new Gauge({
-      name: 'dawg_chat_frame_ms',
-      help: 'How often a reply streams a chatStream event at most, in ms: CHAT_FRAME_MS, stretched toward CHAT_FRAME_MAX_MS while the event loop is busy',
+    chatFrameSeconds: new Gauge({
+      name: 'dawg_chat_frame_seconds',
+      help: 'The reply frame length last used (a chatStream event at most this often): CHAT_FRAME_MS, stretched toward CHAT_FRAME_MAX_MS while the event loop is busy; updated as replies stream',
       registers: [registry],
     }),
     aiBudgetSkips: new Counter({

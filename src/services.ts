@@ -106,7 +106,7 @@ export function createServices({
       log,
       prefix: config.REDIS_PREFIX,
       maxConcurrentReplies: config.CHAT_MAX_CONCURRENT_REPLIES,
-      framePace: new FramePace(config.CHAT_FRAME_MS, config.CHAT_FRAME_MAX_MS, (ms) => metrics.chatFrameMs.set(ms)),
+      framePace: new FramePace(config.CHAT_FRAME_MS, config.CHAT_FRAME_MAX_MS, (ms) => metrics.chatFrameSeconds.set(ms / 1000)),
       redisWaitMs: config.REDIS_FAILOVER_WAIT_MS,
       redisReplicas: config.REDIS_MODE === 'single' ? 0 : 1,
       usage,

@@ -5,8 +5,8 @@
  *
  * MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's collector threads, libuv's pool)
  * an arena of its own, up to 8 per core, and keeps what a burst freed in them. With 10,000 sockets
- * the api held 76 MiB in four such arenas after a connection storm; with two arenas, 54 MiB in one
- * (docs/benchmarks.md, "the api's memory with 10,000 sockets"). The api allocates on its main
+ * the api's malloc held 99 MiB after a connection storm, 76 of them in four such arenas; with two
+ * arenas, 86 MiB (docs/benchmarks.md, "the api's memory with 10,000 sockets"). The api allocates on its main
  * thread, so two arenas cost it nothing measurable. The worker keeps glibc's default: its audio
  * threads allocate in parallel.
  */

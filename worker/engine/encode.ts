@@ -29,8 +29,9 @@ export function encodeWav(s: Stereo, bitDepth: 16 | 24 = 16, sampleRate = SAMPLE
   buf.write('data', 36, 'ascii');
   buf.writeUInt32LE(dataSize, 40);
   const max = bitDepth === 16 ? 32767 : 8388607;
-  // round(clamp(x, -1, 1) · max). floor(v + 0.5) is Math.round here, and 5× faster in V8: a float32
-  // times max has at most 47 significant bits, so v + 0.5 is exact (NaN still gives 0).
+  // round(clamp(x, -1, 1) · max). floor(v + 0.5) is Math.round here, and 5× faster in V8: a float32 (a
+  // Stereo's samples are) times max has at most 47 significant bits, so v + 0.5 is exact (NaN still
+  // gives 0). For a float64 x it could differ from Math.round by one at an exact half.
   const q = (x: number) => {
     const v = x * max;
     return v >= max ? max : v <= -max ? -max : Math.floor(v + 0.5);

@@ -25,7 +25,7 @@ export class FramePace {
   constructor(
     private readonly minMs: number,
     private readonly maxMs: number,
-    /** Called with the new length whenever it changes (the dawg_chat_frame_ms gauge). */
+    /** Called with the new length whenever it changes (the dawg_chat_frame_seconds gauge). */
     private readonly onChange: (ms: number) => void = () => {},
     private readonly loopTime: LoopTime = () => performance.eventLoopUtilization(),
   ) {
