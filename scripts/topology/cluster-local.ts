@@ -15,6 +15,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../../src/config.js';
+import { apiEnv } from '../lib/api-env.mjs';
 import { isMain, stopOnSignal } from '../lib/processes.js';
 import { spawnTs, type TsProcess } from '../lib/spawn-ts.js';
 import { type PgReplica, ReplicationRefused, startPgReplica } from './pg-replica.js';
@@ -120,7 +121,13 @@ export async function startLocalCluster(options: {
     // One at a time: the first creates and migrates the database and, without configured secrets,
     // the secrets file the others then read.
     const startApi = async (apiPort: number) => {
-      const p = await spawnTs('src/main.ts', { ...env, PORT: String(apiPort) }, /listening on http/, { timeoutMs: 60_000 });
+      // As `npm start` runs an api (scripts/lib/api-env.mjs).
+      const p = await spawnTs(
+        'src/main.ts',
+        { ...apiEnv({ ...process.env, ...env }), ...env, PORT: String(apiPort) },
+        /listening on http/,
+        { timeoutMs: 60_000 },
+      );
       started.push(p);
       return p;
     };
