@@ -4,7 +4,8 @@
  * Here ten cycles alternate 2,000 and 4,000 sockets (CHURN_CYCLES), each opened (with its own token),
  * subscribed and closed. The api runs in its own process, so its RSS is its own, not the client
  * sockets' of this one; it is read after a full GC (test/helpers/gc-on-signal.mjs): flat within 5 %
- * after the warm-up cycles, the heap too, and nothing (sockets, Redis channels, shared streams) left
+ * after the warm-up cycles, the heap growing by less than 300 bytes a socket (a leak of about 500
+ * bytes a socket, put in on purpose, read 572 and failed; the api as it is reads about 0), and nothing (sockets, Redis channels, shared streams) left
  * behind. The ten cycles (30,000 sockets) took 57 s on two shared cores, hence the long timeout
  * under a full suite. Batches of 250: batches of 500 are faster but their larger peaks grow the
  * allocator's arenas past the 5 % from cycle to cycle.
@@ -23,6 +24,24 @@ import { closeSocket, initSocket, isolatedPrefix, type RawSocket, rssMbOf } from
 const SIZES = [2000, 4000];
 const CYCLES = Number(process.env.CHURN_CYCLES ?? 10);
 const BATCH = 250;
+/** Sockets opened in a cycle, on average. */
+const MEAN_SOCKETS = SIZES.reduce((a, b) => a + b, 0) / SIZES.length;
+/** The heap's growth per socket opened, after the warm-up, that counts as a leak. */
+const LEAK_BYTES_PER_SOCKET = 300;
+
+/** The least-squares slope of `ys` against 0, 1, 2, … */
+function slope(ys: number[]): number {
+  const n = ys.length;
+  const mx = (n - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, x) => {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  });
+  return num / den;
+}
 const prefix = isolatedPrefix();
 let api: ApiProcess;
 let redis: Redis;
@@ -81,7 +100,7 @@ async function cycle(size: number) {
   await until(async () => (await metric('dawg_ws_connections')) === 0, 15_000);
 }
 
-it(`${SIZES.join(' and ')} sockets in turn x ${CYCLES} cycles: api RSS and heap flat within 5 % after warm-up, nothing left behind`, async () => {
+it(`${SIZES.join(' and ')} sockets in turn x ${CYCLES} cycles: api RSS flat within 5 % after warm-up, the heap's trend under ${LEAK_BYTES_PER_SOCKET} bytes a socket, nothing left behind`, async () => {
   const pid = api.child.pid as number;
   const rss: number[] = [];
   const heap: number[] = [];
@@ -105,7 +124,8 @@ it(`${SIZES.join(' and ')} sockets in turn x ${CYCLES} cycles: api RSS and heap 
   const seconds = (Date.now() - started) / 1000;
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
   console.info(
-    `churn: ${CYCLES} cycles of ${SIZES.join(' and ')} sockets in turn in ${seconds.toFixed(1)} s; api RSS MB ${fmt(rss)}; heap MB ${fmt(heap)}`,
+    `churn: ${CYCLES} cycles of ${SIZES.join(' and ')} sockets in turn in ${seconds.toFixed(1)} s; api RSS MB ${fmt(rss)}; heap MB ${fmt(heap)}; ` +
+      `heap trend after the warm-up ${((slope(heap.slice(3)) * 1024 * 1024) / MEAN_SOCKETS).toFixed(0)} bytes per socket`,
   );
   // Warm-up: code paths, pools, and the verified-token cache (10,000 entries; 2,000 and 4,000 fresh
   // tokens a cycle) full during the fourth cycle. The warm window (cycles 3 to 5) holds both sizes.
@@ -113,12 +133,16 @@ it(`${SIZES.join(' and ')} sockets in turn x ${CYCLES} cycles: api RSS and heap 
   const after = (xs: number[]) => Math.max(...xs.slice(5));
   const warm = (xs: number[]) => Math.max(...xs.slice(2, 5));
   expect(after(rss)).toBeLessThanOrEqual(warm(rss) * 1.05);
-  // The heap (about 60 MB, so 5 % is 3 MB): no growth over the last three cycles (a 4,000, a 2,000
-  // and a 4,000; anything kept per socket grows there), and within 10 % of the warm window. Two
-  // clean-clone runs (not this machine's own runs) showed one step of 3-4 MB in the eighth cycle,
-  // flat before and after it (61 61 61 64 64 64, and 80 79 79 83 82 82); its cause is not found.
-  const last = heap.slice(-3);
-  expect(Math.max(...last)).toBeLessThanOrEqual(Math.min(...last) * 1.02);
+  // The heap (about 60 MB): what is kept per socket grows it in every cycle, so the trend after the
+  // warm-up (a least-squares fit over cycles 4 to 10, 21,000 sockets) must stay under
+  // LEAK_BYTES_PER_SOCKET, and the heap within 10 % of the warm window. The leak this test was written
+  // for (a TimersList per closed socket) kept far more than that per socket. A single step of 2-4 MB,
+  // flat before and after it, is not a trend: three clean-clone runs showed one (61 61 61 64 64 64,
+  // 80 79 79 83 82 82, and 61 62 61 62 62 64 in the last cycle), its cause not found, and a check of
+  // the last three cycles within 2 % failed on them.
+  const trend = heap.slice(3);
+  const bytesPerSocket = (slope(trend) * 1024 * 1024) / MEAN_SOCKETS;
+  expect(bytesPerSocket).toBeLessThanOrEqual(LEAK_BYTES_PER_SOCKET);
   expect(after(heap)).toBeLessThanOrEqual(warm(heap) * 1.1);
   // Nothing but the api's own standing listener (projectAccessRevoked, one per process).
   expect(await redis.pubsub('CHANNELS', `${prefix}*`)).toEqual([`${prefix}project-access:revoked`]);
