@@ -55,6 +55,15 @@ async function clusterNodes(
     }));
 }
 
+/** Calls `check` every `intervalMs` until it holds; throws `failure` once `timeoutMs` have passed. */
+async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs: number, failure: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 async function clusterOk(port: number): Promise<boolean> {
   const info = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'cluster', 'info']).catch(() => null);
   return Boolean(info?.stdout.includes('cluster_state:ok'));
@@ -104,17 +113,13 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
       '1',
       '--cluster-yes',
     ]);
-    const deadline = Date.now() + 20_000;
     // Every node says ok, and sees three masters holding slots and three replicas.
     const formed = async () => {
       if (!(await Promise.all(ports.map(clusterOk))).every(Boolean)) return false;
       const nodes = await clusterNodes(port);
       return nodes.filter((n) => n.flags.includes('slave')).length === 3 && nodes.filter((n) => n.slots.length).length === 3;
     };
-    while (!(await formed())) {
-      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok in 20 s');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pollUntil(formed, 20_000, 100, 'the Redis Cluster did not reach cluster_state:ok in 20 s');
   } catch (err) {
     await stop();
     throw err;
@@ -152,24 +157,26 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
       child.kill('SIGKILL');
       await exited;
     },
-    async failed(p, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const views = await Promise.all(live().map((at) => clusterNodes(at).catch(() => [])));
-        if (views.every((nodes) => nodes.some((n) => n.port === p && n.flags.includes('fail')))) return;
-        if (Date.now() > deadline) throw new Error(`the Redis Cluster did not flag ${p} as failed in ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
-    async failedOver(p, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const ok = (await Promise.all(live().map(clusterOk))).every(Boolean);
-        if (ok && (await masters()).length === 3 && !(await masters()).includes(p)) return;
-        if (Date.now() > deadline) throw new Error(`the Redis Cluster did not fail over from ${p} in ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    },
+    failed: (p, timeoutMs = 30_000) =>
+      pollUntil(
+        async () => {
+          const views = await Promise.all(live().map((at) => clusterNodes(at).catch(() => [])));
+          return views.every((nodes) => nodes.some((n) => n.port === p && n.flags.includes('fail')));
+        },
+        timeoutMs,
+        200,
+        `the Redis Cluster did not flag ${p} as failed in ${timeoutMs} ms`,
+      ),
+    failedOver: (p, timeoutMs = 30_000) =>
+      pollUntil(
+        async () => {
+          const ok = (await Promise.all(live().map(clusterOk))).every(Boolean);
+          return ok && (await masters()).length === 3 && !(await masters()).includes(p);
+        },
+        timeoutMs,
+        200,
+        `the Redis Cluster did not fail over from ${p} in ${timeoutMs} ms`,
+      ),
     stop,
   };
 }

@@ -5,8 +5,8 @@
  * subscribed and closed. The api runs in its own process, so its RSS is its own, not the client
  * sockets' of this one; it is read after a full GC (test/helpers/gc-on-signal.mjs): flat within 5 %
  * after the warm-up cycles, the heap growing by less than 300 bytes a socket (a leak of about 500
- * bytes a socket, put in on purpose, read 572 and failed; the api as it is reads about 0), and nothing (sockets, Redis channels, shared streams) left
- * behind. The ten cycles (30,000 sockets) took 57 s on two shared cores, hence the long timeout
+ * bytes a socket, put in on purpose, read 572 and failed; the api as it is reads about 0), and nothing
+ * (sockets, Redis channels, shared streams) left behind. The ten cycles (30,000 sockets) took 57 s on two shared cores, hence the long timeout
  * under a full suite. Batches of 250: batches of 500 are faster but their larger peaks grow the
  * allocator's arenas past the 5 % from cycle to cycle.
  * What grew before: an unref()'d per-socket timer of a unique delay (the token expiry) left one Node
@@ -123,9 +123,11 @@ it(`${SIZES.join(' and ')} sockets in turn x ${CYCLES} cycles: api RSS flat with
   }
   const seconds = (Date.now() - started) / 1000;
   const fmt = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' ');
+  // The heap's trend after the warm-up (cycles 4 to 10, 21,000 sockets), per socket opened.
+  const bytesPerSocket = (slope(heap.slice(3)) * 1024 * 1024) / MEAN_SOCKETS;
   console.info(
     `churn: ${CYCLES} cycles of ${SIZES.join(' and ')} sockets in turn in ${seconds.toFixed(1)} s; api RSS MB ${fmt(rss)}; heap MB ${fmt(heap)}; ` +
-      `heap trend after the warm-up ${((slope(heap.slice(3)) * 1024 * 1024) / MEAN_SOCKETS).toFixed(0)} bytes per socket`,
+      `heap trend after the warm-up ${bytesPerSocket.toFixed(0)} bytes per socket`,
   );
   // Warm-up: code paths, pools, and the verified-token cache (10,000 entries; 2,000 and 4,000 fresh
   // tokens a cycle) full during the fourth cycle. The warm window (cycles 3 to 5) holds both sizes.
@@ -140,8 +142,6 @@ it(`${SIZES.join(' and ')} sockets in turn x ${CYCLES} cycles: api RSS flat with
   // flat before and after it, is not a trend: three clean-clone runs showed one (61 61 61 64 64 64,
   // 80 79 79 83 82 82, and 61 62 61 62 62 64 in the last cycle), its cause not found, and a check of
   // the last three cycles within 2 % failed on them.
-  const trend = heap.slice(3);
-  const bytesPerSocket = (slope(trend) * 1024 * 1024) / MEAN_SOCKETS;
   expect(bytesPerSocket).toBeLessThanOrEqual(LEAK_BYTES_PER_SOCKET);
   expect(after(heap)).toBeLessThanOrEqual(warm(heap) * 1.1);
   // Nothing but the api's own standing listener (projectAccessRevoked, one per process).
