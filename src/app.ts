@@ -144,6 +144,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     limiter: limiters.requests,
     costLimiter: limiters.cost,
     costInFlight: config.GRAPHQL_COST_IN_FLIGHT,
+    compiledSubscriptions: config.GRAPHQL_COMPILED_SUBSCRIPTIONS,
     limits: {
       maxDepth: config.GRAPHQL_MAX_DEPTH,
       maxAliases: config.GRAPHQL_MAX_ALIASES,

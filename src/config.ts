@@ -161,6 +161,9 @@ export const configSchema = z
         return list;
       }),
     GRAPHQL_LEAN_POST: bool.default(true),
+    // Subscription events executed by a compiled plan (src/graphql/compiled-subscriptions.ts); false:
+    // yoga's own executor.
+    GRAPHQL_COMPILED_SUBSCRIPTIONS: bool.default(true),
     // Operation limits (src/graphql/limits.ts); the committed operations, GraphiQL's introspection
     // and the demo clients stay well inside them.
     GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(1).max(100).default(10),

@@ -173,6 +173,12 @@ export function createMetrics(
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    subscriptionPlans: new Counter({
+      name: 'dawg_graphql_subscription_plans_total',
+      help: 'Subscription documents planned for their events (once per document), by plan: compiled (graphql-jit) or general (the compiler refused the document: graphql-js executes its events)',
+      labelNames: ['plan'] as const,
+      registers: [registry],
+    }),
     lagTolerantReads: new Counter({
       name: 'dawg_db_lag_tolerant_reads_total',
       help: 'Reads that tolerate lag (lists, history, usage) with DATABASE_REPLICA_URL set, by route: replica, or the primary because the operation writes (writing), the viewer has a write no replica has replayed (own_write), no replica is usable (no_replica) or the replica failed (replica_failed)',

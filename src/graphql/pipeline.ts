@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics.js';
 import { type Limiter, useRateLimit } from '../rate-limit.js';
 import type { Context } from './context.js';
 import { useErrorCodes, useFinishErrors, useOperationMetrics } from './error-handling.js';
+import { useCompiledSubscriptions } from './compiled-subscriptions.js';
 import { useCostInFlight } from './cost-in-flight.js';
 import { useOperationTracing } from './operation-tracing.js';
 import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
@@ -59,6 +60,8 @@ export function createPipeline(deps: {
   costLimiter: Limiter;
   /** GRAPHQL_COST_IN_FLIGHT */
   costInFlight: number;
+  /** GRAPHQL_COMPILED_SUBSCRIPTIONS */
+  compiledSubscriptions: boolean;
   responseCache: ResponseCache;
   log: Logger;
 }): Plugin<Context>[] {
@@ -77,6 +80,8 @@ export function createPipeline(deps: {
     useReadRouting(),
     // Last: a cached answer skips only the execution, after every policy above has run.
     useResponseCache(deps.responseCache),
+    // Last: it replaces only how an admitted subscription's events are executed.
+    ...(deps.compiledSubscriptions ? [useCompiledSubscriptions(deps.log, deps.metrics)] : []),
   ]);
   return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
 }
