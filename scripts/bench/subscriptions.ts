@@ -15,6 +15,7 @@
  * throughput, RSS ≤ 3× its RSS and ≤ 300 MiB idle; unshared, ≥ 10,000 deliveries/s with p99 ≤ 150 ms.
  */
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -94,8 +95,11 @@ async function run(target: Target, N: number) {
   await sleep(IDLE_SEC * 1000);
   const rssIdle = rssOf(target.pid);
 
-  // Steady phase: RATE events/s.
+  // Steady phase: RATE events/s. The load generator's own event-loop delay is recorded too: a stall of
+  // this process (its collector, after the 10,000-socket runs) adds to every latency it measures.
   recorder.latencies = [];
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   const steady = Array.from({ length: EVENTS }, (_, i) => i);
   for (const seq of steady) {
     await target.publish(`${seq}:${now()}`);
@@ -103,6 +107,8 @@ async function run(target: Target, N: number) {
   }
   const steadyOk = await recorder.waitFor(steady, N, 30_000);
   const steadyLatency = summarize(recorder.latencies);
+  loop.disable();
+  const clientLoopP99Ms = loop.percentile(99) / 1e6;
 
   // Burst phase: BURST events back to back; deliveries per second until all arrive.
   recorder.latencies = [];
@@ -119,7 +125,14 @@ async function run(target: Target, N: number) {
     target: target.name,
     clients: N,
     connectSec,
-    steady: { events: EVENTS, ratePerSec: RATE, deliveriesPerSec: N * RATE, complete: steadyOk, latencyMs: steadyLatency },
+    steady: {
+      events: EVENTS,
+      ratePerSec: RATE,
+      deliveriesPerSec: N * RATE,
+      complete: steadyOk,
+      latencyMs: steadyLatency,
+      clientLoopDelayP99Ms: clientLoopP99Ms,
+    },
     burst: {
       events: BURST,
       complete: burstOk,
@@ -319,6 +332,7 @@ const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [un
   'steady p50 ms': r.steady.latencyMs.p50.toFixed(1),
   'steady p99 ms': r.steady.latencyMs.p99.toFixed(1),
   'steady deliveries/s': r.steady.deliveriesPerSec,
+  'client loop delay p99 ms': r.steady.clientLoopDelayP99Ms.toFixed(0),
   'burst deliveries/s': Math.round(r.burst.deliveriesPerSec),
   'burst p99 ms': r.burst.latencyMs.p99.toFixed(0),
   'server RSS MiB connected / idle / after (peak)': `${r.serverMemory.connectedRssMiB} / ${r.serverMemory.idleRssMiB} / ${r.serverMemory.afterRssMiB} (${r.serverMemory.peakRssMiB})`,

@@ -50,12 +50,18 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 /**
- * Each event of `source` executed by `plan`. return() and throw() reach the source (its release);
- * an execution that throws (not a resolver's error, which is part of the result) ends the source
- * and fails the stream, as graphql-js's own mapping does.
+ * Each event of `source` executed by the plan `planFor` gives at its first event (a stream that never
+ * has one, such as a joiner's of a shared stream, compiles nothing). return() and throw() reach the
+ * source (its release); an execution that throws (not a resolver's error, which is part of the
+ * result) ends the source and fails the stream, as graphql-js's own mapping does.
  */
-function mapEvents(source: AsyncIterable<unknown>, plan: Plan, args: ExecutionArgs): AsyncIterableIterator<ExecutionResult> {
+function mapEvents(
+  source: AsyncIterable<unknown>,
+  planFor: (args: ExecutionArgs) => Plan,
+  args: ExecutionArgs,
+): AsyncIterableIterator<ExecutionResult> {
   const events = source[Symbol.asyncIterator]();
+  let plan: Plan | null = null;
   const end = async () => {
     await events.return?.();
     return { value: undefined, done: true } as const;
@@ -65,6 +71,7 @@ function mapEvents(source: AsyncIterable<unknown>, plan: Plan, args: ExecutionAr
       const event = await events.next();
       if (event.done) return event;
       try {
+        plan ??= planFor(args);
         return { value: await plan(event.value, args), done: false };
       } catch (err) {
         await events.return?.().catch(() => {});
@@ -113,7 +120,7 @@ export function useCompiledSubscriptions(log: Logger, metrics: Metrics): Plugin<
   const subscribe = async (args: ExecutionArgs) => {
     const stream = await createSourceEventStream(args);
     if (!isAsyncIterable(stream)) return stream; // an error result: refused, not found, bad argument
-    return mapEvents(stream, planFor(args), args);
+    return mapEvents(stream, planFor, args);
   };
   return {
     onSubscribe: ({ setSubscribeFn }) => setSubscribeFn(subscribe as never),
