@@ -23,7 +23,15 @@
  * Plans are kept per document object (yoga's parse cache hands out one per distinct query), so one
  * lives as long as its document and costs nothing once no subscription uses it.
  */
-import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult, execute } from 'graphql';
+import {
+  BREAK,
+  createSourceEventStream,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  execute,
+  visit,
+} from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
@@ -35,8 +43,33 @@ type Plan = (payload: unknown, args: ExecutionArgs) => ExecutionResult | Promise
 /** The spec's per-event execution: the selection, with the event as its root value. */
 const generalPlan: Plan = (payload, args) => execute({ ...args, rootValue: payload });
 
-/** The document's compiled plan, or why the compiler refused it. */
-function compile(args: ExecutionArgs): CompiledQuery | string[] {
+/**
+ * graphql-jit writes a document's literal arguments into the code it generates as JSON, then turns
+ * each string of the form `"__MAGIC_DATE__<uuid><text>"` into `new Date(<text>)` (its own marker for
+ * a Date value, graphql-jit 0.8.9 `objectStringify`). A client's string literal holding that marker
+ * would put its text into the generated function as code. A document with `__MAGIC_` in any string
+ * literal is therefore never compiled: it runs on the general executor (test/unit/compiled-subscriptions.test.ts
+ * shows the injection through graphql-jit itself, and its refusal here).
+ */
+const MARKER = '__MAGIC_';
+
+function holdsMarker(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes(MARKER)) {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+/** The document's compiled plan, or why it is not compiled. */
+export function compile(args: ExecutionArgs): CompiledQuery | string[] {
+  if (holdsMarker(args.document)) return [`a string literal holds graphql-jit's marker ${MARKER}: not compiled`];
   try {
     const compiled = compileQuery(args.schema, args.document, args.operationName ?? undefined);
     return isCompiledQuery(compiled) ? compiled : (compiled.errors ?? []).map((e) => e.message);

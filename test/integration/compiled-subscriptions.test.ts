@@ -147,6 +147,26 @@ describe('compiled subscription events', () => {
     expect(await plans(general)).toBe(before[1]);
   });
 
+  it("never compiles a document whose string literal holds graphql-jit's marker: its events run on the general executor", async () => {
+    // graphql-jit would write this literal into generated code as `new Date(<text>)`; that the text
+    // then runs is shown in test/unit/compiled-subscriptions.test.ts.
+    const marker = '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d(globalThis.__markerProbe = 1, 1)';
+    const general = async () =>
+      sample(await scrape(compiled.url), 'dawg_graphql_subscription_plans_total', { plan: 'general' }) ?? 0;
+    const before = await general();
+    const c = await conversationOf(alice);
+    const query = `subscription($c: ID!) { messageAdded(conversationId: $c) { content conversation { messages(first: 1, after: ${JSON.stringify(marker)}) { edges { node { id } } } } } }`;
+    const got = results(compiled, query, { c });
+    await until(async () => {
+      if (got.length === 0) await storeAndPublishMessage(compiled, c, 'probe');
+      await new Promise((r) => setTimeout(r, 50));
+      return got.length > 0;
+    }, 10_000);
+    // The event ran, on the general executor: the literal is only a bad cursor there.
+    expect(got[0]?.errors).toMatchObject([{ path: ['messageAdded', 'conversation'], extensions: { code: 'BAD_USER_INPUT' } }]);
+    expect(await general()).toBe(before + 1);
+  });
+
   it('refuse a subscription the viewer may not read before any plan runs', async () => {
     const foreign = await conversationOf(bob);
     const got = results(compiled, DOCUMENT, { c: foreign, withConversation: false });
