@@ -30,6 +30,7 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   execute,
+  Kind,
   visit,
 } from 'graphql';
 import { type CompiledQuery, compileQuery, isCompiledQuery } from 'graphql-jit';
@@ -48,16 +49,17 @@ const generalPlan: Plan = (payload, args) => execute({ ...args, rootValue: paylo
  * each string of the form `"__MAGIC_DATE__<uuid><text>"` into `new Date(<text>)` (its own marker for
  * a Date value, graphql-jit 0.8.9 `objectStringify`). A client's string literal holding that marker
  * would put its text into the generated function as code. A document with `__MAGIC_` in any string
- * literal is therefore never compiled: it runs on the general executor (test/unit/compiled-subscriptions.test.ts
+ * literal (or name) is therefore never compiled: it runs on the general executor (test/unit/compiled-subscriptions.test.ts
  * shows the injection through graphql-jit itself, and its refusal here).
  */
 const MARKER = '__MAGIC_';
 
 function holdsMarker(document: DocumentNode): boolean {
   let found = false;
+  // Strings, and names too (an enum value or an alias a scalar might turn into a string).
   visit(document, {
-    StringValue(node) {
-      if (node.value.includes(MARKER)) {
+    enter(node) {
+      if ((node.kind === Kind.STRING || node.kind === Kind.ENUM || node.kind === Kind.NAME) && node.value.includes(MARKER)) {
         found = true;
         return BREAK;
       }

@@ -9,8 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compile } from '../../src/graphql/compiled-subscriptions.js';
 
 const schema = buildSchema(`
+  scalar JSON
   input Filter { words: [String!] }
-  type Query { echo(s: String, filter: Filter): String }
+  type Query { echo(s: String, filter: Filter, json: JSON): String }
 `);
 const MARKER = '__MAGIC_DATE__33a9e76d_02e0_4128_8e92_3530ad3da74d';
 const flag = globalThis as { __compiledSubscriptionsProbe?: number };
@@ -34,6 +35,9 @@ describe('compiled subscription plans', () => {
       `{ echo(filter: { words: ["fine", ${JSON.stringify(INJECTED)}] }) }`,
       `{ echo(s: """${INJECTED}""") }`,
       `{ echo(s: ${JSON.stringify(`a"${INJECTED}`)}) }`,
+      // A JSON literal's enum-like value is a string to the scalar, its field names are keys.
+      `{ echo(json: { k: ${MARKER}process }) }`,
+      `{ echo(json: { ${MARKER}k: 1 }) }`,
     ];
     for (const source of documents) {
       const plan = compile({ schema, document: parse(source) });
