@@ -115,4 +115,76 @@ describe('MessageStore', () => {
     await api.app.prisma.message.delete({ where: { id } });
     expect(await store.finish(id, { status: 'COMPLETE' })).toBeNull();
   });
+
+  describe('exchanges added together', () => {
+    const m = (content: string) => ({ content, status: 'COMPLETE', intent: 'CHAT', entities: {} }) as const;
+    const reply = {
+      content: '',
+      status: 'STREAMING',
+      intent: 'CHAT',
+      entities: {},
+      provider: 'local',
+      model: 'local-templates',
+    } as const;
+    /** A store whose statements are counted. */
+    const counting = () => {
+      const counted = { statements: 0 };
+      const query = sql.query.bind(sql) as (...args: unknown[]) => unknown;
+      const pool = {
+        query: (...args: unknown[]) => {
+          counted.statements += 1;
+          return query(...args);
+        },
+      };
+      return { store: new MessageStore(pool as unknown as Sql), counted };
+    };
+    const newConversation = async () => (await api.app.prisma.conversation.create({ data: { userId } })).id;
+
+    it('share one statement across conversations, each stored as Prisma reads it, a refused one null', async () => {
+      const { store: batched, counted } = counting();
+      const conversations = await Promise.all([1, 2, 3, 4].map(newConversation));
+      const stranger = randomUUID();
+      const before = await api.app.prisma.message.count();
+      const results = await Promise.all([
+        ...conversations.map((c, i) => batched.addExchange(userId, c, m(`hello ${i}`), reply)),
+        batched.addExchange(stranger, conversationId, m('not yours'), reply),
+      ]);
+      expect(counted.statements).toBe(1);
+      expect(results.at(-1)).toBeNull();
+      expect(await api.app.prisma.message.count()).toBe(before + 8);
+      for (const [i, c] of conversations.entries()) {
+        const exchange = results[i];
+        if (!exchange) throw new Error(`exchange ${i} not stored`);
+        expect(exchange.userMessage).toEqual(await read(exchange.userMessage.id));
+        expect(exchange.assistantMessage).toEqual(await read(exchange.assistantMessage.id));
+        expect(exchange.userMessage).toMatchObject({ conversationId: c, content: `hello ${i}`, role: 'USER' });
+        expect(exchange.assistantMessage).toMatchObject({ conversationId: c, status: 'STREAMING', role: 'ASSISTANT' });
+      }
+    });
+
+    it('in one conversation keep their order: each exchange in its own statement, listed message then reply', async () => {
+      const { store: batched, counted } = counting();
+      const c = await newConversation();
+      const results = await Promise.all([1, 2, 3].map((n) => batched.addExchange(userId, c, m(`turn ${n}`), reply)));
+      expect(counted.statements).toBe(3);
+      const listed = await api.app.prisma.message.findMany({
+        where: { conversationId: c },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        select: { id: true },
+      });
+      expect(listed.map((row) => row.id)).toEqual(results.flatMap((r) => [r?.userMessage.id, r?.assistantMessage.id]));
+    });
+
+    it('fail one at a time: an exchange PostgreSQL refuses fails only its own caller', async () => {
+      const conversations = await Promise.all([1, 2, 3].map(newConversation));
+      const results = await Promise.allSettled(
+        conversations.map((c, i) => store.addExchange(userId, c, m(i === 1 ? 'nul \u0000 byte' : `fine ${i}`), reply)),
+      );
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/0x00/);
+      for (const c of [conversations[0], conversations[2]])
+        expect(await api.app.prisma.message.count({ where: { conversationId: c } })).toBe(2);
+      expect(await api.app.prisma.message.count({ where: { conversationId: conversations[1] } })).toBe(0);
+    });
+  });
 });

@@ -3,11 +3,13 @@
  * as Prisma model queries they were the largest cost of sendMessage (bench:chat, docs/benchmarks.md).
  * Each is one statement, so one round trip: the ownership check with the user's message, the
  * assistant's message with the conversation's updatedAt (or both messages at once, for a message
- * that starts nothing), and the finished reply. Rows come back
- * in the shape of Prisma's `Message`; test/integration/message-store.test.ts compares them field
- * by field with what Prisma reads.
+ * that starts nothing), and the finished reply. Messages that start nothing and arrive together
+ * share their statement: fifty at once were fifty round trips queued on the pool's connections, each
+ * costing the api a socket write and a reply to parse. Rows come back in the shape of Prisma's
+ * `Message`; test/integration/message-store.test.ts compares them field by field with what Prisma reads.
  */
 import { randomUUID } from 'node:crypto';
+import DataLoader from 'dataloader';
 import { conversationSql } from '../../access/rules.js';
 import type { Sql } from '../../db/client.js';
 import { Prisma, type Message } from '../../generated/prisma/client.js';
@@ -39,8 +41,42 @@ export type MessageResult = Partial<
   Pick<Message, 'content' | 'status' | 'provider' | 'model' | 'promptTokens' | 'completionTokens' | 'error'>
 > & { cost?: number };
 
+/** An exchange waiting for its statement (addExchange). */
+interface Exchange {
+  userId: string;
+  conversationId: string;
+  user: NewMessage;
+  assistant: NewMessage;
+}
+
+type ExchangeRows = { userMessage: Message; assistantMessage: Message } | null;
+
+/** The most exchanges one statement stores. */
+const EXCHANGES_PER_STATEMENT = 100;
+
+/** The first entry of each conversation, in order. */
+function firstPerConversation<T extends { exchange: Exchange }>(entries: T[]): T[] {
+  const seen = new Set<string>();
+  return entries.filter(({ exchange }) => {
+    if (seen.has(exchange.conversationId)) return false;
+    seen.add(exchange.conversationId);
+    return true;
+  });
+}
+
+const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
+
 export class MessageStore {
-  constructor(private readonly sql: Sql) {}
+  private readonly exchanges: DataLoader<Exchange, ExchangeRows>;
+
+  constructor(private readonly sql: Sql) {
+    this.exchanges = new DataLoader((batch) => this.storeExchanges(batch), {
+      cache: false,
+      maxBatchSize: EXCHANGES_PER_STATEMENT,
+      // The rest of this turn of the event loop: a burst's requests come back from Redis together.
+      batchScheduleFn: (run) => setImmediate(run),
+    });
+  }
 
   /**
    * Stores the user's message in `conversationId` if `userId` may write to it (src/access). Returns the
@@ -67,50 +103,90 @@ export class MessageStore {
 
   /**
    * Stores the user's message and the assistant's reply to it (strictly after it) in `conversationId`
-   * if `userId` may write to it, and marks the conversation updated: one statement. Null (nothing stored)
-   * when the conversation is not theirs or does not exist.
+   * if `userId` may write to it, and marks the conversation updated. Null (nothing stored) when the
+   * conversation is not theirs or does not exist. Exchanges added in the same turn of the event loop
+   * (a burst of messages resumes together) share one statement (see storeExchanges).
    */
-  async addExchange(
+  addExchange(
     userId: string,
     conversationId: string,
     user: NewMessage,
     assistant: NewMessage,
   ): Promise<{ userMessage: Message; assistantMessage: Message } | null> {
+    return this.exchanges.load({ userId, conversationId, user, assistant });
+  }
+
+  /**
+   * A batch of exchanges, in statements of one exchange per conversation, one after another: a
+   * conversation's exchanges keep the order they came in (each later statement has a later now()).
+   * If a shared statement fails, each of its exchanges is tried alone, so one bad exchange fails
+   * only its own caller.
+   */
+  private async storeExchanges(batch: readonly Exchange[]): Promise<(ExchangeRows | Error)[]> {
+    const results: (ExchangeRows | Error)[] = [];
+    let left = batch.map((exchange, i) => ({ exchange, i }));
+    while (left.length) {
+      const round = firstPerConversation(left);
+      left = left.filter((entry) => !round.includes(entry));
+      const stored = await this.insertExchanges(round.map((e) => e.exchange)).catch(async (error: unknown) => {
+        if (round.length === 1) return [asError(error)];
+        const alone = ({ exchange }: { exchange: Exchange }) =>
+          this.insertExchanges([exchange]).then((r) => r[0] as ExchangeRows, asError);
+        return Promise.all(round.map(alone));
+      });
+      round.forEach(({ i }, k) => {
+        results[i] = stored[k] as ExchangeRows | Error;
+      });
+    }
+    return results;
+  }
+
+  /** One statement for exchanges in different conversations; a row each, in order (null: refused). */
+  private async insertExchanges(exchanges: readonly Exchange[]): Promise<ExchangeRows[]> {
+    const ids = exchanges.map(() => ({ user: randomUUID(), assistant: randomUUID() }));
+    const column = <T>(value: (e: Exchange, i: number) => T) => exchanges.map(value);
     const { rows } = await this.sql.query<Row>({
-      name: 'dawg-add-exchange',
-      text: `WITH c AS (${WRITABLE_CONVERSATION}),
+      name: 'dawg-add-exchanges',
+      text: `WITH i AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::"MessageStatus"[], $6::"Intent"[], $7::jsonb[],
+           $8::uuid[], $9::text[], $10::"MessageStatus"[], $11::"Intent"[], $12::jsonb[], $13::uuid[], $14::text[], $15::text[])
+           AS i(conversation_id, user_id, u_id, u_content, u_status, u_intent, u_entities,
+             a_id, a_content, a_status, a_intent, a_entities, a_generation_id, a_provider, a_model)),
+       w AS (SELECT i.* FROM i JOIN conversations c ON c.id = i.conversation_id AND ${conversationSql('write', 'c', 'i.user_id')}),
        u AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities)
-             SELECT $3::uuid, c.id, $2::uuid, 'USER', $4, $5::"MessageStatus", $6::"Intent", $7::jsonb FROM c
+             SELECT u_id, conversation_id, user_id, 'USER', u_content, u_status, u_intent, u_entities FROM w
              RETURNING ${MESSAGE}),
        a AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities,
                generation_id, provider, model, created_at)
-             SELECT $8::uuid, c.id, $2::uuid, 'ASSISTANT', $9, $10::"MessageStatus", $11::"Intent", $12::jsonb,
-               $13::uuid, $14, $15, now() + interval '1 millisecond' FROM c
+             SELECT a_id, conversation_id, user_id, 'ASSISTANT', a_content, a_status, a_intent, a_entities,
+               a_generation_id, a_provider, a_model, now() + interval '1 millisecond' FROM w
              RETURNING ${MESSAGE}),
-       t AS (UPDATE conversations SET updated_at = now() WHERE id IN (SELECT id FROM c))
+       t AS (UPDATE conversations SET updated_at = now() WHERE id IN (SELECT conversation_id FROM w))
        SELECT * FROM u UNION ALL SELECT * FROM a`,
       values: [
-        conversationId,
-        userId,
-        randomUUID(),
-        user.content,
-        user.status,
-        user.intent,
-        json(user.entities),
-        randomUUID(),
-        assistant.content,
-        assistant.status,
-        assistant.intent,
-        json(assistant.entities),
-        assistant.generationId ?? null,
-        assistant.provider ?? null,
-        assistant.model ?? null,
+        column((e) => e.conversationId),
+        column((e) => e.userId),
+        column((_, i) => ids[i]?.user),
+        column((e) => e.user.content),
+        column((e) => e.user.status),
+        column((e) => e.user.intent),
+        column((e) => json(e.user.entities)),
+        column((_, i) => ids[i]?.assistant),
+        column((e) => e.assistant.content),
+        column((e) => e.assistant.status),
+        column((e) => e.assistant.intent),
+        column((e) => json(e.assistant.entities)),
+        column((e) => e.assistant.generationId ?? null),
+        column((e) => e.assistant.provider ?? null),
+        column((e) => e.assistant.model ?? null),
       ],
     });
-    const userRow = rows.find((r) => r.role === 'USER');
-    const assistantRow = rows.find((r) => r.role === 'ASSISTANT');
-    if (!userRow || !assistantRow) return null;
-    return { userMessage: toMessage(userRow), assistantMessage: toMessage(assistantRow) };
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map(({ user, assistant }) => {
+      const userRow = byId.get(user);
+      const assistantRow = byId.get(assistant);
+      return userRow && assistantRow ? { userMessage: toMessage(userRow), assistantMessage: toMessage(assistantRow) } : null;
+    });
   }
 
   /**
