@@ -26,8 +26,9 @@ export interface LocalCluster {
   apis: { port: number; process: TsProcess }[];
   workers: TsProcess[];
   /**
-   * Stops api `i` gracefully (SIGTERM: /ready turns 503, in-flight requests finish) and starts a new
-   * one on its port, resolving once HAProxy has it up again: one step of a rolling restart.
+   * Drains api `i` in HAProxy (no new requests), stops it gracefully (SIGTERM: in-flight requests
+   * finish) and starts a new one on its port, resolving once HAProxy has it up again: one step of a
+   * rolling restart.
    */
   restartApi(i: number): Promise<void>;
   stop(): Promise<void>;
@@ -37,7 +38,8 @@ function haproxyConfig(port: number, apiPorts: number[], statsSocket: string): s
   return [
     'global',
     '  maxconn 4000',
-    `  stats socket ${statsSocket} mode 600 level user`,
+    // Admin level: a rolling restart drains an api (restartApi). The socket is this run's, mode 600.
+    `  stats socket ${statsSocket} mode 600 level admin`,
     'defaults',
     '  mode http',
     '  timeout connect 2s',
@@ -70,8 +72,8 @@ function haproxyConfig(port: number, apiPorts: number[], statsSocket: string): s
   ].join('\n');
 }
 
-/** How many of the backend's servers HAProxy has up (its stats socket: `show stat`, status column). */
-function serversUp(socket: string): Promise<number> {
+/** Sends one command to HAProxy's stats socket; resolves with its answer. */
+function haproxyCommand(socket: string, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const conn = createConnection(socket);
     let out = '';
@@ -79,19 +81,29 @@ function serversUp(socket: string): Promise<number> {
       out += c;
     });
     conn.on('error', reject);
-    conn.on('end', () => {
-      const header = out.split('\n')[0]?.replace(/^# /, '').split(',') ?? [];
-      const status = header.indexOf('status');
-      const svname = header.indexOf('svname');
-      const rows = out
-        .split('\n')
-        .slice(1)
-        .map((l) => l.split(','));
-      resolve(rows.filter((r) => r[0] === 'apis' && /^api\d+$/.test(r[svname] ?? '') && r[status] === 'UP').length);
-    });
-    conn.end('show stat\n');
+    conn.on('end', () => resolve(out));
+    conn.end(`${command}\n`);
   });
 }
+
+/** How many of the backend's servers HAProxy has up (its stats socket: `show stat`, status column). */
+async function serversUp(socket: string): Promise<number> {
+  const out = await haproxyCommand(socket, 'show stat');
+  const header = out.split('\n')[0]?.replace(/^# /, '').split(',') ?? [];
+  const status = header.indexOf('status');
+  const svname = header.indexOf('svname');
+  const rows = out
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+  return rows.filter((r) => r[0] === 'apis' && /^api\d+$/.test(r[svname] ?? '') && r[status] === 'UP').length;
+}
+
+/**
+ * How long a drained api keeps its listener before it stops: HAProxy sends it nothing new once the
+ * drain is set, and a request it dispatched just before reaches the api within this.
+ */
+const DRAIN_MS = 500;
 
 export async function startLocalCluster(options: {
   port: number;
@@ -179,11 +191,19 @@ export async function startLocalCluster(options: {
       }
     };
     await allUp();
+    // As a Kubernetes preStop hook does (deploy/k8s/base/api-deployment.yaml): the balancer stops
+    // sending the api new requests before it closes its listener. Without the drain, a request HAProxy
+    // had just sent to it could meet the listener closing (a clean-clone run once lost one request of
+    // 658 in this restart without it).
     const restartApi = async (i: number) => {
       const api = apiProcesses[i];
       if (!api) throw new Error(`no api ${i}`);
+      const server = `apis/api${i + 1}`;
+      await haproxyCommand(statsSocket, `set server ${server} state drain`);
+      await new Promise((r) => setTimeout(r, DRAIN_MS));
       await api.process.stop();
       api.process = await startApi(api.port);
+      await haproxyCommand(statsSocket, `set server ${server} state ready`);
       await allUp();
     };
     return { url, apis: apiProcesses, workers: workerProcesses, restartApi, stop };
