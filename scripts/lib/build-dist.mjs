@@ -3,7 +3,7 @@
  * the api the benchmarks measure (scripts/bench/lib.ts), as production runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,6 +12,9 @@ export const DIST = join(ROOT, 'dist');
 const BUILD_INFO = join(DIST, '.tsbuildinfo');
 /** What the build compiles (tsconfig.build.json), and what it depends on. */
 const SOURCES = ['src', 'worker', 'scripts/db', 'tsconfig.json', 'tsconfig.build.json'];
+
+/** Files the compiled code reads beside itself, copied into dist/ as they are. */
+const ASSETS = ['worker/engine/lame/lame.wasm'];
 
 /** The newest modification time under `path` (a file or a directory), 0 when absent. */
 function newest(path) {
@@ -38,6 +41,14 @@ export function buildIfStale(say) {
   const built = existsSync(join(DIST, 'src', 'main.js')) && existsSync(BUILD_INFO) ? statSync(BUILD_INFO).mtimeMs : 0;
   if (built && Math.max(...SOURCES.map((s) => newest(join(ROOT, s)))) <= built) return;
   say(built ? 'sources changed since the last build: building dist/' : 'building dist/ (first start)');
+  build(say);
+}
+
+/**
+ * `npm run build`: compiles the sources into dist/ (tsconfig.build.json) and copies the assets beside
+ * them. Exits the process when it cannot (no TypeScript, a failed compile).
+ */
+export function build(say) {
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!existsSync(tsc)) {
     say('the build needs the dev dependencies (npm ci), or run a built dist/');
@@ -48,4 +59,10 @@ export function buildIfStale(say) {
     say('the build failed');
     process.exit(result.status ?? 1);
   }
+  for (const asset of ASSETS) {
+    mkdirSync(dirname(join(DIST, asset)), { recursive: true });
+    copyFileSync(join(ROOT, asset), join(DIST, asset));
+  }
 }
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) build((message) => console.error(`build: ${message}`));

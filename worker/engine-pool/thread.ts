@@ -105,7 +105,7 @@ async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
     case 'part':
       return begin(task.claim) ? partOfBeat(task.input, task.part) : null;
     case 'tail':
-      return begin(task.claim) ? { mp3: await lameFrames(task.left, task.right) } : null;
+      return begin(task.claim) ? { mp3: lameFrames(task.left, task.right) } : null;
     case 'stems':
       return stemFiles(task.input, onStage, async (part, wav) => {
         post(port, { type: 'stem', part, wav });

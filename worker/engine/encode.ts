@@ -1,11 +1,9 @@
-/** Encoders: WAV (PCM 16/24-bit), MP3 (LAME via wasm-media-encoders, VBR, in two halves: mp3-halves.ts) and MIDI of the arrangement. */
+/** Encoders: WAV (PCM 16/24-bit), MP3 (LAME compiled to wasm: lame.ts; VBR, in two halves: mp3-halves.ts) and MIDI of the arrangement. */
 import * as ToneMidi from '@tonejs/midi';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createEncoder } from 'wasm-media-encoders';
 import type { MusicalKey } from '../../src/music/keys.js';
 import { type Arrangement, BEATS_PER_BAR, type DrumName, type PartName } from './arrangement.js';
 import { SAMPLE_RATE, type Stereo } from './dsp.js';
+import { lameEncode } from './lame.js';
 import { withGaplessHeader } from './lame-tag.js';
 import { joinHalves, type Mp3Halves, mp3Halves } from './mp3-halves.js';
 import { legatoRuns, toneFor } from './render.js';
@@ -142,32 +140,12 @@ export function addWavInto(out: Stereo, buf: Buffer, gain: number, pan = 0): voi
   });
 }
 
-// Compiled once per process; each encode instantiates it afresh (encoders are stateful).
-let mp3Module: unknown = null;
-
-async function mp3Encoder() {
-  if (mp3Module) return createEncoder('audio/mpeg', mp3Module as Parameters<typeof createEncoder>[1]);
-  const wasm = readFileSync(createRequire(import.meta.url).resolve('wasm-media-encoders/wasm/mp3'));
-  return createEncoder('audio/mpeg', wasm, (module) => {
-    mp3Module = module;
-  });
-}
-
 /** LAME's -V quality (0 best … 9 smallest): V2 is transparent, about 150–200 kbps on our mixes. */
 const VBR_QUALITY = 2;
 
 /** Samples to MP3 frames (VBR, no tag), by a fresh LAME. */
-export async function lameFrames(left: Float32Array, right: Float32Array): Promise<Uint8Array> {
-  const encoder = await mp3Encoder();
-  encoder.configure({ sampleRate: SAMPLE_RATE, channels: 2, vbrQuality: VBR_QUALITY });
-  const chunks: Buffer[] = [];
-  const block = SAMPLE_RATE; // one second at a time keeps the wasm buffers small
-  for (let i = 0; i < left.length; i += block) {
-    // The encoder reuses its output buffer: copy each chunk out.
-    chunks.push(Buffer.from(encoder.encode([left.subarray(i, i + block), right.subarray(i, i + block)])));
-  }
-  chunks.push(Buffer.from(encoder.finalize()));
-  return Buffer.concat(chunks);
+export function lameFrames(left: Float32Array, right: Float32Array): Uint8Array {
+  return lameEncode(left, right, SAMPLE_RATE, VBR_QUALITY);
 }
 
 /**
@@ -192,11 +170,11 @@ export async function encodeMp3<T = undefined>(
   meanwhile: () => T = () => undefined as T,
 ): Promise<{ mp3: Buffer; also: T }> {
   const samples = s.left.length;
-  const whole = async () => withGaplessHeader(await lameFrames(s.left, s.right), samples, true);
+  const whole = async () => withGaplessHeader(lameFrames(s.left, s.right), samples, true);
   const halves = async (plan: Mp3Halves, away: ReturnType<Mp3TailElsewhere>) => {
     const tailOf = (c: Float32Array) => c.subarray(plan.tailFrom);
-    const head = await lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
-    const tail = (await away?.()) ?? (await lameFrames(tailOf(s.left), tailOf(s.right)));
+    const head = lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
+    const tail = (await away?.()) ?? lameFrames(tailOf(s.left), tailOf(s.right));
     const joined = joinHalves(head, tail, plan);
     return joined ? withGaplessHeader(joined, samples, true) : whole();
   };

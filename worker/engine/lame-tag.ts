@@ -1,6 +1,6 @@
 /**
- * The gapless header LAME writes when it can seek back to the start of its output, which
- * wasm-media-encoders' build does not do: a first frame that holds no audio, only a Xing "Info" tag
+ * The gapless header LAME writes when it can seek back to the start of its output, which it cannot
+ * do when it encodes to memory (lame.ts): a first frame that holds no audio, only a Xing "Info" tag
  * and the LAME extension with the encoder delay and the padding. Decoders that read it (ffmpeg,
  * mpg123, players with gapless playback) drop the samples LAME put before the music and after it, so
  * the MP3 decodes to exactly the WAV's samples, in step with it and with the MIDI grid. Decoders that
