@@ -81,9 +81,11 @@ await db.query(`UPDATE generations SET status = 'CANCELLED'`);
 
 // 2. End to end with an idle worker.
 // A free port for its /metrics (read below): a worker left over elsewhere may hold the default.
+// The compiled worker, as `npm start` runs it (startBenchApi built dist/).
 // BENCH_WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the worker (each engine thread too).
-const worker = await spawnTs('worker/main.ts', { ...env, WORKER_PORT: '0' }, /dawg worker ready/, {
-  nodeArgs: process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean),
+const worker = await spawnTs('dist/worker/main.js', { ...env, WORKER_PORT: '0' }, /dawg worker ready/, {
+  nodeArgs: ['--enable-source-maps', ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
+  tsx: false,
 });
 const STATUS = 'query($id: ID!) { generation(id: $id) { status } }';
 async function until(id: string) {
