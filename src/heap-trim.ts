@@ -10,7 +10,9 @@
  * by it, and one whose heap did not shrink is not collected again until it grows again; while trims give
  * back less than a quarter of `minGrowthBytes` (a live heap that grows), the growth needed doubles each
  * time. The collection pauses the loop once (logged as pauseMs; 0.2-0.6 s for 10,000 sockets here),
- * which is why it waits for quiet. If V8's collector cannot be had, it logs a warning and stops.
+ * which is why it waits for quiet. A tick later the C library's free memory is given back too
+ * (malloc-trim.ts; logged as mallocTrimMs): after a storm, most of the api's memory outside V8's
+ * heap. If V8's collector cannot be had, it logs a warning and stops.
  *
  * The collector is V8's own `gc()`, exposed the way jest's leak detector does it when the process
  * was not started with --expose-gc.
@@ -19,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Logger } from './logger.js';
+import { mallocTrim } from './malloc-trim.js';
 
 /** Under this share of the loop busy over the last `idleMs`, the process counts as quiet (10,000 idle sockets: 2-6 %, their keep-alive rounds included). */
 const QUIET_UTILIZATION = 0.1;
@@ -85,9 +88,13 @@ export function startHeapTrim(options: HeapTrimOptions): () => void {
     const started = performance.now();
     compactingGc();
     const pauseMs = Math.round(performance.now() - started);
-    // The emptied pages are unmapped by a background task: read the heap a tick later.
+    // The emptied pages are unmapped by a background task, and the native memory the collected
+    // objects held is freed after the collection: read the heap and trim the C library's a tick later.
     settling = setTimeout(() => {
       settling = undefined;
+      const trimStarted = performance.now();
+      const released = mallocTrim();
+      const mallocTrimMs = Math.round(performance.now() - trimStarted);
       const after = getHeapStatistics().total_heap_size;
       const freed = Math.max(0, before - after);
       floor = after;
@@ -101,6 +108,8 @@ export function startHeapTrim(options: HeapTrimOptions): () => void {
           heapAfterMiB: Math.round(after / MiB),
           rssMiB: Math.round(process.memoryUsage.rss() / MiB),
           pauseMs,
+          mallocTrim: released === null ? 'unavailable' : released ? 'released' : 'nothing to release',
+          mallocTrimMs,
         },
         'heap trimmed after a quiet spell',
       );
