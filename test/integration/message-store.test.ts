@@ -165,14 +165,18 @@ describe('MessageStore', () => {
     it('in one conversation keep their order: each exchange in its own statement, listed message then reply', async () => {
       const { store: batched, counted } = counting();
       const c = await newConversation();
-      const results = await Promise.all([1, 2, 3].map((n) => batched.addExchange(userId, c, m(`turn ${n}`), reply)));
-      expect(counted.statements).toBe(3);
+      const results = await Promise.all([1, 2, 3, 4, 5].map((n) => batched.addExchange(userId, c, m(`turn ${n}`), reply)));
+      expect(counted.statements).toBe(5);
       const listed = await api.app.prisma.message.findMany({
         where: { conversationId: c },
         orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        select: { id: true },
+        select: { id: true, createdAt: true },
       });
       expect(listed.map((row) => row.id)).toEqual(results.flatMap((r) => [r?.userMessage.id, r?.assistantMessage.id]));
+      // Statements a fraction of a millisecond apart still store each message strictly after the last
+      // (created_at keeps milliseconds): no tie left to the ids' order.
+      const times = listed.map((row) => row.createdAt.getTime());
+      for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThan(times[k - 1] as number);
     });
 
     it('fail one at a time: an exchange PostgreSQL refuses fails only its own caller', async () => {

@@ -50,6 +50,12 @@ interface Exchange {
 }
 
 type ExchangeRows = { userMessage: Message; assistantMessage: Message } | null;
+/** An exchange of a batch: its place in the batch and its messages' ids. */
+interface Entry {
+  exchange: Exchange;
+  i: number;
+  ids: { user: string; assistant: string };
+}
 
 /** The most exchanges one statement stores. */
 const EXCHANGES_PER_STATEMENT = 100;
@@ -118,20 +124,22 @@ export class MessageStore {
 
   /**
    * A batch of exchanges, in statements of one exchange per conversation, one after another: a
-   * conversation's exchanges keep the order they came in (each later statement has a later now()).
+   * conversation's exchanges keep the order they came in (each is stored at least a millisecond after
+   * the conversation's last message, whatever now() reads).
    * If a shared statement fails, each of its exchanges is tried alone, so one bad exchange fails
    * only its own caller.
    */
   private async storeExchanges(batch: readonly Exchange[]): Promise<(ExchangeRows | Error)[]> {
     const results: (ExchangeRows | Error)[] = [];
-    let left = batch.map((exchange, i) => ({ exchange, i }));
+    // Ids made once: an exchange tried again alone after a shared statement that did commit (its answer
+    // lost with the connection) meets its own rows' keys and fails, instead of being stored twice.
+    let left = batch.map((exchange, i) => ({ exchange, i, ids: { user: randomUUID(), assistant: randomUUID() } }));
     while (left.length) {
       const round = firstPerConversation(left);
       left = left.filter((entry) => !round.includes(entry));
-      const stored = await this.insertExchanges(round.map((e) => e.exchange)).catch(async (error: unknown) => {
+      const stored = await this.insertExchanges(round).catch(async (error: unknown) => {
         if (round.length === 1) return [asError(error)];
-        const alone = ({ exchange }: { exchange: Exchange }) =>
-          this.insertExchanges([exchange]).then((r) => r[0] as ExchangeRows, asError);
+        const alone = (entry: Entry) => this.insertExchanges([entry]).then((r) => r[0] as ExchangeRows, asError);
         return Promise.all(round.map(alone));
       });
       round.forEach(({ i }, k) => {
@@ -142,8 +150,9 @@ export class MessageStore {
   }
 
   /** One statement for exchanges in different conversations; a row each, in order (null: refused). */
-  private async insertExchanges(exchanges: readonly Exchange[]): Promise<ExchangeRows[]> {
-    const ids = exchanges.map(() => ({ user: randomUUID(), assistant: randomUUID() }));
+  private async insertExchanges(entries: readonly Entry[]): Promise<ExchangeRows[]> {
+    const exchanges = entries.map((e) => e.exchange);
+    const ids = entries.map((e) => e.ids);
     const column = <T>(value: (e: Exchange, i: number) => T) => exchanges.map(value);
     const { rows } = await this.sql.query<Row>({
       name: 'dawg-add-exchanges',
@@ -152,14 +161,16 @@ export class MessageStore {
            $8::uuid[], $9::text[], $10::"MessageStatus"[], $11::"Intent"[], $12::jsonb[], $13::uuid[], $14::text[], $15::text[])
            AS i(conversation_id, user_id, u_id, u_content, u_status, u_intent, u_entities,
              a_id, a_content, a_status, a_intent, a_entities, a_generation_id, a_provider, a_model)),
-       w AS (SELECT i.* FROM i JOIN conversations c ON c.id = i.conversation_id AND ${conversationSql('write', 'c', 'i.user_id')}),
-       u AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities)
-             SELECT u_id, conversation_id, user_id, 'USER', u_content, u_status, u_intent, u_entities FROM w
+       w AS (SELECT i.*, GREATEST(now(), (SELECT max(m.created_at) + interval '1 millisecond' FROM messages m
+               WHERE m.conversation_id = i.conversation_id)) AS at
+             FROM i JOIN conversations c ON c.id = i.conversation_id AND ${conversationSql('write', 'c', 'i.user_id')}),
+       u AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities, created_at)
+             SELECT u_id, conversation_id, user_id, 'USER', u_content, u_status, u_intent, u_entities, at FROM w
              RETURNING ${MESSAGE}),
        a AS (INSERT INTO messages (id, conversation_id, user_id, role, content, status, intent, entities,
                generation_id, provider, model, created_at)
              SELECT a_id, conversation_id, user_id, 'ASSISTANT', a_content, a_status, a_intent, a_entities,
-               a_generation_id, a_provider, a_model, now() + interval '1 millisecond' FROM w
+               a_generation_id, a_provider, a_model, at + interval '1 millisecond' FROM w
              RETURNING ${MESSAGE}),
        t AS (UPDATE conversations SET updated_at = now() WHERE id IN (SELECT conversation_id FROM w))
        SELECT * FROM u UNION ALL SELECT * FROM a`,
