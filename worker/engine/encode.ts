@@ -170,7 +170,7 @@ export async function encodeMp3<T = undefined>(
   meanwhile: () => T = () => undefined as T,
 ): Promise<{ mp3: Buffer; also: T }> {
   const samples = s.left.length;
-  const whole = async () => withGaplessHeader(lameFrames(s.left, s.right), samples, true);
+  const whole = () => withGaplessHeader(lameFrames(s.left, s.right), samples, true);
   const halves = async (plan: Mp3Halves, away: ReturnType<Mp3TailElsewhere>) => {
     const tailOf = (c: Float32Array) => c.subarray(plan.tailFrom);
     const head = lameFrames(s.left.subarray(0, plan.headTo), s.right.subarray(0, plan.headTo));
@@ -181,7 +181,7 @@ export async function encodeMp3<T = undefined>(
   const plan = mp3Halves(samples);
   const away = (plan && elsewhere?.(s.left.subarray(plan.tailFrom), s.right.subarray(plan.tailFrom))) || null;
   const early = away ? { also: meanwhile() } : null;
-  const mp3 = plan ? await halves(plan, away) : await whole();
+  const mp3 = plan ? await halves(plan, away) : whole();
   return { mp3, also: early ? early.also : meanwhile() };
 }
 
