@@ -27,6 +27,11 @@ export interface LivePlan<E extends EventName, T> {
    * nothing falls in between) then the live events it wants. Absent: the live events as they come.
    */
   follow?: (live: AsyncIterable<EventMap[E]>) => AsyncIterable<T>;
+  /**
+   * Puts the live events in order, before `follow`: drops one that arrived after a newer one about the
+   * same thing. It is the same for every subscriber, so unlike `follow` it leaves the stream shareable.
+   */
+  order?: (live: AsyncIterable<EventMap[E]>) => AsyncIterable<EventMap[E]>;
 }
 
 interface SubscribeState {
@@ -109,7 +114,8 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
     }
   }
   state.release = release;
-  const stream = (plan.follow ? plan.follow(live) : live) as AsyncIterable<T>;
+  const ordered = plan.order ? plan.order(live) : live;
+  const stream = (plan.follow ? plan.follow(ordered) : ordered) as AsyncIterable<T>;
   async function* lifecycle(): AsyncGenerator<T> {
     try {
       yield* stream;

@@ -206,3 +206,68 @@ describe('refused and malformed sockets', () => {
     }
   });
 });
+
+describe("a generation's events arriving out of order", () => {
+  const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
+  const MINE = 'subscription { myGenerations { percent generation { id } } }';
+  const ONE = 'subscription($id: ID!) { generationProgress(id: $id) { percent } }';
+  const PROJECT = 'subscription($p: ID!) { projectEvents(projectId: $p) { kind generation { percent } } }';
+
+  it('drops an older version that arrives after a newer one, on every subscription that carries them', async () => {
+    // A user of their own: nothing else of theirs is published while this runs.
+    const carol = await signUp(api.graphqlUrl);
+    const queued = await gql(
+      api.graphqlUrl,
+      GENERATE,
+      { input: { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 30 } },
+      carol.token,
+    );
+    expect(queued.errors).toBeUndefined();
+    const id = rawId(queued.data.generateBeat.id);
+    const row = await api.app.prisma.generation.findUniqueOrThrow({ where: { id } });
+    expect(row.version).toBe(0);
+
+    const project = await gql(api.graphqlUrl, 'mutation { createProject(name: "order") { id } }', {}, carol.token);
+    const projectId = rawId(project.data.createProject.id);
+
+    const { client: c } = client(other.wsUrl, carol.token);
+    const inProject = collect<{ projectEvents: { kind: string; generation: { percent: number } | null } }>(c, PROJECT, {
+      p: project.data.createProject.id,
+    });
+    const mine = collect<{ myGenerations: { percent: number } }>(c, MINE);
+    const one = collect<{ generationProgress: { percent: number } }>(c, ONE, { id: queued.data.generateBeat.id });
+    await Promise.all([
+      subscribed(api.app, 'userGenerations', rawId(carol.id)),
+      subscribed(api.app, 'generationProgress', id),
+      subscribed(api.app, 'projectEvent', projectId),
+    ]);
+    await until(() => one.events.length === 1, 5_000); // its current state first
+
+    // As the worker and a queue-moved snapshot read before it could: 2 (v1), then 0 (v0, stale),
+    // then 2 again (same version: passes), then 5 (v2).
+    const { pubsub } = api.app.services;
+    for (const [version, progress] of [
+      [1, 2],
+      [0, 0],
+      [1, 2],
+      [2, 5],
+    ] as const) {
+      const generation = { ...row, version, progress, status: version ? ('PROCESSING' as const) : row.status };
+      const event = { generation, percent: progress, stage: generation.stage };
+      await pubsub.publish('userGenerations', row.userId, event);
+      await pubsub.publish('generationProgress', id, event);
+      await pubsub.publish('projectEvent', projectId, {
+        projectId,
+        kind: 'GENERATION_PROGRESS',
+        byUserId: null,
+        generation: event,
+      });
+    }
+    const progressInProject = () => inProject.events.filter((e) => e.projectEvents.kind === 'GENERATION_PROGRESS');
+    await until(() => mine.events.length >= 3 && one.events.length >= 4 && progressInProject().length >= 3, 5_000);
+    await new Promise((r) => setTimeout(r, 300)); // nothing else follows
+    expect(mine.events.map((e) => e.myGenerations.percent)).toEqual([2, 2, 5]);
+    expect(one.events.map((e) => e.generationProgress.percent)).toEqual([0, 2, 2, 5]);
+    expect(progressInProject().map((e) => e.projectEvents.generation?.percent)).toEqual([2, 2, 5]);
+  });
+});

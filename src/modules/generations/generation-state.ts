@@ -11,8 +11,13 @@ import type { FailureReason } from '../../failures.js';
 import type { PubSub } from '../../pubsub.js';
 import { isRedisUnavailable, retryWhileRedisAway } from '../../redis.js';
 
-/** A state change; `error` only ever holds a stable reason from src/failures.ts, never an exception's text. */
-export type GenerationChange = Omit<Prisma.GenerationUpdateManyMutationInput, 'error'> & { error?: FailureReason | null };
+/**
+ * A state change; `error` only ever holds a stable reason from src/failures.ts, never an exception's
+ * text. `version` is transition's to count.
+ */
+export type GenerationChange = Omit<Prisma.GenerationUpdateManyMutationInput, 'error' | 'version'> & {
+  error?: FailureReason | null;
+};
 
 const TERMINAL = new Set<GenerationStatus>(['COMPLETED', 'FAILED', 'CANCELLED']);
 /** How long the end of a generation keeps trying to reach its subscribers while Redis is away. */
@@ -68,7 +73,8 @@ export async function transition(
 ): Promise<Generation | null> {
   const { count } = await deps.prisma.generation.updateMany({
     where: { id, ...(from ? { status: { in: from } } : {}), ...(run === undefined ? {} : { run }) },
-    data,
+    // A new version on every change: subscribers keep events about it in order by it (generation-order.ts).
+    data: { ...data, version: { increment: 1 } },
   });
   if (!count) return null;
   const generation = await deps.prisma.generation.findUniqueOrThrow({ where: { id } });

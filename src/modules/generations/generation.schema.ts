@@ -7,6 +7,7 @@ import { checkCursors, idOf, optionalIdOf } from '../../graphql/ids.js';
 import { liveSubscription } from '../../graphql/live-subscription.js';
 import type { GenerationEvent } from '../../pubsub.js';
 import { type GenerationOutputData, isOutputData } from './generation-output.js';
+import { NewestVersions, inGenerationOrder } from './generation-order.js';
 
 const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').implement({
   fields: (t) => ({
@@ -216,7 +217,12 @@ builder.subscriptionFields((t) => ({
   myGenerations: t.field({
     type: GenerationProgressEventRef,
     description: 'Every state change of any of your generations.',
-    subscribe: (_root, _args, ctx) => liveSubscription(ctx, async () => ({ event: 'userGenerations', key: viewerOf(ctx).id })),
+    subscribe: (_root, _args, ctx) =>
+      liveSubscription(ctx, async () => ({
+        event: 'userGenerations',
+        key: viewerOf(ctx).id,
+        order: (live) => inGenerationOrder(live, (event) => event.generation),
+      })),
     resolve: (event) => event,
   }),
 }));
@@ -231,9 +237,10 @@ async function* withCurrentState(generation: Generation, live: AsyncIterable<Gen
   // The subscription is released by liveSubscription (graphql/live-subscription.ts) when this ends.
   yield { generation, percent: generation.progress, stage: generation.stage };
   if (TERMINAL.has(generation.status)) return;
-  for await (const event of live) {
-    // Events older than the snapshot can arrive after it; skip them.
-    if (event.generation.updatedAt < generation.updatedAt) continue;
+  // Events older than the snapshot, or than one already sent, can arrive after it; skip them.
+  const newest = new NewestVersions();
+  newest.admit(generation);
+  for await (const event of inGenerationOrder(live, (e) => e.generation, newest)) {
     yield event;
     if (TERMINAL.has(event.generation.status)) return;
   }

@@ -26,7 +26,7 @@ function capReached(pending: number, maxPending: number): AppError {
 
 /** The generations row as Prisma's `Generation`. */
 const GENERATION = `id, user_id AS "userId", project_id AS "projectId", type, status, input, output, progress, stage,
-  provider, cost, duration_ms AS "durationMs", error, attempts, run, priority, created_at AS "createdAt",
+  provider, cost, duration_ms AS "durationMs", error, attempts, run, version, priority, created_at AS "createdAt",
   updated_at AS "updatedAt", queued_at AS "queuedAt", started_at AS "startedAt", completed_at AS "completedAt"`;
 
 type Row = Omit<Generation, 'cost'> & { cost: string };

@@ -10,6 +10,7 @@ import { encodeGlobalId, idOf } from '../../graphql/ids.js';
 import { liveSubscription } from '../../graphql/live-subscription.js';
 import type { ProjectEvent } from '../../pubsub.js';
 import { GenerationProgressEventRef } from '../generations/generation.schema.js';
+import { inGenerationOrder } from '../generations/generation-order.js';
 
 const ProjectEventKindEnum = builder.enumType('ProjectEventKind', {
   values: [
@@ -111,7 +112,8 @@ builder.subscriptionField('projectEvents', (t) =>
             try {
               const present = await presence.present(project.id);
               yield { projectId: project.id, kind: 'PRESENCE', byUserId: null, present } satisfies ProjectEvent;
-              yield* live;
+              // A generation's progress, in order (modules/generations/generation-order.ts).
+              yield* inGenerationOrder(live, (event) => event.generation?.generation);
             } finally {
               await leave();
             }
