@@ -271,3 +271,23 @@ describe("a generation's events arriving out of order", () => {
     expect(progressInProject().map((e) => e.projectEvents.generation?.percent)).toEqual([2, 2, 5]);
   });
 });
+
+describe("one channel's events", () => {
+  it('reach a subscriber in the order one process published them (on a Redis Cluster too)', async () => {
+    const conversationId = rawId(await conversationOf(alice));
+    const message = await api.app.prisma.message.create({ data: { conversationId, role: 'USER', content: '' } });
+    const { pubsub } = api.app.services;
+    const live = await pubsub.subscribeReady('messageAdded', conversationId);
+    const got: number[] = [];
+    const reading = (async () => {
+      for await (const event of live) {
+        got.push(Number(event.message.content));
+        if (got.length === 1_000) break;
+      }
+    })();
+    for (let i = 0; i < 1_000; i++)
+      await pubsub.publish('messageAdded', conversationId, { conversationId, message: { ...message, content: String(i) } });
+    await reading;
+    expect(got).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+  });
+});
