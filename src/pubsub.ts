@@ -90,11 +90,18 @@ const PUBLISH_ON_SLOT = "return redis.call('PUBLISH', KEYS[1], ARGV[1])";
  * one after the other on one channel could reach a subscriber in either order (77 of 2,000 in a probe
  * on three masters). Through a script keyed by the channel, every event of a channel goes through the
  * master of its slot, over one connection and one bus link, so it arrives in the order it was sent (0
- * of 2,000). One server, or Sentinel's master: one connection, already in order.
+ * of 2,000). One server, or Sentinel's master: one connection, already in order. Not covered: chat
+ * chunks, published by their own script keyed by the reply (modules/chat/reply-stream.ts), and a
+ * command ioredis sends again during a failover or a slot move, which a later one can overtake.
  */
 function inChannelOrder(publisher: Redis): Redis {
   if (!publisher.isCluster) return publisher;
-  const publish = defineScript<[string, string], number>(publisher, 'dawgPublishOnSlot', PUBLISH_ON_SLOT, 1);
+  let script: ((channel: string, message: string) => Promise<number>) | null = null;
+  // Defined at the first publish: a process that only subscribes never defines it.
+  const publish = (channel: string, message: string) => {
+    script ??= defineScript<[string, string], number>(publisher, 'dawgPublishOnSlot', PUBLISH_ON_SLOT, 1);
+    return script(channel, message);
+  };
   return new Proxy(publisher, {
     get(target, prop) {
       if (prop === 'publish') return publish;

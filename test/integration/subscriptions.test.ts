@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -234,18 +235,18 @@ describe("a generation's events arriving out of order", () => {
     const inProject = collect<{ projectEvents: { kind: string; generation: { percent: number } | null } }>(c, PROJECT, {
       p: project.data.createProject.id,
     });
-    const mine = collect<{ myGenerations: { percent: number } }>(c, MINE);
+    const mine = collect<{ myGenerations: { percent: number; generation: { id: string } } }>(c, MINE);
     const one = collect<{ generationProgress: { percent: number } }>(c, ONE, { id: queued.data.generateBeat.id });
-    await Promise.all([
-      subscribed(api.app, 'userGenerations', rawId(carol.id)),
-      subscribed(api.app, 'generationProgress', id),
-      subscribed(api.app, 'projectEvent', projectId),
-    ]);
-    await until(() => one.events.length === 1, 5_000); // its current state first
+    // generationProgress and projectEvents send a head (the current state, who is present) once their
+    // subscription is ready; myGenerations has none, so it is primed with an event about another generation.
+    await until(() => one.events.length === 1 && inProject.events.length >= 1, 15_000);
+    const { pubsub } = api.app.services;
+    const probe = { ...row, id: randomUUID() };
+    await primed(mine, () => pubsub.publish('userGenerations', row.userId, { generation: probe, percent: 0, stage: null }));
+    const ours = () => mine.events.filter((e) => e.myGenerations.generation.id === queued.data.generateBeat.id);
 
     // As the worker and a queue-moved snapshot read before it could: 2 (v1), then 0 (v0, stale),
     // then 2 again (same version: passes), then 5 (v2).
-    const { pubsub } = api.app.services;
     for (const [version, progress] of [
       [1, 2],
       [0, 0],
@@ -264,11 +265,19 @@ describe("a generation's events arriving out of order", () => {
       });
     }
     const progressInProject = () => inProject.events.filter((e) => e.projectEvents.kind === 'GENERATION_PROGRESS');
-    await until(() => mine.events.length >= 3 && one.events.length >= 4 && progressInProject().length >= 3, 5_000);
+    await until(() => ours().length >= 3 && one.events.length >= 4 && progressInProject().length >= 3, 15_000);
     await new Promise((r) => setTimeout(r, 300)); // nothing else follows
-    expect(mine.events.map((e) => e.myGenerations.percent)).toEqual([2, 2, 5]);
+    expect(ours().map((e) => e.myGenerations.percent)).toEqual([2, 2, 5]);
     expect(one.events.map((e) => e.generationProgress.percent)).toEqual([0, 2, 2, 5]);
     expect(progressInProject().map((e) => e.projectEvents.generation?.percent)).toEqual([2, 2, 5]);
+    // Out of the queue, so no other file's worker picks it up.
+    const cancelled = await gql(
+      api.graphqlUrl,
+      'mutation($id: ID!) { cancelGeneration(id: $id) { status } }',
+      { id: queued.data.generateBeat.id },
+      carol.token,
+    );
+    expect(cancelled.data?.cancelGeneration.status).toBe('CANCELLED');
   });
 });
 
@@ -279,15 +288,13 @@ describe("one channel's events", () => {
     const { pubsub } = api.app.services;
     const live = await pubsub.subscribeReady('messageAdded', conversationId);
     const got: number[] = [];
-    const reading = (async () => {
-      for await (const event of live) {
-        got.push(Number(event.message.content));
-        if (got.length === 1_000) break;
-      }
+    void (async () => {
+      for await (const event of live) got.push(Number(event.message.content));
     })();
     for (let i = 0; i < 1_000; i++)
       await pubsub.publish('messageAdded', conversationId, { conversationId, message: { ...message, content: String(i) } });
-    await reading;
+    await until(() => got.length >= 1_000, 15_000);
+    await live.return?.();
     expect(got).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
   });
 });
