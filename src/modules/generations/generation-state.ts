@@ -65,7 +65,7 @@ export async function publishGeneration(pubsub: PubSub, generation: Generation):
  * leaves the owner a write mark (with `marks`), so their next list shows it as their event does.
  */
 export async function transition(
-  deps: { prisma: Pick<Db, 'generation'>; pubsub: PubSub; marks?: Pick<WriteMarks, 'record'> | null },
+  deps: { prisma: Pick<Db, 'generation'>; pubsub: PubSub | null; marks?: Pick<WriteMarks, 'record'> | null },
   id: string,
   data: GenerationChange,
   from?: GenerationStatus[],
@@ -80,6 +80,7 @@ export async function transition(
   const generation = await deps.prisma.generation.findUniqueOrThrow({ where: { id } });
   // Best effort, like the publish: without it the owner's list may show the old status for the replica's lag.
   if (data.status !== undefined) await deps.marks?.record(generation.userId).catch(() => {});
-  await publishGeneration(deps.pubsub, generation);
+  // Without pubsub (inside a transaction), the caller publishes once it has committed.
+  if (deps.pubsub) await publishGeneration(deps.pubsub, generation);
   return generation;
 }

@@ -125,9 +125,11 @@ export class GenerationService {
    */
   async retry(viewer: Viewer, id: string): Promise<Generation> {
     const row = await this.deps.access.generation.require(viewer, id, 'write');
+    // Published after the commit: a subscriber never sees a state that may yet roll back, and the
+    // transaction never waits on Redis.
     const reset = await withinCap(this.deps.prisma, viewer, this.deps.maxPending, (prisma, pending) =>
       transition(
-        { prisma, pubsub: this.deps.pubsub },
+        { prisma, pubsub: null },
         id,
         {
           status: 'PENDING',
@@ -147,6 +149,7 @@ export class GenerationService {
       ),
     );
     if (!reset) throw badInput('id', 'only a FAILED or CANCELLED generation can be retried');
+    await publishGeneration(this.deps.pubsub, reset);
     return this.enqueue(reset);
   }
 
