@@ -106,14 +106,15 @@ builder.subscriptionField('projectEvents', (t) =>
           event: 'projectEvent',
           key: project.id,
           projectId: project.id,
+          // A generation's progress, in order (modules/generations/generation-order.ts).
+          order: (live) => inGenerationOrder(live, (event) => event.generation?.generation),
           // The subscriber is present while this runs: a head of its own, so it is never shared.
           follow: async function* (live) {
             const leave = await presence.join(project.id, viewer.id);
             try {
               const present = await presence.present(project.id);
               yield { projectId: project.id, kind: 'PRESENCE', byUserId: null, present } satisfies ProjectEvent;
-              // A generation's progress, in order (modules/generations/generation-order.ts).
-              yield* inGenerationOrder(live, (event) => event.generation?.generation);
+              yield* live;
             } finally {
               await leave();
             }
