@@ -3,10 +3,11 @@
  *
  * For each count in `--clients`, N graphql-ws clients of one viewer subscribe to one conversation's
  * messageAdded on one api process (executed once and shared); events are published through Redis
- * with the real PubSub module. Measures delivery latency at a steady rate (N × rate deliveries/s),
- * deliveries/s in a burst, and the server's RSS: once every socket is connected, after `--idle` seconds
- * with nothing sent (the idle figure), and after the burst. Baseline in the same run: a bare ws
- * server relaying the same Redis channel to the same number of sockets.
+ * with the real PubSub module. Measures delivery latency and the server's CPU time per delivery at a
+ * steady rate (N × rate deliveries/s), deliveries/s in a burst, and the server's RSS: once every
+ * socket is connected, after `--idle` seconds with nothing sent (the idle figure), and after the
+ * burst. Baseline in the same run: a bare ws server relaying the same Redis channel to the same
+ * number of sockets.
  *
  * `--unshared N` (0 skips it): N sockets, each for a different viewer (members of the project that
  * holds the conversation, so each is executed on its own: nothing can be shared).
@@ -23,7 +24,7 @@ import type { Message } from '../../src/generated/prisma/client.js';
 import pg from 'pg';
 import { TokenService } from '../../src/modules/auth/tokens.js';
 import { PubSub } from '../../src/pubsub.js';
-import { rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { cpuMsOf, rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,11 +102,15 @@ async function run(target: Target, N: number) {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const steady = Array.from({ length: EVENTS }, (_, i) => i);
+  const cpu0 = cpuMsOf(target.pid);
   for (const seq of steady) {
     await target.publish(`${seq}:${now()}`);
     await sleep(1000 / RATE);
   }
   const steadyOk = await recorder.waitFor(steady, N, 30_000);
+  // The server's CPU time per delivery over the steady phase (ticks of 10 ms over seconds of work):
+  // steadier from run to run than the latency, which the load generator's share of the cores moves.
+  const serverCpuUsPerDelivery = ((cpuMsOf(target.pid) - cpu0) * 1000) / (N * EVENTS);
   const steadyLatency = summarize(recorder.latencies);
   loop.disable();
   const clientLoopP99Ms = loop.percentile(99) / 1e6;
@@ -132,6 +137,7 @@ async function run(target: Target, N: number) {
       complete: steadyOk,
       latencyMs: steadyLatency,
       clientLoopDelayP99Ms: clientLoopP99Ms,
+      serverCpuUsPerDelivery,
     },
     burst: {
       events: BURST,
@@ -333,6 +339,7 @@ const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [un
   'steady p99 ms': r.steady.latencyMs.p99.toFixed(1),
   'steady deliveries/s': r.steady.deliveriesPerSec,
   'client loop delay p99 ms': r.steady.clientLoopDelayP99Ms.toFixed(0),
+  'server CPU µs/delivery': r.steady.serverCpuUsPerDelivery.toFixed(1),
   'burst deliveries/s': Math.round(r.burst.deliveriesPerSec),
   'burst p99 ms': r.burst.latencyMs.p99.toFixed(0),
   'server RSS MiB connected / idle / after (peak)': `${r.serverMemory.connectedRssMiB} / ${r.serverMemory.idleRssMiB} / ${r.serverMemory.afterRssMiB} (${r.serverMemory.peakRssMiB})`,

@@ -18,9 +18,10 @@
  *    per user (WS_MAX_SOCKETS_PER_USER), bytes queued for a slow reader
  *    (WS_MAX_BUFFERED_BYTES), and the token's lifetime;
  *  - end a socket whose token was revoked (logOut, logOutEverywhere on any instance): each subscribe
- *    rechecks the socket's token, and a sweep every `tokenCheckMs` rechecks each distinct token of the
- *    open sockets. TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (one
- *    Redis MGET per token, no signature check), so a revoked socket is closed within about a second;
+ *    rechecks the socket's token, and every open socket's token is rechecked once per `tokenCheckMs`
+ *    (a slice of the sockets every 100 ms or so: rounds.ts, like the keepalive pings).
+ *    TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (one Redis MGET
+ *    per token, no signature check), so a revoked socket is closed within about a second;
  *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
  *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
  *    through the same `send` as graphql-ws's own messages, so the send-queue bound applies alike.
@@ -48,6 +49,7 @@ import { type Metrics, wsCloseReason } from '../metrics.js';
 import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
 import { nextFrame, nextPayload } from './next-frames.js';
+import { Rounds } from './rounds.js';
 import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.js';
 
 /** Close codes of our own (graphql-ws's are in its CloseCode). */
@@ -262,8 +264,9 @@ export function attachGraphqlWs<Upgrade>(opts: {
     { limit: limits.maxSubscriptions },
   );
 
-  const heartbeat = setInterval(() => {
-    for (const socket of wss.clients) {
+  // Each socket is pinged once per keepAliveMs, a slice of the sockets at a time (rounds.ts).
+  const heartbeat = new Rounds<WebSocket>(opts.keepAliveMs, (sockets) => {
+    for (const socket of sockets) {
       if (!alive.get(socket)) {
         socket.terminate();
         continue;
@@ -271,8 +274,8 @@ export function attachGraphqlWs<Upgrade>(opts: {
       alive.set(socket, false);
       socket.ping();
     }
-  }, opts.keepAliveMs);
-  heartbeat.unref();
+    return undefined;
+  });
 
   /** Ends a socket whose token no longer verifies (revoked, or expired before its timer fired). */
   function endRevoked(state: WsExtra, reason: string) {
@@ -282,35 +285,32 @@ export function attachGraphqlWs<Upgrade>(opts: {
     state.socket.close(WS_CLOSE.tokenExpired, reason.slice(0, 100));
   }
 
-  /** Rechecks each distinct token of the open sockets once; a refused one ends all its sockets. */
-  let sweeping = false;
-  async function sweepTokens() {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      const byToken = new Map<VerifiedToken, WsExtra[]>();
-      for (const state of states) {
-        if (!state.grant || state.closed) continue;
-        const list = byToken.get(state.grant);
-        if (list) list.push(state);
-        else byToken.set(state.grant, [state]);
-      }
-      await Promise.all(
-        [...byToken].map(async ([grant, sockets]) => {
-          const result = await tokens.recheck(grant).catch((err) => {
-            // Neither Redis nor PostgreSQL answered: keep the socket, the next sweep tries again.
-            log.debug({ err }, 'graphql-ws token check failed');
-            return null;
-          });
-          if (result) for (const state of sockets) endRevoked(state, result.error);
-        }),
-      );
-    } finally {
-      sweeping = false;
+  /**
+   * Rechecks each distinct token of a slice of the open sockets; a refused one ends all its sockets.
+   * Every socket's token is rechecked once per tokenCheckMs, a slice of the sockets at a time
+   * (rounds.ts); TokenService.recheck reads a token shared by sockets of several slices at most
+   * every RECHECK_MS.
+   */
+  function sweepTokens(slice: ReadonlySet<WsExtra>) {
+    const byToken = new Map<VerifiedToken, WsExtra[]>();
+    for (const state of slice) {
+      if (!state.grant || state.closed) continue;
+      const list = byToken.get(state.grant);
+      if (list) list.push(state);
+      else byToken.set(state.grant, [state]);
     }
+    return Promise.all(
+      [...byToken].map(async ([grant, sockets]) => {
+        const result = await tokens.recheck(grant).catch((err) => {
+          // Neither Redis nor PostgreSQL answered: keep the socket, the next sweep tries again.
+          log.debug({ err }, 'graphql-ws token check failed');
+          return null;
+        });
+        if (result) for (const state of sockets) endRevoked(state, result.error);
+      }),
+    );
   }
-  const tokenSweep = setInterval(() => void sweepTokens(), limits.tokenCheckMs);
-  tokenSweep.unref();
+  const tokenSweep = new Rounds<WsExtra>(limits.tokenCheckMs, sweepTokens);
 
   /**
    * Writes one message to a socket: every message does, graphql-ws's own and a shared stream's
@@ -640,6 +640,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
     metrics.wsConnections.inc();
     metrics.wsOpened.inc();
     alive.set(socket, true);
+    heartbeat.add(socket);
     socket.on('pong', onPong);
     socket.on('error', onSocketError);
 
@@ -656,6 +657,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
       closed: false,
     };
     states.add(state);
+    tokenSweep.add(state);
 
     const onClosed = protocol.opened(
       {
@@ -681,6 +683,8 @@ export function attachGraphqlWs<Upgrade>(opts: {
       releaseAll(state);
       forgetViewer(state);
       states.delete(state);
+      tokenSweep.delete(state);
+      heartbeat.delete(socket);
       onClosed(code, String(reason)).catch((err) => log.debug({ err }, 'graphql-ws close handling failed'));
     });
   });
@@ -712,8 +716,8 @@ export function attachGraphqlWs<Upgrade>(opts: {
     },
     /** Releases every subscription, closes every socket with 1001 (going away) and stops the server. */
     async close(): Promise<void> {
-      clearInterval(heartbeat);
-      clearInterval(tokenSweep);
+      heartbeat.stop();
+      tokenSweep.stop();
       for (const state of states) {
         releaseAll(state);
         state.socket.close(1001, 'Server shutting down');

@@ -206,6 +206,35 @@ describe('refused and malformed sockets', () => {
       await solo.stop();
     }
   });
+
+  it('pings each socket once per keepalive period, the sockets a slice at a time rather than all at once', async () => {
+    const solo = await startApp({ WS_KEEPALIVE_MS: '1000' });
+    const sockets: WebSocket[] = [];
+    try {
+      const pings: number[][] = [];
+      for (let i = 0; i < 20; i++) {
+        const raw = new WebSocket(solo.wsUrl, 'graphql-transport-ws');
+        const times: number[] = [];
+        pings.push(times);
+        raw.on('ping', () => times.push(performance.now()));
+        sockets.push(raw);
+        await new Promise((r) => raw.once('open', r));
+      }
+      const started = performance.now();
+      await until(async () => pings.every((t) => t.some((at) => at > started + 1000)), 5_000);
+      // Within one period (the second after `started`), every socket got exactly one ping ...
+      const inPeriod = pings.map((t) => t.filter((at) => at > started && at <= started + 1000));
+      expect(inPeriod.every((t) => t.length === 1)).toBe(true);
+      // ... and they came spread across it (ten slices of 100 ms), not in one burst.
+      const firsts = inPeriod.map((t) => t[0] as number);
+      expect(Math.max(...firsts) - Math.min(...firsts)).toBeGreaterThan(500);
+      // Answered pings keep every socket open.
+      expect(sockets.every((s) => s.readyState === WebSocket.OPEN)).toBe(true);
+    } finally {
+      for (const s of sockets) s.terminate();
+      await solo.stop();
+    }
+  });
 });
 
 describe("a generation's events arriving out of order", () => {
