@@ -6,6 +6,7 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Generation, Message, Project } from './generated/prisma/client.js';
 import type { Redis as RedisServer } from 'ioredis';
+import { EventQueue } from './event-queue.js';
 import { defineScript, type Redis } from './redis.js';
 
 /** Event name → payload. Dates travel as ISO strings and are revived (keys ending in "At"). */
@@ -228,30 +229,22 @@ export class PubSub {
   }
 
   /**
-   * Like subscribe, but resolves once Redis confirms the subscription, so a
-   * snapshot read afterwards cannot miss an event published in between.
+   * A subscriber's events on `event`/`key`, resolved once Redis confirms the subscription, so a
+   * snapshot read afterwards cannot miss an event published in between. Its return() leaves the
+   * channel (graphql/live-subscription.ts calls it on every path).
    */
   async subscribeReady<K extends EventName>(event: K, key: string): Promise<AsyncIterableIterator<EventMap[K]>> {
-    const iterator = this.subscribe(event, key);
-    // graphql-redis-subscriptions subscribes lazily, on the first next(); start it now.
-    const subscribed = (iterator as unknown as { subscribeAll(): Promise<unknown> }).subscribeAll();
+    const queue = new EventQueue<EventMap[K]>();
+    const channel = this.channel(event, key);
+    const subscribed = this.redisPubSub.subscribe(channel, queue.push);
     // When SUBSCRIBE fails (Redis away, or closed by a server stop while this was being set up), the
     // library (2.7) rejects the channel's internal pending promise too, which nothing awaits unless
     // another subscriber joined meanwhile: an unhandled rejection that ends the process. The failure
     // itself still reaches the caller through `subscribed`.
     const inner = this.redisPubSub as unknown as { subsPendingRefsMap: Map<string, { pending: { promise: Promise<unknown> } }> };
-    inner.subsPendingRefsMap.get(this.channel(event, key))?.pending.promise.catch(() => {});
-    await subscribed;
-    return iterator;
-  }
-
-  /**
-   * A lazy iterator: it subscribes on its first next(). Prefer subscribeReady (through
-   * graphql/live-subscription.ts for subscription fields): an iterator returned before its first
-   * next() subscribes on that next() and is never unsubscribed (graphql-redis-subscriptions 2.7).
-   */
-  subscribe<K extends EventName>(event: K, key: string): AsyncIterableIterator<EventMap[K]> {
-    return this.redisPubSub.asyncIterator<EventMap[K]>(this.channel(event, key)) as unknown as AsyncIterableIterator<EventMap[K]>;
+    inner.subsPendingRefsMap.get(channel)?.pending.promise.catch(() => {});
+    const id = await subscribed;
+    return queue.subscribed(() => this.redisPubSub.unsubscribe(id));
   }
 
   /**

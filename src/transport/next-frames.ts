@@ -16,9 +16,12 @@ const CLOSE = 0x7d;
 
 /** A result's `next` payload, as graphql-ws builds it, serialized once for every subscriber. */
 export function nextPayload(result: unknown): Buffer {
-  const { errors, ...rest } = result as ExecutionResult;
-  const payload = errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest;
-  return Buffer.from(JSON.stringify(payload));
+  const { errors } = result as ExecutionResult;
+  // The usual case, no errors: nothing to move last, so the result is serialized as it is (a key
+  // `errors: undefined` is left out by JSON.stringify, as graphql-ws leaves it out).
+  if (errors === undefined) return Buffer.from(JSON.stringify(result));
+  const { errors: _movedLast, ...rest } = result as ExecutionResult;
+  return Buffer.from(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
 }
 
 /**

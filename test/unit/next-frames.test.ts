@@ -28,6 +28,8 @@ const results: [string, ExecutionResult][] = [
     { errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] },
   ],
   ['extensions', { data: { a: 1 }, extensions: { cost: { requested: 3 } } }],
+  ['errors: undefined before data', { errors: undefined, data: { a: 1 } }],
+  ['errors: null', { data: { a: 1 }, errors: null as unknown as undefined }],
   ['text outside ASCII', { data: { messageAdded: { content: 'naïve ♪ 🎧 "quoted" \\ \u2028 line' } } }],
 ];
 
