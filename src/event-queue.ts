@@ -1,11 +1,9 @@
 /**
  * One subscriber's pub/sub events as an async iterator: `push` is the listener, `next` the reader,
- * `return` ends it and leaves the channel. graphql-redis-subscriptions' own iterator (2.7) awaits
- * its subscription again in every push and every next: three promises and two extra turns of the
- * microtask queue per event and subscriber, about 1.2 KB of garbage, and with 2,000 subscribers of
- * one channel every event made 2,000 of them (docs/benchmarks.md, thirteenth session). Here an event
- * costs one promise and one result; the Redis subscription is the library's, confirmed before the
- * queue is handed out (PubSub.subscribeReady).
+ * `return` ends it and leaves the channel. An event costs one promise and one result, per subscriber
+ * (graphql-redis-subscriptions' own iterator awaits its subscription again in every push and every
+ * next). The Redis subscription is the library's, confirmed before the queue is handed out
+ * (PubSub.subscribeReady).
  */
 export class EventQueue<T> implements AsyncIterableIterator<T> {
   private readonly queued: T[] = [];
@@ -34,12 +32,20 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   }
 
   return(): Promise<IteratorResult<T>> {
-    this.end();
+    try {
+      this.end();
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return Promise.resolve({ value: undefined, done: true });
   }
 
   throw(err: unknown): Promise<IteratorResult<T>> {
-    this.end();
+    try {
+      this.end();
+    } catch {
+      // Leaving failed; the error the caller threw in is the one it gets back.
+    }
     return Promise.reject(err);
   }
 
@@ -47,13 +53,14 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
+  /** Ends the readers waiting, then leaves the channel (which may throw: the readers are done by then). */
   private end() {
     if (this.ended) return;
     this.ended = true;
     this.queued.length = 0;
+    for (const reader of this.readers.splice(0)) reader({ value: undefined, done: true });
     const leave = this.leave;
     this.leave = null;
     leave?.();
-    for (const reader of this.readers.splice(0)) reader({ value: undefined, done: true });
   }
 }

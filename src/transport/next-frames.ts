@@ -16,11 +16,11 @@ const CLOSE = 0x7d;
 
 /** A result's `next` payload, as graphql-ws builds it, serialized once for every subscriber. */
 export function nextPayload(result: unknown): Buffer {
-  const { errors } = result as ExecutionResult;
+  const executed = result as ExecutionResult;
   // The usual case, no errors: nothing to move last, so the result is serialized as it is (a key
   // `errors: undefined` is left out by JSON.stringify, as graphql-ws leaves it out).
-  if (errors === undefined) return Buffer.from(JSON.stringify(result));
-  const { errors: _movedLast, ...rest } = result as ExecutionResult;
+  if (executed.errors === undefined) return Buffer.from(JSON.stringify(executed));
+  const { errors, ...rest } = executed;
   return Buffer.from(JSON.stringify(errors ? { ...rest, errors: errors.map((e) => e.toJSON()) } : rest));
 }
 

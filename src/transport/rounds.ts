@@ -2,9 +2,8 @@
  * Periodic work over every open socket, spread across its period. A member is put in one of the
  * period's slices when it joins (in turn, so they stay even), and one slice comes up every SLICE_MS or
  * so: each member is visited once per period, as with one setInterval, but a visit handles a slice's
- * members, not all of them at once. Pinging 10,000 sockets in one loop held the event loop for
- * 116–150 ms (their pongs then came back together), and every delivery due meanwhile waited
- * behind it (docs/benchmarks.md, thirteenth session).
+ * members, not all of them at once, so no round over thousands of sockets holds the event loop while
+ * deliveries wait behind it.
  */
 
 /** About how often a slice comes up: the period is cut into period / SLICE_MS slices (at least one). */

@@ -208,7 +208,8 @@ describe('refused and malformed sockets', () => {
   });
 
   it('pings each socket once per keepalive period, the sockets a slice at a time rather than all at once', async () => {
-    const solo = await startApp({ WS_KEEPALIVE_MS: '1000' });
+    // Raw sockets that never send connection_init: the init timeout must outlast the test.
+    const solo = await startApp({ WS_KEEPALIVE_MS: '1000', WS_INIT_TIMEOUT_MS: '60000' });
     const sockets: WebSocket[] = [];
     try {
       const pings: number[][] = [];
@@ -221,12 +222,18 @@ describe('refused and malformed sockets', () => {
         await new Promise((r) => raw.once('open', r));
       }
       const started = performance.now();
-      await until(async () => pings.every((t) => t.some((at) => at > started + 1000)), 5_000);
-      // Within one period (the second after `started`), every socket got exactly one ping ...
-      const inPeriod = pings.map((t) => t.filter((at) => at > started && at <= started + 1000));
-      expect(inPeriod.every((t) => t.length === 1)).toBe(true);
-      // ... and they came spread across it (ten slices of 100 ms), not in one burst.
-      const firsts = inPeriod.map((t) => t[0] as number);
+      await until(async () => pings.every((t) => t.filter((at) => at > started).length >= 3), 6_000);
+      const since = pings.map((t) => t.filter((at) => at > started));
+      // Each socket is pinged once per period: consecutive pings about 1 s apart, never two together ...
+      for (const t of since) {
+        for (let i = 1; i < t.length; i++) {
+          const gap = (t[i] as number) - (t[i - 1] as number);
+          expect(gap).toBeGreaterThan(900);
+          expect(gap).toBeLessThan(1300);
+        }
+      }
+      // ... and the sockets' pings come spread across the period (ten slices of 100 ms), not in one burst.
+      const firsts = since.map((t) => t[0] as number);
       expect(Math.max(...firsts) - Math.min(...firsts)).toBeGreaterThan(500);
       // Answered pings keep every socket open.
       expect(sockets.every((s) => s.readyState === WebSocket.OPEN)).toBe(true);
