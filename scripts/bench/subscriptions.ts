@@ -45,6 +45,8 @@ const BURST = Number(args.burst);
 const IDLE_SEC = Number(args.idle);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const now = () => performance.timeOrigin + performance.now();
+/** The burst's events are numbered from here (the steady phase's from 0, the warm-up's below 0). */
+const BURST_SEQ = 100_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Target {
@@ -60,12 +62,17 @@ interface Target {
 class Recorder {
   constructor(readonly clients: number) {}
   latencies: number[] = [];
+  /** The steady phase's latencies but those of seq 0, the first event after the idle spell. */
+  latenciesAfterFirst: number[] = [];
   received = new Map<number, number>();
   onContent = (content: string) => {
     const [seqText, sentText] = content.split(':');
     const seq = Number(seqText);
     this.received.set(seq, (this.received.get(seq) ?? 0) + 1);
-    if (seq >= 0) this.latencies.push(now() - Number(sentText));
+    if (seq < 0) return;
+    const latency = now() - Number(sentText);
+    this.latencies.push(latency);
+    if (seq > 0 && seq < BURST_SEQ) this.latenciesAfterFirst.push(latency);
   };
   async waitFor(seqs: number[], count: number, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -112,12 +119,15 @@ async function run(target: Target, N: number) {
   // steadier from run to run than the latency, which the load generator's share of the cores moves.
   const serverCpuUsPerDelivery = ((cpuMsOf(target.pid) - cpu0) * 1000) / (N * EVENTS);
   const steadyLatency = summarize(recorder.latencies);
+  // Shown beside the goal's figure, not instead of it: the first event after the idle spell is the
+  // slowest in most runs, the bare relay's too (docs/benchmarks.md, thirteenth session).
+  const afterFirstLatency = summarize(recorder.latenciesAfterFirst);
   loop.disable();
   const clientLoopP99Ms = loop.percentile(99) / 1e6;
 
   // Burst phase: BURST events back to back; deliveries per second until all arrive.
   recorder.latencies = [];
-  const burst = Array.from({ length: BURST }, (_, i) => 100_000 + i);
+  const burst = Array.from({ length: BURST }, (_, i) => BURST_SEQ + i);
   const t0 = now();
   await Promise.all(burst.map((seq) => target.publish(`${seq}:${now()}`)));
   const burstOk = await recorder.waitFor(burst, N, 60_000);
@@ -136,6 +146,7 @@ async function run(target: Target, N: number) {
       deliveriesPerSec: N * RATE,
       complete: steadyOk,
       latencyMs: steadyLatency,
+      latencyAfterFirstEventMs: afterFirstLatency,
       clientLoopDelayP99Ms: clientLoopP99Ms,
       serverCpuUsPerDelivery,
     },
@@ -337,6 +348,7 @@ const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [un
   clients: r.clients,
   'steady p50 ms': r.steady.latencyMs.p50.toFixed(1),
   'steady p99 ms': r.steady.latencyMs.p99.toFixed(1),
+  'steady p99 ms, first event left out': r.steady.latencyAfterFirstEventMs.p99.toFixed(1),
   'steady deliveries/s': r.steady.deliveriesPerSec,
   'client loop delay p99 ms': r.steady.clientLoopDelayP99Ms.toFixed(0),
   'server CPU µs/delivery': r.steady.serverCpuUsPerDelivery.toFixed(1),
@@ -375,7 +387,7 @@ const ratios = scales.map(({ baseline, dawg }) => {
 if (unshared) {
   goals.unshared = complete(unshared) && unshared.steady.deliveriesPerSec >= 10_000 && unshared.steady.latencyMs.p99 <= 150;
   console.log(
-    `goal: ${unshared.clients} viewers unshared, ≥ 10,000 deliveries/s with p99 ≤ 150 ms (${unshared.steady.deliveriesPerSec}/s, p99 ${unshared.steady.latencyMs.p99.toFixed(1)} ms): ${metOrNot(goals.unshared)}`,
+    `goal: ${unshared.clients} viewers unshared, ≥ 10,000 deliveries/s with p99 ≤ 150 ms (${unshared.steady.deliveriesPerSec}/s, p99 ${unshared.steady.latencyMs.p99.toFixed(1)} ms; ${unshared.steady.latencyAfterFirstEventMs.p99.toFixed(1)} ms with the first event after the idle spell left out, not what the goal counts): ${metOrNot(goals.unshared)}`,
   );
 }
 console.log(
