@@ -8,8 +8,8 @@
  * 2. Builds `dist/` (`npm run build`) when it is missing or older than the sources, as after a fresh
  *    clone or a pull. An installed image has a built `dist/` and no sources: nothing is built.
  * 3. Checks the configuration once, so a mistake is reported once instead of restarted in a loop.
- * 4. Runs `node dist/src/main.js` (with scripts/lib/api-env.mjs's defaults, such as MALLOC_ARENA_MAX=2,
- *    where the environment does not set them) and `node dist/worker/main.js`. A child that dies on its own (a
+ * 4. Runs `node --min-semi-space-size=16 dist/src/main.js` (scripts/lib/api-env.mjs's node options, and
+ *    its environment defaults, such as MALLOC_ARENA_MAX=2, where the environment does not set them) and `node dist/worker/main.js`. A child that dies on its own (a
  *    crash, an out-of-memory SIGKILL) is started again after a backoff: 1 s, doubling to 30 s, back
  *    to 1 s once it has run for a minute; the other child keeps running. A child that fails
  *    MAX_QUICK_FAILURES times in a row, each within QUICK seconds of its start, stops everything:
@@ -24,7 +24,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { apiEnv } from './lib/api-env.mjs';
+import { API_NODE_ARGS, apiEnv } from './lib/api-env.mjs';
 import { buildIfStale, DIST, ROOT } from './lib/build-dist.mjs';
 
 const QUICK_MS = 10_000;
@@ -50,10 +50,12 @@ function checkConfig() {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-const entry = (file) =>
-  dev ? ['--import', 'tsx', '--watch', join(ROOT, `${file}.ts`)] : ['--enable-source-maps', join(DIST, `${file}.js`)];
+const entry = (file, nodeArgs = []) =>
+  dev
+    ? [...nodeArgs, '--import', 'tsx', '--watch', join(ROOT, `${file}.ts`)]
+    : [...nodeArgs, '--enable-source-maps', join(DIST, `${file}.js`)];
 const programs = [
-  { name: 'api', args: entry('src/main'), env: apiEnv() },
+  { name: 'api', args: entry('src/main', API_NODE_ARGS), env: apiEnv() },
   { name: 'worker', args: entry('worker/main'), env: {} },
 ];
 

@@ -4,7 +4,7 @@ import { Agent, request } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { apiEnv } from '../lib/api-env.mjs';
+import { API_NODE_ARGS, apiEnv } from '../lib/api-env.mjs';
 import { buildIfStale } from '../lib/build-dist.mjs';
 import { spawnTs } from '../lib/spawn-ts.js';
 
@@ -214,7 +214,7 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
 /**
  * A real api process on a createBenchEnv database (dropped by stop) and Redis prefix. It runs the
  * compiled api as `npm start` runs it (`node --enable-source-maps dist/src/main.js` with the api's
- * environment defaults from scripts/lib/api-env.mjs, dist/ built first when stale): under tsx the api held about 60 MiB more (the loader and the sources it keeps).
+ * node options and environment defaults from scripts/lib/api-env.mjs, dist/ built first when stale): under tsx the api held about 60 MiB more (the loader and the sources it keeps).
  */
 export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchApi> {
   buildIfStale((message) => console.error(`bench: ${message}`));
@@ -222,7 +222,7 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
   // BENCH_API_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the api under load.
   const extraArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const api = await spawnTs('dist/src/main.js', { ...apiEnv(env), ...env, PORT: '0' }, /"port":(\d+)/, {
-    nodeArgs: ['--enable-source-maps', ...nodeArgs, ...extraArgs],
+    nodeArgs: [...API_NODE_ARGS, '--enable-source-maps', ...nodeArgs, ...extraArgs],
     tsx: false,
   });
   const url = `http://127.0.0.1:${api.match[1]}/graphql`;

@@ -1,5 +1,5 @@
 /**
- * Environment the api process is started with, by `npm start` (scripts/start.mjs) and by the
+ * Node options and environment the api process is started with, by `npm start` (scripts/start.mjs) and by the
  * benchmarks (scripts/bench/lib.ts), unless the variable is already set. The manifests set the same
  * (deploy/k8s/base/api-deployment.yaml, docker-compose.yml).
  *
@@ -11,6 +11,17 @@
  * threads allocate in parallel.
  */
 export const API_ENV_DEFAULTS = { MALLOC_ARENA_MAX: '2' };
+
+/**
+ * --min-semi-space-size=16: V8's young generation stays at 16 MiB a semi-space, the most Node 20 grows
+ * it to by default on 64-bit. A collection while little is being allocated (the idle heap trim, V8's own
+ * memory reducer) otherwise shrinks it to 1 MiB, and the first fan-out after a quiet spell then
+ * starts with a collection every megabyte or so while it grows back: the slowest event of a steady
+ * phase (docs/benchmarks.md, "the young generation kept"). The idle api's RSS did not move. Node
+ * refuses this option in NODE_OPTIONS, so it is on the command line: the image's and the manifests'
+ * api commands carry it too.
+ */
+export const API_NODE_ARGS = ['--min-semi-space-size=16'];
 
 /** API_ENV_DEFAULTS, each overridden by `env` where set there. */
 export function apiEnv(env = process.env) {

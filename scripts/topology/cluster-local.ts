@@ -15,7 +15,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../../src/config.js';
-import { apiEnv } from '../lib/api-env.mjs';
+import { API_NODE_ARGS, apiEnv } from '../lib/api-env.mjs';
 import { isMain, stopOnSignal } from '../lib/processes.js';
 import { spawnTs, type TsProcess } from '../lib/spawn-ts.js';
 import { type PgReplica, ReplicationRefused, startPgReplica } from './pg-replica.js';
@@ -138,7 +138,7 @@ export async function startLocalCluster(options: {
         'src/main.ts',
         { ...apiEnv({ ...process.env, ...env }), ...env, PORT: String(apiPort) },
         /listening on http/,
-        { timeoutMs: 60_000 },
+        { timeoutMs: 60_000, nodeArgs: API_NODE_ARGS },
       );
       started.push(p);
       return p;

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
+import { API_NODE_ARGS } from '../../scripts/lib/api-env.mjs';
 import { spawnTs, type TsProcess } from '../../scripts/lib/spawn-ts.js';
 import { collect, freePort, signUp, testEnv, wsClient } from '../helpers/harness.js';
 import { createOwnDatabase } from '../helpers/database.js';
@@ -104,7 +105,7 @@ describe('npm start', () => {
     await client.dispose();
   }, 90_000);
 
-  it("starts the api with its process environment's defaults (scripts/lib/api-env.mjs), the worker without them", async () => {
+  it("starts the api with its node options and process environment's defaults (scripts/lib/api-env.mjs), the worker without them", async () => {
     const environ = (pid: number) =>
       new Map(
         readFileSync(`/proc/${pid}/environ`, 'utf8')
@@ -116,6 +117,11 @@ describe('npm start', () => {
     const [workerPid] = pidsOf('dawg worker ready');
     expect(environ(apiPid as number).get('MALLOC_ARENA_MAX')).toBe('2');
     expect(environ(workerPid as number).has('MALLOC_ARENA_MAX')).toBe(false);
+    const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const arg of API_NODE_ARGS) {
+      expect(argv(apiPid as number)).toContain(arg);
+      expect(argv(workerPid as number)).not.toContain(arg);
+    }
   });
 
   it('restarts a killed worker while the api keeps answering, then a killed api on the same port', async () => {

@@ -17,7 +17,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, type IContainer, type IPodSpec, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { API_ENV_DEFAULTS } from '../../scripts/lib/api-env.mjs';
+import { API_ENV_DEFAULTS, API_NODE_ARGS } from '../../scripts/lib/api-env.mjs';
 import { configSchema, parseConfig } from '../../src/config.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -337,7 +337,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
       for (const pod of pods) {
         const c = pod.spec.containers[0] as IContainer;
         const entry = entries[pod.object.metadata.name] as string;
-        expect(c.command).toEqual(['node', entry]);
+        // The api with its node options, as `npm start` runs it (scripts/lib/api-env.mjs).
+        const nodeArgs = pod.object.metadata.name === 'dawg-api' ? API_NODE_ARGS : [];
+        expect(c.command).toEqual(['node', ...nodeArgs, entry]);
         // dist/<path>.js is compiled from <path>.ts.
         expect(existsSync(join(ROOT, entry.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), entry).toBe(true);
         const from = (c.envFrom ?? []).map((e) => e.configMapRef?.name ?? e.secretRef?.name);
@@ -557,7 +559,10 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
     expect(runtime).toMatch(/npm ci --omit=dev/);
     expect(runtime).toMatch(/^USER node$/m);
-    expect(runtime).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    // The api with its node options, as `npm start` runs it (scripts/lib/api-env.mjs).
+    expect(runtime.split('\n')).toContain(
+      `CMD ${JSON.stringify(['node', ...API_NODE_ARGS, 'dist/src/main.js'])}`.replaceAll(',', ', '),
+    );
     expect(runtime).toMatch(/^HEALTHCHECK .*CMD \["node", /m);
     expect(read(join(ROOT, 'deploy/docker/healthcheck.mjs'))).toMatch(/fetch\(`http:\/\/127\.0\.0\.1:\$\{port\}\/health`/);
   });
