@@ -46,7 +46,7 @@ describe('docs match the code', () => {
     expect(start?.[1]).toMatch(/worker/);
     const script = read('scripts/start.mjs');
     expect(JSON.parse(read('package.json')).scripts.start).toContain('scripts/start.mjs');
-    expect(script).toContain("entry('src/main')");
+    expect(script).toContain("entry('src/main'");
     expect(script).toContain("entry('worker/main')");
   });
 

@@ -1,7 +1,8 @@
 /**
- * The api's node options (scripts/lib/api-env.mjs) do on this Node what they are there for: V8 keeps
- * its young generation through a collection taken while little is allocated, which otherwise
- * shrinks it to its floor (1 MiB on 64-bit) before the next burst.
+ * The api's node options (scripts/lib/api-env.mjs) do on this Node what they are there for: V8's
+ * young generation starts at 16 MiB instead of 1 and keeps that floor through a collection taken
+ * while little is allocated. Without them such a collection usually shrinks it back to 1 MiB (V8
+ * decides that from its allocation rate, so that half is not asserted).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -10,29 +11,28 @@ import { API_NODE_ARGS } from '../../scripts/lib/api-env.mjs';
 
 const run = promisify(execFile);
 
-// Allocates a burst, then stays quiet past V8's 5 s allocation-throughput window, then collects once
-// (as the idle heap trim does) and prints the young generation's size in MiB before and after.
+// Reads the young generation's size in MiB at start, allocates a burst, stays quiet past V8's 5 s
+// allocation-throughput window, then collects once (as the idle heap trim does) and reads it again.
 const PROBE = `
 const v8 = require('node:v8');
 const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576;
+const start = young();
 let keep = [];
 for (let i = 0; i < 3e6; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 1000) keep = []; }
-const before = young();
 const tick = setInterval(() => {}, 100);
-setTimeout(() => { gc(); clearInterval(tick); console.log(JSON.stringify({ before, after: young() })); }, 6000);
+setTimeout(() => { gc(); clearInterval(tick); console.log(JSON.stringify({ start, after: young() })); }, 6000);
 `;
 
-async function youngGeneration(nodeArgs: string[]): Promise<{ before: number; after: number }> {
+async function youngGeneration(nodeArgs: string[]): Promise<{ start: number; after: number }> {
   const { stdout } = await run(process.execPath, [...nodeArgs, '--expose-gc', '-e', PROBE]);
   return JSON.parse(stdout);
 }
 
 describe('API_NODE_ARGS', () => {
-  it("keep V8's young generation at 16 MiB through a collection after a quiet spell; without them it shrinks", async () => {
+  it("start V8's young generation at 16 MiB and keep it there through a collection after a quiet spell", async () => {
     const [kept, plain] = await Promise.all([youngGeneration(API_NODE_ARGS), youngGeneration([])]);
-    expect(plain.before).toBeGreaterThanOrEqual(16);
-    expect(plain.after).toBeLessThan(4);
-    expect(kept.before).toBeGreaterThanOrEqual(16);
+    expect(plain.start).toBeLessThan(4);
+    expect(kept.start).toBeGreaterThanOrEqual(16);
     expect(kept.after).toBeGreaterThanOrEqual(16);
   }, 30_000);
 });
