@@ -5,7 +5,7 @@
  * about 130 MiB (docs/benchmarks.md, "the api's memory with 10,000 sockets").
  *
  * Every second this reads the event loop's utilization. When it has been under QUIET_UTILIZATION
- * (10 %) over the last `idleMs`, and V8's heap has grown by `minGrowthBytes` since the last trim (or
+ * (10 %) over the last `idleMs` and over the last second, and V8's heap has grown by `minGrowthBytes` since the last trim (or
  * since start), it runs one full collection that compacts every page. So a busy process is never paused
  * by it, and one whose heap did not shrink is not collected again until it grows again; while trims give
  * back less than a quarter of `minGrowthBytes` (a live heap that grows), the growth needed doubles each
@@ -123,6 +123,9 @@ export function startHeapTrim(options: HeapTrimOptions): () => void {
     if (marks.length > window + 1) marks.shift();
     if (settling || marks.length <= window) return;
     if (performance.eventLoopUtilization(now, marks[0]).utilization >= QUIET_UTILIZATION) return;
+    // Quiet now too: a burst's first moments after a long quiet spell still average under the
+    // threshold over the window, and a trim then would pause the burst.
+    if (performance.eventLoopUtilization(now, marks.at(-2)).utilization >= QUIET_UTILIZATION) return;
     if (getHeapStatistics().total_heap_size < floor + needed) return;
     try {
       trim();

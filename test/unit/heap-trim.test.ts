@@ -69,6 +69,22 @@ describe('heap trim', () => {
     expect(kept.length).toBe(150_000);
   }, 30_000);
 
+  it('does not pause a process that has just turned busy after a long quiet spell, then trims once it is quiet again', async () => {
+    stop = startHeapTrim({ idleMs: 2000, minGrowthBytes: 16 * MiB, log, tickMs: 50 });
+    await sleep(2200);
+    const before = heapTrimCounts().trims;
+    // The heap grows by well over 16 MiB in a moment, and the loop stays busy: averaged over the whole
+    // 2 s window it is still under 10 % for the first few hundred milliseconds, but it is busy now.
+    const kept = Array.from({ length: 400_000 }, (_, i) => ({ i, s: `k${i}`, a: [i, i + 1] }));
+    await busyFor(1500);
+    expect(heapTrimCounts().trims).toBe(before);
+
+    const deadline = Date.now() + 10_000;
+    while (heapTrimCounts().trims === before && Date.now() < deadline) await sleep(50);
+    expect(heapTrimCounts().trims).toBe(before + 1);
+    expect(kept.length).toBe(400_000);
+  }, 30_000);
+
   it('does nothing with HEAP_TRIM_IDLE_MS=0', async () => {
     const before = heapTrimCounts().trims;
     stop = startHeapTrim({ idleMs: 0, minGrowthBytes: 0, log, tickMs: 10 });
