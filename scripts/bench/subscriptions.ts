@@ -7,7 +7,7 @@
  * steady rate (N × rate deliveries/s), deliveries/s in a burst, and the server's RSS: once every
  * socket is connected, after `--idle` seconds with nothing sent (the idle figure), and after the
  * burst. Baseline in the same run: a bare ws server relaying the same Redis channel to the same
- * number of sockets.
+ * number of sockets, run with the api's node options (scripts/lib/api-env.mjs).
  *
  * `--unshared N` (0 skips it): N sockets, each for a different viewer (members of the project that
  * holds the conversation, so each is executed on its own: nothing can be shared).
@@ -25,6 +25,7 @@ import pg from 'pg';
 import { TokenService } from '../../src/modules/auth/tokens.js';
 import { PubSub } from '../../src/pubsub.js';
 import { cpuMsOf, rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { API_NODE_ARGS } from '../lib/api-env.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -179,7 +180,8 @@ async function waitAll(recorder: Recorder, attempt: number, timeoutMs: number) {
 
 /** `viewers`: 'one' (every socket the same account: shared) or a count of distinct viewers (unshared). */
 async function dawgTarget(viewers: 'one' | number): Promise<Target> {
-  // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the api under load.
+  // BENCH_SERVER_NODE_ARGS adds node options after the api's own: e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // to profile the api under load, or "--min-semi-space-size=0" to run it without API_NODE_ARGS' floor.
   // With one account every socket is its (sharing is per viewer), so lift the per-user socket limit.
   const api = await startBenchApi(
     { WS_MAX_SOCKETS_PER_USER: '10000' },
@@ -297,8 +299,10 @@ async function members(
 
 async function bareTarget(): Promise<Target> {
   const channel = `dawg-bench-bare-${randomBytes(4).toString('hex')}`;
+  // On the same Node with the api's node options, so the baseline's collector is set up as the api's.
   const server = await spawnTs('scripts/bench/bare-ws-server.mjs', { REDIS_URL, BENCH_CHANNEL: channel }, /listening on (\d+)/, {
     tsx: false,
+    nodeArgs: API_NODE_ARGS,
   });
   const port = Number(server.match[1]);
   const publisher = new Redis(REDIS_URL);

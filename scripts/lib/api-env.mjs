@@ -1,7 +1,9 @@
 /**
- * Node options and environment the api process is started with, by `npm start` (scripts/start.mjs) and by the
- * benchmarks (scripts/bench/lib.ts), unless the variable is already set. The manifests set the same
- * (deploy/k8s/base/api-deployment.yaml, docker-compose.yml).
+ * Node options and environment the api process is started with, by `npm start` (scripts/start.mjs),
+ * the benchmarks (scripts/bench/lib.ts) and the local cluster (scripts/topology/cluster-local.ts);
+ * each variable unless the environment already sets it. The image's default command (Dockerfile) and
+ * the manifests (deploy/k8s/base/api-deployment.yaml; docker-compose.yml, whose api runs the image's
+ * command) carry the same, as test/unit/deploy-manifests.test.ts checks.
  *
  * MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's collector threads, libuv's pool)
  * an arena of its own, up to 8 per core, and keeps what a burst freed in them. With 10,000 sockets
@@ -13,13 +15,11 @@
 export const API_ENV_DEFAULTS = { MALLOC_ARENA_MAX: '2' };
 
 /**
- * --min-semi-space-size=16: V8's young generation stays at 16 MiB a semi-space, the most Node 20 grows
- * it to by default on 64-bit. A collection while little is being allocated (the idle heap trim, V8's own
+ * --min-semi-space-size=16: V8's young generation keeps a 16 MiB semi-space, the most Node 20 grows it
+ * to by default on 64-bit. A collection while little is being allocated (the idle heap trim, V8's own
  * memory reducer) otherwise shrinks it to 1 MiB, and the first fan-out after a quiet spell then
- * starts with a collection every megabyte or so while it grows back: the slowest event of a steady
- * phase (docs/benchmarks.md, "the young generation kept"). The idle api's RSS did not move. Node
- * refuses this option in NODE_OPTIONS, so it is on the command line: the image's and the manifests'
- * api commands carry it too.
+ * starts in that small space while it grows back (docs/benchmarks.md, "the young generation kept").
+ * Node refuses this option in NODE_OPTIONS, so it is on the command line.
  */
 export const API_NODE_ARGS = ['--min-semi-space-size=16'];
 
