@@ -8,13 +8,14 @@
  * 2. Builds `dist/` (`npm run build`) when it is missing or older than the sources, as after a fresh
  *    clone or a pull. An installed image has a built `dist/` and no sources: nothing is built.
  * 3. Checks the configuration once, so a mistake is reported once instead of restarted in a loop.
- * 4. Runs `node --min-semi-space-size=16 dist/src/main.js` (scripts/lib/api-env.mjs's node options, and
- *    its environment defaults, such as MALLOC_ARENA_MAX=2, where the environment does not set them) and `node dist/worker/main.js`. A child that dies on its own (a
- *    crash, an out-of-memory SIGKILL) is started again after a backoff: 1 s, doubling to 30 s, back
- *    to 1 s once it has run for a minute; the other child keeps running. A child that fails
- *    MAX_QUICK_FAILURES times in a row, each within QUICK seconds of its start, stops everything:
- *    the exit status is then non-zero (128 + the signal's number, as a shell reports it, or the
- *    child's code), so a process manager set to restart on failure does.
+ * 4. Runs `node --min-semi-space-size=16 dist/src/main.js` (scripts/lib/api-env.mjs's node options,
+ *    and its environment defaults, such as MALLOC_ARENA_MAX=2, where the environment does not set
+ *    them) and `node dist/worker/main.js`. A child that dies on its own (a crash, an out-of-memory
+ *    SIGKILL) is started again after a backoff: 1 s, doubling to 30 s, back to 1 s once it has run
+ *    for a minute; the other child keeps running. A child that fails MAX_QUICK_FAILURES times in a
+ *    row, each within QUICK seconds of its start, stops everything: the exit status is then non-zero
+ *    (128 + the signal's number, as a shell reports it, or the child's code), so a process manager
+ *    set to restart on failure does.
  *
  * SIGTERM and SIGINT are passed on to both children; a clean stop exits 0.
  * `--dev`: runs the sources through tsx in watch mode instead (no build; restarts on change).

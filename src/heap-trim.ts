@@ -4,15 +4,16 @@
  * keeps it while nothing allocates: the idle api held 478 MiB for 10,000 sockets whose live heap is
  * about 130 MiB (docs/benchmarks.md, "the api's memory with 10,000 sockets").
  *
- * Every second this reads the event loop's utilization. When it has been under QUIET_UTILIZATION
- * (10 %) over the last `idleMs` and over the last second, and V8's heap has grown by `minGrowthBytes` since the last trim (or
- * since start), it runs one full collection that compacts every page. So a busy process is never paused
- * by it, and one whose heap did not shrink is not collected again until it grows again; while trims give
- * back less than a quarter of `minGrowthBytes` (a live heap that grows), the growth needed doubles each
- * time. The collection pauses the loop once (logged as pauseMs; 0.2-0.6 s for 10,000 sockets here),
- * which is why it waits for quiet. A tick later the C library's free memory is given back too
- * (malloc-trim.ts; logged as mallocTrimMs): after a storm, most of the api's memory outside V8's
- * heap. If V8's collector cannot be had, it logs a warning and stops.
+ * Every second this reads the event loop's utilization. When it has been under
+ * QUIET_UTILIZATION (10 %) over the last `idleMs` and over the last second, and V8's heap has grown
+ * by `minGrowthBytes` since the last trim (or since start), it runs one full collection that
+ * compacts every page. So a busy process is never paused by it, and one whose heap did not shrink is
+ * not collected again until it grows again; while trims give back less than a quarter of
+ * `minGrowthBytes` (a live heap that grows), the growth needed doubles each time. The collection
+ * pauses the loop once (logged as pauseMs; 0.2-0.6 s for 10,000 sockets here), which is why it waits
+ * for quiet. A tick later the C library's free memory is given back too (malloc-trim.ts; logged as
+ * mallocTrimMs): after a storm, most of the api's memory outside V8's heap. If V8's collector cannot
+ * be had, it logs a warning and stops.
  *
  * The collector is V8's own `gc()`, exposed the way jest's leak detector does it when the process
  * was not started with --expose-gc.
