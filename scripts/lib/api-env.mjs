@@ -19,7 +19,8 @@ export const API_ENV_DEFAULTS = { MALLOC_ARENA_MAX: '2' };
  * to by default on 64-bit. A collection while little is being allocated (the idle heap trim, V8's own
  * memory reducer) otherwise shrinks it to 1 MiB, and the first fan-out after a quiet spell then
  * starts in that small space while it grows back (docs/benchmarks.md, "the young generation kept").
- * Node refuses this option in NODE_OPTIONS, so it is on the command line.
+ * Node refuses this option in NODE_OPTIONS, so it is on the command line (`npm run api` in package.json
+ * too, which test/unit/api-env.test.ts checks).
  */
 export const API_NODE_ARGS = ['--min-semi-space-size=16'];
 

@@ -5,6 +5,7 @@
  * decides that from its allocation rate, so that half is not asserted).
  */
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { API_NODE_ARGS } from '../../scripts/lib/api-env.mjs';
@@ -35,4 +36,9 @@ describe('API_NODE_ARGS', () => {
     expect(kept.start).toBeGreaterThanOrEqual(16);
     expect(kept.after).toBeGreaterThanOrEqual(16);
   }, 30_000);
+
+  it('are on the command line of `npm run api` too (tsx hands them to node)', () => {
+    const { scripts } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(scripts.api).toBe(['tsx', ...API_NODE_ARGS, 'src/main.ts'].join(' '));
+  });
 });
