@@ -253,6 +253,10 @@ describe("a generation's events arriving out of order", () => {
   it('drops an older version that arrives after a newer one, on every subscription that carries them', async () => {
     // A user of their own: nothing else of theirs is published while this runs.
     const carol = await signUp(api.graphqlUrl);
+    // generateBeat publishes its PENDING event (version 0) without waiting for it. On a Redis Cluster it
+    // once reached the myGenerations subscription below after that subscription started, ahead of this
+    // test's own events (a run on Node 24). Waiting until Redis has delivered it here keeps it out.
+    const created = await api.app.services.pubsub.subscribeReady('userGenerations', rawId(carol.id));
     const queued = await gql(
       api.graphqlUrl,
       GENERATE,
@@ -261,6 +265,7 @@ describe("a generation's events arriving out of order", () => {
     );
     expect(queued.errors).toBeUndefined();
     const id = rawId(queued.data.generateBeat.id);
+    for await (const event of created) if (event.generation.id === id) break;
     const row = await api.app.prisma.generation.findUniqueOrThrow({ where: { id } });
     expect(row.version).toBe(0);
 
