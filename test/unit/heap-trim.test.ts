@@ -3,6 +3,8 @@
  * connection storm does) is given back once the loop is quiet, not while it is busy, and only once
  * until the heap grows again.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heapTrimCounts, startHeapTrim } from '../../src/heap-trim.js';
@@ -83,6 +85,35 @@ describe('heap trim', () => {
     while (heapTrimCounts().trims === before && Date.now() < deadline) await sleep(50);
     expect(heapTrimCounts().trims).toBe(before + 1);
     expect(kept.length).toBe(400_000);
+  }, 30_000);
+
+  it("gives the emptied pages back to the system, on this process's Node", async () => {
+    // In a process of its own, so the RSS read is the heap's: a 400 MiB heap with one object in four
+    // surviving on every page, then one compacting collection and 2 s for unmapping. On Node 22 and 24
+    // a compacting gc() without the last resort left RSS above where it started (626 and 776 MiB).
+    const probe = `
+      import { compactingGc } from ${JSON.stringify(new URL('../../src/heap-trim.ts', import.meta.url).href)};
+      const kept = [];
+      let junk = [];
+      for (let i = 0; i < 2e6; i++) {
+        const o = { i, s: 'x' + i, a: [i, i + 1], m: new Map() };
+        if (i % 4 === 0) kept.push(o); else junk.push(o);
+        if (junk.length > 2e5) junk = [];
+      }
+      junk = null;
+      const before = process.memoryUsage.rss();
+      compactingGc();
+      setTimeout(() => console.log(JSON.stringify({ before, after: process.memoryUsage.rss(), kept: kept.length })), 2000);
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--min-semi-space-size=16', '--import', 'tsx', '--input-type=module', '-e', probe],
+      { cwd: new URL('../..', import.meta.url) },
+    );
+    const { before, after, kept } = JSON.parse(stdout) as { before: number; after: number; kept: number };
+    expect(kept).toBe(500_000);
+    // Here 482 -> 250 MiB on Node 20, 485 -> 223 on Node 22, 624 -> 234 on Node 24.
+    expect(after / before, `${Math.round(before / MiB)} -> ${Math.round(after / MiB)} MiB`).toBeLessThan(0.65);
   }, 30_000);
 
   it('does nothing with HEAP_TRIM_IDLE_MS=0', async () => {
