@@ -58,8 +58,9 @@ let collector: Collector | undefined;
  * V8 12 (Node 22) and later keep the pages a compaction emptied mapped, and give them back only when
  * a collection is asked to free all it can ("last resort"): after a plain compacting gc(), a probe's
  * RSS stayed at 626 MiB for a 165 MiB heap on Node 22.23 (776 on 24.22), 223 and 234 with the last
- * resort; Node 20 unmaps them a moment later by itself (250). Node 20's gc() given an options object
- * runs a young-generation collection only, so there it is called without one.
+ * resort, which runs full collections until one frees nothing more (at least two, so its pause is
+ * about twice as long). Node 20 unmaps them a moment later by itself (250); its gc() given an options
+ * object runs a young-generation collection only, so there it is called without one.
  */
 const LAST_RESORT = Number(process.versions.v8.split('.')[0]) >= 12;
 

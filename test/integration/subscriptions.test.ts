@@ -255,7 +255,8 @@ describe("a generation's events arriving out of order", () => {
     const carol = await signUp(api.graphqlUrl);
     // generateBeat publishes its PENDING event (version 0) without waiting for it. On a Redis Cluster it
     // once reached the myGenerations subscription below after that subscription started, ahead of this
-    // test's own events (a run on Node 24). Waiting until Redis has delivered it here keeps it out.
+    // test's own events (a run on Node 24). Waiting until this process's subscriber has it keeps it out
+    // (the other process may hear it through another Cluster node, but only well before the setup below).
     const created = await api.app.services.pubsub.subscribeReady('userGenerations', rawId(carol.id));
     const queued = await gql(
       api.graphqlUrl,
@@ -263,9 +264,14 @@ describe("a generation's events arriving out of order", () => {
       { input: { genre: 'lofi', bpm: 90, key: 'A minor', durationSec: 30 } },
       carol.token,
     );
-    expect(queued.errors).toBeUndefined();
+    try {
+      expect(queued.errors).toBeUndefined();
+      const queuedId = rawId(queued.data.generateBeat.id);
+      for await (const event of created) if (event.generation.id === queuedId) break;
+    } finally {
+      await created.return?.();
+    }
     const id = rawId(queued.data.generateBeat.id);
-    for await (const event of created) if (event.generation.id === id) break;
     const row = await api.app.prisma.generation.findUniqueOrThrow({ where: { id } });
     expect(row.version).toBe(0);
 
