@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { afterEach, describe, expect, it } from 'vitest';
+import { API_NODE_ARGS } from '../../scripts/lib/api-env.mjs';
 import { heapTrimCounts, startHeapTrim } from '../../src/heap-trim.js';
 import type { Logger } from '../../src/logger.js';
 
@@ -107,7 +108,8 @@ describe('heap trim', () => {
     `;
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--min-semi-space-size=16', '--import', 'tsx', '--input-type=module', '-e', probe],
+      // With the api's node options, as the api runs the trim.
+      [...API_NODE_ARGS, '--import', 'tsx', '--input-type=module', '-e', probe],
       { cwd: new URL('../..', import.meta.url) },
     );
     const { before, after, kept } = JSON.parse(stdout) as { before: number; after: number; kept: number };
