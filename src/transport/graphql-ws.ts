@@ -51,6 +51,7 @@ import type { Viewer } from '../modules/auth/viewer.js';
 import { nextFrame, nextPayload } from './next-frames.js';
 import { Rounds } from './rounds.js';
 import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.js';
+import { WriteBatch } from './write-batch.js';
 
 /** Close codes of our own (graphql-ws's are in its CloseCode). */
 export const WS_CLOSE = {
@@ -282,7 +283,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
     if (state.closed) return;
     log.debug({ userId: state.viewer?.id, reason }, 'graphql-ws socket closed: token no longer valid');
     releaseAll(state);
-    state.socket.close(WS_CLOSE.tokenExpired, reason.slice(0, 100));
+    closeSocket(state, WS_CLOSE.tokenExpired, reason.slice(0, 100));
   }
 
   /**
@@ -313,12 +314,20 @@ export function attachGraphqlWs<Upgrade>(opts: {
   const tokenSweep = new Rounds<WsExtra>(limits.tokenCheckMs, sweepTokens);
 
   /**
-   * Writes one message to a socket: every message does, graphql-ws's own and a shared stream's
-   * results alike. Not waiting for the write callback: a slow reader's backlog then sits in one
-   * place, ws's buffer, which is bounded here (WS_MAX_BUFFERED_BYTES), instead of in every stream's
-   * queue. A socket past the bound is closed (4408) and its subscriptions released.
+   * Sends one message to a socket: every message does, graphql-ws's own and a shared stream's
+   * results alike. It is written when this turn of the event loop ends, with the turn's other writes
+   * (write-batch.ts); `closeSocket` writes what is queued before it closes a socket.
    */
   function send(state: WsExtra, data: string | Buffer) {
+    writes.add(state, data);
+  }
+
+  /**
+   * Writes one message now. Not waiting for the write callback: a slow reader's backlog then sits in
+   * one place, ws's buffer, which is bounded here (WS_MAX_BUFFERED_BYTES), instead of in every
+   * stream's queue. A socket past the bound is closed (4408) and its subscriptions released.
+   */
+  function write(state: WsExtra, data: string | Buffer) {
     const { socket } = state;
     if (socket.readyState !== WebSocket.OPEN) return;
     // A Buffer is sent as text too: graphql-transport-ws messages are text frames.
@@ -330,6 +339,14 @@ export function attachGraphqlWs<Upgrade>(opts: {
       // The close frame sits behind the backlog; do not wait for a reader that is not reading.
       setTimeout(() => socket.terminate(), 1000).unref();
     }
+  }
+
+  const writes = new WriteBatch<WsExtra>(write, (err) => log.error({ err }, 'graphql-ws write failed'));
+
+  /** Closes a socket after writing what was sent to it before (a close frame goes out at once). */
+  function closeSocket(state: WsExtra, code?: number, reason?: string) {
+    writes.flush();
+    state.socket.close(code, reason);
   }
 
   /** Returns every stream of the socket: their single `finally`s release the Redis subscriptions. */
@@ -354,7 +371,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
       () => {
         if (Date.now() < expiresAt) return armExpiry(state, expiresAt);
         releaseAll(state);
-        state.socket.close(WS_CLOSE.tokenExpired, 'Token expired');
+        closeSocket(state, WS_CLOSE.tokenExpired, 'Token expired');
       },
       Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
     );
@@ -385,7 +402,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
       const open = socketsPerUser.get(held.viewer.id) ?? 0;
       if (open >= limits.maxSocketsPerUser) {
         metrics.wsRefused.inc();
-        state.socket.close(WS_CLOSE.tooManySockets, 'Too many sockets for this user');
+        closeSocket(state, WS_CLOSE.tooManySockets, 'Too many sockets for this user');
         return false;
       }
       const { viewer } = held;
@@ -523,7 +540,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
   /** A socket's message handling failed (a bug, not a client's mistake): it is closed with 1011. */
   function fail(state: WsExtra, err: unknown) {
     log.error({ err }, 'graphql-ws message handling failed');
-    state.socket.close(CloseCode.InternalServerError, 'Internal server error');
+    closeSocket(state, CloseCode.InternalServerError, 'Internal server error');
   }
 
   /** graphql-ws is done with `op` (or it never started): it is forgotten and its turn passes on. */
@@ -604,7 +621,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
     if (waiting >= limits.maxSubscriptions * 10 || winding >= limits.maxSubscriptions * 2) {
       // Operations pile up behind ids reused faster than they are set up: an abusive client.
       releaseAll(state);
-      state.socket.close(WS_CLOSE.tooManySockets, 'Too many operations');
+      closeSocket(state, WS_CLOSE.tooManySockets, 'Too many operations');
       return;
     }
     const op: Operation = {
@@ -666,7 +683,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
           send(state, data);
         },
         close(code, reason) {
-          socket.close(code, reason);
+          closeSocket(state, code, reason);
         },
         onMessage(handle) {
           state.handle = handle;
@@ -709,7 +726,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
       const n = states.size;
       for (const state of states) {
         releaseAll(state);
-        state.socket.close(WS_CLOSE.resync, 'Pub/sub reconnected: subscribe again to resume');
+        closeSocket(state, WS_CLOSE.resync, 'Pub/sub reconnected: subscribe again to resume');
       }
       if (n) log.warn({ sockets: n }, 'pub/sub was interrupted; sockets closed so clients resubscribe and catch up');
       return n;
@@ -720,7 +737,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
       tokenSweep.stop();
       for (const state of states) {
         releaseAll(state);
-        state.socket.close(1001, 'Server shutting down');
+        closeSocket(state, 1001, 'Server shutting down');
       }
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -1,0 +1,65 @@
+/**
+ * The socket writes of one turn of the event loop, made together when it ends (setImmediate).
+ *
+ * One event fanned out to many viewers runs each viewer's execution as a chain of promise steps, and
+ * the microtask queue interleaves the chains: written as each chain ended, the socket writes were
+ * spread through the event's JavaScript. Made back to back once it has run (up to `max` at a time),
+ * as a bare `ws` relay makes them, they cost the api less CPU per delivery (docs/benchmarks.md,
+ * "writes made together").
+ *
+ * Writes keep their order: one queue for every socket, written first in, first out. A socket
+ * about to be closed has the queue written first (`flush`), so a message sent before a close still
+ * goes out before the close frame.
+ */
+export class WriteBatch<Target> {
+  private readonly targets: Target[] = [];
+  private readonly data: (string | Buffer)[] = [];
+  private scheduled = false;
+  private flushing = false;
+
+  /**
+   * `write` makes one write now (it may close its target: the queue then goes on with the next); a
+   * write that throws is handed to `failed`, and the others are still made.
+   */
+  constructor(
+    private readonly write: (target: Target, data: string | Buffer) => void,
+    private readonly failed: (err: unknown) => void,
+    /**
+     * Writes held at most: the one that reaches it writes them all at once, so a shared stream's
+     * fan-out to 10,000 sockets (or a burst of its events) holds no more than this many frames.
+     */
+    private readonly max = 512,
+  ) {}
+
+  /** Queues `data` for `target`, written when this turn of the event loop ends. */
+  add(target: Target, data: string | Buffer) {
+    this.targets.push(target);
+    this.data.push(data);
+    if (this.targets.length >= this.max && !this.flushing) return this.flush();
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /** Writes everything queued now, in order (a call from inside a write returns at once). */
+  readonly flush = () => {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      // Indexes, not a copy: a write that queues another is written in this same flush, after it.
+      for (let i = 0; i < this.targets.length; i++) {
+        try {
+          this.write(this.targets[i] as Target, this.data[i] as string | Buffer);
+        } catch (err) {
+          this.failed(err);
+        }
+      }
+    } finally {
+      this.targets.length = 0;
+      this.data.length = 0;
+      this.flushing = false;
+      this.scheduled = false;
+    }
+  };
+}
