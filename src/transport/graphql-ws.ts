@@ -249,10 +249,11 @@ export function attachGraphqlWs<Upgrade>(opts: {
   const states = new Set<WsExtra>();
   const socketsPerUser = new Map<string, number>();
   // A shared stream's result is serialized once and written to each subscriber's socket as the
-  // `next` message graphql-ws would send (transport/next-frames.ts), through the same `send` as every
-  // other message: no per-subscriber iteration or JSON.stringify, and no delivery skips send's checks.
+  // `next` message graphql-ws would send (transport/next-frames.ts), through the same `write` as every
+  // other message: no per-subscriber iteration or JSON.stringify, and no delivery skips write's checks.
+  // Results are written together (write-batch.ts); every other message writes what is queued first.
   const shared = new SharedSubscriptions<Operation, Buffer>(
-    { prepare: nextPayload, deliver: (op, payload) => send(op.state, nextFrame(op.id, payload)) },
+    { prepare: nextPayload, deliver: (op, payload) => writes.add(op.state, nextFrame(op.id, payload)) },
     (size) => metrics.wsSharedStreams.set(size),
   );
   /** The operation of graphql-ws's execution arguments, from onSubscribe until subscribe takes it. */
@@ -314,12 +315,13 @@ export function attachGraphqlWs<Upgrade>(opts: {
   const tokenSweep = new Rounds<WsExtra>(limits.tokenCheckMs, sweepTokens);
 
   /**
-   * Sends one message to a socket: every message does, graphql-ws's own and a shared stream's
-   * results alike. It is written when this turn of the event loop ends, with the turn's other writes
-   * (write-batch.ts); `closeSocket` writes what is queued before it closes a socket.
+   * Sends one of graphql-ws's own messages now (an ack, a result of a stream not shared, a complete),
+   * after the shared streams' results queued before it (write-batch.ts), so a socket's messages keep
+   * the order they were sent in. `closeSocket` does the same before it closes a socket.
    */
   function send(state: WsExtra, data: string | Buffer) {
-    writes.add(state, data);
+    writes.flush();
+    write(state, data);
   }
 
   /**

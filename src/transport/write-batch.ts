@@ -1,11 +1,13 @@
 /**
- * The socket writes of one turn of the event loop, made together when it ends (setImmediate).
+ * Socket writes made together: a write waits for the microtasks queued before it (queueMicrotask).
  *
  * One event fanned out to many viewers runs each viewer's execution as a chain of promise steps, and
- * the microtask queue interleaves the chains: written as each chain ended, the socket writes were
- * spread through the event's JavaScript. Made back to back once it has run (up to `max` at a time),
- * as a bare `ws` relay makes them, they cost the api less CPU per delivery (docs/benchmarks.md,
- * "writes made together").
+ * the microtask queue interleaves the chains step by step: written as each chain ended, the socket
+ * writes were spread through the event's JavaScript. The other chains' last steps are already queued
+ * when the first one writes, so its flush runs after them, and the writes are made back to back (up
+ * to `max` at a time), as a bare `ws` relay makes them: they cost the api less CPU per delivery
+ * (docs/benchmarks.md, "writes made together"). The flush never waits for other I/O: a chat chunk
+ * goes out in the same turn of the event loop as before.
  *
  * Writes keep their order: one queue for every socket, written first in, first out. A socket
  * about to be closed has the queue written first (`flush`), so a message sent before a close still
@@ -31,14 +33,14 @@ export class WriteBatch<Target> {
     private readonly max = 512,
   ) {}
 
-  /** Queues `data` for `target`, written when this turn of the event loop ends. */
+  /** Queues `data` for `target`, written once the microtasks queued before the first queued write have run. */
   add(target: Target, data: string | Buffer) {
     this.targets.push(target);
     this.data.push(data);
     if (this.targets.length >= this.max && !this.flushing) return this.flush();
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.flush);
+      queueMicrotask(this.flush);
     }
   }
 
