@@ -16,7 +16,6 @@
 export class WriteBatch<Target> {
   private readonly targets: Target[] = [];
   private readonly data: (string | Buffer)[] = [];
-  private scheduled = false;
   private flushing = false;
 
   /**
@@ -38,10 +37,9 @@ export class WriteBatch<Target> {
     this.targets.push(target);
     this.data.push(data);
     if (this.targets.length >= this.max && !this.flushing) return this.flush();
-    if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flush);
-    }
+    // The first write queued schedules the flush; the others join it (during a flush, the queue is
+    // not empty and a new write is made by that flush's loop).
+    if (this.targets.length === 1) queueMicrotask(this.flush);
   }
 
   /** Writes everything queued now, in order (a call from inside a write returns at once). */
@@ -61,7 +59,6 @@ export class WriteBatch<Target> {
       this.targets.length = 0;
       this.data.length = 0;
       this.flushing = false;
-      this.scheduled = false;
     }
   };
 }

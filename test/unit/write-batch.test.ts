@@ -26,7 +26,7 @@ describe('WriteBatch: socket writes made together, in order', () => {
     batch.add('a', '1');
     queueMicrotask(() => order.push(`step queued after: ${written.length} written`));
     expect(written).toEqual([]);
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await turn();
     expect(order).toEqual(['step queued before', 'step queued after: 2 written']);
     expect(written).toEqual(['a:1', 'b:1']);
     // A later write is made in its own flush.
