@@ -1,5 +1,5 @@
 /** Shared helpers for benchmarks: percentiles, tables, machine facts, JSON results. */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -229,6 +229,8 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
   let output = '';
   api.child.stdout?.on('data', (d: Buffer) => {
     output += d.toString();
+    // BENCH_API_STDOUT=file keeps what the api prints, e.g. with BENCH_SERVER_NODE_ARGS="--trace-gc".
+    if (process.env.BENCH_API_STDOUT) appendFileSync(process.env.BENCH_API_STDOUT, d);
   });
   return {
     url,

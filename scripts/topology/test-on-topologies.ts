@@ -10,12 +10,13 @@ import { spawn } from 'node:child_process';
 import { startClusterTopology } from './redis-cluster.js';
 import { startSentinelTopology } from './redis-sentinel.js';
 
-/** Files that reach Redis only through the app (none opens its own connection to 127.0.0.1:6379). */
+/** Files that reach Redis only through the app or the test topology (none opens its own connection to 127.0.0.1:6379). */
 export const REDIS_ROLE_TESTS = [
   'test/integration/chat.test.ts',
   'test/integration/subscriptions.test.ts',
   'test/integration/two-tabs.test.ts',
   'test/integration/accounts.test.ts',
+  'test/integration/token-revocations.test.ts',
   'test/integration/generation.test.ts',
   'test/integration/queue-fairness.test.ts',
   'test/integration/project-events.test.ts',

@@ -6,11 +6,16 @@
  *   an older one is refused.
  * - logOut puts the token's id (`jti`) on a denylist in Redis until the token would have expired.
  *
- * TokenService re-checks a cached token at most every RECHECK_MS with one MGET, so a logOut or
- * logOutEverywhere on one instance is seen by the others within RECHECK_MS plus one round trip.
+ * TokenService re-checks a cached token at most every RECHECK_MS, so a logOut or logOutEverywhere on
+ * one instance is seen by the others within RECHECK_MS plus one round trip. The checks asked for in
+ * one turn of the event loop are read together (DataLoader): one MGET for all of them, or one per
+ * user on a Redis Cluster, where only a user's own keys share a slot. A sweep over a slice of the
+ * open sockets (graphql-ws.ts) is then one round trip, not one per token.
  * If Redis is unreachable, versions are read from PostgreSQL (still enforced); the denylist cannot
  * be read then, so a token logged out with logOut works again until Redis is back (docs/api-guide.md).
  */
+import DataLoader from 'dataloader';
+import { Cluster } from 'ioredis';
 import type { Db } from '../../db/client.js';
 import { defineScript, type Redis } from '../../redis.js';
 
@@ -27,12 +32,28 @@ return cur
  * Redis write failed (Redis away at that moment) is still seen everywhere within a minute.
  */
 const VERSION_TTL_SEC = 60;
+/** At most this many checks share one MGET (two keys each). */
+const CHECKS_PER_READ = 500;
+
+interface Lookup {
+  userId: string;
+  jti: string | null;
+}
+
+/** The user's current token version (null: no such user) and whether the token was logged out. */
+export interface Revocation {
+  version: number | null;
+  revoked: boolean;
+}
 
 export class TokenRevocations {
   private readonly raise: (key: string, version: number, ttl: number) => Promise<number>;
+  private readonly lookups: DataLoader<Lookup, Revocation>;
 
   constructor(private readonly deps: { redis: Redis; prisma: Db; prefix: string }) {
     this.raise = defineScript(deps.redis, 'dawgRaiseTokenVersion', RAISE_VERSION, 1);
+    // No cache: every check reads Redis afresh; only checks asked for together share the read.
+    this.lookups = new DataLoader((batch) => this.checkMany(batch), { cache: false, maxBatchSize: CHECKS_PER_READ });
   }
 
   // Both keys carry the user's id as their hash tag: one MGET reads them, on one Redis Cluster slot.
@@ -45,21 +66,40 @@ export class TokenRevocations {
   }
 
   /** The user's current token version (null: no such user) and whether token `jti` was logged out. */
-  async check(userId: string, jti: string | null): Promise<{ version: number | null; revoked: boolean }> {
-    let cached: string | null = null;
-    let revoked = false;
-    try {
-      const [v, r] = await this.deps.redis.mget(
-        this.versionKey(userId),
-        jti ? this.denyKey(userId, jti) : this.versionKey(userId),
-      );
-      cached = v ?? null;
-      revoked = Boolean(jti) && r !== null;
-    } catch {
-      // Redis away: the version still comes from PostgreSQL below.
-    }
-    if (cached !== null) return { version: Number(cached), revoked };
-    return { version: await this.loadVersion(userId), revoked };
+  check(userId: string, jti: string | null): Promise<Revocation> {
+    return this.lookups.load({ userId, jti });
+  }
+
+  /**
+   * Reads the checks together: both keys of each from Redis, and from PostgreSQL the versions Redis
+   * did not have (its copy expired, or Redis is away: the denylist cannot be read then).
+   */
+  private async checkMany(batch: readonly Lookup[]): Promise<Revocation[]> {
+    // A token without an id reads its version key twice: the pairs stay aligned.
+    const keys = batch.flatMap(({ userId, jti }) => [
+      this.versionKey(userId),
+      jti ? this.denyKey(userId, jti) : this.versionKey(userId),
+    ]);
+    const values = await this.mget(keys).catch(() => null);
+    const cachedVersion = (i: number) => values?.[2 * i] ?? null;
+    const missing = new Set(batch.filter((_, i) => cachedVersion(i) === null).map((l) => l.userId));
+    const loaded = missing.size ? await this.loadVersions([...missing]) : new Map<string, number>();
+    return batch.map(({ userId, jti }, i) => {
+      const cached = cachedVersion(i);
+      return {
+        version: cached !== null ? Number(cached) : (loaded.get(userId) ?? null),
+        revoked: Boolean(jti) && (values?.[2 * i + 1] ?? null) !== null,
+      };
+    });
+  }
+
+  /** One MGET; on a Redis Cluster one per user, each user's two keys sharing a slot through their hash tag. */
+  private async mget(keys: string[]): Promise<(string | null)[]> {
+    const { redis } = this.deps;
+    if (!(redis instanceof Cluster)) return redis.mget(keys);
+    const pairs: Promise<(string | null)[]>[] = [];
+    for (let i = 0; i < keys.length; i += 2) pairs.push(redis.mget(keys.slice(i, i + 2)));
+    return (await Promise.all(pairs)).flat();
   }
 
   /** logOut: this token id is refused until `expiresAtMs`. */
@@ -81,10 +121,13 @@ export class TokenRevocations {
     return tokenVersion;
   }
 
-  private async loadVersion(userId: string): Promise<number | null> {
-    const row = await this.deps.prisma.user.findUnique({ where: { id: userId }, select: { tokenVersion: true } });
-    if (!row) return null;
-    await this.raise(this.versionKey(userId), row.tokenVersion, VERSION_TTL_SEC).catch(() => {});
-    return row.tokenVersion;
+  /** The users' versions from PostgreSQL (a user who does not exist is left out), copied to Redis. */
+  private async loadVersions(userIds: string[]): Promise<Map<string, number>> {
+    const rows = await this.deps.prisma.user.findMany({
+      where: { id: { in: userIds } },
+      select: { id: true, tokenVersion: true },
+    });
+    await Promise.all(rows.map((row) => this.raise(this.versionKey(row.id), row.tokenVersion, VERSION_TTL_SEC).catch(() => {})));
+    return new Map(rows.map((row) => [row.id, row.tokenVersion]));
   }
 }

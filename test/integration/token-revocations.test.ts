@@ -1,0 +1,105 @@
+/**
+ * TokenRevocations against Redis and PostgreSQL: the checks asked for in one turn share one read, and
+ * each still gets its own answer (logged out, logged out everywhere, no such user, no copy in Redis).
+ */
+import { randomUUID } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { TokenRevocations } from '../../src/modules/auth/revocations.js';
+import { createRedis, type Redis, redisTarget } from '../../src/redis.js';
+import { type RunningApp, startApp, testConfig } from '../helpers/harness.js';
+
+let api: RunningApp;
+let redis: Redis;
+const prefix = `revocations-${randomUUID()}:`;
+beforeAll(async () => {
+  api = await startApp();
+  redis = createRedis(redisTarget(testConfig()), pino({ level: 'silent' }), 'test-revocations');
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await api?.stop();
+});
+
+const newUser = async () =>
+  (await api.app.prisma.user.create({ data: { email: `revocations-${randomUUID()}@example.test`, passwordHash: 'x' } })).id;
+
+describe('TokenRevocations', () => {
+  it('answers 40 checks asked for in one turn with one Redis read, each with its own answer', async () => {
+    const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
+    const users = await Promise.all(Array.from({ length: 10 }, newUser));
+    const [loggedOut, everywhere] = users as [string, string];
+    const jti = (i: number) => `token-${i}`;
+    // Versions copied to Redis first (a check reads PostgreSQL only for a user Redis has no copy of).
+    await Promise.all(users.map((u) => revocations.check(u, null)));
+    await revocations.revoke(loggedOut, jti(0), Date.now() + 60_000);
+    expect(await revocations.bump(everywhere)).toBe(1);
+
+    const mget = vi.spyOn(redis, 'mget');
+    const findMany = vi.spyOn(api.app.prisma.user, 'findMany');
+    const nobody = randomUUID();
+    const asked = [
+      ...users.map((u, i) => ({ userId: u, jti: jti(i) })),
+      ...users.map((u, i) => ({ userId: u, jti: jti(i + 100) })),
+      ...users.map((u) => ({ userId: u, jti: null })),
+      ...Array.from({ length: 10 }, () => ({ userId: nobody, jti: 'x' })),
+    ];
+    const answers = await Promise.all(asked.map(({ userId, jti }) => revocations.check(userId, jti)));
+    const reads = mget.mock.calls.length;
+    mget.mockRestore();
+    const pgReads = findMany.mock.calls.length;
+    findMany.mockRestore();
+
+    // One MGET on one server; on a Redis Cluster one per check (a user's keys share a slot, users do not).
+    expect(reads).toBe(redis instanceof Cluster ? asked.length : 1);
+    // Only the unknown user was read from PostgreSQL, once for its ten checks.
+    expect(pgReads).toBe(1);
+    asked.forEach(({ userId, jti: id }, i) => {
+      const version = userId === nobody ? null : userId === everywhere ? 1 : 0;
+      const revoked = userId === loggedOut && id === jti(0);
+      expect(answers[i], `${userId} ${id}`).toEqual({ version, revoked });
+    });
+  });
+
+  it('reads a version Redis no longer holds from PostgreSQL and copies it back', async () => {
+    const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
+    const [a, b] = [await newUser(), await newUser()];
+    await revocations.bump(b);
+    // One key per DEL: on a Redis Cluster the two users' keys are on different slots.
+    await Promise.all([a, b].map((u) => redis.del(`${prefix}tokver:{${u}}`)));
+    const [ra, rb] = await Promise.all([revocations.check(a, 'j'), revocations.check(b, 'j')]);
+    expect(ra).toEqual({ version: 0, revoked: false });
+    expect(rb).toEqual({ version: 1, revoked: false });
+    expect(await redis.get(`${prefix}tokver:{${b}}`)).toBe('1');
+  });
+
+  it('with Redis unreachable, still reads every version from PostgreSQL in one query', async () => {
+    const away = createRedis('redis://127.0.0.1:1', pino({ level: 'silent' }), 'test-away', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    try {
+      const revocations = new TokenRevocations({ redis: away, prisma: api.app.prisma, prefix });
+      const [a, b] = [await newUser(), await newUser()];
+      await api.app.prisma.user.update({ where: { id: b }, data: { tokenVersion: 3 } });
+      const findMany = vi.spyOn(api.app.prisma.user, 'findMany');
+      const answers = await Promise.all([
+        revocations.check(a, 'j'),
+        revocations.check(b, null),
+        revocations.check(randomUUID(), 'j'),
+      ]);
+      const pgReads = findMany.mock.calls.length;
+      findMany.mockRestore();
+      expect(pgReads).toBe(1);
+      expect(answers).toEqual([
+        { version: 0, revoked: false },
+        { version: 3, revoked: false },
+        { version: null, revoked: false },
+      ]);
+    } finally {
+      away.disconnect();
+    }
+  });
+});
