@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createPrisma } from '../../src/db/client.js';
 import { TokenRevocations } from '../../src/modules/auth/revocations.js';
 import { createRedis, type Redis, redisTarget } from '../../src/redis.js';
 import { type RunningApp, startApp, testConfig } from '../helpers/harness.js';
@@ -101,5 +102,34 @@ describe('TokenRevocations', () => {
     } finally {
       away.disconnect();
     }
+  });
+
+  it('with PostgreSQL unreachable, answers the checks Redis answered and fails only those that needed it', async () => {
+    const down = createPrisma({ DATABASE_URL: 'postgresql://dawg@127.0.0.1:1/dawg', DATABASE_POOL_SIZE: 1 });
+    try {
+      const revocations = new TokenRevocations({ redis, prisma: down, prefix });
+      const [cached, uncached] = [randomUUID(), randomUUID()];
+      await redis.set(`${prefix}tokver:{${cached}}`, '2', 'EX', 60);
+      await redis.set(`${prefix}revoked:{${cached}}:gone`, '1', 'EX', 60);
+      const [kept, revoked, failed] = await Promise.allSettled([
+        revocations.check(cached, 'kept'),
+        revocations.check(cached, 'gone'),
+        revocations.check(uncached, 'j'),
+      ]);
+      expect(kept).toEqual({ status: 'fulfilled', value: { version: 2, revoked: false } });
+      expect(revoked).toEqual({ status: 'fulfilled', value: { version: 2, revoked: true } });
+      expect(failed.status).toBe('rejected');
+    } finally {
+      await down.$disconnect();
+    }
+  });
+
+  it('finds a user whose id the token spells in upper case', async () => {
+    const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
+    const user = await newUser();
+    await api.app.prisma.user.update({ where: { id: user }, data: { tokenVersion: 4 } });
+    expect(await revocations.check(user.toUpperCase(), null)).toEqual({ version: 4, revoked: false });
+    // Copied to Redis under the id as asked: the next check reads it there.
+    expect(await redis.get(`${prefix}tokver:{${user.toUpperCase()}}`)).toBe('4');
   });
 });

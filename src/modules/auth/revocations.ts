@@ -9,7 +9,7 @@
  * TokenService re-checks a cached token at most every RECHECK_MS, so a logOut or logOutEverywhere on
  * one instance is seen by the others within RECHECK_MS plus one round trip. The checks asked for in
  * one turn of the event loop are read together (DataLoader): one MGET for all of them, or one per
- * user on a Redis Cluster, where only a user's own keys share a slot. A sweep over a slice of the
+ * check on a Redis Cluster, where only a user's own keys share a slot. A sweep over a slice of the
  * open sockets (graphql-ws.ts) is then one round trip, not one per token.
  * If Redis is unreachable, versions are read from PostgreSQL (still enforced); the denylist cannot
  * be read then, so a token logged out with logOut works again until Redis is back (docs/api-guide.md).
@@ -72,34 +72,36 @@ export class TokenRevocations {
 
   /**
    * Reads the checks together: both keys of each from Redis, and from PostgreSQL the versions Redis
-   * did not have (its copy expired, or Redis is away: the denylist cannot be read then).
+   * did not have (its copy expired, or Redis is away: the denylist cannot be read then). A check that
+   * needed PostgreSQL fails if PostgreSQL does; the checks Redis answered do not.
    */
-  private async checkMany(batch: readonly Lookup[]): Promise<Revocation[]> {
-    // A token without an id reads its version key twice: the pairs stay aligned.
-    const keys = batch.flatMap(({ userId, jti }) => [
-      this.versionKey(userId),
-      jti ? this.denyKey(userId, jti) : this.versionKey(userId),
-    ]);
-    const values = await this.mget(keys).catch(() => null);
-    const cachedVersion = (i: number) => values?.[2 * i] ?? null;
-    const missing = new Set(batch.filter((_, i) => cachedVersion(i) === null).map((l) => l.userId));
-    const loaded = missing.size ? await this.loadVersions([...missing]) : new Map<string, number>();
+  private async checkMany(batch: readonly Lookup[]): Promise<(Revocation | Error)[]> {
+    const values = await this.read(batch);
+    const missing = [...new Set(batch.filter((_, i) => values[i]?.[0] === null).map((l) => l.userId))];
+    const loaded = missing.length ? await this.loadVersions(missing).catch(asError) : new Map<string, number>();
     return batch.map(({ userId, jti }, i) => {
-      const cached = cachedVersion(i);
-      return {
-        version: cached !== null ? Number(cached) : (loaded.get(userId) ?? null),
-        revoked: Boolean(jti) && (values?.[2 * i + 1] ?? null) !== null,
-      };
+      const [version, denied] = values[i] ?? [null, null];
+      if (version !== null) return { version: Number(version), revoked: Boolean(jti) && denied !== null };
+      if (loaded instanceof Error) return loaded;
+      return { version: loaded.get(userId) ?? null, revoked: Boolean(jti) && denied !== null };
     });
   }
 
-  /** One MGET; on a Redis Cluster one per user, each user's two keys sharing a slot through their hash tag. */
-  private async mget(keys: string[]): Promise<(string | null)[]> {
+  /**
+   * Each check's [version, denylist entry] from Redis, [null, null] where Redis did not answer. One
+   * MGET; on a Redis Cluster one per check, a user's two keys sharing a slot through their hash tag.
+   * A token without an id reads its version key twice.
+   */
+  private async read(batch: readonly Lookup[]): Promise<(string | null)[][]> {
+    const keysOf = ({ userId, jti }: Lookup) => [
+      this.versionKey(userId),
+      jti ? this.denyKey(userId, jti) : this.versionKey(userId),
+    ];
+    const unanswered = () => [null, null];
     const { redis } = this.deps;
-    if (!(redis instanceof Cluster)) return redis.mget(keys);
-    const pairs: Promise<(string | null)[]>[] = [];
-    for (let i = 0; i < keys.length; i += 2) pairs.push(redis.mget(keys.slice(i, i + 2)));
-    return (await Promise.all(pairs)).flat();
+    if (redis instanceof Cluster) return Promise.all(batch.map((l) => redis.mget(keysOf(l)).catch(unanswered)));
+    const values = await redis.mget(batch.flatMap(keysOf)).catch(() => null);
+    return batch.map((_, i) => (values ? values.slice(2 * i, 2 * i + 2) : unanswered()));
   }
 
   /** logOut: this token id is refused until `expiresAtMs`. */
@@ -121,13 +123,28 @@ export class TokenRevocations {
     return tokenVersion;
   }
 
-  /** The users' versions from PostgreSQL (a user who does not exist is left out), copied to Redis. */
+  /**
+   * The users' versions from PostgreSQL (a user who does not exist is left out), copied to Redis.
+   * Keyed by the ids as asked: PostgreSQL gives a uuid back in lower case.
+   */
   private async loadVersions(userIds: string[]): Promise<Map<string, number>> {
     const rows = await this.deps.prisma.user.findMany({
       where: { id: { in: userIds } },
       select: { id: true, tokenVersion: true },
     });
-    await Promise.all(rows.map((row) => this.raise(this.versionKey(row.id), row.tokenVersion, VERSION_TTL_SEC).catch(() => {})));
-    return new Map(rows.map((row) => [row.id, row.tokenVersion]));
+    const byId = new Map(rows.map((row) => [row.id, row.tokenVersion]));
+    const found = new Map<string, number>();
+    for (const id of userIds) {
+      const version = byId.get(id.toLowerCase());
+      if (version !== undefined) found.set(id, version);
+    }
+    await Promise.all(
+      [...found].map(([id, version]) => this.raise(this.versionKey(id), version, VERSION_TTL_SEC).catch(() => {})),
+    );
+    return found;
   }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
