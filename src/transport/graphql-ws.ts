@@ -21,8 +21,8 @@
  *    rechecks the socket's token, and every open socket's token is rechecked once per `tokenCheckMs`
  *    (a slice of the sockets every 100 ms or so: rounds.ts, like the keepalive pings).
  *    TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (no signature
- *    check; a slice's tokens share one Redis MGET: revocations.ts), so a revoked socket is closed
- *    within about a second;
+ *    check; a slice's tokens share one Redis MGET but on a Cluster: revocations.ts), so a revoked
+ *    socket is closed within about a second;
  *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
  *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
  *    through the same `send` as graphql-ws's own messages, so the send-queue bound applies alike.
@@ -292,7 +292,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
    * Rechecks each distinct token of a slice of the open sockets; a refused one ends all its sockets.
    * Every socket's token is rechecked once per tokenCheckMs, a slice of the sockets at a time
    * (rounds.ts); TokenService.recheck reads a token shared by sockets of several slices at most
-   * every RECHECK_MS. The slice's checks start in one turn, so they are read together (one MGET).
+   * every RECHECK_MS. The slice's checks start in one turn, so they are read together.
    */
   function sweepTokens(slice: ReadonlySet<WsExtra>) {
     const byToken = new Map<VerifiedToken, WsExtra[]>();

@@ -3,6 +3,7 @@
  * each still gets its own answer (logged out, logged out everywhere, no such user, no copy in Redis).
  */
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { Cluster } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -118,18 +119,44 @@ describe('TokenRevocations', () => {
       ]);
       expect(kept).toEqual({ status: 'fulfilled', value: { version: 2, revoked: false } });
       expect(revoked).toEqual({ status: 'fulfilled', value: { version: 2, revoked: true } });
-      expect(failed.status).toBe('rejected');
+      // The reason is PostgreSQL's, not a batch's: Prisma's "database not reachable".
+      expect(failed).toMatchObject({ status: 'rejected', reason: { code: 'P1001' } });
     } finally {
       await down.$disconnect();
     }
   });
 
-  it('finds a user whose id the token spells in upper case', async () => {
-    const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
-    const user = await newUser();
-    await api.app.prisma.user.update({ where: { id: user }, data: { tokenVersion: 4 } });
-    expect(await revocations.check(user.toUpperCase(), null)).toEqual({ version: 4, revoked: false });
-    // Copied to Redis under the id as asked: the next check reads it there.
-    expect(await redis.get(`${prefix}tokver:{${user.toUpperCase()}}`)).toBe('4');
+  it('answers the checks Redis answered without waiting for a PostgreSQL that does not answer', async () => {
+    // A server that takes connections and never says a word: the PostgreSQL read hangs.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const hung = createPrisma({ DATABASE_URL: `postgresql://dawg@127.0.0.1:${port}/dawg`, DATABASE_POOL_SIZE: 1 });
+    try {
+      const revocations = new TokenRevocations({ redis, prisma: hung, prefix });
+      const [cached, uncached] = [randomUUID(), randomUUID()];
+      await redis.set(`${prefix}tokver:{${cached}}`, '5', 'EX', 60);
+      const waiting = revocations.check(uncached, 'j');
+      waiting.catch(() => {});
+      const answered = await Promise.race([
+        revocations.check(cached, 'j'),
+        new Promise((r) => setTimeout(() => r('still waiting'), 1000)),
+      ]);
+      expect(answered).toEqual({ version: 5, revoked: false });
+      expect(
+        await Promise.race([
+          waiting.then(
+            () => 'answered',
+            () => 'failed',
+          ),
+          new Promise((r) => setTimeout(() => r('pending'), 50)),
+        ]),
+      ).toBe('pending');
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+      await hung.$disconnect().catch(() => {});
+    }
   });
 });

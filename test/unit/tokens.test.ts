@@ -44,6 +44,8 @@ describe('TokenService', () => {
         .sign(new TextEncoder().encode(SECRET));
     // Without ver or jti (tokens from before them) it verifies: only the shape is refused below.
     expect(await tokens.verify(await sign({ sub: u1 }))).toMatchObject({ viewer: { id: u1, role: 'USER' } });
+    // A uuid spelled in upper case is the same user: its viewer id is the lower-case one PostgreSQL gives back.
+    expect(await tokens.verify(await sign({ sub: u1.toUpperCase() }))).toMatchObject({ viewer: { id: u1 } });
     for (const claims of [{ sub: 'u1' }, { sub: 1 }, { sub: u1, role: 'ROOT' }, { sub: u1, ver: 0.5 }, { sub: u1, jti: {} }])
       expect(await tokens.verify(await sign(claims))).toEqual({ error: 'Invalid token' });
   });

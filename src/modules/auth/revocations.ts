@@ -8,9 +8,10 @@
  *
  * TokenService re-checks a cached token at most every RECHECK_MS, so a logOut or logOutEverywhere on
  * one instance is seen by the others within RECHECK_MS plus one round trip. The checks asked for in
- * one turn of the event loop are read together (DataLoader): one MGET for all of them, or one per
- * check on a Redis Cluster, where only a user's own keys share a slot. A sweep over a slice of the
- * open sockets (graphql-ws.ts) is then one round trip, not one per token.
+ * one turn of the event loop are read together (DataLoader): one MGET for all of them, so a sweep over
+ * a slice of the open sockets (graphql-ws.ts) or a burst of requests is one round trip, not one per
+ * token; the versions Redis lacked, one PostgreSQL query. On a Redis Cluster, where only a user's own
+ * keys share a slot, each check is its own MGET.
  * If Redis is unreachable, versions are read from PostgreSQL (still enforced); the denylist cannot
  * be read then, so a token logged out with logOut works again until Redis is back (docs/api-guide.md).
  */
@@ -48,17 +49,21 @@ export interface Revocation {
 
 export class TokenRevocations {
   private readonly raise: (key: string, version: number, ttl: number) => Promise<number>;
-  private readonly lookups: DataLoader<Lookup, Revocation>;
+  /** A check's [version, denylist entry] from Redis ([null, null] if Redis did not answer). */
+  private readonly reads: DataLoader<Lookup, (string | null)[]>;
+  /** A user's version from PostgreSQL (null: no such user), copied to Redis. */
+  private readonly versions: DataLoader<string, number | null>;
 
   constructor(private readonly deps: { redis: Redis; prisma: Db; prefix: string }) {
     this.raise = defineScript(deps.redis, 'dawgRaiseTokenVersion', RAISE_VERSION, 1);
-    // No cache: every check reads Redis afresh; only checks asked for together share the read.
-    this.lookups = new DataLoader((batch) => this.checkMany(batch), {
+    // No cache: every check reads afresh; only checks asked for together share the read.
+    this.reads = new DataLoader((batch) => this.readMany(batch), {
       cache: false,
       maxBatchSize: CHECKS_PER_READ,
       // The rest of this turn of the event loop: a burst's requests, each with its token, share one read.
       batchScheduleFn: (run) => setImmediate(run),
     });
+    this.versions = new DataLoader((userIds) => this.loadVersions(userIds), { cache: false, maxBatchSize: CHECKS_PER_READ });
   }
 
   // Both keys carry the user's id as their hash tag: one MGET reads them, on one Redis Cluster slot.
@@ -70,43 +75,30 @@ export class TokenRevocations {
     return `${this.deps.prefix}revoked:{${userId}}:${jti}`;
   }
 
-  /** The user's current token version (null: no such user) and whether token `jti` was logged out. */
-  check(userId: string, jti: string | null): Promise<Revocation> {
-    return this.lookups.load({ userId, jti });
-  }
-
   /**
-   * Reads the checks together: both keys of each from Redis, and from PostgreSQL the versions Redis
-   * did not have (its copy expired, or Redis is away: the denylist cannot be read then). A check that
-   * needed PostgreSQL fails if PostgreSQL does; the checks Redis answered do not.
+   * The user's current token version (null: no such user) and whether token `jti` was logged out.
+   * Redis answers; PostgreSQL gives the version when Redis has no copy or is away (the denylist
+   * cannot be read then). Only a check that needed PostgreSQL waits for it, or fails with it.
    */
-  private async checkMany(batch: readonly Lookup[]): Promise<(Revocation | Error)[]> {
-    const values = await this.read(batch);
-    const missing = [...new Set(batch.filter((_, i) => values[i]?.[0] === null).map((l) => l.userId))];
-    const loaded = missing.length ? await this.loadVersions(missing).catch(asError) : new Map<string, number>();
-    return batch.map(({ userId, jti }, i) => {
-      const [version, denied] = values[i] ?? [null, null];
-      if (version !== null) return { version: Number(version), revoked: Boolean(jti) && denied !== null };
-      if (loaded instanceof Error) return loaded;
-      return { version: loaded.get(userId) ?? null, revoked: Boolean(jti) && denied !== null };
-    });
-  }
-
-  /**
-   * Each check's [version, denylist entry] from Redis, [null, null] where Redis did not answer. One
-   * MGET; on a Redis Cluster one per check, a user's two keys sharing a slot through their hash tag.
-   * A token without an id reads its version key twice.
-   */
-  private async read(batch: readonly Lookup[]): Promise<(string | null)[][]> {
-    const keysOf = ({ userId, jti }: Lookup) => [
-      this.versionKey(userId),
-      jti ? this.denyKey(userId, jti) : this.versionKey(userId),
-    ];
-    const unanswered = () => [null, null];
+  async check(userId: string, jti: string | null): Promise<Revocation> {
+    const lookup = { userId, jti };
     const { redis } = this.deps;
-    if (redis instanceof Cluster) return Promise.all(batch.map((l) => redis.mget(keysOf(l)).catch(unanswered)));
-    const values = await redis.mget(batch.flatMap(keysOf)).catch(() => null);
-    return batch.map((_, i) => (values ? values.slice(2 * i, 2 * i + 2) : unanswered()));
+    const [version = null, denied = null] =
+      redis instanceof Cluster ? await redis.mget(this.keysOf(lookup)).catch(() => []) : await this.reads.load(lookup);
+    const revoked = Boolean(jti) && denied !== null;
+    if (version !== null) return { version: Number(version), revoked };
+    return { version: await this.versions.load(userId), revoked };
+  }
+
+  /** A check's two keys, which share the user's hash tag; a token without an id reads its version key twice. */
+  private keysOf({ userId, jti }: Lookup): string[] {
+    return [this.versionKey(userId), jti ? this.denyKey(userId, jti) : this.versionKey(userId)];
+  }
+
+  /** One MGET for a batch of checks (one Redis server: any keys may go together). */
+  private async readMany(batch: readonly Lookup[]): Promise<(string | null)[][]> {
+    const values = await this.deps.redis.mget(batch.flatMap((l) => this.keysOf(l))).catch(() => null);
+    return batch.map((_, i) => (values ? values.slice(2 * i, 2 * i + 2) : [null, null]));
   }
 
   /** logOut: this token id is refused until `expiresAtMs`. */
@@ -128,28 +120,14 @@ export class TokenRevocations {
     return tokenVersion;
   }
 
-  /**
-   * The users' versions from PostgreSQL (a user who does not exist is left out), copied to Redis.
-   * Keyed by the ids as asked: PostgreSQL gives a uuid back in lower case.
-   */
-  private async loadVersions(userIds: string[]): Promise<Map<string, number>> {
+  /** The users' versions from PostgreSQL, in order (null: no such user), copied to Redis. */
+  private async loadVersions(userIds: readonly string[]): Promise<(number | null)[]> {
     const rows = await this.deps.prisma.user.findMany({
-      where: { id: { in: userIds } },
+      where: { id: { in: [...new Set(userIds)] } },
       select: { id: true, tokenVersion: true },
     });
+    await Promise.all(rows.map((row) => this.raise(this.versionKey(row.id), row.tokenVersion, VERSION_TTL_SEC).catch(() => {})));
     const byId = new Map(rows.map((row) => [row.id, row.tokenVersion]));
-    const found = new Map<string, number>();
-    for (const id of userIds) {
-      const version = byId.get(id.toLowerCase());
-      if (version !== undefined) found.set(id, version);
-    }
-    await Promise.all(
-      [...found].map(([id, version]) => this.raise(this.versionKey(id), version, VERSION_TTL_SEC).catch(() => {})),
-    );
-    return found;
+    return userIds.map((id) => byId.get(id) ?? null);
   }
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

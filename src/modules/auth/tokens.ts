@@ -28,8 +28,9 @@ const EXPIRED = 'Token expired, log in again';
  * `ver` and `jti` are optional: tokens signed before token versions and token ids still verify.
  */
 const Claims = z.object({
-  // Any 8-4-4-4-12 hex uuid, as PostgreSQL's uuid type reads it (z.uuid() would also demand an RFC variant).
-  sub: z.guid(),
+  // Any 8-4-4-4-12 hex uuid, as PostgreSQL's uuid type reads it (z.uuid() would also demand an RFC variant),
+  // in lower case as PostgreSQL gives ids back: one spelling per user for the revocation keys and counts.
+  sub: z.guid().transform((id) => id.toLowerCase()),
   role: z.enum(['USER', 'ADMIN']),
   ver: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
   jti: z.string().min(1).max(128).optional(),
