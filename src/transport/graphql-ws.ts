@@ -21,7 +21,7 @@
  *    rechecks the socket's token, and every open socket's token is rechecked once per `tokenCheckMs`
  *    (a slice of the sockets every 100 ms or so: rounds.ts, like the keepalive pings).
  *    TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (no signature
- *    check; a slice's tokens share one Redis MGET but on a Cluster: revocations.ts), so a revoked
+ *    check; a slice's tokens share one Redis MGET, except on a Cluster: revocations.ts), so a revoked
  *    socket is closed within about a second;
  *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
  *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
