@@ -7,7 +7,6 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Generation, Message, Project } from './generated/prisma/client.js';
 import type { Redis as RedisServer } from 'ioredis';
 import { EventQueue } from './event-queue.js';
-import { DeliveredHere } from './pubsub-here.js';
 import { defineScript, type Redis } from './redis.js';
 
 /** Event name → payload. Dates travel as ISO strings and are revived (keys ending in "At"). */
@@ -117,16 +116,9 @@ function reviveDates(key: string, value: unknown): unknown {
   return typeof value === 'string' && key.endsWith('At') ? new Date(value) : value;
 }
 
-/** graphql-redis-subscriptions' registry (2.7): its listeners by id, and the ids subscribed on each channel. */
-interface Registry {
-  subsRefsMap: Map<string, Set<number>>;
-  subscriptionMap: Record<number, [string, (event: unknown) => void]>;
-}
-
 export class PubSub {
   private readonly redisPubSub: RedisPubSub;
   private readonly subscriber: Redis;
-  private readonly here: DeliveredHere;
 
   /** `publisher` may be shared with other commands; `subscriber` is dedicated (subscriber mode). */
   constructor(
@@ -134,17 +126,9 @@ export class PubSub {
     subscriber: Redis,
     private readonly prefix: string,
   ) {
-    const registry = () => this.redisPubSub as unknown as Registry;
-    this.here = new DeliveredHere(
-      {
-        ids: (channel) => registry().subsRefsMap.get(channel) ?? [],
-        send: (id, event) => registry().subscriptionMap[id]?.[1](event),
-      },
-      (data) => JSON.parse(data, reviveDates),
-    );
     this.redisPubSub = new RedisPubSub({
       publisher: inChannelOrder(publisher),
-      subscriber: copiesChecked(quietUnsubscribe(subscriber), this.here),
+      subscriber: quietUnsubscribe(subscriber),
       reviver: reviveDates,
     });
     this.subscriber = subscriber;
@@ -240,15 +224,6 @@ export class PubSub {
     return { channel: this.channel(event, key), data: JSON.stringify(payload) };
   }
 
-  /**
-   * Delivers an encoded event (see `encode`) to this process's own subscribers now, ahead of its
-   * publication (pubsub-here.ts); its copy from Redis then goes only to those that did not have it.
-   * Returns a function to call if the event will not be published after all.
-   */
-  deliverHere(channel: string, data: string): () => void {
-    return this.here.deliver(channel, data);
-  }
-
   publish<K extends EventName>(event: K, key: string, payload: EventMap[K]): Promise<void> {
     return this.redisPubSub.publish(this.channel(event, key), payload);
   }
@@ -300,26 +275,6 @@ function subscriberNode(redis: Redis): string | undefined {
   const inner = (redis as unknown as { subscriber?: { getInstance?: () => RedisServer | null } }).subscriber;
   const options = inner?.getInstance?.()?.options;
   return options ? `${options.host}:${options.port}` : undefined;
-}
-
-/**
- * The subscriber as graphql-redis-subscriptions sees it, with each message from Redis passed through
- * `here` first: a copy of an event already delivered here goes only to the listeners that lacked it.
- */
-function copiesChecked(subscriber: Redis, here: DeliveredHere): Redis {
-  const on = (event: string | symbol, listener: (...args: unknown[]) => void) => {
-    if (event !== 'message') return subscriber.on(event, listener);
-    return subscriber.on(event, (channel: string, message: string) =>
-      here.arrived(channel, message, () => listener(channel, message)),
-    );
-  };
-  return new Proxy(subscriber, {
-    get(target, prop) {
-      if (prop === 'on') return on;
-      const value = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
 }
 
 /**

@@ -12,7 +12,6 @@ import { startSentinelTopology } from './redis-sentinel.js';
 
 /** Files that reach Redis only through the app or the test topology (none opens its own connection to 127.0.0.1:6379). */
 export const REDIS_ROLE_TESTS = [
-  'test/integration/pubsub.test.ts',
   'test/integration/chat.test.ts',
   'test/integration/subscriptions.test.ts',
   'test/integration/two-tabs.test.ts',

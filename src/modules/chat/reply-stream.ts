@@ -1,10 +1,8 @@
 /**
  * Where a reply's chunks go: a Redis Stream per message (kept STREAM_TTL_SEC, for replay from
  * `fromIndex`) and the chatChunk pub/sub topic (live). A Lua call appends each chunk and then
- * publishes it, atomically: other processes' subscribers receive a chunk only once it is stored.
- * This process's own subscribers have it as it is made (PubSub.deliverHere), and one that joins
- * later gets the stored copy's publication instead. So a subscriber gets every chunk made after it
- * joined, live, and every chunk before from the stream: replay followed by live events has no gap.
+ * publishes it, atomically: a chunk is always stored before anyone can receive it live, so replay
+ * followed by live events has no gap.
  *
  * Chunks emitted in the same turn of the event loop (replies streaming side by side) go in one
  * call, sent from setImmediate: one write and one round trip for all of them instead of one each.
@@ -80,22 +78,14 @@ export class ReplyStream {
     return `${this.prefix}chat:{${messageId}}`;
   }
 
-  /**
-   * Delivers the chunk to this process's chatStream subscribers on the conversation, stores it, then
-   * publishes it to the others; resolves once both are done.
-   */
+  /** Stores the chunk, then publishes it to the conversation's chatStream subscribers; resolves once both are done. */
   emit(event: ChatChunkEvent): Promise<void> {
     const { channel, data } = this.pubsub.encode('chatChunk', event.conversationId, event);
-    const unpublished = this.pubsub.deliverHere(channel, data);
     return new Promise((resolve, reject) => {
       this.queued.push({
         key: this.key(event.messageId),
         args: [String(event.index), event.delta, event.done ? '1' : '0', channel, data],
-        done: (err) => {
-          if (!err) return resolve();
-          unpublished();
-          reject(err);
-        },
+        done: (err) => (err ? reject(err) : resolve()),
       });
       if (this.queued.length === 1 && !this.flushing) setImmediate(() => void this.flush());
     });
