@@ -60,6 +60,8 @@ const deps = {
       findUnique: async ({ where }: { where: { id: string } }) => rows.get(where.id) ?? null,
       findMany: async ({ where }: { where: { id: { in: string[] } } }) => where.id.in.flatMap((id) => rows.get(id) ?? []),
     },
+    // The mix's tracks here are generations, none an upload.
+    upload: { findMany: async () => [] },
   },
   log: console,
   // One engine thread, as a job gets: its memory is this process's (maxRSS counts every thread).
