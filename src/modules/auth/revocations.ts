@@ -16,7 +16,6 @@
  * be read then, so a token logged out with logOut works again until Redis is back (docs/api-guide.md).
  */
 import DataLoader from 'dataloader';
-import { Cluster } from 'ioredis';
 import type { Db } from '../../db/client.js';
 import { defineScript, type Redis } from '../../redis.js';
 
@@ -83,8 +82,9 @@ export class TokenRevocations {
   async check(userId: string, jti: string | null): Promise<Revocation> {
     const lookup = { userId, jti };
     const { redis } = this.deps;
-    const [version = null, denied = null] =
-      redis instanceof Cluster ? await redis.mget(this.keysOf(lookup)).catch(() => []) : await this.reads.load(lookup);
+    const [version = null, denied = null] = redis.isCluster
+      ? await redis.mget(this.keysOf(lookup)).catch(() => [])
+      : await this.reads.load(lookup);
     const revoked = Boolean(jti) && denied !== null;
     if (version !== null) return { version: Number(version), revoked };
     return { version: await this.versions.load(userId), revoked };
