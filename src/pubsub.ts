@@ -5,7 +5,7 @@
  */
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Generation, Message, Project } from './generated/prisma/client.js';
-import type { Redis as RedisServer } from 'ioredis';
+import type { Cluster, Redis as RedisServer } from 'ioredis';
 import { EventQueue } from './event-queue.js';
 import { defineScript, type Redis } from './redis.js';
 
@@ -23,8 +23,11 @@ export interface EventMap {
   chatChunk: ChatChunkEvent;
   /** Something happened in a project, for its members (keyed by project): see ProjectEvent. */
   projectEvent: ProjectEvent;
-  /** A user lost access to a project (removed, or left): their subscriptions on it end (key 'all'). */
-  projectAccessRevoked: { projectId: string; userId: string };
+  /**
+   * A user lost access to a project (removed, or left): their subscriptions on it end (key 'all').
+   * Published ahead of everything after it (PubSub.publishAhead); `id` tells one revocation's copies apart.
+   */
+  projectAccessRevoked: { projectId: string; userId: string; id: string };
   /** An upload's analysis ended (READY or FAILED), for the completeUpload waiting on it (keyed by upload). */
   uploadSettled: { uploadId: string; status: 'READY' | 'FAILED' };
 }
@@ -119,6 +122,7 @@ function reviveDates(key: string, value: unknown): unknown {
 export class PubSub {
   private readonly redisPubSub: RedisPubSub;
   private readonly subscriber: Redis;
+  private readonly publisher: Redis;
 
   /** `publisher` may be shared with other commands; `subscriber` is dedicated (subscriber mode). */
   constructor(
@@ -132,6 +136,7 @@ export class PubSub {
       reviver: reviveDates,
     });
     this.subscriber = subscriber;
+    this.publisher = publisher;
   }
 
   /**
@@ -229,22 +234,51 @@ export class PubSub {
   }
 
   /**
+   * Publishes an event that must reach every subscriber before anything published after it, on any
+   * channel (a revocation: nothing the user lost may follow it). One server, or Sentinel's master: one
+   * connection, already in order. In a Redis Cluster, each channel's events go through the master of
+   * its slot (inChannelOrder) and that master's bus links, so two channels need not keep their order:
+   * the event is published from every master, ahead of what follows on each. A subscriber then gets a
+   * copy per master, and takes the first (the payload carries an id for that).
+   */
+  async publishAhead<K extends EventName>(event: K, key: string, payload: EventMap[K]): Promise<void> {
+    if (!this.publisher.isCluster) return this.publish(event, key, payload);
+    const channel = this.channel(event, key);
+    const data = JSON.stringify(payload);
+    await Promise.all((this.publisher as Cluster).nodes('master').map((node) => node.publish(channel, data)));
+  }
+
+  /**
+   * Calls `onEvent` for each event on `event`/`key` as Redis hands it over: synchronously, so across
+   * channels in the order they arrived (an event's listener has run before the next event reaches any
+   * other). Resolves once Redis confirms the subscription, with how to leave the channel.
+   */
+  async listen<K extends EventName>(event: K, key: string, onEvent: (payload: EventMap[K]) => void): Promise<() => void> {
+    const id = await this.subscribe(this.channel(event, key), onEvent);
+    return () => this.redisPubSub.unsubscribe(id);
+  }
+
+  /**
    * A subscriber's events on `event`/`key`, resolved once Redis confirms the subscription, so a
    * snapshot read afterwards cannot miss an event published in between. Its return() leaves the
    * channel (graphql/live-subscription.ts calls it on every path).
    */
   async subscribeReady<K extends EventName>(event: K, key: string): Promise<AsyncIterableIterator<EventMap[K]>> {
     const queue = new EventQueue<EventMap[K]>();
-    const channel = this.channel(event, key);
-    const subscribed = this.redisPubSub.subscribe(channel, queue.push);
+    const id = await this.subscribe(this.channel(event, key), queue.push);
+    return queue.subscribed(() => this.redisPubSub.unsubscribe(id));
+  }
+
+  /** Adds a listener to `channel`; resolves with its id once Redis confirms the subscription. */
+  private subscribe<T>(channel: string, listener: (payload: T) => void): Promise<number> {
+    const subscribed = this.redisPubSub.subscribe(channel, listener);
     // When SUBSCRIBE fails (Redis away, or closed by a server stop while this was being set up), the
     // library (2.7) rejects the channel's internal pending promise too, which nothing awaits unless
     // another subscriber joined meanwhile: an unhandled rejection that ends the process. The failure
     // itself still reaches the caller through `subscribed`.
     const inner = this.redisPubSub as unknown as { subsPendingRefsMap: Map<string, { pending: { promise: Promise<unknown> } }> };
     inner.subsPendingRefsMap.get(channel)?.pending.promise.catch(() => {});
-    const id = await subscribed;
-    return queue.subscribed(() => this.redisPubSub.unsubscribe(id));
+    return subscribed;
   }
 
   /**

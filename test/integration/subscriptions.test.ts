@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Project } from '../../src/generated/prisma/client.js';
 import {
   collect,
   gql,
@@ -343,5 +344,31 @@ describe("one channel's events", () => {
     await until(() => got.length >= 1_000, 15_000);
     await live.return?.();
     expect(got).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
+  });
+
+  it('ends the stream of a revoked member before anything published after the revocation, on any channel (on a Redis Cluster too)', async () => {
+    const { pubsub, projectAccess } = api.app.services;
+    const userId = randomUUID();
+    const leaked: string[] = [];
+    const ended: Promise<void>[] = [];
+    // Each stream on its own project's channel: in a Redis Cluster, 200 channels over every slot's master.
+    for (let i = 0; i < 200; i++) {
+      const projectId = randomUUID();
+      const live = await pubsub.subscribeReady('projectUpdated', projectId);
+      projectAccess.watch(userId, projectId, () => void live.return?.());
+      ended.push(
+        (async () => {
+          for await (const event of live) leaked.push(event.projectId);
+        })(),
+      );
+      // Sent together: one read may hand both to the process, the revocation first.
+      await Promise.all([
+        pubsub.publishAhead('projectAccessRevoked', 'all', { projectId, userId, id: randomUUID() }),
+        pubsub.publish('projectUpdated', projectId, { projectId, project: { id: projectId } as Project }),
+      ]);
+    }
+    await Promise.all(ended);
+    expect(leaked).toEqual([]);
+    expect(projectAccess.size).toBe(0);
   });
 });

@@ -2,14 +2,23 @@
  * Ends a user's live subscriptions on a project the moment they lose access to it, on every api
  * instance: each process listens once on `projectAccessRevoked` and calls the `end` of every
  * subscription that user holds on that project here (registered by graphql/live-subscription.ts).
+ * A revocation is handled as Redis hands it over, before the next event reaches any subscription:
+ * an event published after it (the member's removal announced on the project) finds the
+ * subscription ended. It is published ahead of what follows on every channel (PubSub.publishAhead),
+ * once per master in a Redis Cluster: the first copy is taken, the others are known by their id.
  */
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
 
+/** How many revocation ids are remembered to know a copy. */
+const TAKEN_KEPT = 1_000;
+
 export class ProjectAccessWatch {
   private readonly watchers = new Map<string, Set<() => void>>();
-  private events: AsyncIterableIterator<{ projectId: string; userId: string }> | null = null;
+  private leave: (() => void) | null = null;
   private stopped = false;
+  /** The last revocations taken (their copies from other masters arrive within moments). */
+  private readonly taken = new Set<string>();
 
   constructor(private readonly deps: { pubsub: PubSub; log: Logger }) {}
 
@@ -35,7 +44,12 @@ export class ProjectAccessWatch {
     return n;
   }
 
-  revoke(userId: string, projectId: string): void {
+  revoke(userId: string, projectId: string, id?: string): void {
+    if (id !== undefined) {
+      if (this.taken.has(id)) return;
+      this.taken.add(id);
+      if (this.taken.size > TAKEN_KEPT) this.taken.delete(this.taken.values().next().value as string);
+    }
     const set = this.watchers.get(`${userId}:${projectId}`);
     if (!set) return;
     this.watchers.delete(`${userId}:${projectId}`);
@@ -62,14 +76,12 @@ export class ProjectAccessWatch {
   private async run(listening: () => void): Promise<void> {
     while (!this.stopped) {
       try {
-        const events = await this.deps.pubsub.subscribeReady('projectAccessRevoked', 'all');
-        if (this.stopped) {
-          await events.return?.();
-          return;
-        }
-        this.events = events;
-        listening();
-        for await (const { userId, projectId } of events) this.revoke(userId, projectId);
+        const leave = await this.deps.pubsub.listen('projectAccessRevoked', 'all', ({ userId, projectId, id }) =>
+          this.revoke(userId, projectId, id),
+        );
+        if (this.stopped) return leave();
+        this.leave = leave;
+        return listening();
       } catch (err) {
         if (this.stopped) return;
         this.deps.log.warn({ err: (err as Error).message }, 'project access watch: cannot listen, retrying');
@@ -80,7 +92,7 @@ export class ProjectAccessWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.events?.return?.();
-    this.events = null;
+    this.leave?.();
+    this.leave = null;
   }
 }

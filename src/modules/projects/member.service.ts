@@ -5,6 +5,7 @@
  * other and a project always keeps at least one OWNER. A member who loses access (removed, or left)
  * loses their open subscriptions on the project at once, on every api instance (access-watch.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { Access } from '../../access/access.js';
 import type { Db, Prisma } from '../../db/client.js';
 import { type Action, ROLES_FOR } from '../../access/rules.js';
@@ -101,8 +102,11 @@ export class MemberService {
     });
   }
 
-  /** Ends the user's open subscriptions on the project, on every api instance. */
+  /**
+   * Ends the user's open subscriptions on the project, on every api instance, before anything
+   * published after it reaches them (the removal's own announcement among them).
+   */
   private revoked(projectId: string, userId: string): Promise<void> {
-    return this.deps.pubsub.publish('projectAccessRevoked', 'all', { projectId, userId });
+    return this.deps.pubsub.publishAhead('projectAccessRevoked', 'all', { projectId, userId, id: randomUUID() });
   }
 }
