@@ -60,6 +60,7 @@ export function createRedis(
     ...redisOptions,
   };
   const redis = connect(target, base, followTopology ?? false);
+  if (redis.isCluster) connectEveryMaster(redis as Cluster);
   if (failFast)
     redis.once('ready', () => {
       redis.options.enableOfflineQueue = false;
@@ -75,6 +76,20 @@ export function createRedis(
     lastError = '';
   });
   return redis;
+}
+
+/**
+ * ioredis opens a cluster master's connection at the first command sent there, which then waits for
+ * the connect (2 ms idle, far more under load) while the process's other connections go ahead: a
+ * generation's first event, published through a master not used yet, could reach Redis after the
+ * worker took its job (queued on BullMQ's connection) and published the next, and be dropped as the
+ * older. Every master is connected as soon as the slots are known: at start, and after each refresh (a
+ * promoted replica, a new master).
+ */
+function connectEveryMaster(cluster: Cluster): void {
+  cluster.on('refresh', () => {
+    for (const node of cluster.nodes('master')) if (node.status === 'wait') node.connect().catch(() => {});
+  });
 }
 
 /**

@@ -15,7 +15,10 @@ import { failoverUnderLoad, expectNothingLost, FAILOVER_ENV } from '../helpers/f
 import { followReply } from '../helpers/follow.js';
 import { codes, gql, signUp, type TestUser } from '../helpers/harness.js';
 import { type Stack, startStack, waitFor } from '../helpers/stack.js';
+import type { Cluster } from 'ioredis';
+import { pino } from 'pino';
 import WebSocket from 'ws';
+import { createRedis } from '../../src/redis.js';
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { assistantMessage { id } } }';
 const BEAT = 'mutation($d: Int!) { generateBeat(input: { genre: "lofi", bpm: 90, key: "Am", durationSec: $d }) { id } }';
@@ -58,6 +61,24 @@ describe('Redis Cluster', () => {
       'UNAUTHENTICATED',
     ]);
   }, 60_000);
+
+  it('connects to every master once the slots are known, so no first command there waits for a connect', async () => {
+    const nodes = (topology.env.REDIS_CLUSTER_NODES as string).split(',').map((hp) => {
+      const [host, port] = hp.split(':');
+      return { host: host as string, port: Number(port) };
+    });
+    const cluster = createRedis({ cluster: nodes }, pino({ level: 'silent' }), 'test-masters') as Cluster;
+    try {
+      await new Promise((resolve) => cluster.once('ready', resolve));
+      // Nothing sent yet: ioredis alone leaves each master's connection waiting for its first command.
+      const deadline = Date.now() + 2_000;
+      while (Date.now() < deadline && !cluster.nodes('master').every((n) => n.status === 'ready'))
+        await new Promise((r) => setTimeout(r, 20));
+      expect(cluster.nodes('master').map((n) => n.status)).toEqual(['ready', 'ready', 'ready']);
+    } finally {
+      cluster.disconnect();
+    }
+  });
 
   it('closes no socket when a replica that pub/sub is not on goes away', async () => {
     const queueMaster = await topology.masterOf(`${queuePrefix(stack.env.REDIS_PREFIX as string)}:generation`);
