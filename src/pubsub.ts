@@ -243,8 +243,7 @@ export class PubSub {
    */
   async publishAhead<K extends EventName>(event: K, key: string, payload: EventMap[K]): Promise<void> {
     if (!this.publisher.isCluster) return this.publish(event, key, payload);
-    const channel = this.channel(event, key);
-    const data = JSON.stringify(payload);
+    const { channel, data } = this.encode(event, key, payload);
     await Promise.all((this.publisher as Cluster).nodes('master').map((node) => node.publish(channel, data)));
   }
 

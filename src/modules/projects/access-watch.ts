@@ -79,9 +79,13 @@ export class ProjectAccessWatch {
         const leave = await this.deps.pubsub.listen('projectAccessRevoked', 'all', ({ userId, projectId, id }) =>
           this.revoke(userId, projectId, id),
         );
-        if (this.stopped) return leave();
+        if (this.stopped) {
+          leave();
+          return;
+        }
         this.leave = leave;
-        return listening();
+        listening();
+        return;
       } catch (err) {
         if (this.stopped) return;
         this.deps.log.warn({ err: (err as Error).message }, 'project access watch: cannot listen, retrying');
