@@ -239,12 +239,16 @@ export class PubSub {
    * connection, already in order. In a Redis Cluster, each channel's events go through the master of
    * its slot (inChannelOrder) and that master's bus links, so two channels need not keep their order:
    * the event is published from every master, ahead of what follows on each. A subscriber then gets a
-   * copy per master, and takes the first (the payload carries an id for that).
+   * copy per master, and takes the first (the payload carries an id for that). A master that fails
+   * (in a failover) is skipped; if no copy lands, the event is published as any other, through the
+   * Cluster's own routing and retries, and that publish's failure is the caller's.
    */
   async publishAhead<K extends EventName>(event: K, key: string, payload: EventMap[K]): Promise<void> {
     if (!this.publisher.isCluster) return this.publish(event, key, payload);
     const { channel, data } = this.encode(event, key, payload);
-    await Promise.all((this.publisher as Cluster).nodes('master').map((node) => node.publish(channel, data)));
+    const masters = (this.publisher as Cluster).nodes('master');
+    const sent = await Promise.allSettled(masters.map((node) => node.publish(channel, data)));
+    if (!sent.some((copy) => copy.status === 'fulfilled')) await this.publish(event, key, payload);
   }
 
   /**

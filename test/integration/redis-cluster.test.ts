@@ -8,7 +8,7 @@
  * that never resume: 0 each.
  */
 import { randomInt } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ClusterTopology, startClusterTopology } from '../../scripts/topology/redis-cluster.js';
 import { queuePrefix } from '../../src/jobs/generation-job.js';
 import { failoverUnderLoad, expectNothingLost, FAILOVER_ENV } from '../helpers/failover-load.js';
@@ -18,6 +18,7 @@ import { type Stack, startStack, waitFor } from '../helpers/stack.js';
 import type { Cluster } from 'ioredis';
 import { pino } from 'pino';
 import WebSocket from 'ws';
+import { PubSub } from '../../src/pubsub.js';
 import { createRedis } from '../../src/redis.js';
 
 const SEND = 'mutation($c: ID!, $t: String!) { sendMessage(conversationId: $c, content: $t) { assistantMessage { id } } }';
@@ -77,6 +78,41 @@ describe('Redis Cluster', () => {
       expect(cluster.nodes('master').map((n) => n.status)).toEqual(['ready', 'ready', 'ready']);
     } finally {
       cluster.disconnect();
+    }
+  });
+
+  it('publishes a revocation from every master; skips a master that fails, and falls back to one publish if all do', async () => {
+    const nodes = (topology.env.REDIS_CLUSTER_NODES as string).split(',').map((hp) => {
+      const [host, port] = hp.split(':');
+      return { host: host as string, port: Number(port) };
+    });
+    const log = pino({ level: 'silent' });
+    const publisher = createRedis({ cluster: nodes }, log, 'test-ahead-pub') as Cluster;
+    const subscriber = createRedis({ cluster: nodes }, log, 'test-ahead-sub');
+    await new Promise((resolve) => publisher.once('ready', resolve));
+    const pubsub = new PubSub(publisher, subscriber, `ahead-${randomInt(1e9)}:`);
+    const copies = new Map<string, number>();
+    try {
+      await pubsub.listen('projectAccessRevoked', 'all', ({ id }) =>
+        copies.set(id as string, (copies.get(id as string) ?? 0) + 1),
+      );
+      const send = async (id: string) => {
+        await pubsub.publishAhead('projectAccessRevoked', 'all', { userId: 'u', projectId: 'p', id });
+        await new Promise((r) => setTimeout(r, 200));
+        return copies.get(id) ?? 0;
+      };
+      expect(await send('every')).toBe(3);
+      const [first, ...rest] = publisher.nodes('master');
+      const fail = (node: typeof first) =>
+        vi.spyOn(node as NonNullable<typeof first>, 'publish').mockRejectedValue(new Error('failing over'));
+      const spies = [fail(first)];
+      expect(await send('one down')).toBe(2);
+      spies.push(...rest.map(fail));
+      expect(await send('all down')).toBe(1);
+      for (const spy of spies) spy.mockRestore();
+    } finally {
+      publisher.disconnect();
+      subscriber.disconnect();
     }
   });
 

@@ -64,6 +64,35 @@ describe('TokenRevocations', () => {
     });
   });
 
+  it("shares a user's PostgreSQL read among checks asked while it is under way; a check after it reads afresh", async () => {
+    const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
+    const nobody = randomUUID();
+    // The read is held until released, so the second check surely comes while it is under way.
+    const users = api.app.prisma.user;
+    const read = users.findMany.bind(users);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const findMany = vi.spyOn(users, 'findMany').mockImplementation(((args: never) => held.then(() => read(args))) as never);
+    try {
+      const first = revocations.check(nobody, 'a');
+      await vi.waitFor(() => expect(findMany).toHaveBeenCalledTimes(1));
+      const second = revocations.check(nobody, 'b'); // another turn: its own Redis read, then the shared one
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      release();
+      expect(await Promise.all([first, second])).toEqual([
+        { version: null, revoked: false },
+        { version: null, revoked: false },
+      ]);
+      expect(findMany).toHaveBeenCalledTimes(1);
+      expect(await revocations.check(nobody, 'c')).toEqual({ version: null, revoked: false });
+      expect(findMany).toHaveBeenCalledTimes(2);
+    } finally {
+      findMany.mockRestore();
+    }
+  });
+
   it('reads a version Redis no longer holds from PostgreSQL and copies it back', async () => {
     const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
     const [a, b] = [await newUser(), await newUser()];

@@ -32,6 +32,23 @@ describe('ProjectAccessWatch', () => {
     expect(ended).toEqual(['before', 'after']);
   });
 
+  it("ends the other streams when one stream's end throws, and logs it", () => {
+    const errors: unknown[] = [];
+    const w = new ProjectAccessWatch({
+      pubsub: {} as PubSub,
+      log: { error: (o: unknown) => errors.push(o) } as unknown as Logger,
+    });
+    const ended: string[] = [];
+    w.watch('u1', 'p1', () => {
+      throw new Error('socket gone');
+    });
+    w.watch('u1', 'p1', () => ended.push('second'));
+    w.revoke('u1', 'p1', 'r1');
+    expect(ended).toEqual(['second']);
+    expect(errors).toMatchObject([{ userId: 'u1', projectId: 'p1', err: { message: 'socket gone' } }]);
+    expect(w.size).toBe(0);
+  });
+
   it('remembers a bounded number of revocations', () => {
     const w = watch();
     for (let i = 0; i < 5_000; i++) w.revoke('u', 'p', `r${i}`);

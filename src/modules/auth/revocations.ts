@@ -62,7 +62,9 @@ export class TokenRevocations {
       // The rest of this turn of the event loop: a burst's requests, each with its token, share one read.
       batchScheduleFn: (run) => setImmediate(run),
     });
-    this.versions = new DataLoader((userIds) => this.loadVersions(userIds), { cache: false, maxBatchSize: CHECKS_PER_READ });
+    // Cached only while in flight (loadVersions clears its keys): checks of one user whose Redis
+    // answers came apart (one MGET each on a Redis Cluster) share the one PostgreSQL read.
+    this.versions = new DataLoader((userIds) => this.loadVersions(userIds), { maxBatchSize: CHECKS_PER_READ });
   }
 
   // Both keys carry the user's id as their hash tag: one MGET reads them, on one Redis Cluster slot.
@@ -126,6 +128,8 @@ export class TokenRevocations {
       where: { id: { in: [...new Set(userIds)] } },
       select: { id: true, tokenVersion: true },
     });
+    // A check from now on reads afresh (DataLoader clears the keys itself if the query failed).
+    for (const id of userIds) this.versions.clear(id);
     await Promise.all(rows.map((row) => this.raise(this.versionKey(row.id), row.tokenVersion, VERSION_TTL_SEC).catch(() => {})));
     const byId = new Map(rows.map((row) => [row.id, row.tokenVersion]));
     return userIds.map((id) => byId.get(id) ?? null);

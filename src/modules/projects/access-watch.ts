@@ -53,7 +53,14 @@ export class ProjectAccessWatch {
     const set = this.watchers.get(`${userId}:${projectId}`);
     if (!set) return;
     this.watchers.delete(`${userId}:${projectId}`);
-    for (const end of set) end();
+    // Called from Redis's data handler: one subscription's failure to end must not stop the others.
+    for (const end of set) {
+      try {
+        end();
+      } catch (err) {
+        this.deps.log.error({ err, userId, projectId }, 'project access watch: ending a subscription failed');
+      }
+    }
   }
 
   /**
