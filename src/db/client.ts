@@ -19,6 +19,12 @@ export function createPool(config: DbConfig, options: { applicationName?: string
     statement_timeout: 5_000,
     application_name: options.applicationName,
     connectionTimeoutMillis: options.connectTimeoutMs,
+    // A connection once opened is kept (node-postgres closes one idle for 10 s by default). The pool
+    // hands out its most recently used connection first, so under steady load the rest sat idle, were
+    // closed, and the next burst waited for up to a dozen new backends to start at once: generateBeat
+    // at 200/s stalled 200-500 ms every other 5 s round (docs/benchmarks.md, "the pool kept open").
+    // DATABASE_POOL_SIZE bounds how many there are.
+    idleTimeoutMillis: 0,
   });
 }
 
