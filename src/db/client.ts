@@ -25,6 +25,10 @@ export function createPool(config: DbConfig, options: { applicationName?: string
     // at 200/s stalled 200-500 ms every other 5 s round (docs/benchmarks.md, "the pool kept open").
     // DATABASE_POOL_SIZE bounds how many there are.
     idleTimeoutMillis: 0,
+    // Kept connections are probed by TCP keep-alive, so one a NAT or load balancer dropped silently
+    // is found and replaced rather than left to hang the next query.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
   });
 }
 

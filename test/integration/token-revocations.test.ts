@@ -78,8 +78,9 @@ describe('TokenRevocations', () => {
     try {
       const first = revocations.check(nobody, 'a');
       await vi.waitFor(() => expect(findMany).toHaveBeenCalledTimes(1));
+      const versions = vi.spyOn((revocations as unknown as { versions: { load: (id: string) => unknown } }).versions, 'load');
       const second = revocations.check(nobody, 'b'); // another turn: its own Redis read, then the shared one
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await vi.waitFor(() => expect(versions).toHaveBeenCalledTimes(1));
       release();
       expect(await Promise.all([first, second])).toEqual([
         { version: null, revoked: false },
