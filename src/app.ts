@@ -61,10 +61,7 @@ export interface App {
 
 export function buildApp(config: Config, options: { log?: Logger; logQueries?: boolean } = {}): App {
   const log = options.log ?? createLogger(config);
-  const sql = createPool(config);
-  // An idle connection the server drops (it restarted) is taken out of the pool; without a listener
-  // the pool's 'error' would take the process down (Prisma adds its own only once it has connected).
-  sql.on('error', (err) => log.debug({ err: err.message }, 'database pool error'));
+  const sql = createPool(config, { log });
   const replicas = config.DATABASE_REPLICA_URL.length
     ? new ReplicaSet({
         urls: config.DATABASE_REPLICA_URL,

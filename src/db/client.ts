@@ -2,6 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 
 export { PrismaClient };
 export type { Prisma } from '../generated/prisma/client.js';
@@ -11,8 +12,16 @@ export type Sql = pg.Pool;
 
 type DbConfig = Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_SIZE'>;
 
-export function createPool(config: DbConfig, options: { applicationName?: string; connectTimeoutMs?: number } = {}): Sql {
-  return new pg.Pool({
+/**
+ * With `log`, an idle connection the server drops (it restarted) is logged and taken out of the pool;
+ * without any 'error' listener the pool's error would take the process down (Prisma adds its own only
+ * once it has connected).
+ */
+export function createPool(
+  config: DbConfig,
+  options: { applicationName?: string; connectTimeoutMs?: number; log?: Logger; name?: string } = {},
+): Sql {
+  const pool = new pg.Pool({
     connectionString: config.DATABASE_URL,
     max: config.DATABASE_POOL_SIZE,
     // The seed's query timeout.
@@ -30,6 +39,9 @@ export function createPool(config: DbConfig, options: { applicationName?: string
     keepAlive: true,
     keepAliveInitialDelayMillis: 30_000,
   });
+  const { log, name = 'database' } = options;
+  if (log) pool.on('error', (err) => log.debug({ err: err.message }, `${name} pool error`));
+  return pool;
 }
 
 /** A Prisma client over node-postgres (no native query engine); `$disconnect` also ends `pool`. */

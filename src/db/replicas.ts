@@ -51,10 +51,7 @@ export class ReplicaSet {
     const configs = deps.urls.map((url) => ({ DATABASE_URL: url, DATABASE_POOL_SIZE: deps.poolSize }));
     this.pools = configs.map((config) => {
       // A replica that is unreachable costs a read at most this much before it falls back to the primary.
-      const pool = createPool(config, { connectTimeoutMs: 2000 });
-      // An idle connection the replica drops (it restarted) must not take the process down.
-      pool.on('error', (err) => deps.log.debug({ err: err.message }, 'replica pool error'));
-      return pool;
+      return createPool(config, { connectTimeoutMs: 2000, log: deps.log, name: 'replica' });
     });
     this.replicas = this.pools.map((pool, i) => ({
       name: String(i + 1),

@@ -64,10 +64,7 @@ describe('Redis Cluster', () => {
   }, 60_000);
 
   it('connects to every master once the slots are known, so no first command there waits for a connect', async () => {
-    const nodes = (topology.env.REDIS_CLUSTER_NODES as string).split(',').map((hp) => {
-      const [host, port] = hp.split(':');
-      return { host: host as string, port: Number(port) };
-    });
+    const nodes = clusterNodes(topology);
     const cluster = createRedis({ cluster: nodes }, pino({ level: 'silent' }), 'test-masters') as Cluster;
     try {
       await new Promise((resolve) => cluster.once('ready', resolve));
@@ -82,16 +79,14 @@ describe('Redis Cluster', () => {
   });
 
   it('publishes a revocation from every master; skips a master that fails, and falls back to one publish if all do', async () => {
-    const nodes = (topology.env.REDIS_CLUSTER_NODES as string).split(',').map((hp) => {
-      const [host, port] = hp.split(':');
-      return { host: host as string, port: Number(port) };
-    });
+    const nodes = clusterNodes(topology);
     const log = pino({ level: 'silent' });
     const publisher = createRedis({ cluster: nodes }, log, 'test-ahead-pub') as Cluster;
     const subscriber = createRedis({ cluster: nodes }, log, 'test-ahead-sub');
     await new Promise((resolve) => publisher.once('ready', resolve));
     const pubsub = new PubSub(publisher, subscriber, `ahead-${randomInt(1e9)}:`);
     const copies = new Map<string, number>();
+    const spies: { mockRestore(): void }[] = [];
     try {
       await pubsub.listen('projectAccessRevoked', 'all', ({ id }) =>
         copies.set(id as string, (copies.get(id as string) ?? 0) + 1),
@@ -105,12 +100,12 @@ describe('Redis Cluster', () => {
       const [first, ...rest] = publisher.nodes('master');
       const fail = (node: typeof first) =>
         vi.spyOn(node as NonNullable<typeof first>, 'publish').mockRejectedValue(new Error('failing over'));
-      const spies = [fail(first)];
+      spies.push(fail(first));
       expect(await send('one down')).toBe(2);
       spies.push(...rest.map(fail));
       expect(await send('all down')).toBe(1);
-      for (const spy of spies) spy.mockRestore();
     } finally {
+      for (const spy of spies) spy.mockRestore();
       publisher.disconnect();
       subscriber.disconnect();
     }
@@ -150,6 +145,14 @@ describe('Redis Cluster', () => {
     expect(result.progressResubscribed).toBeGreaterThan(0);
   }, 240_000);
 });
+
+/** The cluster's nodes as ioredis takes them. */
+function clusterNodes(topology: ClusterTopology): { host: string; port: number }[] {
+  return (topology.env.REDIS_CLUSTER_NODES as string).split(',').map((hp) => {
+    const [host, port] = hp.split(':');
+    return { host: host as string, port: Number(port) };
+  });
+}
 
 /** A graphql-ws socket past its connection_ack, with one live subscription. */
 async function openSocket(wsUrl: string, token: string): Promise<WebSocket> {
