@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from './config.js';
-import { createPool, createPrisma, type Db } from './db/client.js';
+import { closeDb, createPool, createPrisma, type Db } from './db/client.js';
 import { ReadRouter } from './db/read-router.js';
 import { TableChanges } from './db/table-changes.js';
 import { ReplicaSet } from './db/replicas.js';
@@ -337,7 +337,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
         closeRedis(redis),
         closeRedis(queueRedis),
         closeRedis(subscriber),
-        prisma.$disconnect(),
+        closeDb(prisma, sql),
         replicas?.stop(),
         tableChanges.stop(),
       ]);

@@ -54,3 +54,12 @@ export function createPrisma(config: DbConfig, options: { logQueries?: boolean; 
 }
 
 export type Db = ReturnType<typeof createPrisma>;
+
+/**
+ * Ends `prisma` and the pool it runs over. `$disconnect` ends the pool only once Prisma has connected,
+ * and the statements written as SQL may have opened connections before it ever did.
+ */
+export async function closeDb(prisma: Db, pool: Sql): Promise<void> {
+  await prisma.$disconnect();
+  if (!pool.ending) await pool.end();
+}

@@ -11,7 +11,7 @@
  */
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../timeout.js';
-import { createPool, createPrisma, type Db, type Sql } from './client.js';
+import { closeDb, createPool, createPrisma, type Db, type Sql } from './client.js';
 
 export const REPLICA_CHECK_MS = 500;
 
@@ -74,7 +74,7 @@ export class ReplicaSet {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.checking;
-    await Promise.allSettled(this.replicas.map((r) => r.prisma.$disconnect()));
+    await Promise.allSettled(this.replicas.map((r, i) => closeDb(r.prisma, this.pools[i] as Sql)));
   }
 
   /**
