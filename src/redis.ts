@@ -1,6 +1,7 @@
 import { Cluster, Redis as RedisServer, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { installLeanPipelines } from './redis-pipeline.js';
 import { settleWithin } from './timeout.js';
 
 /** A connection to the configured Redis: one server (single, Sentinel's master) or a Redis Cluster. */
@@ -50,6 +51,7 @@ export function createRedis(
     followTopology?: boolean;
   } = {},
 ): Redis {
+  installLeanPipelines();
   const { failFast, followTopology, ...redisOptions } = options;
   const base: RedisOptions = {
     connectionName: name,

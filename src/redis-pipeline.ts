@@ -1,0 +1,51 @@
+/**
+ * ioredis pipelines without a hidden class each. ioredis's Pipeline constructor (5.11.1, and 6.1.0
+ * still) gives every pipeline its own `length` accessor, `Object.defineProperty(this, 'length', { get })`
+ * with a new getter each time, so every pipeline gets a V8 hidden class of its own. Hidden classes
+ * live in old space; that one holds the getter, the getter holds the pipeline, and a scavenge (which
+ * cannot tell that the class is garbage) keeps the pipeline and everything it holds: its commands,
+ * their arguments, promises and callbacks. All of it is promoted and waits for a major collection.
+ * The api auto-pipelines its command connection (a pipeline per event-loop turn) and BullMQ runs
+ * pipelines and transactions, so about 11 % of what the api allocated under generateBeat at 200/s was
+ * promoted this way, and the major collections it brought were that benchmark's stalls
+ * (docs/benchmarks.md, "generateBeat's remaining stalls").
+ *
+ * Here `pipeline()` builds ioredis's own Pipeline with that one definition skipped, and `length` is
+ * read through a getter on the prototype, the same for every pipeline. Everything else is the library's
+ * constructor. `multi()` builds its pipelines directly and keeps the accessor (a transaction is rare here).
+ */
+import { Cluster, Pipeline, Redis } from 'ioredis';
+
+type Built = InstanceType<typeof Pipeline>;
+
+const define = Object.defineProperty;
+
+function pipelineOf(this: Redis | Cluster, commands?: unknown[][]): Built {
+  // The constructor runs synchronously: nothing else can define a property while it is swapped.
+  Object.defineProperty = (<T>(target: T, key: PropertyKey, attributes: PropertyDescriptor & ThisType<unknown>): T =>
+    key === 'length' && target instanceof Pipeline && attributes.get ? target : define(target, key, attributes)) as typeof define;
+  let pipeline: Built;
+  try {
+    pipeline = new Pipeline(this as Redis);
+  } finally {
+    Object.defineProperty = define;
+  }
+  if (Array.isArray(commands)) pipeline.addBatch(commands);
+  return pipeline;
+}
+
+let installed = false;
+
+/** Installs the shared `length` and the lean `pipeline()` on ioredis's clients (once; every import of ioredis shares them). */
+export function installLeanPipelines(): void {
+  if (installed) return;
+  installed = true;
+  define(Pipeline.prototype, 'length', {
+    configurable: true,
+    get(this: { _queue: unknown[] }) {
+      return this._queue.length;
+    },
+  });
+  for (const Client of [Redis, Cluster])
+    define(Client.prototype, 'pipeline', { configurable: true, writable: true, value: pipelineOf });
+}
