@@ -1,6 +1,7 @@
 /**
- * Pipelines without a hidden class each (src/redis-pipeline.ts): a pipeline that is dropped is freed by
- * the next scavenge instead of being promoted to old space, and pipelines still work.
+ * Pipelines without a hidden class each (src/redis-pipeline.ts): they share one, where ioredis's
+ * constructor gives each its own (which kept dropped ones alive through scavenges), and still count
+ * their commands.
  */
 import { spawnSync } from 'node:child_process';
 import { Pipeline } from 'ioredis';
