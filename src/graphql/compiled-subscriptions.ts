@@ -80,6 +80,10 @@ export function compile(args: ExecutionArgs): CompiledQuery | string[] {
   }
 }
 
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === 'function';
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
@@ -101,18 +105,25 @@ function mapEvents(
     await events.return?.();
     return { value: undefined, done: true } as const;
   };
+  // An execution that throws ends the source, then fails the stream.
+  const fail = async (err: unknown): Promise<never> => {
+    await events.return?.().catch(() => {});
+    throw err;
+  };
+  const run = (event: IteratorResult<unknown>): IteratorResult<ExecutionResult> | Promise<IteratorResult<ExecutionResult>> => {
+    if (event.done) return event;
+    try {
+      plan ??= planFor(args);
+      const result = plan(event.value, args);
+      // A plan whose resolvers all answer at once gives its result at once: no promise step for it.
+      return isPromise(result) ? result.then((value) => ({ value, done: false }), fail) : { value: result, done: false };
+    } catch (err) {
+      return fail(err);
+    }
+  };
+  // Plain promise steps rather than an async function: one step fewer per event and subscriber.
   const results: AsyncIterableIterator<ExecutionResult> = {
-    async next() {
-      const event = await events.next();
-      if (event.done) return event;
-      try {
-        plan ??= planFor(args);
-        return { value: await plan(event.value, args), done: false };
-      } catch (err) {
-        await events.return?.().catch(() => {});
-        throw err;
-      }
-    },
+    next: () => events.next().then(run),
     return: end,
     async throw(err) {
       await end();

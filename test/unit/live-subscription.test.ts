@@ -83,6 +83,49 @@ describe('liveSubscription', () => {
     expect(counts).toEqual({ acquired: 1, released: 1 });
   });
 
+  it('a stream that ends by itself releases the subscription, once, before its done step is seen', async () => {
+    const { ctx, counts, push } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => ({
+      event: 'messageAdded' as const,
+      key: 'c',
+      follow: async function* (live: AsyncIterable<unknown>) {
+        for await (const event of live) {
+          yield event;
+          return; // one event, then the stream is over
+        }
+      },
+    }));
+    push('only');
+    expect(await stream.next()).toEqual({ value: 'only', done: false });
+    expect(counts.released).toBe(0);
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(counts).toEqual({ acquired: 1, released: 1 });
+    await stream.return(undefined);
+    expect(counts.released).toBe(1);
+  });
+
+  it("return() reaches the stream's own steps: a head's cleanup runs, and the subscription is released", async () => {
+    const { ctx, counts, push } = fakeContext();
+    let cleaned = 0;
+    const stream = await liveSubscription(ctx, async () => ({
+      event: 'messageAdded' as const,
+      key: 'c',
+      follow: async function* (live: AsyncIterable<unknown>) {
+        try {
+          yield 'head';
+          yield* live;
+        } finally {
+          cleaned++;
+        }
+      },
+    }));
+    expect((await stream.next()).value).toBe('head');
+    push('live');
+    expect((await stream.next()).value).toBe('live');
+    expect(await stream.return(undefined)).toEqual({ value: undefined, done: true });
+    expect({ cleaned, ...counts }).toEqual({ cleaned: 1, acquired: 1, released: 1 });
+  });
+
   it('yields the head, then live events; only a head-less stream is shareable', async () => {
     const { ctx, push } = fakeContext();
     const stream = await liveSubscription(ctx, async () => ({
