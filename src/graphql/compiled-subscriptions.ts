@@ -94,7 +94,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * source (its release); an execution that throws (not a resolver's error, which is part of the
  * result) ends the source and fails the stream, as graphql-js's own mapping does.
  */
-function mapEvents(
+export function mapEvents(
   source: AsyncIterable<unknown>,
   planFor: (args: ExecutionArgs) => Plan,
   args: ExecutionArgs,
@@ -123,7 +123,16 @@ function mapEvents(
   };
   // Plain promise steps rather than an async function: one step fewer per event and subscriber.
   const results: AsyncIterableIterator<ExecutionResult> = {
-    next: () => events.next().then(run),
+    next: () => {
+      // A source whose next() throws at once fails the step, as the async function did.
+      let event: Promise<IteratorResult<unknown>>;
+      try {
+        event = events.next();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      return event.then(run);
+    },
     return: end,
     async throw(err) {
       await end();

@@ -119,17 +119,35 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
   // The stream's own steps, with a release when it ends or throws. Not an async generator around it:
   // `yield*` costs several promise steps per event, per subscriber, which an unshared fan-out pays
   // 2,000 times an event (docs/benchmarks.md, "fewer promise steps per delivery").
-  const ended = (step: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> =>
-    step.done ? release().then(() => step) : step;
-  const failed = (err: unknown): Promise<IteratorResult<T>> =>
-    release().then(() => {
+  // Once the stream has ended, thrown or been returned, next() answers done without calling it again.
+  let finished = false;
+  const ended = (step: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
+    if (!step.done) return step;
+    finished = true;
+    return release().then(() => step);
+  };
+  const failed = (err: unknown): Promise<IteratorResult<T>> => {
+    finished = true;
+    return release().then(() => {
       throw err;
     });
+  };
   // return() and throw() release first: the stream's pending next() (an event queue waiting for
   // its next event) then ends at once, rather than holding the channel until the next event.
   const wrapper: AsyncGenerator<T> = {
-    next: () => stream.next().then(ended, failed),
+    next: () => {
+      if (finished) return Promise.resolve({ value: undefined as T, done: true });
+      // A stream whose next() throws at once fails the step (released), as the async generator did.
+      let step: Promise<IteratorResult<T>>;
+      try {
+        step = stream.next();
+      } catch (err) {
+        return failed(err);
+      }
+      return step.then(ended, failed);
+    },
     return: async (value) => {
+      finished = true;
       await release();
       return (await stream.return?.(value)) ?? { value: value as T, done: true };
     },

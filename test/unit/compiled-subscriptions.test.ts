@@ -2,11 +2,12 @@
  * graphql-jit (0.8.9) writes literal arguments into the code it generates and turns its Date marker,
  * `"__MAGIC_DATE__<uuid><text>"`, into `new Date(<text>)`: a client's string literal holding the
  * marker runs its text as code. src/graphql/compiled-subscriptions.ts never compiles such a document.
+ * Also: how its event mapping fails a step when the source or a plan throws.
  */
 import { buildSchema, parse } from 'graphql';
 import { compileQuery, isCompiledQuery } from 'graphql-jit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compile } from '../../src/graphql/compiled-subscriptions.js';
+import { compile, mapEvents } from '../../src/graphql/compiled-subscriptions.js';
 
 const schema = buildSchema(`
   scalar JSON
@@ -52,5 +53,42 @@ describe('compiled subscription plans', () => {
     expect(Array.isArray(plan)).toBe(false);
     if (Array.isArray(plan)) return;
     expect(await plan.query({ echo: 'hello' }, {}, {})).toEqual({ data: { echo: 'hello' } });
+  });
+
+  it('fail a step, not the caller, when the source throws at once, and end the source when a plan throws', async () => {
+    const args = { schema, document: parse('{ echo }') };
+    const throwing = mapEvents(
+      {
+        [Symbol.asyncIterator]: () => ({
+          next: (): Promise<IteratorResult<unknown>> => {
+            throw new Error('source broke');
+          },
+        }),
+      },
+      () => () => ({ data: null }),
+      args,
+    );
+    const step = throwing.next();
+    expect(step).toBeInstanceOf(Promise);
+    await expect(step).rejects.toThrow('source broke');
+
+    let returned = 0;
+    const failing = mapEvents(
+      {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => ({ value: 'event', done: false }),
+          return: async () => {
+            returned++;
+            return { value: undefined, done: true };
+          },
+        }),
+      },
+      () => () => {
+        throw new Error('plan broke');
+      },
+      args,
+    );
+    await expect(failing.next()).rejects.toThrow('plan broke');
+    expect(returned).toBe(1);
   });
 });

@@ -41,6 +41,22 @@ function fakeContext() {
   return { ctx, counts, push };
 }
 
+/** A head (`follow`) whose every step is `step`, counting how often it is called. */
+function countedHead(step: () => Promise<IteratorResult<unknown>>) {
+  const head = {
+    calls: 0,
+    follow: (): AsyncIterable<unknown> => ({
+      [Symbol.asyncIterator]: () => ({
+        next: () => {
+          head.calls++;
+          return step();
+        },
+      }),
+    }),
+  };
+  return head;
+}
+
 describe('liveSubscription', () => {
   it('acquires nothing when an argument check fails', async () => {
     const { ctx, counts } = fakeContext();
@@ -124,6 +140,53 @@ describe('liveSubscription', () => {
     expect((await stream.next()).value).toBe('live');
     expect(await stream.return(undefined)).toEqual({ value: undefined, done: true });
     expect({ cleaned, ...counts }).toEqual({ cleaned: 1, acquired: 1, released: 1 });
+  });
+
+  it('a stream whose next() throws at once fails that step and releases; later steps are done without calling it', async () => {
+    const { ctx, counts } = fakeContext();
+    const head = countedHead(() => {
+      throw new Error('broken head');
+    });
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c', follow: head.follow }));
+    await expect(stream.next()).rejects.toThrow('broken head');
+    expect(counts).toEqual({ acquired: 1, released: 1 });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(head.calls).toBe(1);
+  });
+
+  it('after its end, next() answers done without calling the stream, even when the release failed', async () => {
+    const { ctx } = fakeContext();
+    const live = (ctx.services.pubsub as unknown as { subscribeReady: () => Promise<AsyncIterableIterator<unknown>> })
+      .subscribeReady;
+    let returns = 0;
+    (ctx.services.pubsub as unknown as { subscribeReady: unknown }).subscribeReady = async () => {
+      const inner = await live();
+      return {
+        next: () => inner.next(),
+        return: async () => {
+          returns++;
+          throw new Error('unsubscribe failed');
+        },
+        [Symbol.asyncIterator]() {
+          return this;
+        },
+      };
+    };
+    const head = countedHead(() => Promise.resolve({ value: undefined, done: true }));
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c', follow: head.follow }));
+    await expect(stream.next()).rejects.toThrow('unsubscribe failed');
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect({ calls: head.calls, returns }).toEqual({ calls: 1, returns: 1 });
+  });
+
+  it('after return(), next() answers done without calling the stream', async () => {
+    const { ctx, counts, push } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    await stream.return(undefined);
+    push('late');
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(counts).toEqual({ acquired: 1, released: 1 });
   });
 
   it('yields the head, then live events; only a head-less stream is shareable', async () => {
