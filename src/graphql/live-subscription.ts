@@ -148,12 +148,20 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
     },
     return: async (value) => {
       finished = true;
-      await release();
-      return (await stream.return?.(value)) ?? { value: value as T, done: true };
+      let step: IteratorResult<T> | undefined;
+      try {
+        await release();
+      } finally {
+        // The stream's own cleanup (a head's `finally`) runs even when the release failed.
+        step = await stream.return?.(value);
+      }
+      return step ?? { value: value as T, done: true };
     },
     throw: async (err) => {
       await release();
-      if (stream.throw) return stream.throw(err);
+      if (stream.throw) return stream.throw(err).then(ended, failed);
+      finished = true;
+      await stream.return?.();
       throw err;
     },
     [Symbol.asyncIterator]() {

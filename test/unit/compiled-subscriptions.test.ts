@@ -55,7 +55,7 @@ describe('compiled subscription plans', () => {
     expect(await plan.query({ echo: 'hello' }, {}, {})).toEqual({ data: { echo: 'hello' } });
   });
 
-  it('fail a step, not the caller, when the source throws at once, and end the source when a plan throws', async () => {
+  it('fail a step, not the caller, when the source throws at once, and end the source when a plan fails', async () => {
     const args = { schema, document: parse('{ echo }') };
     const throwing = mapEvents(
       {
@@ -72,23 +72,24 @@ describe('compiled subscription plans', () => {
     expect(step).toBeInstanceOf(Promise);
     await expect(step).rejects.toThrow('source broke');
 
+    // A plan that throws, or whose result rejects, ends the source and fails the step.
     let returned = 0;
-    const failing = mapEvents(
-      {
-        [Symbol.asyncIterator]: () => ({
-          next: async () => ({ value: 'event', done: false }),
-          return: async () => {
-            returned++;
-            return { value: undefined, done: true };
-          },
-        }),
-      },
-      () => () => {
+    const events = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => ({ value: 'event', done: false }),
+        return: async () => {
+          returned++;
+          return { value: undefined, done: true };
+        },
+      }),
+    };
+    const plans = [
+      () => {
         throw new Error('plan broke');
       },
-      args,
-    );
-    await expect(failing.next()).rejects.toThrow('plan broke');
-    expect(returned).toBe(1);
+      () => Promise.reject(new Error('plan broke')),
+    ];
+    for (const plan of plans) await expect(mapEvents(events, () => plan, args).next()).rejects.toThrow('plan broke');
+    expect(returned).toBe(2);
   });
 });

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import type { Context } from '../../src/graphql/context.js';
 import { checkOnly, isShareable, liveSubscription, releaseSubscription } from '../../src/graphql/live-subscription.js';
 
-/** A pub/sub whose subscriptions wait for pushed events, counting acquisitions and releases. */
-function fakeContext() {
+/**
+ * A pub/sub whose subscriptions wait for pushed events, counting acquisitions and releases; with
+ * `failRelease`, ending a subscription rejects (after it has ended), as an unsubscribe that fails.
+ */
+function fakeContext({ failRelease = false } = {}) {
   const counts = { acquired: 0, released: 0 };
   const queue: unknown[] = [];
   let wake: ((r: IteratorResult<unknown>) => void) | null = null;
@@ -21,6 +24,7 @@ function fakeContext() {
       if (open) counts.released++;
       open = false;
       wake?.({ value: undefined, done: true });
+      if (failRelease) throw new Error('unsubscribe failed');
       return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]() {
@@ -155,38 +159,64 @@ describe('liveSubscription', () => {
   });
 
   it('after its end, next() answers done without calling the stream, even when the release failed', async () => {
-    const { ctx } = fakeContext();
-    const live = (ctx.services.pubsub as unknown as { subscribeReady: () => Promise<AsyncIterableIterator<unknown>> })
-      .subscribeReady;
-    let returns = 0;
-    (ctx.services.pubsub as unknown as { subscribeReady: unknown }).subscribeReady = async () => {
-      const inner = await live();
-      return {
-        next: () => inner.next(),
-        return: async () => {
-          returns++;
-          throw new Error('unsubscribe failed');
-        },
-        [Symbol.asyncIterator]() {
-          return this;
-        },
-      };
-    };
+    const { ctx, counts } = fakeContext({ failRelease: true });
     const head = countedHead(() => Promise.resolve({ value: undefined, done: true }));
     const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c', follow: head.follow }));
     await expect(stream.next()).rejects.toThrow('unsubscribe failed');
     expect(await stream.next()).toEqual({ value: undefined, done: true });
     expect(await stream.next()).toEqual({ value: undefined, done: true });
-    expect({ calls: head.calls, returns }).toEqual({ calls: 1, returns: 1 });
+    expect({ calls: head.calls, released: counts.released }).toEqual({ calls: 1, released: 1 });
   });
 
   it('after return(), next() answers done without calling the stream', async () => {
-    const { ctx, counts, push } = fakeContext();
-    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    const { ctx, counts } = fakeContext();
+    const head = countedHead(() => Promise.resolve({ value: 'still here', done: false }));
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c', follow: head.follow }));
     await stream.return(undefined);
-    push('late');
     expect(await stream.next()).toEqual({ value: undefined, done: true });
-    expect(counts).toEqual({ acquired: 1, released: 1 });
+    expect({ calls: head.calls, released: counts.released }).toEqual({ calls: 0, released: 1 });
+  });
+
+  it("return() whose release fails still runs the head's cleanup, then rejects with the release's error", async () => {
+    const { ctx, counts } = fakeContext({ failRelease: true });
+    let cleaned = 0;
+    const stream = await liveSubscription(ctx, async () => ({
+      event: 'messageAdded' as const,
+      key: 'c',
+      follow: async function* (live: AsyncIterable<unknown>) {
+        try {
+          yield 'present';
+          yield* live;
+        } finally {
+          cleaned++; // e.g. leaving the project's presence list
+        }
+      },
+    }));
+    expect((await stream.next()).value).toBe('present');
+    await expect(stream.return(undefined)).rejects.toThrow('unsubscribe failed');
+    expect({ cleaned, released: counts.released }).toEqual({ cleaned: 1, released: 1 });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('throw() releases, reaches the head, and a head that ends on it finishes the stream', async () => {
+    const { ctx, counts } = fakeContext();
+    const seen: unknown[] = [];
+    const stream = await liveSubscription(ctx, async () => ({
+      event: 'messageAdded' as const,
+      key: 'c',
+      follow: async function* (live: AsyncIterable<unknown>) {
+        try {
+          yield 'head';
+          yield* live;
+        } catch (err) {
+          seen.push((err as Error).message);
+        }
+      },
+    }));
+    expect((await stream.next()).value).toBe('head');
+    expect(await stream.throw(new Error('client gone'))).toEqual({ value: undefined, done: true });
+    expect({ seen, released: counts.released }).toEqual({ seen: ['client gone'], released: 1 });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
   });
 
   it('yields the head, then live events; only a head-less stream is shareable', async () => {
