@@ -61,6 +61,22 @@ function countedHead(step: () => Promise<IteratorResult<unknown>>) {
   return head;
 }
 
+/** A head (`follow`) that yields 'head', then the live events, and counts its cleanups. */
+function headWithCleanup() {
+  const head = {
+    cleaned: 0,
+    follow: async function* (live: AsyncIterable<unknown>) {
+      try {
+        yield 'head';
+        yield* live;
+      } finally {
+        head.cleaned++;
+      }
+    },
+  };
+  return head;
+}
+
 describe('liveSubscription', () => {
   it('acquires nothing when an argument check fails', async () => {
     const { ctx, counts } = fakeContext();
@@ -126,24 +142,13 @@ describe('liveSubscription', () => {
 
   it("return() reaches the stream's own steps: a head's cleanup runs, and the subscription is released", async () => {
     const { ctx, counts, push } = fakeContext();
-    let cleaned = 0;
-    const stream = await liveSubscription(ctx, async () => ({
-      event: 'messageAdded' as const,
-      key: 'c',
-      follow: async function* (live: AsyncIterable<unknown>) {
-        try {
-          yield 'head';
-          yield* live;
-        } finally {
-          cleaned++;
-        }
-      },
-    }));
+    const head = headWithCleanup();
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c', follow: head.follow }));
     expect((await stream.next()).value).toBe('head');
     push('live');
     expect((await stream.next()).value).toBe('live');
     expect(await stream.return(undefined)).toEqual({ value: undefined, done: true });
-    expect({ cleaned, ...counts }).toEqual({ cleaned: 1, acquired: 1, released: 1 });
+    expect({ cleaned: head.cleaned, ...counts }).toEqual({ cleaned: 1, acquired: 1, released: 1 });
   });
 
   it('a stream whose next() throws at once fails that step and releases; later steps are done without calling it', async () => {
@@ -179,22 +184,11 @@ describe('liveSubscription', () => {
 
   it("return() whose release fails still runs the head's cleanup, then rejects with the release's error", async () => {
     const { ctx, counts } = fakeContext({ failRelease: true });
-    let cleaned = 0;
-    const stream = await liveSubscription(ctx, async () => ({
-      event: 'messageAdded' as const,
-      key: 'c',
-      follow: async function* (live: AsyncIterable<unknown>) {
-        try {
-          yield 'present';
-          yield* live;
-        } finally {
-          cleaned++; // e.g. leaving the project's presence list
-        }
-      },
-    }));
-    expect((await stream.next()).value).toBe('present');
+    const head = headWithCleanup(); // its cleanup stands for leaving the project's presence list
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c', follow: head.follow }));
+    expect((await stream.next()).value).toBe('head');
     await expect(stream.return(undefined)).rejects.toThrow('unsubscribe failed');
-    expect({ cleaned, released: counts.released }).toEqual({ cleaned: 1, released: 1 });
+    expect({ cleaned: head.cleaned, released: counts.released }).toEqual({ cleaned: 1, released: 1 });
     expect(await stream.next()).toEqual({ value: undefined, done: true });
   });
 
