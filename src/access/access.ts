@@ -18,6 +18,7 @@ import {
   trackWhere,
   uploadWhere,
 } from './rules.js';
+import { withFields } from '../with-fields.js';
 
 /** What a lookup may add to the row (include/select); the `where` is the rule's. */
 type Query<A> = Omit<A, 'where'>;
@@ -54,7 +55,7 @@ export class Access {
     where: projectWhere,
     require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.ProjectFindFirstArgs> = {}) =>
       decide<Project>('Project', id, action, (a) =>
-        this.prisma.project.findFirst({ ...query, where: { AND: [{ id }, projectWhere(viewer, a)] } }),
+        this.prisma.project.findFirst(withFields(query, { where: { AND: [{ id }, projectWhere(viewer, a)] } })),
       ),
   };
 
@@ -62,7 +63,7 @@ export class Access {
     where: trackWhere,
     require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.TrackFindFirstArgs> = {}) =>
       decide<Track>('Track', id, action, (a) =>
-        this.prisma.track.findFirst({ ...query, where: { AND: [{ id }, trackWhere(viewer, a)] } }),
+        this.prisma.track.findFirst(withFields(query, { where: { AND: [{ id }, trackWhere(viewer, a)] } })),
       ),
   };
 
@@ -70,7 +71,7 @@ export class Access {
     where: conversationWhere,
     require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.ConversationFindFirstArgs> = {}) =>
       decide<Conversation>('Conversation', id, action, (a) =>
-        this.prisma.conversation.findFirst({ ...query, where: { AND: [{ id }, conversationWhere(viewer, a)] } }),
+        this.prisma.conversation.findFirst(withFields(query, { where: { AND: [{ id }, conversationWhere(viewer, a)] } })),
       ),
   };
 
@@ -78,7 +79,7 @@ export class Access {
     where: messageWhere,
     require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.MessageFindFirstArgs> = {}) =>
       decide<Message>('Message', id, action, (a) =>
-        this.prisma.message.findFirst({ ...query, where: { AND: [{ id }, messageWhere(viewer, a)] } }),
+        this.prisma.message.findFirst(withFields(query, { where: { AND: [{ id }, messageWhere(viewer, a)] } })),
       ),
     /**
      * A message of `conversationId` that the viewer may read (chatStream's `messageId`): a message of
@@ -94,7 +95,7 @@ export class Access {
     where: generationWhere,
     require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.GenerationFindFirstArgs> = {}) =>
       decide<Generation>('Generation', id, action, (a) =>
-        this.prisma.generation.findFirst({ ...query, where: { AND: [{ id }, generationWhere(viewer, a)] } }),
+        this.prisma.generation.findFirst(withFields(query, { where: { AND: [{ id }, generationWhere(viewer, a)] } })),
       ),
   };
 
@@ -102,7 +103,7 @@ export class Access {
     where: uploadWhere,
     require: (viewer: Viewer, id: string, action: Action = 'read', query: Query<Prisma.UploadFindFirstArgs> = {}) =>
       decide<Upload>('Upload', id, action, (a) =>
-        this.prisma.upload.findFirst({ ...query, where: { AND: [{ id }, uploadWhere(viewer, a)] } }),
+        this.prisma.upload.findFirst(withFields(query, { where: { AND: [{ id }, uploadWhere(viewer, a)] } })),
       ),
   };
 }

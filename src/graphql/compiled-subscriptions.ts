@@ -38,11 +38,12 @@ import type { Plugin } from 'graphql-yoga';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Context } from './context.js';
+import { withFields } from '../with-fields.js';
 
 type Plan = (payload: unknown, args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>;
 
 /** The spec's per-event execution: the selection, with the event as its root value. */
-const generalPlan: Plan = (payload, args) => execute({ ...args, rootValue: payload });
+const generalPlan: Plan = (payload, args) => execute(withFields(args, { rootValue: payload }));
 
 /**
  * graphql-jit writes a document's literal arguments into the code it generates as JSON, then turns

@@ -23,6 +23,7 @@ import { useOperationTracing } from './operation-tracing.js';
 import { type OperationLimits, useCostBudget, useOperationLimits } from './limits.js';
 import { useSubscriptionsOverWsOnly } from './subscription-transport.js';
 import { useReadRouting } from './read-routing.js';
+import { useRequestCacheRelease } from './request-caches.js';
 import { type ResponseCache, useResponseCache } from './response-cache.js';
 
 /** Hooks that envelop runs wherever getEnveloped() is used. */
@@ -83,5 +84,5 @@ export function createPipeline(deps: {
     // Last: it replaces only how an admitted subscription's events are executed.
     ...(deps.compiledSubscriptions ? [useCompiledSubscriptions(deps.log, deps.metrics)] : []),
   ]);
-  return [...policies, useFinishErrors(deps.metrics) as Plugin<Context>];
+  return [...policies, useRequestCacheRelease() as Plugin<Context>, useFinishErrors(deps.metrics) as Plugin<Context>];
 }

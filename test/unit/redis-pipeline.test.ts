@@ -3,9 +3,9 @@
  * constructor gives each its own (which kept dropped ones alive through scavenges), and still count
  * their commands.
  */
-import { spawnSync } from 'node:child_process';
 import { Pipeline } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { runWithNatives } from '../helpers/natives.js';
 import { createLogger } from '../../src/logger.js';
 import { createRedis } from '../../src/redis.js';
 
@@ -28,13 +28,7 @@ function sharedHiddenClass(): { lean: boolean; own: boolean } {
     const own = [new Pipeline(redis).get('a'), new Pipeline(redis).get('b')];
     console.log('RESULT ' + JSON.stringify({ lean: %HaveSameMap(lean[0], lean[1]), own: %HaveSameMap(own[0], own[1]) }));
     redis.disconnect();`;
-  const run = spawnSync(process.execPath, ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  const line = /^RESULT (.*)$/m.exec(run.stdout)?.[1];
-  if (!line) throw new Error(`no result: ${run.stderr.slice(0, 500)}`);
-  return JSON.parse(line);
+  return runWithNatives<{ lean: boolean; own: boolean }>(script);
 }
 
 describe('ioredis pipelines', () => {

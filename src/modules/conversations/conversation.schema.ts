@@ -3,6 +3,7 @@ import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import { checkCursors, encodeGlobalId, idOf, optionalIdOf } from '../../graphql/ids.js';
 import type { Db } from '../../db/client.js';
+import { withFields } from '../../with-fields.js';
 
 export const ConversationRef = builder.prismaNode('Conversation', {
   id: { field: 'id' },
@@ -13,7 +14,9 @@ export const ConversationRef = builder.prismaNode('Conversation', {
     project: t.relation('project', {
       nullable: true,
       resolve: (query, c, _args, ctx) =>
-        c.projectId ? ctx.prisma.project.findUnique({ ...query, where: byId('Project', ctx.viewer, c.projectId) }) : null,
+        c.projectId
+          ? ctx.prisma.project.findUnique(withFields(query, { where: byId('Project', ctx.viewer, c.projectId) }))
+          : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -52,7 +55,7 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = idOf('Conversation', args.id, 'id');
       await ctx.services.access.conversation.require(viewerOf(ctx), id, 'read', { select: { id: true } });
-      const find = (db: Db) => db.conversation.findUnique({ ...query, where: { id } });
+      const find = (db: Db) => db.conversation.findUnique(withFields(query, { where: { id } }));
       return (await ctx.reads.lagTolerant(find)) ?? find(ctx.prisma);
     },
   }),
@@ -66,11 +69,12 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx) => {
         checkCursors(args);
         return ctx.reads.lagTolerant((db) =>
-          db.conversation.findMany({
-            ...query,
-            where: conversationWhere(viewerOf(ctx), 'read'),
-            orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-          }),
+          db.conversation.findMany(
+            withFields(query, {
+              where: conversationWhere(viewerOf(ctx), 'read'),
+              orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
+            }),
+          ),
         );
       },
     },

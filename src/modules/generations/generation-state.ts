@@ -10,6 +10,7 @@ import type { Generation, GenerationStatus, Prisma } from '../../generated/prism
 import type { FailureReason } from '../../failures.js';
 import type { PubSub } from '../../pubsub.js';
 import { isRedisUnavailable, retryWhileRedisAway } from '../../redis.js';
+import { withFields } from '../../with-fields.js';
 
 /**
  * A state change; `error` only ever holds a stable reason from src/failures.ts, never an exception's
@@ -74,7 +75,7 @@ export async function transition(
   const { count } = await deps.prisma.generation.updateMany({
     where: { id, ...(from ? { status: { in: from } } : {}), ...(run === undefined ? {} : { run }) },
     // A new version on every change: subscribers keep events about it in order by it (generation-order.ts).
-    data: { ...data, version: { increment: 1 } },
+    data: withFields(data, { version: { increment: 1 } }),
   });
   if (!count) return null;
   const generation = await deps.prisma.generation.findUniqueOrThrow({ where: { id } });

@@ -8,6 +8,7 @@ import { liveSubscription } from '../../graphql/live-subscription.js';
 import type { GenerationEvent } from '../../pubsub.js';
 import { type GenerationOutputData, isOutputData } from './generation-output.js';
 import { NewestVersions, inGenerationOrder } from './generation-order.js';
+import { withFields } from '../../with-fields.js';
 
 const StemRef = builder.objectRef<{ name: string; key: string }>('Stem').implement({
   fields: (t) => ({
@@ -76,7 +77,9 @@ export const GenerationRef = builder.prismaNode('Generation', {
       nullable: true,
       // A generation from a progress event was not loaded with its project: it loads under the rule.
       resolve: (query, g, _args, ctx) =>
-        g.projectId ? ctx.prisma.project.findUnique({ ...query, where: byId('Project', ctx.viewer, g.projectId) }) : null,
+        g.projectId
+          ? ctx.prisma.project.findUnique(withFields(query, { where: byId('Project', ctx.viewer, g.projectId) }))
+          : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
@@ -103,13 +106,14 @@ builder.queryFields((t) => ({
       resolve: (query, _root, args, ctx) => {
         checkCursors(args);
         return ctx.reads.lagTolerant((db) =>
-          db.generation.findMany({
-            ...query,
-            where: {
-              AND: [generationWhere(viewerOf(ctx), 'read'), { status: args.status ?? undefined, type: args.type ?? undefined }],
-            },
-            orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-          }),
+          db.generation.findMany(
+            withFields(query, {
+              where: {
+                AND: [generationWhere(viewerOf(ctx), 'read'), { status: args.status ?? undefined, type: args.type ?? undefined }],
+              },
+              orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
+            }),
+          ),
         );
       },
     },
@@ -145,10 +149,12 @@ builder.mutationFields((t) => ({
     description: 'Queues a beat and returns at once (PENDING); follow it with generationProgress.',
     args: { input: t.arg({ type: GenerateBeatInput, required: true }) },
     resolve: (_q, _r, { input }, ctx) =>
-      ctx.services.generations.generateBeat(viewerOf(ctx), {
-        ...input,
-        projectId: optionalIdOf('Project', input.projectId, 'projectId'),
-      }),
+      ctx.services.generations.generateBeat(
+        viewerOf(ctx),
+        withFields(input, {
+          projectId: optionalIdOf('Project', input.projectId, 'projectId'),
+        }),
+      ),
   }),
   createStems: t.prismaField({
     type: 'Generation',

@@ -16,6 +16,7 @@ import type { Viewer } from '../auth/viewer.js';
 import { publishGeneration, transition } from './generation-state.js';
 import { beatInputRules, targetLufsRule } from './generation.rules.js';
 import { requireOneSource, requireReadyUpload } from '../uploads/ready-upload.js';
+import { withFields } from '../../with-fields.js';
 
 export interface GenerateBeatArgs {
   genre: string;
@@ -56,7 +57,7 @@ export class GenerationService {
     const input = parseInput(beatInputRules, rest);
     // A beat made for a project adds to it.
     if (projectId != null) await this.deps.access.project.require(viewer, projectId, 'write');
-    return this.create(viewer, 'BEAT', { ...input, seed: input.seed ?? randomInt(2 ** 31 - 1) }, projectId ?? null);
+    return this.create(viewer, 'BEAT', withFields(input, { seed: input.seed ?? randomInt(2 ** 31 - 1) }), projectId ?? null);
   }
 
   async createStems(viewer: Viewer, generationId: string): Promise<Generation> {

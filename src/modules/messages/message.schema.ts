@@ -5,6 +5,7 @@ import { viewerOf } from '../../graphql/context.js';
 import { IntentEnum, MessageRoleEnum, MessageStatusEnum } from '../../graphql/enums.js';
 import { idOf } from '../../graphql/ids.js';
 import { liveSubscription } from '../../graphql/live-subscription.js';
+import { withFields } from '../../with-fields.js';
 
 /** What the intent step understood; stored as JSON on the message. */
 export interface MessageEntities {
@@ -48,7 +49,7 @@ export const MessageRef = builder.prismaNode('Message', {
       nullable: true,
       resolve: (query, m, _args, ctx) =>
         m.generationId
-          ? ctx.prisma.generation.findUnique({ ...query, where: byId('Generation', ctx.viewer, m.generationId) })
+          ? ctx.prisma.generation.findUnique(withFields(query, { where: byId('Generation', ctx.viewer, m.generationId) }))
           : null,
     }),
     provider: t.exposeString('provider', { nullable: true }),

@@ -11,6 +11,7 @@ import { liveSubscription } from '../../graphql/live-subscription.js';
 import type { ProjectEvent } from '../../pubsub.js';
 import { GenerationProgressEventRef } from '../generations/generation.schema.js';
 import { inGenerationOrder } from '../generations/generation-order.js';
+import { withFields } from '../../with-fields.js';
 
 const ProjectEventKindEnum = builder.enumType('ProjectEventKind', {
   values: [
@@ -35,7 +36,7 @@ const ProjectEventRef = builder.objectRef<ProjectEvent>('ProjectEvent').implemen
       nullable: true,
       description: 'The project as it is now.',
       resolve: (query, e, _args, ctx) =>
-        ctx.prisma.project.findFirst({ ...query, where: byId('Project', ctx.viewer, e.projectId) }),
+        ctx.prisma.project.findFirst(withFields(query, { where: byId('Project', ctx.viewer, e.projectId) })),
     }),
     track: t.prismaField({
       type: 'Track',
@@ -43,7 +44,7 @@ const ProjectEventRef = builder.objectRef<ProjectEvent>('ProjectEvent').implemen
       description: 'TRACK_ADDED, TRACK_UPDATED: the track as it is now.',
       resolve: (query, e, _args, ctx) =>
         e.trackId && e.kind !== 'TRACK_REMOVED'
-          ? ctx.prisma.track.findFirst({ ...query, where: byId('Track', ctx.viewer, e.trackId) })
+          ? ctx.prisma.track.findFirst(withFields(query, { where: byId('Track', ctx.viewer, e.trackId) }))
           : null,
     }),
     trackId: t.id({
@@ -57,10 +58,11 @@ const ProjectEventRef = builder.objectRef<ProjectEvent>('ProjectEvent').implemen
       description: 'MEMBER_JOINED, MEMBER_ROLE_CHANGED: the membership now.',
       resolve: (query, e, _args, ctx) =>
         e.userId && e.kind !== 'MEMBER_LEFT'
-          ? ctx.prisma.projectMember.findUnique({
-              ...query,
-              where: { projectId_userId: { projectId: e.projectId, userId: e.userId } },
-            })
+          ? ctx.prisma.projectMember.findUnique(
+              withFields(query, {
+                where: { projectId_userId: { projectId: e.projectId, userId: e.userId } },
+              }),
+            )
           : null,
     }),
     userId: t.id({
@@ -79,14 +81,16 @@ const ProjectEventRef = builder.objectRef<ProjectEvent>('ProjectEvent').implemen
       nullable: true,
       description: 'PRESENCE: the members who have the project open now (each projectEvents subscription counts).',
       resolve: (query, e, _args, ctx) =>
-        e.present ? ctx.prisma.user.findMany({ ...query, where: { id: { in: e.present } }, orderBy: { email: 'asc' } }) : null,
+        e.present
+          ? ctx.prisma.user.findMany(withFields(query, { where: { id: { in: e.present } }, orderBy: { email: 'asc' as const } }))
+          : null,
     }),
     by: t.prismaField({
       type: 'User',
       nullable: true,
       description: 'Who made the change (null for the system: a worker, presence).',
       resolve: (query, e, _args, ctx) =>
-        e.byUserId ? ctx.prisma.user.findUnique({ ...query, where: { id: e.byUserId } }) : null,
+        e.byUserId ? ctx.prisma.user.findUnique(withFields(query, { where: { id: e.byUserId } })) : null,
     }),
   }),
 });

@@ -4,6 +4,7 @@ import { viewerOf } from '../../graphql/context.js';
 import { checkCursors, encodeGlobalId, idOf, optionalIdOf } from '../../graphql/ids.js';
 import { liveSubscription } from '../../graphql/live-subscription.js';
 import { ProjectRoleEnum } from '../../graphql/enums.js';
+import { withFields } from '../../with-fields.js';
 
 export const ProjectRef = builder.prismaNode('Project', {
   id: { field: 'id' },
@@ -17,7 +18,7 @@ export const ProjectRef = builder.prismaNode('Project', {
       query: { orderBy: [{ position: 'asc' }, { createdAt: 'asc' }] },
       // A project from a projectUpdated event was not loaded with its tracks: they load under the rule.
       resolve: (query, p, _args, ctx) =>
-        ctx.prisma.track.findMany({ ...query, where: { AND: [{ projectId: p.id }, trackWhere(ctx.viewer, 'read')] } }),
+        ctx.prisma.track.findMany(withFields(query, { where: { AND: [{ projectId: p.id }, trackWhere(ctx.viewer, 'read')] } })),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
@@ -39,13 +40,15 @@ builder.prismaNode('Track', {
       nullable: true,
       resolve: (query, track, _args, ctx) =>
         track.generationId
-          ? ctx.prisma.generation.findUnique({ ...query, where: byId('Generation', ctx.viewer, track.generationId) })
+          ? ctx.prisma.generation.findUnique(withFields(query, { where: byId('Generation', ctx.viewer, track.generationId) }))
           : null,
     }),
     upload: t.relation('upload', {
       nullable: true,
       resolve: (query, track, _args, ctx) =>
-        track.uploadId ? ctx.prisma.upload.findUnique({ ...query, where: byId('Upload', ctx.viewer, track.uploadId) }) : null,
+        track.uploadId
+          ? ctx.prisma.upload.findUnique(withFields(query, { where: byId('Upload', ctx.viewer, track.uploadId) }))
+          : null,
     }),
     gainDb: t.exposeFloat('gainDb'),
     pan: t.exposeFloat('pan', { description: '-1 (left) to 1 (right).' }),
@@ -76,13 +79,17 @@ builder.queryFields((t) => ({
         checkCursors(args);
         const viewer = viewerOf(ctx);
         return ctx.reads.lagTolerant((db) =>
-          db.project.findMany({
-            ...query,
-            where: {
-              AND: [projectWhere(viewer, 'read'), args.role ? { members: { some: { userId: viewer.id, role: args.role } } } : {}],
-            },
-            orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-          }),
+          db.project.findMany(
+            withFields(query, {
+              where: {
+                AND: [
+                  projectWhere(viewer, 'read'),
+                  args.role ? { members: { some: { userId: viewer.id, role: args.role } } } : {},
+                ],
+              },
+              orderBy: [{ createdAt: 'desc' as const }, { id: 'desc' as const }],
+            }),
+          ),
         );
       },
     },

@@ -5,6 +5,7 @@ import { fileUrl, viewerOf } from '../../graphql/context.js';
 import { UploadStatusEnum } from '../../graphql/enums.js';
 import { idOf, optionalIdOf } from '../../graphql/ids.js';
 import type { UploadTicket } from './upload.service.js';
+import { withFields } from '../../with-fields.js';
 
 export const UploadRef = builder.prismaNode('Upload', {
   id: { field: 'id' },
@@ -31,7 +32,9 @@ export const UploadRef = builder.prismaNode('Upload', {
     project: t.relation('project', {
       nullable: true,
       resolve: (query, u, _args, ctx) =>
-        u.projectId ? ctx.prisma.project.findUnique({ ...query, where: byId('Project', ctx.viewer, u.projectId) }) : null,
+        u.projectId
+          ? ctx.prisma.project.findUnique(withFields(query, { where: byId('Project', ctx.viewer, u.projectId) }))
+          : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),

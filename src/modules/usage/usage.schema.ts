@@ -4,6 +4,7 @@ import { forbidden } from '../../errors.js';
 import { builder } from '../../graphql/builder.js';
 import { viewerOf } from '../../graphql/context.js';
 import type { AiUsageRow, GenerationUsageRow, UsageReport, UserUsageRow } from './usage.service.js';
+import { withFields } from '../../with-fields.js';
 
 const AiUsageRef = builder.objectRef<AiUsageRow>('AiUsage').implement({
   description: 'AI tokens and spend of one day (UTC), provider and model; the intent calls included.',
@@ -31,7 +32,7 @@ const UserUsageRef = builder.objectRef<UserUsageRow>('UserUsage').implement({
   fields: (t) => ({
     user: t.prismaField({
       type: 'User',
-      resolve: (query, row, _args, ctx) => ctx.prisma.user.findUniqueOrThrow({ ...query, where: { id: row.userId } }),
+      resolve: (query, row, _args, ctx) => ctx.prisma.user.findUniqueOrThrow(withFields(query, { where: { id: row.userId } })),
     }),
     costUsd: t.exposeFloat('costUsd'),
     generations: t.exposeInt('generations'),

@@ -1,6 +1,7 @@
 import { byId } from '../../access/rules.js';
 import { builder } from '../../graphql/builder.js';
 import { RoleEnum } from '../../graphql/enums.js';
+import { withFields } from '../../with-fields.js';
 
 export const UserRef = builder.prismaNode('User', {
   id: { field: 'id' },
@@ -20,6 +21,6 @@ builder.queryField('me', (t) =>
     skipTypeScopes: true,
     description: 'The logged-in user, or null without a valid token.',
     resolve: (query, _root, _args, ctx) =>
-      ctx.viewer ? ctx.prisma.user.findUnique({ ...query, where: { id: ctx.viewer.id } }) : null,
+      ctx.viewer ? ctx.prisma.user.findUnique(withFields(query, { where: { id: ctx.viewer.id } })) : null,
   }),
 );

@@ -19,6 +19,7 @@ import {
   type ReplyRequest,
   type Usage,
 } from './types.js';
+import { withFields } from '../../../with-fields.js';
 
 /** USD per million tokens. */
 export type PriceTable = Record<string, { input: number; output: number }>;
@@ -213,7 +214,7 @@ export class ProviderRouter {
       let reported: Usage | null = null;
       const dedupe = new RepeatFilter(before);
       try {
-        for await (const ev of p.streamReply({ ...req, continueFrom: before || undefined }, ac.signal)) {
+        for await (const ev of p.streamReply(withFields(req, { continueFrom: before || undefined }), ac.signal)) {
           ac.signal.throwIfAborted();
           if (ev.type === 'usage') {
             reported = ev.usage;
@@ -262,8 +263,8 @@ export class ProviderRouter {
     const price = this.opts.prices[p.model];
     const cost = price ? (own.promptTokens * price.input + own.completionTokens * price.output) / 1_000_000 : 0;
     const labels = { provider: p.name, model: this.modelLabel(p.model) };
-    this.opts.metrics.aiTokens.inc({ ...labels, direction: 'prompt' }, own.promptTokens);
-    this.opts.metrics.aiTokens.inc({ ...labels, direction: 'completion' }, own.completionTokens);
+    this.opts.metrics.aiTokens.inc(withFields(labels, { direction: 'prompt' }), own.promptTokens);
+    this.opts.metrics.aiTokens.inc(withFields(labels, { direction: 'completion' }), own.completionTokens);
     this.opts.metrics.aiCost.inc(labels, cost);
     return cost;
   }
