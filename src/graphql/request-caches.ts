@@ -1,5 +1,5 @@
 /**
- * Lets a finished operation's Pothos request data go in the next scavenge, not the next full
+ * Lets a finished operation's Pothos request data die young, rather than wait for a full
  * collection.
  *
  * Pothos keeps per-request data (scope-auth's RequestCache, the prisma plugin's loaders and query
@@ -12,7 +12,7 @@
  *
  * So the context carries a key of its own for Pothos' caches (Pothos' `initContextCache`, which its
  * caches use in place of the context), and once the operation's execution is done the context lets
- * go of that key: the cached values no longer reach their key, and the next scavenge frees both.
+ * go of that key: the cached values no longer reach their key, and the scavenges after it free both.
  * Subscriptions keep theirs for their lifetime (their events run outside onExecute).
  */
 import { contextCacheSymbol, initContextCache } from '@pothos/core';

@@ -25,6 +25,7 @@ import { processRegularResult, type YogaServerInstance } from 'graphql-yoga';
 import { isGraphQLError } from '../errors.js';
 import type { GraphqlBody } from './front.js';
 import { nodeHeaders } from './node-headers.js';
+import { withFields } from '../with-fields.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: yoga's server/user context generics vary by caller
 type Yoga = YogaServerInstance<any, any>;
@@ -132,7 +133,10 @@ export function createGraphqlPost(
     }
     if (!result.errors?.length) {
       const json = JSON.stringify(result);
-      res.writeHead(200, { ...cors, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(json) });
+      res.writeHead(
+        200,
+        withFields(cors, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(json) }),
+      );
       res.end(json);
       return;
     }
@@ -142,7 +146,7 @@ export function createGraphqlPost(
       type,
     );
     const text = await response.text();
-    res.writeHead(response.status, { ...cors, ...Object.fromEntries(response.headers.entries()) });
+    res.writeHead(response.status, withFields(cors, Object.fromEntries(response.headers.entries())));
     res.end(text);
   };
 }

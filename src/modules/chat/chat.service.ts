@@ -34,6 +34,7 @@ import { localReply } from './reply.js';
 import type { MessageStore, NewMessage } from './message.store.js';
 import { ReplyLeases } from './reply-leases.js';
 import { ReplyStream, type StoredChunk } from './reply-stream.js';
+import { withFields } from '../../with-fields.js';
 
 export const CONTENT_MAX = 4000;
 const contentRules = z.object({
@@ -211,11 +212,10 @@ export class ChatService {
     if (!stored) return this.refused(viewer, conversationId);
     this.added(stored.userMessage);
     const fallbackText = this.fallback(localReply(parsed, null, null), route);
-    return {
-      ...stored,
+    return withFields(stored, {
       generation: null,
       request: { system: replySystemPrompt(NO_CONTEXT, fallbackText), turns: [{ role: 'user', content }], fallbackText },
-    };
+    });
   }
 
   private async storeStepByStep(

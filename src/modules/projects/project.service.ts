@@ -9,6 +9,7 @@ import { badInput, conflict, notFound } from '../../errors.js';
 import { encodeGlobalId } from '../../graphql/ids.js';
 import { requireOneSource, requireReadyUpload } from '../uploads/ready-upload.js';
 import { addTrackRules, createProjectRules, PROJECT_MAX_TRACKS, updateProjectRules, updateTrackRules } from './project.rules.js';
+import { withFields } from '../../with-fields.js';
 
 export class ProjectService {
   constructor(private readonly deps: { prisma: Db; pubsub: PubSub; access: Access }) {}
@@ -31,7 +32,7 @@ export class ProjectService {
     await this.deps.access.project.require(viewer, id, 'write');
     const changes = { name: data.name ?? undefined, bpm: data.bpm ?? undefined, key: data.key ?? undefined };
     const project = await this.versioned('project', id, data.version, (where) =>
-      this.deps.prisma.project.updateMany({ where, data: { ...changes, version: { increment: 1 } } }),
+      this.deps.prisma.project.updateMany({ where, data: withFields(changes, { version: { increment: 1 } }) }),
     );
     await announceProject(this.deps.pubsub, project, { kind: 'PROJECT_UPDATED', byUserId: viewer.id });
     return project;
@@ -100,7 +101,7 @@ export class ProjectService {
       position: data.position ?? undefined,
     };
     await this.versioned('track', trackId, data.version, (where) =>
-      this.deps.prisma.track.updateMany({ where, data: { ...changes, version: { increment: 1 } } }),
+      this.deps.prisma.track.updateMany({ where, data: withFields(changes, { version: { increment: 1 } }) }),
     );
     await touchProject(this.deps, existing.projectId, { kind: 'TRACK_UPDATED', byUserId: viewer.id, trackId });
     return this.deps.prisma.track.findUniqueOrThrow({ where: { id: trackId } });

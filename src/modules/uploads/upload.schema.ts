@@ -66,7 +66,7 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, ctx) =>
       ctx.services.uploads.create(
         viewerOf(ctx),
-        { ...args, projectId: optionalIdOf('Project', args.projectId, 'projectId') },
+        withFields(args, { projectId: optionalIdOf('Project', args.projectId, 'projectId') }),
         ctx.publicUrl,
       ),
   }),
