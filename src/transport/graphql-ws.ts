@@ -53,7 +53,6 @@ import { nextFrame, nextPayload } from './next-frames.js';
 import { Rounds } from './rounds.js';
 import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.js';
 import { WriteBatch } from './write-batch.js';
-import { withFields } from '../with-fields.js';
 
 /** Close codes of our own (graphql-ws's are in its CloseCode). */
 export const WS_CLOSE = {
@@ -436,13 +435,15 @@ export function attachGraphqlWs<Upgrade>(opts: {
         endRevoked(state, check.error);
         return [new AppError('UNAUTHENTICATED', check.error)];
       }
-      const initial: WsInitialContext = { wsViewer: state.viewer as Viewer, clientIp: state.clientIp, upgrade: state.upgrade };
-      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(
-        withFields(initial, {
-          request: UPGRADE_REQUEST,
-          params: payload,
-        }),
-      );
+      // One literal, not the three fields then a copy with two more (src/with-fields.ts).
+      const initial: WsInitialContext & { request: typeof UPGRADE_REQUEST; params: typeof payload } = {
+        wsViewer: state.viewer as Viewer,
+        clientIp: state.clientIp,
+        upgrade: state.upgrade,
+        request: UPGRADE_REQUEST,
+        params: payload,
+      };
+      const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(initial);
       let document: ExecutionArgs['document'];
       try {
         document = parse(payload.query);
