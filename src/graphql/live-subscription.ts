@@ -6,7 +6,8 @@
  *   3. the subscriber's own head is read (current state, replay), then live events follow;
  *   4. one `release` ends the Redis subscription on every path: the stream ends or throws, the
  *      client completes, the socket closes, the server stops, the viewer loses access to the
- *      stream's project (`projectId`).
+ *      stream's project (`projectId`). A release before step 2 is done cancels: nothing is
+ *      acquired after it, and a subscription being confirmed is let go at once.
  * A stream without a head (a plain live feed) is marked shareable: the transport may execute it
  * once for identical subscriptions (transport/shared-subscriptions.ts); a stream with a head is
  * never shared, so every subscriber gets its own current state or replay.
@@ -41,6 +42,11 @@ interface SubscribeState {
   shareable: boolean;
   /** Set here once the Redis subscription is held: the transport's direct handle to end it. */
   release: (() => Promise<unknown>) | null;
+  /**
+   * Set by the transport's release before anything was held (the client completed, or the socket
+   * closed, while this was being set up): nothing is acquired, or what was just acquired is let go.
+   */
+  cancelled: boolean;
 }
 
 const states = new WeakMap<object, SubscribeState>();
@@ -48,7 +54,7 @@ const states = new WeakMap<object, SubscribeState>();
 function stateOf(ctx: object): SubscribeState {
   let state = states.get(ctx);
   if (!state) {
-    state = { checkOnly: false, shareable: false, release: null };
+    state = { checkOnly: false, shareable: false, release: null, cancelled: false };
     states.set(ctx, state);
   }
   return state;
@@ -61,10 +67,20 @@ export function checkOnly(contextValue: object, on = true): void {
 
 /**
  * For the transport: ends the operation's Redis subscription now, whatever wraps its stream (a
- * plugin's async generator that never started would not pass return() on). Idempotent.
+ * plugin's async generator that never started would not pass return() on). Called while the
+ * operation is still being set up, it cancels it: no subscription is taken, or the one being
+ * confirmed is let go at once, and the stream ends without an event. Idempotent.
  */
 export function releaseSubscription(contextValue: object): Promise<unknown> {
-  return states.get(contextValue)?.release?.() ?? Promise.resolve();
+  const state = stateOf(contextValue);
+  if (state.release) return state.release();
+  state.cancelled = true;
+  return Promise.resolve();
+}
+
+/** For the transport: the operation was released while it was set up (its stream ends at once). */
+export function wasCancelled(contextValue: object): boolean {
+  return states.get(contextValue)?.cancelled ?? false;
 }
 
 /**
@@ -92,7 +108,7 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
   const plan = await prepare();
   const state = stateOf(ctx);
   state.shareable = !plan.follow;
-  if (state.checkOnly) return nothing<T>();
+  if (state.checkOnly || state.cancelled) return nothing<T>();
 
   const live = await ctx.services.pubsub.subscribeReady(plan.event, plan.key);
   let released: Promise<unknown> | null = null;
@@ -102,6 +118,12 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
     released ??= Promise.resolve(live.return?.());
     return released;
   };
+  // From here the transport's release ends the subscription itself (and the stream with it).
+  state.release = release;
+  if (state.cancelled) {
+    await release();
+    return nothing<T>();
+  }
   if (plan.projectId && ctx.viewer) {
     unwatch = ctx.services.projectAccess.watch(ctx.viewer.id, plan.projectId, () => void release().catch(() => {}));
     // Access was checked before the watch began: a removal in between would go unheard, so check
@@ -113,7 +135,6 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
       throw err;
     }
   }
-  state.release = release;
   const ordered = plan.order ? plan.order(live) : live;
   const stream = ((plan.follow ? plan.follow(ordered) : ordered) as AsyncIterable<T>)[Symbol.asyncIterator]();
   // The stream's own steps, with a release when it ends or throws. Not an async generator around it:

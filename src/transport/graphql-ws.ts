@@ -42,7 +42,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AppError, errorCode, isGraphQLError } from '../errors.js';
-import { checkOnly, isShareable, releaseSubscription, takeRelease } from '../graphql/live-subscription.js';
+import { checkOnly, isShareable, releaseSubscription, takeRelease, wasCancelled } from '../graphql/live-subscription.js';
 import { clientIp, type TrustProxy } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
 import type { Logger } from '../logger.js';
@@ -458,7 +458,11 @@ export function attachGraphqlWs<Upgrade>(opts: {
       metrics.wsSubscriptions.inc();
       if (op) op.field = rootField(document, payload.operationName);
       const contextValue = await contextFactory();
-      if (op) op.context = contextValue;
+      if (op) {
+        op.context = contextValue;
+        // Completed, or its socket closed, while it was checked: it takes no Redis subscription.
+        if (op.completeRequested || state.closed) releaseSubscription(contextValue).catch(() => {});
+      }
       const args: EnvelopedArgs = {
         schema,
         document,
@@ -508,6 +512,9 @@ export function attachGraphqlWs<Upgrade>(opts: {
       try {
         const result = await rootValue.subscribe(args);
         if (!isAsyncIterable(result)) return result as never; // an error result
+        // Released while it was set up: its stream ends at once, so it is not one to share (a waiter
+        // then tries as a first subscriber itself).
+        if (wasCancelled(contextValue)) return result as never;
         if (!isShareable(contextValue)) {
           outcome = 'unshareable';
           return result as never;

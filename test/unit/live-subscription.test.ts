@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Context } from '../../src/graphql/context.js';
-import { checkOnly, isShareable, liveSubscription, releaseSubscription } from '../../src/graphql/live-subscription.js';
+import {
+  checkOnly,
+  isShareable,
+  liveSubscription,
+  releaseSubscription,
+  wasCancelled,
+} from '../../src/graphql/live-subscription.js';
 
 /**
  * A pub/sub whose subscriptions wait for pushed events, counting acquisitions and releases; with
@@ -239,5 +245,41 @@ describe('liveSubscription', () => {
     const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
     expect(await stream.next()).toEqual({ value: undefined, done: true });
     expect(counts.acquired).toBe(0);
+  });
+
+  it('released while its checks run (the client completed, the socket closed): acquires nothing and ends', async () => {
+    const { ctx, counts } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => {
+      await releaseSubscription(ctx);
+      return { event: 'messageAdded' as const, key: 'c' };
+    });
+    expect(wasCancelled(ctx)).toBe(true);
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    expect(counts.acquired).toBe(0);
+  });
+
+  it('released while Redis confirms the subscription: lets it go at once and ends', async () => {
+    const { ctx, counts } = fakeContext();
+    const pubsub = ctx.services.pubsub as unknown as { subscribeReady: () => Promise<unknown> };
+    const confirm = pubsub.subscribeReady;
+    pubsub.subscribeReady = () => {
+      const confirmed = confirm();
+      void releaseSubscription(ctx);
+      return confirmed;
+    };
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    expect(counts).toEqual({ acquired: 1, released: 1 });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('a release after the subscription is held ends it, and does not mark the operation cancelled', async () => {
+    const { ctx, counts, push } = fakeContext();
+    const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
+    push('one');
+    expect(await stream.next()).toEqual({ value: 'one', done: false });
+    await releaseSubscription(ctx);
+    expect(wasCancelled(ctx)).toBe(false);
+    expect(counts).toEqual({ acquired: 1, released: 1 });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
   });
 });
