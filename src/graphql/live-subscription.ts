@@ -6,8 +6,8 @@
  *   3. the subscriber's own head is read (current state, replay), then live events follow;
  *   4. one `release` ends the Redis subscription on every path: the stream ends or throws, the
  *      client completes, the socket closes, the server stops, the viewer loses access to the
- *      stream's project (`projectId`). A release before step 2 is done cancels: nothing is
- *      acquired after it, and a subscription being confirmed is let go at once.
+ *      stream's project (`projectId`). A release before the stream is handed out cancels: nothing
+ *      is acquired after it, what was is let go at once, no head is read, and the stream is empty.
  * A stream without a head (a plain live feed) is marked shareable: the transport may execute it
  * once for identical subscriptions (transport/shared-subscriptions.ts); a stream with a head is
  * never shared, so every subscriber gets its own current state or replay.
@@ -43,10 +43,13 @@ interface SubscribeState {
   /** Set here once the Redis subscription is held: the transport's direct handle to end it. */
   release: (() => Promise<unknown>) | null;
   /**
-   * Set by the transport's release before anything was held (the client completed, or the socket
-   * closed, while this was being set up): nothing is acquired, or what was just acquired is let go.
+   * Set by the transport's release before the stream was handed out (the client completed, or the
+   * socket closed, while this was being set up): nothing more is acquired, what was is let go, and
+   * the stream ends without an event.
    */
   cancelled: boolean;
+  /** Set here once the stream is handed out: a release from then on ends it, no longer cancels it. */
+  handedOut: boolean;
 }
 
 const states = new WeakMap<object, SubscribeState>();
@@ -54,7 +57,7 @@ const states = new WeakMap<object, SubscribeState>();
 function stateOf(ctx: object): SubscribeState {
   let state = states.get(ctx);
   if (!state) {
-    state = { checkOnly: false, shareable: false, release: null, cancelled: false };
+    state = { checkOnly: false, shareable: false, release: null, cancelled: false, handedOut: false };
     states.set(ctx, state);
   }
   return state;
@@ -73,12 +76,11 @@ export function checkOnly(contextValue: object, on = true): void {
  */
 export function releaseSubscription(contextValue: object): Promise<unknown> {
   const state = stateOf(contextValue);
-  if (state.release) return state.release();
-  state.cancelled = true;
-  return Promise.resolve();
+  if (!state.handedOut) state.cancelled = true;
+  return state.release ? state.release() : Promise.resolve();
 }
 
-/** For the transport: the operation was released while it was set up (its stream ends at once). */
+/** For the transport: the operation was released while it was set up (its stream ends without an event). */
 export function wasCancelled(contextValue: object): boolean {
   return states.get(contextValue)?.cancelled ?? false;
 }
@@ -120,11 +122,7 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
   };
   // From here the transport's release ends the subscription itself (and the stream with it).
   state.release = release;
-  if (state.cancelled) {
-    await release();
-    return nothing<T>();
-  }
-  if (plan.projectId && ctx.viewer) {
+  if (!state.cancelled && plan.projectId && ctx.viewer) {
     unwatch = ctx.services.projectAccess.watch(ctx.viewer.id, plan.projectId, () => void release().catch(() => {}));
     // Access was checked before the watch began: a removal in between would go unheard, so check
     // again now that it is heard (NOT_FOUND ends this subscription before it starts).
@@ -134,6 +132,11 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
       await release();
       throw err;
     }
+  }
+  // Released while Redis confirmed it or access was checked again: no head is read for nobody.
+  if (state.cancelled) {
+    await release();
+    return nothing<T>();
   }
   const ordered = plan.order ? plan.order(live) : live;
   const stream = ((plan.follow ? plan.follow(ordered) : ordered) as AsyncIterable<T>)[Symbol.asyncIterator]();
@@ -189,5 +192,6 @@ export async function liveSubscription<E extends EventName, T = EventMap[E]>(
       return wrapper;
     },
   };
+  state.handedOut = true;
   return wrapper;
 }

@@ -500,7 +500,8 @@ export function attachGraphqlWs<Upgrade>(opts: {
         const checked = await rootValue.subscribe(args);
         if (!isAsyncIterable(checked)) return checked as never; // its own error
         await (checked as AsyncGenerator).return?.(undefined);
-        const joined = isShareable(contextValue) ? shared.attach(key, op) : null;
+        // A joiner released meanwhile runs its own (empty) stream rather than attach.
+        const joined = isShareable(contextValue) && !wasCancelled(contextValue) ? shared.attach(key, op) : null;
         if (joined) {
           forgetJoinerContext(op, args as EnvelopedArgs);
           return joined as never;
@@ -512,9 +513,9 @@ export function attachGraphqlWs<Upgrade>(opts: {
       try {
         const result = await rootValue.subscribe(args);
         if (!isAsyncIterable(result)) return result as never; // an error result
-        // Released while it was set up: its stream ends at once, so it is not one to share (a waiter
-        // then tries as a first subscriber itself).
-        if (wasCancelled(contextValue)) return result as never;
+        // Released while it was set up, or since (its socket closed, the client completed it): its
+        // stream ends at once, so it is not one to share (a waiter then tries as a first subscriber).
+        if (wasCancelled(contextValue) || op.state.closed || op.completeRequested) return result as never;
         if (!isShareable(contextValue)) {
           outcome = 'unshareable';
           return result as never;
@@ -607,6 +608,8 @@ export function attachGraphqlWs<Upgrade>(opts: {
         return;
       }
       previous.completeRequested = true;
+      // Still being set up: cancelled now, so it takes no Redis subscription it would only let go.
+      if (previous.context && !previous.stream) releaseSubscription(previous.context).catch(() => {});
       previous.setUp.promise
         .then(() => {
           // graphql-ws forgets the id at once, then returns the stream; ours ends the Redis

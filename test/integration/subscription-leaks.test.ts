@@ -22,7 +22,7 @@ const counts = () => channelCounts(api.app, prefix);
  */
 async function backToStart(timeoutMs = 5_000) {
   await until(async () => JSON.stringify(await counts()) === JSON.stringify(start), timeoutMs).catch(() => {});
-  for (const until = Date.now() + 300; Date.now() < until; ) expect(await counts()).toEqual(start);
+  for (const deadline = Date.now() + 300; Date.now() < deadline; ) expect(await counts()).toEqual(start);
 }
 
 const CHAT =
@@ -189,7 +189,8 @@ describe('every path releases the Redis subscription', () => {
   });
 
   it('setups still in flight when their socket closes take no subscription afterwards', async () => {
-    // Paced so that the server keeps up (no 4429), then closed with setups under way, several times.
+    // Paced so that the server keeps up (no 4429), then closed by the client with setups under way.
+    const closedByClient: number[] = [];
     for (let round = 0; round < 6; round++) {
       const s = await initSocket(api.wsUrl, alice.token);
       for (let i = 0; i < 300; i++) {
@@ -197,9 +198,24 @@ describe('every path releases the Redis subscription', () => {
         s.send({ id: `new${i}`, type: 'complete' });
         if (i % 7 === 0) await new Promise((r) => setImmediate(r));
       }
-      await closeSocket(s);
+      // The client's close (no status: 1005), not the server's refusal (4429).
+      if ((await closeSocket(s)) !== 4429) closedByClient.push(round);
       await backToStart(10_000);
     }
+    expect(closedByClient.length).toBeGreaterThan(0);
+  });
+
+  it('subscribe then complete at once, paced: the completed setups take no subscription', async () => {
+    const s = await initSocket(api.wsUrl, alice.token);
+    for (let i = 0; i < 200; i++) {
+      s.send({ id: `done${i}`, type: 'subscribe', payload: { query: CHAT, variables: { c: ids.a1 } } });
+      s.send({ id: `done${i}`, type: 'complete' });
+      if (i % 5 === 0) await new Promise((r) => setImmediate(r));
+    }
+    // Still open: the complete of each reached it while its setup ran.
+    await backToStart(10_000);
+    expect(s.socket.readyState).toBe(s.socket.OPEN);
+    await closeSocket(s);
   });
 
   it('stopping the server releases every subscription', async () => {

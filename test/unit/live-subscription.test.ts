@@ -272,6 +272,42 @@ describe('liveSubscription', () => {
     expect(await stream.next()).toEqual({ value: undefined, done: true });
   });
 
+  it('released while access to its project is checked again: lets it go, reads no head, and ends', async () => {
+    const { ctx, counts } = fakeContext();
+    let heads = 0;
+    let watching = false;
+    Object.assign(ctx, { viewer: { id: 'u' } });
+    Object.assign(ctx.services, {
+      projectAccess: {
+        watch: () => {
+          watching = true;
+          return () => {
+            watching = false;
+          };
+        },
+      },
+      access: {
+        project: {
+          require: async () => {
+            await releaseSubscription(ctx);
+          },
+        },
+      },
+    });
+    const stream = await liveSubscription(ctx, async () => ({
+      event: 'projectUpdated' as const,
+      key: 'p',
+      projectId: 'p',
+      follow: (live: AsyncIterable<unknown>) => {
+        heads++;
+        return live;
+      },
+    }));
+    expect(counts).toEqual({ acquired: 1, released: 1 });
+    expect({ heads, watching, cancelled: wasCancelled(ctx) }).toEqual({ heads: 0, watching: false, cancelled: true });
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('a release after the subscription is held ends it, and does not mark the operation cancelled', async () => {
     const { ctx, counts, push } = fakeContext();
     const stream = await liveSubscription(ctx, async () => ({ event: 'messageAdded' as const, key: 'c' }));
