@@ -11,7 +11,7 @@
  * one turn of the event loop are read together (DataLoader): one MGET for all of them, so a sweep over
  * a slice of the open sockets (graphql-ws.ts) or a burst of requests is one round trip, not one per
  * token; the versions Redis lacked, one PostgreSQL query. On a Redis Cluster, where only a user's own
- * keys share a slot, each check is its own MGET.
+ * keys share a slot, the batch is one MGET per user (sent together): a user's checks still share one.
  * If Redis is unreachable, versions are read from PostgreSQL (still enforced); the denylist cannot
  * be read then, so a token logged out with logOut works again until Redis is back (docs/api-guide.md).
  */
@@ -63,7 +63,7 @@ export class TokenRevocations {
       batchScheduleFn: (run) => setImmediate(run),
     });
     // Cached only while in flight (loadVersions clears its keys): checks of one user whose Redis
-    // answers came apart (one MGET each on a Redis Cluster) share the one PostgreSQL read.
+    // answers came apart (in batches of different turns) share the one PostgreSQL read.
     this.versions = new DataLoader((userIds) => this.loadVersions(userIds), { maxBatchSize: CHECKS_PER_READ });
   }
 
@@ -83,10 +83,7 @@ export class TokenRevocations {
    */
   async check(userId: string, jti: string | null): Promise<Revocation> {
     const lookup = { userId, jti };
-    const { redis } = this.deps;
-    const [version = null, denied = null] = redis.isCluster
-      ? await redis.mget(this.keysOf(lookup)).catch(() => [])
-      : await this.reads.load(lookup);
+    const [version = null, denied = null] = await this.reads.load(lookup);
     const revoked = Boolean(jti) && denied !== null;
     if (version !== null) return { version: Number(version), revoked };
     return { version: await this.versions.load(userId), revoked };
@@ -97,8 +94,30 @@ export class TokenRevocations {
     return [this.versionKey(userId), jti ? this.denyKey(userId, jti) : this.versionKey(userId)];
   }
 
-  /** One MGET for a batch of checks (one Redis server: any keys may go together). */
+  /**
+   * A batch of checks' [version, denylist entry]: one MGET on one Redis server (any keys may go
+   * together); on a Redis Cluster one per user, whose keys share its slot.
+   */
   private async readMany(batch: readonly Lookup[]): Promise<(string | null)[][]> {
+    if (!this.deps.redis.isCluster) return this.readTogether(batch);
+    const byUser = new Map<string, Lookup[]>();
+    for (const lookup of batch) {
+      const group = byUser.get(lookup.userId);
+      if (group) group.push(lookup);
+      else byUser.set(lookup.userId, [lookup]);
+    }
+    const answers = new Map<Lookup, (string | null)[]>();
+    await Promise.all(
+      [...byUser.values()].map(async (group) => {
+        const values = await this.readTogether(group);
+        for (const [i, lookup] of group.entries()) answers.set(lookup, values[i] as (string | null)[]);
+      }),
+    );
+    return batch.map((lookup) => answers.get(lookup) as (string | null)[]);
+  }
+
+  /** One MGET for `batch`'s keys ([null, null] each when Redis does not answer). */
+  private async readTogether(batch: readonly Lookup[]): Promise<(string | null)[][]> {
     const values = await this.deps.redis.mget(batch.flatMap((l) => this.keysOf(l))).catch(() => null);
     return batch.map((_, i) => (values ? values.slice(2 * i, 2 * i + 2) : [null, null]));
   }
