@@ -1,7 +1,7 @@
 import { Cluster, Redis as RedisServer, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { installLeanPipelines } from './redis-pipeline.js';
+import { installLeanPipelines, keepAutoPipelineTables } from './redis-pipeline.js';
 import { settleWithin } from './timeout.js';
 
 /** A connection to the configured Redis: one server (single, Sentinel's master) or a Redis Cluster. */
@@ -62,6 +62,7 @@ export function createRedis(
     ...redisOptions,
   };
   const redis = connect(target, base, followTopology ?? false);
+  if (redis.options.enableAutoPipelining) keepAutoPipelineTables(redis);
   if (redis.isCluster) connectEveryMaster(redis as Cluster);
   if (failFast)
     redis.once('ready', () => {

@@ -48,3 +48,28 @@ describe('ioredis pipelines', () => {
     expect(sharedHiddenClass()).toEqual({ lean: true, own: false });
   });
 });
+
+describe('auto-pipelining', () => {
+  it('keeps one entry per slot key across flushes, and every command gets its own answer', async () => {
+    const redis = createRedis('redis://127.0.0.1:6379', createLogger({ LOG_LEVEL: 'error' }), 'test', {
+      enableAutoPipelining: true,
+    });
+    const key = `dawg-test:autopipeline:${process.pid}`;
+    try {
+      const tables = redis as unknown as { _autoPipelines: { entries: Map<string, unknown> } };
+      for (let turn = 0; turn < 50; turn++) {
+        const counts = Array.from({ length: 20 }, () => redis.incr(key));
+        // Queued in this turn's pipeline, not sent yet.
+        expect(redis.autoPipelineQueueSize).toBe(20);
+        const answers = await Promise.all(counts);
+        expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => turn * 20 + i + 1));
+        expect(redis.autoPipelineQueueSize).toBe(0);
+      }
+      // Deleted keys stay in the table, emptied: one entry ('main') however many flushes there were.
+      expect([...tables._autoPipelines.entries.keys()]).toEqual(['main']);
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
+});
