@@ -42,4 +42,4 @@ USER node
 EXPOSE 4000 9464 9465
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "healthcheck.mjs"]
 # node itself is PID 1 and the entry points handle SIGTERM (drain, then exit 0).
-CMD ["node", "--min-semi-space-size=16", "dist/src/main.js"]
+CMD ["node", "--min-semi-space-size=16", "--no-allocation-site-pretenuring", "dist/src/main.js"]

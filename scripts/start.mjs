@@ -8,7 +8,7 @@
  * 2. Builds `dist/` (`npm run build`) when it is missing or older than the sources, as after a fresh
  *    clone or a pull. An installed image has a built `dist/` and no sources: nothing is built.
  * 3. Checks the configuration once, so a mistake is reported once instead of restarted in a loop.
- * 4. Runs `node --min-semi-space-size=16 dist/src/main.js` (scripts/lib/api-env.mjs's node options,
+ * 4. Runs `node --min-semi-space-size=16 --no-allocation-site-pretenuring dist/src/main.js` (scripts/lib/api-env.mjs's node options,
  *    and its environment defaults, such as MALLOC_ARENA_MAX=2, where the environment does not set
  *    them) and `node dist/worker/main.js`. A child that dies on its own (a crash, an out-of-memory
  *    SIGKILL) is started again after a backoff: 1 s, doubling to 30 s, back to 1 s once it has run
