@@ -21,7 +21,7 @@
  *    rechecks the socket's token, and every open socket's token is rechecked once per `tokenCheckMs`
  *    (a slice of the sockets every 100 ms or so: rounds.ts, like the keepalive pings).
  *    TokenService.recheck re-reads a token's revocations at most every RECHECK_MS (no signature
- *    check; a slice's tokens share one Redis MGET, except on a Cluster: revocations.ts), so a revoked
+ *    check; a slice's tokens share one Redis MGET, one per user on a Cluster: revocations.ts), so a revoked
  *    socket is closed within about a second;
  *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
  *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
@@ -542,6 +542,10 @@ export function attachGraphqlWs<Upgrade>(opts: {
       }
       // The socket closed while this was set up: graphql-ws no longer tracks it.
       if (ctx.extra.closed) release(op);
+      // The client completed it while it was set up (its complete waits for setUp, below): graphql-ws
+      // forgets it now, so it returns the stream and sends nothing more for the id, not even a
+      // `complete` the client would take for a later operation under the same id.
+      else if (op.completeRequested) delete ctx.subscriptions[id];
       // graphql-ws stores the stream just after this hook returns; a `complete` waiting for this
       // operation is handed over after that (setImmediate runs once those microtasks are done).
       setImmediate(() => op.setUp.resolve());
