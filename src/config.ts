@@ -87,6 +87,9 @@ export const configSchema = z
     REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_{}-]*$/, 'letters, digits, ":", "_", "-", "{" and "}" only')
+      // A Redis Cluster hash tag: a "{" left open would take the key's own tag ({userId}) into it,
+      // and one user's keys, read together, would fall on different slots (CROSSSLOT).
+      .regex(/^[^{}]*(\{[^{}]+\}[^{}]*)*$/, 'each "{" must be closed by a "}" with something in between (a hash tag)')
       .default('dawg:'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     JWT_TTL_SECONDS: z.coerce

@@ -56,7 +56,7 @@ export function installLeanPipelines(): void {
  * sent in a Set, and deletes each key at every flush (one per event-loop turn). A Map or Set that only
  * ever holds one key and has it deleted and set again keeps growing a new backing table; the table it
  * leaves points on to the new one, and since the Map lives in old space, each table is kept through
- * scavenges and promoted in turn (about 4 MB in 25 s of generateBeat at 200/s, docs/benchmarks.md).
+ * scavenges and promoted in turn (2-4 MB in 30 s of generateBeat at 200/s, docs/benchmarks.md).
  * These keep their entries once set and mark a deleted key empty instead: the same table throughout.
  */
 class SlotPipelines<V> {

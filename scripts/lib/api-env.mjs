@@ -23,9 +23,9 @@ export const API_ENV_DEFAULTS = { MALLOC_ARENA_MAX: '2' };
  * --no-allocation-site-pretenuring: V8 allocates an object straight in old space when objects from
  * the same place in the code outlived scavenges before. The api's per-request objects (the HTTP request,
  * its headers and body, the context, Prisma's query arguments) die within milliseconds, but were put
- * there all the same: under generateBeat at 200/s, old space grew 30 MB in 30 s with it and 5.9 MB
- * without, so V8's major collections, the requests' slowest moments, came five times less often
- * (docs/benchmarks.md, "per-request objects allocated young").
+ * there all the same: under generateBeat at 200/s, old space grew 30 MB in 30 s with pretenuring on,
+ * 5.9 MB with this option, so V8's major collections, the requests' slowest moments, should come
+ * about five times less often (docs/benchmarks.md, "per-request objects allocated young").
  *
  * Node refuses these options in NODE_OPTIONS, so they are on the command line (`npm run api` in
  * package.json too, which test/unit/api-env.test.ts checks).

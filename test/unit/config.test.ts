@@ -18,6 +18,12 @@ describe('config', () => {
     expect(() => loadConfig({})).toThrow(/JWT_SECRET: is not set/);
   });
 
+  it('takes a Redis prefix with a whole hash tag, and refuses a brace left open', () => {
+    expect(parseConfig({ REDIS_PREFIX: 'dawg{eu}:' }).REDIS_PREFIX).toBe('dawg{eu}:');
+    for (const prefix of ['dawg{', 'dawg}:', 'a{}:', 'a{b{c}}'])
+      expect(() => parseConfig({ REDIS_PREFIX: prefix }), prefix).toThrow(/REDIS_PREFIX: each "\{" must be closed/);
+  });
+
   it('refuses cost limits that would refuse every logIn and signUp', () => {
     expect(() => parseConfig({ GRAPHQL_MAX_COST: '599' })).toThrow(/GRAPHQL_MAX_COST: must be at least 600/);
     expect(() => parseConfig({ GRAPHQL_MAX_COST: '5000', GRAPHQL_COST_PER_MINUTE: '4000' })).toThrow(
