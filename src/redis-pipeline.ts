@@ -87,22 +87,10 @@ class SlotPipelines<V> {
   }
 }
 
-class RunningSlots {
-  private readonly entries = new Map<string, boolean>();
-
-  has(key: string): boolean {
-    return this.entries.get(key) === true;
-  }
-
+/** The slot keys whose pipeline is being sent: the same table, with `add` for the Set's. */
+class RunningSlots extends SlotPipelines<true> {
   add(key: string): this {
-    this.entries.set(key, true);
-    return this;
-  }
-
-  delete(key: string): boolean {
-    if (this.entries.get(key) !== true) return false;
-    this.entries.set(key, false);
-    return true;
+    return this.set(key, true);
   }
 }
 
