@@ -1,16 +1,19 @@
 /**
  * One request pipeline (src/graphql/pipeline.ts, src/http/front.ts): each policy holds on each
  * transport. Transports: POST through the lean path, POST through yoga (GRAPHQL_LEAN_POST=false),
- * GET, and graphql-ws. Policies: operation limits, error codes and masking, rate limits, metrics;
+ * GET, and graphql-ws. Policies: operation limits, error codes and masking, rate limits, metrics,
+ * Pothos' request caches let go once an operation is done;
  * CSRF and the body limit for both HTTP handlers (graphql-ws has neither a form nor a body).
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { contextCacheSymbol } from '@pothos/core';
 import type { Plugin } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { envelopOnly } from '../../src/graphql/pipeline.js';
+import { schema } from '../../src/graphql/schema.js';
 import { codes, type GqlResponse, gql, type RunningApp, signUp, startApp, type TestUser, wsClient } from '../helpers/harness.js';
 
 type Transport = 'POST lean' | 'POST yoga' | 'GET' | 'graphql-ws';
@@ -95,6 +98,23 @@ const DEEP = `query($id: ID!) { conversation(id: $id) { messages(first: 1) { edg
 const COSTLY = '{ conversations(first: 100) { edges { node { messages(first: 100) { edges { node { id } } } } } } }';
 const PROBE = 'query PipelineProbe { me { id } }';
 
+/**
+ * The contexts `me` resolves in while a test watches, and the Pothos cache key each held then
+ * (useRequestCacheRelease, src/graphql/request-caches.ts): every transport's execution must drop it.
+ */
+let watching: Record<symbol, unknown>[] | null = null;
+const keysSeen = new WeakMap<object, unknown>();
+const me = schema.getQueryType()?.getFields().me;
+if (!me?.resolve) throw new Error('Query.me has no resolver to watch');
+const resolveMe = me.resolve;
+me.resolve = (source, args, context, info) => {
+  if (watching) {
+    watching.push(context);
+    keysSeen.set(context, context[contextCacheSymbol]);
+  }
+  return resolveMe(source, args, context, info);
+};
+
 describe('one pipeline for every transport', () => {
   for (const transport of TRANSPORTS) {
     it(`applies the operation limits (${transport})`, async () => {
@@ -128,6 +148,25 @@ describe('one pipeline for every transport', () => {
       const res = await run(apps, transport, PROBE, {}, user.token);
       expect(res.data).toEqual({ me: { id: user.id } });
       expect(await metric(app, series)).toBe(before + 1);
+    });
+
+    it(`lets go of Pothos' request cache key once the operation is done (${transport})`, async () => {
+      const contexts: Record<symbol, unknown>[] = [];
+      watching = contexts;
+      try {
+        // Its own document per transport: the response cache does not answer it from an earlier one.
+        const at = TRANSPORTS.indexOf(transport);
+        const res = await run(apps, transport, `{ a${at}: me { id } b${at}: me { id } }`, {}, user.token);
+        expect(res.data).toEqual({ [`a${at}`]: { id: user.id }, [`b${at}`]: { id: user.id } });
+      } finally {
+        watching = null;
+      }
+      // Both fields ran in one context, which held its own key while they resolved, and holds it no more.
+      const [context, again] = contexts;
+      expect(contexts).toHaveLength(2);
+      expect(again).toBe(context);
+      expect(keysSeen.get(context as object)).toBeTypeOf('object');
+      expect((context as Record<symbol, unknown>)[contextCacheSymbol]).toBeUndefined();
     });
   }
 
