@@ -94,6 +94,41 @@ describe('TokenRevocations', () => {
     }
   });
 
+  it('a check after logOutEverywhere does not share a version read that began before it', async () => {
+    const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
+    const user = await newUser();
+    const users = api.app.prisma.user;
+    const read = users.findMany.bind(users);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let readBefore = false;
+    // The first read gets its answer from PostgreSQL before the bump, and is held until released.
+    const findMany = vi.spyOn(users, 'findMany').mockImplementationOnce(((args: never) =>
+      read(args).then((rows) => {
+        readBefore = true;
+        return held.then(() => rows);
+      })) as never);
+    try {
+      const before = revocations.check(user, null);
+      await vi.waitFor(() => expect(readBefore).toBe(true));
+      expect(await revocations.bump(user)).toBe(1);
+      // The bump's copy in Redis lost (Redis away as it was written): the next check reads PostgreSQL.
+      await redis.del(`${prefix}tokver:{${user}}`);
+      const versions = vi.spyOn((revocations as unknown as { versions: { load: (id: string) => unknown } }).versions, 'load');
+      const after = revocations.check(user, null);
+      await vi.waitFor(() => expect(versions).toHaveBeenCalledTimes(1));
+      release();
+      expect(await before).toEqual({ version: 0, revoked: false }); // asked before the bump
+      expect(await after).toEqual({ version: 1, revoked: false });
+      expect(findMany).toHaveBeenCalledTimes(2);
+      expect(await redis.get(`${prefix}tokver:{${user}}`)).toBe('1');
+    } finally {
+      findMany.mockRestore();
+    }
+  });
+
   it('reads a version Redis no longer holds from PostgreSQL and copies it back', async () => {
     const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
     const [a, b] = [await newUser(), await newUser()];

@@ -135,6 +135,8 @@ export class TokenRevocations {
       data: { tokenVersion: { increment: 1 } },
       select: { tokenVersion: true },
     });
+    // A PostgreSQL read under way may hold the old version: no check from now on shares it.
+    this.versions.clear(userId);
     // If Redis misses this, readers fall back to PostgreSQL once the copy expires (VERSION_TTL_SEC);
     // the raise-only script keeps a slow reader's stale value from winning.
     await this.raise(this.versionKey(userId), tokenVersion, VERSION_TTL_SEC).catch(() => {});
