@@ -27,6 +27,19 @@ afterAll(async () => {
 const newUser = async () =>
   (await api.app.prisma.user.create({ data: { email: `revocations-${randomUUID()}@example.test`, passwordHash: 'x' } })).id;
 
+/** A promise held until `release()`: a read kept under way while a test acts. */
+function gate(): { held: Promise<void>; release: () => void } {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return { held, release };
+}
+
+/** Watches the user-version loads (PostgreSQL reads, shared while under way) of `revocations`. */
+const versionLoads = (revocations: TokenRevocations) =>
+  vi.spyOn((revocations as unknown as { versions: { load: (id: string) => unknown } }).versions, 'load');
+
 describe('TokenRevocations', () => {
   it('answers 40 checks asked for in one turn with one Redis read, each with its own answer', async () => {
     const revocations = new TokenRevocations({ redis, prisma: api.app.prisma, prefix });
@@ -70,15 +83,12 @@ describe('TokenRevocations', () => {
     // The read is held until released, so the second check surely comes while it is under way.
     const users = api.app.prisma.user;
     const read = users.findMany.bind(users);
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { held, release } = gate();
     const findMany = vi.spyOn(users, 'findMany').mockImplementation(((args: never) => held.then(() => read(args))) as never);
     try {
       const first = revocations.check(nobody, 'a');
       await vi.waitFor(() => expect(findMany).toHaveBeenCalledTimes(1));
-      const versions = vi.spyOn((revocations as unknown as { versions: { load: (id: string) => unknown } }).versions, 'load');
+      const versions = versionLoads(revocations);
       const second = revocations.check(nobody, 'b'); // another turn: its own Redis read, then the shared one
       await vi.waitFor(() => expect(versions).toHaveBeenCalledTimes(1));
       release();
@@ -99,10 +109,7 @@ describe('TokenRevocations', () => {
     const user = await newUser();
     const users = api.app.prisma.user;
     const read = users.findMany.bind(users);
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { held, release } = gate();
     let readBefore = false;
     // The first read gets its answer from PostgreSQL before the bump, and is held until released.
     const findMany = vi.spyOn(users, 'findMany').mockImplementationOnce(((args: never) =>
@@ -116,7 +123,7 @@ describe('TokenRevocations', () => {
       expect(await revocations.bump(user)).toBe(1);
       // The bump's copy in Redis lost (Redis away as it was written): the next check reads PostgreSQL.
       await redis.del(`${prefix}tokver:{${user}}`);
-      const versions = vi.spyOn((revocations as unknown as { versions: { load: (id: string) => unknown } }).versions, 'load');
+      const versions = versionLoads(revocations);
       const after = revocations.check(user, null);
       await vi.waitFor(() => expect(versions).toHaveBeenCalledTimes(1));
       release();
