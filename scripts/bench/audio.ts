@@ -8,8 +8,6 @@
  * waits, which issue 14's goal is about. Baseline in the same run: native
  * ffmpeg/LAME encoding the same duration to MP3.
  */
-import { ffmpegPath } from '../lib/ffmpeg.mjs';
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { parseKey } from '../../src/music/keys.js';
 import { encodeMidi, encodeMp3, encodeWav } from '../../worker/engine/encode.js';
@@ -19,6 +17,7 @@ import { renderStems } from '../../worker/engine/render.js';
 import { EnginePool, defaultThreads } from '../../worker/engine-pool/pool.js';
 import { renderWithWebAudio } from './webaudio-render.js';
 import { summarize, table, writeResult } from './lib.js';
+import { ffmpegMp3Ms, machineSpeed } from './machine-speed.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '6' }, duration: { type: 'string', default: '30' } },
@@ -27,6 +26,7 @@ const RUNS = Number(values.runs);
 const DURATION = Number(values.duration);
 const key = parseKey('A minor');
 if (!key) throw new Error('key');
+const probe = await machineSpeed();
 
 const runs: { render: number; mp3: number; wavMidi: number; total: number }[] = [];
 for (let i = 0; i < RUNS; i++) {
@@ -65,28 +65,7 @@ for (let i = 0; i < 4; i++) {
   webaudio.push(await renderWithWebAudio(arrangement));
 }
 
-const ffmpegTimes: number[] = [];
-for (let i = 0; i < 3; i++) {
-  const t0 = performance.now();
-  const r = spawnSync(ffmpegPath(), [
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    `sine=frequency=220:duration=${DURATION}:sample_rate=44100`,
-    '-ac',
-    '2',
-    '-b:a',
-    '192k',
-    '-f',
-    'mp3',
-    '-y',
-    '/dev/null',
-  ]);
-  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.stderr}`);
-  ffmpegTimes.push(performance.now() - t0);
-}
+const ffmpegTimes = [0, 1, 2].map(() => ffmpegMp3Ms(DURATION));
 
 const warm = runs.slice(1);
 const med = (k: keyof (typeof runs)[number]) => summarize(warm.map((r) => r[k])).p50;
@@ -136,6 +115,8 @@ const pooledCold = pooled[0] as number;
 console.log(
   `\nengine pool (${defaultThreads()} threads, idle), the worker's path: cold ${pooledCold.toFixed(0)} ms, warm median ${pooledWarm.toFixed(0)} ms (one thread: ${cold.total.toFixed(0)} / ${med('total').toFixed(0)} ms, ×${(pooledWarm / med('total')).toFixed(2)})`,
 );
+const { speed, line: speedLine } = await probe.after();
+console.log(speedLine);
 const goals = { warm: pooledWarm <= 1000, cold: pooledCold <= 1500 };
 const metOrNot = (ok: boolean) => (ok ? 'met' : 'NOT met');
 console.log(`goal: ${DURATION} s beat ≤ 1.0 s warm, engine pool (${(pooledWarm / 1000).toFixed(2)} s): ${metOrNot(goals.warm)}`);
@@ -144,5 +125,5 @@ console.log(
 );
 const pass = floor && goals.warm && goals.cold;
 console.log(
-  `wrote ${await writeResult('audio', { params: { runs: RUNS, durationSec: DURATION, threads: defaultThreads() }, runs, pooledMs: pooled, ffmpegMp3Ms: ffmpegTimes, synthesisMs: { handWritten: ours, webAudio: webaudio }, peakRssMiB, floor, goals, pass })}`,
+  `wrote ${await writeResult('audio', { params: { runs: RUNS, durationSec: DURATION, threads: defaultThreads() }, runs, pooledMs: pooled, ffmpegMp3Ms: ffmpegTimes, synthesisMs: { handWritten: ours, webAudio: webaudio }, peakRssMiB, floor, goals, pass, speed })}`,
 );

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { cpuMsOf, paced, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { machineSpeed } from './machine-speed.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +38,7 @@ const SECONDS = Number(values.seconds);
 const run = randomBytes(4).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // Offered above saturation, replies pile up: a user's streaming slots (3 by default) must not refuse them.
+const probe = await machineSpeed();
 const api = await startBenchApi({ CHAT_MAX_CONCURRENT_REPLIES: '100' });
 const { url, gql } = api;
 
@@ -195,6 +197,8 @@ console.log(
 );
 const floor = firstChunk.p99 <= 100 && rate >= 200 && completed === sustained.results.length;
 console.log(`floors (first chunk p99 ≤ 100 ms at ${N} conversations; ≥ 200 messages/s): ${floor ? 'met' : 'NOT met'}`);
+const { speed, line: speedLine } = await probe.after();
+console.log(speedLine);
 // Issue 14, goal 5.
 const goals = { firstChunk: firstChunk.p99 <= 50, rate: rate >= 400 && completed === sustained.results.length };
 const metOrNot = (ok: boolean) => (ok ? 'met' : 'NOT met');
@@ -206,6 +210,6 @@ console.log(
 );
 const pass = floor && goals.firstChunk && goals.rate;
 console.log(
-  `wrote ${await writeResult('chat', { params: { conversations: N, rounds: ROUNDS, warmup: WARMUP, rate: RATE, seconds: SECONDS }, firstChunkMs: firstChunk, coldFirstChunkMs: coldFirst, doneMs: toDone, sendMs: sendLatency, meMs: meLatency, sustainedPerSec: rate, sustainedPerSecFromFirstSend: rateFromFirstSend, cpuPerMessageMs: cpuPerMessage, completed, floor, goals, pass })}`,
+  `wrote ${await writeResult('chat', { params: { conversations: N, rounds: ROUNDS, warmup: WARMUP, rate: RATE, seconds: SECONDS }, firstChunkMs: firstChunk, coldFirstChunkMs: coldFirst, doneMs: toDone, sendMs: sendLatency, meMs: meLatency, sustainedPerSec: rate, sustainedPerSecFromFirstSend: rateFromFirstSend, cpuPerMessageMs: cpuPerMessage, completed, floor, goals, pass, speed })}`,
 );
 process.exit(0);

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
 import { paced, rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { machineSpeed } from './machine-speed.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +36,7 @@ const SOAK = Number(values.soak);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const probe = await machineSpeed();
 const api = await startBenchApi();
 const { gql, env, databaseUrl, prefix } = api;
 const run = prefix.replace(/^dawg-bench-|:$/g, '');
@@ -259,6 +261,8 @@ console.log(
     },
   ]),
 );
+const { speed, line: speedLine } = await probe.after();
+console.log(speedLine);
 const goals = {
   // Issue 14's goals (docs/benchmarks.md, "Queue and pipeline").
   mutationP99: mutation.p99 <= 20,
@@ -280,6 +284,6 @@ console.log(
 );
 console.log(`goal: fairness, B starts within one job duration per slot (${meanJobSec.toFixed(2)} s): ${metOrNot(fair)}`);
 console.log(
-  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: { ...endToEnd, each: e2e.map((ms) => Math.round(ms)) }, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass })}`,
+  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: { ...endToEnd, each: e2e.map((ms) => Math.round(ms)) }, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass, speed })}`,
 );
 process.exit(0);

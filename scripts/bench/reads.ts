@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { cpuMsOf, startBenchApi, table, writeResult } from './lib.js';
+import { machineSpeed } from './machine-speed.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,7 @@ const QUERIES = {
     '{ conversations(first: 20) { edges { node { id title messages(first: 10) { edges { node { id content } } } } } } }',
 } as const;
 
+const probe = await machineSpeed();
 const api = await startBenchApi();
 const db = new pg.Client({ connectionString: api.databaseUrl });
 await db.connect();
@@ -153,6 +155,8 @@ console.log(
     })),
   ),
 );
+const { speed, line: speedLine } = await probe.after();
+console.log(`\n${speedLine}`);
 const goals = {
   conversations: ratio('conversations') >= 0.25,
   me: ratio('me') >= 0.5,
@@ -165,6 +169,6 @@ console.log(
 console.log(`goal: { me { id email } } ≥ 0.5× { __typename } (${ratio('me').toFixed(2)}×): ${metOrNot(goals.me)}`);
 console.log(`every request answered 2xx without a transport error: ${metOrNot(goals.clean)}`);
 console.log(
-  `wrote ${await writeResult('reads', { params: { connections: CONNECTIONS, seconds: SECONDS, warmup: WARMUP }, runs, goals, pass: Object.values(goals).every(Boolean) })}`,
+  `wrote ${await writeResult('reads', { params: { connections: CONNECTIONS, seconds: SECONDS, warmup: WARMUP }, runs, goals, pass: Object.values(goals).every(Boolean), speed })}`,
 );
 process.exit(0);

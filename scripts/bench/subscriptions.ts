@@ -25,6 +25,7 @@ import pg from 'pg';
 import { TokenService } from '../../src/modules/auth/tokens.js';
 import { PubSub } from '../../src/pubsub.js';
 import { cpuMsOf, rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { machineSpeed } from './machine-speed.js';
 import { API_NODE_ARGS } from '../lib/api-env.mjs';
 
 const { values: args } = parseArgs({
@@ -343,6 +344,7 @@ async function bareTarget(): Promise<Target> {
 }
 
 type Result = Awaited<ReturnType<typeof run>>;
+const probe = await machineSpeed();
 const scales: { baseline: Result; dawg: Result }[] = [];
 for (const n of COUNTS) scales.push({ baseline: await run(await bareTarget(), n), dawg: await run(await dawgTarget('one'), n) });
 const unshared = UNSHARED > 0 ? await run(await dawgTarget(UNSHARED), UNSHARED) : null;
@@ -361,6 +363,8 @@ const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [un
   'server RSS MiB connected / idle / after (peak)': `${r.serverMemory.connectedRssMiB} / ${r.serverMemory.idleRssMiB} / ${r.serverMemory.afterRssMiB} (${r.serverMemory.peakRssMiB})`,
 }));
 console.log(table(rows));
+const { speed, line: speedLine } = await probe.after();
+console.log(`\n${speedLine}`);
 const metOrNot = (ok: boolean) => (ok ? 'met' : 'NOT met');
 const complete = (r: Result) => r.steady.complete && r.burst.complete;
 const goals: Record<string, boolean> = {};
@@ -395,6 +399,6 @@ if (unshared) {
   );
 }
 console.log(
-  `wrote ${await writeResult('subscriptions', { params: { clients: COUNTS, unshared: UNSHARED, events: EVENTS, rate: RATE, burst: BURST }, goals, pass: Object.values(goals).every(Boolean), ratios, results: { scales, unshared } })}`,
+  `wrote ${await writeResult('subscriptions', { params: { clients: COUNTS, unshared: UNSHARED, events: EVENTS, rate: RATE, burst: BURST }, goals, pass: Object.values(goals).every(Boolean), ratios, results: { scales, unshared }, speed })}`,
 );
 process.exit(0);

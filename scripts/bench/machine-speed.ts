@@ -1,0 +1,90 @@
+/**
+ * How fast the machine is while a benchmark runs. The goals are times and rates, and a machine of this
+ * kind runs the same work at very different speeds from one hour to the next: within one session the
+ * task below took 607 ms and 1,029 ms, and a 30 s beat 0.61 s and 1.04 s (docs/benchmarks.md, "The
+ * machine's speed beside each goal"). So each benchmark times one fixed task before it starts and again
+ * when it is done: ffmpeg, an independent meter rather than our code, encoding 30 s of a sine to MP3
+ * (192 kbps), twice at once, one encode per core (the benchmarks load both cores, and the two cores of
+ * one machine were seen to differ: 0.73 s and 0.94 s for the same encode); the wall time until both
+ * are done, the median of three rounds. It is printed and stored beside the goals; no goal reads it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { ffmpegPath } from '../lib/ffmpeg.mjs';
+import { summarize } from './lib.js';
+
+/** ffmpeg's arguments to encode `durationSec` of a 220 Hz sine (stereo, 44.1 kHz) to MP3 at 192 kbps, discarded. */
+const encodeArgs = (durationSec: number) => [
+  '-v',
+  'error',
+  '-f',
+  'lavfi',
+  '-i',
+  `sine=frequency=220:duration=${durationSec}:sample_rate=44100`,
+  '-ac',
+  '2',
+  '-b:a',
+  '192k',
+  '-f',
+  'mp3',
+  '-y',
+  '/dev/null',
+];
+
+/** One run of that encode, in ms. */
+export function ffmpegMp3Ms(durationSec: number): number {
+  const t0 = performance.now();
+  const r = spawnSync(ffmpegPath(), encodeArgs(durationSec));
+  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.error?.message ?? r.stderr}`);
+  return performance.now() - t0;
+}
+
+/** One encode of 30 s per core, all at once: ms until the last is done. */
+async function allCoresMs(): Promise<number> {
+  const t0 = performance.now();
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(ffmpegPath(), encodeArgs(30), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+      });
+      child.once('error', reject);
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg failed (${code}): ${stderr}`))));
+    });
+  await Promise.all(Array.from({ length: availableParallelism() }, one));
+  return performance.now() - t0;
+}
+
+/** The probe: the median of three rounds of allCoresMs, in ms. */
+async function speedProbeMs(): Promise<number> {
+  const rounds: number[] = [];
+  for (let i = 0; i < 3; i++) rounds.push(await allCoresMs());
+  return summarize(rounds).p50;
+}
+
+export interface MachineSpeed {
+  /** The probe before the benchmark and after it, in ms (lower is faster). */
+  probeMs: { before: number; after: number };
+  task: string;
+}
+
+/**
+ * Times the probe now (await it before anything of the benchmark runs); `after()` times it again, and
+ * gives both for the JSON with the line to print.
+ */
+export async function machineSpeed(): Promise<{ after(): Promise<{ speed: MachineSpeed; line: string }> }> {
+  const before = await speedProbeMs();
+  const cores = availableParallelism();
+  return {
+    async after() {
+      const after = await speedProbeMs();
+      const speed = {
+        probeMs: { before, after },
+        task: `ffmpeg: 30 s of a sine to MP3 at 192 kbps, ${cores} at once (one per core), until the last is done; median of 3`,
+      };
+      const line = `machine speed: ${cores} ffmpeg encodes of 30 s to MP3 at once took ${before.toFixed(0)} ms before this run and ${after.toFixed(0)} ms after it (lower is faster; what it reads on this machine kind: docs/benchmarks.md)`;
+      return { speed, line };
+    },
+  };
+}
