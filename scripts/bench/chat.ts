@@ -37,8 +37,8 @@ const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
 const run = randomBytes(4).toString('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-// Offered above saturation, replies pile up: a user's streaming slots (3 by default) must not refuse them.
 const probe = await machineSpeed();
+// Offered above saturation, replies pile up: a user's streaming slots (3 by default) must not refuse them.
 const api = await startBenchApi({ CHAT_MAX_CONCURRENT_REPLIES: '100' });
 const { url, gql } = api;
 
