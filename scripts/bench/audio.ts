@@ -65,7 +65,8 @@ for (let i = 0; i < 4; i++) {
   webaudio.push(await renderWithWebAudio(arrangement));
 }
 
-const ffmpegTimes = [0, 1, 2].map(() => ffmpegMp3Ms(DURATION));
+const ffmpegTimes: number[] = [];
+for (let i = 0; i < 3; i++) ffmpegTimes.push(await ffmpegMp3Ms(DURATION));
 
 const warm = runs.slice(1);
 const med = (k: keyof (typeof runs)[number]) => summarize(warm.map((r) => r[k])).p50;

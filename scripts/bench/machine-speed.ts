@@ -10,7 +10,7 @@
  * It is printed and stored beside the goals; no goal reads it. A probe that fails (no ffmpeg) is
  * reported as unavailable and the benchmark goes on: its results are not lost for a missing meter.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { ffmpegPath } from '../lib/ffmpeg.mjs';
 import { summarize } from './lib.js';
@@ -33,36 +33,38 @@ const encodeArgs = (durationSec: number) => [
   '/dev/null',
 ];
 
+/** Starts that encode; `done` settles when ffmpeg exits, rejecting with its last line on a failure. */
+function encode(durationSec: number) {
+  const child = spawn(ffmpegPath(), encodeArgs(durationSec), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const done = new Promise<void>((resolve, reject) => {
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.once('error', reject);
+    // 'close': after stderr is read to its end; ffmpeg's last line says what went wrong.
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`ffmpeg failed (${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`)),
+    );
+  });
+  return { child, done };
+}
+
 /** One run of that encode, in ms. */
-export function ffmpegMp3Ms(durationSec: number): number {
+export async function ffmpegMp3Ms(durationSec: number): Promise<number> {
   const t0 = performance.now();
-  const r = spawnSync(ffmpegPath(), encodeArgs(durationSec));
-  if (r.status !== 0) throw new Error(`ffmpeg failed: ${r.error?.message ?? r.stderr}`);
+  await encode(durationSec).done;
   return performance.now() - t0;
 }
 
 /** One encode of 30 s per core, all at once: ms until the last is done. If one fails, the others are stopped. */
 async function allCoresMs(): Promise<number> {
   const t0 = performance.now();
-  const children = Array.from({ length: availableParallelism() }, () =>
-    spawn(ffmpegPath(), encodeArgs(30), { stdio: ['ignore', 'ignore', 'pipe'] }),
-  );
-  const done = (child: (typeof children)[number]) =>
-    new Promise<void>((resolve, reject) => {
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d;
-      });
-      child.once('error', reject);
-      // 'close': after stderr is read to its end; ffmpeg's last line says what went wrong.
-      child.once('close', (code) =>
-        code === 0 ? resolve() : reject(new Error(`ffmpeg failed (${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`)),
-      );
-    });
+  const encodes = Array.from({ length: availableParallelism() }, () => encode(30));
   try {
-    await Promise.all(children.map(done));
+    await Promise.all(encodes.map((e) => e.done));
   } catch (err) {
-    for (const child of children) child.kill();
+    for (const { child } of encodes) child.kill();
     throw err;
   }
   return performance.now() - t0;
