@@ -21,7 +21,7 @@ import {
   stereo,
 } from './dsp.js';
 import { renderDrum } from './drum-synth.js';
-import { type NoteShape, type ToneOptions, renderTone } from './synth.js';
+import { type NoteShape, type ToneNote, type ToneOptions, renderTones } from './synth.js';
 import { STYLES } from './styles.js';
 import { crackleInto, wowAndFlutter } from './vinyl.js';
 
@@ -54,6 +54,17 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   // Notes start within the bars and ring on into the tail; the effects run through it too.
   const s = stereo(length + Math.round(TAIL_SEC * SAMPLE_RATE));
   const rendered = s.left.length;
+  // Notes start within the bars (a note the groove pushed past the last bar line is not played).
+  const inLoop = (n: ToneNote) => n.start < length;
+  // A chord's or the lead's note on its voice.
+  const playing = (n: Note, tone: ToneOptions): ToneNote => ({
+    start: at(n.time),
+    lengthSec: n.duration * secPerBeat,
+    midi: n.midi,
+    velocity: n.velocity,
+    tone,
+    shape: n,
+  });
   // Space: reverb on chords and lead (more for ambient), a dotted-eighth echo on the lead.
   const send = () => {
     const m = new Float32Array(rendered);
@@ -80,25 +91,23 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
     softClipInPlace(s.right, DRUM_CLIP_KNEE, DRUM_CLIP_CEILING);
   } else if (part === 'bass') {
     const tones = [toneFor(a, 'bass'), ...(style.bass === 'reese' ? [REESE_SUB] : [])];
-    for (const { note, lengthSec, shape } of legatoRuns(a.bass, secPerBeat)) {
-      const start = at(note.time);
-      if (start < length) for (const tone of tones) renderTone(s, start, lengthSec, note.midi, note.velocity, tone, shape);
-    }
+    renderTones(
+      s,
+      legatoRuns(a.bass, secPerBeat)
+        .flatMap(({ note, lengthSec, shape }) =>
+          tones.map((tone) => ({ start: at(note.time), lengthSec, midi: note.midi, velocity: note.velocity, tone, shape })),
+        )
+        .filter(inLoop),
+    );
   } else if (part === 'chords') {
     // Alternate notes lean left and right.
     const left = toneFor(a, 'chords');
     const right = { ...left, pan: -left.pan };
-    for (const [i, n] of a.chords.entries()) {
-      const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, i % 2 ? right : left, n);
-    }
+    renderTones(s, a.chords.map((n, i) => playing(n, i % 2 ? right : left)).filter(inLoop));
     reverbInto(send(), s, style.reverb);
   } else {
     const tone = toneFor(a, 'lead');
-    for (const n of a.lead) {
-      const start = at(n.time);
-      if (start < length) renderTone(s, start, n.duration * secPerBeat, n.midi, n.velocity, tone, n);
-    }
+    renderTones(s, a.lead.map((n) => playing(n, tone)).filter(inLoop));
     const leadSend = send();
     reverbInto(leadSend, s, style.reverb * 0.8);
     delayInto(leadSend, s, at(0.75), 0.35, 0.25);
