@@ -7,6 +7,8 @@
  *   npx tsx scripts/engine-memory.ts stems|master [durationSec=300]
  *   npx tsx scripts/engine-memory.ts mix [durationSec=300] [tracks=4]
  *
+ * Beats are trap's (140 bpm, dark) unless ENGINE_MEMORY_GENRE names another genre.
+ *
  * The sources of stems/master/mix (beats of that length) are made first by a
  * child process and kept in a temp directory, so their peak does not hide
  * the measured job's: we report maxRSS and maxRSS minus the RSS before the
@@ -86,10 +88,11 @@ async function run(g: Generation): Promise<Generation> {
   return done;
 }
 
-const beatInput = (seed: number) => ({ genre: 'trap', bpm: 140, key: 'Am', mood: 'dark', durationSec, seed, targetLufs: -14 });
+const genre = process.env.ENGINE_MEMORY_GENRE ?? 'trap';
+const beatInput = (seed: number) => ({ genre, bpm: 140, key: 'Am', mood: 'dark', durationSec, seed, targetLufs: -14 });
 
-/** Source beat `i` of this duration, rendered once into the cache directory by a child process. */
-const cache = join(tmpdir(), `dawg-engine-memory-${durationSec}`);
+/** Source beat `i` of this genre and duration, rendered once into the cache directory by a child process. */
+const cache = join(tmpdir(), `dawg-engine-memory-${genre}-${durationSec}`);
 async function source(i: number): Promise<Generation> {
   const dir = join(cache, String(i));
   if (!existsSync(join(dir, 'row.json'))) {

@@ -1,29 +1,33 @@
 /**
- * renderTones shares a pitch's oscillator signal among the notes that play it on one voice
- * (worker/engine/synth.ts). What it writes must be what each note written alone gives, bit for bit:
- * every voice kind (spread pads leaning either way, a driven bass, a reese's sub, a plain lead), a
- * pitch whose longer note comes after its shorter ones, notes cut off by the buffer's end, sliding
- * notes, and more pitches than the shared budget holds.
+ * renderTones shares a signal among the notes whose oscillators and low-pass are the same
+ * (worker/engine/synth.ts). What it writes must be what the engine wrote before it shared anything
+ * (test/helpers/tone-reference.ts, each note alone), bit for bit: chord voices leaning either way,
+ * basses (driven, a reese's two saws, an 808's legato runs), a plain lead, a pitch whose longer note
+ * comes after its shorter ones, notes cut off by the buffer's end, sliding notes, and more signal than
+ * the shared budget holds. And it must share: how many notes were played from a shared signal, and
+ * how much of the budget they used, are checked too.
  */
 import { describe, expect, it } from 'vitest';
 import { parseKey } from '../../src/music/keys.js';
+import type { Note } from '../../worker/engine/arrangement.js';
 import { compose } from '../../worker/engine/composer.js';
 import { SAMPLE_RATE, type Stereo, stereo } from '../../worker/engine/dsp.js';
-import { toneFor } from '../../worker/engine/render.js';
-import type { Note } from '../../worker/engine/arrangement.js';
-import { type ToneNote, type ToneOptions, renderTone, renderTones } from '../../worker/engine/synth.js';
+import { legatoRuns, toneFor } from '../../worker/engine/render.js';
+import { SHARED_SAMPLES, type ToneNote, type ToneOptions, type ToneSharing, renderTones } from '../../worker/engine/synth.js';
+import { referenceTone } from '../helpers/tone-reference.js';
 
-/** Each note on its own (a list of one shares nothing), added in the same order. */
-function alone(length: number, notes: readonly ToneNote[]): Stereo {
+/** Each note on its own, as the engine wrote it before, added in the same order. */
+function reference(length: number, notes: readonly ToneNote[]): Stereo {
   const out = stereo(length);
-  for (const n of notes) renderTone(out, n.start, n.lengthSec, n.midi, n.velocity, n.tone, n.shape);
+  for (const n of notes) referenceTone(out, n.start, n.lengthSec, n.midi, n.velocity, n.tone, n.shape);
   return out;
 }
 
-function shared(length: number, notes: readonly ToneNote[]): Stereo {
+function shared(length: number, notes: readonly ToneNote[]): { out: Stereo; sharing: ToneSharing } {
   const out = stereo(length);
-  renderTones(out, notes);
-  return out;
+  const sharing = { shared: 0, alone: 0, used: 0 };
+  renderTones(out, notes, sharing);
+  return { out, sharing };
 }
 
 /** Same samples, to the bit; the first difference is reported. */
@@ -46,31 +50,33 @@ function keyOf(name: string) {
 
 describe('renderTones', () => {
   for (const genre of ['lofi', 'trap', 'dnb', 'house'] as const) {
-    it(`${genre}: a part's notes, shared or each alone, give the same samples`, () => {
+    it(`${genre}: a part's notes, shared, give the samples of each note alone`, () => {
       const a = compose({ genre, bpm: 92, key: keyOf('A minor'), mood: 'mellow', durationSec: 12, seed: 3 });
-      const at = (beats: number) => Math.round(((beats * 60) / a.bpm) * SAMPLE_RATE);
+      const secPerBeat = 60 / a.bpm;
+      const at = (beats: number) => Math.round(beats * secPerBeat * SAMPLE_RATE);
       const left = toneFor(a, 'chords');
       const right = { ...left, pan: -left.pan };
-      const bass = toneFor(a, 'bass');
-      const lead = toneFor(a, 'lead');
-      const play = (n: Note, tone: ToneOptions, i = 0): ToneNote => ({
+      const play = (n: Note, tone: ToneOptions): ToneNote => ({
         start: at(n.time),
-        lengthSec: (n.duration * 60) / a.bpm,
+        lengthSec: n.duration * secPerBeat,
         midi: n.midi,
         velocity: n.velocity,
-        tone: tone === left && i % 2 ? right : tone,
+        tone,
         shape: n,
       });
+      const bass = toneFor(a, 'bass');
       const notes = [
-        ...a.chords.map((n, i) => play(n, left, i)),
-        ...a.bass.map((n) => play(n, bass)),
-        ...a.lead.map((n) => play(n, lead)),
+        ...a.chords.map((n, i) => play(n, i % 2 ? right : left)),
+        ...legatoRuns(a.bass, secPerBeat).map(({ note, lengthSec, shape }) => ({ ...play(note, bass), lengthSec, shape })),
+        ...a.lead.map((n) => play(n, toneFor(a, 'lead'))),
       ];
       // The buffer ends before the last notes ring out.
       const length = at(a.bars * 4) - sec(0.5);
       const played = notes.filter((n) => n.start < length);
-      expect(new Set(played.map((n) => n.midi)).size).toBeLessThan(played.length / 2); // pitches do repeat
-      expectSameBits(shared(length, played), alone(length, played));
+      const { out, sharing } = shared(length, played);
+      expectSameBits(out, reference(length, played));
+      expect(sharing.shared + sharing.alone).toBe(played.length);
+      expect(sharing.shared, `${genre}: notes played from a shared signal`).toBeGreaterThan(played.length / 2);
     });
   }
 
@@ -89,13 +95,16 @@ describe('renderTones', () => {
       { start: sec(2.8), lengthSec: 1, midi: 60, velocity: 0.4, tone: pad },
       { start: sec(2.9), lengthSec: 1, midi: 36, velocity: 0.8, tone: bass },
     ];
-    expectSameBits(shared(sec(3), notes), alone(sec(3), notes));
+    const { out, sharing } = shared(sec(3), notes);
+    expectSameBits(out, reference(sec(3), notes));
+    // The pad's plain pitch 60 four times and the bass's 36 twice share; the bright one and the slides do not.
+    expect(sharing).toMatchObject({ shared: 6, alone: 3 });
   });
 
-  it('more pitches than the shared budget holds: the rest are computed alone, with the same samples', () => {
+  it('more signal than the shared budget holds: the rest is computed alone, with the same samples', () => {
     const a = compose({ genre: 'ambient', bpm: 70, key: keyOf('D major'), mood: 'calm', durationSec: 8, seed: 5 });
     const pad = toneFor(a, 'chords');
-    // 24 pitches twice, 8 s each: 24 × 0.35 M samples, more than SHARED_SAMPLES (3 M).
+    // 24 pitches twice, 8 s each on two sides: 24 × 0.71 M samples, more than SHARED_SAMPLES.
     const notes: ToneNote[] = [0, 1].flatMap((round) =>
       Array.from({ length: 24 }, (_, k) => ({
         start: sec(round + k * 0.01),
@@ -105,6 +114,11 @@ describe('renderTones', () => {
         tone: pad,
       })),
     );
-    expectSameBits(shared(sec(10), notes), alone(sec(10), notes));
+    const { out, sharing } = shared(sec(10), notes);
+    expectSameBits(out, reference(sec(10), notes));
+    expect(sharing.used).toBeGreaterThan(SHARED_SAMPLES / 2);
+    expect(sharing.used).toBeLessThanOrEqual(SHARED_SAMPLES);
+    expect(sharing.alone).toBeGreaterThan(0);
+    expect(sharing.shared).toBeGreaterThan(0);
   });
 });

@@ -21,7 +21,7 @@ function polyBlep(t: number, dt: number): number {
 }
 
 /** One sample of a band-limited oscillator at phase t (0..1) advancing dt per sample. */
-function osc(timbre: Timbre, t: number, dt: number): number {
+export function osc(timbre: Timbre, t: number, dt: number): number {
   switch (timbre) {
     case 'sine':
       return Math.sin(TWO_PI * t);
@@ -81,7 +81,7 @@ export interface NoteShape {
 }
 
 /** The golden ratio's fraction: successive pitches' start phases as far apart as can be. */
-const PHASE_STEP = 0.6180339887;
+export const PHASE_STEP = 0.6180339887;
 
 /** One note for renderTones: from sample `start`, `lengthSec` long plus its release, on `tone`. */
 export interface ToneNote {
@@ -107,53 +107,79 @@ export function renderTone(
 }
 
 /**
- * The most samples of oscillator signal (per side) a render keeps for notes to share: 3 M, 24 MiB
- * per side at 8 bytes (a pad's nine pitches over a 300 s render are about 1.3 M, its two sides
- * 21 MiB). A pitch that would go over it is computed for each of its notes, as one played once is.
+ * The memory for shared signals, in samples of 8 bytes, both sides of a spread voice counted: 2 M, 15
+ * MiB, allocated once per engine thread (at its first render that shares) and kept, so rendering leaves
+ * no garbage for the collector and a job's peak grows by at most this much. A pad's pitches come to
+ * 0.8-2.6 M (8-11 pitches, each as long as its longest note, two sides); house's and techno's chords,
+ * whose brightness moves from bar to bar, to many more. Notes whose signal does not fit are computed
+ * alone, as a pitch played once is.
  */
-const SHARED_SAMPLES = 3_000_000;
+export const SHARED_SAMPLES = 2_000_000;
+
+let arena: Float64Array | undefined;
+/** The signal of a note computed alone, kept by the thread up to SCRATCH_KEPT samples a side. */
+let scratch: { left: Float64Array; right: Float64Array } | undefined;
+const SCRATCH_KEPT = 20 * SAMPLE_RATE;
+
+/** What renderTones did: notes played from a shared signal, notes computed alone, and the shared samples it used. */
+export interface ToneSharing {
+  shared: number;
+  alone: number;
+  used: number;
+}
 
 /**
  * Writes notes into `out`, in order. A note's oscillators and low-pass, before its envelope, velocity
- * and pan, depend only on its voice and pitch: they start at the same phase wherever the note starts.
- * So a pitch played again on a voice with the same oscillators reuses that signal, computed once as
- * long as its longest note, and only the envelope is applied per note: a chord part plays each of
- * its few pitches tens of times (2-7× fewer samples to compute in a 30 s render, more in a longer
- * one). The samples are those of computing each note alone, bit for bit. A pitch's signal is kept
- * from its first note to its last and within SHARED_SAMPLES; a note that slides, a pitch played once
- * or one over that budget is computed for the note alone.
+ * and pan, depend only on their settings (timbre, cutoff with the note's brightness, detune, spread)
+ * and its pitch: they start at the same phase wherever the note starts. So notes that share those
+ * share that signal, computed once as long as the longest of them, and only the envelope, velocity,
+ * drive and pan are applied per note: a chord part plays each of its few pitches tens of times (the
+ * two chord voices, panned apart, share too). The samples are those of computing each note alone, bit
+ * for bit. Signals are shared in the order their first notes come, while SHARED_SAMPLES has room; a
+ * note that slides, a signal one note plays, or one that does not fit is computed for the note alone.
  */
-export function renderTones(out: Stereo, notes: readonly ToneNote[]): void {
-  // Each note's sharable signal: its key, the samples it plays at most, and the key's last note.
+export function renderTones(out: Stereo, notes: readonly ToneNote[], sharing?: ToneSharing): void {
+  const lengths = notes.map((n) => playedSamples(out, n));
+  // Each note's sharable signal: its key, and per key the samples its notes play at most and its last note.
   const keys = notes.map((n) => (n.shape?.slides?.length ? null : sourceKey(n)));
-  const need = new Map<string, { samples: number; last: number; uses: number }>();
-  notes.forEach((n, i) => {
-    const key = keys[i];
-    if (key === null || key === undefined) return;
-    const samples = playedSamples(out, n);
+  const need = new Map<string, { samples: number; last: number }>();
+  keys.forEach((key, i) => {
+    if (!key) return;
     const seen = need.get(key);
     if (seen) {
-      seen.samples = Math.max(seen.samples, samples);
+      seen.samples = Math.max(seen.samples, lengths[i] as number);
       seen.last = i;
-      seen.uses++;
-    } else need.set(key, { samples, last: i, uses: 1 });
+    } else need.set(key, { samples: lengths[i] as number, last: i });
   });
   const shared = new Map<string, ToneSource>();
-  let held = 0;
-  let scratch: ToneSource | undefined;
+  let used = 0;
+  const take = (samples: number) => {
+    arena ??= new Float64Array(SHARED_SAMPLES);
+    used += samples;
+    return arena.subarray(used - samples, used);
+  };
   notes.forEach((n, i) => {
     const key = keys[i];
     const plan = key ? need.get(key) : undefined;
     let source = key ? shared.get(key) : undefined;
-    if (!source && key && plan && plan.uses > 1 && held + plan.samples <= SHARED_SAMPLES) {
-      source = toneSource(n, plan.samples);
+    // Shared from a note that has a later one to share it with, if it fits.
+    const sides = spreadOf(n.tone) ? 2 : 1;
+    if (!source && key && plan && plan.last > i && used + plan.samples * sides <= SHARED_SAMPLES) {
+      source = toneSource(n, take(plan.samples), sides === 2 ? take(plan.samples) : null);
       shared.set(key, source);
-      held += plan.samples;
     }
-    if (!source) source = scratch = toneSource(n, playedSamples(out, n), scratch);
-    playTone(out, n, source, playedSamples(out, n));
-    if (key && plan?.last === i && shared.delete(key)) held -= plan.samples;
+    if (sharing) sharing[source ? 'shared' : 'alone']++;
+    source ??= toneSource(n, ...scratchFor(lengths[i] as number, sides));
+    playTone(out, n, source, lengths[i] as number);
   });
+  if (sharing) sharing.used = used;
+}
+
+/** `length` samples of scratch, one or two sides: the thread's own, grown as needed up to SCRATCH_KEPT. */
+function scratchFor(length: number, sides: number): [Float64Array, Float64Array | null] {
+  if (length > SCRATCH_KEPT) return [new Float64Array(length), sides === 2 ? new Float64Array(length) : null];
+  if (!scratch || scratch.left.length < length) scratch = { left: new Float64Array(length), right: new Float64Array(length) };
+  return [scratch.left.subarray(0, length), sides === 2 ? scratch.right.subarray(0, length) : null];
 }
 
 /** What a note's oscillators and low-pass give before its envelope: the left (or only) and right side. */
@@ -168,21 +194,21 @@ function playedSamples(out: Stereo, n: ToneNote): number {
   return Math.max(0, Math.min(out.left.length, n.start + total) - n.start);
 }
 
+/** A voice's oscillator signal has two sides when its detuned oscillators are spread, else one. */
+const spreadOf = (o: ToneOptions) => (o.detune !== 0 ? (o.spread ?? 0) : 0);
+
 /** What decides a note's oscillator signal (sliding notes aside): its voice's oscillators, cutoff and pitch. */
 function sourceKey({ tone: o, midi, shape }: ToneNote): string {
-  const spread = o.detune !== 0 ? (o.spread ?? 0) : 0;
-  return `${o.timbre} ${cutoffOf(o, shape)} ${o.detune} ${spread} ${o.phaseByPitch ? 1 : 0} ${midi}`;
+  return `${o.timbre} ${cutoffOf(o, shape)} ${o.detune} ${spreadOf(o)} ${o.phaseByPitch ? 1 : 0} ${midi}`;
 }
 
 const cutoffOf = (o: ToneOptions, shape: NoteShape = {}) => Math.min(18_000, o.cutoff * (shape.bright ?? 1));
 
-/** The note's oscillators through its low-pass, `length` samples (into `reuse` when it is long enough). */
-function toneSource({ tone: o, midi, shape = {} }: ToneNote, length: number, reuse?: ToneSource): ToneSource {
+/** The note's oscillators through its low-pass, as many samples as `a` holds: into `a`, and `b` for a spread voice's right side. */
+function toneSource({ tone: o, midi, shape = {} }: ToneNote, a: Float64Array, b: Float64Array | null): ToneSource {
+  const length = a.length;
   const detune = o.detune !== 0;
-  const spread = detune ? (o.spread ?? 0) : 0;
-  const fits = (a: Float64Array | null | undefined) => (a && a.length >= length ? a : new Float64Array(length));
-  const a = fits(reuse?.left);
-  const b = spread ? fits(reuse?.right) : null;
+  const spread = spreadOf(o);
   const lpA = 1 - Math.exp((-TWO_PI * cutoffOf(o, shape)) / SAMPLE_RATE);
   const baseDt = midiToFrequency(midi) / SAMPLE_RATE;
   const detuneRatio = 2 ** (o.detune / 1200);
@@ -267,7 +293,7 @@ function playTone(out: Stereo, { start, lengthSec, velocity, tone: o }: ToneNote
  * one that does not: each slide moves from the pitch before to its own, linearly in semitones over
  * `glideSec`, from its start.
  */
-function pitchPath(midi: number, slides: readonly { atSec: number; midi: number }[], glideSec: number) {
+export function pitchPath(midi: number, slides: readonly { atSec: number; midi: number }[], glideSec: number) {
   if (slides.length === 0) return undefined;
   const glide = Math.max(1, glideSec * SAMPLE_RATE);
   const steps = slides.map((s, k) => {
