@@ -7,7 +7,7 @@
  *   npx tsx scripts/engine-memory.ts stems|master [durationSec=300]
  *   npx tsx scripts/engine-memory.ts mix [durationSec=300] [tracks=4]
  *
- * Beats are trap's (140 bpm, dark) unless ENGINE_MEMORY_GENRE names another genre.
+ * Beats are trap's (140 bpm, dark) unless ENGINE_MEMORY_GENRE names another genre (at the same tempo and mood).
  *
  * The sources of stems/master/mix (beats of that length) are made first by a
  * child process and kept in a temp directory, so their peak does not hide

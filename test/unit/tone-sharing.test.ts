@@ -80,7 +80,7 @@ describe('renderTones', () => {
     });
   }
 
-  it('a pitch whose longest note comes last, notes past the end, and sliding notes', () => {
+  it('a pitch whose longest note comes last, notes past the end, sliding notes, and notes longer than the kept scratch', () => {
     const a = compose({ genre: 'trap', bpm: 140, key: keyOf('C minor'), mood: 'dark', durationSec: 8, seed: 9 });
     const pad = { ...toneFor(a, 'chords'), drive: 1.2 };
     const bass = toneFor(a, 'bass');
@@ -95,10 +95,15 @@ describe('renderTones', () => {
       { start: sec(2.8), lengthSec: 1, midi: 60, velocity: 0.4, tone: pad },
       { start: sec(2.9), lengthSec: 1, midi: 36, velocity: 0.8, tone: bass },
     ];
-    const { out, sharing } = shared(sec(3), notes);
-    expectSameBits(out, reference(sec(3), notes));
+    // Computed alone and longer than the scratch a thread keeps (10 s): one side, then two, the second cut off by the end.
+    notes.push(
+      { start: sec(0.2), lengthSec: 11, midi: 38, velocity: 0.9, tone: bass },
+      { start: sec(0.3), lengthSec: 12, midi: 62, velocity: 0.5, tone: pad },
+    );
+    const { out, sharing } = shared(sec(12.1), notes);
+    expectSameBits(out, reference(sec(12.1), notes));
     // The pad's plain pitch 60 four times and the bass's 36 twice share; the bright one and the slides do not.
-    expect(sharing).toMatchObject({ shared: 6, alone: 3 });
+    expect(sharing).toMatchObject({ shared: 6, alone: 5 });
   });
 
   it('more signal than the shared budget holds: the rest is computed alone, with the same samples', () => {

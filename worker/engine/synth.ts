@@ -108,18 +108,19 @@ export function renderTone(
 
 /**
  * The memory for shared signals, in samples of 8 bytes, both sides of a spread voice counted: 2 M, 15
- * MiB, allocated once per engine thread (at its first render that shares) and kept, so rendering leaves
- * no garbage for the collector and a job's peak grows by at most this much. A pad's pitches come to
- * 0.8-2.6 M (8-11 pitches, each as long as its longest note, two sides); house's and techno's chords,
- * whose brightness moves from bar to bar, to many more. Notes whose signal does not fit are computed
- * alone, as a pitch played once is.
+ * MiB, allocated once per engine thread (at its first render that shares) and kept, with the scratch
+ * for notes computed alone (up to SCRATCH_KEPT a side, 3.4 MiB each): rendering leaves no garbage for
+ * the collector (but for a note over 10 s computed alone), and a job's peak grows by at most these. A pad's pitches come to 0.8-2.6 M (8-11
+ * pitches, each as long as its longest note, two sides; the same at 30 s and 300 s); house's and
+ * techno's chords, whose brightness moves from bar to bar, to many more. Notes whose signal does not
+ * fit are computed alone, as a pitch played once is.
  */
 export const SHARED_SAMPLES = 2_000_000;
+const SCRATCH_KEPT = 10 * SAMPLE_RATE;
 
 let arena: Float64Array | undefined;
-/** The signal of a note computed alone, kept by the thread up to SCRATCH_KEPT samples a side. */
-let scratch: { left: Float64Array; right: Float64Array } | undefined;
-const SCRATCH_KEPT = 20 * SAMPLE_RATE;
+let scratchLeft: Float64Array | undefined;
+let scratchRight: Float64Array | undefined;
 
 /** What renderTones did: notes played from a shared signal, notes computed alone, and the shared samples it used. */
 export interface ToneSharing {
@@ -175,11 +176,13 @@ export function renderTones(out: Stereo, notes: readonly ToneNote[], sharing?: T
   if (sharing) sharing.used = used;
 }
 
-/** `length` samples of scratch, one or two sides: the thread's own, grown as needed up to SCRATCH_KEPT. */
+/** `length` samples of scratch for one or two sides: the thread's own, grown as needed up to SCRATCH_KEPT (longer: new ones). */
 function scratchFor(length: number, sides: number): [Float64Array, Float64Array | null] {
   if (length > SCRATCH_KEPT) return [new Float64Array(length), sides === 2 ? new Float64Array(length) : null];
-  if (!scratch || scratch.left.length < length) scratch = { left: new Float64Array(length), right: new Float64Array(length) };
-  return [scratch.left.subarray(0, length), sides === 2 ? scratch.right.subarray(0, length) : null];
+  if (!scratchLeft || scratchLeft.length < length) scratchLeft = new Float64Array(length);
+  if (sides === 1) return [scratchLeft.subarray(0, length), null];
+  if (!scratchRight || scratchRight.length < length) scratchRight = new Float64Array(length);
+  return [scratchLeft.subarray(0, length), scratchRight.subarray(0, length)];
 }
 
 /** What a note's oscillators and low-pass give before its envelope: the left (or only) and right side. */
