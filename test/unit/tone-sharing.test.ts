@@ -12,7 +12,7 @@ import { parseKey } from '../../src/music/keys.js';
 import type { Note } from '../../worker/engine/arrangement.js';
 import { compose } from '../../worker/engine/composer.js';
 import { SAMPLE_RATE, type Stereo, stereo } from '../../worker/engine/dsp.js';
-import { legatoRuns, toneFor } from '../../worker/engine/render.js';
+import { legatoRuns, toneFor, toneNote } from '../../worker/engine/render.js';
 import { SHARED_SAMPLES, type ToneNote, type ToneOptions, type ToneSharing, renderTones } from '../../worker/engine/synth.js';
 import { referenceTone } from '../helpers/tone-reference.js';
 
@@ -56,14 +56,7 @@ describe('renderTones', () => {
       const at = (beats: number) => Math.round(beats * secPerBeat * SAMPLE_RATE);
       const left = toneFor(a, 'chords');
       const right = { ...left, pan: -left.pan };
-      const play = (n: Note, tone: ToneOptions): ToneNote => ({
-        start: at(n.time),
-        lengthSec: n.duration * secPerBeat,
-        midi: n.midi,
-        velocity: n.velocity,
-        tone,
-        shape: n,
-      });
+      const play = (n: Note, tone: ToneOptions) => toneNote(n, tone, secPerBeat);
       const bass = toneFor(a, 'bass');
       const notes = [
         ...a.chords.map((n, i) => play(n, i % 2 ? right : left)),

@@ -56,15 +56,7 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   const rendered = s.left.length;
   // Notes start within the bars (a note the groove pushed past the last bar line is not played).
   const inLoop = (n: ToneNote) => n.start < length;
-  // A chord's or the lead's note on its voice.
-  const playing = (n: Note, tone: ToneOptions): ToneNote => ({
-    start: at(n.time),
-    lengthSec: n.duration * secPerBeat,
-    midi: n.midi,
-    velocity: n.velocity,
-    tone,
-    shape: n,
-  });
+  const playing = (n: Note, tone: ToneOptions) => toneNote(n, tone, secPerBeat);
   // Space: reverb on chords and lead (more for ambient), a dotted-eighth echo on the lead.
   const send = () => {
     const m = new Float32Array(rendered);
@@ -94,9 +86,7 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
     renderTones(
       s,
       legatoRuns(a.bass, secPerBeat)
-        .flatMap(({ note, lengthSec, shape }) =>
-          tones.map((tone) => ({ start: at(note.time), lengthSec, midi: note.midi, velocity: note.velocity, tone, shape })),
-        )
+        .flatMap(({ note, lengthSec, shape }) => tones.map((tone) => ({ ...playing(note, tone), lengthSec, shape })))
         .filter(inLoop),
     );
   } else if (part === 'chords') {
@@ -128,6 +118,18 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   if (part === 'bass') duckUnderKicks(loop, a);
   scale(loop, dbToGain(style.levels[part]));
   return loop;
+}
+
+/** A note of the arrangement as renderTones plays it on `tone`: from its sample, with its shape (brightness). */
+export function toneNote(n: Note, tone: ToneOptions, secPerBeat: number): ToneNote {
+  return {
+    start: Math.round(n.time * secPerBeat * SAMPLE_RATE),
+    lengthSec: n.duration * secPerBeat,
+    midi: n.midi,
+    velocity: n.velocity,
+    tone,
+    shape: n,
+  };
 }
 
 /**

@@ -110,10 +110,10 @@ export function renderTone(
  * The memory for shared signals, in samples of 8 bytes, both sides of a spread voice counted: 2 M, 15
  * MiB, allocated once per engine thread (at its first render that shares) and kept, with the scratch
  * for notes computed alone (up to SCRATCH_KEPT a side, 3.4 MiB each): rendering leaves no garbage for
- * the collector (but for a note over 10 s computed alone), and a job's peak grows by at most these. A pad's pitches come to 0.8-2.6 M (8-11
- * pitches, each as long as its longest note, two sides; the same at 30 s and 300 s); house's and
- * techno's chords, whose brightness moves from bar to bar, to many more. Notes whose signal does not
- * fit are computed alone, as a pitch played once is.
+ * the collector (but for a note over 10 s computed alone), and a job's peak grows by at most these.
+ * A pad's pitches come to 0.8-2.6 M (8-11 pitches, each as long as its longest note, two sides; the
+ * same at 30 s and 300 s); house's and techno's chords, whose brightness moves from bar to bar, to many
+ * more. Notes whose signal does not fit are computed alone, as a pitch played once is.
  */
 export const SHARED_SAMPLES = 2_000_000;
 const SCRATCH_KEPT = 10 * SAMPLE_RATE;
