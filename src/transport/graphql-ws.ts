@@ -42,6 +42,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AppError, errorCode, isGraphQLError } from '../errors.js';
+import { groupBy } from '../group-by.js';
 import { checkOnly, isShareable, releaseSubscription, takeRelease, wasCancelled } from '../graphql/live-subscription.js';
 import { clientIp, type TrustProxy } from '../http/client-ip.js';
 import { nodeHeaders } from '../http/node-headers.js';
@@ -295,13 +296,8 @@ export function attachGraphqlWs<Upgrade>(opts: {
    * every RECHECK_MS. The slice's checks start in one turn, so they are read together.
    */
   function sweepTokens(slice: ReadonlySet<WsExtra>) {
-    const byToken = new Map<VerifiedToken, WsExtra[]>();
-    for (const state of slice) {
-      if (!state.grant || state.closed) continue;
-      const list = byToken.get(state.grant);
-      if (list) list.push(state);
-      else byToken.set(state.grant, [state]);
-    }
+    const open = [...slice].filter((state) => state.grant && !state.closed);
+    const byToken = groupBy(open, (state) => state.grant as VerifiedToken);
     return Promise.all(
       [...byToken].map(async ([grant, sockets]) => {
         const result = await tokens.recheck(grant).catch((err) => {

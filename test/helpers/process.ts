@@ -1,5 +1,6 @@
 /** Runs the real api entry point (src/main.ts) as a child process. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { beforeEach } from 'vitest';
 import { redisAnswers } from '../../scripts/lib/redis-answers.js';
 import { spawnTs } from '../../scripts/lib/spawn-ts.js';
 import { testEnv } from './harness.js';
@@ -56,6 +57,22 @@ async function spawnEntry(
     output: p.output,
     kill: p.kill,
   };
+}
+
+/**
+ * When a test of the file fails, prints the end of a child process's output (its log: a Redis
+ * connection error, a slow start), which is otherwise lost with the process. `of` is read then, so
+ * it may name a process started in beforeAll.
+ */
+export function printOutputOnFailure(of: () => ApiProcess | undefined, lines = 60): void {
+  beforeEach(({ onTestFailed }) =>
+    onTestFailed(() => {
+      const p = of();
+      if (!p) return;
+      const tail = p.output().trimEnd().split('\n').slice(-lines).join('\n');
+      console.error(`the last ${lines} lines of the output of pid ${p.child.pid} (${p.url}):\n${tail}`);
+    }),
+  );
 }
 
 /**

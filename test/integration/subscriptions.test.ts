@@ -17,7 +17,7 @@ import {
   rawId,
   storeAndPublishMessage,
 } from '../helpers/harness.js';
-import { type ApiProcess, spawnApi } from '../helpers/process.js';
+import { type ApiProcess, printOutputOnFailure, spawnApi } from '../helpers/process.js';
 import { activeSubscriptions } from '../helpers/ws.js';
 
 const MESSAGE_ADDED = 'subscription($c: ID!) { messageAdded(conversationId: $c) { id content role status conversation { id } } }';
@@ -37,6 +37,8 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
   await Promise.all([api.stop(), other.kill()]);
 });
+// The tests across processes wait on `other`: a failure shows what it logged.
+printOutputOnFailure(() => other);
 
 function client(wsUrl: string, token?: string | null) {
   const c = wsClient(wsUrl, token);

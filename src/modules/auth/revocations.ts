@@ -18,6 +18,7 @@
 import DataLoader from 'dataloader';
 import type { Db } from '../../db/client.js';
 import { defineScript, type Redis } from '../../redis.js';
+import { groupBy } from '../../group-by.js';
 
 // KEYS[1] the user's version; ARGV: version, ttl. Raises it only (a slow reader never lowers it); returns the stored value.
 const RAISE_VERSION = `
@@ -100,12 +101,7 @@ export class TokenRevocations {
    */
   private async readMany(batch: readonly Lookup[]): Promise<(string | null)[][]> {
     if (!this.deps.redis.isCluster) return this.readTogether(batch);
-    const byUser = new Map<string, Lookup[]>();
-    for (const lookup of batch) {
-      const group = byUser.get(lookup.userId);
-      if (group) group.push(lookup);
-      else byUser.set(lookup.userId, [lookup]);
-    }
+    const byUser = groupBy(batch, (lookup) => lookup.userId);
     const answers = new Map<Lookup, (string | null)[]>();
     await Promise.all(
       [...byUser.values()].map(async (group) => {

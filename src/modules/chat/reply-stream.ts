@@ -10,6 +10,7 @@
  * chunks were most of the writes (docs/benchmarks.md, chat).
  */
 import type { ChatChunkEvent, PubSub } from '../../pubsub.js';
+import { groupBy } from '../../group-by.js';
 import { defineScript, hashTag, type Redis, retryWhileRedisAway } from '../../redis.js';
 
 const STREAM_TTL_SEC = 3600;
@@ -119,12 +120,7 @@ export class ReplyStream {
 
   private bySlot(batch: Pending[]): Pending[][] {
     if (!this.redis.isCluster) return [batch];
-    const groups = new Map<string, Pending[]>();
-    for (const c of batch) {
-      const tag = hashTag(c.key);
-      groups.set(tag, [...(groups.get(tag) ?? []), c]);
-    }
-    return [...groups.values()];
+    return [...groupBy(batch, (c) => hashTag(c.key)).values()];
   }
 
   /** Writes a group's chunks, again while Redis is away (up to retryMs). */
