@@ -142,7 +142,9 @@ const CHORD_RHYTHMS: Record<'keys' | 'stabs' | 'offbeat', [number, number][][]> 
 /**
  * The chords: each voiced close to the one before (so in inversions), in a rhythm picked per render.
  * The break holds them as pads. House and techno chords move: their filter opens and closes over
- * eight bars.
+ * eight bars. The phase is taken within the eight (`bar % 8`) so that it repeats exactly: sin(2π·bar/8)
+ * differs in its last bits from bar to bar, and a chord pitch whose brightness repeats is computed
+ * once for every bar it comes back in (synth.ts renderTones), with the same samples.
  */
 function composeChords(style: Style, key: MusicalKey, harmony: readonly Chord[], sections: readonly Section[], rng: Rng): Note[] {
   const notes: Note[] = [];
@@ -156,7 +158,7 @@ function composeChords(style: Style, key: MusicalKey, harmony: readonly Chord[],
       const v = 0.5 + 0.3 * section.energy;
       const pitches = voiceChord(key, chord, style.sevenths ? 4 : 3, previous);
       previous = pitches;
-      const bright = moves ? 0.75 + 0.35 * Math.sin((2 * Math.PI * bar) / 8) : undefined;
+      const bright = moves ? 0.75 + 0.35 * Math.sin((2 * Math.PI * (bar % 8)) / 8) : undefined;
       const hit = (time: number, duration: number, strum = 0) => {
         for (const [i, midi] of pitches.entries())
           notes.push({ time: bar * 4 + time + i * strum, duration, midi, velocity: humanize(v, rng), ...(bright && { bright }) });
