@@ -6,8 +6,7 @@
  */
 import { decodeBase64, decodeCursorChunk } from '@pothos/core';
 import { badInput } from '../errors.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { canonicalUuid } from '../uuid.js';
 
 export function encodeGlobalId(typename: string, id: string): string {
   return Buffer.from(`${typename}:${id}`, 'utf8').toString('base64');
@@ -18,9 +17,10 @@ export function parseGlobalId(value: string): { typename: string; id: string } |
   const text = value.length <= 200 ? Buffer.from(value, 'base64').toString('utf8') : '';
   const sep = text.indexOf(':');
   const typename = text.slice(0, sep);
-  const id = text.slice(sep + 1);
-  if (sep < 1 || !/^[A-Z][A-Za-z]*$/.test(typename) || !UUID.test(id) || encodeGlobalId(typename, id) !== value) return null;
-  return { typename, id: id.toLowerCase() };
+  const raw = text.slice(sep + 1);
+  const id = canonicalUuid(raw);
+  if (sep < 1 || !/^[A-Z][A-Za-z]*$/.test(typename) || !id || encodeGlobalId(typename, raw) !== value) return null;
+  return { typename, id };
 }
 
 /** Decodes any global id; malformed ones are BAD_USER_INPUT on `field`. */
@@ -32,7 +32,8 @@ export function decodeGlobalId(value: string, field: string): { typename: string
 
 /** The uuid behind an argument that must name a `typename` (global id or bare uuid). */
 export function idOf(typename: string, value: string, field: string): string {
-  if (UUID.test(value)) return value.toLowerCase();
+  const bare = canonicalUuid(value);
+  if (bare) return bare;
   const decoded = decodeGlobalId(value, field);
   if (decoded.typename !== typename) throw badInput(field, `is not a ${typename} id`);
   return decoded.id;
@@ -62,6 +63,6 @@ export function checkCursors(args: { after?: string | null; before?: string | nu
     } catch {
       value = undefined;
     }
-    if (typeof value !== 'string' || !UUID.test(value)) throw badInput(field, 'is not a valid cursor');
+    if (typeof value !== 'string' || !canonicalUuid(value)) throw badInput(field, 'is not a valid cursor');
   }
 }

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, errors, jwtVerify } from 'jose';
 import { z } from 'zod';
+import { canonicalUuid } from '../../uuid.js';
 import type { TokenRevocations } from './revocations.js';
 import type { Viewer } from './viewer.js';
 
@@ -28,9 +29,11 @@ const EXPIRED = 'Token expired, log in again';
  * `ver` and `jti` are optional: tokens signed before token versions and token ids still verify.
  */
 const Claims = z.object({
-  // Any 8-4-4-4-12 hex uuid, as PostgreSQL's uuid type reads it (z.uuid() would also demand an RFC variant),
-  // in lower case as PostgreSQL gives ids back: one spelling per user for the revocation keys and counts.
-  sub: z.guid().transform((id) => id.toLowerCase()),
+  // A uuid, spelled as PostgreSQL spells it (src/uuid.ts): one spelling per user for the revocation keys and counts.
+  sub: z
+    .string()
+    .transform(canonicalUuid)
+    .pipe(z.string({ error: 'not a uuid' })),
   role: z.enum(['USER', 'ADMIN']),
   ver: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
   jti: z.string().min(1).max(128).optional(),
