@@ -13,7 +13,6 @@ import DataLoader from 'dataloader';
 import { conversationSql } from '../../access/rules.js';
 import type { Sql } from '../../db/client.js';
 import { Prisma, type Message } from '../../generated/prisma/client.js';
-import { withFields } from '../../with-fields.js';
 
 const MESSAGE = `id, conversation_id AS "conversationId", user_id AS "userId", role, content, status, intent, entities,
   generation_id AS "generationId", provider, model, prompt_tokens AS "promptTokens",
@@ -24,7 +23,12 @@ type Row = Omit<Message, 'cost'> & { cost: string };
 /** The conversation `$1` if the viewer `$2` may add messages to it (the access rule, as SQL). */
 const WRITABLE_CONVERSATION = `SELECT c.id, c.project_id FROM conversations c WHERE c.id = $1 AND ${conversationSql('write', 'c', '$2')}`;
 
-const toMessage = ({ cost, ...row }: Row): Message => withFields(row, { cost: new Prisma.Decimal(cost) });
+/** A row as Prisma's `Message`: its cost, read as text, becomes a Decimal in place (the row is ours, fresh from pg). */
+const toMessage = (row: Row): Message => {
+  const message = row as unknown as Message;
+  message.cost = new Prisma.Decimal(row.cost);
+  return message;
+};
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
