@@ -4,12 +4,16 @@
  * Each process renews its own entries every REFRESH_MS for TTL_MS, so the entries of a process that
  * died expire within TTL_MS (30 s); a client that vanishes is dropped by its socket's close or the
  * keepalive before that. Every change (join, leave, expiry) publishes a PRESENCE project event with
- * the distinct users present.
+ * the distinct users present. The renewals are spread over REFRESH_MS a slice at a time
+ * (transport/rounds.ts), one ZADD per project for a slice's entries in it: an api with 10,000 project
+ * subscriptions sent 10,000 ZADDs at once every 10 s, and requests waited behind them.
  */
 import { randomUUID } from 'node:crypto';
+import { groupBy } from '../../group-by.js';
 import type { Logger } from '../../logger.js';
 import type { PubSub } from '../../pubsub.js';
 import type { Redis } from '../../redis.js';
+import { Rounds } from '../../transport/rounds.js';
 import { publishProjectEvent } from './project-events.js';
 
 export const PRESENCE_TTL_MS = 30_000;
@@ -18,9 +22,19 @@ const REFRESH_MS = 10_000;
 export class Presence {
   /** This process's entries: member → project. */
   private readonly entries = new Map<string, string>();
-  private timer: NodeJS.Timeout | null = null;
+  /** The entries' renewals, a slice every SLICE_MS or so; only while there are entries. */
+  private rounds: Rounds<string> | null = null;
 
-  constructor(private readonly deps: { redis: Redis; pubsub: PubSub; prefix: string; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      redis: Redis;
+      pubsub: PubSub;
+      prefix: string;
+      log: Logger;
+      /** For tests: how often each entry is renewed (REFRESH_MS). */
+      refreshMs?: number;
+    },
+  ) {}
 
   private key(projectId: string): string {
     return `${this.deps.prefix}presence:${projectId}`;
@@ -30,7 +44,8 @@ export class Presence {
   async join(projectId: string, userId: string): Promise<() => Promise<void>> {
     const member = `${userId}|${randomUUID()}`;
     this.entries.set(member, projectId);
-    this.timer ??= setInterval(() => void this.refresh(), REFRESH_MS).unref();
+    this.rounds ??= new Rounds(this.deps.refreshMs ?? REFRESH_MS, (members) => this.renew([...members]));
+    this.rounds.add(member);
     await this.deps.redis.zadd(this.key(projectId), Date.now() + PRESENCE_TTL_MS, member);
     await this.announce(projectId);
     let left = false;
@@ -38,10 +53,8 @@ export class Presence {
       if (left) return;
       left = true;
       this.entries.delete(member);
-      if (!this.entries.size && this.timer) {
-        clearInterval(this.timer);
-        this.timer = null;
-      }
+      this.rounds?.delete(member);
+      if (!this.entries.size) this.stop();
       await this.deps.redis.zrem(this.key(projectId), member).catch(() => 0);
       await this.announce(projectId).catch(() => {});
     };
@@ -64,22 +77,33 @@ export class Presence {
     });
   }
 
+  /** Renews all of this process's entries now, as their slices do in turn (see renew). */
+  refresh(): Promise<void> {
+    return this.renew([...this.entries.keys()]);
+  }
+
   /**
-   * Renews this process's entries, and drops the expired ones of the projects they are in (another
-   * process that died): each such project hears the new list.
+   * Renews `members` (those still here), one ZADD per project, and drops the expired entries of the
+   * projects they are in (another process that died): each such project hears the new list.
    */
-  async refresh(): Promise<void> {
-    const now = Date.now();
-    const projects = new Set(this.entries.values());
+  private async renew(members: string[]): Promise<void> {
+    const until = Date.now() + PRESENCE_TTL_MS;
+    const byProject = groupBy(
+      members.filter((member) => this.entries.has(member)),
+      (member) => this.entries.get(member) as string,
+    );
     try {
       // Side by side: the api's connection pipelines them into one write.
       await Promise.all(
-        [...this.entries].map(([member, projectId]) => this.deps.redis.zadd(this.key(projectId), now + PRESENCE_TTL_MS, member)),
+        [...byProject].map(([projectId, here]) => this.deps.redis.zadd(this.key(projectId), ...here.flatMap((m) => [until, m]))),
       );
-      for (const projectId of projects) {
-        const expired = await this.deps.redis.zremrangebyscore(this.key(projectId), '-inf', now);
-        if (expired > 0) await this.announce(projectId);
-      }
+      const now = Date.now();
+      await Promise.all(
+        [...byProject.keys()].map(async (projectId) => {
+          const expired = await this.deps.redis.zremrangebyscore(this.key(projectId), '-inf', now);
+          if (expired > 0) await this.announce(projectId);
+        }),
+      );
     } catch (err) {
       // Redis away: the entries are renewed at the next round (before they expire, unless it is long).
       this.deps.log.debug({ err: (err as Error).message }, 'presence refresh failed');
@@ -87,7 +111,7 @@ export class Presence {
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.rounds?.stop();
+    this.rounds = null;
   }
 }
