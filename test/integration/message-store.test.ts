@@ -179,6 +179,29 @@ describe('MessageStore', () => {
       for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThan(times[k - 1] as number);
     });
 
+    it('in one conversation keep their order across batches: a later turn waits for the earlier statement', async () => {
+      const { store: batched } = counting();
+      const c = await newConversation();
+      const others = await Promise.all([1, 2, 3].map(newConversation));
+      // Five turns of the event loop, each adding an exchange to `c` (and one to another conversation,
+      // which need not wait): five batches whose statements would otherwise run side by side.
+      const pending: Promise<Awaited<ReturnType<MessageStore['addExchange']>>>[] = [];
+      for (let n = 1; n <= 5; n++) {
+        pending.push(batched.addExchange(userId, c, m(`turn ${n}`), reply));
+        if (n <= 3) void batched.addExchange(userId, others[n - 1] as string, m('elsewhere'), reply);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const results = await Promise.all(pending);
+      const listed = await api.app.prisma.message.findMany({
+        where: { conversationId: c },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        select: { id: true, createdAt: true },
+      });
+      expect(listed.map((row) => row.id)).toEqual(results.flatMap((r) => [r?.userMessage.id, r?.assistantMessage.id]));
+      const times = listed.map((row) => row.createdAt.getTime());
+      for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThan(times[k - 1] as number);
+    });
+
     it('fail one at a time: an exchange PostgreSQL refuses fails only its own caller', async () => {
       const conversations = await Promise.all([1, 2, 3].map(newConversation));
       const results = await Promise.allSettled(

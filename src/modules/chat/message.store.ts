@@ -79,6 +79,12 @@ const asError = (error: unknown) => (error instanceof Error ? error : new Error(
 
 export class MessageStore {
   private readonly exchanges: DataLoader<Exchange, ExchangeRows>;
+  /**
+   * Each conversation with exchanges being stored, and when the batch storing them is done. Batches
+   * of successive turns run side by side; a batch's exchanges in a conversation an earlier batch is
+   * still storing wait for it, so that they are stored after its own (see storeExchanges).
+   */
+  private readonly storing = new Map<string, Promise<void>>();
 
   constructor(private readonly sql: Sql) {
     this.exchanges = new DataLoader((batch) => this.storeExchanges(batch), {
@@ -130,7 +136,9 @@ export class MessageStore {
   /**
    * A batch of exchanges, in statements of one exchange per conversation, one after another: a
    * conversation's exchanges keep the order they came in (each is stored at least a millisecond after
-   * the conversation's last message, whatever now() reads).
+   * the conversation's last message, whatever now() reads), within the batch and across batches (an
+   * exchange in a conversation an earlier batch is still storing goes once that batch is done; the
+   * others do not wait for it).
    * If a shared statement fails, each of its exchanges is tried alone, so one bad exchange fails
    * only its own caller.
    */
@@ -139,19 +147,50 @@ export class MessageStore {
     // Ids made once: an exchange tried again alone after a shared statement that did commit (its answer
     // lost with the connection) meets its own rows' keys and fails, instead of being stored twice.
     let left = batch.map((exchange, i) => ({ exchange, i, ids: { user: randomUUID(), assistant: randomUUID() } }));
-    while (left.length) {
-      const round = firstPerConversation(left);
-      left = left.filter((entry) => !round.includes(entry));
-      const stored = await this.insertExchanges(round).catch(async (error: unknown) => {
-        if (round.length === 1) return [asError(error)];
-        const alone = (entry: Entry) => this.insertExchanges([entry]).then((r) => r[0] as ExchangeRows, asError);
-        return Promise.all(round.map(alone));
-      });
-      round.forEach(({ i }, k) => {
-        results[i] = stored[k] as ExchangeRows | Error;
-      });
+    let done = () => {};
+    const finished = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    // The earlier batches this one waits for, by conversation; each leaves the map once done.
+    const earlier = new Map<string, Promise<void>>();
+    for (const id of new Set(batch.map((exchange) => exchange.conversationId))) {
+      const before = this.storing.get(id);
+      if (before)
+        earlier.set(
+          id,
+          before.then(() => void earlier.delete(id)),
+        );
+      this.storing.set(id, finished);
+    }
+    try {
+      while (left.length) {
+        const first = firstPerConversation(left);
+        const round = first.filter(({ exchange }) => !earlier.has(exchange.conversationId));
+        if (!round.length) {
+          await Promise.race(earlier.values());
+          continue;
+        }
+        left = left.filter((entry) => !round.includes(entry));
+        await this.storeRound(round, results);
+      }
+    } finally {
+      done();
+      for (const { conversationId } of batch)
+        if (this.storing.get(conversationId) === finished) this.storing.delete(conversationId);
     }
     return results;
+  }
+
+  /** One statement for `round` (one exchange per conversation), its rows or errors put in `results`. */
+  private async storeRound(round: Entry[], results: (ExchangeRows | Error)[]): Promise<void> {
+    const stored = await this.insertExchanges(round).catch(async (error: unknown) => {
+      if (round.length === 1) return [asError(error)];
+      const alone = (entry: Entry) => this.insertExchanges([entry]).then((r) => r[0] as ExchangeRows, asError);
+      return Promise.all(round.map(alone));
+    });
+    round.forEach(({ i }, k) => {
+      results[i] = stored[k] as ExchangeRows | Error;
+    });
   }
 
   /** One statement for exchanges in different conversations; a row each, in order (null: refused). */
