@@ -140,6 +140,22 @@ describe('MessageStore', () => {
     };
     const newConversation = async () => (await api.app.prisma.conversation.create({ data: { userId } })).id;
 
+    /**
+     * `c` lists each exchange's message then its reply, in the order they were added, each strictly
+     * after the last: statements a fraction of a millisecond apart leave no tie to the ids' order
+     * (created_at keeps milliseconds).
+     */
+    const expectListedInTurns = async (c: string, results: Awaited<ReturnType<MessageStore['addExchange']>>[]) => {
+      const listed = await api.app.prisma.message.findMany({
+        where: { conversationId: c },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        select: { id: true, createdAt: true },
+      });
+      expect(listed.map((row) => row.id)).toEqual(results.flatMap((r) => [r?.userMessage.id, r?.assistantMessage.id]));
+      const times = listed.map((row) => row.createdAt.getTime());
+      for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThan(times[k - 1] as number);
+    };
+
     it('share one statement across conversations, each stored as Prisma reads it, a refused one null', async () => {
       const { store: batched, counted } = counting();
       const conversations = await Promise.all([1, 2, 3, 4].map(newConversation));
@@ -167,16 +183,7 @@ describe('MessageStore', () => {
       const c = await newConversation();
       const results = await Promise.all([1, 2, 3, 4, 5].map((n) => batched.addExchange(userId, c, m(`turn ${n}`), reply)));
       expect(counted.statements).toBe(5);
-      const listed = await api.app.prisma.message.findMany({
-        where: { conversationId: c },
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        select: { id: true, createdAt: true },
-      });
-      expect(listed.map((row) => row.id)).toEqual(results.flatMap((r) => [r?.userMessage.id, r?.assistantMessage.id]));
-      // Statements a fraction of a millisecond apart still store each message strictly after the last
-      // (created_at keeps milliseconds): no tie left to the ids' order.
-      const times = listed.map((row) => row.createdAt.getTime());
-      for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThan(times[k - 1] as number);
+      await expectListedInTurns(c, results);
     });
 
     it('in one conversation keep their order across batches: a later turn waits for the earlier statement', async () => {
@@ -192,14 +199,7 @@ describe('MessageStore', () => {
         await new Promise((resolve) => setImmediate(resolve));
       }
       const results = await Promise.all(pending);
-      const listed = await api.app.prisma.message.findMany({
-        where: { conversationId: c },
-        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-        select: { id: true, createdAt: true },
-      });
-      expect(listed.map((row) => row.id)).toEqual(results.flatMap((r) => [r?.userMessage.id, r?.assistantMessage.id]));
-      const times = listed.map((row) => row.createdAt.getTime());
-      for (let k = 1; k < times.length; k++) expect(times[k]).toBeGreaterThan(times[k - 1] as number);
+      await expectListedInTurns(c, results);
     });
 
     it('fail one at a time: an exchange PostgreSQL refuses fails only its own caller', async () => {
