@@ -138,6 +138,7 @@ describe('MessageStore', () => {
       };
       return { store: new MessageStore(pool as unknown as Sql), counted };
     };
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
     const newConversation = async () => (await api.app.prisma.conversation.create({ data: { userId } })).id;
 
     /**
@@ -193,13 +194,43 @@ describe('MessageStore', () => {
       // Five turns of the event loop, each adding an exchange to `c` (and one to another conversation,
       // which need not wait): five batches whose statements would otherwise run side by side.
       const pending: Promise<Awaited<ReturnType<MessageStore['addExchange']>>>[] = [];
+      const elsewhere: Promise<unknown>[] = [];
       for (let n = 1; n <= 5; n++) {
         pending.push(batched.addExchange(userId, c, m(`turn ${n}`), reply));
-        if (n <= 3) void batched.addExchange(userId, others[n - 1] as string, m('elsewhere'), reply);
-        await new Promise((resolve) => setImmediate(resolve));
+        if (n <= 3) elsewhere.push(batched.addExchange(userId, others[n - 1] as string, m('elsewhere'), reply));
+        await nextTurn();
       }
       const results = await Promise.all(pending);
       await expectListedInTurns(c, results);
+      expect(await Promise.all(elsewhere)).not.toContain(null);
+    });
+
+    it('across batches wait only in the conversations an earlier batch is still storing', async () => {
+      // The first statement is held until released; the others go through.
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let statements = 0;
+      const query = sql.query.bind(sql) as (...args: unknown[]) => Promise<unknown>;
+      const gated = new MessageStore({
+        query: async (...args: unknown[]) => {
+          if (statements++ === 0) await gate;
+          return query(...args);
+        },
+      } as unknown as Sql);
+      const [x, y] = await Promise.all([newConversation(), newConversation()]);
+      const a = gated.addExchange(userId, x, m('x, first'), reply); // batch A: held
+      await nextTurn();
+      const b = [gated.addExchange(userId, x, m('x, second'), reply), gated.addExchange(userId, y, m('y, first'), reply)] as const;
+      await nextTurn();
+      const c = gated.addExchange(userId, y, m('y, second'), reply); // waits for B's y only, not for A
+      const cStored = await Promise.race([c, new Promise((resolve) => setTimeout(() => resolve('waited'), 2_000))]);
+      expect(cStored).not.toBe('waited');
+      release();
+      const [first, second, yFirst, ySecond] = await Promise.all([a, ...b, c]);
+      await expectListedInTurns(x, [first, second]);
+      await expectListedInTurns(y, [yFirst, ySecond]);
     });
 
     it('fail one at a time: an exchange PostgreSQL refuses fails only its own caller', async () => {

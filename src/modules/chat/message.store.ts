@@ -77,6 +77,24 @@ function firstPerConversation<T extends { exchange: Exchange }>(entries: T[]): T
 
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
+/** A promise that resolves at the first release(), which also calls `onRelease`; later calls do nothing. */
+function heldUntilReleased(onRelease: () => void): { done: Promise<void>; release(): void } {
+  let resolve = () => {};
+  const done = new Promise<void>((r) => {
+    resolve = r;
+  });
+  let released = false;
+  return {
+    done,
+    release() {
+      if (released) return;
+      released = true;
+      onRelease();
+      resolve();
+    },
+  };
+}
+
 export class MessageStore {
   private readonly exchanges: DataLoader<Exchange, ExchangeRows>;
   /**
@@ -136,9 +154,9 @@ export class MessageStore {
   /**
    * A batch of exchanges, in statements of one exchange per conversation, one after another: a
    * conversation's exchanges keep the order they came in (each is stored at least a millisecond after
-   * the conversation's last message, whatever now() reads), within the batch and across batches (an
-   * exchange in a conversation an earlier batch is still storing goes once that batch is done; the
-   * others do not wait for it).
+   * the conversation's last message, whatever now() reads), within the batch and across batches. An
+   * exchange in a conversation an earlier batch is still storing goes once that batch has stored its
+   * last exchange there; the batch's other conversations do not wait for it.
    * If a shared statement fails, each of its exchanges is tried alone, so one bad exchange fails
    * only its own caller.
    */
@@ -147,11 +165,9 @@ export class MessageStore {
     // Ids made once: an exchange tried again alone after a shared statement that did commit (its answer
     // lost with the connection) meets its own rows' keys and fails, instead of being stored twice.
     let left = batch.map((exchange, i) => ({ exchange, i, ids: { user: randomUUID(), assistant: randomUUID() } }));
-    let done = () => {};
-    const finished = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    // The earlier batches this one waits for, by conversation; each leaves the map once done.
+    // What this batch holds, by conversation: done once its last exchange there is stored.
+    const held = new Map<string, { done: Promise<void>; release(): void }>();
+    // The earlier batches this one waits for, by conversation; each leaves the map once released.
     const earlier = new Map<string, Promise<void>>();
     for (const id of new Set(batch.map((exchange) => exchange.conversationId))) {
       const before = this.storing.get(id);
@@ -160,23 +176,29 @@ export class MessageStore {
           id,
           before.then(() => void earlier.delete(id)),
         );
-      this.storing.set(id, finished);
+      const hold = heldUntilReleased(() => {
+        if (this.storing.get(id) === hold.done) this.storing.delete(id);
+      });
+      held.set(id, hold);
+      this.storing.set(id, hold.done);
     }
     try {
       while (left.length) {
         const first = firstPerConversation(left);
         const round = first.filter(({ exchange }) => !earlier.has(exchange.conversationId));
+        // Every conversation left waits for an earlier batch: go on once one of them is released.
         if (!round.length) {
           await Promise.race(earlier.values());
           continue;
         }
         left = left.filter((entry) => !round.includes(entry));
         await this.storeRound(round, results);
+        for (const { exchange } of round)
+          if (!left.some((entry) => entry.exchange.conversationId === exchange.conversationId))
+            held.get(exchange.conversationId)?.release();
       }
     } finally {
-      done();
-      for (const { conversationId } of batch)
-        if (this.storing.get(conversationId) === finished) this.storing.delete(conversationId);
+      for (const hold of held.values()) hold.release();
     }
     return results;
   }
