@@ -11,6 +11,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
+import { groupBy } from '../../src/group-by.js';
 import { createBenchEnv, ROOT, rssOf, summarize, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } } });
@@ -41,17 +42,17 @@ const freePort = () =>
 
 /** Every process below `root` (by parent pid, from /proc), with its command line. */
 function tree(root: number): { pid: number; cmd: string }[] {
-  const parents = new Map<number, number[]>();
+  const links: { pid: number; ppid: number }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+      links.push({ pid: Number(entry), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) });
     } catch {
       // gone meanwhile
     }
   }
+  const parents = new Map([...groupBy(links, (l) => l.ppid)].map(([ppid, children]) => [ppid, children.map((c) => c.pid)]));
   const out: { pid: number; cmd: string }[] = [];
   const walk = (pid: number) => {
     let cmd = '';

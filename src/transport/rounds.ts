@@ -1,5 +1,5 @@
 /**
- * Periodic work over every open socket, spread across its period. A member is put in one of the
+ * Periodic work over many members (every open socket; presence's entries), spread across its period. A member is put in one of the
  * period's slices when it joins (in turn, so they stay even), and one slice comes up every SLICE_MS or
  * so: each member is visited once per period, as with one setInterval, but a visit handles a slice's
  * members, not all of them at once, so no round over thousands of sockets holds the event loop while

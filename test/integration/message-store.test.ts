@@ -222,7 +222,10 @@ describe('MessageStore', () => {
       const [x, y] = await Promise.all([newConversation(), newConversation()]);
       const a = gated.addExchange(userId, x, m('x, first'), reply); // batch A: held
       await nextTurn();
-      const b = [gated.addExchange(userId, x, m('x, second'), reply), gated.addExchange(userId, y, m('y, first'), reply)] as const;
+      const b = [
+        gated.addExchange(userId, x, m('x, second'), reply),
+        gated.addExchange(userId, y, m('y, first'), reply),
+      ] as const;
       await nextTurn();
       const c = gated.addExchange(userId, y, m('y, second'), reply); // waits for B's y only, not for A
       const cStored = await Promise.race([c, new Promise((resolve) => setTimeout(() => resolve('waited'), 2_000))]);

@@ -44,20 +44,39 @@ export class Presence {
   async join(projectId: string, userId: string): Promise<() => Promise<void>> {
     const member = `${userId}|${randomUUID()}`;
     this.entries.set(member, projectId);
-    this.rounds ??= new Rounds(this.deps.refreshMs ?? REFRESH_MS, (members) => this.renew([...members]));
-    this.rounds.add(member);
-    await this.deps.redis.zadd(this.key(projectId), Date.now() + PRESENCE_TTL_MS, member);
-    await this.announce(projectId);
+    this.renewing().add(member);
+    try {
+      await this.deps.redis.zadd(this.key(projectId), Date.now() + PRESENCE_TTL_MS, member);
+      await this.announce(projectId);
+    } catch (err) {
+      // Not joined: no entry is left behind to be renewed for nobody (one that reached Redis expires).
+      this.forget(member);
+      throw err;
+    }
     let left = false;
     return async () => {
       if (left) return;
       left = true;
-      this.entries.delete(member);
-      this.rounds?.delete(member);
-      if (!this.entries.size) this.stop();
+      this.forget(member);
       await this.deps.redis.zrem(this.key(projectId), member).catch(() => 0);
       await this.announce(projectId).catch(() => {});
     };
+  }
+
+  /** The renewals' rounds, started with every entry there is (after a stop, those left are renewed again). */
+  private renewing(): Rounds<string> {
+    if (!this.rounds) {
+      this.rounds = new Rounds(this.deps.refreshMs ?? REFRESH_MS, (members) => this.renew([...members]));
+      for (const member of this.entries.keys()) this.rounds.add(member);
+    }
+    return this.rounds;
+  }
+
+  /** Stops renewing `member`; with no entry left, the rounds stop. */
+  private forget(member: string): void {
+    this.entries.delete(member);
+    this.rounds?.delete(member);
+    if (!this.entries.size) this.stop();
   }
 
   /** The distinct users present now (expired entries are dropped first). */

@@ -1,4 +1,5 @@
 /** What failed, grouped by kind of input: outcome counts and one example request per failing group. */
+import { groupBy } from '../../../src/group-by.js';
 import type { Result } from './runner.js';
 
 export const SLOW_MS = 2000;
@@ -39,8 +40,7 @@ function count(keys: string[]): string {
 /** One block per group with a failure; totals first. */
 export function summarize(results: Result[]): { failures: number; text: string } {
   const failing = results.filter((r) => problems(r).length);
-  const groups = new Map<string, Result[]>();
-  for (const r of results) groups.set(r.c.group, [...(groups.get(r.c.group) ?? []), r]);
+  const groups = groupBy(results, (r) => r.c.group);
   const lines = [
     `${results.length} requests, ${failing.length} failing: ${count(failing.flatMap((r) => problems(r).map((p) => p.replace(/^expectation: .*/, 'expectation'))))}`,
   ];
