@@ -90,7 +90,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     ['dawg-api-sub', subscriber],
   ] as const)
     connection.on('error', () => metrics.redisErrors.inc({ connection: name }));
-  const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX);
+  const pubsub = new PubSub(redis, subscriber, config.REDIS_PREFIX, config.REDIS_FAILOVER_WAIT_MS);
   const storage = createStorage(config);
   const queue = createGenerationQueue(queueRedis, config.REDIS_PREFIX);
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));

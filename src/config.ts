@@ -81,8 +81,8 @@ export const configSchema = z
     REDIS_SENTINELS: hostPorts('127.0.0.1:26379'),
     REDIS_CLUSTER_NODES: hostPorts('127.0.0.1:7000'),
     REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
-    // How long what must not be lost (a chat reply's chunks) waits for Redis to come back from a
-    // restart or a Sentinel/Cluster failover before the reply fails.
+    // How long what must not be lost (a chat reply's chunks) and a subscription being set up wait for
+    // Redis to come back from a restart or a Sentinel/Cluster failover before they fail.
     REDIS_FAILOVER_WAIT_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
     REDIS_PREFIX: z
       .string()

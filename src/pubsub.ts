@@ -7,7 +7,7 @@ import { RedisPubSub } from 'graphql-redis-subscriptions';
 import type { Generation, Message, Project } from './generated/prisma/client.js';
 import type { Cluster, Redis as RedisServer } from 'ioredis';
 import { EventQueue } from './event-queue.js';
-import { defineScript, type Redis } from './redis.js';
+import { defineScript, type Redis, retryWhileRedisAway } from './redis.js';
 
 /** Event name → payload. Dates travel as ISO strings and are revived (keys ending in "At"). */
 export interface EventMap {
@@ -124,11 +124,16 @@ export class PubSub {
   private readonly subscriber: Redis;
   private readonly publisher: Redis;
 
-  /** `publisher` may be shared with other commands; `subscriber` is dedicated (subscriber mode). */
+  /**
+   * `publisher` may be shared with other commands; `subscriber` is dedicated (subscriber mode).
+   * `subscribeWaitMs` (REDIS_FAILOVER_WAIT_MS): how long a subscription being set up tries again
+   * while its SUBSCRIBE fails because Redis is away or the subscriber is moving (see subscribe).
+   */
   constructor(
     publisher: Redis,
     subscriber: Redis,
     private readonly prefix: string,
+    private readonly subscribeWaitMs = 30_000,
   ) {
     this.redisPubSub = new RedisPubSub({
       publisher: inChannelOrder(publisher),
@@ -272,8 +277,23 @@ export class PubSub {
     return queue.subscribed(() => this.redisPubSub.unsubscribe(id));
   }
 
-  /** Adds a listener to `channel`; resolves with its id once Redis confirms the subscription. */
+  /**
+   * Adds a listener to `channel`; resolves with its id once Redis confirms the subscription. A SUBSCRIBE
+   * that fails because Redis is away is tried again, for up to subscribeWaitMs, while the subscriber
+   * connection is still meant to be open: a Redis restart, a Sentinel failover, or a Redis Cluster's
+   * subscriber moving to another node (ioredis drops the commands under way on the node it leaves,
+   * and subscribes again only to what was already confirmed). One closed on purpose (a server stop)
+   * fails at once.
+   */
   private subscribe<T>(channel: string, listener: (payload: T) => void): Promise<number> {
+    return retryWhileRedisAway(() => this.subscribeOnce(channel, listener), Date.now() + this.subscribeWaitMs, {
+      firstDelayMs: 100,
+      maxDelayMs: 1_000,
+      worthRetrying: () => this.subscriber.status !== 'end',
+    });
+  }
+
+  private subscribeOnce<T>(channel: string, listener: (payload: T) => void): Promise<number> {
     const subscribed = this.redisPubSub.subscribe(channel, listener);
     // When SUBSCRIBE fails (Redis away, or closed by a server stop while this was being set up), the
     // library (2.7) rejects the channel's internal pending promise too, which nothing awaits unless

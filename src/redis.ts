@@ -171,18 +171,23 @@ export function isRedisUnavailable(err: unknown): boolean {
 /**
  * `attempt` again while Redis is away (isRedisUnavailable), after waits that double from
  * `firstDelayMs` up to `maxDelayMs`, until `deadline`; any other failure, or one past the deadline,
- * is thrown. The waits do not keep the process alive.
+ * or one once `worthRetrying` says no (the connection was closed on purpose), is thrown. The waits
+ * do not keep the process alive.
  */
 export async function retryWhileRedisAway<T>(
   attempt: () => Promise<T>,
   deadline: number,
-  { firstDelayMs, maxDelayMs }: { firstDelayMs: number; maxDelayMs: number },
+  {
+    firstDelayMs,
+    maxDelayMs,
+    worthRetrying = () => true,
+  }: { firstDelayMs: number; maxDelayMs: number; worthRetrying?: () => boolean },
 ): Promise<T> {
   for (let wait = firstDelayMs; ; wait = Math.min(wait * 2, maxDelayMs)) {
     try {
       return await attempt();
     } catch (err) {
-      if (!isRedisUnavailable(err) || Date.now() >= deadline) throw err;
+      if (!isRedisUnavailable(err) || Date.now() >= deadline || !worthRetrying()) throw err;
       await new Promise((r) => setTimeout(r, wait).unref());
     }
   }

@@ -9,6 +9,8 @@ import pino from 'pino';
 import { afterEach, expect, inject, it } from 'vitest';
 import { PubSub } from '../../src/pubsub.js';
 import { createRedis, type Redis } from '../../src/redis.js';
+import { freePort } from '../helpers/harness.js';
+import { startRedisServer } from '../helpers/process.js';
 
 const opened: Redis[] = [];
 const log = pino({ level: 'silent' });
@@ -55,4 +57,36 @@ it('fails a subscription set up on a closed subscriber connection with its error
     await expect(pubsub.subscribeReady('messageAdded', 'c2')).rejects.toThrow('Connection is closed');
   });
   expect(unhandled).toEqual([]);
+});
+
+it('sets up a subscription while its Redis restarts: the SUBSCRIBE is tried again until Redis is back', async () => {
+  const port = await freePort();
+  let server = await startRedisServer(port);
+  const publisher = createRedis(server.url, log, 'test-pub');
+  const subscriber = createRedis(server.url, log, 'test-sub');
+  opened.push(publisher, subscriber);
+  const pubsub = new PubSub(publisher, subscriber, 'restart:', 10_000);
+  await pubsub.subscribeReady('messageAdded', 'warm'); // connected once
+  await server.kill();
+  const ready = pubsub.subscribeReady('messageAdded', 'c3');
+  const settled = { value: false };
+  void ready.then(
+    () => (settled.value = true),
+    () => (settled.value = true),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(settled.value).toBe(false); // still trying while Redis is away
+  server = await startRedisServer(port);
+  try {
+    const live = await ready;
+    const next = live.next();
+    await publisher.publish(
+      pubsub.channel('messageAdded', 'c3'),
+      JSON.stringify({ conversationId: 'c3', message: { id: 'm1' } }),
+    );
+    expect((await next).value).toMatchObject({ conversationId: 'c3' });
+    await live.return?.();
+  } finally {
+    await server.kill();
+  }
 });
