@@ -1,8 +1,12 @@
 /**
- * `npm run bench:queue [-- --rate 200 --seconds 5 --count 100 --soak 0]`, against real
+ * `npm run bench:queue [-- --rate 200 --seconds 5 --warmup 3000 --count 100 --soak 0]`, against real
  * api and worker processes:
  * 1. generateBeat latency at a steady request rate (worker stopped, so the api is measured alone);
- *    baseline in the same run: BullMQ's own queue.add at the same rate;
+ *    baseline in the same run: BullMQ's own queue.add at the same rate. The api is warmed up first
+ *    with `warmup` requests of another user's (a fresh api keeps speeding up over its first few
+ *    thousand requests: docs/benchmarks.md), whose generations and jobs are then deleted; then the
+ *    measured user makes a discarded round of its own, so the measured round finds the tables and the
+ *    queue as it did before the warm-up was added;
  * 2. end to end, mutation → COMPLETED, for a 30 s beat with an idle worker (10 in a row);
  * 3. throughput: `count` beats of 30 s queued at once, beats per minute with the default worker (one
  *    engine thread per core), its peak RSS, and the jobs BullMQ saw stall (none stalled for real: a
@@ -23,6 +27,7 @@ const { values } = parseArgs({
   options: {
     rate: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '3000' },
     count: { type: 'string', default: '100' },
     backlog: { type: 'string', default: '40' },
     soak: { type: 'string', default: '0' },
@@ -31,6 +36,7 @@ const { values } = parseArgs({
 const BACKLOG = Number(values.backlog);
 const RATE = Number(values.rate);
 const SECONDS = Number(values.seconds);
+const WARMUP = Number(values.warmup);
 const COUNT = Number(values.count);
 const SOAK = Number(values.soak);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -40,12 +46,13 @@ const probe = await machineSpeed();
 const api = await startBenchApi();
 const { gql, env, databaseUrl, prefix } = api;
 const run = prefix.replace(/^dawg-bench-|:$/g, '');
-const token = (
-  await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: `bench-${run}@example.test` })
-).data.signUp?.token as string;
+const signUp = async (email: string) =>
+  (await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: email })).data.signUp
+    ?.token as string;
+const token = await signUp(`bench-${run}@example.test`);
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
-const beat = (durationSec: number) =>
-  gql(GENERATE, { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec } }, token);
+const beat = (durationSec: number, as = token) =>
+  gql(GENERATE, { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec } }, as);
 /** Queues a beat; its id, or the error the api answered with. */
 async function queueBeat(durationSec: number): Promise<string> {
   const r = await beat(durationSec);
@@ -57,10 +64,24 @@ async function queueBeat(durationSec: number): Promise<string> {
 /** Fires `fn` at RATE/s for SECONDS, returning each call's latency (ms). */
 const atRate = async (fn: () => Promise<unknown>) => (await paced(RATE, RATE * SECONDS, fn)).latencies;
 
-// 1. Mutation latency, api alone; baseline: bare queue.add.
-await atRate(() => beat(5)).then(() => {}); // warm-up round is discarded
-const mutation = summarize(await atRate(() => beat(5)));
+// 1. Mutation latency, api alone; baseline: bare queue.add. The warm-up's latencies are discarded, and
+// so are its generations and jobs: the measured rounds meet the table, its indexes and the queue's
+// sets as small as they were without it (the pending cap counts only the measured user's own rows).
 const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+const mainQueue = createGenerationQueue(connection, prefix);
+const pg = await import('pg');
+const db = new pg.default.Client({ connectionString: databaseUrl });
+await db.connect();
+if (WARMUP > 0) {
+  const warmupToken = await signUp(`bench-${run}-warmup@example.test`);
+  await paced(RATE, WARMUP, () => beat(5, warmupToken));
+  await mainQueue.obliterate({ force: true });
+  // Only the warm-up's rows are there. TRUNCATE also resets the table's size for the planner (not
+  // column statistics, should autovacuum have analysed it meanwhile).
+  await db.query('TRUNCATE generations CASCADE');
+}
+await atRate(() => beat(5));
+const mutation = summarize(await atRate(() => beat(5)));
 const queue = createGenerationQueue(connection, `${prefix}baseline:`);
 let n = 0;
 const enqueue = summarize(
@@ -74,11 +95,7 @@ const enqueue = summarize(
 );
 await queue.obliterate({ force: true });
 // The latency phase's jobs are not part of the later phases.
-const mainQueue = createGenerationQueue(connection, prefix);
 await mainQueue.obliterate({ force: true });
-const pg = await import('pg');
-const db = new pg.default.Client({ connectionString: databaseUrl });
-await db.connect();
 await db.query(`UPDATE generations SET status = 'CANCELLED'`);
 
 // 2. End to end with an idle worker.
@@ -284,6 +301,6 @@ console.log(
 );
 console.log(`goal: fairness, B starts within one job duration per slot (${meanJobSec.toFixed(2)} s): ${metOrNot(fair)}`);
 console.log(
-  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: { ...endToEnd, each: e2e.map((ms) => Math.round(ms)) }, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass, speed })}`,
+  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, warmup: WARMUP, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: { ...endToEnd, each: e2e.map((ms) => Math.round(ms)) }, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass, speed })}`,
 );
 process.exit(0);
