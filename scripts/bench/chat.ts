@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { cpuMsOf, paced, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { cpuMsOf, paced, signUp, startBenchApi, summarize, table, writeResult } from './lib.js';
 import { machineSpeed } from './machine-speed.js';
 
 const { values } = parseArgs({
@@ -53,11 +53,7 @@ interface Conv {
 }
 const convs: Conv[] = [];
 for (let i = 0; i < N; i++) {
-  const token = (
-    await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', {
-      e: `chat-${run}-${i}@example.test`,
-    })
-  ).data.signUp?.token as string;
+  const token = await signUp(gql, `chat-${run}-${i}@example.test`);
   const id = (await gql('mutation { createConversation(title: "bench") { id } }', {}, token)).data.createConversation
     ?.id as string;
   convs.push({ token, id, firstChunk: new Map(), done: new Map() });

@@ -100,6 +100,12 @@ export const gqlAt =
   (query: string, variables: object = {}, token?: string) =>
     post(url, JSON.stringify({ query, variables }), token);
 
+/** A new user with the benchmarks' password, through `gql` (gqlAt's or a BenchApi's); their token. */
+export async function signUp(gql: ReturnType<typeof gqlAt>, email: string): Promise<string> {
+  const res = await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: email });
+  return res.data.signUp?.token as string;
+}
+
 /** POSTs a GraphQL body and parses the JSON answer. */
 function post(
   url: string,

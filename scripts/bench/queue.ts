@@ -20,7 +20,7 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
-import { paced, rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
+import { paced, rssOf, signUp, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
 import { machineSpeed } from './machine-speed.js';
 
 const { values } = parseArgs({
@@ -46,10 +46,7 @@ const probe = await machineSpeed();
 const api = await startBenchApi();
 const { gql, env, databaseUrl, prefix } = api;
 const run = prefix.replace(/^dawg-bench-|:$/g, '');
-const signUp = async (email: string) =>
-  (await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: email })).data.signUp
-    ?.token as string;
-const token = await signUp(`bench-${run}@example.test`);
+const token = await signUp(gql, `bench-${run}@example.test`);
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
 const beat = (durationSec: number, as = token) =>
   gql(GENERATE, { input: { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec } }, as);
@@ -73,7 +70,7 @@ const pg = await import('pg');
 const db = new pg.default.Client({ connectionString: databaseUrl });
 await db.connect();
 if (WARMUP > 0) {
-  const warmupToken = await signUp(`bench-${run}-warmup@example.test`);
+  const warmupToken = await signUp(gql, `bench-${run}-warmup@example.test`);
   await paced(RATE, WARMUP, () => beat(5, warmupToken));
   await mainQueue.obliterate({ force: true });
   // Only the warm-up's rows are there. TRUNCATE also resets the table's size for the planner (not
@@ -177,13 +174,7 @@ const stalls = await stalled();
 // 4. Fairness and the estimate. Three beats first, so the estimate has durations to go by.
 for (let i = 0; i < 3; i++) await until(await queueBeat(30));
 await sleep(10_500); // the api re-reads its measured figures every 10 s
-const tokenOf = async (who: string) =>
-  (
-    await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', {
-      e: `${who}-${run}@example.test`,
-    })
-  ).data.signUp?.token as string;
-const [tokenA, tokenB] = [await tokenOf('a'), await tokenOf('b')];
+const [tokenA, tokenB] = [await signUp(gql, `a-${run}@example.test`), await signUp(gql, `b-${run}@example.test`)];
 const ENQUEUE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id estimatedStartSec } }';
 const input = { genre: 'lofi', bpm: 90, key: 'A minor', mood: 'mellow', durationSec: 30 };
 const queuedA: { id: string; estimate: number | null }[] = [];

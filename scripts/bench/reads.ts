@@ -18,7 +18,7 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { cpuMsOf, startBenchApi, table, writeResult } from './lib.js';
+import { cpuMsOf, signUp, startBenchApi, table, writeResult } from './lib.js';
 import { machineSpeed } from './machine-speed.js';
 
 const { values } = parseArgs({
@@ -47,8 +47,7 @@ await db.connect();
 /** A user with 20 conversations of 12 messages each (seeded in SQL): one who has chatted a while. */
 async function seededUser(n: number): Promise<{ email: string; token: string }> {
   const email = `reads-${n}-${Date.now()}@example.test`;
-  const up = await api.gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', { e: email });
-  const token = up.data.signUp?.token as string;
+  const token = await signUp(api.gql, email);
   const userId = (await db.query('SELECT id FROM users WHERE email = $1', [email])).rows[0].id as string;
   const conversations = await db.query(
     `INSERT INTO conversations (id, user_id, title, created_at, updated_at)

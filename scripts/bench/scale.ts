@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { startLocalCluster } from '../topology/cluster-local.js';
 import { PubSub } from '../../src/pubsub.js';
-import { createBenchEnv, gqlAt, machine, paced, table, writeResult } from './lib.js';
+import { createBenchEnv, gqlAt, machine, paced, signUp, table, writeResult } from './lib.js';
 
 const { values } = parseArgs({
   options: {
@@ -68,15 +68,10 @@ async function measure(apis: number, workers: number, port: number) {
   const gql = gqlAt(`${cluster.url}/graphql`);
   const wsUrl = `${cluster.url.replace(/^http/, 'ws')}/graphql`;
   const run = randomBytes(3).toString('hex');
-  const signUp = async (i: number) =>
-    (
-      await gql('mutation($e: String!) { signUp(email: $e, password: "benchmark pw") { token } }', {
-        e: `scale-${run}-${i}@example.test`,
-      })
-    ).data.signUp?.token as string;
+  const signUpUser = (i: number) => signUp(gql, `scale-${run}-${i}@example.test`);
   try {
     // 1. Deliveries: every socket on one conversation's chatStream, events published straight to Redis.
-    const owner = await signUp(0);
+    const owner = await signUpUser(0);
     const conversation = (await gql('mutation { createConversation(title: "fan-out") { id } }', {}, owner)).data
       .createConversation?.id as string;
     let delivered = 0;
@@ -119,7 +114,7 @@ async function measure(apis: number, workers: number, port: number) {
     // 2. Chat: CONVERSATIONS users, one conversation and socket each; sendMessage at RATE/s.
     const convs = await Promise.all(
       Array.from({ length: CONVERSATIONS }, async (_, i) => {
-        const token = await signUp(i + 1);
+        const token = await signUpUser(i + 1);
         const id = (await gql('mutation { createConversation(title: "chat") { id } }', {}, token)).data.createConversation
           ?.id as string;
         const done = new Set<string>();
@@ -150,7 +145,7 @@ async function measure(apis: number, workers: number, port: number) {
     for (const c of convs) c.socket.terminate();
 
     // 3. Beats: BEATS beats of 30 s at once, until all are COMPLETED.
-    const beatOwner = await signUp(CONVERSATIONS + 1);
+    const beatOwner = await signUpUser(CONVERSATIONS + 1);
     const beatStart = performance.now();
     for (let i = 0; i < BEATS; i++)
       await gql(
