@@ -44,12 +44,15 @@ describe('MessageStore', () => {
   });
 
   it('stores nothing in a conversation the user does not own, or that does not exist', async () => {
-    const before = await api.app.prisma.message.count();
+    // Counted in these two conversations only: other test files write messages to the same database meanwhile.
+    const missing = randomUUID();
+    const count = () => api.app.prisma.message.count({ where: { conversationId: { in: [conversationId, missing] } } });
+    const before = await count();
     const m = { content: 'hi', status: 'COMPLETE', intent: 'CHAT', entities: {} } as const;
     expect(await store.addUserMessage(randomUUID(), conversationId, m)).toBeNull();
-    expect(await store.addUserMessage(userId, randomUUID(), m)).toBeNull();
+    expect(await store.addUserMessage(userId, missing, m)).toBeNull();
     expect(await store.addExchange(randomUUID(), conversationId, m, { ...m, status: 'STREAMING' })).toBeNull();
-    expect(await api.app.prisma.message.count()).toBe(before);
+    expect(await count()).toBe(before);
   });
 
   it('stores the assistant message strictly after the user one and touches the conversation', async () => {
@@ -161,14 +164,15 @@ describe('MessageStore', () => {
       const { store: batched, counted } = counting();
       const conversations = await Promise.all([1, 2, 3, 4].map(newConversation));
       const stranger = randomUUID();
-      const before = await api.app.prisma.message.count();
+      const scope = { where: { conversationId: { in: [...conversations, conversationId] } } };
+      const before = await api.app.prisma.message.count(scope);
       const results = await Promise.all([
         ...conversations.map((c, i) => batched.addExchange(userId, c, m(`hello ${i}`), reply)),
         batched.addExchange(stranger, conversationId, m('not yours'), reply),
       ]);
       expect(counted.statements).toBe(1);
       expect(results.at(-1)).toBeNull();
-      expect(await api.app.prisma.message.count()).toBe(before + 8);
+      expect(await api.app.prisma.message.count(scope)).toBe(before + 8);
       for (const [i, c] of conversations.entries()) {
         const exchange = results[i];
         if (!exchange) throw new Error(`exchange ${i} not stored`);
