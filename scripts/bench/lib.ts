@@ -235,7 +235,7 @@ export async function startBenchApi(extraEnv: Record<string, string> = {}, nodeA
   let output = '';
   api.child.stdout?.on('data', (d: Buffer) => {
     output += d.toString();
-    // BENCH_API_STDOUT=file keeps what the api prints, e.g. with BENCH_SERVER_NODE_ARGS="--trace-gc".
+    // BENCH_API_STDOUT=file keeps what the api prints, e.g. with BENCH_API_NODE_ARGS="--trace-gc".
     if (process.env.BENCH_API_STDOUT) appendFileSync(process.env.BENCH_API_STDOUT, d);
   });
   return {

@@ -4,6 +4,7 @@
  * sendMessage, retryGeneration) is RATE_LIMITED and writes nothing. No worker runs here, so queued
  * generations stay PENDING.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../src/db/client.js';
 import { insertWithinCap } from '../../src/modules/generations/pending-cap.js';
@@ -48,6 +49,39 @@ describe('GENERATION_MAX_PENDING', () => {
     } finally {
       await sql.end();
     }
+  });
+
+  it("counts only the user's own pending rows: dawg_queue_generation's count reads the partial index", async () => {
+    // The plan the function's count really runs, logged by auto_explain for this session only. Scans of
+    // the whole table are priced out, so the planner picks among the indexes whatever the shared test
+    // database holds: without generations_user_id_pending_idx it walks every user's pending rows
+    // (generations_status_idx) or the user's whole history (generations_user_id_created_at_idx).
+    const gina = await signUp(api.graphqlUrl);
+    const client = new pg.Client({ connectionString: testConfig().DATABASE_URL });
+    const plans: string[] = [];
+    client.on('notice', (n) => plans.push(n.message ?? ''));
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("LOAD 'auto_explain'");
+      for (const set of [
+        'auto_explain.log_min_duration = 0',
+        'auto_explain.log_nested_statements = on',
+        'client_min_messages = log',
+        'enable_seqscan = off',
+      ])
+        await client.query(`SET LOCAL ${set}`);
+      await client.query(
+        `SELECT id FROM dawg_queue_generation(gen_random_uuid(), $1::uuid, NULL, 'BEAT', '{}'::jsonb, $2, 1, 1, 1000)`,
+        [rawId(gina.id), CAP],
+      );
+      const count = plans.find((plan) => plan.includes('SELECT count(*)'));
+      expect(count, plans.join('\n')).toContain('generations_user_id_pending_idx');
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end();
+    }
+    expect(await rows(gina)).toBe(0);
   });
 
   it('refuses the generation past the cap with RATE_LIMITED and writes nothing; other users are not affected', async () => {
