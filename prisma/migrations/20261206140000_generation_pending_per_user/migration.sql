@@ -5,4 +5,7 @@
 -- none pending among 10,000 others' pending rows, 0.2 ms with it (docs/benchmarks.md).
 -- schema.prisma describes no partial index (that takes a preview feature), and the schema engine's diff
 -- leaves this one in place: test/integration/migrations.test.ts checks that the two still agree.
-CREATE INDEX "generations_user_id_pending_idx" ON "generations" ("user_id") WHERE "status" IN ('PENDING', 'PROCESSING');
+-- CONCURRENTLY, so generations can still be written while it builds over a large table (a migration's
+-- statements run outside a transaction, here and under prisma migrate deploy). Should the build fail,
+-- PostgreSQL leaves an INVALID index of this name: drop it before the migration runs again.
+CREATE INDEX CONCURRENTLY "generations_user_id_pending_idx" ON "generations" ("user_id") WHERE "status" IN ('PENDING', 'PROCESSING');
