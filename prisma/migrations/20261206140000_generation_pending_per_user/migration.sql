@@ -1,11 +1,9 @@
--- The cap's count of a user's queued and running generations (dawg_queue_generation, and retryGeneration's
--- transaction, src/modules/generations/pending-cap.ts) reads only that user's pending rows. Without this
--- index the count walked every pending row of every user (generations_status_idx) or the user's whole
--- history (generations_user_id_created_at_idx), under the user's advisory lock: 4.2 ms for a user with
--- none pending among 10,000 others' pending rows, 0.2 ms with it (docs/benchmarks.md).
--- schema.prisma describes no partial index (that takes a preview feature), and the schema engine's diff
--- leaves this one in place: test/integration/migrations.test.ts checks that the two still agree.
--- CONCURRENTLY, so generations can still be written while it builds over a large table (a migration's
--- statements run outside a transaction, here and under prisma migrate deploy). Should the build fail,
--- PostgreSQL leaves an INVALID index of this name: drop it before the migration runs again.
-CREATE INDEX CONCURRENTLY "generations_user_id_pending_idx" ON "generations" ("user_id") WHERE "status" IN ('PENDING', 'PROCESSING');
+-- GENERATION_MAX_PENDING's count of a user's queued and running generations, under the user's advisory
+-- lock (dawg_queue_generation, and retryGeneration's transaction: PENDING_COUNT in
+-- src/modules/generations/pending-cap.ts), reads only that user's pending rows: the lock is held as long
+-- as those take to count, however deep the queue or long the user's history. The count's predicate must
+-- stay this index's text, or the planner cannot use it (test/integration/generation-cap.test.ts checks
+-- both plans). schema.prisma describes no partial index (that takes a preview feature), and the schema
+-- engine's diff leaves this one in place (test/integration/migrations.test.ts checks that the two agree).
+-- A plain CREATE INDEX: writes to generations wait while it reads the table once.
+CREATE INDEX "generations_user_id_pending_idx" ON "generations" ("user_id") WHERE "status" IN ('PENDING', 'PROCESSING');

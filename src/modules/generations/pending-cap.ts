@@ -8,8 +8,7 @@
  *   Prisma uses, as node-postgres: through Prisma's raw query the same call cost the api 0.36-0.5 ms of
  *   CPU against 0.16-0.2 ms (1,000 calls each, warm), and generateBeat makes one per request.
  * - A retried one (a conditional update of an existing row): a transaction taking the same lock.
- * Both counts read the partial index of pending rows per user (migration 20261206140000), so the time
- * the lock is held does not grow with the queue's depth or the user's history.
+ * Both counts read the partial index of each user's pending rows (migration 20261206140000).
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Sql } from '../../db/client.js';
@@ -32,6 +31,13 @@ const GENERATION = `id, user_id AS "userId", project_id AS "projectId", type, st
   updated_at AS "updatedAt", queued_at AS "queuedAt", started_at AS "startedAt", completed_at AS "completedAt"`;
 
 type Row = Omit<Generation, 'cost'> & { cost: string };
+
+/**
+ * A user's ($1) queued and running generations, as dawg_queue_generation counts them. The statuses are
+ * written out as in the partial index's predicate: Prisma's count sends them as parameters cast to the
+ * enum, which the planner cannot match to it.
+ */
+export const PENDING_COUNT = `SELECT count(*)::int AS pending FROM generations WHERE user_id = $1::uuid AND status IN ('PENDING', 'PROCESSING')`;
 
 /** Queues a new PENDING generation of `viewer`'s, or refuses with RATE_LIMITED at the cap. */
 export async function insertWithinCap(
@@ -73,10 +79,7 @@ export function withinCap<T>(
 ): Promise<T> {
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`dawg:pending:${viewer.id}`}, 0))`;
-    // The statuses written out, as in dawg_queue_generation: Prisma's count sends them as parameters
-    // cast to the enum, which the planner cannot match to the partial index's predicate.
-    const [{ pending }] = await tx.$queryRaw<[{ pending: number }]>`
-      SELECT count(*)::int AS pending FROM generations WHERE user_id = ${viewer.id}::uuid AND status IN ('PENDING', 'PROCESSING')`;
+    const [{ pending }] = await tx.$queryRawUnsafe<[{ pending: number }]>(PENDING_COUNT, viewer.id);
     if (pending >= maxPending) throw capReached(pending, maxPending);
     return write(tx, pending);
   });
