@@ -150,8 +150,10 @@ export class PubSub {
    * failed over: events published through it just before may never have reached the other nodes) or
    * the subscriber moved to another node (the one it was on went away), and the cluster answers
    * again. Events published in between never reached this process's subscribers. A replica that
-   * comes or goes (a restart, a first sync) is not a cut unless the subscriber was on it. Returns a
-   * function that stops watching (before a server stop closes the connections).
+   * comes or goes (a restart, a first sync) is not a cut unless the subscriber was on it. In a
+   * cluster, before `resumed` every channel the process listens on is subscribed again
+   * (resubscribeAll). Returns a function that stops watching (before a server stop closes the
+   * connections).
    */
   watchInterruptions(resumed: () => void, settleMs = 500): () => void {
     const sub = this.subscriber;
@@ -160,12 +162,12 @@ export class PubSub {
     // ready: those are not cuts.
     let started = sub.status === 'ready';
     let timer: NodeJS.Timeout | null = null;
-    // The subscriber's node when last looked at; `seen` once it had one (never, if ioredis hides it).
-    let subscribedAt = subscriberNode(sub);
-    let seen = subscribedAt !== undefined;
+    // The subscriber's connection when last looked at; `seen` once it had one (never, if ioredis hides it).
+    let subscribedOn = subscriberConnection(sub);
+    let seen = subscribedOn !== undefined;
     const check = () => {
       timer = null;
-      sub.ping().then(
+      this.resubscribeAll().then(
         () => {
           if (!cut) return;
           cut = false;
@@ -187,8 +189,8 @@ export class PubSub {
     const onReady = () => {
       started = true;
       // Where the subscriptions are as it starts (ioredis may have moved them while it connected).
-      subscribedAt = subscriberNode(sub);
-      seen ||= subscribedAt !== undefined;
+      subscribedOn = subscriberConnection(sub);
+      seen ||= subscribedOn !== undefined;
       if (cut && !sub.isCluster) {
         cut = false;
         resumed();
@@ -198,12 +200,13 @@ export class PubSub {
     const onNodeLeft = (node: RedisServer) => {
       if (!node.options.readOnly) onCut();
     };
-    // Cluster: after each slots refresh (every second for the subscriber, see createRedis).
+    // Cluster: after each slots refresh (every second for the subscriber, see createRedis). A new
+    // connection is a cut even on the same node: the old one's events after it closed were lost.
     const onRefresh = () => {
-      const now = subscriberNode(sub);
-      if (seen && now !== subscribedAt) onCut();
+      const now = subscriberConnection(sub);
+      if (seen && now !== subscribedOn) onCut();
       seen ||= now !== undefined;
-      subscribedAt = now;
+      subscribedOn = now;
     };
     if (sub.isCluster) {
       sub.on('-node', onNodeLeft);
@@ -221,7 +224,32 @@ export class PubSub {
 
   /** The Redis Cluster node (host:port) this process's subscriptions are on now; undefined elsewhere. */
   subscriberNode(): string | undefined {
-    return subscriberNode(this.subscriber);
+    const options = subscriberConnection(this.subscriber)?.options;
+    return options ? `${options.host}:${options.port}` : undefined;
+  }
+
+  /**
+   * SUBSCRIBEs again to every channel the process listens on (its standing listener's included), on
+   * the subscriber connection as it is now; PING if there is none. In a Redis Cluster ioredis carries
+   * over to a new subscriber connection only the channels of the last one that had resubscribed in
+   * full, and reports nothing it drops: a SUBSCRIBE confirmed on a connection that closed before that
+   * (one whose ready check failed because the SUBSCRIBE's reply put it in subscriber mode first) is
+   * gone, while graphql-redis-subscriptions still counts it. Redis ignores a SUBSCRIBE to a channel
+   * the connection already has.
+   */
+  private resubscribeAll(): Promise<unknown> {
+    // Those with a listener: a SUBSCRIBE still pending is tried again on its own (subscribe).
+    const channels = [...this.subscriptions().subsRefsMap].filter(([, refs]) => refs.size > 0).map(([channel]) => channel);
+    return channels.length ? this.subscriber.subscribe(...channels) : this.subscriber.ping();
+  }
+
+  /** graphql-redis-subscriptions' own maps (2.7): its channels, and its listeners by id. */
+  private subscriptions() {
+    return this.redisPubSub as unknown as {
+      subsRefsMap: Map<string, Set<number>>;
+      subscriptionMap: Record<string, [string, unknown]>;
+      subsPendingRefsMap: Map<string, { pending: { promise: Promise<unknown> } }>;
+    };
   }
 
   /** The Redis channel an event travels on. */
@@ -299,8 +327,9 @@ export class PubSub {
     // library (2.7) rejects the channel's internal pending promise too, which nothing awaits unless
     // another subscriber joined meanwhile: an unhandled rejection that ends the process. The failure
     // itself still reaches the caller through `subscribed`.
-    const inner = this.redisPubSub as unknown as { subsPendingRefsMap: Map<string, { pending: { promise: Promise<unknown> } }> };
-    inner.subsPendingRefsMap.get(channel)?.pending.promise.catch(() => {});
+    this.subscriptions()
+      .subsPendingRefsMap.get(channel)
+      ?.pending.promise.catch(() => {});
     return subscribed;
   }
 
@@ -309,10 +338,7 @@ export class PubSub {
    * and metrics); the process's own standing listener (projectAccessRevoked) is not counted.
    */
   stats(): { channels: number; listeners: number } {
-    const inner = this.redisPubSub as unknown as {
-      subsRefsMap: Map<string, Set<number>>;
-      subscriptionMap: Record<string, [string, unknown]>;
-    };
+    const inner = this.subscriptions();
     const own = this.channel('projectAccessRevoked', 'all');
     const channels = [...inner.subsRefsMap.keys()].filter((c) => c !== own).length;
     const listeners = Object.values(inner.subscriptionMap).filter(([c]) => c !== own).length;
@@ -321,17 +347,16 @@ export class PubSub {
 }
 
 /**
- * The cluster node (host:port) a Redis Cluster connection's subscriptions are on now, if it has one.
- * ioredis keeps them on one connection to a node it picks (ClusterSubscriber), which it replaces when
- * that node goes away, resubscribing there; it announces no event for it, and the instance is not in
- * its typings (ioredis 5.11). Undefined for one server or Sentinel, or if that changes: a move is then
- * not noticed, as before this check.
+ * The connection a Redis Cluster client's subscriptions are on now, if it has one. ioredis keeps them
+ * on one connection to a node it picks (ClusterSubscriber), which it replaces when that connection
+ * ends or its node goes away, resubscribing there; it announces no event for it, and the instance is
+ * not in its typings (ioredis 5.11). Undefined for one server or Sentinel, or if that changes: a move
+ * is then not noticed, as before this check.
  */
-function subscriberNode(redis: Redis): string | undefined {
+function subscriberConnection(redis: Redis): RedisServer | undefined {
   if (!redis.isCluster) return undefined;
   const inner = (redis as unknown as { subscriber?: { getInstance?: () => RedisServer | null } }).subscriber;
-  const options = inner?.getInstance?.()?.options;
-  return options ? `${options.host}:${options.port}` : undefined;
+  return inner?.getInstance?.() ?? undefined;
 }
 
 /**

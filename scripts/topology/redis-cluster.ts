@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { isMain, stopChildren, stopOnSignal } from '../lib/processes.js';
-import { redisAnswers } from '../lib/redis-answers.js';
+import { redisAnswers, replicaInSync } from '../lib/redis-answers.js';
 
 const run = promisify(execFile);
 const NODES = 6;
@@ -93,6 +93,8 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
         `nodes-${p}.conf`,
         '--cluster-node-timeout',
         '2000',
+        '--repl-diskless-sync-delay',
+        '0',
       ],
       { stdio: 'ignore' },
     );
@@ -120,6 +122,12 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
       return nodes.filter((n) => n.flags.includes('slave')).length === 3 && nodes.filter((n) => n.slots.length).length === 3;
     };
     await pollUntil(formed, 20_000, 100, 'the Redis Cluster did not reach cluster_state:ok in 20 s');
+    // And every replica has its master's data: until its first sync a replica is left out of CLUSTER
+    // SLOTS, so a client that connected before then has no connection to it (and its NUMSUB count
+    // misses a subscriber in another process that sits there), and a master killed before then has
+    // nothing to fail over to. Redis 7 waits repl-diskless-sync-delay (5 s, 0 above) before a sync.
+    const replicas = (await clusterNodes(port)).filter((n) => n.flags.includes('slave'));
+    await Promise.all(replicas.map((r) => replicaInSync(r.port)));
   } catch (err) {
     await stop();
     throw err;

@@ -13,9 +13,9 @@ import { type ClusterTopology, startClusterTopology } from '../../scripts/topolo
 import { queuePrefix } from '../../src/jobs/generation-job.js';
 import { failoverUnderLoad, expectNothingLost, FAILOVER_ENV } from '../helpers/failover-load.js';
 import { followReply } from '../helpers/follow.js';
-import { codes, gql, signUp, type TestUser } from '../helpers/harness.js';
+import { codes, gql, signUp, type TestUser, until } from '../helpers/harness.js';
 import { type Stack, startStack, waitFor } from '../helpers/stack.js';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis as RedisServer } from 'ioredis';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { PubSub } from '../../src/pubsub.js';
@@ -110,6 +110,41 @@ describe('Redis Cluster', () => {
       subscriber.disconnect();
     }
   });
+
+  it('subscribes again to a channel that ioredis did not carry over to its next subscriber connection', async () => {
+    const nodes = clusterNodes(topology);
+    const log = pino({ level: 'silent' });
+    const publisher = createRedis({ cluster: nodes }, log, 'test-lost-pub') as Cluster;
+    const subscriber = createRedis({ cluster: nodes }, log, 'test-lost-sub', { followTopology: true });
+    const pubsub = new PubSub(publisher, subscriber, `lost-${randomInt(1e9)}:`);
+    const got: string[] = [];
+    let resumed = 0;
+    const unwatch = pubsub.watchInterruptions(() => resumed++, 100);
+    try {
+      await pubsub.listen('projectAccessRevoked', 'all', ({ id }) => got.push(id));
+      const connection = () =>
+        (subscriber as unknown as { subscriber: { getInstance(): RedisServer | null } }).subscriber.getInstance();
+      const lost = connection();
+      if (!lost) throw new Error('no subscriber connection');
+      // What a connection closed before its resubscription finished leaves behind: Redis no longer
+      // sends the channel there, and ioredis will not subscribe its next connection to it.
+      await lost.unsubscribe(pubsub.channel('projectAccessRevoked', 'all'));
+      lost.disconnect();
+      await until(() => resumed === 1, 10_000);
+      expect(connection()).not.toBe(lost);
+      await until(async () => {
+        await publisher.publish(
+          pubsub.channel('projectAccessRevoked', 'all'),
+          JSON.stringify({ userId: 'u', projectId: 'p', id: 'after' }),
+        );
+        return got.includes('after');
+      }, 5_000);
+    } finally {
+      unwatch();
+      publisher.disconnect();
+      subscriber.disconnect();
+    }
+  }, 30_000);
 
   it('closes no socket when a replica that pub/sub is not on goes away', async () => {
     const queueMaster = await topology.masterOf(`${queuePrefix(stack.env.REDIS_PREFIX as string)}:generation`);

@@ -3,7 +3,8 @@
  * subscriber moving to another node, is a cut (the api then closes its sockets with 1012); a replica
  * the subscriber is not on coming or going is not. On a stand-in for ioredis's Cluster, which emits
  * the same events ('-node' with the node's connection, 'refresh' after each slots refresh); the real
- * cluster is in test/integration/redis-cluster.test.ts.
+ * cluster is in test/integration/redis-cluster.test.ts. A new subscriber connection is a cut even on
+ * the same node, and every channel with a listener is subscribed again before the cut counts as over.
  */
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
@@ -13,9 +14,29 @@ import type { Redis } from '../../src/redis.js';
 class FakeCluster extends EventEmitter {
   readonly isCluster = true;
   status = 'ready';
-  node: { host: string; port: number } | null = { host: '127.0.0.1', port: 7003 };
-  readonly subscriber = { getInstance: () => (this.node ? { options: this.node } : null) };
+  /** The subscriber connection: ioredis's ClusterSubscriber keeps one until it picks another. */
+  connection: { options: { host: string; port: number } } | null = { options: { host: '127.0.0.1', port: 7003 } };
+  readonly subscriber = { getInstance: () => this.connection };
+  /** Every SUBSCRIBE sent, a list of channels each. */
+  readonly subscribes: string[][] = [];
+  set node(node: { host: string; port: number } | null) {
+    this.connection = node ? { options: node } : null;
+  }
   ping = () => Promise.resolve('PONG');
+  /** graphql-redis-subscriptions passes a callback; resubscribeAll awaits the promise. */
+  subscribe(...args: unknown[]): Promise<number> {
+    const done = typeof args.at(-1) === 'function' ? (args.pop() as (err: Error | null) => void) : null;
+    if (this.refuse) {
+      done?.(this.refuse);
+      return Promise.reject(this.refuse);
+    }
+    this.subscribes.push(args as string[]);
+    done?.(null);
+    return Promise.resolve(args.length);
+  }
+  refuse: Error | null = null;
+  unsubscribe = () => Promise.resolve(0);
+  punsubscribe = () => Promise.resolve(0);
 }
 
 const leaving = (port: number, readOnly: boolean) => ({ options: { host: '127.0.0.1', port, readOnly } });
@@ -26,7 +47,7 @@ function watched() {
   const pubsub = new PubSub(new FakeCluster() as unknown as Redis, sub as unknown as Redis, 'test:');
   let resumed = 0;
   const stop = pubsub.watchInterruptions(() => resumed++, 10);
-  return { sub, resumed: () => resumed, stop };
+  return { sub, pubsub, resumed: () => resumed, stop };
 }
 
 describe('pub/sub interruptions in a Redis Cluster', () => {
@@ -73,6 +94,39 @@ describe('pub/sub interruptions in a Redis Cluster', () => {
     answers = true;
     await settle();
     expect(w.resumed()).toBe(1);
+    w.stop();
+  });
+
+  it('a new subscriber connection on the same node is a cut too', async () => {
+    const w = watched();
+    w.sub.emit('refresh');
+    await settle();
+    expect(w.resumed()).toBe(0);
+    // ioredis replaced the connection (the old one ended) and picked the same node again.
+    w.sub.node = { host: '127.0.0.1', port: 7003 };
+    w.sub.emit('refresh');
+    await settle();
+    expect(w.resumed()).toBe(1);
+    w.stop();
+  });
+
+  it('subscribes again to every channel with a listener, standing ones included, before the cut is over', async () => {
+    const w = watched();
+    await w.pubsub.listen('projectAccessRevoked', 'all', () => {});
+    const leave = await w.pubsub.listen('messageAdded', 'c1', () => {});
+    await w.pubsub.listen('messageAdded', 'c2', () => {});
+    leave();
+    w.sub.subscribes.length = 0;
+    w.sub.refuse = new Error('Connection is closed.');
+    w.sub.node = { host: '127.0.0.1', port: 7004 };
+    w.sub.emit('refresh');
+    await settle();
+    // The SUBSCRIBE failed: not over yet, tried again.
+    expect(w.resumed()).toBe(0);
+    w.sub.refuse = null;
+    await settle();
+    expect(w.resumed()).toBe(1);
+    expect(w.sub.subscribes).toEqual([['test:project-access:revoked', 'test:conversation:c2:message-added']]);
     w.stop();
   });
 });
