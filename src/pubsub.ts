@@ -162,6 +162,8 @@ export class PubSub {
     // ready: those are not cuts.
     let started = sub.status === 'ready';
     let timer: NodeJS.Timeout | null = null;
+    // Once the caller stops watching, a check still under way neither resumes nor tries again.
+    let stopped = false;
     // The subscriber's connection when last looked at; `seen` once it had one (never, if ioredis hides it).
     let subscribedOn = subscriberConnection(sub);
     let seen = subscribedOn !== undefined;
@@ -169,12 +171,12 @@ export class PubSub {
       timer = null;
       this.resubscribeAll().then(
         () => {
-          if (!cut) return;
+          if (stopped || !cut) return;
           cut = false;
           resumed();
         },
         () => {
-          timer = setTimeout(check, settleMs);
+          if (!stopped) timer = setTimeout(check, settleMs);
         },
       );
     };
@@ -214,6 +216,7 @@ export class PubSub {
     } else sub.on('close', onCut);
     sub.on('ready', onReady);
     return () => {
+      stopped = true;
       if (timer) clearTimeout(timer);
       sub.off('-node', onNodeLeft);
       sub.off('refresh', onRefresh);
@@ -235,10 +238,14 @@ export class PubSub {
    * full, and reports nothing it drops: a SUBSCRIBE confirmed on a connection that closed before that
    * (one whose ready check failed because the SUBSCRIBE's reply put it in subscriber mode first) is
    * gone, while graphql-redis-subscriptions still counts it. Redis ignores a SUBSCRIBE to a channel
-   * the connection already has.
+   * the connection already has. Refused while the connection is between its connect and its ready
+   * check, where ioredis would send a SUBSCRIBE at once and so fail that check: the caller tries again.
    */
   private resubscribeAll(): Promise<unknown> {
-    // Those with a listener: a SUBSCRIBE still pending is tried again on its own (subscribe).
+    if (subscriberConnection(this.subscriber)?.status === 'connect')
+      return Promise.reject(new Error('the subscriber connection is not ready yet'));
+    // Those with a listener (a failed SUBSCRIBE leaves its channel with none): one confirmed on a
+    // connection that then closed is among them.
     const channels = [...this.subscriptions().subsRefsMap].filter(([, refs]) => refs.size > 0).map(([channel]) => channel);
     return channels.length ? this.subscriber.subscribe(...channels) : this.subscriber.ping();
   }
@@ -309,9 +316,9 @@ export class PubSub {
    * Adds a listener to `channel`; resolves with its id once Redis confirms the subscription. A SUBSCRIBE
    * that fails because Redis is away is tried again, for up to subscribeWaitMs, while the subscriber
    * connection is still meant to be open: a Redis restart, a Sentinel failover, or a Redis Cluster's
-   * subscriber moving to another node (ioredis drops the commands under way on the node it leaves,
-   * and subscribes again only to what was already confirmed). One closed on purpose (a server stop)
-   * fails at once.
+   * subscriber moving to another connection (ioredis drops the commands under way on the one it
+   * leaves; what it subscribes the next one to, watchInterruptions completes). One closed on purpose
+   * (a server stop) fails at once.
    */
   private subscribe<T>(channel: string, listener: (payload: T) => void): Promise<number> {
     return retryWhileRedisAway(() => this.subscribeOnce(channel, listener), Date.now() + this.subscribeWaitMs, {

@@ -158,15 +158,15 @@ export async function closeRedis(redis: Redis): Promise<void> {
  * Whether a command failed because Redis is away or moving (a restart, a Sentinel or Cluster
  * failover), so the same command may succeed later, rather than because Redis refused it. A Cluster's
  * new subscriber connection whose ready check failed (a SUBSCRIBE's reply came first and put it in
- * subscriber mode, so its INFO was refused) rejects what it held with that refusal, and ioredis then
- * picks another connection.
+ * subscriber mode, so its INFO was refused) rejects what it held with that refusal ("Connection in
+ * subscriber mode"), and ioredis then picks another connection.
  */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError' || err.name === 'AbortError') return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)$/.test(code)) return true;
-  return /^(MOVED|ASK) |Connection is closed|Too many Cluster redirections|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|Failed to refresh slots|None of startup nodes|connect ETIMEDOUT|Ready check failed|Connection in subscriber mode/.test(
+  return /^(MOVED|ASK) |Connection is closed|Too many Cluster redirections|Stream isn't writeable|enableOfflineQueue|CLUSTERDOWN|TRYAGAIN|LOADING|READONLY|MASTERDOWN|Failed to refresh slots|None of startup nodes|connect ETIMEDOUT|Connection in subscriber mode/.test(
     err.message,
   );
 }

@@ -237,13 +237,17 @@ export const until = async (check: () => boolean | Promise<boolean>, timeoutMs =
 /** Waits until `count` connections are subscribed to the Redis channel of an event (no fixed sleeps). */
 export async function subscribed(app: App, event: EventName, key: string, count = 1): Promise<void> {
   const channel = app.services.pubsub.channel(event, key);
+  let refreshed = 0;
   await until(async () => {
     // A Redis Cluster counts a channel's subscribers on the node each subscriber is connected to. This
     // connection learns of nodes only when it asks for the slots (after an error; the api's subscriber
-    // asks every second), so it asks first: a subscriber in another process may sit on a replica that
-    // joined since.
+    // asks every second), so it asks (each 500 ms): a subscriber in another process may sit on a
+    // replica that joined since.
     const cluster = app.redis.isCluster ? (app.redis as Cluster) : null;
-    if (cluster) await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    if (cluster && Date.now() - refreshed >= 500) {
+      refreshed = Date.now();
+      await new Promise<void>((resolve) => cluster.refreshSlotsCache(() => resolve()));
+    }
     const nodes = cluster ? cluster.nodes('all') : [app.redis];
     const counts = await Promise.all(nodes.map((node) => node.pubsub('NUMSUB', channel) as Promise<[string, number]>));
     return counts.reduce((sum, [, n]) => sum + Number(n), 0) >= count;

@@ -15,7 +15,9 @@ class FakeCluster extends EventEmitter {
   readonly isCluster = true;
   status = 'ready';
   /** The subscriber connection: ioredis's ClusterSubscriber keeps one until it picks another. */
-  connection: { options: { host: string; port: number } } | null = { options: { host: '127.0.0.1', port: 7003 } };
+  connection: { options: { host: string; port: number }; status?: string } | null = {
+    options: { host: '127.0.0.1', port: 7003 },
+  };
   readonly subscriber = { getInstance: () => this.connection };
   /** Every SUBSCRIBE sent, a list of channels each. */
   readonly subscribes: string[][] = [];
@@ -117,9 +119,15 @@ describe('pub/sub interruptions in a Redis Cluster', () => {
     await w.pubsub.listen('messageAdded', 'c2', () => {});
     leave();
     w.sub.subscribes.length = 0;
-    w.sub.refuse = new Error('Connection is closed.');
     w.sub.node = { host: '127.0.0.1', port: 7004 };
+    // Between its connect and its ready check, where a SUBSCRIBE would fail that check: none is sent.
+    if (w.sub.connection) w.sub.connection.status = 'connect';
     w.sub.emit('refresh');
+    await settle();
+    expect(w.resumed()).toBe(0);
+    expect(w.sub.subscribes).toEqual([]);
+    if (w.sub.connection) w.sub.connection.status = 'ready';
+    w.sub.refuse = new Error('Connection is closed.');
     await settle();
     // The SUBSCRIBE failed: not over yet, tried again.
     expect(w.resumed()).toBe(0);
@@ -128,5 +136,27 @@ describe('pub/sub interruptions in a Redis Cluster', () => {
     expect(w.resumed()).toBe(1);
     expect(w.sub.subscribes).toEqual([['test:project-access:revoked', 'test:conversation:c2:message-added']]);
     w.stop();
+  });
+
+  it('neither resumes nor tries again once watching stopped', async () => {
+    const w = watched();
+    let pings = 0;
+    w.sub.ping = () => {
+      pings++;
+      return Promise.reject(new Error('CLUSTERDOWN'));
+    };
+    w.sub.emit('-node', leaving(7001, false));
+    await settle();
+    expect(pings).toBeGreaterThan(0);
+    w.stop();
+    const after = pings;
+    w.sub.ping = () => {
+      pings++;
+      return Promise.resolve('PONG');
+    };
+    await settle();
+    await settle();
+    expect(pings).toBe(after);
+    expect(w.resumed()).toBe(0);
   });
 });
