@@ -148,8 +148,8 @@ export class PubSub {
    * Calls `resumed` each time pub/sub is back after being cut: the subscriber's connection closed and
    * is ready again (a Redis restart, a Sentinel failover), or, in a Redis Cluster, a master left (it
    * failed over: events published through it just before may never have reached the other nodes) or
-   * the subscriber moved to another node (the one it was on went away), and the cluster answers
-   * again. Events published in between never reached this process's subscribers. A replica that
+   * the subscriber moved to another connection (its connection ended or its node went away), and
+   * the cluster answers again. Events published in between never reached this process's subscribers. A replica that
    * comes or goes (a restart, a first sync) is not a cut unless the subscriber was on it. In a
    * cluster, before `resumed` every channel the process listens on is subscribed again
    * (resubscribeAll). Returns a function that stops watching (before a server stop closes the
@@ -158,6 +158,9 @@ export class PubSub {
   watchInterruptions(resumed: () => void, settleMs = 500): () => void {
     const sub = this.subscriber;
     let cut = false;
+    // Cuts so far: a check counts as the end only of the cuts before it started (a later one has its
+    // own check waiting, whose SUBSCRIBE goes to the connection as it is then).
+    let cuts = 0;
     // A cluster drops the replicas it was given as startup nodes from its pool before its first
     // ready: those are not cuts.
     let started = sub.status === 'ready';
@@ -169,20 +172,22 @@ export class PubSub {
     let seen = subscribedOn !== undefined;
     const check = () => {
       timer = null;
+      const before = cuts;
       this.resubscribeAll().then(
         () => {
-          if (stopped || !cut) return;
+          if (stopped || !cut || cuts !== before) return;
           cut = false;
           resumed();
         },
         () => {
-          if (!stopped) timer = setTimeout(check, settleMs);
+          if (!stopped && cuts === before) timer = setTimeout(check, settleMs);
         },
       );
     };
     const onCut = () => {
       if (!started) return;
       cut = true;
+      cuts++;
       if (sub.isCluster) {
         if (timer) clearTimeout(timer);
         timer = setTimeout(check, settleMs);

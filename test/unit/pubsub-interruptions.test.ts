@@ -27,10 +27,15 @@ class FakeCluster extends EventEmitter {
   ping = () => Promise.resolve('PONG');
   /** graphql-redis-subscriptions passes a callback; resubscribeAll awaits the promise. */
   subscribe(...args: unknown[]): Promise<number> {
-    const done = typeof args.at(-1) === 'function' ? (args.pop() as (err: Error | null) => void) : null;
+    const callback = typeof args.at(-1) === 'function' ? (args.pop() as (err: Error | null) => void) : null;
+    // As ioredis: the reply comes in a later turn.
+    const done = callback && ((err: Error | null) => setImmediate(() => callback(err)));
     if (this.refuse) {
       done?.(this.refuse);
-      return Promise.reject(this.refuse);
+      const refused = Promise.reject(this.refuse);
+      // As ioredis: given a callback, the promise it returns has a handler already.
+      if (done) refused.catch(() => {});
+      return refused;
     }
     this.subscribes.push(args as string[]);
     done?.(null);
@@ -158,5 +163,36 @@ describe('pub/sub interruptions in a Redis Cluster', () => {
     await settle();
     expect(pings).toBe(after);
     expect(w.resumed()).toBe(0);
+  });
+
+  it('a cut during a check is over only once a check that started after it succeeds', async () => {
+    const w = watched();
+    let answer: (() => void) | null = null;
+    w.sub.ping = () => new Promise<string>((resolve) => (answer = () => resolve('PONG')));
+    w.sub.emit('-node', leaving(7001, false));
+    await settle();
+    // The first check's PING is under way when another master leaves.
+    const first = answer as (() => void) | null;
+    expect(first).not.toBeNull();
+    w.sub.emit('-node', leaving(7002, false));
+    first?.();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(w.resumed()).toBe(0);
+    await settle();
+    (answer as (() => void) | null)?.();
+    await settle();
+    expect(w.resumed()).toBe(1);
+    w.stop();
+  });
+
+  it('sets up a subscription refused by a new connection in subscriber mode on the next try', async () => {
+    const w = watched();
+    w.sub.refuse = new Error('Connection in subscriber mode, only subscriber commands may be used');
+    const listening = w.pubsub.listen('messageAdded', 'c3', () => {});
+    await settle();
+    w.sub.refuse = null;
+    await expect(listening).resolves.toBeTypeOf('function');
+    expect(w.sub.subscribes).toEqual([['test:conversation:c3:message-added']]);
+    w.stop();
   });
 });
