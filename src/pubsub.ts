@@ -149,11 +149,11 @@ export class PubSub {
    * is ready again (a Redis restart, a Sentinel failover), or, in a Redis Cluster, a master left (it
    * failed over: events published through it just before may never have reached the other nodes) or
    * the subscriber moved to another connection (its connection ended or its node went away), and
-   * the cluster answers again. Events published in between never reached this process's subscribers. A replica that
-   * comes or goes (a restart, a first sync) is not a cut unless the subscriber was on it. In a
-   * cluster, before `resumed` every channel the process listens on is subscribed again
-   * (resubscribeAll). Returns a function that stops watching (before a server stop closes the
-   * connections).
+   * the cluster answers again. Events published in between never reached this process's
+   * subscribers. A replica that comes or goes (a restart, a first sync) is not a cut unless the
+   * subscriber was on it. In a cluster, before `resumed` every channel the process listens on is
+   * subscribed again (resubscribeAll). Returns a function that stops watching (before a server stop
+   * closes the connections).
    */
   watchInterruptions(resumed: () => void, settleMs = 500): () => void {
     const sub = this.subscriber;

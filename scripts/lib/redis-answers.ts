@@ -31,6 +31,22 @@ export function redisAnswers(port: number, timeoutMs = 10_000): Promise<void> {
  * (`master_link_status:up`): before that, a master that dies takes everything with it, since the
  * replica has nothing to be promoted with.
  */
+/**
+ * Waits until the Redis Cluster node on `port` lists a replica beside the master of every slot range
+ * in its CLUSTER SLOTS: it lists a replica once it has heard (by gossip) that the replica has data.
+ */
+export function slotsReplicated(port: number, timeoutMs = 10_000): Promise<void> {
+  return until(
+    port,
+    async (probe) => {
+      const ranges = (await probe.cluster('SLOTS').catch(() => [])) as unknown[][];
+      return ranges.length > 0 && ranges.every((range) => range.length >= 4);
+    },
+    timeoutMs,
+    `the Redis Cluster node on port ${port} did not list a replica for every slot range in ${timeoutMs} ms`,
+  );
+}
+
 export function replicaInSync(port: number, timeoutMs = 15_000): Promise<void> {
   return until(
     port,

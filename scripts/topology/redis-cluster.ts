@@ -10,9 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { isMain, stopChildren, stopOnSignal } from '../lib/processes.js';
-import { redisAnswers, replicaInSync } from '../lib/redis-answers.js';
+import { redisAnswers, replicaInSync, slotsReplicated } from '../lib/redis-answers.js';
 
 const run = promisify(execFile);
 const NODES = 6;
@@ -62,20 +61,6 @@ async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, inter
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(failure);
     await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-/** Whether every slot range in the node's CLUSTER SLOTS has a replica beside its master. */
-async function slotsWithReplicas(port: number): Promise<boolean> {
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-  probe.on('error', () => {});
-  try {
-    const ranges = (await probe.cluster('SLOTS')) as unknown[][];
-    return ranges.length > 0 && ranges.every((range) => range.length >= 4);
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
   }
 }
 
@@ -143,13 +128,7 @@ export async function startClusterTopology(port = 7000): Promise<ClusterTopology
     // nothing to fail over to. Redis 7 waits repl-diskless-sync-delay (5 s, 0 above) before a sync.
     const replicas = (await clusterNodes(port)).filter((n) => n.flags.includes('slave'));
     await Promise.all(replicas.map((r) => replicaInSync(r.port)));
-    // CLUSTER SLOTS lists a replica once the other nodes have heard (by gossip) that it has data.
-    await pollUntil(
-      async () => (await Promise.all(ports.map(slotsWithReplicas))).every(Boolean),
-      10_000,
-      100,
-      'the Redis Cluster did not list a replica for every slot range in 10 s',
-    );
+    await Promise.all(ports.map((p) => slotsReplicated(p)));
   } catch (err) {
     await stop();
     throw err;
