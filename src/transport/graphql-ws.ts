@@ -25,7 +25,9 @@
  *    socket is closed within about a second;
  *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
  *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
- *    through the same `send` as graphql-ws's own messages, so the send-queue bound applies alike.
+ *    through the same `write` as graphql-ws's own messages, so the send-queue bound applies alike;
+ *  - write every message as one whole WebSocket text frame, in one write to the socket's connection
+ *    (text-frames.ts), rather than through ws's `send`, which writes a header and the message apart;
  *    graphql-ws still owns each operation's lifecycle (complete, error, the client's complete); it
  *    must not be given an onNext hook or jsonMessageReplacer, which shared results never pass.
  *
@@ -37,6 +39,7 @@
  * code RATE_LIMITED and the socket stays open.
  */
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { type ExecutionArgs, GraphQLError, getOperationAST, Kind, type SelectionSetNode } from 'graphql';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -52,6 +55,7 @@ import type { TokenService, VerifiedToken } from '../modules/auth/tokens.js';
 import type { Viewer } from '../modules/auth/viewer.js';
 import { nextFrame, nextPayload } from './next-frames.js';
 import { Rounds } from './rounds.js';
+import { textFrame } from './text-frames.js';
 import { type FirstOutcome, SharedSubscriptions } from './shared-subscriptions.js';
 import { WriteBatch } from './write-batch.js';
 
@@ -63,9 +67,6 @@ export const WS_CLOSE = {
   sendQueueFull: 4408,
   tooManySockets: 4429,
 } as const;
-
-/** ws options for a message: a text frame, whether the message is a string or a Buffer. */
-const TEXT_FRAME = { binary: false } as const;
 
 /** Longest delay setTimeout accepts; a later expiry is re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -157,6 +158,8 @@ function release(op: Operation) {
 /** Per-socket state (graphql-ws's ctx.extra). */
 export interface WsExtra {
   socket: WebSocket;
+  /** The connection under `socket`: messages are written to it as whole frames (text-frames.ts). */
+  wire: Socket;
   /** What `describeUpgrade` read from the upgrade request. */
   upgrade: unknown;
   viewer?: Viewer;
@@ -244,6 +247,8 @@ export function attachGraphqlWs<Upgrade>(opts: {
     server: opts.server,
     path: opts.path,
     maxPayload: limits.maxPayloadBytes,
+    // Never compressed (ws's default, stated): our whole frames must not land among ws's queued ones (text-frames.ts).
+    perMessageDeflate: false,
     // Picks graphql-transport-ws among the offered subprotocols (graphql-ws's useServer does the same).
     handleProtocols,
   });
@@ -316,21 +321,23 @@ export function attachGraphqlWs<Upgrade>(opts: {
    * after the shared streams' results queued before it (write-batch.ts), so a socket's messages keep
    * the order they were sent in. `closeSocket` does the same before it closes a socket.
    */
-  function send(state: WsExtra, data: string | Buffer) {
+  function send(state: WsExtra, message: string) {
     writes.flush();
-    write(state, data);
+    write(state, textFrame(message));
   }
 
   /**
-   * Writes one message now. Not waiting for the write callback: a slow reader's backlog then sits in
+   * Writes one message now, a whole text frame, in one write to the socket's connection
+   * (text-frames.ts). Not waiting for the write callback: a slow reader's backlog then sits in
    * one place, ws's buffer, which is bounded here (WS_MAX_BUFFERED_BYTES), instead of in every
    * stream's queue. A socket past the bound is closed (4408) and its subscriptions released.
    */
-  function write(state: WsExtra, data: string | Buffer) {
+  function write(state: WsExtra, frame: Buffer) {
     const { socket } = state;
+    // Open: ws has sent no close frame, and has not ended or destroyed the connection. (One destroyed
+    // by someone else, the server's forced close at stop, is open until its 'close': that write is dropped.)
     if (socket.readyState !== WebSocket.OPEN) return;
-    // A Buffer is sent as text too: graphql-transport-ws messages are text frames.
-    socket.send(data, TEXT_FRAME);
+    state.wire.write(frame);
     if (socket.bufferedAmount > limits.maxBufferedBytes) {
       log.debug({ buffered: socket.bufferedAmount }, 'graphql-ws send queue full');
       releaseAll(state);
@@ -340,7 +347,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
     }
   }
 
-  const writes = new WriteBatch<WsExtra>(write, (err) => log.error({ err }, 'graphql-ws write failed'));
+  const writes = new WriteBatch<WsExtra, Buffer>(write, (err) => log.error({ err }, 'graphql-ws write failed'));
 
   /** Closes a socket after writing what was sent to it before (a close frame goes out at once). */
   function closeSocket(state: WsExtra, code?: number, reason?: string) {
@@ -679,6 +686,7 @@ export function attachGraphqlWs<Upgrade>(opts: {
 
     const state: WsExtra = {
       socket,
+      wire: request.socket,
       upgrade: opts.describeUpgrade?.(request),
       clientIp: clientIp(request, nodeHeaders(request), opts.trustProxy),
       grant: null,

@@ -10,6 +10,7 @@
  * both with graphql-ws's own).
  */
 import type { ExecutionResult } from 'graphql';
+import { headerLength, writeHeader } from './text-frames.js';
 
 /** `}`: closes the message after the payload. */
 const CLOSE = 0x7d;
@@ -25,15 +26,18 @@ export function nextPayload(result: unknown): Buffer {
 }
 
 /**
- * The `next` message of operation `id` carrying `payload` (from nextPayload): one buffer per
- * socket, the payload's bytes copied rather than serialized again.
+ * The `next` message of operation `id` carrying `payload` (from nextPayload), as one whole WebSocket
+ * text frame (text-frames.ts): one buffer per socket, the payload's bytes copied rather than
+ * serialized again.
  */
 export function nextFrame(id: string, payload: Buffer): Buffer {
   const head = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
   const headBytes = Buffer.byteLength(head);
-  const frame = Buffer.allocUnsafe(headBytes + payload.length + 1);
-  frame.write(head, 0, headBytes);
-  payload.copy(frame, headBytes);
+  const length = headBytes + payload.length + 1;
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  const start = writeHeader(frame, length);
+  frame.write(head, start, headBytes);
+  payload.copy(frame, start + headBytes);
   frame[frame.length - 1] = CLOSE;
   return frame;
 }

@@ -13,9 +13,9 @@
  * about to be closed has the queue written first (`flush`), so a message sent before a close still
  * goes out before the close frame.
  */
-export class WriteBatch<Target> {
+export class WriteBatch<Target, Data = string | Buffer> {
   private readonly targets: Target[] = [];
-  private readonly data: (string | Buffer)[] = [];
+  private readonly data: Data[] = [];
   private flushing = false;
 
   /**
@@ -23,7 +23,7 @@ export class WriteBatch<Target> {
    * write that throws is handed to `failed`, and the others are still made.
    */
   constructor(
-    private readonly write: (target: Target, data: string | Buffer) => void,
+    private readonly write: (target: Target, data: Data) => void,
     private readonly failed: (err: unknown) => void,
     /**
      * Writes held at most: the one that reaches it writes them all at once, so a shared stream's
@@ -33,7 +33,7 @@ export class WriteBatch<Target> {
   ) {}
 
   /** Queues `data` for `target`, written once the microtasks queued before the first queued write have run. */
-  add(target: Target, data: string | Buffer) {
+  add(target: Target, data: Data) {
     this.targets.push(target);
     this.data.push(data);
     if (this.targets.length >= this.max && !this.flushing) return this.flush();
@@ -50,7 +50,7 @@ export class WriteBatch<Target> {
       // Indexes, not a copy: a write that queues another is written in this same flush, after it.
       for (let i = 0; i < this.targets.length; i++) {
         try {
-          this.write(this.targets[i] as Target, this.data[i] as string | Buffer);
+          this.write(this.targets[i] as Target, this.data[i] as Data);
         } catch (err) {
           this.failed(err);
         }

@@ -71,6 +71,17 @@ describe('messageAdded', () => {
     expect(rawId(event.messageAdded.id as string)).toBe(message.id);
   });
 
+  it('delivers messages of every frame length whole and in order (16- and 64-bit lengths)', async () => {
+    const conversationId = await conversationOf(alice);
+    const { client: c } = client(api.wsUrl, alice.token);
+    const sub = collect<{ messageAdded: { content: string } }>(c, MESSAGE_ADDED, { c: conversationId });
+    await subscribed(api.app, 'messageAdded', rawId(conversationId));
+    // Wrapped in a next message, the short ones need a 16-bit length and the long ones (3 bytes a note) a 64-bit one.
+    const contents = [20, 70_000, 300, 200_000, 1].map((n, i) => `${i}:${'♪'.repeat(n)}`);
+    for (const content of contents) await addMessage(conversationId, content);
+    for (const [i, content] of contents.entries()) expect((await sub.nth(i + 1)).messageAdded.content).toBe(content);
+  });
+
   it('reaches a subscriber on another api process sharing the same Redis', async () => {
     const conversationId = await conversationOf(alice);
     const { client: c } = client(other.wsUrl, alice.token);
