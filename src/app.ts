@@ -205,6 +205,7 @@ export function buildApp(config: Config, options: { log?: Logger; logQueries?: b
     cors,
     finish: (result) => finishErrors(result, metrics),
     handled: (handler) => metrics.graphqlHttpRequests.inc({ handler }),
+    answerText: (result) => responseCache.answerText(result),
   });
   // /metrics: on its own port when METRICS_PORT is set; else on this one, behind METRICS_TOKEN if
   // set. Production without either keeps it closed.

@@ -78,7 +78,11 @@ export function useCostInFlight(capacity: number): Plugin<Caller> {
         } finally {
           // Held HOLD times as long again as the operation took: one caller's operations that fill
           // the capacity get at most 1 / (1 + HOLD) of the time, and other callers' work runs between.
-          setTimeout(() => release(key, cost), HOLD * (performance.now() - started));
+          // A hold shorter than a timer can wait (a response cache hit) ends at once: a timer would
+          // hold it a whole millisecond, many times what the rule asks.
+          const hold = HOLD * (performance.now() - started);
+          if (hold < 1) release(key, cost);
+          else setTimeout(() => release(key, cost), hold);
         }
       });
     },

@@ -74,13 +74,15 @@ export function createPipeline(deps: {
     useOperationMetrics(deps.metrics) as Plugin<Context>,
     useRateLimit(deps.limiter) as Plugin<Context>,
     useCostBudget(deps.costLimiter) as Plugin<Context>,
-    // Last: only admitted operations wait for their caller's earlier ones.
+    // After every policy that refuses, before those that wrap the execution: a cached answer is given
+    // where the execution would run, inside their wrappers (the cost in flight, the span), and skips
+    // only the execution.
+    useResponseCache(deps.responseCache),
+    // Last to refuse: only admitted operations wait for their caller's earlier ones.
     useCostInFlight(deps.costInFlight) as Plugin<Context>,
     // After it: the operation's span includes that wait.
     useOperationTracing() as Plugin<Context>,
     useReadRouting(),
-    // Last: a cached answer skips only the execution, after every policy above has run.
-    useResponseCache(deps.responseCache),
     // Last: it replaces only how an admitted subscription's events are executed.
     ...(deps.compiledSubscriptions ? [useCompiledSubscriptions(deps.log, deps.metrics)] : []),
   ]);

@@ -1,8 +1,8 @@
 /**
  * The response cache: a query's result, kept per viewer, for the reads a chat app repeats most (the
- * conversation list with its messages, the viewer). It is the last step of the pipeline
- * (src/graphql/pipeline.ts), so every policy before it (limits, rate limits, cost, metrics,
- * tracing) runs for a hit as for a miss; only the execution is skipped.
+ * conversation list with its messages, the viewer). A hit is given where the execution would run
+ * (src/graphql/pipeline.ts), so every policy (limits, rate limits, the cost budget and the cost in
+ * flight, metrics, tracing) runs for a hit as for a miss; only the execution is skipped.
  *
  * What may be cached: a query whose every field is read from the tables PostgreSQL reports writes
  * to (src/db/table-changes.ts: users, projects, project_members, conversations, messages), i.e. one
@@ -64,6 +64,13 @@ interface Entry {
   data: unknown;
 }
 
+/** What an execution returns, as far as answering it goes. */
+interface Answer {
+  data?: unknown;
+  errors?: unknown;
+  extensions?: unknown;
+}
+
 /** Whether the operation reads only what the cache can tell is unchanged. */
 export function cacheableOperation(schema: GraphQLSchema, document: DocumentNode, operationName?: string | null): boolean {
   const operation = getOperationAST(document, operationName);
@@ -103,6 +110,11 @@ export class ResponseCache {
    */
   private readonly documents = new WeakMap<DocumentNode, Map<string, { prefix: string; names: string[] } | null>>();
   private nextDocument = 0;
+  /**
+   * Each cached data's JSON, made when it was kept (to size it): a hit's answer is that text, not
+   * its serialization again (for a conversation page, most of a hit's cost). Weak: it goes with the data object.
+   */
+  private readonly texts = new WeakMap<object, string>();
 
   constructor(private readonly opts: ResponseCacheOptions) {
     this.entries = new LRUCache<string, Entry>({
@@ -157,9 +169,27 @@ export class ResponseCache {
   /** Keeps `data` for `key` if nothing was written since `epoch`, when the execution began. */
   set(key: string, epoch: number, data: unknown): void {
     if (epoch !== this.opts.changes.epoch || !this.opts.changes.live) return;
-    const bytes = key.length + JSON.stringify(data).length;
+    const text = JSON.stringify(data);
+    // The data and its text, each about as large as the text.
+    const bytes = key.length + 2 * text.length;
     if (bytes > this.opts.maxBytes / 8) return; // one huge answer must not evict everything else
     this.entries.set(key, { epoch, data }, { size: bytes });
+    if (typeof data === 'object' && data !== null) this.texts.set(data, text);
+  }
+
+  /**
+   * `result` as JSON, when it is a hit's answer as this cache gave it (its data only, the very object
+   * cached): byte for byte JSON.stringify(result), without serializing it again. Undefined otherwise
+   * (a miss, a pass, or a result a plugin added to).
+   */
+  answerText(result: Answer): string | undefined {
+    const { data } = result;
+    if (typeof data !== 'object' || data === null || result.errors !== undefined || result.extensions !== undefined)
+      return undefined;
+    const text = this.texts.get(data);
+    if (text === undefined) return undefined;
+    for (const key in result) if (key !== 'data') return undefined;
+    return `{"data":${text}}`;
   }
 
   /** A write on this process: nothing cached before it may be served after it. */
@@ -180,10 +210,16 @@ export class ResponseCache {
   }
 }
 
-/** The pipeline's last step: answers a cacheable query from the cache, or executes and keeps it. */
+/**
+ * Answers a cacheable query from the cache, or executes and keeps it. The answer is looked up where
+ * the execution would run (this plugin's execute function), so every policy runs for a cached answer
+ * as for an execution: those that refuse in onExecute (limits, rate limits, the cost budget: before
+ * this plugin, src/graphql/pipeline.ts) and those that wrap the execution (the caller's cost in flight,
+ * the operation's span: after it, so their wrappers are outside this one). Only the execution is skipped.
+ */
 export function useResponseCache(cache: ResponseCache): Plugin<Context> {
   return {
-    onExecute: ({ args, setResultAndStopExecution }) => {
+    onExecute: ({ args, executeFn, setExecuteFn }) => {
       if (!cache.enabled) return;
       const operation = getOperationAST(args.document, args.operationName)?.operation;
       if (operation === 'mutation') return { onExecuteDone: () => cache.written() };
@@ -196,20 +232,19 @@ export function useResponseCache(cache: ResponseCache): Plugin<Context> {
         cache.count('pass');
         return;
       }
-      const data = cache.get(key);
-      if (data !== undefined) {
-        cache.count('hit');
-        setResultAndStopExecution({ data } as Parameters<typeof setResultAndStopExecution>[0]);
-        return;
-      }
-      cache.count('miss');
-      const epoch = cache.epoch;
-      return {
-        onExecuteDone: ({ result }) => {
-          if (!('data' in result) || result.errors?.length || !result.data || ctx.reads.usedReplica) return;
+      setExecuteFn(async (execArgs) => {
+        const data = cache.get(key);
+        if (data !== undefined) {
+          cache.count('hit');
+          return { data };
+        }
+        cache.count('miss');
+        const epoch = cache.epoch;
+        const result = await executeFn(execArgs);
+        if ('data' in result && !result.errors?.length && result.data && !ctx.reads.usedReplica)
           cache.set(key, epoch, result.data);
-        },
-      };
+        return result;
+      });
     },
   };
 }

@@ -87,6 +87,8 @@ export function createGraphqlPost(
     finish: (result: ExecutionResult) => ExecutionResult;
     /** Hears which handler answered each request. */
     handled: (handler: 'lean' | 'yoga') => void;
+    /** A result's JSON when it is already made (a response cache hit: ResponseCache.answerText). */
+    answerText?: (result: ExecutionResult) => string | undefined;
   },
 ) {
   return async (req: IncomingMessage, res: ServerResponse, body: GraphqlBody | null): Promise<void> => {
@@ -132,7 +134,7 @@ export function createGraphqlPost(
       result = { errors: [err] };
     }
     if (!result.errors?.length) {
-      const json = JSON.stringify(result);
+      const json = opts.answerText?.(result) ?? JSON.stringify(result);
       res.writeHead(
         200,
         withFields(cors, { 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(json) }),

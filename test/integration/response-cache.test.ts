@@ -15,6 +15,8 @@ import { codes, gql, rawId, type RunningApp, signUp, startApp, type TestUser, te
 
 const PAGE = `query Page($first: Int) { conversations(first: $first) { edges { node { id title
   messages(first: 10) { edges { node { id content } } } } } } }`;
+const PAGE_WITH_DATES = `query Dated($first: Int) { conversations(first: $first) { edges { node { id title createdAt
+  messages(first: 10) { edges { node { id content createdAt } } } } } } }`;
 const CREATE = 'mutation($t: String, $p: ID) { createConversation(title: $t, projectId: $p) { id } }';
 
 let api: RunningApp;
@@ -111,6 +113,27 @@ describe('response cache', () => {
     let bobs: Awaited<ReturnType<typeof gql>> | undefined;
     expect(await outcomesOf(async () => (bobs = await gql(api.graphqlUrl, PAGE, { first: 5 }, bob.token)))).toEqual({ miss: 1 });
     expect(titles(bobs ?? {})).toEqual([]);
+  });
+
+  it('answers a hit with the very bytes of the miss it keeps', async () => {
+    const user = await signUp(api.graphqlUrl);
+    await gql(api.graphqlUrl, CREATE, { t: 'ünïcode ♪ "quoted" \\ \u2028 </script>' }, user.token);
+    const post = () =>
+      fetch(api.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${user.token}` },
+        body: JSON.stringify({ query: PAGE_WITH_DATES, variables: { first: 5 } }),
+      });
+    let miss: Response | undefined;
+    let hit: Response | undefined;
+    expect(await outcomesOf(async () => (miss = await post()))).toEqual({ miss: 1 });
+    expect(await outcomesOf(async () => (hit = await post()))).toEqual({ hit: 1 });
+    const [missText, hitText] = await Promise.all([miss?.text(), hit?.text()]);
+    expect(hitText).toBe(missText);
+    // What JSON.stringify makes of the answer (both are written from the text the miss kept).
+    expect(hitText).toBe(JSON.stringify(JSON.parse(hitText ?? '')));
+    expect(hit?.headers.get('content-length')).toBe(String(Buffer.byteLength(hitText ?? '')));
+    expect(titles(JSON.parse(hitText ?? '{}'))).toEqual(['ünïcode ♪ "quoted" \\ \u2028 </script>']);
   });
 
   it("shows the viewer's own mutation at once", async () => {
