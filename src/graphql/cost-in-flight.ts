@@ -3,7 +3,8 @@
  * executing at once in this process may together cost at most GRAPHQL_COST_IN_FLIGHT; a query that
  * does not fit waits, in arrival order, for earlier ones to finish, and each one's cost stays held
  * for three times as long again as it ran (HOLD), so back-to-back heavy queries of one caller get at
- * most a quarter of the event loop.
+ * most a quarter of the event loop (a hold under a millisecond, a cached answer's, ends after the
+ * event loop's pending I/O instead: no timer waits less).
  *
  * Why: the per-minute cost budget bounds how much one caller may do in a minute, not how much at
  * once. Its 30 operations of ~1,000 each, sent over a few connections together, kept several heavy
@@ -78,10 +79,10 @@ export function useCostInFlight(capacity: number): Plugin<Caller> {
         } finally {
           // Held HOLD times as long again as the operation took: one caller's operations that fill
           // the capacity get at most 1 / (1 + HOLD) of the time, and other callers' work runs between.
-          // A hold shorter than a timer can wait (a response cache hit) ends at once: a timer would
-          // hold it a whole millisecond, many times what the rule asks.
+          // A hold shorter than a timer can wait (a response cache hit) ends once pending I/O has had
+          // its turn: a timer would hold it a whole millisecond, many times what the rule asks.
           const hold = HOLD * (performance.now() - started);
-          if (hold < 1) release(key, cost);
+          if (hold < 1) setImmediate(() => release(key, cost));
           else setTimeout(() => release(key, cost), hold);
         }
       });

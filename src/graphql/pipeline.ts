@@ -78,7 +78,7 @@ export function createPipeline(deps: {
     // where the execution would run, inside their wrappers (the cost in flight, the span), and skips
     // only the execution.
     useResponseCache(deps.responseCache),
-    // Last to refuse: only admitted operations wait for their caller's earlier ones.
+    // After every policy that refuses: only admitted operations wait for their caller's earlier ones.
     useCostInFlight(deps.costInFlight) as Plugin<Context>,
     // After it: the operation's span includes that wait.
     useOperationTracing() as Plugin<Context>,

@@ -25,11 +25,11 @@
  *    socket is closed within about a second;
  *  - write a shared stream's results itself (shared-subscriptions.ts): each result is serialized once
  *    and every subscriber's socket gets the `next` message graphql-ws would send (next-frames.ts),
- *    through the same `write` as graphql-ws's own messages, so the send-queue bound applies alike;
- *  - write every message as one whole WebSocket text frame, in one write to the socket's connection
- *    (text-frames.ts), rather than through ws's `send`, which writes a header and the message apart;
+ *    through the same `write` as graphql-ws's own messages, so the send-queue bound applies alike.
  *    graphql-ws still owns each operation's lifecycle (complete, error, the client's complete); it
- *    must not be given an onNext hook or jsonMessageReplacer, which shared results never pass.
+ *    must not be given an onNext hook or jsonMessageReplacer, which shared results never pass;
+ *  - write every message as one whole WebSocket text frame, in one write to the socket's connection
+ *    (text-frames.ts), rather than through ws's `send`, which writes a header and the message apart.
  *
  * Close codes (docs/api-guide.md): 4401 the token expired or was revoked (or subscribe
  * before connection_init), 4403 no or bad token, 4408 no connection_init within

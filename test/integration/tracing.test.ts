@@ -165,6 +165,35 @@ describe('tracing', () => {
     expect((await waitFor(stack.api, user.token, id)).status).toBe('COMPLETED');
   });
 
+  it("makes a response cache hit's operation span too: the hit is given inside the execution's wrappers", async () => {
+    if (!stack) throw new Error('needs the stack of the test before');
+    const { api } = stack;
+    const user = await signUp(api.graphqlUrl);
+    const ME = '{ me { id email } }';
+    const hits = async () =>
+      Number(
+        /^dawg_graphql_response_cache_total\{[^}]*outcome="hit"[^}]*\} (\d+)/m.exec(
+          await (await fetch(`${api.url}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    // Nothing is cached until the api listens for the database's writes: ask until a hit is counted.
+    await until(async () => {
+      const before = await hits();
+      await gql(api.graphqlUrl, ME, {}, user.token);
+      return (await hits()) > before;
+    });
+    exporter.reset();
+    const before = await hits();
+    await gql(api.graphqlUrl, ME, {}, user.token);
+    expect(await hits()).toBe(before + 1);
+    await until(() => exporter.getFinishedSpans().some((s) => s.name === 'graphql.query'));
+    const spans = exporter.getFinishedSpans();
+    const queries = spans.filter((s) => s.name === 'graphql.query');
+    expect(queries).toHaveLength(1);
+    const http = spans.find((s) => s.spanContext().spanId === queries[0]?.parentSpanContext?.spanId);
+    expect(http?.name).toBe('POST /graphql');
+  });
+
   it('exports over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (a real api process, a loopback collector)', async () => {
     const received: { path: string; body: string }[] = [];
     const collector = createServer((req: IncomingMessage, res) => {
