@@ -27,11 +27,6 @@ export function redisAnswers(port: number, timeoutMs = 10_000): Promise<void> {
 }
 
 /**
- * Waits until the redis-server replica on `port` has its master's data and follows it
- * (`master_link_status:up`): before that, a master that dies takes everything with it, since the
- * replica has nothing to be promoted with.
- */
-/**
  * Waits until the Redis Cluster node on `port` lists a replica beside the master of every slot range
  * in its CLUSTER SLOTS: it lists a replica once it has heard (by gossip) that the replica has data.
  */
@@ -47,6 +42,11 @@ export function slotsReplicated(port: number, timeoutMs = 10_000): Promise<void>
   );
 }
 
+/**
+ * Waits until the redis-server replica on `port` has its master's data and follows it
+ * (`master_link_status:up`): before that, a master that dies takes everything with it, since the
+ * replica has nothing to be promoted with.
+ */
 export function replicaInSync(port: number, timeoutMs = 15_000): Promise<void> {
   return until(
     port,

@@ -184,10 +184,9 @@ export class ResponseCache {
    */
   answerText(result: Answer): string | undefined {
     const { data } = result;
-    if (typeof data !== 'object' || data === null || result.errors !== undefined || result.extensions !== undefined)
-      return undefined;
-    const text = this.texts.get(data);
+    const text = typeof data === 'object' && data !== null ? this.texts.get(data) : undefined;
     if (text === undefined) return undefined;
+    // Anything beside the data (errors, extensions, even undefined ones) is not this cache's answer.
     for (const key in result) if (key !== 'data') return undefined;
     return `{"data":${text}}`;
   }
