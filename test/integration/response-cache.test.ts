@@ -51,6 +51,17 @@ async function outcomesOf(fn: () => Promise<unknown>): Promise<Record<string, nu
   );
 }
 
+/**
+ * How the cache's counters moved for `fn`, a repeat of a request just kept: asked again (up to five
+ * times) while it is a miss, since a write by another test file on the shared database moves the
+ * epoch between the two (each miss keeps the answer again).
+ */
+async function outcomesOfRepeat(fn: () => Promise<unknown>): Promise<Record<string, number>> {
+  let outcomes = await outcomesOf(fn);
+  for (let i = 0; i < 4 && outcomes.miss; i++) outcomes = await outcomesOf(fn);
+  return outcomes;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: test responses are read field by field
 const titles = (res: { data?: any }): string[] =>
   res.data?.conversations?.edges.map((e: { node: { title: string } }) => e.node.title) ?? [];
@@ -106,7 +117,7 @@ describe('response cache', () => {
     const first = await outcomesOf(() => gql(api.graphqlUrl, PAGE, { first: 5 }, alice.token));
     expect(first).toEqual({ miss: 1 });
     let again: Awaited<ReturnType<typeof gql>> | undefined;
-    expect(await outcomesOf(async () => (again = await gql(api.graphqlUrl, PAGE, { first: 5 }, alice.token)))).toEqual({
+    expect(await outcomesOfRepeat(async () => (again = await gql(api.graphqlUrl, PAGE, { first: 5 }, alice.token)))).toEqual({
       hit: 1,
     });
     expect(titles(again ?? {})).toEqual(['alice 1']);
@@ -127,7 +138,7 @@ describe('response cache', () => {
     let miss: Response | undefined;
     let hit: Response | undefined;
     expect(await outcomesOf(async () => (miss = await post()))).toEqual({ miss: 1 });
-    expect(await outcomesOf(async () => (hit = await post()))).toEqual({ hit: 1 });
+    expect(await outcomesOfRepeat(async () => (hit = await post()))).toEqual({ hit: 1 });
     const [missText, hitText] = await Promise.all([miss?.text(), hit?.text()]);
     expect(hitText).toBe(missText);
     // What JSON.stringify makes of the answer (both are written from the text the miss kept).
