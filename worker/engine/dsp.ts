@@ -55,21 +55,36 @@ export function highpass(freq: number, q = Math.SQRT1_2, sr = SAMPLE_RATE): Biqu
   return { b0: (1 + cos) / 2 / a0, b1: -(1 + cos) / a0, b2: (1 + cos) / 2 / a0, a1: (-2 * cos) / a0, a2: (1 - alpha) / a0 };
 }
 
-/** Filters `x` in place (direct form I). */
-export function biquadInPlace(x: Float32Array, c: Biquad, from = 0, to = x.length): void {
-  let x1 = 0;
-  let x2 = 0;
-  let y1 = 0;
-  let y2 = 0;
+/**
+ * Filters both channels in place (direct form I). One loop for both: each channel's recursion waits on
+ * its last output, so two of them side by side run in about the time of one.
+ */
+export function biquadInPlace(s: Stereo, c: Biquad): void {
+  const { left, right } = s;
+  let l1 = 0;
+  let l2 = 0;
+  let m1 = 0;
+  let m2 = 0;
+  let r1 = 0;
+  let r2 = 0;
+  let q1 = 0;
+  let q2 = 0;
   const { b0, b1, b2, a1, a2 } = c;
-  for (let i = from; i < to; i++) {
-    const xi = x[i] as number;
-    const y = b0 * xi + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2;
-    x2 = x1;
-    x1 = xi;
-    y2 = y1;
-    y1 = y;
-    x[i] = y;
+  for (let i = 0; i < left.length; i++) {
+    const xl = left[i] as number;
+    const xr = right[i] as number;
+    const yl = b0 * xl + b1 * l1 + b2 * l2 - a1 * m1 - a2 * m2;
+    const yr = b0 * xr + b1 * r1 + b2 * r2 - a1 * q1 - a2 * q2;
+    l2 = l1;
+    l1 = xl;
+    m2 = m1;
+    m1 = yl;
+    r2 = r1;
+    r1 = xr;
+    q2 = q1;
+    q1 = yr;
+    left[i] = yl;
+    right[i] = yr;
   }
 }
 
@@ -101,46 +116,62 @@ function reverbSide(input: Float32Array, target: Float32Array, mix: number, size
   const c3 = new Float32Array(n3);
   const a0 = new Float32Array(m0);
   const a1 = new Float32Array(m1);
-  let i0 = 0;
-  let i1 = 0;
-  let i2 = 0;
-  let i3 = 0;
-  let j0 = 0;
-  let j1 = 0;
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
   let s3 = 0;
   const keep = 1 - damp;
   const n = input.length;
-  for (let i = 0; i < n; i++) {
-    const x = (input[i] as number) * 0.015;
-    const y0 = c0[i0] as number;
-    const y1 = c1[i1] as number;
-    const y2 = c2[i2] as number;
-    const y3 = c3[i3] as number;
-    s0 = y0 * keep + s0 * damp;
-    s1 = y1 * keep + s1 * damp;
-    s2 = y2 * keep + s2 * damp;
-    s3 = y3 * keep + s3 * damp;
-    c0[i0] = x + s0 * size;
-    c1[i1] = x + s1 * size;
-    c2[i2] = x + s2 * size;
-    c3[i3] = x + s3 * size;
-    i0 = i0 + 1 === n0 ? 0 : i0 + 1;
-    i1 = i1 + 1 === n1 ? 0 : i1 + 1;
-    i2 = i2 + 1 === n2 ? 0 : i2 + 1;
-    i3 = i3 + 1 === n3 ? 0 : i3 + 1;
-    let acc = y0 + y1 + y2 + y3;
-    const b0 = a0[j0] as number;
-    a0[j0] = acc + b0 * 0.5;
-    j0 = j0 + 1 === m0 ? 0 : j0 + 1;
-    acc = b0 - acc;
-    const b1 = a1[j1] as number;
-    a1[j1] = acc + b1 * 0.5;
-    j1 = j1 + 1 === m1 ? 0 : j1 + 1;
-    acc = b1 - acc;
-    target[i] = (target[i] as number) + acc * mix;
+  // Silence before the send's first sound leaves every line at zero and adds zeros to `target` (a part's
+  // buffer holds no −0 for them to turn into +0): the lines start, empty, where it ends.
+  let first = 0;
+  while (first < n && input[first] === 0) first++;
+  let i0 = 0;
+  let i1 = 0;
+  let i2 = 0;
+  let i3 = 0;
+  let j0 = 0;
+  let j1 = 0;
+  // In runs that end where a line wraps (at most 441 samples apart), each line is read at the sample's
+  // index plus its offset, with no wrap test per sample: the same arithmetic, so the same samples, in
+  // about four fifths of the time.
+  for (let i = first; i < n; ) {
+    const run = Math.min(n - i, n0 - i0, n1 - i1, n2 - i2, n3 - i3, m0 - j0, m1 - j1);
+    const d0 = i0 - i;
+    const d1 = i1 - i;
+    const d2 = i2 - i;
+    const d3 = i3 - i;
+    const e0 = j0 - i;
+    const e1 = j1 - i;
+    for (const end = i + run; i < end; i++) {
+      const x = (input[i] as number) * 0.015;
+      const y0 = c0[i + d0] as number;
+      const y1 = c1[i + d1] as number;
+      const y2 = c2[i + d2] as number;
+      const y3 = c3[i + d3] as number;
+      s0 = y0 * keep + s0 * damp;
+      s1 = y1 * keep + s1 * damp;
+      s2 = y2 * keep + s2 * damp;
+      s3 = y3 * keep + s3 * damp;
+      c0[i + d0] = x + s0 * size;
+      c1[i + d1] = x + s1 * size;
+      c2[i + d2] = x + s2 * size;
+      c3[i + d3] = x + s3 * size;
+      let acc = y0 + y1 + y2 + y3;
+      const b0 = a0[i + e0] as number;
+      a0[i + e0] = acc + b0 * 0.5;
+      acc = b0 - acc;
+      const b1 = a1[i + e1] as number;
+      a1[i + e1] = acc + b1 * 0.5;
+      acc = b1 - acc;
+      target[i] = (target[i] as number) + acc * mix;
+    }
+    i0 = (i0 + run) % n0;
+    i1 = (i1 + run) % n1;
+    i2 = (i2 + run) % n2;
+    i3 = (i3 + run) % n3;
+    j0 = (j0 + run) % m0;
+    j1 = (j1 + run) % m1;
   }
 }
 

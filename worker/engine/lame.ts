@@ -45,12 +45,21 @@ function check(n: number, what: string): number {
   return n;
 }
 
-/** Stereo samples (at `sampleRate`, -1…1) to MP3 frames, VBR at LAME's -V `vbrQuality`, by a fresh LAME. */
-export function lameEncode(left: Float32Array, right: Float32Array, sampleRate: number, vbrQuality: number): Uint8Array {
+/**
+ * Stereo samples (at `sampleRate`, -1…1) to MP3 frames, VBR at LAME's -V `vbrQuality` and -q `quality`
+ * (-1: LAME's default), by a fresh LAME.
+ */
+export function lameEncode(
+  left: Float32Array,
+  right: Float32Array,
+  sampleRate: number,
+  vbrQuality: number,
+  quality = -1,
+): Uint8Array {
   if (!Number.isInteger(sampleRate) || sampleRate <= 0) throw new RangeError(`LAME: no such sample rate: ${sampleRate}`);
   const lame = new WebAssembly.Instance(lameModule(), { wasi_snapshot_preview1: wasi }).exports as unknown as LameExports;
   lame._initialize();
-  const encoder = lame.enc_create(sampleRate, 2, vbrQuality, -1);
+  const encoder = lame.enc_create(sampleRate, 2, vbrQuality, quality);
   if (!encoder) throw new Error('LAME: encoder initialization failed');
   try {
     const block = Math.max(1, Math.min(BLOCK, left.length));

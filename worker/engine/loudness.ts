@@ -132,10 +132,11 @@ export function truePeak(s: Stereo): number {
   return gainToDb(Math.max(channelTruePeak(s.left), channelTruePeak(s.right)));
 }
 
-/** One channel's true peak, linear (the maximum is the same whichever channel is read first). */
-export function channelTruePeak(x: Float32Array): number {
-  let samplePeak = 0;
-  for (let i = 0; i < x.length; i++) samplePeak = Math.max(samplePeak, Math.abs(x[i] as number));
+/**
+ * One channel's true peak, linear (the maximum is the same whichever channel is read first). `samplePeak`,
+ * when the caller has it: the largest |sample|.
+ */
+export function channelTruePeak(x: Float32Array, samplePeak = samplePeakOf(x)): number {
   let peak = samplePeak;
   const threshold = samplePeak * 0.5;
   for (let n = 6; n < x.length - 6; n++) {
@@ -143,6 +144,12 @@ export function channelTruePeak(x: Float32Array): number {
     const a = interpolatedPeak(x, n);
     if (a > peak) peak = a;
   }
+  return peak;
+}
+
+function samplePeakOf(x: Float32Array): number {
+  let peak = 0;
+  for (let i = 0; i < x.length; i++) peak = Math.max(peak, Math.abs(x[i] as number));
   return peak;
 }
 

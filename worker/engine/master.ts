@@ -137,21 +137,31 @@ function levellerGainInPlace(required: Float32Array, dbPerFrame: number, loop: b
   const g = required;
   const n = g.length;
   const up = dbToGain(dbPerFrame);
-  const back = () => {
-    for (let i = n - 2; i >= 0; i--) g[i] = Math.min(g[i] as number, (g[i + 1] as number) * up);
+  // A value set from its neighbour holds once that neighbour holds: the second time round stops at the
+  // first value it leaves as it was (the ones after it were set from it, and hold too).
+  const back = (again: boolean) => {
+    for (let i = n - 2; i >= 0; i--) {
+      const v = Math.min(g[i] as number, (g[i + 1] as number) * up);
+      if (again && Math.fround(v) === g[i]) return;
+      g[i] = v;
+    }
   };
-  const forth = () => {
-    for (let i = 1; i < n; i++) g[i] = Math.min(g[i] as number, (g[i - 1] as number) * up);
+  const forth = (again: boolean) => {
+    for (let i = 1; i < n; i++) {
+      const v = Math.min(g[i] as number, (g[i - 1] as number) * up);
+      if (again && Math.fround(v) === g[i]) return;
+      g[i] = v;
+    }
   };
-  back();
+  back(false);
   if (loop) {
     g[n - 1] = Math.min(g[n - 1] as number, (g[0] as number) * up);
-    back();
+    back(true);
   }
-  forth();
+  forth(false);
   if (loop) {
     g[0] = Math.min(g[0] as number, (g[n - 1] as number) * up);
-    forth();
+    forth(true);
   }
   return g;
 }
@@ -187,7 +197,8 @@ export function master(
   let tpLimit = ceilingDbtp - TP_MARGIN;
   let rescued = false;
   const peaks = truePeakEnvelope(mix);
-  for (let i = 0; i < peaks.length; i++) peaks[i] = (peaks[i] as number) * (curve ? (curve[i] as number) : pre);
+  if (curve) for (let i = 0; i < peaks.length; i++) peaks[i] = (peaks[i] as number) * (curve[i] as number);
+  else for (let i = 0; i < peaks.length; i++) peaks[i] = (peaks[i] as number) * pre;
   const n = peaks.length;
   const gain = new Float32Array(n);
   const channel = new Float32Array(n);
@@ -201,9 +212,14 @@ export function master(
     const energy: Float64Array[] = [];
     let peak = 0;
     for (const x of [mix.left, mix.right]) {
-      for (let i = 0; i < n; i++) channel[i] = (x[i] as number) * (gain[i] as number);
+      let samplePeak = 0;
+      for (let i = 0; i < n; i++) {
+        const v = Math.fround((x[i] as number) * (gain[i] as number));
+        channel[i] = v;
+        samplePeak = Math.max(samplePeak, Math.abs(v));
+      }
       energy.push(segmentEnergy(channel, SAMPLE_RATE));
-      peak = Math.max(peak, channelTruePeak(channel));
+      peak = Math.max(peak, channelTruePeak(channel, samplePeak));
     }
     loudness = gatedLoudness(energy[0] as Float64Array, energy[1] as Float64Array);
     tp = gainToDb(peak);
@@ -218,8 +234,9 @@ export function master(
       levellerGainInPlace(gain, levelDbPerFrame, loop);
       for (let i = 0; i < n; i++) channel[i] = (peaks[i] as number) * makeup * (gain[i] as number);
       limiterGainInPlace(channel, peakCeiling, loop);
-      for (let i = 0; i < n; i++)
-        gain[i] = (curve ? (curve[i] as number) : pre) * makeup * (gain[i] as number) * (channel[i] as number);
+      if (curve)
+        for (let i = 0; i < n; i++) gain[i] = (curve[i] as number) * makeup * (gain[i] as number) * (channel[i] as number);
+      else for (let i = 0; i < n; i++) gain[i] = pre * makeup * (gain[i] as number) * (channel[i] as number);
     } else {
       for (let i = 0; i < n; i++) gain[i] = (peaks[i] as number) * makeup;
       limiterGainInPlace(gain, peakCeiling, loop);

@@ -111,8 +111,7 @@ export function renderPart(a: Arrangement, part: PartName): Stereo {
   // Warmth dulls the tonal parts; the drums keep an octave more, or the hats would go.
   const warmth = part === 'drums' ? 2 * style.warmth : style.warmth;
   if (warmth && warmth < 16_000) {
-    biquadInPlace(s.left, lowpass(warmth));
-    biquadInPlace(s.right, lowpass(warmth));
+    biquadInPlace(s, lowpass(warmth));
   }
   const loop = foldTail(s, length);
   if (part === 'bass') duckUnderKicks(loop, a);
@@ -197,7 +196,11 @@ function duckUnderKicks(loop: Stereo, a: Arrangement): void {
       if ((DUCK[k] as number) < (gain[i] as number)) gain[i] = DUCK[k] as number;
     }
   }
-  for (const x of [loop.left, loop.right]) for (let i = 0; i < n; i++) x[i] = (x[i] as number) * (gain[i] as number);
+  const { left, right } = loop;
+  for (let i = 0; i < n; i++) {
+    left[i] = (left[i] as number) * (gain[i] as number);
+    right[i] = (right[i] as number) * (gain[i] as number);
+  }
 }
 
 /** The sine under a reese, at its pitch: what carries its fundamental below 120 Hz, which the saws' low-pass thins. */
@@ -352,7 +355,11 @@ function foldTail(s: Stereo, length: number): Stereo {
 }
 
 function scale(s: Stereo, g: number): void {
-  for (const x of [s.left, s.right]) for (let i = 0; i < x.length; i++) x[i] = (x[i] as number) * g;
+  const { left, right } = s;
+  for (let i = 0; i < left.length; i++) {
+    left[i] = (left[i] as number) * g;
+    right[i] = (right[i] as number) * g;
+  }
 }
 
 /** Sum of stems with per-stem gain (dB), pan offset and mute. */

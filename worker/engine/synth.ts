@@ -248,46 +248,73 @@ function toneSource({ tone: o, midi, shape = {} }: ToneNote, a: Float64Array, b:
   return { left: a, right: b };
 }
 
-/** Adds one note's first `length` samples from its oscillator signal: its envelope, velocity, drive and pan. */
-function playTone(out: Stereo, { start, lengthSec, velocity, tone: o }: ToneNote, source: ToneSource, length: number): void {
-  const end = start + length;
+/** Envelope scratch, one value a sample: the thread's own, grown as needed up to SCRATCH_KEPT (longer: a new one). */
+let envelopeKept = new Float64Array(0);
+function envelopeScratch(length: number): Float64Array {
+  if (length > SCRATCH_KEPT) return new Float64Array(length);
+  if (envelopeKept.length < length) envelopeKept = new Float64Array(length);
+  return envelopeKept;
+}
+
+/**
+ * A note's envelope over its first `length` samples, into `env`; returns the samples it sounds (its release
+ * ends at zero, and it stops there). Attack, decay to the sustain level while held, then release from
+ * the level it had reached: each stage a loop of its own, with the arithmetic of one.
+ */
+function envelopeInto(env: Float64Array, o: ToneOptions, lengthSec: number, length: number): number {
   const held = lengthSec * SAMPLE_RATE;
-  const [gl, gr] = panGains(o.pan);
-  const amp = o.gain * velocity;
   const sustain = o.sustain;
   const attackS = Math.max(1, o.attack * SAMPLE_RATE);
   const attackStep = 1 / attackS;
   const decayStep = (1 - sustain) / Math.max(1, o.decay * SAMPLE_RATE);
   const releaseStep = 1 / Math.max(1, o.release * SAMPLE_RATE);
+  // Sample n is held while n < held, in its attack while n < attackS.
+  const heldEnd = Math.max(0, Math.min(length, Math.ceil(held)));
+  const attackEnd = Math.min(heldEnd, Math.ceil(attackS));
+  let n = 0;
+  for (; n < attackEnd; n++) env[n] = n * attackStep;
+  for (; n < heldEnd; n++) env[n] = Math.max(sustain, 1 - decayStep * (n - attackS));
+  const atRelease = heldEnd > 0 ? (env[heldEnd - 1] as number) : 0;
+  for (; n < length; n++) {
+    const e = atRelease * (1 - (n - held) * releaseStep);
+    if (e <= 0) break;
+    env[n] = e;
+  }
+  return n;
+}
+
+/** Adds one note's first `length` samples from its oscillator signal: its envelope, velocity, drive and pan. */
+function playTone(out: Stereo, { start, lengthSec, velocity, tone: o }: ToneNote, source: ToneSource, length: number): void {
+  const env = envelopeScratch(length);
+  const sounding = envelopeInto(env, o, lengthSec, length);
+  const [gl, gr] = panGains(o.pan);
+  const amp = o.gain * velocity;
   const drive = o.drive ?? 0;
   const driveNorm = drive ? 1 / softClip(drive) : 1;
   const a = source.left;
   const b = source.right;
   const L = out.left;
   const R = out.right;
-  let envAtRelease = 0;
-  for (let i = start; i < end; i++) {
-    const n = i - start;
-    let env: number;
-    if (n < held) {
-      env = n < attackS ? n * attackStep : Math.max(sustain, 1 - decayStep * (n - attackS));
-      envAtRelease = env;
-    } else {
-      env = envAtRelease * (1 - (n - held) * releaseStep);
-      if (env <= 0) break;
+  if (drive) {
+    for (let n = 0; n < sounding; n++) {
+      const g = (env[n] as number) * amp;
+      const left = softClip((a[n] as number) * g * drive) * driveNorm;
+      const right = b ? softClip((b[n] as number) * g * drive) * driveNorm : left;
+      L[start + n] = (L[start + n] as number) + left * gl;
+      R[start + n] = (R[start + n] as number) + right * gr;
     }
-    let left = a[n] as number;
-    let right = b ? (b[n] as number) : left;
-    const g = env * amp;
-    if (drive) {
-      left = softClip(left * g * drive) * driveNorm;
-      right = b ? softClip(right * g * drive) * driveNorm : left;
-    } else {
-      left *= g;
-      right *= g;
+  } else if (b) {
+    for (let n = 0; n < sounding; n++) {
+      const g = (env[n] as number) * amp;
+      L[start + n] = (L[start + n] as number) + (a[n] as number) * g * gl;
+      R[start + n] = (R[start + n] as number) + (b[n] as number) * g * gr;
     }
-    L[i] = (L[i] as number) + left * gl;
-    R[i] = (R[i] as number) + right * gr;
+  } else {
+    for (let n = 0; n < sounding; n++) {
+      const v = (a[n] as number) * ((env[n] as number) * amp);
+      L[start + n] = (L[start + n] as number) + v * gl;
+      R[start + n] = (R[start + n] as number) + v * gr;
+    }
   }
 }
 

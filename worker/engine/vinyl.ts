@@ -19,15 +19,18 @@ const BASE_DELAY = 24;
  */
 export function wowAndFlutter(s: Stereo, loop: number): void {
   const delay = wobble(s.left.length, loop);
-  for (const x of [s.left, s.right]) {
-    for (let i = x.length - 1; i >= 0; i--) {
-      const at = i - (delay[i] as number);
-      const j = Math.floor(at);
-      const f = at - j;
-      const a = j >= 0 ? (x[j] as number) : 0;
-      const b = j + 1 >= 0 ? (x[j + 1] as number) : 0;
-      x[i] = a + (b - a) * f;
-    }
+  const { left, right } = s;
+  // Both channels in one pass: where to read is worked out once for the two.
+  for (let i = left.length - 1; i >= 0; i--) {
+    const at = i - (delay[i] as number);
+    const j = Math.floor(at);
+    const f = at - j;
+    const al = j >= 0 ? (left[j] as number) : 0;
+    const bl = j + 1 >= 0 ? (left[j + 1] as number) : 0;
+    const ar = j >= 0 ? (right[j] as number) : 0;
+    const br = j + 1 >= 0 ? (right[j + 1] as number) : 0;
+    left[i] = al + (bl - al) * f;
+    right[i] = ar + (br - ar) * f;
   }
 }
 
