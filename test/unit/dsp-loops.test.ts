@@ -1,8 +1,9 @@
 /**
  * The engine's hot loops, written for speed (runs between wraps, both channels in one pass, leading
- * silence skipped), give the samples of their plain per-sample form, bit for bit: a beat sounds as it
- * did before they were. Each is checked against that plain form, kept here, on a real part's send (with
- * its silences) and on noise.
+ * silence skipped, a note's envelope stage by stage), give the samples of their plain per-sample form,
+ * bit for bit: a beat sounds as it did before they were. The reverb, the biquad and the envelope are
+ * checked against that plain form, kept here; wow and flutter, whose arithmetic did not change, against
+ * each channel moved alone.
  */
 import { describe, expect, it } from 'vitest';
 import { parseKey } from '../../src/music/keys.js';
@@ -10,6 +11,7 @@ import { compose } from '../../worker/engine/composer.js';
 import { type Biquad, type Stereo, biquadInPlace, lowpass, reverbInto, stereo } from '../../worker/engine/dsp.js';
 import { renderPart } from '../../worker/engine/render.js';
 import { Rng } from '../../worker/engine/rng.js';
+import { type ToneOptions, envelopeInto } from '../../worker/engine/synth.js';
 import { wowAndFlutter } from '../../worker/engine/vinyl.js';
 
 /** Freeverb as it was written first: one sample at a time, each line's index wrapped as it goes. */
@@ -45,6 +47,28 @@ function plainBiquad(x: Float32Array, c: Biquad) {
     [x2, x1, y2, y1] = [x1, xi, y1, y];
     x[i] = y;
   }
+}
+
+/** A note's envelope as playTone first computed it: one sample at a time, each sample testing its stage. */
+function plainEnvelope(o: ToneOptions, lengthSec: number, length: number): number[] {
+  const held = lengthSec * 44_100;
+  const attackS = Math.max(1, o.attack * 44_100);
+  const decayStep = (1 - o.sustain) / Math.max(1, o.decay * 44_100);
+  const releaseStep = 1 / Math.max(1, o.release * 44_100);
+  const out: number[] = [];
+  let atRelease = 0;
+  for (let n = 0; n < length; n++) {
+    let env: number;
+    if (n < held) {
+      env = n < attackS ? n * (1 / attackS) : Math.max(o.sustain, 1 - decayStep * (n - attackS));
+      atRelease = env;
+    } else {
+      env = atRelease * (1 - (n - held) * releaseStep);
+      if (env <= 0) break;
+    }
+    out.push(env);
+  }
+  return out;
 }
 
 const copy = (s: Stereo): Stereo => ({ left: s.left.slice(), right: s.right.slice() });
@@ -95,6 +119,22 @@ describe('the engine’s loops give the samples of their plain form', () => {
     plainBiquad(plain.right, lowpass(2_000));
     expect(firstDifference(s.left, plain.left)).toBe(-1);
     expect(firstDifference(s.right, plain.right)).toBe(-1);
+  });
+
+  it.each([
+    ['held past its attack and decay', 0.3, 0.01, 0.05, 0.1],
+    ['released in its attack', 0.004, 0.0123, 0.2, 0.05],
+    ['a fraction of a sample long', 0.00001, 0.01, 0.2, 0.05],
+    ['not held at all', -0.1, 0.01, 0.2, 0.05],
+    ['cut short by its buffer', 2, 0.01, 0.3, 0.5],
+  ])('a note’s envelope, %s', (_, lengthSec, attack, decay, release) => {
+    const tone = { timbre: 'saw', attack, decay, sustain: 0.6, release, cutoff: 4000, detune: 0, pan: 0, gain: 0.5 } as const;
+    const length = Math.min(30_000, Math.max(100, Math.floor((lengthSec + release) * 44_100)));
+    const env = new Float64Array(length);
+    const sounding = envelopeInto(env, tone, lengthSec, length);
+    const plain = plainEnvelope(tone, lengthSec, length);
+    expect(sounding).toBe(plain.length);
+    expect([...env.subarray(0, sounding)]).toEqual(plain);
   });
 
   it('wow and flutter over both channels moves each as alone', () => {

@@ -122,8 +122,9 @@ function reverbSide(input: Float32Array, target: Float32Array, mix: number, size
   let s3 = 0;
   const keep = 1 - damp;
   const n = input.length;
-  // Silence before the send's first sound leaves every line at zero and adds zeros to `target` (a part's
-  // buffer holds no −0 for them to turn into +0): the lines start, empty, where it ends.
+  // Silence before the send's first sound leaves every line at zero and adds +0 to `target`, which changes
+  // nothing there but a −0 (a part's buffer, begun at +0 and only added to, holds none): the lines start,
+  // empty, where the silence ends.
   let first = 0;
   while (first < n && input[first] === 0) first++;
   let i0 = 0;
@@ -132,7 +133,7 @@ function reverbSide(input: Float32Array, target: Float32Array, mix: number, size
   let i3 = 0;
   let j0 = 0;
   let j1 = 0;
-  // In runs that end where a line wraps (at most 441 samples apart), each line is read at the sample's
+  // In runs that end where a line wraps (at most 441 samples apart, 464 on the right), each line is read at the sample's
   // index plus its offset, with no wrap test per sample: the same arithmetic, so the same samples, in
   // about four fifths of the time.
   for (let i = first; i < n; ) {

@@ -126,7 +126,7 @@ function interpolatedPeak(x: Float32Array, n: number): number {
 
 /**
  * True peak in dBTP. Interpolates only around samples within 6 dB of the
- * running sample peak: an inter-sample peak above that needs loud neighbours.
+ * channel's sample peak: an inter-sample peak above that needs loud neighbours.
  */
 export function truePeak(s: Stereo): number {
   return gainToDb(Math.max(channelTruePeak(s.left), channelTruePeak(s.right)));

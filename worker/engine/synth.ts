@@ -109,8 +109,9 @@ export function renderTone(
 /**
  * The memory for shared signals, in samples of 8 bytes, both sides of a spread voice counted: 2 M, 15
  * MiB, allocated once per engine thread (at its first render that shares) and kept, with the scratch
- * for notes computed alone (up to SCRATCH_KEPT a side, 3.4 MiB each): rendering leaves no garbage for
- * the collector (but for a note over 10 s computed alone), and a job's peak grows by at most these.
+ * for notes computed alone (up to SCRATCH_KEPT a side, 3.4 MiB each) and for a note's envelope (up to
+ * SCRATCH_KEPT, 3.4 MiB): rendering leaves no garbage for the collector (but for a note over 10 s), and
+ * a job's peak grows by at most these.
  * A pad's pitches come to 0.8-2.6 M (8-11 pitches, each as long as its longest note, two sides; the
  * same at 30 s and 300 s); house's and techno's chords, whose brightness moves from bar to bar, to many
  * more. Notes whose signal does not fit are computed alone, as a pitch played once is.
@@ -259,9 +260,10 @@ function envelopeScratch(length: number): Float64Array {
 /**
  * A note's envelope over its first `length` samples, into `env`; returns the samples it sounds (its release
  * ends at zero, and it stops there). Attack, decay to the sustain level while held, then release from
- * the level it had reached: each stage a loop of its own, with the arithmetic of one.
+ * the level it had reached: each stage a loop of its own, with the arithmetic of one. Exported for its
+ * test (test/unit/dsp-loops.test.ts).
  */
-function envelopeInto(env: Float64Array, o: ToneOptions, lengthSec: number, length: number): number {
+export function envelopeInto(env: Float64Array, o: ToneOptions, lengthSec: number, length: number): number {
   const held = lengthSec * SAMPLE_RATE;
   const sustain = o.sustain;
   const attackS = Math.max(1, o.attack * SAMPLE_RATE);
