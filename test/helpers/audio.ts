@@ -1,6 +1,7 @@
 /** Independent audio measurements with ffmpeg (scripts/lib/ffmpeg.mjs: npm's static build), for checking what the engine made. */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { MPEGDecoder } from 'mpg123-decoder';
 import { ffmpegPath } from '../../scripts/lib/ffmpeg.mjs';
 import { SAMPLE_RATE, type Stereo, deinterleave } from '../../worker/engine/dsp.js';
 
@@ -9,6 +10,15 @@ export interface FfmpegMeasure {
   truePeakDbtp: number;
   maxVolumeDb: number;
   durationSec: number;
+}
+
+/** MP3 bytes decoded by mpg123 (the wasm build the upload path uses, a second decoder beside ffmpeg): each channel and any errors. */
+export async function decodeWithMpg123(mp3: Uint8Array): Promise<{ channelData: Float32Array[]; errors: unknown[] }> {
+  const decoder = new MPEGDecoder();
+  await decoder.ready;
+  const { channelData, errors } = decoder.decode(mp3);
+  decoder.free();
+  return { channelData: channelData as Float32Array[], errors };
 }
 
 /**

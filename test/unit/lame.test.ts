@@ -6,13 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { MPEGDecoder } from 'mpg123-decoder';
 import { createEncoder } from 'wasm-media-encoders';
 import { describe, expect, it } from 'vitest';
 import { parseKey } from '../../src/music/keys.js';
 import { renderBeat } from '../../worker/engine/index.js';
 import { lameFrames } from '../../worker/engine/encode.js';
 import { lameEncode } from '../../worker/engine/lame.js';
+import { decodeWithMpg123 } from '../helpers/audio.js';
 
 const RATE = 44_100;
 
@@ -77,12 +77,9 @@ describe('LAME (our wasm build)', () => {
     expect(engine.length / byDefault.length).toBeGreaterThan(1);
     expect(engine.length / byDefault.length).toBeLessThan(1.03);
     const decode = async (mp3: Buffer) => {
-      const decoder = new MPEGDecoder();
-      await decoder.ready;
-      const { channelData, errors } = decoder.decode(mp3);
-      decoder.free();
+      const { channelData, errors } = await decodeWithMpg123(mp3);
       expect(errors).toEqual([]);
-      return channelData as Float32Array[];
+      return channelData;
     };
     const [ours, theirs] = [await decode(engine), await decode(byDefault)];
     let signal = 0;

@@ -133,9 +133,9 @@ function reverbSide(input: Float32Array, target: Float32Array, mix: number, size
   let i3 = 0;
   let j0 = 0;
   let j1 = 0;
-  // In runs that end where a line wraps (at most 441 samples apart, 464 on the right), each line is read at the sample's
-  // index plus its offset, with no wrap test per sample: the same arithmetic, so the same samples, in
-  // about four fifths of the time.
+  // In runs that end where a line wraps (at most 441 samples apart, 464 on the right), each line is read
+  // at the sample's index plus its offset, with no wrap test per sample: the same arithmetic, so the same
+  // samples, in about four fifths of the time.
   for (let i = first; i < n; ) {
     const run = Math.min(n - i, n0 - i0, n1 - i1, n2 - i2, n3 - i3, m0 - j0, m1 - j1);
     const d0 = i0 - i;

@@ -5,8 +5,9 @@
  * The tail's encoder starts WARM_FRAMES frames before the earliest join, on the frame grid, so that by
  * the join its filter bank, its MDCT's overlap and its psychoacoustic model hold what the head's do.
  * Measured on 24 beats (at LAME's default -q; the engine now encodes at -q 5, and the test's bounds hold
- * there), the joined stream decoded to a single encoder's samples in 12 and within −73 dB of them in the rest (LAME's choices differ here and there after the join, where its bit
- * reservoir or its adaptation differ; test/unit/mp3-halves.test.ts). The join takes the head's frames before
+ * there), the joined stream decoded to a single encoder's samples in 12 and within −73 dB of them in
+ * the rest (LAME's choices differ here and there after the join, where its bit reservoir or its
+ * adaptation differ; test/unit/mp3-halves.test.ts). The join takes the head's frames before
  * it and the tail's from it, at the first frame in SEAM_FRAMES where
  * - both encoders leave the previous granule with the same window (long, start, short or stop), so the
  *   decoder's overlap-add meets the window it expects; and
