@@ -84,7 +84,7 @@ export class EnginePool {
     this.count(0);
   }
 
-  /** Loads the engine and its MP3 encoder in every thread and runs a bar through every stage, so no job pays for it. */
+  /** Loads the engine and its MP3 encoder in every thread and runs a short beat of every genre through every stage, so no job pays for it. */
   async warm(): Promise<void> {
     await Promise.all(Array.from({ length: this.threads }, () => this.run({ task: 'warm' }, {})));
   }

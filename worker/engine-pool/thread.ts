@@ -9,6 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { Failure } from '../../src/failures.js';
+import { DEFAULT_BPM, GENRES } from '../../src/music/genres.js';
 import { type MusicalKey, parseKey } from '../../src/music/keys.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
 import { type Mp3TailElsewhere, lameFrames } from '../engine/encode.js';
@@ -29,19 +30,22 @@ import {
 } from './protocol.js';
 
 /**
- * What a thread renders before its first job: a bar of lo-fi (its reverb, vinyl and every voice but
- * the 808's), with the fields of a job's input in their order (worker/handlers/beat.ts), so that the
- * code it optimizes sees the objects a job brings.
+ * What a thread renders before its first job: a short beat (a bar or two) of every genre, each with its
+ * own voices, drums and effects, with the fields of a job's input in their order
+ * (worker/handlers/beat.ts), so that the code it optimizes sees the objects a job brings. V8 optimizes a
+ * function once it has run often enough: after one bar of lo-fi alone, a thread's first three or four
+ * 30 s beats still ran much of the engine unoptimized (docs/benchmarks.md, "A short beat of every genre
+ * before the first job").
  */
-const WARM_UP: BeatInput = {
-  genre: 'lofi',
-  bpm: 90,
+const WARM_UP: BeatInput[] = GENRES.map((genre, i) => ({
+  genre,
+  bpm: DEFAULT_BPM[genre],
   key: parseKey('A minor') as MusicalKey,
   mood: 'mellow',
   durationSec: 2,
-  seed: 1,
+  seed: i + 1,
   targetLufs: -14,
-};
+}));
 
 const post = (port: MessagePort, event: ThreadEvent) =>
   port.postMessage(
@@ -114,9 +118,9 @@ async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
     case 'master':
       return masterFiles(task.mix, task.targetLufs, tailElsewhere(port));
     case 'warm':
-      // Loads the engine, compiles the MP3 encoder and runs a short beat through every stage, so that a
-      // thread's first job finds its code compiled and optimized (a cold 30 s beat took 0.4 s longer).
-      await beatFiles(WARM_UP, () => {});
+      // Loads the engine, compiles the MP3 encoder and runs a short beat of each genre through every
+      // stage, so that a thread's first job finds its code compiled and optimized.
+      for (const input of WARM_UP) await beatFiles(input, () => {});
       return null;
   }
 }
