@@ -218,7 +218,7 @@ const secretData = (objects: K8sObject[]) =>
   );
 /** Stand-ins for what the real Secret holds, so the whole environment can be parsed. */
 const SECRET_STANDINS = { JWT_SECRET: 'x'.repeat(48), FILES_SIGNING_SECRET: 'y'.repeat(48) };
-/** Kubernetes quantities the manifests use: 500m, 1, 1Gi, 1280Mi. */
+/** Kubernetes quantities the manifests use: 500m, 1, 1Gi, 1280Mi, 1536Mi. */
 const cpu = (q: string) => (q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
 const mib = (q: string) => Number(q.replace(/(Mi|Gi)$/, '')) * (q.endsWith('Gi') ? 1024 : 1);
 
@@ -362,10 +362,10 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
         expect(cpu(String(requests.cpu))).toBeLessThanOrEqual(cpu(String(limits.cpu)));
         expect(mib(String(requests.memory))).toBeLessThanOrEqual(mib(String(limits.memory)));
       }
-    // docs/operations.md "Worker memory": idle ~120 MiB + 450 MiB budgeted per concurrent job.
+    // docs/operations.md "Worker memory": idle up to 380 MiB + 450 MiB budgeted per concurrent job.
     const concurrency = Number(configData(production).WORKER_CONCURRENCY);
     const worker = container(production, 'dawg-worker');
-    expect(mib(String(worker.resources?.requests?.memory))).toBeGreaterThanOrEqual(120 + 450 * concurrency);
+    expect(mib(String(worker.resources?.requests?.memory))).toBeGreaterThanOrEqual(380 + 450 * concurrency);
   });
 
   it('api: readiness on /ready, liveness on /health, a preStop drain, and a grace period covering it and SHUTDOWN_TIMEOUT_MS', () => {

@@ -31,11 +31,11 @@ import {
 
 /**
  * What a thread renders before its first job: a short beat (a bar or two) of every genre, each with its
- * own voices, drums and effects, with the fields of a job's input in their order
- * (worker/handlers/beat.ts), so that the code it optimizes sees the objects a job brings. V8 optimizes a
- * function once it has run often enough: after one bar of lo-fi alone, a thread's first three or four
- * 30 s beats still ran much of the engine unoptimized (docs/benchmarks.md, "A short beat of every genre
- * before the first job").
+ * own voices, drums (but ambient's, which play only when the mood asks) and effects, with the fields of
+ * a job's input in their order (worker/handlers/beat.ts), so that the code it optimizes sees the objects
+ * a job brings. V8 optimizes a function once it has run often enough: after one bar of lo-fi alone, a
+ * thread's first three or four 30 s beats still ran much of the engine unoptimized (docs/benchmarks.md,
+ * "A short beat of every genre before the first job").
  */
 const WARM_UP: BeatInput[] = GENRES.map((genre, i) => ({
   genre,
