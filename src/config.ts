@@ -297,7 +297,9 @@ export const configSchema = z
     // proxies in front (nginx's upstream keepalive and AWS ALB use 60 s), so the api never closes a
     // connection a proxy or client is about to reuse (Node's default, 5 s, reset such requests).
     HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
-    // After this long quiet, the api gives back heap a burst left behind (src/heap-trim.ts); 0: never.
+    // After this long quiet, the api gives back heap a burst left behind (src/heap-trim.ts), and the
+    // worker's engine pool the memory its jobs left (worker/engine-pool/pool.ts); 0: never (the pool
+    // still does after its warm-up).
     HEAP_TRIM_IDLE_MS: z.coerce.number().int().min(0).default(10_000),
     HEAP_TRIM_MIN_GROWTH_MB: z.coerce.number().int().min(1).default(64),
     // Bull Board at /admin/queues for ADMIN users (src/http/admin); false: no /admin path at all.

@@ -5,8 +5,9 @@
  * glibc keeps memory freed in the middle of its heaps mapped. A connection storm interleaves
  * short-lived read buffers (64 KiB each) with small blocks that live as long as their sockets, so
  * once the storm is over most of its memory is free and still resident: at 3,000 idle sockets the api
- * held 249 MiB, 188 after a malloc_trim (docs/benchmarks.md, "Performance goals"). Only heap-trim.ts
- * calls it, once the process is quiet: it walks every heap, which a busy process should not pay for.
+ * held 249 MiB, 188 after a malloc_trim (docs/benchmarks.md, "Performance goals"). Only heap-trim.ts and
+ * the worker's engine pool (worker/engine-pool/pool.ts, `release`) call it, once the process is quiet:
+ * it walks every heap, which a busy process should not pay for.
  *
  * Elsewhere (musl, macOS, a platform koffi has no build for) it is unavailable, and nothing happens.
  */

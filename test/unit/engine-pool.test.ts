@@ -22,6 +22,10 @@ const key = parseKey('A minor');
 if (!key) throw new Error('key');
 const input = (durationSec: number, seed = 7) => ({ genre: 'lofi' as const, bpm: 90, key, mood: 'mellow', durationSec, seed });
 const pool = new EnginePool(2);
+const MiB = 1024 * 1024;
+const glibc =
+  process.platform === 'linux' &&
+  !!(process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime;
 afterAll(() => pool.close());
 
 describe('engine pool', () => {
@@ -140,5 +144,42 @@ describe('engine pool', () => {
     // files ran) and still fails for any render done on this thread.
     expect(wallMs).toBeGreaterThan(1000);
     expect(delay.max / 1e6).toBeLessThan(Math.min(wallMs / 5, 1000));
+  });
+
+  it.runIf(glibc)("gives back the warm-up's memory: a warmed pool's threads hold little more than before it", async () => {
+    const fresh = new EnginePool(2);
+    try {
+      // The threads loaded (the engine's modules included) before the warm-up.
+      await Promise.all([fresh.beat(input(0.1, 1), () => {}), fresh.beat(input(0.1, 2), () => {})]);
+      const before = process.memoryUsage.rss();
+      await fresh.warm();
+      // Left resident, the warm-up's buffers and LAME's memories held 40-48 MiB more here (under tsx; 135
+      // with the compiled threads); given back, -10 to +1 (docs/benchmarks.md, "The engine's garbage given back").
+      expect((process.memoryUsage.rss() - before) / MiB).toBeLessThan(20);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it.runIf(glibc)('gives back what its tasks left once it has been quiet for releaseIdleMs, and not before', async () => {
+    const quiet = new EnginePool(2, { releaseIdleMs: 500 });
+    try {
+      await quiet.warm();
+      const warmed = process.memoryUsage.rss();
+      await Promise.all([quiet.beat(input(60, 3), () => {}), quiet.beat(input(60, 4), () => {})]);
+      const done = process.memoryUsage.rss();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const before = process.memoryUsage.rss();
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      const after = process.memoryUsage.rss();
+      // Two 60 s beats left about 216 MiB here (under tsx); the release gave back 100-120 of it
+      // (docs/benchmarks.md, "The engine's garbage given back"). Nothing is given back while the pool
+      // has been quiet for less than releaseIdleMs.
+      expect((done - warmed) / MiB).toBeGreaterThan(100);
+      expect(Math.abs(done - before) / MiB).toBeLessThan(25);
+      expect((before - after) / MiB).toBeGreaterThan(50);
+    } finally {
+      await quiet.close();
+    }
   });
 });

@@ -21,6 +21,8 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Failure } from '../../src/failures.js';
+import { compactingGc } from '../../src/heap-trim.js';
+import { mallocTrim } from '../../src/malloc-trim.js';
 import type { Stereo } from '../engine/dsp.js';
 import type { PartName } from '../engine/index.js';
 import type { BeatFiles, BeatInput, MasteredFiles, TaskStage } from '../engine/tasks.js';
@@ -68,8 +70,19 @@ export class EnginePool {
   private readonly shared: PoolShared = { idle: new Int32Array(new SharedArrayBuffer(4)) };
   /** Helper tasks whose result was used, by kind: how often a task had another thread's help. */
   readonly helped = { part: 0, tail: 0 };
+  private readonly releaseIdleMs: number;
+  /** Pending while no task is: the release once the pool has been quiet for `releaseIdleMs`. */
+  private quiet: NodeJS.Timeout | undefined;
 
-  constructor(readonly threads: number = defaultThreads()) {
+  /**
+   * `releaseIdleMs`: once no task has run for this long, the pool gives back the memory the last ones
+   * left (`release`); 0 (the default, for scripts and tests): only after the warm-up.
+   */
+  constructor(
+    readonly threads: number = defaultThreads(),
+    { releaseIdleMs = 0 }: { releaseIdleMs?: number } = {},
+  ) {
+    this.releaseIdleMs = releaseIdleMs;
     this.pool = new Piscina({
       filename: THREAD.href,
       minThreads: threads,
@@ -84,9 +97,34 @@ export class EnginePool {
     this.count(0);
   }
 
-  /** Loads the engine and its MP3 encoder in every thread and runs a short beat of every genre through every stage, so no job pays for it. */
+  /**
+   * Loads the engine and its MP3 encoder in every thread and runs a short beat of every genre through
+   * every stage, so no job pays for it; then gives back what that left.
+   */
   async warm(): Promise<void> {
-    await Promise.all(Array.from({ length: this.threads }, () => this.run({ task: 'warm' }, {})));
+    await this.everyThread('warm');
+    await this.release();
+  }
+
+  /**
+   * Gives back the memory finished tasks left. A thread waiting for a task runs no collection (piscina
+   * blocks it), so their buffers and LAME's memories stayed resident: 100 MiB after the warm-up of every
+   * genre, about 450 MiB after two 300 s beats, and the files they sent here until this thread's next
+   * collection. Each thread runs a full collection, then this one, then glibc's free memory goes back to
+   * the system (malloc-trim.ts; it walks every thread's heap). The next task takes its memory afresh:
+   * about 30 ms on a 30 s beat (docs/benchmarks.md, "The engine's garbage given back").
+   */
+  async release(): Promise<void> {
+    await this.everyThread('release');
+    compactingGc();
+    // The collected buffers' memory is freed after the collections.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    mallocTrim();
+  }
+
+  /** One task on each thread: every thread is idle when they are queued, so each takes one. */
+  private async everyThread(task: 'warm' | 'release'): Promise<void> {
+    await Promise.all(Array.from({ length: this.threads }, () => this.run({ task }, {})));
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
@@ -117,6 +155,7 @@ export class EnginePool {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.quiet);
     await this.pool.close({ force: true });
   }
 
@@ -160,9 +199,18 @@ export class EnginePool {
     Atomics.store(this.shared.idle, 0, Math.max(0, this.threads - this.pending));
   }
 
+  /** Once a job's task is done and none is left, the release after `releaseIdleMs` of quiet (a new task calls it off). */
+  private releaseWhenQuiet(task: EngineTask): void {
+    if (this.pending > 0 || this.releaseIdleMs <= 0 || task.task === 'warm' || task.task === 'release') return;
+    this.quiet = setTimeout(() => {
+      this.release().catch(() => {}); // the pool closed meanwhile: nothing left to give back
+    }, this.releaseIdleMs).unref();
+  }
+
   private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
+    clearTimeout(this.quiet);
     this.count(1);
     // The first report that failed (set from the port's listener).
     const failed: { error?: unknown; set?: true } = {};
@@ -214,6 +262,7 @@ export class EnginePool {
       throw failed.set ? failed.error : err;
     } finally {
       this.count(-1);
+      this.releaseWhenQuiet(task);
       port1.close();
     }
   }

@@ -18,7 +18,9 @@ export type EngineTask =
   | { task: 'tail'; left: Float32Array; right: Float32Array; claim: Int32Array }
   | { task: 'stems'; input: BeatInput }
   | { task: 'master'; mix: Stereo; targetLufs: number }
-  | { task: 'warm' };
+  | { task: 'warm' }
+  /** A full collection: what the thread's last tasks left, given back (the pool's `release`). */
+  | { task: 'release' };
 
 /** A task that helps another: its result, or null if its claim was given up before it began. */
 export type HelperTask = Extract<EngineTask, { claim: Int32Array }>;

@@ -9,6 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { Failure } from '../../src/failures.js';
+import { compactingGc } from '../../src/heap-trim.js';
 import { DEFAULT_BPM, GENRES } from '../../src/music/genres.js';
 import { type MusicalKey, parseKey } from '../../src/music/keys.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
@@ -121,6 +122,9 @@ async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
       // Loads the engine, compiles the MP3 encoder and runs a short beat of each genre through every
       // stage, so that a thread's first job finds its code compiled and optimized.
       for (const input of WARM_UP) await beatFiles(input, () => {});
+      return null;
+    case 'release':
+      compactingGc();
       return null;
   }
 }
