@@ -300,7 +300,7 @@ export const configSchema = z
     // After this long quiet, the api gives back heap a burst left behind (src/heap-trim.ts), and the
     // worker's engine pool the memory its jobs left (worker/engine-pool/pool.ts); 0: never (the pool
     // still does after its warm-up).
-    HEAP_TRIM_IDLE_MS: z.coerce.number().int().min(0).default(10_000),
+    HEAP_TRIM_IDLE_MS: z.coerce.number().int().min(0).max(2_147_483_647).default(10_000),
     HEAP_TRIM_MIN_GROWTH_MB: z.coerce.number().int().min(1).default(64),
     // Bull Board at /admin/queues for ADMIN users (src/http/admin); false: no /admin path at all.
     ADMIN_QUEUES: bool.default(true),

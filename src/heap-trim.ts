@@ -70,11 +70,7 @@ const LAST_RESORT = Number(process.versions.v8.split('.')[0]) >= 12;
  * (227-260 MiB of heap left at 10,000 sockets, against 134-165 with this).
  */
 export function compactingGc(): void {
-  if (!collector) {
-    const exposed = (globalThis as { gc?: Collector }).gc;
-    if (!exposed) setFlagsFromString('--expose-gc');
-    collector = exposed ?? (runInNewContext('gc') as Collector);
-  }
+  collector ??= exposedCollector();
   setFlagsFromString('--compact-on-every-full-gc');
   try {
     if (LAST_RESORT) collector({ type: 'major', execution: 'sync', flavor: 'last-resort' });
@@ -87,6 +83,23 @@ export function compactingGc(): void {
   // collection after it, which sizes the heap's next limit as usual rather than for the least memory
   // (a probe's burst then ran no full collection, against one), gave 72.7 and 68.2 ms, RSS unchanged.
   if (LAST_RESORT) collector();
+}
+
+/**
+ * One plain full collection, no V8 flag changed: what a thread that waits for work needs to free what
+ * its last task left (the buffers it no longer holds), where compactingGc's process-wide flag would
+ * race with other threads' collections (worker/engine-pool/pool.ts).
+ */
+export function fullGc(): void {
+  collector ??= exposedCollector();
+  collector();
+}
+
+/** V8's gc(), exposed the way jest's leak detector does it when the process was not started with --expose-gc. */
+function exposedCollector(): Collector {
+  const exposed = (globalThis as { gc?: Collector }).gc;
+  if (!exposed) setFlagsFromString('--expose-gc');
+  return exposed ?? (runInNewContext('gc') as Collector);
 }
 
 /** Starts watching; returns the function that stops it. */

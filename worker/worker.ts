@@ -58,7 +58,7 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   const marks = config.DATABASE_REPLICA_URL.length
     ? new WriteMarks({ prisma, redis, prefix: config.REDIS_PREFIX, maxLagMs: config.DATABASE_REPLICA_MAX_LAG_MS })
     : null;
-  const engine = new EnginePool(config.WORKER_THREADS, { releaseIdleMs: config.HEAP_TRIM_IDLE_MS });
+  const engine = new EnginePool(config.WORKER_THREADS, { releaseIdleMs: config.HEAP_TRIM_IDLE_MS, log });
   const deps: WorkerDeps = { config, prisma, marks, pubsub, storage: guardedStorage(createStorage(config)), log, engine };
   let worker: Worker | null = null;
   let uploadWorker: Worker | null = null;

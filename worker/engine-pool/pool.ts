@@ -21,7 +21,8 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { Failure } from '../../src/failures.js';
-import { compactingGc } from '../../src/heap-trim.js';
+import { fullGc } from '../../src/heap-trim.js';
+import type { Logger } from '../../src/logger.js';
 import { mallocTrim } from '../../src/malloc-trim.js';
 import type { Stereo } from '../engine/dsp.js';
 import type { PartName } from '../engine/index.js';
@@ -30,6 +31,7 @@ import {
   type EngineTask,
   type HelperTask,
   type PoolShared,
+  RELEASE_SETTLE_MS,
   type ThreadEvent,
   type ThreadOutcome,
   buffersOf,
@@ -62,6 +64,8 @@ const SPLIT_PART: PartName = 'chords';
  */
 const SPLIT_MAX_SEC = 120;
 
+const MiB = 1024 * 1024;
+
 export class EnginePool {
   private readonly pool: Piscina;
   /** Tasks handed to the pool and not yet done (running or queued). */
@@ -70,19 +74,25 @@ export class EnginePool {
   private readonly shared: PoolShared = { idle: new Int32Array(new SharedArrayBuffer(4)) };
   /** Helper tasks whose result was used, by kind: how often a task had another thread's help. */
   readonly helped = { part: 0, tail: 0 };
+  /** Times the pool gave back its tasks' memory (after the warm-up, and after each quiet spell). */
+  releases = 0;
   private readonly releaseIdleMs: number;
+  private readonly log: Logger | undefined;
   /** Pending while no task is: the release once the pool has been quiet for `releaseIdleMs`. */
   private quiet: NodeJS.Timeout | undefined;
+  private closed = false;
 
   /**
    * `releaseIdleMs`: once no task has run for this long, the pool gives back the memory the last ones
-   * left (`release`); 0 (the default, for scripts and tests): only after the warm-up.
+   * left (`release`); 0 (the default, for scripts and tests): only after the warm-up. `log`: where each
+   * release is told (info) or its failure (warn).
    */
   constructor(
     readonly threads: number = defaultThreads(),
-    { releaseIdleMs = 0 }: { releaseIdleMs?: number } = {},
+    { releaseIdleMs = 0, log }: { releaseIdleMs?: number; log?: Logger } = {},
   ) {
     this.releaseIdleMs = releaseIdleMs;
+    this.log = log;
     this.pool = new Piscina({
       filename: THREAD.href,
       minThreads: threads,
@@ -107,24 +117,43 @@ export class EnginePool {
   }
 
   /**
-   * Gives back the memory finished tasks left. A thread waiting for a task runs no collection (piscina
-   * blocks it), so their buffers and LAME's memories stayed resident: 100 MiB after the warm-up of every
-   * genre, about 450 MiB after two 300 s beats, and the files they sent here until this thread's next
-   * collection. Each thread runs a full collection, then this one, then glibc's free memory goes back to
-   * the system (malloc-trim.ts; it walks every thread's heap). The next task takes its memory afresh:
-   * about 30 ms on a 30 s beat (docs/benchmarks.md, "The engine's garbage given back").
+   * Gives back the memory finished tasks left, while no task runs. A thread waiting for a task runs no
+   * collection (piscina blocks it), so their buffers and LAME's memories stayed resident until its next
+   * task, and the files they sent here until this thread's next collection (docs/benchmarks.md, "The
+   * engine's garbage given back"). Each thread runs a full collection, then this one; then glibc's free
+   * memory goes back to the system (malloc-trim.ts; it walks every thread's heap). The next tasks take
+   * their memory afresh. A failure is logged and changes nothing else: the memory stays, as before.
    */
-  async release(): Promise<void> {
-    await this.everyThread('release');
-    compactingGc();
-    // The collected buffers' memory is freed after the collections.
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    mallocTrim();
+  private async release(): Promise<void> {
+    if (this.closed || this.pending > 0) return;
+    const rssBefore = process.memoryUsage.rss();
+    const started = performance.now();
+    try {
+      const freed = await this.everyThread<number>('release');
+      fullGc();
+      await new Promise((resolve) => setTimeout(resolve, RELEASE_SETTLE_MS));
+      const trimmed = mallocTrim();
+      this.releases++;
+      this.log?.info(
+        {
+          // The buffers freed in the threads meanwhile (by these collections, or earlier ones' sweeping).
+          threadsFreedMiB: Math.round(freed.reduce((sum, bytes) => sum + bytes, 0) / MiB),
+          rssBeforeMiB: Math.round(rssBefore / MiB),
+          rssAfterMiB: Math.round(process.memoryUsage.rss() / MiB),
+          ms: Math.round(performance.now() - started),
+          mallocTrim: trimmed === null ? 'unavailable' : trimmed ? 'released' : 'nothing to release',
+        },
+        "engine's memory given back",
+      );
+    } catch (err) {
+      if (!this.closed)
+        this.log?.warn({ err: err instanceof Error ? err.message : String(err) }, "engine's memory not given back");
+    }
   }
 
-  /** One task on each thread: every thread is idle when they are queued, so each takes one. */
-  private async everyThread(task: 'warm' | 'release'): Promise<void> {
-    await Promise.all(Array.from({ length: this.threads }, () => this.run({ task }, {})));
+  /** One task on each thread: queued while every thread is idle, each goes to a thread of its own. */
+  private everyThread<T>(task: 'warm' | 'release'): Promise<T[]> {
+    return Promise.all(Array.from({ length: this.threads }, () => this.run<T>({ task }, {})));
   }
 
   beat(input: BeatInput, onStage: (stage: TaskStage) => Promise<void> | void): Promise<BeatFiles> {
@@ -155,6 +184,7 @@ export class EnginePool {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearTimeout(this.quiet);
     await this.pool.close({ force: true });
   }
@@ -201,10 +231,8 @@ export class EnginePool {
 
   /** Once a job's task is done and none is left, the release after `releaseIdleMs` of quiet (a new task calls it off). */
   private releaseWhenQuiet(task: EngineTask): void {
-    if (this.pending > 0 || this.releaseIdleMs <= 0 || task.task === 'warm' || task.task === 'release') return;
-    this.quiet = setTimeout(() => {
-      this.release().catch(() => {}); // the pool closed meanwhile: nothing left to give back
-    }, this.releaseIdleMs).unref();
+    if (this.closed || this.pending > 0 || this.releaseIdleMs <= 0 || task.task === 'warm' || task.task === 'release') return;
+    this.quiet = setTimeout(() => void this.release(), this.releaseIdleMs).unref();
   }
 
   private async run<T>(task: EngineTask, listeners: Listeners, transfer: ArrayBuffer[] = []): Promise<T> {

@@ -9,7 +9,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 import { Failure } from '../../src/failures.js';
-import { compactingGc } from '../../src/heap-trim.js';
+import { fullGc } from '../../src/heap-trim.js';
 import { DEFAULT_BPM, GENRES } from '../../src/music/genres.js';
 import { type MusicalKey, parseKey } from '../../src/music/keys.js';
 import { SAMPLE_RATE, type Stereo } from '../engine/dsp.js';
@@ -23,6 +23,7 @@ import {
   type ThreadEvent,
   type ThreadOutcome,
   type PoolShared,
+  RELEASE_SETTLE_MS,
   begin,
   buffersOf,
   giveUp,
@@ -123,9 +124,12 @@ async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
       // stage, so that a thread's first job finds its code compiled and optimized.
       for (const input of WARM_UP) await beatFiles(input, () => {});
       return null;
-    case 'release':
-      compactingGc();
-      return null;
+    case 'release': {
+      const held = process.memoryUsage().arrayBuffers; // this thread's
+      fullGc();
+      await new Promise((resolve) => setTimeout(resolve, RELEASE_SETTLE_MS));
+      return held - process.memoryUsage().arrayBuffers;
+    }
   }
 }
 
