@@ -86,9 +86,10 @@ export function compactingGc(): void {
 }
 
 /**
- * One plain full collection, no V8 flag changed: what a thread that waits for work needs to free what
- * its last task left (the buffers it no longer holds), where compactingGc's process-wide flag would
- * race with other threads' collections (worker/engine-pool/pool.ts).
+ * One plain full collection, without compactingGc's flag: what a thread that waits for work needs to free
+ * what its last task left (the buffers it no longer holds), where that process-wide flag, set and unset
+ * around each collection, would race with other threads' (worker/engine-pool/pool.ts). Only
+ * `--expose-gc` is set, once, when the process was not started with it.
  */
 export function fullGc(): void {
   collector ??= exposedCollector();

@@ -3,7 +3,7 @@
  * the api the benchmarks measure (scripts/bench/lib.ts), as production runs it.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,6 +63,10 @@ export function build(say) {
     mkdirSync(dirname(join(DIST, asset)), { recursive: true });
     copyFileSync(join(ROOT, asset), join(DIST, asset));
   }
+  // tsc leaves its build info as it was when no output changed (a source saved again as it was), and
+  // buildIfStale would then build on every start: the build info is stamped as of this build.
+  const now = new Date();
+  if (existsSync(BUILD_INFO)) utimesSync(BUILD_INFO, now, now);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) build((message) => console.error(`build: ${message}`));

@@ -6,7 +6,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MessageChannel } from 'node:worker_threads';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Failure } from '../../src/failures.js';
 import { fullGc } from '../../src/heap-trim.js';
 import { mallocTrim } from '../../src/malloc-trim.js';
@@ -169,21 +169,21 @@ describe('engine pool', () => {
   });
 
   it.runIf(trims)('gives back what its tasks left once no task has run for releaseIdleMs, and not before', async () => {
-    const quiet = new EnginePool(2, { releaseIdleMs: 1500 });
+    const quiet = new EnginePool(2, { releaseIdleMs: 2000 });
     try {
       await quiet.warm();
       const warmed = process.memoryUsage.rss();
       // The files stay held here: what is given back is what the threads left.
       const beats = await Promise.all([quiet.beat(input(60, 3), () => {}), quiet.beat(input(60, 4), () => {})]);
       const done = process.memoryUsage.rss();
-      // A task within releaseIdleMs calls the release off: 1.4 s after the beats, 0.7 s after the last task.
-      await sleep(700);
+      // A task within releaseIdleMs calls the release off: 2.8 s after the beats (a release not called off
+      // would have run at 2 s), 1.2 s after the last task.
+      await sleep(1600);
       await quiet.beat(input(0.1, 5), () => {});
-      await sleep(700);
+      await sleep(1200);
       expect(quiet.releases).toBe(1);
       const before = process.memoryUsage.rss();
-      await sleep(2500);
-      expect(quiet.releases).toBe(2);
+      await vi.waitFor(() => expect(quiet.releases).toBe(2), { timeout: 10_000, interval: 100 });
       const after = process.memoryUsage.rss();
       // Two 60 s beats left 150-220 MiB here (under tsx); the release gave back 90-195 MiB of it, the
       // files still held (docs/benchmarks.md, "The engine's garbage given back").

@@ -31,7 +31,6 @@ import {
   type EngineTask,
   type HelperTask,
   type PoolShared,
-  RELEASE_SETTLE_MS,
   type ThreadEvent,
   type ThreadOutcome,
   buffersOf,
@@ -65,6 +64,8 @@ const SPLIT_PART: PartName = 'chords';
 const SPLIT_MAX_SEC = 120;
 
 const MiB = 1024 * 1024;
+/** How long after the main thread's collection glibc is trimmed: V8 frees the collected buffers in the background. */
+const RELEASE_SETTLE_MS = 200;
 
 export class EnginePool {
   private readonly pool: Piscina;
@@ -80,6 +81,8 @@ export class EnginePool {
   private readonly log: Logger | undefined;
   /** Pending while no task is: the release once the pool has been quiet for `releaseIdleMs`. */
   private quiet: NodeJS.Timeout | undefined;
+  /** Whether a job's task has run since the last release (a release with nothing to give back is not scheduled). */
+  private worked = false;
   private closed = false;
 
   /**
@@ -120,24 +123,26 @@ export class EnginePool {
    * Gives back the memory finished tasks left, while no task runs. A thread waiting for a task runs no
    * collection (piscina blocks it), so their buffers and LAME's memories stayed resident until its next
    * task, and the files they sent here until this thread's next collection (docs/benchmarks.md, "The
-   * engine's garbage given back"). Each thread runs a full collection, then this one; then glibc's free
-   * memory goes back to the system (malloc-trim.ts; it walks every thread's heap). The next tasks take
-   * their memory afresh. A failure is logged and changes nothing else: the memory stays, as before.
+   * engine's garbage given back"). Each thread runs a full collection, then this one; then, once V8 has
+   * freed the collected buffers, glibc's free memory goes back to the system (malloc-trim.ts; it walks
+   * every thread's heap), unless a task came meanwhile. The next tasks take their memory afresh. A
+   * failure is logged and changes nothing else: the memory stays, as before.
    */
   private async release(): Promise<void> {
     if (this.closed || this.pending > 0) return;
+    this.worked = false;
     const rssBefore = process.memoryUsage.rss();
     const started = performance.now();
     try {
-      const freed = await this.everyThread<number>('release');
+      await this.everyThread('release');
       fullGc();
       await new Promise((resolve) => setTimeout(resolve, RELEASE_SETTLE_MS));
+      // A task that came meanwhile is rendering: the trim, which locks each heap in turn, waits for the next quiet.
+      if (this.closed || this.pending > 0) return;
       const trimmed = mallocTrim();
       this.releases++;
       this.log?.info(
         {
-          // The buffers freed in the threads meanwhile (by these collections, or earlier ones' sweeping).
-          threadsFreedMiB: Math.round(freed.reduce((sum, bytes) => sum + bytes, 0) / MiB),
           rssBeforeMiB: Math.round(rssBefore / MiB),
           rssAfterMiB: Math.round(process.memoryUsage.rss() / MiB),
           ms: Math.round(performance.now() - started),
@@ -229,9 +234,12 @@ export class EnginePool {
     Atomics.store(this.shared.idle, 0, Math.max(0, this.threads - this.pending));
   }
 
-  /** Once a job's task is done and none is left, the release after `releaseIdleMs` of quiet (a new task calls it off). */
-  private releaseWhenQuiet(task: EngineTask): void {
-    if (this.closed || this.pending > 0 || this.releaseIdleMs <= 0 || task.task === 'warm' || task.task === 'release') return;
+  /**
+   * Once no task is left and a job's task has run since the last release, the release after
+   * `releaseIdleMs` of quiet (a new task calls it off).
+   */
+  private releaseWhenQuiet(): void {
+    if (this.closed || this.pending > 0 || this.releaseIdleMs <= 0 || !this.worked) return;
     this.quiet = setTimeout(() => void this.release(), this.releaseIdleMs).unref();
   }
 
@@ -239,6 +247,7 @@ export class EnginePool {
     const { port1, port2 } = new MessageChannel();
     const abort = new AbortController();
     clearTimeout(this.quiet);
+    if (task.task !== 'warm' && task.task !== 'release') this.worked = true;
     this.count(1);
     // The first report that failed (set from the port's listener).
     const failed: { error?: unknown; set?: true } = {};
@@ -290,7 +299,7 @@ export class EnginePool {
       throw failed.set ? failed.error : err;
     } finally {
       this.count(-1);
-      this.releaseWhenQuiet(task);
+      this.releaseWhenQuiet();
       port1.close();
     }
   }

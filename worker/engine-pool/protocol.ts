@@ -19,7 +19,7 @@ export type EngineTask =
   | { task: 'stems'; input: BeatInput }
   | { task: 'master'; mix: Stereo; targetLufs: number }
   | { task: 'warm' }
-  /** A full collection: what the thread's last tasks left, freed (the pool's release); gives the bytes of buffers freed meanwhile. */
+  /** A full collection: what the thread's last tasks left, freed (the pool's release). */
   | { task: 'release' };
 
 /** A task that helps another: its result, or null if its claim was given up before it began. */
@@ -67,9 +67,6 @@ export interface TailEvent {
 
 /** From the main thread, on a task's port: a stem was taken, the part or the MP3 tail that was needed. */
 export type MainEvent = 'next' | PartEvent | TailEvent;
-
-/** How long after a full collection its buffers are freed: V8 frees them in the background (the pool's release). */
-export const RELEASE_SETTLE_MS = 200;
 
 /**
  * What the pool shares with its threads (piscina's workerData): how many threads are idle now, read

@@ -23,7 +23,6 @@ import {
   type ThreadEvent,
   type ThreadOutcome,
   type PoolShared,
-  RELEASE_SETTLE_MS,
   begin,
   buffersOf,
   giveUp,
@@ -124,12 +123,9 @@ async function run(task: EngineTask, port: MessagePort): Promise<unknown> {
       // stage, so that a thread's first job finds its code compiled and optimized.
       for (const input of WARM_UP) await beatFiles(input, () => {});
       return null;
-    case 'release': {
-      const held = process.memoryUsage().arrayBuffers; // this thread's
+    case 'release':
       fullGc();
-      await new Promise((resolve) => setTimeout(resolve, RELEASE_SETTLE_MS));
-      return held - process.memoryUsage().arrayBuffers;
-    }
+      return null;
   }
 }
 
