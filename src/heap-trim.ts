@@ -70,19 +70,13 @@ const LAST_RESORT = Number(process.versions.v8.split('.')[0]) >= 12;
  * (227-260 MiB of heap left at 10,000 sockets, against 134-165 with this).
  */
 export function compactingGc(): void {
-  collector ??= exposedCollector();
   setFlagsFromString('--compact-on-every-full-gc');
   try {
-    if (LAST_RESORT) collector({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-    else collector();
+    freeingCollection();
   } finally {
     setFlagsFromString('--no-compact-on-every-full-gc');
   }
-  // After the last resort the first burst was slow: on Node 24 the unshared fan-out's first event
-  // after a trim had a p99 of 185.5 and 246.2 ms (the other events 78.5 and 143.7). One plain full
-  // collection after it, which sizes the heap's next limit as usual rather than for the least memory
-  // (a probe's burst then ran no full collection, against one), gave 72.7 and 68.2 ms, RSS unchanged.
-  if (LAST_RESORT) collector();
+  settlingCollection();
 }
 
 /**
@@ -92,11 +86,25 @@ export function compactingGc(): void {
  * `--expose-gc` is set, once, when the process was not started with it.
  */
 export function fullGc(): void {
+  freeingCollection();
+  settlingCollection();
+}
+
+/** A full collection that frees all it can: the last resort where V8 keeps emptied pages otherwise (LAST_RESORT). */
+function freeingCollection(): void {
   collector ??= exposedCollector();
-  // As in compactingGc: on V8 12 and later only the last resort unmaps the pages it empties, and one
-  // plain collection after it sizes the heap as usual.
   if (LAST_RESORT) collector({ type: 'major', execution: 'sync', flavor: 'last-resort' });
-  collector();
+  else collector();
+}
+
+/**
+ * After the last resort the first burst was slow: on Node 24 the unshared fan-out's first event after a
+ * trim had a p99 of 185.5 and 246.2 ms (the other events 78.5 and 143.7). One plain full collection
+ * after it, which sizes the heap's next limit as usual rather than for the least memory (a probe's burst
+ * then ran no full collection, against one), gave 72.7 and 68.2 ms, RSS unchanged.
+ */
+function settlingCollection(): void {
+  if (LAST_RESORT) collector?.();
 }
 
 /** V8's gc(), exposed the way jest's leak detector does it when the process was not started with --expose-gc. */
