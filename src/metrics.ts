@@ -69,10 +69,10 @@ export function memoryLimitBytes(): number {
   return totalmem();
 }
 
-/** A registry with Node's default metrics (dawg_process_*, dawg_nodejs_*) and the memory limit, for api and worker alike. */
 /** The values prom-client gives the `kind` label of its GC histogram (lib/metrics/gc.js). */
 const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
 
+/** A registry with Node's default metrics (dawg_process_*, dawg_nodejs_*) and the memory limit, for api and worker alike. */
 function processRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'dawg_' });
@@ -86,6 +86,19 @@ function processRegistry(): Registry {
     registers: [registry],
   }).set(memoryLimitBytes());
   return registry;
+}
+
+/** A counter kept by the code that counts (`read` gives its total so far), read when Prometheus scrapes. */
+function countedElsewhere(registry: Registry, name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }
 
 /** A database pool's connections now (node-postgres Pool's totalCount, idleCount, waitingCount). */
@@ -120,24 +133,18 @@ export function createMetrics(
   });
   for (const field of sources.subscriptionFields ?? []) wsActiveSubscriptions.set({ field }, 0);
   // The api's heap trims (src/main.ts starts them), read at scrape time from src/heap-trim.ts.
-  new Counter({
-    name: 'dawg_heap_trims_total',
-    help: 'Full collections run after a quiet spell to give back heap a burst left behind (HEAP_TRIM_IDLE_MS)',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(heapTrimCounts().trims);
-    },
-  });
-  new Counter({
-    name: 'dawg_heap_trim_freed_bytes_total',
-    help: 'Heap those trims gave back, in bytes of V8 heap',
-    registers: [registry],
-    collect() {
-      this.reset();
-      this.inc(heapTrimCounts().freedBytes);
-    },
-  });
+  countedElsewhere(
+    registry,
+    'dawg_heap_trims_total',
+    'Full collections run after a quiet spell to give back heap a burst left behind (HEAP_TRIM_IDLE_MS)',
+    () => heapTrimCounts().trims,
+  );
+  countedElsewhere(
+    registry,
+    'dawg_heap_trim_freed_bytes_total',
+    'Heap those trims gave back, in bytes of V8 heap',
+    () => heapTrimCounts().freedBytes,
+  );
   return {
     registry,
     operationName: boundedNames(),
@@ -362,13 +369,31 @@ export const stageLabel = (stage: string): string => {
 export const failureLabel = (code: string): FailureCode | 'other' =>
   (FAILURE_CODES as string[]).includes(code) ? (code as FailureCode) : 'other';
 
+/** What the engine pool has given back so far (worker/engine-pool/pool.ts, `release`). */
+export interface EngineReleases {
+  readonly releases: number;
+  readonly releasedBytes: number;
+}
+
 /**
  * The worker's registry. `queues` gives each queue's job counts by state (BullMQ getJobCounts),
- * read when Prometheus scrapes. Labels: type is the generation type (BEAT, STEMS, MIX, MASTER),
- * stage as stageLabel, code a FailureCode; all bounded.
+ * read when Prometheus scrapes, and `engine` its engine pool's releases. Labels: type is the
+ * generation type (BEAT, STEMS, MIX, MASTER), stage as stageLabel, code a FailureCode; all bounded.
  */
-export function createWorkerMetrics(queues: Record<string, () => Promise<Record<string, number>>> = {}) {
+export function createWorkerMetrics(queues: Record<string, () => Promise<Record<string, number>>>, engine: EngineReleases) {
   const registry = processRegistry();
+  countedElsewhere(
+    registry,
+    'dawg_engine_releases_total',
+    "Times the engine pool gave back its tasks' memory: after the warm-up, and once no engine task ran for HEAP_TRIM_IDLE_MS",
+    () => engine.releases,
+  );
+  countedElsewhere(
+    registry,
+    'dawg_engine_released_bytes_total',
+    'Resident memory those releases took off the worker process, in bytes',
+    () => engine.releasedBytes,
+  );
   return {
     registry,
     queueJobs: new Gauge({

@@ -66,10 +66,13 @@ export function buildWorker(config: Config, options: { log?: Logger; handlers?: 
   queue.on('error', (err) => log.debug({ err: err.message }, 'generation queue error'));
   const uploadQueue = createUploadQueue(queueConnection, config.REDIS_PREFIX);
   uploadQueue.on('error', (err) => log.debug({ err: err.message }, 'upload queue error'));
-  const metrics = createWorkerMetrics({
-    [GENERATION_QUEUE]: () => queue.getJobCounts(),
-    [UPLOAD_QUEUE]: () => uploadQueue.getJobCounts(),
-  });
+  const metrics = createWorkerMetrics(
+    {
+      [GENERATION_QUEUE]: () => queue.getJobCounts(),
+      [UPLOAD_QUEUE]: () => uploadQueue.getJobCounts(),
+    },
+    engine,
+  );
   let shuttingDown = false;
   const endpoints = createEndpoints(
     config,

@@ -15,7 +15,9 @@
  * 4. fairness and the wait estimate: user A queues `backlog` beats of 30 s, then user B one. B's wait
  *    (queued → started) against what first-come-first-served would have made it (the moment A's last
  *    beat started: B's turn in a FIFO queue), and each A beat's estimatedStartSec at queueing against
- *    its real wait (goal: B starts within one job duration per worker slot).
+ *    its real wait (goal: B starts within one job duration per worker slot);
+ * 5. the worker's RSS after all that, once its engine pool has given back what the jobs left (a release
+ *    once no engine task has run for HEAP_TRIM_IDLE_MS, read off its dawg_engine_releases_total).
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -111,11 +113,11 @@ async function until(id: string) {
     await sleep(20);
   }
 }
-/** The worker's count of stalled jobs (dawg_jobs_stalled_total), from its /metrics. */
+/** A counter of the worker's /metrics, summed over its series: dawg_jobs_stalled_total, say. */
 const workerUrl = /"url":"([^"]+)"/.exec(worker.output())?.[1];
-async function stalled(): Promise<number> {
+async function workerCount(name: string): Promise<number> {
   const text = await (await fetch(`${workerUrl}/metrics`)).text();
-  return [...text.matchAll(/^dawg_jobs_stalled_total\{[^}]*\} (\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
 }
 const e2e: number[] = [];
 for (let i = 0; i < 10; i++) {
@@ -169,7 +171,7 @@ if (SOAK > 0) {
     await sleep(500);
   }
 }
-const stalls = await stalled();
+const stalls = await workerCount('dawg_jobs_stalled_total');
 
 // 4. Fairness and the estimate. Three beats first, so the estimate has durations to go by.
 for (let i = 0; i < 3; i++) await until(await queueBeat(30));
@@ -212,6 +214,17 @@ const errors = queuedA
   .map((g) => Math.abs((g.estimate as number) - (timing.get(rawOf(g.id))?.wait ?? 0)));
 const estimateError = summarize(errors.map((e) => e * 1000));
 const fair = b.wait <= meanJobSec + 0.5; // one job duration, and half a second of scheduling
+
+// 5. The worker's memory after the burst: its RSS once its engine has given back what the jobs left
+// (a release once no engine task has run for HEAP_TRIM_IDLE_MS; the last jobs ended just now).
+const idleMs = Number(env.HEAP_TRIM_IDLE_MS ?? 10_000);
+let quietRssMiB: number | null = null;
+if (idleMs > 0) {
+  const releases = await workerCount('dawg_engine_releases_total');
+  const deadline = performance.now() + idleMs + 30_000;
+  while (performance.now() < deadline && (await workerCount('dawg_engine_releases_total')) <= releases) await sleep(250);
+  if (performance.now() < deadline) quietRssMiB = rssOf(workerPid).rssMiB;
+}
 
 await db.end();
 await worker.stop();
@@ -256,6 +269,13 @@ console.log(
         ]
       : []),
     {
+      measure: "worker RSS after the burst, once its engine's memory is given back",
+      p50: quietRssMiB === null ? 'not measured' : `${quietRssMiB} MiB`,
+      p99:
+        quietRssMiB === null ? (idleMs > 0 ? 'no release came' : 'HEAP_TRIM_IDLE_MS=0: no release') : `peak ${workerPeakMiB} MiB`,
+      n: 1,
+    },
+    {
       measure: `fairness: B's one beat behind A's ${BACKLOG}, wait (queued → started)`,
       p50: `${b.wait.toFixed(2)} s`,
       p99: `baseline FIFO ${fifoWait.toFixed(1)} s; one job ${meanJobSec.toFixed(2)} s, ${slots} slot(s)`,
@@ -292,6 +312,6 @@ console.log(
 );
 console.log(`goal: fairness, B starts within one job duration per slot (${meanJobSec.toFixed(2)} s): ${metOrNot(fair)}`);
 console.log(
-  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, warmup: WARMUP, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: { ...endToEnd, each: e2e.map((ms) => Math.round(ms)) }, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass, speed })}`,
+  `wrote ${await writeResult('queue', { params: { rate: RATE, seconds: SECONDS, warmup: WARMUP, count: COUNT }, mutationMs: mutation, queueAddMs: enqueue, endToEndMs: { ...endToEnd, each: e2e.map((ms) => Math.round(ms)) }, throughput: { count: COUNT, seconds: throughputSec, beatsPerMinute, failed: Number(rows[0].failed), workerPeakMiB, stalls }, workerQuietRssMiB: quietRssMiB, soak, goals, fairness: { backlog: BACKLOG, bWaitSec: b.wait, fifoWaitSec: fifoWait, meanJobSec, slots, met: fair }, estimateErrorMs: estimateError, pass, speed })}`,
 );
 process.exit(0);

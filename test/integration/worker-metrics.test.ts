@@ -18,7 +18,8 @@ let user: TestUser;
 let workerUrl: string;
 beforeAll(async () => {
   // Its own database: the reconciler must not bring in other files' generations (the job counts are exact).
-  stack = await startStack();
+  // The engine pool gives back its memory 1.5 s after a job's last task (and the api its heap, in this process).
+  stack = await startStack({ HEAP_TRIM_IDLE_MS: '1500' });
   user = await signUp(stack.api.graphqlUrl);
   workerUrl = stack.worker.url() as string;
 });
@@ -114,6 +115,18 @@ describe('the worker metrics after a beat', () => {
     expect(sample(text, 'dawg_memory_limit_bytes')).toBeGreaterThan(64 * 1024 * 1024);
     expect(sample(text, 'dawg_process_resident_memory_bytes')).toBeGreaterThan(0);
   });
+
+  it("counts the engine's releases: the warm-up's, then one after the job's quiet spell", async () => {
+    // The warm-up's release ran before the worker took jobs; the beat's, 1.5 s after its last task.
+    expect(sample(text, 'dawg_engine_releases_total')).toBeGreaterThanOrEqual(1);
+    let after = text;
+    await until(async () => {
+      after = await scrape(workerUrl);
+      return (sample(after, 'dawg_engine_releases_total') as number) >= 2;
+    }, 15_000);
+    // The process's RSS fell in at least one of them (a warm-up's or a 20 s beat's buffers are tens of MiB).
+    expect(sample(after, 'dawg_engine_released_bytes_total')).toBeGreaterThan(0);
+  }, 20_000);
 });
 
 describe('the worker metrics when a job fails', () => {

@@ -77,6 +77,8 @@ export class EnginePool {
   readonly helped = { part: 0, tail: 0 };
   /** Times the pool gave back its tasks' memory (after the warm-up, and after each quiet spell). */
   releases = 0;
+  /** The process's RSS those releases took off, in bytes (each release's fall, if it fell). */
+  releasedBytes = 0;
   private readonly releaseIdleMs: number;
   private readonly log: Logger | undefined;
   /** Pending while no task is: the release once the pool has been quiet for `releaseIdleMs`. */
@@ -140,11 +142,13 @@ export class EnginePool {
       // A task that came meanwhile is rendering: the trim, which locks each heap in turn, waits for the next quiet.
       if (this.closed || this.pending > 0) return;
       const trimmed = mallocTrim();
+      const rssAfter = process.memoryUsage.rss();
       this.releases++;
+      this.releasedBytes += Math.max(0, rssBefore - rssAfter);
       this.log?.info(
         {
           rssBeforeMiB: Math.round(rssBefore / MiB),
-          rssAfterMiB: Math.round(process.memoryUsage.rss() / MiB),
+          rssAfterMiB: Math.round(rssAfter / MiB),
           ms: Math.round(performance.now() - started),
           mallocTrim: trimmed === null ? 'unavailable' : trimmed ? 'released' : 'nothing to release',
         },
