@@ -18,7 +18,7 @@ let user: TestUser;
 let workerUrl: string;
 beforeAll(async () => {
   // Its own database: the reconciler must not bring in other files' generations (the job counts are exact).
-  // The engine pool gives back its memory 1.5 s after a job's last task (and the api its heap, in this process).
+  // The workers built from its env give back their engines' memory 1.5 s after a job's last task.
   stack = await startStack({ HEAP_TRIM_IDLE_MS: '1500' });
   user = await signUp(stack.api.graphqlUrl);
   workerUrl = stack.worker.url() as string;
