@@ -21,6 +21,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { parseConfig } from '../../src/config.js';
 import { createGenerationQueue } from '../../src/jobs/generation-job.js';
 import { paced, rssOf, signUp, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
 import { machineSpeed } from './machine-speed.js';
@@ -47,6 +48,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const probe = await machineSpeed();
 const api = await startBenchApi();
 const { gql, env, databaseUrl, prefix } = api;
+/** The settings the worker reads from that env, its defaults included. */
+const workerConfig = parseConfig(env);
 const run = prefix.replace(/^dawg-bench-|:$/g, '');
 const token = await signUp(gql, `bench-${run}@example.test`);
 const GENERATE = 'mutation($input: GenerateBeatInput!) { generateBeat(input: $input) { id } }';
@@ -210,7 +213,7 @@ const aStarts = queuedA.map((g) => timing.get(rawOf(g.id))?.started ?? 0);
 const bQueuedAt = b.started - b.wait;
 const fifoWait = Math.max(...aStarts) - bQueuedAt; // B's turn behind the whole backlog
 const meanJobSec = [...timing.values()].reduce((n, t) => n + t.ms, 0) / timing.size / 1000;
-const slots = Number(env.WORKER_CONCURRENCY ?? 2);
+const slots = workerConfig.WORKER_CONCURRENCY;
 const errors = queuedA
   .filter((g) => g.estimate !== null)
   .map((g) => Math.abs((g.estimate as number) - (timing.get(rawOf(g.id))?.wait ?? 0)));
@@ -219,7 +222,7 @@ const fair = b.wait <= meanJobSec + 0.5; // one job duration, and half a second 
 
 // 5. The worker's memory after the burst: its RSS once its engine has given back what the jobs left
 // (a release once no engine task has run for HEAP_TRIM_IDLE_MS; the last jobs ended just now).
-const idleMs = Number(env.HEAP_TRIM_IDLE_MS ?? 10_000);
+const idleMs = workerConfig.HEAP_TRIM_IDLE_MS;
 let quiet: { rssMiB: number; peakMiB: number } | null = null;
 if (idleMs > 0) {
   const deadline = performance.now() + idleMs + 30_000;
