@@ -3,10 +3,13 @@
 #   apt-get install clang lld wasi-libc libclang-rt-dev-wasm32   (Debian 12: clang 14)
 #   apt-get source lame   (needs a deb-src line), or the upstream lame-3.100.tar.gz: the same tarball,
 #   sha256 ddfe36cab873794038ae2c1210557ad34857a4b6bdc515785d1da9e175b1da1e
-#   worker/engine/lame/build.sh path/to/lame-3.100
+#   worker/engine/lame/build.sh path/to/lame-3.100 [output, this folder's lame.wasm by default]
+# check-build.sh runs it on Debian's copy of the source and compares the output with the committed file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "${1:?usage: build.sh <the lame-3.100 source directory>}" && pwd)
+src=$(cd "${1:?usage: build.sh <the lame-3.100 source directory> [output]}" && pwd)
+out=${2:-$here/lame.wasm}
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$src" "$work/lame"
@@ -16,5 +19,5 @@ cd "$work/lame"
 sed -i 's/^#define SIZEOF_LONG 8$/#define SIZEOF_LONG 4/; s/^#define SIZEOF_UNSIGNED_LONG 8$/#define SIZEOF_UNSIGNED_LONG 4/; s/^#define HAVE_XMMINTRIN_H 1$//' config.h
 clang --target=wasm32-wasi --sysroot=/usr -O3 -msimd128 -DHAVE_CONFIG_H -I. -Iinclude -Ilibmp3lame -w \
   -mexec-model=reactor -Wl,--strip-all -Wl,-z,stack-size=1048576 \
-  -o "$here/lame.wasm" "$here/lame_wasm.c" $(ls libmp3lame/*.c | grep -v mpglib_interface) -lm
-sha256sum "$here/lame.wasm"
+  -o "$out" "$here/lame_wasm.c" $(ls libmp3lame/*.c | grep -v mpglib_interface) -lm
+sha256sum "$out"
