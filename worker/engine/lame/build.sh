@@ -9,13 +9,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "${1:?usage: build.sh <the lame-3.100 source directory> [output]}" && pwd)
 out=${2:-$here/lame.wasm}
-out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+outdir=$(cd "$(dirname "$out")" && pwd)
+out=$outdir/$(basename "$out")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$src" "$work/lame"
 cd "$work/lame"
-# configure describes the build host (x86-64 Linux); wasm32 has 4-byte longs and no SSE.
-./configure --disable-frontend --disable-decoder --disable-shared --enable-static --disable-gtktest --disable-nasm >/dev/null
+# configure describes the build host (x86-64 Linux), with clang whichever C compiler is installed too;
+# wasm32 has 4-byte longs and no SSE.
+CC=clang ./configure --disable-frontend --disable-decoder --disable-shared --enable-static --disable-gtktest --disable-nasm >/dev/null
 sed -i 's/^#define SIZEOF_LONG 8$/#define SIZEOF_LONG 4/; s/^#define SIZEOF_UNSIGNED_LONG 8$/#define SIZEOF_UNSIGNED_LONG 4/; s/^#define HAVE_XMMINTRIN_H 1$//' config.h
 clang --target=wasm32-wasi --sysroot=/usr -O3 -msimd128 -DHAVE_CONFIG_H -I. -Iinclude -Ilibmp3lame -w \
   -mexec-model=reactor -Wl,--strip-all -Wl,-z,stack-size=1048576 \

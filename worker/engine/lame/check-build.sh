@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # The upstream lame-3.100.tar.gz, which Debian ships unchanged as its .orig tarball.
-url=${LAME_SOURCE_URL:-http://deb.debian.org/debian/pool/main/l/lame/lame_3.100.orig.tar.gz}
+url=http://deb.debian.org/debian/pool/main/l/lame/lame_3.100.orig.tar.gz
 sha256=ddfe36cab873794038ae2c1210557ad34857a4b6bdc515785d1da9e175b1da1e
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
