@@ -23,6 +23,7 @@ import WebSocket from 'ws';
 import type { Message } from '../../src/generated/prisma/client.js';
 import pg from 'pg';
 import { TokenService } from '../../src/modules/auth/tokens.js';
+import { fullGc } from '../../src/heap-trim.js';
 import { PubSub } from '../../src/pubsub.js';
 import { cpuMsOf, rssOf, spawnTs, startBenchApi, summarize, table, writeResult } from './lib.js';
 import { machineSpeed } from './machine-speed.js';
@@ -66,6 +67,11 @@ class Recorder {
   latencies: number[] = [];
   /** The steady phase's latencies but those of seq 0, the first event after the idle spell. */
   latenciesAfterFirst: number[] = [];
+  /**
+   * Per steady event (by seq), its slowest delivery: one event's fan-out runs as a whole, so a slow
+   * p99 is a few slow events, and this shows which (the first after the idle spell, or others).
+   */
+  slowestBySeq: number[] = [];
   received = new Map<number, number>();
   onContent = (content: string) => {
     const [seqText, sentText] = content.split(':');
@@ -74,7 +80,9 @@ class Recorder {
     if (seq < 0) return;
     const latency = now() - Number(sentText);
     this.latencies.push(latency);
-    if (seq > 0 && seq < BURST_SEQ) this.latenciesAfterFirst.push(latency);
+    if (seq >= BURST_SEQ) return;
+    this.slowestBySeq[seq] = Math.max(this.slowestBySeq[seq] ?? 0, latency);
+    if (seq > 0) this.latenciesAfterFirst.push(latency);
   };
   async waitFor(seqs: number[], count: number, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -104,6 +112,12 @@ async function run(target: Target, N: number) {
   const rssConnected = rssOf(target.pid);
   await sleep(IDLE_SEC * 1000);
   const rssIdle = rssOf(target.pid);
+  // The load generator collects its own garbage before the measured phases, as the api does in its idle
+  // spell: the earlier phases (10,000 sockets) leave it much to collect. Without this, its event loop
+  // stalled for 308 ms in one Node 22 run's unshared steady phase, and every latency it measured then
+  // paid for it; 23-60 ms at most in the runs with it (docs/benchmarks.md, thirty-eighth session).
+  // Outside the measured time, for the baseline alike.
+  fullGc();
 
   // Steady phase: RATE events/s. The load generator's own event-loop delay is recorded too: a stall of
   // this process (its collector, after the 10,000-socket runs) adds to every latency it measures.
@@ -126,6 +140,8 @@ async function run(target: Target, N: number) {
   const afterFirstLatency = summarize(recorder.latenciesAfterFirst);
   loop.disable();
   const clientLoopP99Ms = loop.percentile(99) / 1e6;
+  // The longest single stall too: one of 200 ms is a single sample of the histogram, below its p99.
+  const clientLoopMaxMs = loop.max / 1e6;
 
   // Burst phase: BURST events back to back; deliveries per second until all arrive.
   recorder.latencies = [];
@@ -150,6 +166,8 @@ async function run(target: Target, N: number) {
       latencyMs: steadyLatency,
       latencyAfterFirstEventMs: afterFirstLatency,
       clientLoopDelayP99Ms: clientLoopP99Ms,
+      clientLoopDelayMaxMs: clientLoopMaxMs,
+      slowestDeliveryPerEventMs: recorder.slowestBySeq.map((ms) => Math.round(ms)),
       serverCpuUsPerDelivery,
     },
     burst: {
@@ -349,6 +367,12 @@ const scales: { baseline: Result; dawg: Result }[] = [];
 for (const n of COUNTS) scales.push({ baseline: await run(await bareTarget(), n), dawg: await run(await dawgTarget('one'), n) });
 const unshared = UNSHARED > 0 ? await run(await dawgTarget(UNSHARED), UNSHARED) : null;
 
+/** Median and max over the steady events of each one's slowest delivery. */
+function slowestPerEvent(r: Result) {
+  const { p50, max } = summarize(r.steady.slowestDeliveryPerEventMs);
+  return `${p50.toFixed(0)} / ${max.toFixed(0)}`;
+}
+
 const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [unshared] : [])].map((r) => ({
   target: r.target,
   clients: r.clients,
@@ -356,7 +380,8 @@ const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [un
   'steady p99 ms': r.steady.latencyMs.p99.toFixed(1),
   'steady p99 ms, first event left out': r.steady.latencyAfterFirstEventMs.p99.toFixed(1),
   'steady deliveries/s': r.steady.deliveriesPerSec,
-  'client loop delay p99 ms': r.steady.clientLoopDelayP99Ms.toFixed(0),
+  'client loop delay p99 / max ms': `${r.steady.clientLoopDelayP99Ms.toFixed(0)} / ${r.steady.clientLoopDelayMaxMs.toFixed(0)}`,
+  "each event's slowest delivery, median / max ms": slowestPerEvent(r),
   'server CPU µs/delivery': r.steady.serverCpuUsPerDelivery.toFixed(1),
   'burst deliveries/s': Math.round(r.burst.deliveriesPerSec),
   'burst p99 ms': r.burst.latencyMs.p99.toFixed(0),
