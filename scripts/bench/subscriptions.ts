@@ -112,11 +112,12 @@ async function run(target: Target, N: number) {
   const rssConnected = rssOf(target.pid);
   await sleep(IDLE_SEC * 1000);
   const rssIdle = rssOf(target.pid);
-  // The load generator collects its own garbage before the measured phases, as the api does in its idle
-  // spell: the earlier phases (10,000 sockets) leave it much to collect. Without this, its event loop
-  // stalled for 308 ms in one Node 22 run's unshared steady phase, and every latency it measured then
-  // paid for it; 23-60 ms at most in the runs with it (docs/benchmarks.md, thirty-eighth session).
-  // Outside the measured time, for the baseline alike.
+  // The load generator runs a full collection of its own before the measured phases (the api's idle
+  // trim runs one too, compacting): the earlier phases (10,000 sockets) leave it garbage. Without it, its
+  // event loop stalled for 308 ms in one Node 22 run's unshared steady phase, and every latency it
+  // measured then paid for that; 23-60 ms at most in the three runs with it, too few to show it prevents
+  // such a stall (docs/benchmarks.md, thirty-eighth session). Outside the measured time, for the
+  // baseline alike.
   fullGc();
 
   // Steady phase: RATE events/s. The load generator's own event-loop delay is recorded too: a stall of
@@ -131,6 +132,12 @@ async function run(target: Target, N: number) {
     await sleep(1000 / RATE);
   }
   const steadyOk = await recorder.waitFor(steady, N, 30_000);
+  // Each steady event's slowest delivery, read now (a late one during the burst is not counted here,
+  // as in the latencies); null for an event nobody received.
+  const slowestPerEventMs = steady.map((seq) => {
+    const ms = recorder.slowestBySeq[seq];
+    return ms === undefined ? null : Math.round(ms);
+  });
   // The server's CPU time per delivery over the steady phase (ticks of 10 ms over seconds of work):
   // steadier from run to run than the latency, which the load generator's share of the cores moves.
   const serverCpuUsPerDelivery = ((cpuMsOf(target.pid) - cpu0) * 1000) / (N * EVENTS);
@@ -167,7 +174,7 @@ async function run(target: Target, N: number) {
       latencyAfterFirstEventMs: afterFirstLatency,
       clientLoopDelayP99Ms: clientLoopP99Ms,
       clientLoopDelayMaxMs: clientLoopMaxMs,
-      slowestDeliveryPerEventMs: recorder.slowestBySeq.map((ms) => Math.round(ms)),
+      slowestDeliveryPerEventMs: slowestPerEventMs,
       serverCpuUsPerDelivery,
     },
     burst: {
@@ -367,10 +374,13 @@ const scales: { baseline: Result; dawg: Result }[] = [];
 for (const n of COUNTS) scales.push({ baseline: await run(await bareTarget(), n), dawg: await run(await dawgTarget('one'), n) });
 const unshared = UNSHARED > 0 ? await run(await dawgTarget(UNSHARED), UNSHARED) : null;
 
-/** Median and max over the steady events of each one's slowest delivery. */
+/** Median and max over the steady events of each one's slowest delivery, and how many were received when not all. */
 function slowestPerEvent(r: Result) {
-  const { p50, max } = summarize(r.steady.slowestDeliveryPerEventMs);
-  return `${p50.toFixed(0)} / ${max.toFixed(0)}`;
+  const received = r.steady.slowestDeliveryPerEventMs.filter((ms): ms is number => ms !== null);
+  if (received.length === 0) return 'none received';
+  const { p50, max } = summarize(received);
+  const events = r.steady.slowestDeliveryPerEventMs.length;
+  return `${p50.toFixed(0)} / ${max.toFixed(0)}${received.length < events ? ` (${received.length} of ${events} events)` : ''}`;
 }
 
 const rows = [...scales.flatMap((s) => [s.baseline, s.dawg]), ...(unshared ? [unshared] : [])].map((r) => ({
