@@ -226,10 +226,21 @@ export function collect<T = Record<string, unknown>>(client: Client, query: stri
   };
 }
 
-export const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 5_000) => {
+/**
+ * Waits until `check` holds, for at most `timeoutMs`. `explain`, when given, says what was seen instead:
+ * its answer goes into the error, so a failure that does not reproduce still shows its state.
+ */
+export const until = async (
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5_000,
+  explain?: () => unknown | Promise<unknown>,
+) => {
   const started = Date.now();
   while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error('condition not met in time');
+    if (Date.now() - started > timeoutMs) {
+      const seen = explain ? `: ${JSON.stringify(await explain())}` : '';
+      throw new Error(`condition not met in time${seen}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
 };

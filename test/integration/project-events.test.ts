@@ -182,13 +182,20 @@ describe('projectEvents across three instances', () => {
     // Found dead by the keepalive (a ping every WS_KEEPALIVE_MS, 2 s here; no pong by the next), then
     // published through Redis: about 4 s, and more on a loaded CI machine or through a Sentinel failover
     // of connections (5 s was once missed there).
+    const key = `${one.app.services.pubsub.channel('projectEvent', 'x').split('project:')[0]}presence:${rawId(projectId)}`;
     await until(
       () => sa.events.slice(mark).some((e) => e.projectEvents.kind === 'PRESENCE' && !emails(e.projectEvents).includes(b.email)),
       12_000,
+      // What A heard since B vanished, and who is in the presence set now (members are "<user id>|<entry>").
+      async () => ({
+        b: rawId(b.id),
+        heard: sa.events.slice(mark).map((e) => [e.projectEvents.kind, emails(e.projectEvents)]),
+        presence: await one.app.redis.zrange(key, 0, -1, 'WITHSCORES'),
+        now: Date.now(),
+      }),
     );
 
     // An instance that died left an entry behind: it expired 1 ms ago, and the next renewal drops it.
-    const key = `${one.app.services.pubsub.channel('projectEvent', 'x').split('project:')[0]}presence:${rawId(projectId)}`;
     await one.app.redis.zadd(key, Date.now() - 1, `${rawId(c.id)}|dead-instance`);
     const before = sa.events.length;
     await one.app.services.presence.refresh();
