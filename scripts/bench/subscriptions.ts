@@ -115,7 +115,7 @@ async function run(target: Target, N: number) {
   // The load generator runs a full collection of its own before the measured phases (the api's idle
   // trim runs one too, compacting): the earlier phases (10,000 sockets) leave it garbage. Without it, its
   // event loop stalled for 308 ms in one Node 22 run's unshared steady phase, and every latency it
-  // measured then paid for that; 23-60 ms at most in the three runs with it, too few to show it prevents
+  // measured then paid for that; 23-60 ms at most in the four runs with it, too few to show it prevents
   // such a stall (docs/benchmarks.md, thirty-eighth session). Outside the measured time, for the
   // baseline alike.
   fullGc();
