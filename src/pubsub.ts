@@ -135,7 +135,7 @@ function reviveDates(value: unknown): unknown {
     return value;
   }
   const record = value as Record<string, unknown>;
-  for (const key in record) {
+  for (const key of Object.keys(record)) {
     const field = record[key];
     if (typeof field === 'string') {
       if (key.endsWith('At')) record[key] = new Date(field);

@@ -72,6 +72,14 @@ async function next(sub: { events: Event[] }, kind: string, seen: number, timeou
 
 const emails = (e: Event['projectEvents']) => (e.present ?? []).map((u) => u.email).sort();
 
+/** A subscription's error as `collect` holds it (an Error, GraphQL errors, or the socket's close event), readable in a failure. */
+const describeError = (err: unknown): unknown => {
+  if (err instanceof Error) return err.message;
+  if (Array.isArray(err)) return err.map((e) => (e as { message?: string }).message ?? e);
+  const { code, reason } = err as { code?: number; reason?: string };
+  return { code, reason };
+};
+
 describe('projectEvents across three instances', () => {
   it("delivers presence, track, project, member and generation events to every member's instance", async () => {
     // A on instance one; B and C on instance two and three.
@@ -171,9 +179,14 @@ describe('projectEvents across three instances', () => {
 
   it('drops a client that vanished without a close, and the entries of an instance that died', async () => {
     const key = `${one.app.services.pubsub.channel('projectEvent', 'x').split('project:')[0]}presence:${rawId(projectId)}`;
-    // The last test's clients have left: an entry of B's still there would make A's first list name B
-    // before B's new socket has joined (its leave then announced before the mark below).
-    await until(async () => (await one.app.redis.zcard(key)) === 0);
+    // The last test's clients have left: an entry of B's still live would make A's first list name B
+    // before B's new socket has joined (its leave then announced before the mark below). Members are
+    // "<user id>|<entry>", scored with their expiry.
+    await until(
+      async () => (await one.app.redis.zcount(key, Date.now(), '+inf')) === 0,
+      12_000,
+      async () => ({ presence: await one.app.redis.zrange(key, 0, -1, 'WITHSCORES'), now: Date.now() }),
+    );
     const wa = wsClient(one.wsUrl, a.token);
     const sa = collect<Event>(wa.client, EVENTS, { p: projectId });
     await next(sa, 'PRESENCE', 0);
@@ -198,7 +211,7 @@ describe('projectEvents across three instances', () => {
         b: rawId(b.id),
         heard: sa.events.slice(mark).map((e) => [e.projectEvents.kind, emails(e.projectEvents)]),
         aClosed: await Promise.race([wa.closed, 'open']),
-        aErrors: sa.errors.map(String),
+        aErrors: sa.errors.map(describeError),
         presence: await one.app.redis.zrange(key, 0, -1, 'WITHSCORES'),
         now: Date.now(),
       }),

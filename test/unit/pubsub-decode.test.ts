@@ -37,6 +37,15 @@ describe('decodeEvent: a pub/sub event as subscribers get it', () => {
     expect(decodeEvent(Buffer.from(text))).toEqual(withReviver(text));
     expect(decodeEvent('"2026"')).toBe('2026');
     expect(decodeEvent('null')).toBeNull();
+    // A top-level array; a string under such a key that is no date (an Invalid Date either way); a key
+    // "__proto__" (JSON.parse makes it an own property: walked, not the prototype).
+    const odd = `[{"seenAt":"soon","__proto__":{"createdAt":"${at}"}},"${at}"]`;
+    const decoded = decodeEvent(odd) as [Record<string, unknown>, string];
+    expect(decoded).toEqual(withReviver(odd));
+    expect(Number.isNaN((decoded[0].seenAt as Date).getTime())).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(decoded[0], '__proto__')?.value).toEqual({ createdAt: new Date(at) });
+    expect(Object.getPrototypeOf(decoded[0])).toBe(Object.prototype);
+    expect(decoded[1]).toBe(at);
   });
 
   it('throws on text that is not JSON (graphql-redis-subscriptions then passes the raw message on)', () => {
