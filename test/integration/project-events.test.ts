@@ -182,11 +182,8 @@ describe('projectEvents across three instances', () => {
     // The last test's clients have left: an entry of B's still live would make A's first list name B
     // before B's new socket has joined (its leave then announced before the mark below). Members are
     // "<user id>|<entry>", scored with their expiry.
-    await until(
-      async () => (await one.app.redis.zcount(key, Date.now(), '+inf')) === 0,
-      12_000,
-      async () => ({ presence: await one.app.redis.zrange(key, 0, -1, 'WITHSCORES'), now: Date.now() }),
-    );
+    const presenceNow = async () => ({ presence: await one.app.redis.zrange(key, 0, -1, 'WITHSCORES'), now: Date.now() });
+    await until(async () => (await one.app.redis.zcount(key, Date.now(), '+inf')) === 0, 12_000, presenceNow);
     const wa = wsClient(one.wsUrl, a.token);
     const sa = collect<Event>(wa.client, EVENTS, { p: projectId });
     await next(sa, 'PRESENCE', 0);
@@ -206,14 +203,13 @@ describe('projectEvents across three instances', () => {
       () => sa.events.slice(mark).some((e) => e.projectEvents.kind === 'PRESENCE' && !emails(e.projectEvents).includes(b.email)),
       12_000,
       // What A heard since B vanished, whether A's own socket was closed (and how) or its subscription
-      // failed, and who is in the presence set now (members are "<user id>|<entry>").
+      // failed, and who is in the presence set now.
       async () => ({
         b: rawId(b.id),
         heard: sa.events.slice(mark).map((e) => [e.projectEvents.kind, emails(e.projectEvents)]),
         aClosed: await Promise.race([wa.closed, 'open']),
         aErrors: sa.errors.map(describeError),
-        presence: await one.app.redis.zrange(key, 0, -1, 'WITHSCORES'),
-        now: Date.now(),
+        ...(await presenceNow()),
       }),
     );
 
