@@ -2,7 +2,9 @@
  * Where a process's garbage comes from: a preload module that runs V8's sampling heap profiler in the
  * process it is loaded into, counting the objects the collector has already freed as well (which
  * `--heap-prof` leaves out), and writes one profile a second to HEAP_SAMPLE_DIR (default
- * /tmp/dawg-heap) as `<pid>-<window>-<ms since start>.json`. For a benchmark's api:
+ * /tmp/dawg-heap) as `<pid>-<window>-<ms since start>.json`, sampling every HEAP_SAMPLE_INTERVAL
+ * bytes on average (4096 by default; the benchmarks pass HEAP_SAMPLE_* to their processes). For a
+ * benchmark's api:
  *
  *   BENCH_SERVER_NODE_ARGS="--import=./scripts/bench/heap-sample.mjs" npm run bench:subscriptions -- --clients 100
  *   node scripts/bench/heap-top.mjs /tmp/dawg-heap/<pid>-03[1-3]-*.json
@@ -33,9 +35,16 @@ const began = Date.now();
 let window = 0;
 await post('HeapProfiler.enable');
 await start();
-setInterval(async () => {
-  const { profile } = await post('HeapProfiler.stopSampling');
-  const name = `${process.pid}-${String(window++).padStart(3, '0')}-${Date.now() - began}.json`;
-  writeFileSync(join(dir, name), JSON.stringify(profile));
-  await start();
-}, 1000).unref();
+const timer = setInterval(async () => {
+  try {
+    const { profile } = await post('HeapProfiler.stopSampling');
+    const name = `${process.pid}-${String(window++).padStart(3, '0')}-${Date.now() - began}.json`;
+    writeFileSync(join(dir, name), JSON.stringify(profile));
+    await start();
+  } catch (err) {
+    // A profiling aid must not take the process down: it stops sampling, and says why.
+    clearInterval(timer);
+    console.error(`heap-sample: stopped (${err instanceof Error ? err.message : err})`);
+  }
+}, 1000);
+timer.unref();

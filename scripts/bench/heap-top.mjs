@@ -1,6 +1,7 @@
 /**
  * The allocation sites of heap-sample.mjs's profiles, summed over the files given: bytes sampled per
- * site (a function and the `HEAP_TOP_DEPTH` frames under it, 1 by default), the largest first.
+ * site, the largest first (the `HEAP_TOP` largest, 30 by default). A site is `HEAP_TOP_DEPTH` frames
+ * of the stack (1 by default: the allocating function alone; 5: it and the four that called it).
  *
  *   node scripts/bench/heap-top.mjs /tmp/dawg-heap/<pid>-03[1-3]-*.json
  *   HEAP_TOP_DEPTH=5 HEAP_TOP=25 node scripts/bench/heap-top.mjs …

@@ -197,9 +197,10 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
     JWT_SECRET: randomBytes(32).toString('base64url'),
     FILES_SIGNING_SECRET: randomBytes(32).toString('base64url'),
     STORAGE_DIR: `/tmp/dawg-bench-${run}`,
-    // GRAPHQL_*, WORKER_*, CHAT_*, HEAP_TRIM_* and MALLOC_* settings pass through, so `GRAPHQL_LEAN_POST=false npm run bench:chat`
-    // compares the lean POST path with yoga alone, `WORKER_CONCURRENCY=3 npm run bench:queue` a setting,
-    // `HEAP_TRIM_IDLE_MS=0 npm run bench:subscriptions` the api without its idle heap trim, and
+    // GRAPHQL_*, WORKER_*, CHAT_*, HEAP_TRIM_*, HEAP_SAMPLE_* and MALLOC_* settings pass through, so
+    // `GRAPHQL_LEAN_POST=false npm run bench:chat` compares the lean POST path with yoga alone,
+    // `WORKER_CONCURRENCY=3 npm run bench:queue` a setting, `HEAP_TRIM_IDLE_MS=0 npm run bench:subscriptions`
+    // the api without its idle heap trim, HEAP_SAMPLE_DIR where heap-sample.mjs writes, and
     // `MALLOC_ARENA_MAX=8` the api with glibc's default arenas (on 2 cores).
     ...Object.fromEntries(
       Object.entries(process.env).filter(
@@ -208,6 +209,7 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
             e[0].startsWith('WORKER_') ||
             e[0].startsWith('CHAT_') ||
             e[0].startsWith('HEAP_TRIM') ||
+            e[0].startsWith('HEAP_SAMPLE') ||
             e[0].startsWith('MALLOC_')) &&
           !!e[1],
       ),
