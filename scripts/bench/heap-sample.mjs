@@ -14,7 +14,7 @@
  * latencies are not the benchmark's. Used in docs/benchmarks.md, fortieth session.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 
 const dir = process.env.HEAP_SAMPLE_DIR || '/tmp/dawg-heap';
@@ -23,21 +23,19 @@ const INTERVAL = Number(process.env.HEAP_SAMPLE_INTERVAL) || 4096;
 mkdirSync(dir, { recursive: true });
 const session = new Session();
 session.connect();
-const post = (method, params = {}) =>
-  new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
 const start = () =>
-  post('HeapProfiler.startSampling', {
+  session.post('HeapProfiler.startSampling', {
     samplingInterval: INTERVAL,
     includeObjectsCollectedByMajorGC: true,
     includeObjectsCollectedByMinorGC: true,
   });
 const began = Date.now();
 let window = 0;
-await post('HeapProfiler.enable');
+await session.post('HeapProfiler.enable');
 await start();
 const timer = setInterval(async () => {
   try {
-    const { profile } = await post('HeapProfiler.stopSampling');
+    const { profile } = await session.post('HeapProfiler.stopSampling');
     const name = `${process.pid}-${String(window++).padStart(3, '0')}-${Date.now() - began}.json`;
     writeFileSync(join(dir, name), JSON.stringify(profile));
     await start();

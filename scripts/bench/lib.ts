@@ -167,6 +167,9 @@ export interface BenchEnv {
   drop(): Promise<void>;
 }
 
+/** The prefixes of the settings a benchmark passes from its own environment to the processes it starts. */
+const PASSED_THROUGH = ['GRAPHQL_', 'WORKER_', 'CHAT_', 'HEAP_TRIM', 'HEAP_SAMPLE', 'MALLOC_'];
+
 /**
  * A per-run database (created and migrated here) and Redis prefix, and the environment for api and
  * worker processes on them, with rate limits out of the way.
@@ -204,14 +207,7 @@ export async function createBenchEnv(extraEnv: Record<string, string> = {}): Pro
     // `MALLOC_ARENA_MAX=8` the api with glibc's default arenas (on 2 cores).
     ...Object.fromEntries(
       Object.entries(process.env).filter(
-        (e): e is [string, string] =>
-          (e[0].startsWith('GRAPHQL_') ||
-            e[0].startsWith('WORKER_') ||
-            e[0].startsWith('CHAT_') ||
-            e[0].startsWith('HEAP_TRIM') ||
-            e[0].startsWith('HEAP_SAMPLE') ||
-            e[0].startsWith('MALLOC_')) &&
-          !!e[1],
+        (e): e is [string, string] => PASSED_THROUGH.some((prefix) => e[0].startsWith(prefix)) && !!e[1],
       ),
     ),
     ...extraEnv,
