@@ -65,18 +65,35 @@ let collector: Collector | undefined;
 const LAST_RESORT = Number(process.versions.v8.split('.')[0]) >= 12;
 
 /**
+ * The old generation's next limit after a trim, as a percentage of what is live over it: twice the
+ * live heap. V8 sizes the limit by how fast the program allocates against how fast it collects, and a
+ * quiet process allocates slowly, so V8's own factor left the limit just above the live heap (1.1
+ * times: 89 MB live, the next full collections at 103.5-107.5 MB). The first seconds of load after a
+ * quiet spell then ran two incremental full collections that an untrimmed api did not, about 8 us more
+ * of CPU per delivery (docs/benchmarks.md, the fortieth and forty-first sessions). The limit is a
+ * threshold, not memory held, so the idle RSS the trim gave back stays given back. The flag is the
+ * whole process's; it is set for the trim's collections only, and 0 restores V8's own factor.
+ */
+const TRIM_GROWING_PERCENT = 100;
+
+/**
  * One full collection that compacts every fragmented page. V8's own full collections move only the
  * emptiest pages, so after a storm whose survivors are spread over every page they give back little
  * (227-260 MiB of heap left at 10,000 sockets, against 134-165 with this).
  */
 export function compactingGc(): void {
-  setFlagsFromString('--compact-on-every-full-gc');
+  setFlagsFromString(`--heap-growing-percent=${TRIM_GROWING_PERCENT}`);
   try {
-    freeingCollection();
+    setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      freeingCollection();
+    } finally {
+      setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+    settlingCollection();
   } finally {
-    setFlagsFromString('--no-compact-on-every-full-gc');
+    setFlagsFromString('--heap-growing-percent=0');
   }
-  settlingCollection();
 }
 
 /**

@@ -120,6 +120,31 @@ describe('heap trim', () => {
     expect(after / before, `${Math.round(before / MiB)} -> ${Math.round(after / MiB)} MiB`).toBeLessThan(0.65);
   }, 30_000);
 
+  it("leaves the old generation's next limit at twice the live heap, on this process's Node", async () => {
+    // A process quiet for 6 s (longer than the 5 s over which V8 measures how fast it allocates) has
+    // V8 set the limit just above the live heap, 1.1-1.2 times it (Node 20 and 22), once a full
+    // collection has timed V8's collector (the first trim here): the first seconds of load after a trim
+    // then ran full collections an untrimmed process did not. V8 prints each limit it sets under
+    // --trace-gc-verbose; the last one printed is the second trim's last collection's.
+    const probe = `
+      import { compactingGc } from ${JSON.stringify(new URL('../../src/heap-trim.ts', import.meta.url).href)};
+      const kept = Array.from({ length: 400_000 }, (_, i) => ({ i, s: 'k' + i, a: [i, i + 1] }));
+      compactingGc();
+      setTimeout(() => { compactingGc(); kept.length = 0; }, 6000);
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [...API_NODE_ARGS, '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', probe],
+      { cwd: new URL('../..', import.meta.url), maxBuffer: 16 * MiB },
+    );
+    const limits = [...stdout.matchAll(/\[HeapController\] Limit: old size: (\d+) KB, new limit: (\d+) KB/g)];
+    expect(limits.length, 'V8 printed no limit under --trace-gc-verbose').toBeGreaterThan(0);
+    const [, oldKb, limitKb] = limits.at(-1) ?? [];
+    // Without TRIM_GROWING_PERCENT: 61,770 -> 86,070 KB on Node 20, 62,814 -> 87,390 on 22 and
+    // 63,210 -> 87,786 on 24 (1.39 times); with it, twice.
+    expect(Number(limitKb) / Number(oldKb), `${oldKb} -> ${limitKb} KB`).toBeGreaterThanOrEqual(1.9);
+  }, 30_000);
+
   it('does nothing with HEAP_TRIM_IDLE_MS=0', async () => {
     const before = heapTrimCounts().trims;
     stop = startHeapTrim({ idleMs: 0, minGrowthBytes: 0, log, tickMs: 10 });
