@@ -65,14 +65,14 @@ let collector: Collector | undefined;
 const LAST_RESORT = Number(process.versions.v8.split('.')[0]) >= 12;
 
 /**
- * The old generation's next limit after a trim, as a percentage of what is live over it: twice the
- * live heap. V8 sizes the limit by how fast the program allocates against how fast it collects, and a
- * quiet process allocates slowly, so V8's own factor left the limit just above the live heap (1.1
- * times: 89 MB live, the next full collections at 103.5-107.5 MB). The first seconds of load after a
- * quiet spell then ran two incremental full collections that an untrimmed api did not, about 8 us more
- * of CPU per delivery (docs/benchmarks.md, the fortieth and forty-first sessions). The limit is a
- * threshold, not memory held, so the idle RSS the trim gave back stays given back. The flag is the
- * whole process's; it is set for the trim's collections only, and 0 restores V8's own factor.
+ * V8's growing factor for the trim's collections, as a percentage: the old generation's next limit
+ * after a trim is then about twice the live heap (plus the young generation). V8 computes the factor
+ * from how fast it collects against how fast the program allocates, and for a quiet process it came
+ * out at its floor, 1.1: the first seconds of load after a quiet spell then ran full collections that
+ * an untrimmed api did not (docs/benchmarks.md, "The heap trim leaves the heap room to grow"). The
+ * limit is a threshold, not memory held, so the idle RSS stays given back. The flag is the whole
+ * process's: it is set for the trim's collections only, and reset to 0 (V8's own factor) after them,
+ * which also resets an operator's own --heap-growing-percent.
  */
 const TRIM_GROWING_PERCENT = 100;
 
