@@ -82,17 +82,19 @@ const TRIM_GROWING_PERCENT = 100;
  * (227-260 MiB of heap left at 10,000 sockets, against 134-165 with this).
  */
 export function compactingGc(): void {
-  setFlagsFromString(`--heap-growing-percent=${TRIM_GROWING_PERCENT}`);
-  try {
-    setFlagsFromString('--compact-on-every-full-gc');
-    try {
-      freeingCollection();
-    } finally {
-      setFlagsFromString('--no-compact-on-every-full-gc');
-    }
+  withV8Flag(`--heap-growing-percent=${TRIM_GROWING_PERCENT}`, '--heap-growing-percent=0', () => {
+    withV8Flag('--compact-on-every-full-gc', '--no-compact-on-every-full-gc', freeingCollection);
     settlingCollection();
+  });
+}
+
+/** Runs `run` with a V8 flag set, and sets it back (`off`) however `run` ends. */
+function withV8Flag(on: string, off: string, run: () => void): void {
+  setFlagsFromString(on);
+  try {
+    run();
   } finally {
-    setFlagsFromString('--heap-growing-percent=0');
+    setFlagsFromString(off);
   }
 }
 

@@ -43,6 +43,19 @@ async function busyFor(ms: number): Promise<void> {
   }
 }
 
+/**
+ * Runs `probe` (an ES module's source) in a process of its own, with the api's node options (as the api
+ * runs the trim) and `nodeArgs`; returns what it printed.
+ */
+async function runProbe(probe: string, nodeArgs: string[] = []): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [...API_NODE_ARGS, ...nodeArgs, '--import', 'tsx', '--input-type=module', '-e', probe],
+    { cwd: new URL('../..', import.meta.url), maxBuffer: 16 * MiB },
+  );
+  return stdout;
+}
+
 let stop = () => {};
 afterEach(() => stop());
 
@@ -107,12 +120,7 @@ describe('heap trim', () => {
       compactingGc();
       setTimeout(() => console.log(JSON.stringify({ before, after: process.memoryUsage.rss(), kept: kept.length })), 2000);
     `;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      // With the api's node options, as the api runs the trim.
-      [...API_NODE_ARGS, '--import', 'tsx', '--input-type=module', '-e', probe],
-      { cwd: new URL('../..', import.meta.url) },
-    );
+    const stdout = await runProbe(probe);
     const { before, after, kept } = JSON.parse(stdout) as { before: number; after: number; kept: number };
     expect(kept).toBe(500_000);
     // Here 779 -> 279 MiB on Node 20 with the api's options, with pretenuring on or off (a junk array
@@ -134,11 +142,7 @@ describe('heap trim', () => {
       // kept is read after the second trim, so it is live through both.
       setTimeout(() => { compactingGc(); kept.length = 0; }, 6000);
     `;
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [...API_NODE_ARGS, '--trace-gc-verbose', '--import', 'tsx', '--input-type=module', '-e', probe],
-      { cwd: new URL('../..', import.meta.url), maxBuffer: 16 * MiB },
-    );
+    const stdout = await runProbe(probe, ['--trace-gc-verbose']);
     const limits = [...stdout.matchAll(/\[HeapController\] Limit: old size: (\d+) KB, new limit: (\d+) KB/g)];
     expect(limits.length, 'V8 printed no limit under --trace-gc-verbose').toBeGreaterThan(0);
     const [, oldKb, limitKb] = limits.at(-1) ?? [];
